@@ -1,0 +1,17 @@
+//! Wire formats spoken by vipd: VRRP adverts (RFC 3768 VRRPv2, RFC 5798 VRRPv3,
+//! IPv4 and IPv6), the IPv4 header they arrive in on a raw socket, gratuitous ARP
+//! and unsolicited ICMPv6 Neighbor Advertisement frames.
+//!
+//! Everything here is pure: bytes in, values out (and back). Parsing checks lengths
+//! first and never panics on any input; the fuzz target in `fuzz/` holds it to that.
+
+pub mod announce;
+pub mod checksum;
+pub mod ipv4;
+pub mod vrrp;
+
+pub use ipv4::{Ipv4Error, Ipv4Header};
+pub use vrrp::{
+    Advert, EmitError, RxCheck, RxError, V2Auth, V3Checksum, Version, ADVERT_TYPE, MULTICAST_V4,
+    MULTICAST_V6, PROTOCOL,
+};

@@ -1,0 +1,566 @@
+//! VRRP advertisements: VRRPv2 (RFC 3768) and VRRPv3 (RFC 5798), over IPv4 and IPv6.
+//!
+//! VRRPv3 (RFC 5798 §5.1):
+//! ```text
+//!  0                   1                   2                   3
+//!  0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
+//! +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//! |Version| Type  | Virtual Rtr ID|   Priority    |Count IPvX Addr|
+//! +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//! |(rsvd) |     Max Adver Int     |          Checksum             |
+//! +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//! |                    IPvX Address(es) ...                       |
+//! +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//! ```
+//! VRRPv2 (RFC 3768 §5.1), IPv4 only:
+//! ```text
+//! |Version| Type  | Virtual Rtr ID|   Priority    | Count IP Addrs|
+//! |   Auth Type   |   Adver Int   |          Checksum             |
+//! |                    IP Address(es) ...                         |
+//! |                     Authentication Data (1)                   |
+//! |                     Authentication Data (2)                   |
+//! ```
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use crate::checksum;
+
+/// IP protocol number of VRRP (RFC 5798 §5.1.1.4, §5.1.2.3).
+pub const PROTOCOL: u8 = 112;
+/// The IPv4 multicast group adverts go to (RFC 5798 §5.1.1.2).
+pub const MULTICAST_V4: Ipv4Addr = Ipv4Addr::new(224, 0, 0, 18);
+/// The IPv6 multicast group adverts go to (RFC 5798 §5.1.2.2).
+pub const MULTICAST_V6: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0x12);
+/// The only VRRP packet type (RFC 5798 §5.2.2).
+pub const ADVERT_TYPE: u8 = 1;
+/// Fixed part of every advert: version/type, VRID, priority, count, interval, checksum.
+pub const FIXED_LEN: usize = 8;
+/// VRRPv2 carries 8 bytes of authentication data after the addresses (RFC 3768 §5.3.10).
+pub const V2_AUTH_LEN: usize = 8;
+/// The largest VRRPv3 interval: 12 bits of centiseconds (RFC 5798 §5.2.7).
+pub const V3_MAX_INTERVAL_CS: u16 = 0x0fff;
+
+/// VRRP protocol version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Version {
+    /// RFC 3768: IPv4 only, whole-second intervals, plain checksum.
+    V2,
+    /// RFC 5798: IPv4 and IPv6, centisecond intervals, pseudo-header checksum.
+    V3,
+}
+
+impl Version {
+    pub fn number(self) -> u8 {
+        match self {
+            Version::V2 => 2,
+            Version::V3 => 3,
+        }
+    }
+}
+
+/// How a VRRPv3 checksum over IPv4 is computed. IPv6 always uses the pseudo-header;
+/// VRRPv2 never does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum V3Checksum {
+    /// RFC 5798 §5.2.8 as written, and what keepalived and FRR send by default.
+    #[default]
+    PseudoHeader,
+    /// RFC 9568 §5.2.8's form for IPv4: the VRRP message alone, like VRRPv2.
+    NoPseudoHeader,
+}
+
+/// VRRPv2 authentication fields (RFC 3768 §5.3.6, §5.3.10). Type 0 means none;
+/// the other types are deprecated and only carried, never checked, here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct V2Auth {
+    pub auth_type: u8,
+    pub data: [u8; 8],
+}
+
+/// One VRRP advertisement, as a value.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Advert {
+    pub version: Version,
+    pub vrid: u8,
+    /// 0 = the master is leaving (RFC 5798 §5.2.4); 255 = address owner.
+    pub priority: u8,
+    /// Advertisement interval in centiseconds. VRRPv2 carries whole seconds, so for
+    /// v2 this is a multiple of 100.
+    pub interval_cs: u16,
+    /// The virtual addresses; all IPv4 or all IPv6.
+    pub addresses: Vec<IpAddr>,
+    /// VRRPv2 only; zeros for v3.
+    pub auth: V2Auth,
+}
+
+/// What the receiver expects of an advert: RFC 5798 §7.1 checks are made against it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RxCheck {
+    pub version: Version,
+    pub vrid: u8,
+    /// IP source and destination, for the pseudo-header checksum.
+    pub src: IpAddr,
+    pub dst: IpAddr,
+    /// TTL (IPv4) or hop limit (IPv6) the packet arrived with.
+    pub ttl: u8,
+    pub v3_checksum: V3Checksum,
+}
+
+/// Why a received advert was dropped: one variant per reason, so each can be counted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RxError {
+    #[error("TTL/hop limit is {0}, not 255 (the packet was routed)")]
+    BadTtl(u8),
+    #[error("malformed IPv4 header: {0}")]
+    BadIpHeader(#[from] crate::ipv4::Ipv4Error),
+    #[error("IP protocol {0} is not VRRP (112)")]
+    NotVrrp(u8),
+    #[error("advert of {0} bytes is shorter than the 8-byte fixed header")]
+    Truncated(usize),
+    #[error("VRRP version {got}, expected {expected}")]
+    BadVersion { got: u8, expected: u8 },
+    #[error("VRRP type {0} is not ADVERTISEMENT (1)")]
+    BadType(u8),
+    #[error("advert claims {count} addresses but its {len} bytes hold room for fewer")]
+    AddressCount { count: u8, len: usize },
+    #[error("VRRPv2 advert arrived over IPv6")]
+    V2OverIpv6,
+    #[error("checksum mismatch: packet has {got:#06x}, computed {computed:#06x}")]
+    BadChecksum { got: u16, computed: u16 },
+    #[error("VRID {got} is not the configured {expected}")]
+    VridMismatch { got: u8, expected: u8 },
+}
+
+impl RxError {
+    /// A short stable name for counters and logs.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            RxError::BadTtl(_) => "bad_ttl",
+            RxError::BadIpHeader(_) => "bad_ip_header",
+            RxError::NotVrrp(_) => "not_vrrp",
+            RxError::Truncated(_) => "truncated",
+            RxError::BadVersion { .. } => "bad_version",
+            RxError::BadType(_) => "bad_type",
+            RxError::AddressCount { .. } => "address_count",
+            RxError::V2OverIpv6 => "v2_over_ipv6",
+            RxError::BadChecksum { .. } => "bad_checksum",
+            RxError::VridMismatch { .. } => "vrid_mismatch",
+        }
+    }
+}
+
+/// Why an advert could not be written.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EmitError {
+    #[error("an advert carries 1 to 255 addresses, not {0}")]
+    AddressCount(usize),
+    #[error("addresses of both families in one advert")]
+    MixedFamilies,
+    #[error("VRRPv2 is IPv4 only")]
+    V2Ipv6,
+    #[error("VRRPv2 intervals are whole seconds from 1 to 255, not {0} cs")]
+    V2Interval(u16),
+    #[error("VRRPv3 intervals are 1 to 4095 cs, not {0}")]
+    V3Interval(u16),
+    #[error("source and destination are of different families")]
+    FamilyMismatch,
+}
+
+/// Read-only view over the bytes of an advert (smoltcp style: check lengths once, then
+/// the accessors cannot go out of bounds).
+#[derive(Debug, Clone, Copy)]
+pub struct AdvertPacket<T: AsRef<[u8]>> {
+    buffer: T,
+}
+
+impl<T: AsRef<[u8]>> AdvertPacket<T> {
+    /// Wraps `buffer` after checking it holds at least the fixed header.
+    pub fn new_checked(buffer: T) -> Result<Self, RxError> {
+        let len = buffer.as_ref().len();
+        if len < FIXED_LEN {
+            return Err(RxError::Truncated(len));
+        }
+        Ok(AdvertPacket { buffer })
+    }
+
+    fn b(&self) -> &[u8] {
+        self.buffer.as_ref()
+    }
+    pub fn version(&self) -> u8 {
+        self.b()[0] >> 4
+    }
+    pub fn kind(&self) -> u8 {
+        self.b()[0] & 0x0f
+    }
+    pub fn vrid(&self) -> u8 {
+        self.b()[1]
+    }
+    pub fn priority(&self) -> u8 {
+        self.b()[2]
+    }
+    pub fn count(&self) -> u8 {
+        self.b()[3]
+    }
+    /// v2: Auth Type; v3: the reserved nibble and the top of Max Adver Int.
+    pub fn byte4(&self) -> u8 {
+        self.b()[4]
+    }
+    /// v3: Max Adver Int, 12 bits of centiseconds (RFC 5798 §5.2.7).
+    pub fn v3_interval_cs(&self) -> u16 {
+        u16::from_be_bytes([self.b()[4], self.b()[5]]) & V3_MAX_INTERVAL_CS
+    }
+    /// v2: Adver Int in seconds (RFC 3768 §5.3.7).
+    pub fn v2_interval_s(&self) -> u8 {
+        self.b()[5]
+    }
+    pub fn checksum(&self) -> u16 {
+        u16::from_be_bytes([self.b()[6], self.b()[7]])
+    }
+    pub fn len(&self) -> usize {
+        self.b().len()
+    }
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+}
+
+impl Advert {
+    /// The address family of the advert (v4 unless its first address is IPv6).
+    pub fn is_ipv6(&self) -> bool {
+        matches!(self.addresses.first(), Some(IpAddr::V6(_)))
+    }
+
+    fn addr_len(&self) -> usize {
+        if self.is_ipv6() {
+            16
+        } else {
+            4
+        }
+    }
+
+    /// Bytes this advert takes on the wire.
+    pub fn wire_len(&self) -> usize {
+        let auth = match self.version {
+            Version::V2 => V2_AUTH_LEN,
+            Version::V3 => 0,
+        };
+        FIXED_LEN + self.addresses.len() * self.addr_len() + auth
+    }
+
+    /// Validates and decodes a received advert per RFC 5798 §7.1 (and RFC 3768 §7.1
+    /// for v2). The checks run in the RFC's order; the first failure is returned.
+    pub fn decode(bytes: &[u8], check: &RxCheck) -> Result<Advert, RxError> {
+        // RFC 5798 §7.1: "MUST verify that the IP TTL is 255" / "IPv6 Hop Limit is 255".
+        if check.ttl != 255 {
+            return Err(RxError::BadTtl(check.ttl));
+        }
+        let p = AdvertPacket::new_checked(bytes)?;
+        // §7.1: "MUST verify the VRRP version is 3" (or 2 for an RFC 3768 instance).
+        if p.version() != check.version.number() {
+            return Err(RxError::BadVersion {
+                got: p.version(),
+                expected: check.version.number(),
+            });
+        }
+        // §5.2.2: the only type is ADVERTISEMENT; others MUST be discarded.
+        if p.kind() != ADVERT_TYPE {
+            return Err(RxError::BadType(p.kind()));
+        }
+        let v6 = check.src.is_ipv6();
+        if v6 && check.version == Version::V2 {
+            return Err(RxError::V2OverIpv6);
+        }
+        // §7.1: "MUST verify that the received packet contains the complete VRRP packet
+        // (including fixed fields, and IPvX address(es))"; RFC 3768 adds the auth data.
+        let addr_len = if v6 { 16 } else { 4 };
+        let auth_len = if check.version == Version::V2 {
+            V2_AUTH_LEN
+        } else {
+            0
+        };
+        let count = p.count();
+        let need = FIXED_LEN + usize::from(count) * addr_len + auth_len;
+        if p.len() < need {
+            return Err(RxError::AddressCount {
+                count,
+                len: p.len(),
+            });
+        }
+        // §7.1: "MUST verify the VRRP checksum". The checksum covers the whole VRRP
+        // message as the IP layer delivered it.
+        let got = p.checksum();
+        let mut zeroed = bytes.to_vec();
+        zeroed[6] = 0;
+        zeroed[7] = 0;
+        let computed = match (check.version, check.v3_checksum, v6) {
+            // RFC 3768 §5.3.8: the VRRP message alone.
+            (Version::V2, _, _) => checksum::plain(&zeroed),
+            // RFC 9568 §5.2.8's IPv4 variant without pseudo-header.
+            (Version::V3, V3Checksum::NoPseudoHeader, false) => checksum::plain(&zeroed),
+            // RFC 5798 §5.2.8: with the IPv4 or IPv6 pseudo-header.
+            (Version::V3, _, _) => checksum::with_pseudo(check.src, check.dst, PROTOCOL, &zeroed)
+                .ok_or(RxError::BadChecksum { got, computed: 0 })?,
+        };
+        if computed != got {
+            return Err(RxError::BadChecksum { got, computed });
+        }
+        // §7.1: "MUST verify that the VRID is configured on the receiving interface".
+        if p.vrid() != check.vrid {
+            return Err(RxError::VridMismatch {
+                got: p.vrid(),
+                expected: check.vrid,
+            });
+        }
+        Ok(Self::from_view_unchecked(&p, check.version, v6))
+    }
+
+    /// Decodes the fields without §7.1 validation (for tools and tests); still never panics.
+    pub fn parse(bytes: &[u8], ipv6: bool) -> Result<Advert, RxError> {
+        let p = AdvertPacket::new_checked(bytes)?;
+        let version = match p.version() {
+            2 => Version::V2,
+            3 => Version::V3,
+            v => {
+                return Err(RxError::BadVersion {
+                    got: v,
+                    expected: 3,
+                })
+            }
+        };
+        let addr_len = if ipv6 { 16 } else { 4 };
+        let auth_len = if version == Version::V2 {
+            V2_AUTH_LEN
+        } else {
+            0
+        };
+        let need = FIXED_LEN + usize::from(p.count()) * addr_len + auth_len;
+        if p.len() < need {
+            return Err(RxError::AddressCount {
+                count: p.count(),
+                len: p.len(),
+            });
+        }
+        Ok(Self::from_view_unchecked(&p, version, ipv6))
+    }
+
+    /// Reads the fields from a view whose length has been checked against its count.
+    fn from_view_unchecked(p: &AdvertPacket<&[u8]>, version: Version, v6: bool) -> Advert {
+        let b = p.b();
+        let count = usize::from(p.count());
+        let mut addresses = Vec::with_capacity(count);
+        let mut at = FIXED_LEN;
+        for _ in 0..count {
+            if v6 {
+                let mut o = [0u8; 16];
+                o.copy_from_slice(&b[at..at + 16]);
+                addresses.push(IpAddr::V6(Ipv6Addr::from(o)));
+                at += 16;
+            } else {
+                addresses.push(IpAddr::V4(Ipv4Addr::new(
+                    b[at],
+                    b[at + 1],
+                    b[at + 2],
+                    b[at + 3],
+                )));
+                at += 4;
+            }
+        }
+        let (interval_cs, auth) = match version {
+            Version::V3 => (p.v3_interval_cs(), V2Auth::default()),
+            Version::V2 => {
+                let mut data = [0u8; 8];
+                data.copy_from_slice(&b[at..at + V2_AUTH_LEN]);
+                (
+                    u16::from(p.v2_interval_s()) * 100,
+                    V2Auth {
+                        auth_type: p.byte4(),
+                        data,
+                    },
+                )
+            }
+        };
+        Advert {
+            version,
+            vrid: p.vrid(),
+            priority: p.priority(),
+            interval_cs,
+            addresses,
+            auth,
+        }
+    }
+
+    /// Writes the advert with its checksum. `src` and `dst` are the IP addresses it will
+    /// be sent with (the pseudo-header needs them for v3).
+    pub fn emit(&self, src: IpAddr, dst: IpAddr, mode: V3Checksum) -> Result<Vec<u8>, EmitError> {
+        let n = self.addresses.len();
+        if n == 0 || n > 255 {
+            return Err(EmitError::AddressCount(n));
+        }
+        let v6 = self.is_ipv6();
+        if self.addresses.iter().any(|a| a.is_ipv6() != v6) {
+            return Err(EmitError::MixedFamilies);
+        }
+        if src.is_ipv6() != dst.is_ipv6() {
+            return Err(EmitError::FamilyMismatch);
+        }
+        let mut out = Vec::with_capacity(self.wire_len());
+        match self.version {
+            Version::V2 => {
+                if v6 || src.is_ipv6() {
+                    return Err(EmitError::V2Ipv6);
+                }
+                if self.interval_cs % 100 != 0 || !(100..=25500).contains(&self.interval_cs) {
+                    return Err(EmitError::V2Interval(self.interval_cs));
+                }
+                // RFC 3768 §5.3.1-§5.3.7.
+                out.push(0x20 | ADVERT_TYPE);
+                out.extend_from_slice(&[self.vrid, self.priority, n as u8]);
+                out.push(self.auth.auth_type);
+                out.push((self.interval_cs / 100) as u8);
+            }
+            Version::V3 => {
+                if !(1..=V3_MAX_INTERVAL_CS).contains(&self.interval_cs) {
+                    return Err(EmitError::V3Interval(self.interval_cs));
+                }
+                // RFC 5798 §5.2.1-§5.2.7; the reserved nibble MUST be zero.
+                out.push(0x30 | ADVERT_TYPE);
+                out.extend_from_slice(&[self.vrid, self.priority, n as u8]);
+                out.extend_from_slice(&self.interval_cs.to_be_bytes());
+            }
+        }
+        out.extend_from_slice(&[0, 0]);
+        for a in &self.addresses {
+            match a {
+                IpAddr::V4(a) => out.extend_from_slice(&a.octets()),
+                IpAddr::V6(a) => out.extend_from_slice(&a.octets()),
+            }
+        }
+        if self.version == Version::V2 {
+            out.extend_from_slice(&self.auth.data);
+        }
+        let sum = match (self.version, mode, v6) {
+            (Version::V2, _, _) | (Version::V3, V3Checksum::NoPseudoHeader, false) => {
+                checksum::plain(&out)
+            }
+            (Version::V3, _, _) => checksum::with_pseudo(src, dst, PROTOCOL, &out)
+                .ok_or(EmitError::FamilyMismatch)?,
+        };
+        out[6..8].copy_from_slice(&sum.to_be_bytes());
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v3() -> Advert {
+        Advert {
+            version: Version::V3,
+            vrid: 51,
+            priority: 150,
+            interval_cs: 20,
+            addresses: vec![IpAddr::V4(Ipv4Addr::new(192, 0, 2, 50))],
+            auth: V2Auth::default(),
+        }
+    }
+
+    fn check(a: &Advert, src: IpAddr) -> RxCheck {
+        RxCheck {
+            version: a.version,
+            vrid: a.vrid,
+            src,
+            dst: if src.is_ipv6() {
+                IpAddr::V6(MULTICAST_V6)
+            } else {
+                IpAddr::V4(MULTICAST_V4)
+            },
+            ttl: 255,
+            v3_checksum: V3Checksum::PseudoHeader,
+        }
+    }
+
+    const SRC: IpAddr = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1));
+
+    #[test]
+    fn v3_round_trip() {
+        let a = v3();
+        let c = check(&a, SRC);
+        let bytes = a.emit(c.src, c.dst, V3Checksum::PseudoHeader).expect("emit");
+        assert_eq!(bytes.len(), 12);
+        assert_eq!(&bytes[..6], &[0x31, 51, 150, 1, 0, 20]);
+        assert_eq!(Advert::decode(&bytes, &c), Ok(a));
+    }
+
+    #[test]
+    fn each_rx_check_has_its_own_error() {
+        let a = v3();
+        let c = check(&a, SRC);
+        let good = a.emit(c.src, c.dst, V3Checksum::PseudoHeader).expect("emit");
+        assert_eq!(
+            Advert::decode(&good, &RxCheck { ttl: 254, ..c }),
+            Err(RxError::BadTtl(254))
+        );
+        assert_eq!(Advert::decode(&good[..7], &c), Err(RxError::Truncated(7)));
+        assert_eq!(
+            Advert::decode(&good[..11], &c),
+            Err(RxError::AddressCount { count: 1, len: 11 })
+        );
+        let mut bad = good.clone();
+        bad[0] = 0x21;
+        assert!(matches!(
+            Advert::decode(&bad, &c),
+            Err(RxError::BadVersion { got: 2, expected: 3 })
+        ));
+        let mut bad = good.clone();
+        bad[0] = 0x32;
+        assert_eq!(Advert::decode(&bad, &c), Err(RxError::BadType(2)));
+        let mut bad = good.clone();
+        bad[11] ^= 1;
+        assert!(matches!(
+            Advert::decode(&bad, &c),
+            Err(RxError::BadChecksum { .. })
+        ));
+        assert_eq!(
+            Advert::decode(&good, &RxCheck { vrid: 52, ..c }),
+            Err(RxError::VridMismatch {
+                got: 51,
+                expected: 52
+            })
+        );
+        // The same bytes checked without the pseudo-header fail: the modes differ.
+        assert!(matches!(
+            Advert::decode(
+                &good,
+                &RxCheck {
+                    v3_checksum: V3Checksum::NoPseudoHeader,
+                    ..c
+                }
+            ),
+            Err(RxError::BadChecksum { .. })
+        ));
+    }
+
+    #[test]
+    fn emit_refuses_what_the_wire_cannot_say() {
+        let mut a = v3();
+        a.interval_cs = 0;
+        assert_eq!(
+            a.emit(SRC, IpAddr::V4(MULTICAST_V4), V3Checksum::PseudoHeader),
+            Err(EmitError::V3Interval(0))
+        );
+        a.interval_cs = 100;
+        a.version = Version::V2;
+        a.addresses = vec![];
+        assert_eq!(
+            a.emit(SRC, IpAddr::V4(MULTICAST_V4), V3Checksum::PseudoHeader),
+            Err(EmitError::AddressCount(0))
+        );
+        a.addresses = vec![IpAddr::V4(Ipv4Addr::new(192, 0, 2, 50))];
+        a.interval_cs = 150;
+        assert_eq!(
+            a.emit(SRC, IpAddr::V4(MULTICAST_V4), V3Checksum::PseudoHeader),
+            Err(EmitError::V2Interval(150))
+        );
+    }
+}
