@@ -1,1 +1,151 @@
-//! placeholder
+//! The control-socket protocol between `vipd` and `vipctl` (and anything else that
+//! wants to read the daemon's state).
+//!
+//! Framing: one JSON object per line, UTF-8, in both directions. The client sends a
+//! [`Request`]; the daemon answers with one [`Response`] and closes the connection.
+//! Every message carries `"v": 1`; a daemon refuses a version it does not speak with
+//! [`Response::Error`] naming the versions it does.
+
+use serde::{Deserialize, Serialize};
+
+/// The protocol version this crate speaks.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// Where the daemon listens unless configured otherwise.
+pub const DEFAULT_SOCKET: &str = "/run/vipd/vipd.sock";
+
+/// A request from a client.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Request {
+    pub v: u32,
+    #[serde(flatten)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "command", rename_all = "snake_case")]
+pub enum Command {
+    /// The state of every instance.
+    Status,
+}
+
+impl Request {
+    pub fn new(command: Command) -> Self {
+        Request {
+            v: PROTOCOL_VERSION,
+            command,
+        }
+    }
+}
+
+/// The daemon's answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Response {
+    Status(Status),
+    Error { v: u32, message: String },
+}
+
+/// Everything `vipctl status` shows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Status {
+    pub v: u32,
+    /// The daemon's hostname, so output from several hosts can be told apart.
+    pub host: String,
+    pub pid: u32,
+    /// Seconds the daemon has been running.
+    pub uptime_s: f64,
+    pub instances: Vec<InstanceStatus>,
+}
+
+/// VRRP state as shown to people.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum State {
+    Initialize,
+    Backup,
+    Master,
+    Fault,
+    Stopped,
+}
+
+impl State {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Initialize => "initialize",
+            State::Backup => "backup",
+            State::Master => "master",
+            State::Fault => "fault",
+            State::Stopped => "stopped",
+        }
+    }
+}
+
+/// One VRRP instance.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InstanceStatus {
+    pub name: String,
+    pub interface: String,
+    pub vrid: u8,
+    /// 2 or 3.
+    pub version: u8,
+    pub state: State,
+    /// Why the instance is in its state (e.g. "master_down_timer", "link_down").
+    pub reason: String,
+    pub priority_configured: u8,
+    pub priority_effective: u8,
+    /// This host's primary address on the interface (the advert source).
+    pub local_address: Option<String>,
+    /// The master as this instance knows it: itself when master, else the source of the
+    /// last accepted advert.
+    pub master_address: Option<String>,
+    pub master_priority: Option<u8>,
+    /// Configured advertisement interval, in milliseconds.
+    pub advert_interval_ms: u64,
+    /// Seconds since the last valid advert from another router was accepted.
+    pub last_advert_age_s: Option<f64>,
+    /// Configured VIPs with whether each is on the interface right now (read from the
+    /// kernel when the status is asked for, not remembered).
+    pub vips: Vec<VipStatus>,
+    /// Seconds since the last state change.
+    pub in_state_s: f64,
+    pub transitions: u64,
+    pub adverts_sent: u64,
+    pub adverts_received: u64,
+    /// Dropped packets by reason (stable names, e.g. "bad_ttl", "bad_checksum").
+    pub drops: std::collections::BTreeMap<String, u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VipStatus {
+    /// Address with prefix length, e.g. "192.0.2.50/24".
+    pub address: String,
+    /// Whether the kernel has it on the instance's interface now.
+    pub present: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_wire_form_is_stable() {
+        let r = Request::new(Command::Status);
+        let s = serde_json::to_string(&r).expect("serialize");
+        assert_eq!(s, r#"{"v":1,"command":"status"}"#);
+        let back: Request = serde_json::from_str(&s).expect("parse");
+        assert_eq!(back, r);
+    }
+
+    #[test]
+    fn error_response_round_trips() {
+        let e = Response::Error {
+            v: 1,
+            message: "unsupported protocol version 7".into(),
+        };
+        let s = serde_json::to_string(&e).expect("serialize");
+        assert!(s.contains(r#""kind":"error""#));
+        let back: Response = serde_json::from_str(&s).expect("parse");
+        assert_eq!(back, e);
+    }
+}
