@@ -1,0 +1,148 @@
+//! What goes into the engine and what comes out.
+
+use std::net::IpAddr;
+
+use vipd_wire::{RxError, Version};
+
+use crate::router::State;
+
+/// An event for [`crate::Router::handle`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Input<'a> {
+    /// RFC 5798 §6.4.1 Startup event.
+    Startup,
+    /// RFC 5798 §6.4.2/§6.4.3 Shutdown event: leave gracefully (priority-0 advert).
+    Shutdown,
+    /// A deadline from `poll_timeout` has passed (calling early is harmless).
+    Timeout,
+    /// A VRRP packet as the IP layer delivered it (IP header already removed).
+    Packet {
+        src: IpAddr,
+        dst: IpAddr,
+        /// IPv4 TTL or IPv6 hop limit.
+        ttl: u8,
+        bytes: &'a [u8],
+    },
+    /// A packet the driver refused before the engine could see it (e.g. a malformed
+    /// IPv4 header); counted like any other drop.
+    Rejected(RxError),
+    LinkUp,
+    LinkDown,
+    /// The sum of the weights of failed tracked objects (negative lowers priority) and
+    /// whether any failed object is marked as a fault.
+    Tracked {
+        weight: i32,
+        fault: bool,
+    },
+    /// The result of the last `Output::AddVips`.
+    VipApplied {
+        ok: bool,
+    },
+}
+
+/// Why a state changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Reason {
+    /// Startup as address owner (priority 255).
+    Owner,
+    /// Startup as a non-owner.
+    Startup,
+    /// No advert from a master within Master_Down_Interval (or Skew_Time after a
+    /// priority-0 advert).
+    MasterDown,
+    /// An advert of higher priority (or equal priority from a higher address).
+    HigherPriority,
+    Shutdown,
+    Fault(FaultCause),
+    /// Every fault cause has cleared.
+    Recovered,
+}
+
+/// What keeps an instance in Fault.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FaultCause {
+    LinkDown,
+    Tracked,
+    VipAddFailed,
+}
+
+impl Reason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::Owner => "address_owner",
+            Reason::Startup => "startup",
+            Reason::MasterDown => "master_down_timer",
+            Reason::HigherPriority => "higher_priority_advert",
+            Reason::Shutdown => "shutdown",
+            Reason::Fault(FaultCause::LinkDown) => "link_down",
+            Reason::Fault(FaultCause::Tracked) => "tracked_fault",
+            Reason::Fault(FaultCause::VipAddFailed) => "vip_add_failed",
+            Reason::Recovered => "recovered",
+        }
+    }
+}
+
+/// Why a received packet was dropped. Each has a stable counter name.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DropReason {
+    #[error(transparent)]
+    Wire(#[from] RxError),
+    /// RFC 3768 §7.1: a v2 advert's interval must equal ours.
+    #[error("advert interval {got} cs differs from the configured {expected} cs (VRRPv2)")]
+    IntervalMismatch { got: u16, expected: u16 },
+    /// RFC 3768 §7.1: a v2 advert's auth type must match ours (none).
+    #[error("authentication type {0} does not match the configured type 0")]
+    AuthMismatch(u8),
+    /// RFC 5798 §7.1: the address list differs and the sender is not the owner.
+    #[error("advert from {0} lists other virtual addresses than ours")]
+    AddressMismatch(IpAddr),
+    /// RFC 5798 §7.1: the address owner discards adverts.
+    #[error("address owner (priority 255) ignores adverts")]
+    Owner,
+    /// One of our own adverts came back to us.
+    #[error("own advert looped back")]
+    Own,
+    /// An IPv4 advert for an IPv6 instance or the other way round.
+    #[error("advert of the other address family")]
+    Family,
+}
+
+impl DropReason {
+    /// The counter name.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            DropReason::Wire(e) => e.kind(),
+            DropReason::IntervalMismatch { .. } => "interval_mismatch",
+            DropReason::AuthMismatch(_) => "auth_mismatch",
+            DropReason::AddressMismatch(_) => "address_mismatch",
+            DropReason::Owner => "owner_ignores",
+            DropReason::Own => "own_advert",
+            DropReason::Family => "wrong_family",
+        }
+    }
+}
+
+/// Work for the driver, drained with [`crate::Router::poll_output`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Output {
+    /// Send these bytes as the VRRP payload from `Config::primary` to the VRRP group
+    /// (IPv4 TTL / IPv6 hop limit 255). The checksum is already in place.
+    SendAdvert {
+        version: Version,
+        priority: u8,
+        bytes: Vec<u8>,
+    },
+    /// Add every VIP to the interface and answer with `Input::VipApplied`.
+    AddVips,
+    /// Remove every VIP from the interface (absent ones are fine).
+    DelVips,
+    /// Send `count` gratuitous ARPs / unsolicited NAs for every VIP now.
+    Announce { count: u32 },
+    StateChanged {
+        from: State,
+        to: State,
+        reason: Reason,
+    },
+    /// A packet was dropped (already counted).
+    Dropped(DropReason),
+}

@@ -1,0 +1,620 @@
+//! The RFC 5798 §6.4 state machine for one virtual router, plus Fault and Stopped.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::net::IpAddr;
+use std::time::Duration;
+
+use vipd_wire::{Advert, RxCheck, V2Auth, Version, MULTICAST_V4, MULTICAST_V6};
+
+use crate::config::{Config, ConfigError};
+use crate::io::{DropReason, FaultCause, Input, Output, Reason};
+use crate::time::{centis, Instant};
+use crate::timers::{master_down_interval, skew_time};
+
+/// The state of a virtual router.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum State {
+    /// RFC 5798 §6.4.1: waiting for Startup.
+    Initialize,
+    /// RFC 5798 §6.4.2.
+    Backup,
+    /// RFC 5798 §6.4.3.
+    Master,
+    /// Not taking part: link down, a tracked fault, or VIPs that could not be added.
+    Fault,
+    /// After Shutdown; a new Startup begins again.
+    Stopped,
+}
+
+impl State {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Initialize => "initialize",
+            State::Backup => "backup",
+            State::Master => "master",
+            State::Fault => "fault",
+            State::Stopped => "stopped",
+        }
+    }
+}
+
+/// The one protocol timer that runs at a time (RFC 5798 §6.2: Master_Down_Timer in
+/// Backup, Adver_Timer in Master), or the retry timer in Fault.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Timer {
+    MasterDown,
+    Adver,
+    FaultRetry,
+}
+
+/// A snapshot for status reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Status {
+    pub state: State,
+    pub reason: Reason,
+    pub since: Instant,
+    pub transitions: u64,
+    pub priority: u8,
+    pub effective_priority: u8,
+    /// The master as far as this router knows: itself when master, else the source
+    /// and priority of the last accepted advert.
+    pub master: Option<(IpAddr, u8)>,
+    pub last_advert: Option<Instant>,
+    pub master_adver_interval_cs: u16,
+    pub adverts_sent: u64,
+    pub adverts_received: u64,
+    pub drops: BTreeMap<&'static str, u64>,
+}
+
+/// One VRRP virtual router.
+#[derive(Debug)]
+pub struct Router {
+    cfg: Config,
+    state: State,
+    reason: Reason,
+    since: Instant,
+    transitions: u64,
+    /// RFC 5798 §6.1 Master_Adver_Interval (v3 learns it from the master).
+    master_adver_interval_cs: u16,
+    timer: Option<(Timer, Instant)>,
+    /// Next gratuitous ARP / NA burst while master.
+    announce_at: Option<Instant>,
+    /// Until then a lower-priority master is accepted although we preempt.
+    preempt_hold_until: Option<Instant>,
+    link_up: bool,
+    track_weight: i32,
+    track_fault: bool,
+    vip_failed: bool,
+    /// VIPs were asked for and not yet confirmed.
+    vips_pending: bool,
+    master: Option<(IpAddr, u8)>,
+    last_advert: Option<Instant>,
+    adverts_sent: u64,
+    adverts_received: u64,
+    drops: BTreeMap<&'static str, u64>,
+    out: VecDeque<Output>,
+}
+
+impl Router {
+    pub fn new(cfg: Config) -> Result<Router, ConfigError> {
+        cfg.validate()?;
+        let mai = cfg.advert_interval_cs;
+        Ok(Router {
+            cfg,
+            state: State::Initialize,
+            reason: Reason::Startup,
+            since: Instant::ZERO,
+            transitions: 0,
+            master_adver_interval_cs: mai,
+            timer: None,
+            announce_at: None,
+            preempt_hold_until: None,
+            link_up: true,
+            track_weight: 0,
+            track_fault: false,
+            vip_failed: false,
+            vips_pending: false,
+            master: None,
+            last_advert: None,
+            adverts_sent: 0,
+            adverts_received: 0,
+            drops: BTreeMap::new(),
+            out: VecDeque::new(),
+        })
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.cfg
+    }
+
+    pub fn state(&self) -> State {
+        self.state
+    }
+
+    /// The next output for the driver, in the order the engine decided them.
+    pub fn poll_output(&mut self) -> Option<Output> {
+        self.out.pop_front()
+    }
+
+    /// When `handle(now, Input::Timeout)` is next due.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let t = self.timer.map(|(_, at)| at);
+        match (t, self.announce_at) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Priority used on the wire and in elections: configured ± tracked weights,
+    /// kept within 1..=254 so weights can neither remove a router from elections nor
+    /// make it look like the address owner. The owner (255) is not adjusted.
+    pub fn effective_priority(&self) -> u8 {
+        if self.cfg.priority == 255 {
+            return 255;
+        }
+        let p = i64::from(self.cfg.priority) + i64::from(self.track_weight);
+        p.clamp(1, 254) as u8
+    }
+
+    pub fn status(&self) -> Status {
+        Status {
+            state: self.state,
+            reason: self.reason,
+            since: self.since,
+            transitions: self.transitions,
+            priority: self.cfg.priority,
+            effective_priority: self.effective_priority(),
+            master: match self.state {
+                State::Master => Some((self.cfg.primary, self.effective_priority())),
+                State::Backup => self.master,
+                _ => None,
+            },
+            last_advert: self.last_advert,
+            master_adver_interval_cs: self.master_adver_interval_cs,
+            adverts_sent: self.adverts_sent,
+            adverts_received: self.adverts_received,
+            drops: self.drops.clone(),
+        }
+    }
+
+    /// Feeds one event in. Outputs queue up for `poll_output`.
+    pub fn handle(&mut self, now: Instant, input: Input<'_>) {
+        match input {
+            Input::Startup => self.startup(now),
+            Input::Shutdown => self.shutdown(now),
+            Input::Timeout => self.timeout(now),
+            Input::Packet {
+                src,
+                dst,
+                ttl,
+                bytes,
+            } => self.packet(now, src, dst, ttl, bytes),
+            Input::Rejected(e) => self.drop_packet(DropReason::Wire(e)),
+            Input::LinkUp => {
+                self.link_up = true;
+                self.reconsider_fault(now);
+            }
+            Input::LinkDown => {
+                self.link_up = false;
+                self.reconsider_fault(now);
+            }
+            Input::Tracked { weight, fault } => {
+                self.track_weight = weight;
+                self.track_fault = fault;
+                self.reconsider_fault(now);
+            }
+            Input::VipApplied { ok } => self.vip_applied(now, ok),
+        }
+    }
+
+    // ---- transitions -------------------------------------------------------
+
+    fn set_state(&mut self, now: Instant, to: State, reason: Reason) {
+        let from = self.state;
+        self.state = to;
+        self.reason = reason;
+        if from != to {
+            self.since = now;
+            self.transitions += 1;
+            self.out
+                .push_back(Output::StateChanged { from, to, reason });
+        }
+    }
+
+    fn fault_cause(&self) -> Option<FaultCause> {
+        if !self.link_up {
+            Some(FaultCause::LinkDown)
+        } else if self.track_fault {
+            Some(FaultCause::Tracked)
+        } else if self.vip_failed {
+            Some(FaultCause::VipAddFailed)
+        } else {
+            None
+        }
+    }
+
+    /// RFC 5798 §6.4.1: on Startup the owner becomes master at once; anyone else
+    /// becomes backup and waits Master_Down_Interval.
+    fn startup(&mut self, now: Instant) {
+        if !matches!(self.state, State::Initialize | State::Stopped) {
+            return;
+        }
+        // VIPs left by an earlier run (a crash) are never trusted: start from none.
+        self.out.push_back(Output::DelVips);
+        self.enter_active(now, Reason::Startup);
+    }
+
+    /// Enters Master (owner) or Backup, or Fault when a fault cause holds.
+    fn enter_active(&mut self, now: Instant, reason: Reason) {
+        if let Some(cause) = self.fault_cause() {
+            self.enter_fault(now, cause);
+            return;
+        }
+        if self.cfg.priority == 255 {
+            // §6.4.1: "If the Priority = 255 ... Send an ADVERTISEMENT ... transition to
+            // {Master}".
+            self.become_master(now, Reason::Owner);
+        } else {
+            // §6.4.1: "Set Master_Adver_Interval to Advertisement_Interval; Set the
+            // Master_Down_Timer to Master_Down_Interval; Transition to {Backup}".
+            self.master_adver_interval_cs = self.cfg.advert_interval_cs;
+            self.master = None;
+            self.preempt_hold_until = if self.cfg.preempt_delay.is_zero() {
+                None
+            } else {
+                Some(now + self.cfg.preempt_delay)
+            };
+            self.become_backup_timer(now, self.master_down_interval());
+            let reason = if reason == Reason::Recovered {
+                reason
+            } else {
+                Reason::Startup
+            };
+            self.set_state(now, State::Backup, reason);
+        }
+    }
+
+    fn become_backup_timer(&mut self, now: Instant, wait: Duration) {
+        self.timer = Some((Timer::MasterDown, now + wait));
+    }
+
+    /// §6.4.2 "If the Master_Down_Timer fires": send an advert, add the VIPs (then
+    /// announce them once confirmed), start the Adver_Timer, become Master.
+    fn become_master(&mut self, now: Instant, reason: Reason) {
+        self.send_advert(self.effective_priority());
+        self.vips_pending = true;
+        self.out.push_back(Output::AddVips);
+        self.timer = Some((
+            Timer::Adver,
+            now + centis(u64::from(self.cfg.advert_interval_cs)),
+        ));
+        self.master = None;
+        self.set_state(now, State::Master, reason);
+    }
+
+    /// Leaves Master for Backup after a better advert (§6.4.3).
+    fn master_to_backup(&mut self, now: Instant, adv: &Advert, src: IpAddr) {
+        // vipd extension: one last advert at our own priority, so that the winner
+        // hears a lower priority and re-announces the VIPs at once (see
+        // `lower_priority_heard`) even when its advert reached us first. Without it a
+        // healed split brain can leave hosts' ARP caches pointing at us.
+        self.send_advert(self.effective_priority());
+        self.out.push_back(Output::DelVips);
+        self.vips_pending = false;
+        self.announce_at = None;
+        self.learn_master(now, adv, src);
+        self.become_backup_timer(now, self.master_down_interval());
+        self.set_state(now, State::Backup, Reason::HigherPriority);
+    }
+
+    fn enter_fault(&mut self, now: Instant, cause: FaultCause) {
+        if self.state == State::Master && cause != FaultCause::LinkDown {
+            // Hand over at once (as on Shutdown) rather than after Master_Down_Interval.
+            self.send_advert(0);
+        }
+        if self.state == State::Master || self.vips_pending || cause == FaultCause::VipAddFailed {
+            self.out.push_back(Output::DelVips);
+        }
+        self.vips_pending = false;
+        self.announce_at = None;
+        self.master = None;
+        self.timer = if cause == FaultCause::VipAddFailed {
+            Some((Timer::FaultRetry, now + self.cfg.fault_retry))
+        } else {
+            None
+        };
+        self.set_state(now, State::Fault, Reason::Fault(cause));
+    }
+
+    /// Moves into or out of Fault after a change of link, tracking or VIP result.
+    fn reconsider_fault(&mut self, now: Instant) {
+        match (self.state, self.fault_cause()) {
+            (State::Initialize | State::Stopped, _) => {}
+            (State::Fault, None) => self.enter_active(now, Reason::Recovered),
+            (State::Fault, Some(cause)) => {
+                // Keep the reason current (e.g. link back but tracking still failed).
+                if self.reason != Reason::Fault(cause) {
+                    self.reason = Reason::Fault(cause);
+                }
+            }
+            (_, Some(cause)) => self.enter_fault(now, cause),
+            (_, None) => {}
+        }
+    }
+
+    /// §6.4.2 / §6.4.3 Shutdown: a master sends priority 0 and gives up its VIPs.
+    fn shutdown(&mut self, now: Instant) {
+        match self.state {
+            State::Initialize | State::Stopped => return,
+            State::Master => {
+                self.send_advert(0);
+                self.out.push_back(Output::DelVips);
+            }
+            State::Backup | State::Fault => {}
+        }
+        self.timer = None;
+        self.announce_at = None;
+        self.vips_pending = false;
+        self.master = None;
+        self.set_state(now, State::Stopped, Reason::Shutdown);
+    }
+
+    fn vip_applied(&mut self, now: Instant, ok: bool) {
+        if !self.vips_pending || self.state != State::Master {
+            return;
+        }
+        self.vips_pending = false;
+        if ok {
+            // §6.4.2: "Broadcast a gratuitous ARP request ..." / "compute and join the
+            // Solicited-Node multicast address ... send an Unsolicited ND
+            // Neighbor Advertisement" — once the addresses are really there.
+            self.announce(now, true);
+        } else {
+            // Never a master without its VIPs.
+            self.vip_failed = true;
+            self.enter_fault(now, FaultCause::VipAddFailed);
+        }
+    }
+
+    /// Sends a burst now and schedules the next one.
+    fn announce(&mut self, now: Instant, first: bool) {
+        let a = self.cfg.announce;
+        self.out.push_back(Output::Announce { count: a.count });
+        let next = if first && !a.repeat_after.is_zero() {
+            Some(a.repeat_after)
+        } else if !a.refresh.is_zero() {
+            Some(a.refresh)
+        } else {
+            None
+        };
+        self.announce_at = next.map(|d| now + d);
+    }
+
+    // ---- timers --------------------------------------------------------------
+
+    fn timeout(&mut self, now: Instant) {
+        if let Some(at) = self.announce_at {
+            if now >= at && self.state == State::Master && !self.vips_pending {
+                self.announce(now, false);
+            }
+        }
+        let Some((timer, at)) = self.timer else {
+            return;
+        };
+        if now < at {
+            return;
+        }
+        self.timer = None;
+        match (timer, self.state) {
+            (Timer::MasterDown, State::Backup) => self.become_master(now, Reason::MasterDown),
+            (Timer::Adver, State::Master) => {
+                // §6.4.3 "If the Adver_Timer fires": send an advert, reset the timer.
+                self.send_advert(self.effective_priority());
+                self.timer = Some((
+                    Timer::Adver,
+                    now + centis(u64::from(self.cfg.advert_interval_cs)),
+                ));
+            }
+            (Timer::FaultRetry, State::Fault) => {
+                self.vip_failed = false;
+                self.reconsider_fault(now);
+            }
+            _ => {}
+        }
+    }
+
+    fn master_down_interval(&self) -> Duration {
+        master_down_interval(
+            self.cfg.version,
+            self.effective_priority(),
+            self.master_adver_interval_cs,
+        )
+    }
+
+    // ---- receive -------------------------------------------------------------
+
+    fn drop_packet(&mut self, reason: DropReason) {
+        *self.drops.entry(reason.kind()).or_insert(0) += 1;
+        self.out.push_back(Output::Dropped(reason));
+    }
+
+    fn packet(&mut self, now: Instant, src: IpAddr, dst: IpAddr, ttl: u8, bytes: &[u8]) {
+        if src.is_ipv6() != self.cfg.primary.is_ipv6() {
+            self.drop_packet(DropReason::Family);
+            return;
+        }
+        let check = RxCheck {
+            version: self.cfg.version,
+            vrid: self.cfg.vrid,
+            src,
+            dst,
+            ttl,
+            v3_checksum: self.cfg.checksum,
+        };
+        // RFC 5798 §7.1 checks (TTL, version, length, checksum, VRID) in the codec.
+        let adv = match Advert::decode(bytes, &check) {
+            Ok(a) => a,
+            Err(e) => return self.drop_packet(DropReason::Wire(e)),
+        };
+        if src == self.cfg.primary {
+            return self.drop_packet(DropReason::Own);
+        }
+        if self.cfg.version == Version::V2 {
+            // RFC 3768 §7.1: "MUST verify that the Auth Type matches".
+            if adv.auth.auth_type != 0 {
+                return self.drop_packet(DropReason::AuthMismatch(adv.auth.auth_type));
+            }
+            // RFC 3768 §7.1: "MUST verify that the Adver Interval in the packet is the
+            // same as the locally configured for this virtual router".
+            if adv.interval_cs != self.cfg.advert_interval_cs {
+                return self.drop_packet(DropReason::IntervalMismatch {
+                    got: adv.interval_cs,
+                    expected: self.cfg.advert_interval_cs,
+                });
+            }
+        }
+        // RFC 5798 §7.1: "MUST verify that ... the local router is not the IPvX address
+        // owner (Priority = 255 (decimal))".
+        if self.cfg.priority == 255 {
+            return self.drop_packet(DropReason::Owner);
+        }
+        // RFC 5798 §7.1: "MAY verify that the IPvX address(es) associated with the VRID
+        // are identical to the list in the VRRP packet ... If the packet was not
+        // generated by the address owner ... MUST drop the packet".
+        if adv.priority != 255 && !same_set(&adv.addresses, &self.cfg.vips) {
+            return self.drop_packet(DropReason::AddressMismatch(src));
+        }
+        self.adverts_received += 1;
+        self.last_advert = Some(now);
+        match self.state {
+            State::Backup => self.backup_rx(now, &adv, src),
+            State::Master => self.master_rx(now, &adv, src),
+            // Initialize, Fault, Stopped: not taking part; counted only.
+            _ => {}
+        }
+    }
+
+    fn learn_master(&mut self, _now: Instant, adv: &Advert, src: IpAddr) {
+        // RFC 5798 §6.4.2: "Set Master_Adver_Interval to Adver Interval contained in the
+        // ADVERTISEMENT". VRRPv2 intervals are fixed by configuration (RFC 3768 §7.1).
+        if self.cfg.version == Version::V3 {
+            self.master_adver_interval_cs = adv.interval_cs.max(1);
+        }
+        self.master = Some((src, adv.priority));
+    }
+
+    /// RFC 5798 §6.4.2 "If an ADVERTISEMENT is received".
+    fn backup_rx(&mut self, now: Instant, adv: &Advert, src: IpAddr) {
+        if adv.priority == 0 {
+            // "If the Priority in the ADVERTISEMENT is zero, then: Set the
+            // Master_Down_Timer to Skew_Time".
+            let skew = skew_time(
+                self.cfg.version,
+                self.effective_priority(),
+                self.master_adver_interval_cs,
+            );
+            self.master = None;
+            self.become_backup_timer(now, skew);
+            return;
+        }
+        let mine = self.effective_priority();
+        let held = self.preempt_hold_until.is_some_and(|until| now < until);
+        if !self.cfg.preempt || adv.priority >= mine || held {
+            // "If Preempt_Mode is False, or if the Priority in the ADVERTISEMENT is
+            // greater than or equal to the local Priority, then: Set
+            // Master_Adver_Interval ...; Recompute the Master_Down_Interval; Reset the
+            // Master_Down_Timer to Master_Down_Interval".
+            self.learn_master(now, adv, src);
+            self.become_backup_timer(now, self.master_down_interval());
+        }
+        // "else (Priority in the ADVERTISEMENT is less than the local Priority and
+        // Preempt_Mode is True): Discard the ADVERTISEMENT" — the Master_Down_Timer
+        // then runs out and we take over.
+    }
+
+    /// RFC 5798 §6.4.3 "If an ADVERTISEMENT is received".
+    fn master_rx(&mut self, now: Instant, adv: &Advert, src: IpAddr) {
+        let mine = self.effective_priority();
+        if adv.priority == 0 {
+            // "If the Priority in the ADVERTISEMENT is zero, then: Send an ADVERTISEMENT;
+            // Reset the Adver_Timer to Advertisement_Interval". Another router was
+            // master too and is leaving: re-announce so no host keeps its MAC.
+            self.lower_priority_heard(now);
+            return;
+        }
+        let higher =
+            adv.priority > mine || (adv.priority == mine && addr_gt(src, self.cfg.primary));
+        if higher {
+            // "If the Priority in the ADVERTISEMENT is greater than the local Priority,
+            // or ... equal ... and the primary IPvX Address of the sender is greater than
+            // the local primary IPvX Address, then: Cancel Adver_Timer; Set
+            // Master_Adver_Interval ...; Recompute ...; Set Master_Down_Timer ...;
+            // Transition to the {Backup} state".
+            self.master_to_backup(now, adv, src);
+        } else {
+            // "Otherwise ... Discard the ADVERTISEMENT". vipd goes further: a lower
+            // priority master means a split brain is healing, so answer at once and
+            // re-announce, and every host's ARP/ND cache points here within one
+            // round trip instead of one advert interval or an ARP timeout.
+            self.lower_priority_heard(now);
+        }
+    }
+
+    fn lower_priority_heard(&mut self, now: Instant) {
+        self.send_advert(self.effective_priority());
+        self.timer = Some((
+            Timer::Adver,
+            now + centis(u64::from(self.cfg.advert_interval_cs)),
+        ));
+        if !self.vips_pending {
+            self.out.push_back(Output::Announce {
+                count: self.cfg.announce.count,
+            });
+        }
+    }
+
+    // ---- send ----------------------------------------------------------------
+
+    /// RFC 5798 §5.1/§5.2 (RFC 3768 §5.1/§5.3 for v2): builds and queues an advert.
+    fn send_advert(&mut self, priority: u8) {
+        let adv = Advert {
+            version: self.cfg.version,
+            vrid: self.cfg.vrid,
+            priority,
+            interval_cs: self.cfg.advert_interval_cs,
+            addresses: self.cfg.vips.clone(),
+            auth: V2Auth::default(),
+        };
+        let dst = if self.cfg.primary.is_ipv6() {
+            IpAddr::V6(MULTICAST_V6)
+        } else {
+            IpAddr::V4(MULTICAST_V4)
+        };
+        // `Config::validate` guarantees the advert can be written; an error here would
+        // be a bug, so it is dropped with a counter rather than a panic.
+        match adv.emit(self.cfg.primary, dst, self.cfg.checksum) {
+            Ok(bytes) => {
+                self.adverts_sent += 1;
+                self.out.push_back(Output::SendAdvert {
+                    version: self.cfg.version,
+                    priority,
+                    bytes,
+                });
+            }
+            Err(_) => *self.drops.entry("emit_failed").or_insert(0) += 1,
+        }
+    }
+}
+
+/// RFC 5798 §6.4.3: primary addresses compare as unsigned integers in network order.
+fn addr_gt(a: IpAddr, b: IpAddr) -> bool {
+    match (a, b) {
+        (IpAddr::V4(a), IpAddr::V4(b)) => a.octets() > b.octets(),
+        (IpAddr::V6(a), IpAddr::V6(b)) => a.octets() > b.octets(),
+        _ => false,
+    }
+}
+
+fn same_set(a: &[IpAddr], b: &[IpAddr]) -> bool {
+    a.len() == b.len() && a.iter().all(|x| b.contains(x))
+}
