@@ -1,0 +1,82 @@
+//! `vipd --check`: validate a configuration without running it, like `nginx -t`, and
+//! warn about what would work badly on this host.
+
+use std::net::IpAddr;
+
+use crate::config::Config;
+use crate::netlink::Netlink;
+
+/// Warnings about the host for a valid configuration (missing interfaces, VIPs in a
+/// subnet the interface has no address in).
+pub async fn host_warnings(cfg: &Config) -> Vec<String> {
+    let nl = match Netlink::open() {
+        Ok(n) => n,
+        Err(e) => return vec![format!("cannot inspect the host: {e}")],
+    };
+    let mut out = Vec::new();
+    for inst in &cfg.instances {
+        let link = match nl.link_by_name(&inst.interface).await {
+            Ok(l) => l,
+            Err(e) => {
+                out.push(format!("instance {}: {e}", inst.name));
+                continue;
+            }
+        };
+        let addrs = match nl.addresses(link.index).await {
+            Ok(a) => a,
+            Err(e) => {
+                out.push(format!("instance {}: {e}", inst.name));
+                continue;
+            }
+        };
+        let vip_addrs: Vec<IpAddr> = inst.vips.iter().map(|v| v.addr).collect();
+        for vip in &inst.vips {
+            let covered = addrs.iter().any(|a| {
+                !vip_addrs.contains(&a.addr) && same_subnet(a.addr, vip.addr, a.prefix_len)
+            });
+            if !covered {
+                out.push(format!(
+                    "instance {}: VIP {vip} is not in any subnet on {} (hosts on the LAN may not reach it, and it becomes the interface's primary address in its subnet)",
+                    inst.name, inst.interface
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// Whether `a` and `b` share their first `prefix` bits.
+pub fn same_subnet(a: IpAddr, b: IpAddr, prefix: u8) -> bool {
+    match (a, b) {
+        (IpAddr::V4(a), IpAddr::V4(b)) => {
+            let p = u32::from(prefix.min(32));
+            let mask = if p == 0 { 0 } else { u32::MAX << (32 - p) };
+            (u32::from(a) & mask) == (u32::from(b) & mask)
+        }
+        (IpAddr::V6(a), IpAddr::V6(b)) => {
+            let p = u32::from(prefix.min(128));
+            let mask = if p == 0 { 0 } else { u128::MAX << (128 - p) };
+            (u128::from(a) & mask) == (u128::from(b) & mask)
+        }
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subnets() {
+        let a: IpAddr = "192.0.2.1".parse().expect("ip");
+        let b: IpAddr = "192.0.2.50".parse().expect("ip");
+        let c: IpAddr = "198.51.100.1".parse().expect("ip");
+        assert!(same_subnet(a, b, 24));
+        assert!(!same_subnet(a, c, 24));
+        assert!(same_subnet(a, c, 0));
+        let x: IpAddr = "2001:db8::1".parse().expect("ip");
+        let y: IpAddr = "2001:db8::50".parse().expect("ip");
+        assert!(same_subnet(x, y, 64));
+        assert!(!same_subnet(x, a, 0));
+    }
+}

@@ -1,0 +1,638 @@
+//! The daemon's event loop: one task owns every engine and feeds it packets, timeouts,
+//! link events and I/O results; it executes what the engines decide and nothing more.
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv6Addr};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::signal::unix::{signal, SignalKind};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tracing::{debug, error, info, warn};
+use vipd_engine::{Input, Output, Router};
+use vipd_wire::{announce, Ipv4Header, RxError, PROTOCOL};
+
+use crate::clock::Clock;
+use crate::config::{Config, ConfigError};
+use crate::control::{self, ControlError, Pending};
+use crate::instance::Instance;
+use crate::netlink::{Event, Link, Netlink, NetlinkError};
+use crate::status;
+use crate::vrrp_socket::{FrameSocket, Received, SocketError, VrrpSocket};
+
+/// Why the daemon could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Netlink(#[from] NetlinkError),
+    #[error(transparent)]
+    Control(#[from] ControlError),
+    #[error("cannot install signal handlers: {0}")]
+    Signals(#[source] std::io::Error),
+}
+
+/// A datagram from one interface's socket.
+struct Rx {
+    ifindex: u32,
+    v6: bool,
+    data: Received,
+}
+
+/// What the daemon holds per interface in use.
+struct Iface {
+    link: Link,
+    v4: Option<Arc<VrrpSocket>>,
+    v6: Option<Arc<VrrpSocket>>,
+    v6_source: Option<Ipv6Addr>,
+    frames: Option<FrameSocket>,
+    readers: Vec<JoinHandle<()>>,
+    /// Datagrams whose VRID matches no instance here.
+    unknown_vrid: u64,
+}
+
+impl Drop for Iface {
+    fn drop(&mut self) {
+        for r in &self.readers {
+            r.abort();
+        }
+    }
+}
+
+pub struct Daemon {
+    config_path: PathBuf,
+    config: Config,
+    nl: Netlink,
+    clock: Clock,
+    started: std::time::Instant,
+    instances: Vec<Instance>,
+    ifaces: BTreeMap<String, Iface>,
+    rx_tx: mpsc::Sender<Rx>,
+}
+
+impl Daemon {
+    /// Runs until SIGTERM/SIGINT, then leaves gracefully.
+    pub async fn run(config_path: PathBuf, config: Config) -> Result<(), DaemonError> {
+        let nl = Netlink::open()?;
+        let mut events = Netlink::monitor()?;
+        let (_control, mut requests) = control::serve(&config.control_socket).await?;
+        let mut sigterm = signal(SignalKind::terminate()).map_err(DaemonError::Signals)?;
+        let mut sigint = signal(SignalKind::interrupt()).map_err(DaemonError::Signals)?;
+        let mut sighup = signal(SignalKind::hangup()).map_err(DaemonError::Signals)?;
+        let (rx_tx, mut rx) = mpsc::channel::<Rx>(1024);
+        let clock = Clock::start();
+        let instances = config.instances.iter().cloned().map(Instance::new).collect();
+        let mut d = Daemon {
+            config_path,
+            config,
+            nl,
+            clock,
+            started: std::time::Instant::now(),
+            instances,
+            ifaces: BTreeMap::new(),
+            rx_tx,
+        };
+        info!(
+            instances = d.instances.len(),
+            control_socket = %d.config.control_socket.display(),
+            "vipd started"
+        );
+        d.setup_all().await;
+
+        let mut housekeeping = tokio::time::interval(Duration::from_secs(1));
+        housekeeping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let sleep = tokio::time::sleep_until(tokio::time::Instant::now() + Duration::from_secs(3600));
+        tokio::pin!(sleep);
+        let mut armed: Option<vipd_engine::Instant> = None;
+        loop {
+            // Re-arm the timer only when the earliest deadline moved.
+            let next = d.next_deadline();
+            if next != armed {
+                armed = next;
+                let at = next.map(|t| d.clock.to_tokio(t)).unwrap_or_else(|| {
+                    tokio::time::Instant::now() + Duration::from_secs(3600)
+                });
+                sleep.as_mut().reset(at);
+            }
+            tokio::select! {
+                Some(pkt) = rx.recv() => d.on_packet(pkt).await,
+                () = &mut sleep => {
+                    armed = None;
+                    d.on_timeout().await;
+                }
+                Some(ev) = events.recv() => d.on_netlink(ev).await,
+                Some(req) = requests.recv() => d.on_control(req).await,
+                _ = housekeeping.tick() => d.setup_all().await,
+                _ = sighup.recv() => d.reload().await,
+                _ = sigterm.recv() => { info!("SIGTERM: leaving"); break; }
+                _ = sigint.recv() => { info!("SIGINT: leaving"); break; }
+            }
+        }
+        d.shutdown_all().await;
+        info!("vipd stopped");
+        Ok(())
+    }
+
+    fn next_deadline(&self) -> Option<vipd_engine::Instant> {
+        self.instances
+            .iter()
+            .filter_map(|i| i.router.as_ref().and_then(|r| r.poll_timeout()))
+            .min()
+    }
+
+    // ---- set-up ----------------------------------------------------------------
+
+    /// Brings up every instance that is not running yet (interface or address missing
+    /// at start, or after a reload).
+    async fn setup_all(&mut self) {
+        for i in 0..self.instances.len() {
+            if self.instances[i].router.is_none() {
+                if let Err(why) = self.setup(i).await {
+                    let inst = &mut self.instances[i];
+                    if inst.waiting.as_deref() != Some(why.as_str()) {
+                        warn!(instance = %inst.cfg.name, "not started yet: {why}");
+                        inst.waiting = Some(why);
+                    }
+                }
+            }
+        }
+    }
+
+    async fn iface(&mut self, name: &str) -> Result<&mut Iface, String> {
+        if !self.ifaces.contains_key(name) {
+            let link = self.nl.link_by_name(name).await.map_err(|e| e.to_string())?;
+            let frames = FrameSocket::open(name, link.index).map_err(|e| e.to_string())?;
+            self.ifaces.insert(
+                name.to_string(),
+                Iface {
+                    link,
+                    v4: None,
+                    v6: None,
+                    v6_source: None,
+                    frames: Some(frames),
+                    readers: Vec::new(),
+                    unknown_vrid: 0,
+                },
+            );
+        }
+        self.ifaces
+            .get_mut(name)
+            .ok_or_else(|| format!("interface {name} vanished"))
+    }
+
+    /// The address adverts go out from: the interface's first IPv4 address that is not
+    /// a VIP of ours, or its (non-tentative) IPv6 link-local address.
+    async fn primary(&self, index: u32, v6: bool) -> Result<IpAddr, String> {
+        let addrs = self.nl.addresses(index).await.map_err(|e| e.to_string())?;
+        let ours: Vec<IpAddr> = self
+            .instances
+            .iter()
+            .flat_map(|i| i.cfg.vips.iter().map(|v| v.addr))
+            .collect();
+        addrs
+            .iter()
+            .find(|a| {
+                !a.tentative
+                    && a.addr.is_ipv6() == v6
+                    && !ours.contains(&a.addr)
+                    && (!v6 || a.link_local)
+            })
+            .map(|a| a.addr)
+            .ok_or_else(|| {
+                if v6 {
+                    "no usable IPv6 link-local address on the interface (yet)".to_string()
+                } else {
+                    "no IPv4 address on the interface to send adverts from".to_string()
+                }
+            })
+    }
+
+    async fn setup(&mut self, i: usize) -> Result<(), String> {
+        let name = self.instances[i].cfg.interface.clone();
+        let v6 = self.instances[i].is_ipv6();
+        let index = self.iface(&name).await?.link.index;
+        let primary = self.primary(index, v6).await?;
+        let rx_tx = self.rx_tx.clone();
+        let iface = self.iface(&name).await?;
+        let need_socket = if v6 {
+            iface.v6.is_none() || iface.v6_source != primary_v6(primary)
+        } else {
+            iface.v4.is_none()
+        };
+        if need_socket {
+            let sock = if let IpAddr::V6(src) = primary {
+                VrrpSocket::open_v6(&name, index, src)
+            } else {
+                VrrpSocket::open_v4(&name, index)
+            }
+            .map_err(|e: SocketError| e.to_string())?;
+            let sock = Arc::new(sock);
+            let reader = sock.clone();
+            iface.readers.push(tokio::spawn(async move {
+                loop {
+                    match reader.recv().await {
+                        Ok(data) => {
+                            if rx_tx.send(Rx { ifindex: index, v6, data }).await.is_err() {
+                                break;
+                            }
+                        }
+                        Err(e) => {
+                            warn!(error = %e, "VRRP receive failed");
+                            tokio::time::sleep(Duration::from_millis(100)).await;
+                        }
+                    }
+                }
+            }));
+            if v6 {
+                iface.v6 = Some(sock);
+                iface.v6_source = primary_v6(primary);
+            } else {
+                iface.v4 = Some(sock);
+            }
+        }
+        let link_up = iface.link.up;
+        let inst = &mut self.instances[i];
+        let router = Router::new(inst.engine_config(primary)).map_err(|e| e.to_string())?;
+        inst.router = Some(router);
+        inst.waiting = None;
+        info!(
+            instance = %inst.cfg.name,
+            interface = %name,
+            vrid = inst.cfg.vrid,
+            source = %primary,
+            priority = inst.cfg.priority,
+            "instance starting"
+        );
+        let now = self.clock.now();
+        if let Some(r) = self.instances[i].router.as_mut() {
+            if !link_up {
+                r.handle(now, Input::LinkDown);
+            }
+            r.handle(now, Input::Startup);
+        }
+        self.drain(i).await;
+        Ok(())
+    }
+
+    // ---- events ----------------------------------------------------------------
+
+    async fn on_packet(&mut self, pkt: Rx) {
+        let now = self.clock.now();
+        let (src, dst, ttl, payload) = match pkt.data {
+            Received::V4(datagram) => match Ipv4Header::parse(&datagram) {
+                Ok((h, payload)) => {
+                    if h.protocol != PROTOCOL {
+                        self.reject_all(pkt.ifindex, false, RxError::NotVrrp(h.protocol)).await;
+                        return;
+                    }
+                    (IpAddr::V4(h.src), IpAddr::V4(h.dst), h.ttl, payload.to_vec())
+                }
+                Err(e) => {
+                    // RFC 5798 §7.1 cannot even start: the IP header is malformed.
+                    self.reject_all(pkt.ifindex, false, RxError::BadIpHeader(e)).await;
+                    return;
+                }
+            },
+            Received::V6 {
+                src,
+                dst,
+                hop_limit,
+                payload,
+            } => (IpAddr::V6(src), IpAddr::V6(dst), hop_limit, payload),
+        };
+        let Some(&vrid) = payload.get(1) else {
+            self.reject_all(pkt.ifindex, pkt.v6, RxError::Truncated(payload.len())).await;
+            return;
+        };
+        let target = self.instances.iter().position(|inst| {
+            inst.cfg.vrid == vrid
+                && inst.is_ipv6() == pkt.v6
+                && self
+                    .ifaces
+                    .get(&inst.cfg.interface)
+                    .is_some_and(|f| f.link.index == pkt.ifindex)
+        });
+        let Some(i) = target else {
+            // RFC 5798 §7.1: a VRID not configured on this interface is discarded.
+            if let Some(f) = self.ifaces.values_mut().find(|f| f.link.index == pkt.ifindex) {
+                f.unknown_vrid += 1;
+            }
+            debug!(vrid, %src, "advert for a VRID not configured here");
+            return;
+        };
+        if let Some(r) = self.instances[i].router.as_mut() {
+            r.handle(
+                now,
+                Input::Packet {
+                    src,
+                    dst,
+                    ttl,
+                    bytes: &payload,
+                },
+            );
+        }
+        self.drain(i).await;
+    }
+
+    /// A packet no instance can claim is counted by every instance on that socket.
+    async fn reject_all(&mut self, ifindex: u32, v6: bool, e: RxError) {
+        let now = self.clock.now();
+        for i in self.on_iface(ifindex, v6) {
+            if let Some(r) = self.instances[i].router.as_mut() {
+                r.handle(now, Input::Rejected(e.clone()));
+            }
+            self.drain(i).await;
+        }
+    }
+
+    fn on_iface(&self, ifindex: u32, v6: bool) -> Vec<usize> {
+        (0..self.instances.len())
+            .filter(|&i| {
+                let inst = &self.instances[i];
+                inst.is_ipv6() == v6
+                    && self
+                        .ifaces
+                        .get(&inst.cfg.interface)
+                        .is_some_and(|f| f.link.index == ifindex)
+            })
+            .collect()
+    }
+
+    async fn on_timeout(&mut self) {
+        let now = self.clock.now();
+        for i in 0..self.instances.len() {
+            let due = self.instances[i]
+                .router
+                .as_ref()
+                .and_then(|r| r.poll_timeout())
+                .is_some_and(|t| t <= now);
+            if due {
+                if let Some(r) = self.instances[i].router.as_mut() {
+                    r.handle(now, Input::Timeout);
+                }
+                self.drain(i).await;
+            }
+        }
+    }
+
+    async fn on_netlink(&mut self, ev: Event) {
+        match ev {
+            Event::Link(link) => {
+                let Some(f) = self.ifaces.get_mut(&link.name) else {
+                    return;
+                };
+                let was = f.link.up;
+                let index_changed = f.link.index != link.index;
+                f.link = link.clone();
+                if index_changed {
+                    // Deleted and re-created: sockets are tied to the old index.
+                    self.forget_iface(&link.name).await;
+                    return;
+                }
+                if was != link.up {
+                    info!(interface = %link.name, up = link.up, "link state changed");
+                    let input = if link.up { Input::LinkUp } else { Input::LinkDown };
+                    self.feed_iface(&link.name, input).await;
+                }
+            }
+            Event::LinkGone(index) => {
+                let name = self
+                    .ifaces
+                    .iter()
+                    .find(|(_, f)| f.link.index == index)
+                    .map(|(n, _)| n.clone());
+                if let Some(name) = name {
+                    warn!(interface = %name, "interface removed");
+                    self.feed_iface(&name, Input::LinkDown).await;
+                    self.forget_iface(&name).await;
+                }
+            }
+            Event::Addresses(_) => self.setup_all().await,
+        }
+    }
+
+    async fn feed_iface(&mut self, name: &str, input: Input<'static>) {
+        let now = self.clock.now();
+        for i in 0..self.instances.len() {
+            if self.instances[i].cfg.interface == name {
+                if let Some(r) = self.instances[i].router.as_mut() {
+                    r.handle(now, input.clone());
+                }
+                self.drain(i).await;
+            }
+        }
+    }
+
+    /// Drops an interface and the engines on it; they are set up again when it returns.
+    async fn forget_iface(&mut self, name: &str) {
+        self.ifaces.remove(name);
+        for inst in self.instances.iter_mut().filter(|i| i.cfg.interface == name) {
+            inst.router = None;
+            inst.waiting = Some(format!("interface {name} is gone"));
+        }
+    }
+
+    async fn on_control(&mut self, p: Pending) {
+        let response = match p.request.command {
+            vipd_api::Command::Status => {
+                vipd_api::Response::Status(status::build(self).await)
+            }
+        };
+        let _ = p.reply.send(response);
+    }
+
+    // ---- executing the engine's decisions -----------------------------------
+
+    /// Executes every output of instance `i`, feeding I/O results back, until the
+    /// engine has nothing more to say.
+    async fn drain(&mut self, i: usize) {
+        // Bounded: each round either empties the queue or follows a VipApplied.
+        for _ in 0..16 {
+            let outs: Vec<Output> = match self.instances[i].router.as_mut() {
+                Some(r) => std::iter::from_fn(|| r.poll_output()).collect(),
+                None => return,
+            };
+            if outs.is_empty() {
+                return;
+            }
+            for out in outs {
+                self.execute(i, out).await;
+            }
+        }
+        error!(instance = %self.instances[i].cfg.name, "engine kept producing outputs; deferred");
+    }
+
+    async fn execute(&mut self, i: usize, out: Output) {
+        let inst = &self.instances[i];
+        let name = inst.cfg.name.clone();
+        let Some(iface) = self.ifaces.get(&inst.cfg.interface) else {
+            return;
+        };
+        let index = iface.link.index;
+        match out {
+            Output::SendAdvert {
+                priority, bytes, ..
+            } => {
+                let sock = if inst.is_ipv6() { &iface.v6 } else { &iface.v4 };
+                let src = inst.router.as_ref().map(|r| r.config().primary);
+                if let (Some(sock), Some(src)) = (sock, src) {
+                    if let Err(e) = sock.send(src, &bytes).await {
+                        // A link that just went down fails sends; the link event follows.
+                        warn!(instance = %name, priority, error = %e, "advert not sent");
+                    }
+                }
+            }
+            Output::AddVips => {
+                let label = inst.label();
+                let mut ok = true;
+                for vip in &inst.cfg.vips {
+                    match self.nl.add_vip(index, vip, label.as_deref()).await {
+                        Ok(()) => info!(instance = %name, vip = %vip, "VIP added"),
+                        Err(e) => {
+                            error!(instance = %name, vip = %vip, "VIP add failed: {e}; going to fault so another router takes over");
+                            ok = false;
+                            break;
+                        }
+                    }
+                }
+                let now = self.clock.now();
+                if let Some(r) = self.instances[i].router.as_mut() {
+                    r.handle(now, Input::VipApplied { ok });
+                }
+            }
+            Output::DelVips => {
+                for vip in &inst.cfg.vips {
+                    match self.nl.del_vip(index, vip).await {
+                        Ok(true) => info!(instance = %name, vip = %vip, "VIP removed"),
+                        Ok(false) => {}
+                        Err(e) => error!(instance = %name, vip = %vip, "VIP removal failed: {e}"),
+                    }
+                }
+            }
+            Output::Announce { count } => {
+                let mac = iface.link.mac;
+                let src6 = iface.v6_source;
+                if let Some(frames) = &iface.frames {
+                    let mut sent = 0u32;
+                    for vip in &inst.cfg.vips {
+                        let frame = match (vip.addr, src6) {
+                            (IpAddr::V4(a), _) => announce::gratuitous_arp(mac, a),
+                            (IpAddr::V6(a), Some(src)) => announce::unsolicited_na(mac, src, a),
+                            (IpAddr::V6(_), None) => continue,
+                        };
+                        for _ in 0..count {
+                            match frames.send(&frame) {
+                                Ok(()) => sent += 1,
+                                Err(e) => {
+                                    warn!(instance = %name, vip = %vip, error = %e, "announce frame not sent");
+                                    break;
+                                }
+                            }
+                        }
+                    }
+                    debug!(instance = %name, frames = sent, "announced VIPs");
+                }
+            }
+            Output::StateChanged { from, to, reason } => {
+                info!(
+                    instance = %name,
+                    from = from.as_str(),
+                    to = to.as_str(),
+                    reason = reason.as_str(),
+                    "state changed"
+                );
+            }
+            Output::Dropped(reason) => {
+                debug!(instance = %name, kind = reason.kind(), "dropped: {reason}");
+            }
+        }
+    }
+
+    // ---- reload and shutdown ----------------------------------------------------
+
+    /// SIGHUP: re-reads the configuration. A bad one is refused and the running one
+    /// stays. Unchanged instances keep running untouched; changed or removed ones
+    /// leave gracefully (priority 0, VIPs removed); new or changed ones start.
+    async fn reload(&mut self) {
+        let new = match Config::load(&self.config_path) {
+            Ok(c) => c,
+            Err(e) => {
+                error!("reload refused, keeping the running configuration: {e}");
+                return;
+            }
+        };
+        if new.control_socket != self.config.control_socket {
+            warn!("control_socket changes take effect at the next restart");
+        }
+        let now = self.clock.now();
+        let mut keep = Vec::new();
+        let old = std::mem::take(&mut self.instances);
+        let mut leaving = Vec::new();
+        for inst in old {
+            if new.instances.iter().any(|c| *c == inst.cfg) {
+                keep.push(inst);
+            } else {
+                leaving.push(inst);
+            }
+        }
+        // Let the leaving ones say goodbye through the normal output path.
+        self.instances = leaving;
+        for i in 0..self.instances.len() {
+            if let Some(r) = self.instances[i].router.as_mut() {
+                r.handle(now, Input::Shutdown);
+            }
+            self.drain(i).await;
+        }
+        let removed = self.instances.len();
+        self.instances = keep;
+        let mut added = 0;
+        for c in &new.instances {
+            if !self.instances.iter().any(|i| i.cfg == *c) {
+                self.instances.push(Instance::new(c.clone()));
+                added += 1;
+            }
+        }
+        self.config = new;
+        info!(removed, added, kept = self.instances.len() - added, "configuration reloaded");
+        self.setup_all().await;
+    }
+
+    async fn shutdown_all(&mut self) {
+        let now = self.clock.now();
+        for i in 0..self.instances.len() {
+            if let Some(r) = self.instances[i].router.as_mut() {
+                r.handle(now, Input::Shutdown);
+            }
+            self.drain(i).await;
+        }
+    }
+
+    // ---- for status ---------------------------------------------------------------
+
+    pub(crate) fn instances(&self) -> &[Instance] {
+        &self.instances
+    }
+    pub(crate) fn now(&self) -> vipd_engine::Instant {
+        self.clock.now()
+    }
+    pub(crate) fn uptime(&self) -> Duration {
+        self.started.elapsed()
+    }
+    pub(crate) fn netlink(&self) -> &Netlink {
+        &self.nl
+    }
+    pub(crate) fn ifindex(&self, name: &str) -> Option<u32> {
+        self.ifaces.get(name).map(|f| f.link.index)
+    }
+}
+
+fn primary_v6(a: IpAddr) -> Option<Ipv6Addr> {
+    match a {
+        IpAddr::V6(a) => Some(a),
+        IpAddr::V4(_) => None,
+    }
+}
+

@@ -1,0 +1,71 @@
+//! One configured VRRP instance as the daemon runs it: its configuration, the engine
+//! once the interface and its address are known, and how its VIPs are labelled.
+
+use std::net::IpAddr;
+
+use vipd_engine::{AnnounceConfig, Config as EngineConfig, Router};
+use vipd_wire::{V3Checksum, Version};
+
+use crate::config::{ChecksumMode, InstanceConfig, VrrpVersion};
+
+pub struct Instance {
+    pub cfg: InstanceConfig,
+    /// None until the interface exists and has an address to send adverts from.
+    pub router: Option<Router>,
+    /// Why the router does not exist yet, for status.
+    pub waiting: Option<String>,
+}
+
+impl Instance {
+    pub fn new(cfg: InstanceConfig) -> Instance {
+        Instance {
+            cfg,
+            router: None,
+            waiting: Some("interface not set up yet".into()),
+        }
+    }
+
+    pub fn is_ipv6(&self) -> bool {
+        self.cfg.is_ipv6()
+    }
+
+    /// The kernel address label for IPv4 VIPs: `<ifname>:<instance>` when it fits the
+    /// 15 characters Linux allows, else `<ifname>:<vrid>`, else none.
+    pub fn label(&self) -> Option<String> {
+        [
+            format!("{}:{}", self.cfg.interface, self.cfg.name),
+            format!("{}:{}", self.cfg.interface, self.cfg.vrid),
+        ]
+        .into_iter()
+        .find(|l| l.len() <= 15)
+    }
+
+    /// The engine's configuration, given the advert source address.
+    pub fn engine_config(&self, primary: IpAddr) -> EngineConfig {
+        let c = &self.cfg;
+        EngineConfig {
+            vrid: c.vrid,
+            version: match c.version {
+                VrrpVersion::V2 => Version::V2,
+                VrrpVersion::V3 => Version::V3,
+            },
+            priority: c.priority,
+            advert_interval_cs: c.advert_interval_cs(),
+            preempt: c.preempt,
+            preempt_delay: c.preempt_delay,
+            accept: c.accept,
+            vips: c.vips.iter().map(|v| v.addr).collect(),
+            primary,
+            checksum: match c.checksum {
+                ChecksumMode::Rfc5798 => V3Checksum::PseudoHeader,
+                ChecksumMode::Rfc9568 => V3Checksum::NoPseudoHeader,
+            },
+            announce: AnnounceConfig {
+                count: c.garp.count,
+                repeat_after: c.garp.repeat_after,
+                refresh: c.garp.refresh,
+            },
+            fault_retry: std::time::Duration::from_secs(10),
+        }
+    }
+}

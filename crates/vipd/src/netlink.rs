@@ -1,0 +1,296 @@
+//! Talking to the kernel over rtnetlink: links, addresses, VIPs, and link events.
+//!
+//! Errors are mapped to sentences a person can act on ("permission denied: vipd needs
+//! CAP_NET_ADMIN"), not netlink error numbers.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use futures::{StreamExt, TryStreamExt};
+use rtnetlink::packet_core::NetlinkPayload;
+use rtnetlink::packet_route::address::{AddressAttribute, AddressFlags, AddressMessage};
+use rtnetlink::packet_route::link::{LinkAttribute, LinkFlags, LinkMessage};
+use rtnetlink::packet_route::RouteNetlinkMessage;
+use rtnetlink::{Handle, MulticastGroup};
+use tokio::sync::mpsc;
+
+use crate::config::Vip;
+
+/// What went wrong talking to the kernel.
+#[derive(Debug, thiserror::Error)]
+pub enum NetlinkError {
+    #[error("cannot open a netlink socket: {0}")]
+    Open(#[source] std::io::Error),
+    #[error("interface {0} does not exist")]
+    NoSuchInterface(String),
+    #[error("{what}: {message}")]
+    Kernel { what: String, message: String },
+}
+
+/// Turns a netlink error into words, naming what was being done.
+fn explain(what: String, e: rtnetlink::Error) -> NetlinkError {
+    let message = match &e {
+        rtnetlink::Error::NetlinkError(m) => match m.code.map(|c| -c.get()) {
+            Some(1) | Some(13) => {
+                "permission denied: vipd needs root or CAP_NET_ADMIN".to_string()
+            }
+            Some(17) => "the address already exists".to_string(),
+            Some(19) => "no such device (the interface went away)".to_string(),
+            Some(99) => "address not available on this interface".to_string(),
+            Some(22) => "the kernel refused the request as invalid (EINVAL)".to_string(),
+            Some(n) => format!("{} (errno {n})", std::io::Error::from_raw_os_error(n)),
+            None => "unexpected acknowledgement".to_string(),
+        },
+        other => other.to_string(),
+    };
+    NetlinkError::Kernel { what, message }
+}
+
+/// An interface as vipd needs to know it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Link {
+    pub index: u32,
+    pub name: String,
+    pub mac: [u8; 6],
+    /// Administratively up and carrier present.
+    pub up: bool,
+}
+
+impl Link {
+    fn from_message(m: &LinkMessage) -> Option<Link> {
+        let mut name = None;
+        let mut mac = [0u8; 6];
+        for a in &m.attributes {
+            match a {
+                LinkAttribute::IfName(n) => name = Some(n.clone()),
+                LinkAttribute::Address(b) if b.len() == 6 => mac.copy_from_slice(b),
+                _ => {}
+            }
+        }
+        let f = m.header.flags;
+        Some(Link {
+            index: m.header.index,
+            name: name?,
+            mac,
+            up: f.contains(LinkFlags::Up) && f.contains(LinkFlags::LowerUp),
+        })
+    }
+}
+
+/// One address on an interface.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Addr {
+    pub addr: IpAddr,
+    pub prefix_len: u8,
+    pub index: u32,
+    pub tentative: bool,
+    pub link_local: bool,
+}
+
+fn addr_from_message(m: &AddressMessage) -> Option<Addr> {
+    let mut local = None;
+    let mut address = None;
+    let mut flags = AddressFlags::empty();
+    for a in &m.attributes {
+        match a {
+            AddressAttribute::Local(ip) => local = Some(*ip),
+            AddressAttribute::Address(ip) => address = Some(*ip),
+            AddressAttribute::Flags(f) => flags = *f,
+            _ => {}
+        }
+    }
+    let addr = local.or(address)?;
+    let link_local = match addr {
+        IpAddr::V6(a) => a.segments()[0] & 0xffc0 == 0xfe80,
+        IpAddr::V4(a) => a.is_link_local(),
+    };
+    Some(Addr {
+        addr,
+        prefix_len: m.header.prefix_len,
+        index: m.header.index,
+        tentative: flags.contains(AddressFlags::Tentative)
+            || flags.contains(AddressFlags::Dadfailed),
+        link_local,
+    })
+}
+
+/// A kernel event vipd reacts to.
+#[derive(Debug, Clone)]
+pub enum Event {
+    Link(Link),
+    LinkGone(u32),
+    /// Addresses changed on this interface index.
+    Addresses(u32),
+}
+
+/// Requests to the kernel.
+#[derive(Clone)]
+pub struct Netlink {
+    handle: Handle,
+}
+
+impl Netlink {
+    /// Opens the request connection (its driver runs as a task).
+    pub fn open() -> Result<Netlink, NetlinkError> {
+        let (conn, handle, _) = rtnetlink::new_connection().map_err(NetlinkError::Open)?;
+        tokio::spawn(conn);
+        Ok(Netlink { handle })
+    }
+
+    /// Subscribes to link and address events; they arrive on the returned channel.
+    pub fn monitor() -> Result<mpsc::UnboundedReceiver<Event>, NetlinkError> {
+        let (conn, _handle, mut messages) = rtnetlink::new_multicast_connection(&[
+            MulticastGroup::Link,
+            MulticastGroup::Ipv4Ifaddr,
+            MulticastGroup::Ipv6Ifaddr,
+        ])
+        .map_err(NetlinkError::Open)?;
+        tokio::spawn(conn);
+        let (tx, rx) = mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            while let Some((msg, _)) = messages.next().await {
+                let ev = match msg.payload {
+                    NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewLink(m)) => {
+                        Link::from_message(&m).map(Event::Link)
+                    }
+                    NetlinkPayload::InnerMessage(RouteNetlinkMessage::DelLink(m)) => {
+                        Some(Event::LinkGone(m.header.index))
+                    }
+                    NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewAddress(m))
+                    | NetlinkPayload::InnerMessage(RouteNetlinkMessage::DelAddress(m)) => {
+                        Some(Event::Addresses(m.header.index))
+                    }
+                    _ => None,
+                };
+                if let Some(ev) = ev {
+                    if tx.send(ev).is_err() {
+                        break;
+                    }
+                }
+            }
+        });
+        Ok(rx)
+    }
+
+    pub async fn link_by_name(&self, name: &str) -> Result<Link, NetlinkError> {
+        let mut links = self.handle.link().get().match_name(name.to_string()).execute();
+        match links.try_next().await {
+            Ok(Some(m)) => {
+                Link::from_message(&m).ok_or_else(|| NetlinkError::NoSuchInterface(name.into()))
+            }
+            Ok(None) => Err(NetlinkError::NoSuchInterface(name.into())),
+            Err(rtnetlink::Error::NetlinkError(m)) if m.code.map(|c| -c.get()) == Some(19) => {
+                Err(NetlinkError::NoSuchInterface(name.into()))
+            }
+            Err(e) => Err(explain(format!("reading interface {name}"), e)),
+        }
+    }
+
+    /// All addresses on interface `index`.
+    pub async fn addresses(&self, index: u32) -> Result<Vec<Addr>, NetlinkError> {
+        let mut out = Vec::new();
+        let mut s = self
+            .handle
+            .address()
+            .get()
+            .set_link_index_filter(index)
+            .execute();
+        loop {
+            match s.try_next().await {
+                Ok(Some(m)) => {
+                    if let Some(a) = addr_from_message(&m) {
+                        if a.index == index {
+                            out.push(a);
+                        }
+                    }
+                }
+                Ok(None) => break,
+                Err(e) => return Err(explain(format!("listing addresses of link {index}"), e)),
+            }
+        }
+        Ok(out)
+    }
+
+    /// Adds a VIP (replacing an identical one, so a leftover does not fail the add).
+    /// IPv4 addresses get the label `label` when given; IPv6 ones are `nodad`, as a
+    /// VIP moves between hosts and must be usable at once.
+    pub async fn add_vip(
+        &self,
+        index: u32,
+        vip: &Vip,
+        label: Option<&str>,
+    ) -> Result<(), NetlinkError> {
+        let mut req = self
+            .handle
+            .address()
+            .add(index, vip.addr, vip.prefix_len)
+            .replace();
+        let msg = req.message_mut();
+        match vip.addr {
+            IpAddr::V4(_) => {
+                if let Some(l) = label {
+                    msg.attributes.push(AddressAttribute::Label(l.to_string()));
+                }
+            }
+            IpAddr::V6(_) => {
+                msg.attributes
+                    .push(AddressAttribute::Flags(AddressFlags::Nodad));
+            }
+        }
+        req.execute()
+            .await
+            .map_err(|e| explain(format!("adding {vip}"), e))
+    }
+
+    /// Removes a VIP; an absent one is not an error.
+    pub async fn del_vip(&self, index: u32, vip: &Vip) -> Result<bool, NetlinkError> {
+        let present = self
+            .addresses(index)
+            .await?
+            .into_iter()
+            .any(|a| a.addr == vip.addr && a.prefix_len == vip.prefix_len);
+        if !present {
+            return Ok(false);
+        }
+        let mut s = self
+            .handle
+            .address()
+            .get()
+            .set_link_index_filter(index)
+            .set_address_filter(vip.addr)
+            .set_prefix_length_filter(vip.prefix_len)
+            .execute();
+        let mut removed = false;
+        loop {
+            match s.try_next().await {
+                Ok(Some(m)) => {
+                    if addr_from_message(&m).is_some_and(|a| a.addr == vip.addr && a.index == index) {
+                        match self.handle.address().del(m).execute().await {
+                            Ok(()) => removed = true,
+                            Err(rtnetlink::Error::NetlinkError(e))
+                                if e.code.map(|c| -c.get()) == Some(99) => {}
+                            Err(e) => return Err(explain(format!("removing {vip}"), e)),
+                        }
+                    }
+                }
+                Ok(None) => break,
+                Err(e) => return Err(explain(format!("looking up {vip}"), e)),
+            }
+        }
+        Ok(removed)
+    }
+
+    /// Which of `vips` are on interface `index` right now.
+    pub async fn present(&self, index: u32, vips: &[Vip]) -> Result<BTreeMap<String, bool>, NetlinkError> {
+        let addrs = self.addresses(index).await?;
+        Ok(vips
+            .iter()
+            .map(|v| {
+                let here = addrs
+                    .iter()
+                    .any(|a| a.addr == v.addr && a.prefix_len == v.prefix_len);
+                (v.to_string(), here)
+            })
+            .collect())
+    }
+}
