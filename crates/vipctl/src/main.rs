@@ -1,1 +1,358 @@
-fn main() {}
+//! `vipctl`: ask a running vipd for its state.
+//!
+//! ```text
+//! vipctl [--socket PATH] status [--json]
+//! ```
+//!
+//! Exit codes: 0 success; 1 vipd answered with an error (or an unreadable answer);
+//! 2 vipd could not be reached (not running, permission denied, no answer in time).
+//! Usage errors exit 2, as usual for clap.
+
+mod client;
+mod render;
+
+use std::ffi::OsString;
+use std::io::{self, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use vipd_api::{Command, Request, Response, PROTOCOL_VERSION};
+
+use crate::client::ClientError;
+use crate::render::render_status;
+
+/// Success.
+const EXIT_OK: u8 = 0;
+/// vipd answered, but with an error.
+const EXIT_DAEMON_ERROR: u8 = 1;
+/// vipd could not be reached.
+const EXIT_UNREACHABLE: u8 = 2;
+
+/// The environment variable naming the control socket when `--socket` is not given.
+const SOCKET_ENV: &str = "VIPD_SOCKET";
+
+#[derive(Parser, Debug)]
+#[command(name = "vipctl", version, about = "Query a running vipd")]
+struct Cli {
+    /// The daemon's control socket [env: VIPD_SOCKET] [default: /run/vipd/vipd.sock]
+    #[arg(long, global = true, value_name = "PATH")]
+    socket: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand, Debug)]
+enum Cmd {
+    /// Show the state of every VRRP instance.
+    Status {
+        /// Print the daemon's status as JSON instead of a report.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let env_socket = std::env::var_os(SOCKET_ENV);
+    let code = run(
+        &cli,
+        env_socket,
+        client::TIMEOUT,
+        &mut io::stdout().lock(),
+        &mut io::stderr().lock(),
+    );
+    ExitCode::from(code)
+}
+
+/// `--socket`, else `$VIPD_SOCKET` if set and non-empty, else the default.
+fn socket_path(cli: &Cli, env_socket: Option<OsString>) -> PathBuf {
+    cli.socket
+        .clone()
+        .or_else(|| env_socket.filter(|s| !s.is_empty()).map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from(vipd_api::DEFAULT_SOCKET))
+}
+
+/// Runs one command, writing the result to `out` and problems to `err`; returns the
+/// exit code.
+fn run(
+    cli: &Cli,
+    env_socket: Option<OsString>,
+    timeout: Duration,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> u8 {
+    let socket = socket_path(cli, env_socket);
+    let Cmd::Status { json } = cli.command;
+    let response = match client::call(&socket, &Request::new(Command::Status), timeout) {
+        Ok(r) => r,
+        Err(e) => return report(err, &e),
+    };
+    let status = match response {
+        Response::Status(status) => status,
+        Response::Error { message, .. } => {
+            let _ = writeln!(err, "vipctl: vipd refused the request: {message}");
+            return EXIT_DAEMON_ERROR;
+        }
+    };
+    if status.v != PROTOCOL_VERSION {
+        let _ = writeln!(
+            err,
+            "vipctl: warning: vipd speaks protocol version {}, this vipctl speaks {}",
+            status.v, PROTOCOL_VERSION
+        );
+    }
+    let text = if json {
+        match serde_json::to_string_pretty(&status) {
+            Ok(s) => s + "\n",
+            Err(e) => {
+                let _ = writeln!(err, "vipctl: cannot encode the status as JSON: {e}");
+                return EXIT_DAEMON_ERROR;
+            }
+        }
+    } else {
+        render_status(&status)
+    };
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        // `vipctl status | head` closing the pipe early is not an error.
+        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => {
+            let _ = writeln!(err, "vipctl: cannot write the output: {e}");
+            EXIT_DAEMON_ERROR
+        }
+        _ => EXIT_OK,
+    }
+}
+
+fn report(err: &mut dyn Write, e: &ClientError) -> u8 {
+    let _ = writeln!(err, "vipctl: {e}");
+    if e.is_unreachable() {
+        EXIT_UNREACHABLE
+    } else {
+        EXIT_DAEMON_ERROR
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{BufRead, BufReader};
+    use std::os::unix::net::UnixListener;
+    use std::path::Path;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::thread::{self, JoinHandle};
+
+    use crate::render::tests::sample_status;
+
+    const SHORT: Duration = Duration::from_millis(300);
+
+    /// A socket path under the temp dir, removed on drop.
+    struct TempSocket(PathBuf);
+
+    impl TempSocket {
+        fn new(tag: &str) -> TempSocket {
+            static NEXT: AtomicUsize = AtomicUsize::new(0);
+            let n = NEXT.fetch_add(1, Ordering::Relaxed);
+            let name = format!("vipctl-test-{}-{tag}-{n}.sock", std::process::id());
+            let path = std::env::temp_dir().join(name);
+            let _ = std::fs::remove_file(&path);
+            TempSocket(path)
+        }
+    }
+
+    impl Drop for TempSocket {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
+
+    /// Accepts one connection, reads one line, answers with `reply` (if any) and
+    /// returns the bytes it read.
+    fn serve_once(listener: UnixListener, reply: Option<String>) -> JoinHandle<Vec<u8>> {
+        thread::spawn(move || {
+            let (stream, _) = listener.accept().expect("accept");
+            let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+            let mut request = Vec::new();
+            reader
+                .read_until(b'\n', &mut request)
+                .expect("read request");
+            if let Some(reply) = reply {
+                let mut stream = stream;
+                stream.write_all(reply.as_bytes()).expect("write reply");
+                stream.write_all(b"\n").expect("write newline");
+            } else {
+                // Hold the connection open without answering.
+                thread::sleep(SHORT * 3);
+            }
+            request
+        })
+    }
+
+    fn cli(args: &[&str]) -> Cli {
+        Cli::try_parse_from(args).expect("valid arguments")
+    }
+
+    /// Runs `vipctl <args>` against `socket`; returns (exit code, stdout, stderr).
+    fn run_against(socket: &Path, args: &[&str]) -> (u8, String, String) {
+        let mut argv = vec!["vipctl", "--socket", socket.to_str().expect("utf-8 path")];
+        argv.extend_from_slice(args);
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let code = run(&cli(&argv), None, SHORT, &mut out, &mut err);
+        let text = |b: Vec<u8>| String::from_utf8(b).expect("utf-8 output");
+        (code, text(out), text(err))
+    }
+
+    fn status_reply() -> String {
+        serde_json::to_string(&Response::Status(sample_status())).expect("encode")
+    }
+
+    #[test]
+    fn status_sends_one_request_line_and_prints_the_report() {
+        let sock = TempSocket::new("status");
+        let server = serve_once(
+            UnixListener::bind(&sock.0).expect("bind"),
+            Some(status_reply()),
+        );
+        let (code, out, err) = run_against(&sock.0, &["status"]);
+        let request = server.join().expect("server thread");
+        assert_eq!(request, b"{\"v\":1,\"command\":\"status\"}\n");
+        assert_eq!(code, EXIT_OK, "stderr: {err}");
+        assert_eq!(err, "");
+        assert_eq!(out, render_status(&sample_status()));
+        assert!(out.contains("\n          state: master (master_down_timer)\n"));
+    }
+
+    #[test]
+    fn status_json_prints_the_status_object() {
+        let sock = TempSocket::new("json");
+        let server = serve_once(
+            UnixListener::bind(&sock.0).expect("bind"),
+            Some(status_reply()),
+        );
+        let (code, out, err) = run_against(&sock.0, &["status", "--json"]);
+        server.join().expect("server thread");
+        assert_eq!(code, EXIT_OK, "stderr: {err}");
+        let back: vipd_api::Status = serde_json::from_str(&out).expect("stdout is a Status");
+        assert_eq!(back, sample_status());
+        assert!(
+            out.contains("\n  \"host\": \"node-a\",\n"),
+            "not pretty: {out}"
+        );
+    }
+
+    #[test]
+    fn daemon_error_goes_to_stderr_with_exit_1() {
+        let sock = TempSocket::new("error");
+        let reply = Response::Error {
+            v: 1,
+            message: "unsupported protocol version 7".into(),
+        };
+        let server = serve_once(
+            UnixListener::bind(&sock.0).expect("bind"),
+            Some(serde_json::to_string(&reply).expect("encode")),
+        );
+        let (code, out, err) = run_against(&sock.0, &["status"]);
+        server.join().expect("server thread");
+        assert_eq!(code, EXIT_DAEMON_ERROR);
+        assert_eq!(out, "");
+        assert_eq!(
+            err,
+            "vipctl: vipd refused the request: unsupported protocol version 7\n"
+        );
+    }
+
+    #[test]
+    fn garbage_answer_is_exit_1() {
+        let sock = TempSocket::new("garbage");
+        let server = serve_once(
+            UnixListener::bind(&sock.0).expect("bind"),
+            Some("hello".into()),
+        );
+        let (code, _, err) = run_against(&sock.0, &["status"]);
+        server.join().expect("server thread");
+        assert_eq!(code, EXIT_DAEMON_ERROR);
+        assert!(err.starts_with("vipctl: vipd sent an answer this vipctl cannot read"));
+    }
+
+    #[test]
+    fn missing_socket_means_not_running_exit_2() {
+        let sock = TempSocket::new("absent");
+        let (code, out, err) = run_against(&sock.0, &["status"]);
+        assert_eq!(code, EXIT_UNREACHABLE);
+        assert_eq!(out, "");
+        assert_eq!(
+            err,
+            format!(
+                "vipctl: vipd is not running (no control socket at {})\n",
+                sock.0.display()
+            )
+        );
+    }
+
+    #[test]
+    fn stale_socket_means_connection_refused_exit_2() {
+        let sock = TempSocket::new("stale");
+        drop(UnixListener::bind(&sock.0).expect("bind"));
+        let (code, _, err) = run_against(&sock.0, &["status", "--json"]);
+        assert_eq!(code, EXIT_UNREACHABLE);
+        assert_eq!(
+            err,
+            format!(
+                "vipctl: vipd is not running (connection refused at {})\n",
+                sock.0.display()
+            )
+        );
+    }
+
+    #[test]
+    fn silent_daemon_times_out_exit_2() {
+        let sock = TempSocket::new("silent");
+        let server = serve_once(UnixListener::bind(&sock.0).expect("bind"), None);
+        let (code, _, err) = run_against(&sock.0, &["status"]);
+        server.join().expect("server thread");
+        assert_eq!(code, EXIT_UNREACHABLE);
+        assert!(
+            err.starts_with("vipctl: vipd did not answer within"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn socket_comes_from_flag_then_env_then_default() {
+        let env = Some(OsString::from("/tmp/from-env.sock"));
+        assert_eq!(
+            socket_path(
+                &cli(&["vipctl", "--socket", "/a.sock", "status"]),
+                env.clone()
+            ),
+            PathBuf::from("/a.sock")
+        );
+        assert_eq!(
+            socket_path(
+                &cli(&["vipctl", "status", "--socket", "/b.sock"]),
+                env.clone()
+            ),
+            PathBuf::from("/b.sock")
+        );
+        assert_eq!(
+            socket_path(&cli(&["vipctl", "status"]), env),
+            PathBuf::from("/tmp/from-env.sock")
+        );
+        assert_eq!(
+            socket_path(&cli(&["vipctl", "status"]), Some(OsString::new())),
+            PathBuf::from(vipd_api::DEFAULT_SOCKET)
+        );
+        assert_eq!(
+            socket_path(&cli(&["vipctl", "status"]), None),
+            PathBuf::from(vipd_api::DEFAULT_SOCKET)
+        );
+    }
+
+    #[test]
+    fn cli_shape() {
+        assert!(Cli::try_parse_from(["vipctl"]).is_err());
+        assert!(Cli::try_parse_from(["vipctl", "status", "--bogus"]).is_err());
+        let c = cli(&["vipctl", "status", "--json"]);
+        assert!(matches!(c.command, Cmd::Status { json: true }));
+    }
+}

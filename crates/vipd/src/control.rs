@@ -137,7 +137,9 @@ mod tests {
         assert!(parse(r#"{"v":1,"command":"status"}"#).is_ok());
         let e = parse(r#"{"v":9,"command":"status"}"#).expect_err("version 9");
         assert!(e.contains("unsupported protocol version 9"), "{e}");
-        assert!(parse("nonsense").expect_err("not json").contains("not JSON"));
+        assert!(parse("nonsense")
+            .expect_err("not json")
+            .contains("not JSON"));
         assert!(parse(r#"{"v":1,"command":"explode"}"#)
             .expect_err("unknown command")
             .starts_with("bad request"));

@@ -49,14 +49,16 @@ struct Iface {
     v6: Option<Arc<VrrpSocket>>,
     v6_source: Option<Ipv6Addr>,
     frames: Option<FrameSocket>,
-    readers: Vec<JoinHandle<()>>,
+    /// The receive tasks of the IPv4 and IPv6 sockets.
+    reader_v4: Option<JoinHandle<()>>,
+    reader_v6: Option<JoinHandle<()>>,
     /// Datagrams whose VRID matches no instance here.
     unknown_vrid: u64,
 }
 
 impl Drop for Iface {
     fn drop(&mut self) {
-        for r in &self.readers {
+        for r in [&self.reader_v4, &self.reader_v6].into_iter().flatten() {
             r.abort();
         }
     }
@@ -84,7 +86,12 @@ impl Daemon {
         let mut sighup = signal(SignalKind::hangup()).map_err(DaemonError::Signals)?;
         let (rx_tx, mut rx) = mpsc::channel::<Rx>(1024);
         let clock = Clock::start();
-        let instances = config.instances.iter().cloned().map(Instance::new).collect();
+        let instances = config
+            .instances
+            .iter()
+            .cloned()
+            .map(Instance::new)
+            .collect();
         let mut d = Daemon {
             config_path,
             config,
@@ -104,7 +111,8 @@ impl Daemon {
 
         let mut housekeeping = tokio::time::interval(Duration::from_secs(1));
         housekeeping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let sleep = tokio::time::sleep_until(tokio::time::Instant::now() + Duration::from_secs(3600));
+        let sleep =
+            tokio::time::sleep_until(tokio::time::Instant::now() + Duration::from_secs(3600));
         tokio::pin!(sleep);
         let mut armed: Option<vipd_engine::Instant> = None;
         loop {
@@ -112,9 +120,9 @@ impl Daemon {
             let next = d.next_deadline();
             if next != armed {
                 armed = next;
-                let at = next.map(|t| d.clock.to_tokio(t)).unwrap_or_else(|| {
-                    tokio::time::Instant::now() + Duration::from_secs(3600)
-                });
+                let at = next
+                    .map(|t| d.clock.to_tokio(t))
+                    .unwrap_or_else(|| tokio::time::Instant::now() + Duration::from_secs(3600));
                 sleep.as_mut().reset(at);
             }
             tokio::select! {
@@ -163,7 +171,11 @@ impl Daemon {
 
     async fn iface(&mut self, name: &str) -> Result<&mut Iface, String> {
         if !self.ifaces.contains_key(name) {
-            let link = self.nl.link_by_name(name).await.map_err(|e| e.to_string())?;
+            let link = self
+                .nl
+                .link_by_name(name)
+                .await
+                .map_err(|e| e.to_string())?;
             let frames = FrameSocket::open(name, link.index).map_err(|e| e.to_string())?;
             self.ifaces.insert(
                 name.to_string(),
@@ -173,7 +185,8 @@ impl Daemon {
                     v6: None,
                     v6_source: None,
                     frames: Some(frames),
-                    readers: Vec::new(),
+                    reader_v4: None,
+                    reader_v6: None,
                     unknown_vrid: 0,
                 },
             );
@@ -231,11 +244,19 @@ impl Daemon {
             .map_err(|e: SocketError| e.to_string())?;
             let sock = Arc::new(sock);
             let reader = sock.clone();
-            iface.readers.push(tokio::spawn(async move {
+            let task = tokio::spawn(async move {
                 loop {
                     match reader.recv().await {
                         Ok(data) => {
-                            if rx_tx.send(Rx { ifindex: index, v6, data }).await.is_err() {
+                            if rx_tx
+                                .send(Rx {
+                                    ifindex: index,
+                                    v6,
+                                    data,
+                                })
+                                .await
+                                .is_err()
+                            {
                                 break;
                             }
                         }
@@ -245,12 +266,18 @@ impl Daemon {
                         }
                     }
                 }
-            }));
-            if v6 {
+            });
+            // A socket for a new source address replaces the old one and its reader.
+            let old = if v6 {
                 iface.v6 = Some(sock);
                 iface.v6_source = primary_v6(primary);
+                iface.reader_v6.replace(task)
             } else {
                 iface.v4 = Some(sock);
+                iface.reader_v4.replace(task)
+            };
+            if let Some(old) = old {
+                old.abort();
             }
         }
         let link_up = iface.link.up;
@@ -285,14 +312,21 @@ impl Daemon {
             Received::V4(datagram) => match Ipv4Header::parse(&datagram) {
                 Ok((h, payload)) => {
                     if h.protocol != PROTOCOL {
-                        self.reject_all(pkt.ifindex, false, RxError::NotVrrp(h.protocol)).await;
+                        self.reject_all(pkt.ifindex, false, RxError::NotVrrp(h.protocol))
+                            .await;
                         return;
                     }
-                    (IpAddr::V4(h.src), IpAddr::V4(h.dst), h.ttl, payload.to_vec())
+                    (
+                        IpAddr::V4(h.src),
+                        IpAddr::V4(h.dst),
+                        h.ttl,
+                        payload.to_vec(),
+                    )
                 }
                 Err(e) => {
                     // RFC 5798 §7.1 cannot even start: the IP header is malformed.
-                    self.reject_all(pkt.ifindex, false, RxError::BadIpHeader(e)).await;
+                    self.reject_all(pkt.ifindex, false, RxError::BadIpHeader(e))
+                        .await;
                     return;
                 }
             },
@@ -304,7 +338,8 @@ impl Daemon {
             } => (IpAddr::V6(src), IpAddr::V6(dst), hop_limit, payload),
         };
         let Some(&vrid) = payload.get(1) else {
-            self.reject_all(pkt.ifindex, pkt.v6, RxError::Truncated(payload.len())).await;
+            self.reject_all(pkt.ifindex, pkt.v6, RxError::Truncated(payload.len()))
+                .await;
             return;
         };
         let target = self.instances.iter().position(|inst| {
@@ -317,7 +352,11 @@ impl Daemon {
         });
         let Some(i) = target else {
             // RFC 5798 §7.1: a VRID not configured on this interface is discarded.
-            if let Some(f) = self.ifaces.values_mut().find(|f| f.link.index == pkt.ifindex) {
+            if let Some(f) = self
+                .ifaces
+                .values_mut()
+                .find(|f| f.link.index == pkt.ifindex)
+            {
                 f.unknown_vrid += 1;
             }
             debug!(vrid, %src, "advert for a VRID not configured here");
@@ -394,7 +433,11 @@ impl Daemon {
                 }
                 if was != link.up {
                     info!(interface = %link.name, up = link.up, "link state changed");
-                    let input = if link.up { Input::LinkUp } else { Input::LinkDown };
+                    let input = if link.up {
+                        Input::LinkUp
+                    } else {
+                        Input::LinkDown
+                    };
                     self.feed_iface(&link.name, input).await;
                 }
             }
@@ -429,7 +472,11 @@ impl Daemon {
     /// Drops an interface and the engines on it; they are set up again when it returns.
     async fn forget_iface(&mut self, name: &str) {
         self.ifaces.remove(name);
-        for inst in self.instances.iter_mut().filter(|i| i.cfg.interface == name) {
+        for inst in self
+            .instances
+            .iter_mut()
+            .filter(|i| i.cfg.interface == name)
+        {
             inst.router = None;
             inst.waiting = Some(format!("interface {name} is gone"));
         }
@@ -437,9 +484,7 @@ impl Daemon {
 
     async fn on_control(&mut self, p: Pending) {
         let response = match p.request.command {
-            vipd_api::Command::Status => {
-                vipd_api::Response::Status(status::build(self).await)
-            }
+            vipd_api::Command::Status => vipd_api::Response::Status(status::build(self).await),
         };
         let _ = p.reply.send(response);
     }
@@ -572,7 +617,7 @@ impl Daemon {
         let old = std::mem::take(&mut self.instances);
         let mut leaving = Vec::new();
         for inst in old {
-            if new.instances.iter().any(|c| *c == inst.cfg) {
+            if new.instances.contains(&inst.cfg) {
                 keep.push(inst);
             } else {
                 leaving.push(inst);
@@ -596,7 +641,12 @@ impl Daemon {
             }
         }
         self.config = new;
-        info!(removed, added, kept = self.instances.len() - added, "configuration reloaded");
+        info!(
+            removed,
+            added,
+            kept = self.instances.len() - added,
+            "configuration reloaded"
+        );
         self.setup_all().await;
     }
 
@@ -635,4 +685,3 @@ fn primary_v6(a: IpAddr) -> Option<Ipv6Addr> {
         IpAddr::V4(_) => None,
     }
 }
-

@@ -8,7 +8,11 @@ use tracing_subscriber::EnvFilter;
 use vipd::config::Config;
 
 #[derive(Parser, Debug)]
-#[command(name = "vipd", version, about = "VRRP (RFC 5798 / RFC 3768) floating virtual IP agent")]
+#[command(
+    name = "vipd",
+    version,
+    about = "VRRP (RFC 5798 / RFC 3768) floating virtual IP agent"
+)]
 struct Args {
     /// Configuration file (YAML).
     #[arg(short, long, default_value = "/etc/vipd/vipd.yaml")]
@@ -27,7 +31,10 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("vipd: cannot start the runtime: {e}");

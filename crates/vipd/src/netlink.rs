@@ -31,9 +31,7 @@ pub enum NetlinkError {
 fn explain(what: String, e: rtnetlink::Error) -> NetlinkError {
     let message = match &e {
         rtnetlink::Error::NetlinkError(m) => match m.code.map(|c| -c.get()) {
-            Some(1) | Some(13) => {
-                "permission denied: vipd needs root or CAP_NET_ADMIN".to_string()
-            }
+            Some(1) | Some(13) => "permission denied: vipd needs root or CAP_NET_ADMIN".to_string(),
             Some(17) => "the address already exists".to_string(),
             Some(19) => "no such device (the interface went away)".to_string(),
             Some(99) => "address not available on this interface".to_string(),
@@ -173,7 +171,12 @@ impl Netlink {
     }
 
     pub async fn link_by_name(&self, name: &str) -> Result<Link, NetlinkError> {
-        let mut links = self.handle.link().get().match_name(name.to_string()).execute();
+        let mut links = self
+            .handle
+            .link()
+            .get()
+            .match_name(name.to_string())
+            .execute();
         match links.try_next().await {
             Ok(Some(m)) => {
                 Link::from_message(&m).ok_or_else(|| NetlinkError::NoSuchInterface(name.into()))
@@ -264,7 +267,8 @@ impl Netlink {
         loop {
             match s.try_next().await {
                 Ok(Some(m)) => {
-                    if addr_from_message(&m).is_some_and(|a| a.addr == vip.addr && a.index == index) {
+                    if addr_from_message(&m).is_some_and(|a| a.addr == vip.addr && a.index == index)
+                    {
                         match self.handle.address().del(m).execute().await {
                             Ok(()) => removed = true,
                             Err(rtnetlink::Error::NetlinkError(e))
@@ -281,7 +285,11 @@ impl Netlink {
     }
 
     /// Which of `vips` are on interface `index` right now.
-    pub async fn present(&self, index: u32, vips: &[Vip]) -> Result<BTreeMap<String, bool>, NetlinkError> {
+    pub async fn present(
+        &self,
+        index: u32,
+        vips: &[Vip],
+    ) -> Result<BTreeMap<String, bool>, NetlinkError> {
         let addrs = self.addresses(index).await?;
         Ok(vips
             .iter()

@@ -21,7 +21,11 @@ pub async fn build(d: &Daemon) -> Status {
     for inst in d.instances() {
         let c = &inst.cfg;
         let present = match d.ifindex(&c.interface) {
-            Some(index) => d.netlink().present(index, &c.vips).await.unwrap_or_default(),
+            Some(index) => d
+                .netlink()
+                .present(index, &c.vips)
+                .await
+                .unwrap_or_default(),
             None => Default::default(),
         };
         let vips = c
@@ -68,9 +72,7 @@ pub async fn build(d: &Daemon) -> Status {
             local_address: Some(r.config().primary.to_string()),
             master_address: s.master.map(|(a, _)| a.to_string()),
             master_priority: s.master.map(|(_, p)| p),
-            last_advert_age_s: s
-                .last_advert
-                .map(|t| now.saturating_since(t).as_secs_f64()),
+            last_advert_age_s: s.last_advert.map(|t| now.saturating_since(t).as_secs_f64()),
             in_state_s: now.saturating_since(s.since).as_secs_f64(),
             transitions: s.transitions,
             adverts_sent: s.adverts_sent,

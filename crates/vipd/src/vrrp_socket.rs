@@ -70,11 +70,15 @@ fn opt<'a>(iface: &'a str, what: &'static str) -> impl FnOnce(io::Error) -> Sock
 impl VrrpSocket {
     /// IPv4 VRRP on `iface`.
     pub fn open_v4(iface: &str, ifindex: u32) -> Result<VrrpSocket, SocketError> {
-        let s = Socket::new(Domain::IPV4, Type::RAW, Some(Protocol::from(i32::from(PROTOCOL))))
-            .map_err(|source| SocketError::Open {
-                iface: iface.into(),
-                source,
-            })?;
+        let s = Socket::new(
+            Domain::IPV4,
+            Type::RAW,
+            Some(Protocol::from(i32::from(PROTOCOL))),
+        )
+        .map_err(|source| SocketError::Open {
+            iface: iface.into(),
+            source,
+        })?;
         s.bind_device(Some(iface.as_bytes()))
             .map_err(opt(iface, "SO_BINDTODEVICE"))?;
         s.set_multicast_all_v4(false)
@@ -91,11 +95,15 @@ impl VrrpSocket {
 
     /// IPv6 VRRP on `iface`, sending from the link-local address `source`.
     pub fn open_v6(iface: &str, ifindex: u32, source: Ipv6Addr) -> Result<VrrpSocket, SocketError> {
-        let s = Socket::new(Domain::IPV6, Type::RAW, Some(Protocol::from(i32::from(PROTOCOL))))
-            .map_err(|source| SocketError::Open {
-                iface: iface.into(),
-                source,
-            })?;
+        let s = Socket::new(
+            Domain::IPV6,
+            Type::RAW,
+            Some(Protocol::from(i32::from(PROTOCOL))),
+        )
+        .map_err(|source| SocketError::Open {
+            iface: iface.into(),
+            source,
+        })?;
         s.bind_device(Some(iface.as_bytes()))
             .map_err(opt(iface, "SO_BINDTODEVICE"))?;
         s.set_multicast_all_v6(false)
@@ -228,13 +236,15 @@ pub struct FrameSocket {
 
 impl FrameSocket {
     pub fn open(iface: &str, ifindex: u32) -> Result<FrameSocket, SocketError> {
-        let sock = Socket::new(Domain::PACKET, Type::RAW, Some(Protocol::from(0))).map_err(
-            |source| SocketError::Open {
-                iface: iface.into(),
-                source,
-            },
-        )?;
-        sock.set_nonblocking(true).map_err(opt(iface, "O_NONBLOCK"))?;
+        let sock =
+            Socket::new(Domain::PACKET, Type::RAW, Some(Protocol::from(0))).map_err(|source| {
+                SocketError::Open {
+                    iface: iface.into(),
+                    source,
+                }
+            })?;
+        sock.set_nonblocking(true)
+            .map_err(opt(iface, "O_NONBLOCK"))?;
         Ok(FrameSocket { sock, ifindex })
     }
 

@@ -1,0 +1,323 @@
+//! The human-readable `vipctl status` report.
+//!
+//! One `label: value` per line with the labels right-aligned (as `systemctl status`
+//! does), so the output lines up for people and stays easy to grep: every instance
+//! has exactly one `state: <state>` line, using the words of `State::as_str`.
+
+use std::fmt::Write as _;
+
+use vipd_api::{InstanceStatus, Status};
+
+/// Width of the longest label, `advert interval`.
+const LABEL_WIDTH: usize = 15;
+
+/// Renders the whole status report.
+pub fn render_status(status: &Status) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "host: {}   pid: {}   uptime: {}   instances: {}",
+        status.host,
+        status.pid,
+        seconds(status.uptime_s),
+        status.instances.len()
+    );
+    if status.instances.is_empty() {
+        out.push_str("\n(no instances configured)\n");
+    }
+    for inst in &status.instances {
+        out.push('\n');
+        render_instance(&mut out, inst);
+    }
+    out
+}
+
+fn render_instance(out: &mut String, i: &InstanceStatus) {
+    let mut line = |label: &str, value: String| {
+        let _ = writeln!(out, "{label:>LABEL_WIDTH$}: {value}");
+    };
+    line("instance", i.name.clone());
+    line("interface", i.interface.clone());
+    line("vrid", i.vrid.to_string());
+    line("version", i.version.to_string());
+    let state = i.state.as_str();
+    line(
+        "state",
+        if i.reason.is_empty() {
+            state.to_owned()
+        } else {
+            format!("{state} ({})", i.reason)
+        },
+    );
+    line(
+        "in state",
+        format!(
+            "{}, {} transition{}",
+            seconds(i.in_state_s),
+            i.transitions,
+            plural(i.transitions)
+        ),
+    );
+    line(
+        "priority",
+        format!(
+            "{} effective, {} configured",
+            i.priority_effective, i.priority_configured
+        ),
+    );
+    line(
+        "local address",
+        i.local_address.clone().unwrap_or_else(|| "unknown".into()),
+    );
+    line("master", master(i));
+    line("advert interval", millis(i.advert_interval_ms));
+    line(
+        "last advert",
+        i.last_advert_age_s
+            .map_or_else(|| "never".to_owned(), |age| format!("{} ago", seconds(age))),
+    );
+    line(
+        "adverts",
+        format!("{} sent, {} received", i.adverts_sent, i.adverts_received),
+    );
+    let width = i.vips.iter().map(|v| v.address.len()).max().unwrap_or(0);
+    for vip in &i.vips {
+        let presence = if vip.present { "present" } else { "absent" };
+        line("vip", format!("{:<width$}  {presence}", vip.address));
+    }
+    if i.vips.is_empty() {
+        line("vip", "none".into());
+    }
+    let drops: Vec<String> = i
+        .drops
+        .iter()
+        .filter(|(_, n)| **n > 0)
+        .map(|(reason, n)| format!("{reason} {n}"))
+        .collect();
+    line(
+        "drops",
+        if drops.is_empty() {
+            "none".into()
+        } else {
+            drops.join(", ")
+        },
+    );
+}
+
+fn master(i: &InstanceStatus) -> String {
+    let this_host = i.state == vipd_api::State::Master
+        || (i.master_address.is_some() && i.master_address == i.local_address);
+    let mut s = match (&i.master_address, i.master_priority) {
+        (Some(addr), Some(p)) => format!("{addr}, priority {p}"),
+        (Some(addr), None) => addr.clone(),
+        (None, Some(p)) => format!("unknown address, priority {p}"),
+        (None, None) => "unknown".to_owned(),
+    };
+    if this_host {
+        s.push_str(" (this host)");
+    }
+    s
+}
+
+fn plural(n: u64) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
+/// `200ms`, `1s`, `1.5s`, `40.95s`.
+fn millis(ms: u64) -> String {
+    if ms < 1000 {
+        format!("{ms}ms")
+    } else if ms % 1000 == 0 {
+        format!("{}s", ms / 1000)
+    } else {
+        let s = format!("{}.{:03}", ms / 1000, ms % 1000);
+        format!("{}s", s.trim_end_matches('0'))
+    }
+}
+
+/// `0.2s`, `12.3s`, `5m 03s`, `3h 02m 05s`, `2d 03h 04m`.
+fn seconds(s: f64) -> String {
+    if !s.is_finite() || s < 0.0 {
+        return "?".to_owned();
+    }
+    if s < 60.0 {
+        return format!("{s:.1}s");
+    }
+    // Whole seconds from here on; the fraction no longer matters to a reader.
+    let total = s as u64;
+    let (d, h, m, sec) = (
+        total / 86_400,
+        total / 3600 % 24,
+        total / 60 % 60,
+        total % 60,
+    );
+    if d > 0 {
+        format!("{d}d {h:02}h {m:02}m")
+    } else if h > 0 {
+        format!("{h}h {m:02}m {sec:02}s")
+    } else {
+        format!("{m}m {sec:02}s")
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+    use vipd_api::{State, VipStatus};
+
+    pub(crate) fn sample_status() -> Status {
+        let master = InstanceStatus {
+            name: "web".into(),
+            interface: "eth0".into(),
+            vrid: 51,
+            version: 3,
+            state: State::Master,
+            reason: "master_down_timer".into(),
+            priority_configured: 150,
+            priority_effective: 150,
+            local_address: Some("192.0.2.1".into()),
+            master_address: Some("192.0.2.1".into()),
+            master_priority: Some(150),
+            advert_interval_ms: 200,
+            last_advert_age_s: None,
+            vips: vec![
+                VipStatus {
+                    address: "192.0.2.50/24".into(),
+                    present: true,
+                },
+                VipStatus {
+                    address: "192.0.2.100/24".into(),
+                    present: false,
+                },
+            ],
+            in_state_s: 12.34,
+            transitions: 1,
+            adverts_sent: 512,
+            adverts_received: 3,
+            drops: BTreeMap::from([("bad_ttl".into(), 2), ("bad_checksum".into(), 0)]),
+        };
+        let backup = InstanceStatus {
+            name: "web6".into(),
+            interface: "eth0".into(),
+            vrid: 52,
+            version: 3,
+            state: State::Backup,
+            reason: "higher_priority_master".into(),
+            priority_configured: 100,
+            priority_effective: 90,
+            local_address: Some("fe80::2".into()),
+            master_address: Some("fe80::1".into()),
+            master_priority: Some(150),
+            advert_interval_ms: 1500,
+            last_advert_age_s: Some(0.18),
+            vips: vec![VipStatus {
+                address: "2001:db8::50/64".into(),
+                present: false,
+            }],
+            in_state_s: 3725.0,
+            transitions: 4,
+            adverts_sent: 0,
+            adverts_received: 18_000,
+            drops: BTreeMap::new(),
+        };
+        Status {
+            v: 1,
+            host: "node-a".into(),
+            pid: 4242,
+            uptime_s: 90061.5,
+            instances: vec![master, backup],
+        }
+    }
+
+    fn lines(text: &str) -> Vec<&str> {
+        text.lines().collect()
+    }
+
+    #[test]
+    fn header_names_host_pid_and_uptime() {
+        let text = render_status(&sample_status());
+        assert_eq!(
+            lines(&text)[0],
+            "host: node-a   pid: 4242   uptime: 1d 01h 01m   instances: 2"
+        );
+    }
+
+    #[test]
+    fn each_instance_has_aligned_greppable_lines() {
+        let text = render_status(&sample_status());
+        let l = lines(&text);
+        for want in [
+            "       instance: web",
+            "      interface: eth0",
+            "           vrid: 51",
+            "        version: 3",
+            "          state: master (master_down_timer)",
+            "       in state: 12.3s, 1 transition",
+            "       priority: 150 effective, 150 configured",
+            "  local address: 192.0.2.1",
+            "         master: 192.0.2.1, priority 150 (this host)",
+            "advert interval: 200ms",
+            "    last advert: never",
+            "        adverts: 512 sent, 3 received",
+            "            vip: 192.0.2.50/24   present",
+            "            vip: 192.0.2.100/24  absent",
+            "          drops: bad_ttl 2",
+            "       instance: web6",
+            "          state: backup (higher_priority_master)",
+            "       in state: 1h 02m 05s, 4 transitions",
+            "       priority: 90 effective, 100 configured",
+            "         master: fe80::1, priority 150",
+            "advert interval: 1.5s",
+            "    last advert: 0.2s ago",
+            "            vip: 2001:db8::50/64  absent",
+            "          drops: none",
+        ] {
+            assert!(l.contains(&want), "missing line {want:?} in:\n{text}");
+        }
+        let states: Vec<&str> = l
+            .iter()
+            .filter_map(|line| line.trim_start().strip_prefix("state: "))
+            .map(|rest| rest.split(' ').next().unwrap_or(""))
+            .collect();
+        assert_eq!(states, ["master", "backup"]);
+        // Every instance line is `label: value` with the colon in the same column.
+        for line in l.iter().skip(1).filter(|line| !line.is_empty()) {
+            assert_eq!(line.find(": "), Some(LABEL_WIDTH), "misaligned: {line:?}");
+        }
+    }
+
+    #[test]
+    fn unknown_values_and_no_instances() {
+        let mut s = sample_status();
+        s.instances[1].master_address = None;
+        s.instances[1].master_priority = None;
+        s.instances[1].local_address = None;
+        s.instances[1].reason.clear();
+        let text = render_status(&s);
+        assert!(text.contains("\n         master: unknown\n"), "{text}");
+        assert!(text.contains("\n  local address: unknown\n"), "{text}");
+        assert!(text.contains("\n          state: backup\n"), "{text}");
+        s.instances.clear();
+        s.uptime_s = f64::NAN;
+        let text = render_status(&s);
+        assert!(text.starts_with("host: node-a   pid: 4242   uptime: ?   instances: 0\n"));
+        assert!(text.contains("(no instances configured)"));
+    }
+
+    #[test]
+    fn durations_read_naturally() {
+        assert_eq!(millis(10), "10ms");
+        assert_eq!(millis(1000), "1s");
+        assert_eq!(millis(40950), "40.95s");
+        assert_eq!(seconds(0.0), "0.0s");
+        assert_eq!(seconds(59.94), "59.9s");
+        assert_eq!(seconds(61.0), "1m 01s");
+        assert_eq!(seconds(3600.0), "1h 00m 00s");
+        assert_eq!(seconds(-1.0), "?");
+    }
+}

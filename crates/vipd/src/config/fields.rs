@@ -1,0 +1,359 @@
+//! Single-value checks, done inside `Deserialize` so that serde_norway reports the exact
+//! line, column and field path of a bad value.
+//!
+//! Each type here fails from within its visitor (not after deserializing, as
+//! `#[serde(try_from)]` would): serde_norway then attributes the error to the value
+//! itself rather than to the enclosing mapping.
+
+use std::fmt;
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::de::{self, DeserializeSeed, Deserializer, SeqAccess, Visitor};
+use serde::Deserialize;
+
+use super::duration::parse_duration;
+use super::vip::Vip;
+
+/// Longest Linux interface name (IFNAMSIZ - 1).
+pub const MAX_IFNAME_LEN: usize = 15;
+/// Longest instance name; it becomes part of a kernel address label.
+pub const MAX_NAME_LEN: usize = 15;
+/// Longest Unix socket path (`sun_path` is 108 bytes including the NUL).
+pub const MAX_SOCKET_PATH_LEN: usize = 107;
+/// The VRRP "Count IPvX Addr" field is one byte (RFC 5798 §5.2.6).
+pub const MAX_VIPS: usize = 255;
+
+/// Levels accepted for `log_level`.
+pub const LOG_LEVELS: &[&str] = &["error", "warn", "info", "debug", "trace"];
+
+/// A string checked by `check`, read with `deserialize_str` so plain scalars such as
+/// `51` are taken as text.
+macro_rules! checked_string {
+    ($(#[$doc:meta])* $name:ident, $inner:ty, $expecting:literal, $check:path) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq)]
+        pub struct $name(pub $inner);
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
+                struct V;
+                impl<'de> Visitor<'de> for V {
+                    type Value = $name;
+                    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                        f.write_str($expecting)
+                    }
+                    fn visit_str<E: de::Error>(self, s: &str) -> Result<$name, E> {
+                        $check(s).map($name).map_err(E::custom)
+                    }
+                }
+                de.deserialize_str(V)
+            }
+        }
+    };
+}
+
+checked_string!(
+    /// An instance name: `[A-Za-z0-9_-]{1,15}`.
+    InstanceName, String, "an instance name", check_instance_name
+);
+checked_string!(
+    /// A Linux interface name.
+    IfName, String, "an interface name", check_ifname
+);
+checked_string!(
+    /// A human duration such as `200ms`.
+    DurationField, Duration, "a duration such as 200ms or 1s", parse_duration
+);
+checked_string!(
+    /// One of [`LOG_LEVELS`], lower-cased.
+    LogLevel, String, "a log level", check_log_level
+);
+checked_string!(
+    /// A path for the control socket.
+    SocketPath, PathBuf, "a socket path", check_socket_path
+);
+
+fn check_instance_name(s: &str) -> Result<String, String> {
+    if s.is_empty() {
+        return Err("the name is empty".to_owned());
+    }
+    if s.len() > MAX_NAME_LEN {
+        return Err(format!("`{s}` is longer than {MAX_NAME_LEN} characters"));
+    }
+    if let Some(c) = s
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || *c == '_' || *c == '-'))
+    {
+        return Err(format!(
+            "`{s}` contains {c:?}; use only letters, digits, '_' and '-'"
+        ));
+    }
+    Ok(s.to_owned())
+}
+
+/// The rules of the kernel's `dev_valid_name()`.
+fn check_ifname(s: &str) -> Result<String, String> {
+    let bad = |why: &str| Err(format!("`{s}` is not a valid interface name: {why}"));
+    if s.is_empty() {
+        return bad("it is empty");
+    }
+    if s.len() > MAX_IFNAME_LEN {
+        return bad(&format!("longer than {MAX_IFNAME_LEN} bytes"));
+    }
+    if s == "." || s == ".." {
+        return bad("reserved name");
+    }
+    if let Some(c) = s
+        .chars()
+        .find(|c| *c == '/' || *c == ':' || *c == '\0' || c.is_whitespace())
+    {
+        return bad(&format!("contains {c:?}"));
+    }
+    Ok(s.to_owned())
+}
+
+fn check_log_level(s: &str) -> Result<String, String> {
+    let lower = s.to_ascii_lowercase();
+    if LOG_LEVELS.contains(&lower.as_str()) {
+        Ok(lower)
+    } else {
+        Err(format!(
+            "unknown log level `{s}`; expected one of {}",
+            LOG_LEVELS.join(", ")
+        ))
+    }
+}
+
+fn check_socket_path(s: &str) -> Result<PathBuf, String> {
+    if s.is_empty() {
+        Err("the socket path is empty".to_owned())
+    } else if s.len() > MAX_SOCKET_PATH_LEN {
+        Err(format!(
+            "the socket path is {} bytes long; Unix sockets allow at most {MAX_SOCKET_PATH_LEN}",
+            s.len()
+        ))
+    } else {
+        Ok(PathBuf::from(s))
+    }
+}
+
+/// An integer in `MIN..=MAX`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RangedU8<const MIN: u8, const MAX: u8>(pub u8);
+
+impl<'de, const MIN: u8, const MAX: u8> Deserialize<'de> for RangedU8<MIN, MAX> {
+    fn deserialize<D: Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
+        struct V<const MIN: u8, const MAX: u8>;
+        impl<'de, const MIN: u8, const MAX: u8> Visitor<'de> for V<MIN, MAX> {
+            type Value = RangedU8<MIN, MAX>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "an integer in {MIN}..={MAX}")
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+                match u8::try_from(v) {
+                    Ok(n) if (MIN..=MAX).contains(&n) => Ok(RangedU8(n)),
+                    _ => Err(E::custom(format!("{v} is out of range {MIN}..={MAX}"))),
+                }
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+                match u64::try_from(v) {
+                    Ok(v) => self.visit_u64(v),
+                    Err(_) => Err(E::custom(format!("{v} is out of range {MIN}..={MAX}"))),
+                }
+            }
+        }
+        de.deserialize_any(V::<MIN, MAX>)
+    }
+}
+
+/// The VRRP protocol version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum VrrpVersion {
+    /// RFC 3768: IPv4 only, whole-second intervals.
+    V2,
+    /// RFC 5798: IPv4 and IPv6, centisecond intervals.
+    V3,
+}
+
+impl VrrpVersion {
+    /// The number in the packet's version field.
+    pub fn number(self) -> u8 {
+        match self {
+            VrrpVersion::V2 => 2,
+            VrrpVersion::V3 => 3,
+        }
+    }
+}
+
+impl fmt::Display for VrrpVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "VRRPv{}", self.number())
+    }
+}
+
+impl<'de> Deserialize<'de> for VrrpVersion {
+    fn deserialize<D: Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = VrrpVersion;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("2 or 3")
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<VrrpVersion, E> {
+                match v {
+                    2 => Ok(VrrpVersion::V2),
+                    3 => Ok(VrrpVersion::V3),
+                    _ => Err(E::custom(format!(
+                        "unsupported VRRP version {v}; expected 2 or 3"
+                    ))),
+                }
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<VrrpVersion, E> {
+                Err(E::custom(format!(
+                    "unsupported VRRP version {v}; expected 2 or 3"
+                )))
+            }
+        }
+        de.deserialize_any(V)
+    }
+}
+
+/// How a VRRPv3 advert over IPv4 is checksummed (IPv6 always uses the pseudo-header).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ChecksumMode {
+    /// RFC 5798 §5.2.8: over the pseudo-header and the VRRP message. What keepalived
+    /// sends; the default.
+    Rfc5798,
+    /// RFC 9568 §5.2.8: over the VRRP message only, as in VRRPv2.
+    Rfc9568,
+}
+
+/// The `vips` list: 1 to 255 addresses of one family, no duplicates.
+///
+/// Checked element by element, so an error points at the offending entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VipList(pub Vec<Vip>);
+
+impl<'de> Deserialize<'de> for VipList {
+    fn deserialize<D: Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = VipList;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a list of addresses such as [192.0.2.50/24]")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<VipList, A::Error> {
+                let mut vips: Vec<Vip> = Vec::new();
+                while let Some(vip) = seq.next_element_seed(NextVip { before: &vips })? {
+                    vips.push(vip);
+                }
+                if vips.is_empty() {
+                    return Err(de::Error::custom(
+                        "at least one VIP is required, e.g. [192.0.2.50/24]",
+                    ));
+                }
+                Ok(VipList(vips))
+            }
+        }
+        de.deserialize_seq(V)
+    }
+}
+
+/// One entry of a [`VipList`], checked against the entries before it.
+struct NextVip<'a> {
+    before: &'a [Vip],
+}
+
+impl<'de> DeserializeSeed<'de> for NextVip<'_> {
+    type Value = Vip;
+
+    fn deserialize<D: Deserializer<'de>>(self, de: D) -> Result<Vip, D::Error> {
+        de.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for NextVip<'_> {
+    type Value = Vip;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an address such as 192.0.2.50/24 or 2001:db8::50/64")
+    }
+
+    fn visit_str<E: de::Error>(self, s: &str) -> Result<Vip, E> {
+        let vip: Vip = s.parse().map_err(E::custom)?;
+        if self.before.len() >= MAX_VIPS {
+            return Err(E::custom(format!(
+                "too many VIPs; an instance can have at most {MAX_VIPS}"
+            )));
+        }
+        if let Some(i) = self.before.iter().position(|v| v.addr == vip.addr) {
+            return Err(E::custom(format!(
+                "{} is listed twice (also vips[{i}])",
+                vip.addr
+            )));
+        }
+        if let Some(first) = self.before.first() {
+            if first.addr.is_ipv4() != vip.addr.is_ipv4() {
+                return Err(E::custom(format!(
+                    "{} is {} but vips[0] is {}; an instance's VIPs must all be one \
+                     address family (use a second instance for the other)",
+                    vip.addr,
+                    family(vip.addr),
+                    family(first.addr)
+                )));
+            }
+        }
+        Ok(vip)
+    }
+}
+
+fn family(addr: IpAddr) -> &'static str {
+    if addr.is_ipv4() {
+        "IPv4"
+    } else {
+        "IPv6"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn instance_names() {
+        assert!(check_instance_name("web-1_a").is_ok());
+        assert!(check_instance_name("123456789012345").is_ok());
+        assert!(check_instance_name("1234567890123456").is_err());
+        assert!(check_instance_name("").is_err());
+        assert!(check_instance_name("a.b").is_err());
+        assert!(check_instance_name("a:b").is_err());
+    }
+
+    #[test]
+    fn interface_names() {
+        assert!(check_ifname("eth0").is_ok());
+        assert!(check_ifname("veth-a.100").is_ok());
+        assert!(check_ifname("abcdefghijklmno").is_ok());
+        for bad in [
+            "",
+            "abcdefghijklmnop",
+            "eth/0",
+            "eth 0",
+            "eth0:1",
+            ".",
+            "..",
+            "a\tb",
+        ] {
+            assert!(check_ifname(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn log_levels() {
+        assert_eq!(check_log_level("INFO"), Ok("info".to_owned()));
+        assert!(check_log_level("verbose").is_err());
+    }
+}

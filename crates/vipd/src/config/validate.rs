@@ -1,0 +1,212 @@
+//! Turning a [`RawConfig`] into a [`Config`]: defaults, and the checks that involve more
+//! than one field. Each failure names the field to blame; [`super::locate`] finds it.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::duration::HumanDuration;
+use super::fields::VrrpVersion;
+use super::locate::FieldPath;
+use super::raw::{RawConfig, RawGarp, RawInstance};
+use super::{ChecksumMode, Config, GarpConfig, InstanceConfig};
+
+/// A problem with a deserialized config: which field, and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Problem {
+    pub field: FieldPath,
+    pub message: String,
+}
+
+impl Problem {
+    fn new(field: FieldPath, message: impl Into<String>) -> Problem {
+        Problem {
+            field,
+            message: message.into(),
+        }
+    }
+}
+
+/// Defaults from the file format's documentation.
+pub(super) mod defaults {
+    use std::time::Duration;
+
+    pub const PRIORITY: u8 = 100;
+    pub const ADVERT_INTERVAL_V3: Duration = Duration::from_millis(200);
+    pub const ADVERT_INTERVAL_V2: Duration = Duration::from_secs(1);
+    pub const GARP_COUNT: u32 = 3;
+    pub const GARP_REPEAT_AFTER: Duration = Duration::from_secs(2);
+    pub const GARP_REFRESH: Duration = Duration::ZERO;
+}
+
+/// RFC 5798 §5.2.7: a 12-bit count of centiseconds.
+const V3_MAX_INTERVAL_CS: u128 = 4095;
+/// RFC 3768 §5.3.7: an 8-bit count of seconds.
+const V2_MAX_INTERVAL_S: u128 = 255;
+
+pub(super) fn build(raw: RawConfig) -> Result<Config, Problem> {
+    let root = FieldPath::root();
+    if raw.instances.is_empty() {
+        return Err(Problem::new(
+            root.key("instances"),
+            "at least one instance is required",
+        ));
+    }
+    let mut instances: Vec<InstanceConfig> = Vec::with_capacity(raw.instances.len());
+    let mut names: HashMap<String, usize> = HashMap::new();
+    let mut routers: HashMap<(String, u8, bool), usize> = HashMap::new();
+    for (i, raw_instance) in raw.instances.into_iter().enumerate() {
+        let at = root.key("instances").index(i);
+        let inst = build_instance(raw_instance, &at)?;
+        if let Some(first) = names.insert(inst.name.clone(), i) {
+            return Err(Problem::new(
+                at.key("name"),
+                format!(
+                    "instance name `{}` is already used by instances[{first}]",
+                    inst.name
+                ),
+            ));
+        }
+        let router = (inst.interface.clone(), inst.vrid, inst.is_ipv6());
+        if let Some(first) = routers.insert(router, i) {
+            return Err(Problem::new(
+                at.key("vrid"),
+                format!(
+                    "VRID {} on {} for {} is already used by instances[{first}]; \
+                     a VRID identifies one virtual router per interface and address family",
+                    inst.vrid,
+                    inst.interface,
+                    if inst.is_ipv6() { "IPv6" } else { "IPv4" }
+                ),
+            ));
+        }
+        instances.push(inst);
+    }
+    Ok(Config {
+        control_socket: raw
+            .control_socket
+            .map_or_else(|| PathBuf::from(vipd_api::DEFAULT_SOCKET), |s| s.0),
+        log_level: raw.log_level.map(|l| l.0),
+        instances,
+    })
+}
+
+fn build_instance(raw: RawInstance, at: &FieldPath) -> Result<InstanceConfig, Problem> {
+    let version = raw.version.unwrap_or(VrrpVersion::V3);
+    let vips = raw.vips.0;
+    let ipv6 = vips.first().is_some_and(|v| v.addr.is_ipv6());
+
+    if version == VrrpVersion::V2 && ipv6 {
+        return Err(Problem::new(
+            at.key("version"),
+            "VRRPv2 is IPv4-only but the VIPs are IPv6; use version: 3",
+        ));
+    }
+
+    let advert_interval = match raw.advert_interval {
+        Some(d) => {
+            check_interval(version, d.0).map_err(|m| Problem::new(at.key("advert_interval"), m))?;
+            d.0
+        }
+        None => match version {
+            VrrpVersion::V2 => defaults::ADVERT_INTERVAL_V2,
+            VrrpVersion::V3 => defaults::ADVERT_INTERVAL_V3,
+        },
+    };
+
+    let checksum = raw.checksum.unwrap_or(ChecksumMode::Rfc5798);
+    if checksum == ChecksumMode::Rfc9568 && (version == VrrpVersion::V2 || ipv6) {
+        return Err(Problem::new(
+            at.key("checksum"),
+            "rfc9568 only changes VRRPv3 over IPv4; remove it for this instance",
+        ));
+    }
+
+    Ok(InstanceConfig {
+        name: raw.name.0,
+        interface: raw.interface.0,
+        vrid: raw.vrid.0,
+        priority: raw.priority.map_or(defaults::PRIORITY, |p| p.0),
+        advert_interval,
+        version,
+        preempt: raw.preempt.unwrap_or(true),
+        preempt_delay: raw.preempt_delay.map_or(Duration::ZERO, |d| d.0),
+        accept: raw.accept.unwrap_or(true),
+        checksum,
+        vips,
+        garp: build_garp(raw.garp),
+    })
+}
+
+fn build_garp(raw: Option<RawGarp>) -> GarpConfig {
+    let raw = raw.unwrap_or(RawGarp {
+        count: None,
+        repeat_after: None,
+        refresh: None,
+    });
+    GarpConfig {
+        count: raw.count.map_or(defaults::GARP_COUNT, |c| u32::from(c.0)),
+        repeat_after: raw
+            .repeat_after
+            .map_or(defaults::GARP_REPEAT_AFTER, |d| d.0),
+        refresh: raw.refresh.map_or(defaults::GARP_REFRESH, |d| d.0),
+    }
+}
+
+/// The advertisement interval must fit the version's packet field exactly.
+fn check_interval(version: VrrpVersion, d: Duration) -> Result<(), String> {
+    let shown = HumanDuration(d);
+    let nanos = d.as_nanos();
+    match version {
+        VrrpVersion::V3 => {
+            let cs = nanos / 10_000_000;
+            if nanos % 10_000_000 != 0 {
+                Err(format!(
+                    "{shown} is not a whole number of centiseconds; VRRPv3 intervals \
+                     go in 10ms steps from 10ms to 40950ms"
+                ))
+            } else if !(1..=V3_MAX_INTERVAL_CS).contains(&cs) {
+                Err(format!(
+                    "{shown} is out of range; VRRPv3 intervals go from 10ms to 40950ms"
+                ))
+            } else {
+                Ok(())
+            }
+        }
+        VrrpVersion::V2 => {
+            let s = nanos / 1_000_000_000;
+            if nanos % 1_000_000_000 != 0 {
+                Err(format!(
+                    "{shown} is not a whole number of seconds; VRRPv2 intervals \
+                     are 1s to 255s"
+                ))
+            } else if !(1..=V2_MAX_INTERVAL_S).contains(&s) {
+                Err(format!(
+                    "{shown} is out of range; VRRPv2 intervals are 1s to 255s"
+                ))
+            } else {
+                Ok(())
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn interval_limits() {
+        let ms = Duration::from_millis;
+        assert!(check_interval(VrrpVersion::V3, ms(10)).is_ok());
+        assert!(check_interval(VrrpVersion::V3, ms(40950)).is_ok());
+        assert!(check_interval(VrrpVersion::V3, ms(40960)).is_err());
+        assert!(check_interval(VrrpVersion::V3, ms(0)).is_err());
+        assert!(check_interval(VrrpVersion::V3, ms(15)).is_err());
+        assert!(check_interval(VrrpVersion::V2, ms(1000)).is_ok());
+        assert!(check_interval(VrrpVersion::V2, ms(255_000)).is_ok());
+        assert!(check_interval(VrrpVersion::V2, ms(256_000)).is_err());
+        assert!(check_interval(VrrpVersion::V2, ms(1500)).is_err());
+        assert!(check_interval(VrrpVersion::V2, ms(0)).is_err());
+    }
+}

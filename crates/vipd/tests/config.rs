@@ -1,0 +1,547 @@
+//! The config file format, end to end: the documented example, defaults, the shipped
+//! examples, and bad configs that must be pinned to the right line and field.
+
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use vipd::config::{ChecksumMode, Config, ConfigError, GarpConfig, Vip, VrrpVersion};
+
+const FILE: &str = "/etc/vipd.yaml";
+
+fn parse(text: &str) -> Result<Config, ConfigError> {
+    Config::parse(text, Path::new(FILE))
+}
+
+fn vip(s: &str) -> Vip {
+    s.parse().expect("test VIP")
+}
+
+fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+/// The example from the file format's documentation, comments and all.
+const DOCUMENTED: &str = "\
+control_socket: /run/vipd/vipd.sock   # optional, default vipd_api::DEFAULT_SOCKET
+log_level: info                        # optional: error|warn|info|debug|trace; RUST_LOG overrides
+instances:
+  - name: web                  # required, unique
+    interface: eth0            # required, valid Linux ifname
+    vrid: 51                   # required, 1..=255
+    priority: 150              # default 100; 1..=255; 255 = address owner
+    advert_interval: 200ms     # default: 200ms for v3, 1s for v2
+    version: 3                 # 3 (default) or 2
+    preempt: true              # default true
+    preempt_delay: 0s          # default 0s
+    accept: true               # default true
+    checksum: rfc5798          # rfc5798 (default) | rfc9568
+    vips: [192.0.2.50/24]      # required, 1..=255 entries
+    garp:                      # all optional
+      count: 3                 # default 3
+      repeat_after: 2s         # default 2s
+      refresh: 0s              # default 0s (off)
+";
+
+#[test]
+fn documented_example_parses_to_the_expected_values() {
+    let c = parse(DOCUMENTED).expect("documented example is valid");
+    assert_eq!(c.control_socket, PathBuf::from("/run/vipd/vipd.sock"));
+    assert_eq!(c.log_level.as_deref(), Some("info"));
+    assert_eq!(c.instances.len(), 1);
+    let i = &c.instances[0];
+    assert_eq!(i.name, "web");
+    assert_eq!(i.interface, "eth0");
+    assert_eq!(i.vrid, 51);
+    assert_eq!(i.priority, 150);
+    assert_eq!(i.advert_interval, ms(200));
+    assert_eq!(i.advert_interval_cs(), 20);
+    assert_eq!(i.version, VrrpVersion::V3);
+    assert!(i.preempt);
+    assert_eq!(i.preempt_delay, Duration::ZERO);
+    assert!(i.accept);
+    assert_eq!(i.checksum, ChecksumMode::Rfc5798);
+    assert_eq!(i.vips, vec![vip("192.0.2.50/24")]);
+    assert_eq!(
+        i.vips[0].addr,
+        "192.0.2.50".parse::<IpAddr>().expect("addr")
+    );
+    assert_eq!(i.vips[0].prefix_len, 24);
+    assert_eq!(i.vips[0].to_string(), "192.0.2.50/24");
+    assert!(!i.is_ipv6());
+    assert_eq!(
+        i.garp,
+        GarpConfig {
+            count: 3,
+            repeat_after: Duration::from_secs(2),
+            refresh: Duration::ZERO
+        }
+    );
+}
+
+#[test]
+fn defaults_for_v3() {
+    let c = parse(
+        "instances:\n  - name: a\n    interface: eth0\n    vrid: 1\n    vips: [2001:db8::1]\n",
+    )
+    .expect("minimal v3 config");
+    assert_eq!(c.control_socket, PathBuf::from(vipd_api::DEFAULT_SOCKET));
+    assert_eq!(c.log_level, None);
+    let i = &c.instances[0];
+    assert_eq!(i.version, VrrpVersion::V3);
+    assert_eq!(i.priority, 100);
+    assert_eq!(i.advert_interval, ms(200));
+    assert_eq!(i.advert_interval_cs(), 20);
+    assert!(i.preempt);
+    assert_eq!(i.preempt_delay, Duration::ZERO);
+    assert!(i.accept);
+    assert_eq!(i.checksum, ChecksumMode::Rfc5798);
+    assert_eq!(i.vips, vec![vip("2001:db8::1/128")]);
+    assert!(i.is_ipv6());
+    assert_eq!(
+        i.garp,
+        GarpConfig {
+            count: 3,
+            repeat_after: Duration::from_secs(2),
+            refresh: Duration::ZERO
+        }
+    );
+}
+
+#[test]
+fn defaults_for_v2() {
+    let c = parse(
+        "instances:\n  - name: a\n    interface: eth0\n    vrid: 1\n    version: 2\n    vips: [192.0.2.1]\n",
+    )
+    .expect("minimal v2 config");
+    let i = &c.instances[0];
+    assert_eq!(i.version, VrrpVersion::V2);
+    assert_eq!(i.advert_interval, Duration::from_secs(1));
+    assert_eq!(i.advert_interval_cs(), 100);
+    assert_eq!(i.vips, vec![vip("192.0.2.1/32")]);
+}
+
+#[test]
+fn other_valid_settings() {
+    let c = parse(
+        "\
+log_level: DEBUG
+instances:
+  - name: v2-slow
+    interface: bond0.100
+    vrid: 255
+    priority: 255
+    version: 2
+    advert_interval: 3s
+    preempt: false
+    preempt_delay: 1.5s
+    accept: false
+    vips:
+      - 198.51.100.1/24
+      - 198.51.100.2
+    garp: {count: 100, repeat_after: 0s, refresh: 2m}
+  - name: v3-fast
+    interface: eth0
+    vrid: 255
+    advert_interval: 40950ms
+    checksum: rfc9568
+    vips: [\"203.0.113.7/25\"]
+  - name: v6-same-vrid
+    interface: eth0
+    vrid: 255
+    advert_interval: 10ms
+    vips: [fe80::1/64, 2001:db8::7]
+",
+    )
+    .expect("valid config");
+    assert_eq!(c.log_level.as_deref(), Some("debug"));
+    let [a, b, v6] = &c.instances[..] else {
+        panic!("expected three instances");
+    };
+    assert_eq!(a.interface, "bond0.100");
+    assert_eq!((a.vrid, a.priority), (255, 255));
+    assert_eq!(a.advert_interval_cs(), 300);
+    assert!(!a.preempt && !a.accept);
+    assert_eq!(a.preempt_delay, ms(1500));
+    assert_eq!(a.vips, vec![vip("198.51.100.1/24"), vip("198.51.100.2/32")]);
+    assert_eq!(a.garp.count, 100);
+    assert_eq!(a.garp.repeat_after, Duration::ZERO);
+    assert_eq!(a.garp.refresh, Duration::from_secs(120));
+    assert_eq!(b.advert_interval_cs(), 4095);
+    assert_eq!(b.checksum, ChecksumMode::Rfc9568);
+    assert_eq!(v6.advert_interval_cs(), 1);
+    assert!(v6.is_ipv6());
+}
+
+#[test]
+fn shipped_examples_parse() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
+    for (file, priority) in [("two-node-a.yaml", 150), ("two-node-b.yaml", 100)] {
+        let c = Config::load(&dir.join(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
+        assert_eq!(c.instances.len(), 2, "{file}");
+        let (v4, v6) = (&c.instances[0], &c.instances[1]);
+        assert_eq!((v4.interface.as_str(), v4.vrid), ("eth0", 51), "{file}");
+        assert_eq!((v6.interface.as_str(), v6.vrid), ("eth0", 52), "{file}");
+        assert_eq!(v4.vips, vec![vip("192.0.2.50/24")], "{file}");
+        assert_eq!(v6.vips, vec![vip("2001:db8::50/64")], "{file}");
+        assert!(!v4.is_ipv6() && v6.is_ipv6(), "{file}");
+        assert_eq!((v4.priority, v6.priority), (priority, priority), "{file}");
+    }
+}
+
+#[test]
+fn unreadable_file_names_the_path() {
+    let missing = Path::new("/nonexistent/vipd-test/vipd.yaml");
+    let e = Config::load(missing).expect_err("missing file");
+    assert!(matches!(e, ConfigError::Read { .. }));
+    assert_eq!(e.line(), None);
+    assert_eq!(
+        e.to_string(),
+        "/nonexistent/vipd-test/vipd.yaml: cannot read: No such file or directory (os error 2)"
+    );
+}
+
+/// Asserts that `text` is rejected at `line` with `field` named, and that the message
+/// (after the position and field) contains `says`.
+#[track_caller]
+fn rejects(text: &str, line: usize, field: Option<&str>, says: &str) {
+    let e = match parse(text) {
+        Ok(c) => panic!("accepted a bad config:\n{text}\nparsed as {c:?}"),
+        Err(e) => e,
+    };
+    let shown = e.to_string();
+    assert_eq!(e.line(), Some(line), "wrong line in `{shown}`");
+    assert_eq!(e.field(), field, "wrong field in `{shown}`");
+    assert!(
+        e.message().contains(says),
+        "`{shown}` does not say `{says}`"
+    );
+    let column = e.column().expect("has a column");
+    let prefix = match field {
+        Some(f) => format!("{FILE}:{line}:{column}: {f}: "),
+        None => format!("{FILE}:{line}:{column}: "),
+    };
+    assert!(shown.starts_with(&prefix), "`{shown}` lacks `{prefix}`");
+}
+
+#[test]
+fn rejects_unknown_fields() {
+    rejects(
+        "instances:\n  - name: a\n    interface: eth0\n    vrid: 1\n    prio: 5\n    vips: [192.0.2.1]\n",
+        5,
+        Some("instances[0].prio"),
+        "unknown field `prio`",
+    );
+    rejects(
+        "log_level: info\nloglevel: info\ninstances: []\n",
+        2,
+        Some("loglevel"),
+        "unknown field `loglevel`",
+    );
+    rejects(
+        "instances:\n  - name: a\n    interface: eth0\n    vrid: 1\n    vips: [192.0.2.1]\n    garp:\n      counts: 3\n",
+        7,
+        Some("instances[0].garp.counts"),
+        "unknown field `counts`",
+    );
+}
+
+#[test]
+fn rejects_out_of_range_numbers() {
+    let with = |line: &str| {
+        format!("instances:\n  - name: a\n    interface: eth0\n    {line}\n    vips: [192.0.2.1]\n")
+    };
+    let vrid = Some("instances[0].vrid");
+    rejects(&with("vrid: 0"), 4, vrid, "0 is out of range 1..=255");
+    rejects(&with("vrid: 256"), 4, vrid, "256 is out of range 1..=255");
+    rejects(&with("vrid: -1"), 4, vrid, "-1 is out of range 1..=255");
+    rejects(
+        &with("vrid: web"),
+        4,
+        vrid,
+        "expected an integer in 1..=255",
+    );
+    let prio = Some("instances[0].priority");
+    rejects(
+        &with("vrid: 1\n    priority: 0"),
+        5,
+        prio,
+        "0 is out of range 1..=255",
+    );
+    rejects(&with("vrid: 1\n    priority: 300"), 5, prio, "out of range");
+    let version = Some("instances[0].version");
+    rejects(
+        &with("vrid: 1\n    version: 4"),
+        5,
+        version,
+        "expected 2 or 3",
+    );
+    rejects(
+        &with("vrid: 1\n    garp:\n      count: 0"),
+        6,
+        Some("instances[0].garp.count"),
+        "0 is out of range 1..=100",
+    );
+}
+
+#[test]
+fn rejects_bad_durations_listing_the_units() {
+    let with = |value: &str| {
+        format!(
+            "instances:\n  - name: a\n    interface: eth0\n    vrid: 1\n    vips: [192.0.2.1]\n    advert_interval: {value}\n"
+        )
+    };
+    let field = Some("instances[0].advert_interval");
+    rejects(&with("200"), 6, field, "`200` has no unit");
+    rejects(&with("200"), 6, field, "ms, s, m or h");
+    rejects(&with("fast"), 6, field, "`fast` is not a duration");
+    rejects(&with("fast"), 6, field, "ms, s, m or h");
+    rejects(&with("-1s"), 6, field, "negative");
+    rejects(
+        "instances:\n  - name: a\n    interface: eth0\n    vrid: 1\n    preempt_delay: 2 minutes\n    vips: [192.0.2.1]\n",
+        5,
+        Some("instances[0].preempt_delay"),
+        "ms, s, m or h",
+    );
+}
+
+#[test]
+fn rejects_intervals_that_do_not_fit_the_version() {
+    rejects(
+        "instances:\n  - name: a\n    interface: eth0\n    vrid: 1\n    advert_interval: 15ms\n    vips: [192.0.2.1]\n",
+        5,
+        Some("instances[0].advert_interval"),
+        "15ms is not a whole number of centiseconds",
+    );
+    rejects(
+        "instances:\n  - name: a\n    interface: eth0\n    vrid: 1\n    advert_interval: 41s\n    vips: [192.0.2.1]\n",
+        5,
+        Some("instances[0].advert_interval"),
+        "10ms to 40950ms",
+    );
+    // The version comes after the interval: the interval is still the field to blame.
+    rejects(
+        "instances:\n  - name: a\n    interface: eth0\n    vrid: 1\n    advert_interval: 1500ms\n    version: 2\n    vips: [192.0.2.1]\n",
+        5,
+        Some("instances[0].advert_interval"),
+        "1.5s is not a whole number of seconds",
+    );
+    rejects(
+        "instances:\n  - name: a\n    interface: eth0\n    vrid: 1\n    version: 2\n    advert_interval: 0s\n    vips: [192.0.2.1]\n",
+        6,
+        Some("instances[0].advert_interval"),
+        "1s to 255s",
+    );
+}
+
+#[test]
+fn rejects_bad_vip_lists() {
+    let with = |vips: &str| {
+        format!("instances:\n  - name: a\n    interface: eth0\n    vrid: 1\n    vips: {vips}\n")
+    };
+    rejects(
+        &with("[]"),
+        5,
+        Some("instances[0].vips"),
+        "at least one VIP",
+    );
+    rejects(
+        "instances:\n  - name: a\n    interface: eth0\n    vrid: 1\n",
+        2,
+        Some("instances[0].vips"),
+        "missing field `vips`",
+    );
+    rejects(
+        &with("\n      - 192.0.2.1/24\n      - 2001:db8::1/64"),
+        7,
+        Some("instances[0].vips[1]"),
+        "must all be one address family",
+    );
+    rejects(
+        &with("[192.0.2.300/24]"),
+        5,
+        Some("instances[0].vips[0]"),
+        "`192.0.2.300/24` is not an IP address",
+    );
+    rejects(
+        &with("[192.0.2.1/24, 192.0.2.2/33]"),
+        5,
+        Some("instances[0].vips[1]"),
+        "expected /1 to /32",
+    );
+    rejects(
+        &with("\n      - 192.0.2.1/24\n      - 192.0.2.2/24\n      - 192.0.2.1/32"),
+        8,
+        Some("instances[0].vips[2]"),
+        "192.0.2.1 is listed twice (also vips[0])",
+    );
+    rejects(
+        &with("[224.0.0.18]"),
+        5,
+        Some("instances[0].vips[0]"),
+        "multicast",
+    );
+}
+
+#[test]
+fn rejects_v2_with_ipv6() {
+    rejects(
+        "instances:\n  - name: a\n    interface: eth0\n    vrid: 1\n    version: 2\n    vips: [2001:db8::1/64]\n",
+        5,
+        Some("instances[0].version"),
+        "VRRPv2 is IPv4-only",
+    );
+}
+
+#[test]
+fn rejects_rfc9568_checksum_where_it_means_nothing() {
+    rejects(
+        "instances:\n  - name: a\n    interface: eth0\n    vrid: 1\n    checksum: rfc9568\n    vips: [2001:db8::1/64]\n",
+        5,
+        Some("instances[0].checksum"),
+        "only changes VRRPv3 over IPv4",
+    );
+    rejects(
+        "instances:\n  - name: a\n    interface: eth0\n    vrid: 1\n    checksum: none\n    vips: [192.0.2.1]\n",
+        5,
+        Some("instances[0].checksum"),
+        "expected `rfc5798` or `rfc9568`",
+    );
+}
+
+#[test]
+fn rejects_duplicates_across_instances() {
+    rejects(
+        "\
+instances:
+  - name: web
+    interface: eth0
+    vrid: 51
+    vips: [192.0.2.50/24]
+  - name: web
+    interface: eth1
+    vrid: 52
+    vips: [192.0.2.51/24]
+",
+        6,
+        Some("instances[1].name"),
+        "instance name `web` is already used by instances[0]",
+    );
+    rejects(
+        "\
+instances:
+  - name: web
+    interface: eth0
+    vrid: 51
+    vips: [192.0.2.50/24]
+  - name: api
+    interface: eth1
+    vrid: 51
+    vips: [192.0.2.52/24]
+  - name: db
+    interface: eth0
+    vrid: 51
+    vips: [192.0.2.51/24]
+",
+        12,
+        Some("instances[2].vrid"),
+        "VRID 51 on eth0 for IPv4 is already used by instances[0]",
+    );
+    rejects(
+        "instances: []\n",
+        1,
+        Some("instances"),
+        "at least one instance",
+    );
+}
+
+#[test]
+fn rejects_bad_names() {
+    rejects(
+        "instances:\n  - name: a\n    interface: eth0/1\n    vrid: 1\n    vips: [192.0.2.1]\n",
+        3,
+        Some("instances[0].interface"),
+        "not a valid interface name",
+    );
+    rejects(
+        "instances:\n  - name: a\n    interface: averyveryverylongname\n    vrid: 1\n    vips: [192.0.2.1]\n",
+        3,
+        Some("instances[0].interface"),
+        "longer than 15 bytes",
+    );
+    rejects(
+        "instances:\n  - name: web.1\n    interface: eth0\n    vrid: 1\n    vips: [192.0.2.1]\n",
+        2,
+        Some("instances[0].name"),
+        "use only letters, digits",
+    );
+    let long = format!("/run/{}.sock", "x".repeat(120));
+    rejects(
+        &format!("control_socket: {long}\ninstances: []\n"),
+        1,
+        Some("control_socket"),
+        "Unix sockets allow at most 107",
+    );
+    rejects(
+        "log_level: chatty\ninstances: []\n",
+        1,
+        Some("log_level"),
+        "unknown log level `chatty`",
+    );
+}
+
+#[test]
+fn rejects_wrong_types_and_repeated_keys() {
+    rejects(
+        "instances:\n  - name: a\n    interface: eth0\n    vrid: 1\n    preempt: maybe\n    vips: [192.0.2.1]\n",
+        5,
+        Some("instances[0].preempt"),
+        "expected a boolean",
+    );
+    rejects(
+        "instances:\n  - name: a\n    interface: eth0\n    vrid: 1\n    vips: 192.0.2.1\n",
+        5,
+        Some("instances[0].vips"),
+        "expected a list",
+    );
+    rejects(
+        "instances:\n  - name: a\n    interface: eth0\n    vrid: 1\n    vrid: 2\n    vips: [192.0.2.1]\n",
+        5,
+        Some("instances[0].vrid"),
+        "duplicate field `vrid`",
+    );
+    rejects(
+        "log_level: info\n",
+        1,
+        Some("instances"),
+        "missing field `instances`",
+    );
+}
+
+#[test]
+fn rejects_yaml_syntax_errors() {
+    // A tab used for indentation.
+    rejects(
+        "instances:\n  - name: a\n\tinterface: eth0\n    vrid: 1\n    vips: [192.0.2.1]\n",
+        3,
+        None,
+        "tab character",
+    );
+    // A key indented less than its siblings.
+    rejects(
+        "instances:\n  - name: a\n    interface: eth0\n   vrid: 1\n    vips: [192.0.2.1]\n",
+        4,
+        None,
+        "",
+    );
+    // An unclosed flow sequence.
+    rejects(
+        "instances:\n  - name: a\n    interface: eth0\n    vrid: 1\n    vips: [192.0.2.1\n",
+        6,
+        None,
+        "",
+    );
+    rejects("- a\n- b\n", 1, None, "expected a mapping with `instances`");
+    let two_docs = "instances: []\n---\ninstances: []\n";
+    rejects(two_docs, 2, None, "more than one document");
+}
