@@ -24,7 +24,7 @@ echo "demo: building vipd and vipctl"
 (cd "$root" && cargo build --release -q -p vipd -p vipctl)
 bin="$root/target/release"
 
-p="vdemo$$"            # unique prefix: several demos never collide
+p="vdemo$$"            # unique prefix: several demos never collide (veth names stay ≤ 15 chars)
 work=$(mktemp -d)
 pids=()
 cleanup() {
@@ -43,9 +43,10 @@ host() { # name ipv4
   local ns="$p-$1"
   ip netns add "$ns"
   ip -n "$ns" link set lo up
-  ip link add "$p$1" type veth peer name eth0 netns "$ns"
-  ip link set "$p$1" netns "$p-br"
-  ip -n "$p-br" link set "$p$1" master br0 up
+  local port="${p}${1:0:1}"   # bridge-side veth: prefix + first letter
+  ip link add "$port" type veth peer name eth0 netns "$ns"
+  ip link set "$port" netns "$p-br"
+  ip -n "$p-br" link set "$port" master br0 up
   ip -n "$ns" addr add "$2/24" dev eth0
   ip -n "$ns" link set eth0 up
 }
@@ -106,7 +107,8 @@ awk -v pulled="$pulled" '
   }' "$work/ping.out"
 
 echo
-grep -h "state changed" "$work/a.log" "$work/b.log" | sort | sed 's/^/log: /'
+{ sed -n 's/^\([^ ]*\) .*vipd::daemon: \(.*\)/\1 node a: \2/p' "$work/a.log"
+  sed -n 's/^\([^ ]*\) .*vipd::daemon: \(.*\)/\1 node b: \2/p' "$work/b.log"; } | grep -E "state changed|link state" | sort
 echo
 echo "=== vipctl status on node b after the takeover"
 ip netns exec "$p-b" "$bin/vipctl" --socket "$work/b.sock" status

@@ -74,7 +74,9 @@ mod tests {
 
     #[test]
     fn a_correct_checksum_sums_to_zero() {
-        let mut data = vec![0x31, 0x33, 0x64, 0x01, 0x00, 0x64, 0x00, 0x00, 192, 0, 2, 50];
+        let mut data = vec![
+            0x31, 0x33, 0x64, 0x01, 0x00, 0x64, 0x00, 0x00, 192, 0, 2, 50,
+        ];
         let c = with_ipv4_pseudo(
             Ipv4Addr::new(192, 0, 2, 1),
             Ipv4Addr::new(224, 0, 0, 18),

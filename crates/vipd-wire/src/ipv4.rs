@@ -110,11 +110,11 @@ mod tests {
 
     #[test]
     fn refuses_bad_headers() {
-        assert_eq!(Ipv4Header::parse(&[0x45; 10]), Err(Ipv4Error::Truncated(10)));
         assert_eq!(
-            Ipv4Header::parse(&header(4, 28)),
-            Err(Ipv4Error::BadIhl(4))
+            Ipv4Header::parse(&[0x45; 10]),
+            Err(Ipv4Error::Truncated(10))
         );
+        assert_eq!(Ipv4Header::parse(&header(4, 28)), Err(Ipv4Error::BadIhl(4)));
         let mut v6 = header(5, 28);
         v6[0] = 0x65;
         assert_eq!(Ipv4Header::parse(&v6), Err(Ipv4Error::NotV4(6)));

@@ -442,8 +442,9 @@ impl Advert {
             (Version::V2, _, _) | (Version::V3, V3Checksum::NoPseudoHeader, false) => {
                 checksum::plain(&out)
             }
-            (Version::V3, _, _) => checksum::with_pseudo(src, dst, PROTOCOL, &out)
-                .ok_or(EmitError::FamilyMismatch)?,
+            (Version::V3, _, _) => {
+                checksum::with_pseudo(src, dst, PROTOCOL, &out).ok_or(EmitError::FamilyMismatch)?
+            }
         };
         out[6..8].copy_from_slice(&sum.to_be_bytes());
         Ok(out)
@@ -486,7 +487,9 @@ mod tests {
     fn v3_round_trip() {
         let a = v3();
         let c = check(&a, SRC);
-        let bytes = a.emit(c.src, c.dst, V3Checksum::PseudoHeader).expect("emit");
+        let bytes = a
+            .emit(c.src, c.dst, V3Checksum::PseudoHeader)
+            .expect("emit");
         assert_eq!(bytes.len(), 12);
         assert_eq!(&bytes[..6], &[0x31, 51, 150, 1, 0, 20]);
         assert_eq!(Advert::decode(&bytes, &c), Ok(a));
@@ -496,7 +499,9 @@ mod tests {
     fn each_rx_check_has_its_own_error() {
         let a = v3();
         let c = check(&a, SRC);
-        let good = a.emit(c.src, c.dst, V3Checksum::PseudoHeader).expect("emit");
+        let good = a
+            .emit(c.src, c.dst, V3Checksum::PseudoHeader)
+            .expect("emit");
         assert_eq!(
             Advert::decode(&good, &RxCheck { ttl: 254, ..c }),
             Err(RxError::BadTtl(254))
@@ -510,7 +515,10 @@ mod tests {
         bad[0] = 0x21;
         assert!(matches!(
             Advert::decode(&bad, &c),
-            Err(RxError::BadVersion { got: 2, expected: 3 })
+            Err(RxError::BadVersion {
+                got: 2,
+                expected: 3
+            })
         ));
         let mut bad = good.clone();
         bad[0] = 0x32;
