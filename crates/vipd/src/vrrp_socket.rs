@@ -67,20 +67,24 @@ fn opt<'a>(iface: &'a str, what: &'static str) -> impl FnOnce(io::Error) -> Sock
     }
 }
 
+/// A raw protocol-112 socket bound to `iface` (SO_BINDTODEVICE), so it neither sends
+/// nor receives on any other interface.
+fn raw_on_device(domain: Domain, iface: &str) -> Result<Socket, SocketError> {
+    let s = Socket::new(domain, Type::RAW, Some(Protocol::from(i32::from(PROTOCOL)))).map_err(
+        |source| SocketError::Open {
+            iface: iface.into(),
+            source,
+        },
+    )?;
+    s.bind_device(Some(iface.as_bytes()))
+        .map_err(opt(iface, "SO_BINDTODEVICE"))?;
+    Ok(s)
+}
+
 impl VrrpSocket {
     /// IPv4 VRRP on `iface`.
     pub fn open_v4(iface: &str, ifindex: u32) -> Result<VrrpSocket, SocketError> {
-        let s = Socket::new(
-            Domain::IPV4,
-            Type::RAW,
-            Some(Protocol::from(i32::from(PROTOCOL))),
-        )
-        .map_err(|source| SocketError::Open {
-            iface: iface.into(),
-            source,
-        })?;
-        s.bind_device(Some(iface.as_bytes()))
-            .map_err(opt(iface, "SO_BINDTODEVICE"))?;
+        let s = raw_on_device(Domain::IPV4, iface)?;
         s.set_multicast_all_v4(false)
             .map_err(opt(iface, "IP_MULTICAST_ALL"))?;
         s.set_multicast_loop_v4(false)
@@ -95,17 +99,7 @@ impl VrrpSocket {
 
     /// IPv6 VRRP on `iface`, sending from the link-local address `source`.
     pub fn open_v6(iface: &str, ifindex: u32, source: Ipv6Addr) -> Result<VrrpSocket, SocketError> {
-        let s = Socket::new(
-            Domain::IPV6,
-            Type::RAW,
-            Some(Protocol::from(i32::from(PROTOCOL))),
-        )
-        .map_err(|source| SocketError::Open {
-            iface: iface.into(),
-            source,
-        })?;
-        s.bind_device(Some(iface.as_bytes()))
-            .map_err(opt(iface, "SO_BINDTODEVICE"))?;
+        let s = raw_on_device(Domain::IPV6, iface)?;
         s.set_multicast_all_v6(false)
             .map_err(opt(iface, "IPV6_MULTICAST_ALL"))?;
         s.set_multicast_loop_v6(false)
