@@ -38,6 +38,9 @@ pub enum Input<'a> {
     VipApplied {
         ok: bool,
     },
+    /// The driver saw that a VIP is no longer on the interface although nothing here
+    /// removed it (an operator or another program did). A master adds it back.
+    VipsMissing,
 }
 
 /// Why a state changed.

@@ -204,6 +204,14 @@ impl Router {
                 self.reconsider_fault(now);
             }
             Input::VipApplied { ok } => self.vip_applied(now, ok),
+            Input::VipsMissing => {
+                // Never a master without its VIPs: add them again and re-announce
+                // once they are back (or go to Fault if that fails).
+                if self.state == State::Master && !self.vips_pending {
+                    self.vips_pending = true;
+                    self.out.push_back(Output::AddVips);
+                }
+            }
         }
     }
 

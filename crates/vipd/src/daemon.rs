@@ -453,7 +453,45 @@ impl Daemon {
                     self.forget_iface(&name).await;
                 }
             }
-            Event::Addresses(_) => self.setup_all().await,
+            Event::Addresses(index) => {
+                self.setup_all().await;
+                self.check_vips(index).await;
+            }
+        }
+    }
+
+    /// A master whose VIP vanished from the interface (removed by hand or by another
+    /// program) is told so, and adds it back.
+    async fn check_vips(&mut self, index: u32) {
+        let now = self.clock.now();
+        for i in 0..self.instances.len() {
+            let inst = &self.instances[i];
+            let on_iface = self
+                .ifaces
+                .get(&inst.cfg.interface)
+                .is_some_and(|f| f.link.index == index);
+            let master = inst
+                .router
+                .as_ref()
+                .is_some_and(|r| r.state() == vipd_engine::State::Master);
+            if !on_iface || !master {
+                continue;
+            }
+            let present = match self.nl.present(index, &inst.cfg.vips).await {
+                Ok(p) => p,
+                Err(e) => {
+                    warn!(instance = %inst.cfg.name, "cannot read addresses: {e}");
+                    continue;
+                }
+            };
+            if present.values().all(|here| *here) {
+                continue;
+            }
+            warn!(instance = %inst.cfg.name, "a VIP was removed from the interface behind vipd's back; adding it again");
+            if let Some(r) = self.instances[i].router.as_mut() {
+                r.handle(now, Input::VipsMissing);
+            }
+            self.drain(i).await;
         }
     }
 
