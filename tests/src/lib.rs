@@ -1,1 +1,114 @@
-//! placeholder
+//! End-to-end harness for vipd: a bridged LAN of network namespaces, the real `vipd`,
+//! `vipctl` and `keepalived` binaries running in them, and the tools the tests measure
+//! with (a 5 ms pinger, `ip monitor`, `tcpdump`, a raw VRRP packet sender).
+//!
+//! Network rules the harness keeps to:
+//! - every packet stays inside namespaces it created (a bridge namespace plus one
+//!   namespace per host, joined by veth pairs created directly inside them, so nothing
+//!   is ever added to the namespace the tests run in);
+//! - addresses only from 192.0.2.0/24 and 2001:db8::/64 (and the kernel's fe80::);
+//! - namespace names are `vte2e-<test id>-<pid>-<role>`, so parallel tests never clash
+//!   and a later run can sweep what a dead one left behind;
+//! - everything is torn down in `Drop`, which also runs when a test panics; a failing
+//!   test prints the daemons' logs from there.
+//!
+//! Layout: [`lan`] (the LAN and its hosts), [`proc`] (child processes and line
+//! monitors), [`ping`] (outage measurement), [`inject`] (hand-made VRRP packets),
+//! [`configs`] (vipd YAML and keepalived configuration text), [`bins`] (finding and
+//! building the binaries under test), [`netns`] (namespaces and the stale sweep),
+//! [`util`] (bounded waiting and command helpers).
+
+pub mod bins;
+pub mod configs;
+pub mod inject;
+pub mod lan;
+pub mod netns;
+pub mod ping;
+pub mod proc;
+pub mod util;
+
+pub use configs::{keepalived_conf, vipd_yaml, KeepalivedInstance, VipdInstance};
+pub use lan::{Host, Lan};
+pub use nix::sys::signal::Signal;
+pub use ping::{PingReport, Pinger};
+pub use proc::{Line, Monitor, Proc};
+pub use util::{epoch_now, exclusive, run_timeout, wait_until};
+
+/// The VIP most tests float.
+pub const VIP4: &str = "192.0.2.50";
+/// The IPv6 VIP.
+pub const VIP6: &str = "2001:db8::50";
+
+/// RFC 5798 §6.1 Skew_Time in milliseconds, exact:
+/// ((256 − Priority) × Master_Adver_Interval) / 256.
+pub fn skew_ms(priority: u8, advert_interval_ms: f64) -> f64 {
+    (256.0 - f64::from(priority)) * advert_interval_ms / 256.0
+}
+
+/// RFC 5798 §6.1 Master_Down_Interval in milliseconds: 3 × interval + skew.
+pub fn master_down_ms(priority: u8, advert_interval_ms: f64) -> f64 {
+    3.0 * advert_interval_ms + skew_ms(priority, advert_interval_ms)
+}
+
+/// A one-line-per-host picture of who holds `vip` and what each vipd says, for
+/// assertion messages.
+pub fn describe(hosts: &[&Host], vip: &str) -> String {
+    hosts
+        .iter()
+        .map(|h| {
+            let st = match h.try_status() {
+                Ok(s) => s
+                    .instances
+                    .first()
+                    .map(|i| {
+                        format!(
+                            "{} ({}, transitions {})",
+                            i.state.as_str(),
+                            i.reason,
+                            i.transitions
+                        )
+                    })
+                    .unwrap_or_else(|| "no instance".into()),
+                Err(e) => format!("no status: {e}"),
+            };
+            format!("{}: holds {vip}: {}, vipd: {st}", h.name, h.has_addr(vip))
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Waits until `master` is vipd master holding `vip` and every other host is backup
+/// without it. `hosts` must include `master`.
+pub fn wait_roles(hosts: &[&Host], master: &str, vip: &str, timeout: std::time::Duration) -> bool {
+    wait_until(timeout, std::time::Duration::from_millis(20), || {
+        hosts.iter().all(|h| {
+            let want = if h.name == master {
+                vipd_api::State::Master
+            } else {
+                vipd_api::State::Backup
+            };
+            h.state() == Some(want) && h.has_addr(vip) == (h.name == master)
+        })
+    })
+}
+
+/// Names of the hosts holding `vip` (by `ip addr`).
+pub fn holders(hosts: &[&Host], vip: &str) -> Vec<String> {
+    hosts
+        .iter()
+        .filter(|h| h.has_addr(vip))
+        .map(|h| h.name.clone())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn skew_is_exact() {
+        // 156 × 20 cs / 256 = 12.1875 cs.
+        assert!((skew_ms(100, 200.0) - 121.875).abs() < 1e-9);
+        assert!((master_down_ms(100, 200.0) - 721.875).abs() < 1e-9);
+    }
+}

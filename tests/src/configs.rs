@@ -1,0 +1,138 @@
+//! Configuration text for the daemons under test: vipd's YAML (without
+//! `control_socket`, which [`crate::Host::spawn_vipd`] adds) and keepalived's
+//! configuration.
+
+use std::fmt::Write as _;
+
+/// One vipd instance; unset fields are left out of the YAML so vipd's defaults apply.
+#[derive(Debug, Clone)]
+pub struct VipdInstance {
+    pub name: String,
+    pub interface: String,
+    pub vrid: u8,
+    pub priority: Option<u8>,
+    /// e.g. "200ms", "1s".
+    pub advert_interval: Option<String>,
+    pub version: Option<u8>,
+    pub preempt: Option<bool>,
+    pub vips: Vec<String>,
+}
+
+impl VipdInstance {
+    /// Instance `name` on eth0 with VRID `vrid` floating `vips` (with prefix length).
+    pub fn new(name: &str, vrid: u8, vips: &[&str]) -> VipdInstance {
+        VipdInstance {
+            name: name.to_string(),
+            interface: "eth0".to_string(),
+            vrid,
+            priority: None,
+            advert_interval: None,
+            version: None,
+            preempt: None,
+            vips: vips.iter().map(|v| v.to_string()).collect(),
+        }
+    }
+
+    pub fn priority(mut self, p: u8) -> Self {
+        self.priority = Some(p);
+        self
+    }
+
+    pub fn advert_interval(mut self, i: &str) -> Self {
+        self.advert_interval = Some(i.to_string());
+        self
+    }
+
+    pub fn version(mut self, v: u8) -> Self {
+        self.version = Some(v);
+        self
+    }
+
+    pub fn preempt(mut self, p: bool) -> Self {
+        self.preempt = Some(p);
+        self
+    }
+}
+
+/// A vipd configuration file body (everything but `control_socket`).
+pub fn vipd_yaml(log_level: Option<&str>, instances: &[VipdInstance]) -> String {
+    let mut y = String::new();
+    if let Some(l) = log_level {
+        let _ = writeln!(y, "log_level: {l}");
+    }
+    y.push_str("instances:\n");
+    for i in instances {
+        let _ = writeln!(y, "  - name: {}", i.name);
+        let _ = writeln!(y, "    interface: {}", i.interface);
+        let _ = writeln!(y, "    vrid: {}", i.vrid);
+        if let Some(p) = i.priority {
+            let _ = writeln!(y, "    priority: {p}");
+        }
+        if let Some(a) = &i.advert_interval {
+            let _ = writeln!(y, "    advert_interval: {a}");
+        }
+        if let Some(v) = i.version {
+            let _ = writeln!(y, "    version: {v}");
+        }
+        if let Some(p) = i.preempt {
+            let _ = writeln!(y, "    preempt: {p}");
+        }
+        y.push_str("    vips:\n");
+        for v in &i.vips {
+            let _ = writeln!(y, "      - \"{v}\"");
+        }
+    }
+    y
+}
+
+/// One keepalived `vrrp_instance`.
+#[derive(Debug, Clone)]
+pub struct KeepalivedInstance {
+    /// 2 or 3 (`vrrp_version` in `global_defs`).
+    pub version: u8,
+    pub vrid: u8,
+    pub priority: u8,
+    /// `advert_int`, seconds (fractions allowed for v3).
+    pub advert_int: String,
+    /// With prefix length, e.g. "192.0.2.50/24".
+    pub vips: Vec<String>,
+}
+
+/// A keepalived configuration for one instance on eth0 (starting in BACKUP, preempting,
+/// no authentication, multicast adverts).
+pub fn keepalived_conf(router_id: &str, k: &KeepalivedInstance) -> String {
+    let mut c = String::new();
+    let _ = writeln!(c, "global_defs {{");
+    let _ = writeln!(c, "    router_id {router_id}");
+    let _ = writeln!(c, "    vrrp_version {}", k.version);
+    let _ = writeln!(c, "}}");
+    let _ = writeln!(c, "vrrp_instance VTE2E {{");
+    let _ = writeln!(c, "    state BACKUP");
+    let _ = writeln!(c, "    interface eth0");
+    let _ = writeln!(c, "    virtual_router_id {}", k.vrid);
+    let _ = writeln!(c, "    priority {}", k.priority);
+    let _ = writeln!(c, "    advert_int {}", k.advert_int);
+    let _ = writeln!(c, "    virtual_ipaddress {{");
+    for v in &k.vips {
+        let _ = writeln!(c, "        {v}");
+    }
+    let _ = writeln!(c, "    }}");
+    let _ = writeln!(c, "}}");
+    c
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn yaml_leaves_defaults_out() {
+        let y = vipd_yaml(
+            Some("debug"),
+            &[VipdInstance::new("web", 51, &["192.0.2.50/24"]).priority(150)],
+        );
+        assert!(y.contains("priority: 150"));
+        assert!(!y.contains("advert_interval"));
+        assert!(y.contains("- \"192.0.2.50/24\""));
+    }
+}

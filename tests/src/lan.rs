@@ -1,0 +1,639 @@
+//! A LAN of network namespaces: one bridge namespace (`br0`, multicast snooping off) and
+//! one namespace per host, each joined to the bridge by a veth pair whose host end is
+//! `eth0`.
+
+use std::cell::Cell;
+use std::io::{Read, Write};
+use std::net::IpAddr;
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus, Output};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use nix::sys::signal::Signal;
+use serde_json::Value;
+use vipd_api::{Command as ApiCommand, InstanceStatus, Request, Response, State, Status};
+
+use crate::bins;
+use crate::netns::{ns_name, sweep_stale, NetNs, PREFIX};
+use crate::proc::{Monitor, Proc};
+use crate::util::{run, run_ok, wait_until};
+
+/// Whether `a` is in 192.0.2.0/24 or 2001:db8::/64 (RFC 5737 / RFC 3849 documentation
+/// ranges), the only addresses these tests use.
+pub fn is_documentation_address(a: &str) -> bool {
+    match a.parse::<IpAddr>() {
+        Ok(IpAddr::V4(v4)) => v4.octets()[..3] == [192, 0, 2],
+        Ok(IpAddr::V6(v6)) => v6.segments()[..4] == [0x2001, 0xdb8, 0, 0],
+        Err(_) => false,
+    }
+}
+
+/// Panics unless `a` is a documentation address.
+pub fn assert_documentation_address(a: &str) {
+    assert!(
+        is_documentation_address(a),
+        "{a} is outside 192.0.2.0/24 and 2001:db8::/64; the tests use no other addresses"
+    );
+}
+
+/// Panics unless `a` is a documentation address or a VRRP group.
+pub fn assert_allowed_destination(a: &str) {
+    assert!(
+        is_documentation_address(a) || a == "224.0.0.18" || a == "ff02::12",
+        "{a} is not a destination the tests may send to"
+    );
+}
+
+/// Locks a mutex, recovering it if a panicking test poisoned it.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The first (in these tests, only) instance of a status.
+pub fn first_instance(s: &Status) -> &InstanceStatus {
+    match s.instances.first() {
+        Some(i) => i,
+        None => panic!("status has no instances: {s:?}"),
+    }
+}
+
+/// The bridge and its namespace. Create hosts with [`Lan::host`]; declare the `Lan`
+/// before its hosts so they are torn down first.
+pub struct Lan {
+    id: String,
+    dir: PathBuf,
+    ports: Cell<u32>,
+    bridge: NetNs,
+}
+
+impl Lan {
+    /// A new, empty LAN for test `test_id` (letters and digits, at most 12).
+    pub fn new(test_id: &str) -> Lan {
+        assert!(
+            nix::unistd::geteuid().is_root(),
+            "the end-to-end tests create network namespaces and must run as root"
+        );
+        sweep_stale();
+        let bridge = NetNs::create(ns_name(test_id, "br"));
+        let dir = std::env::temp_dir().join(format!("{PREFIX}{test_id}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        if let Err(e) = std::fs::create_dir_all(&dir) {
+            panic!("cannot create {}: {e}", dir.display());
+        }
+        // The bridge namespace has no IPv6 stack of its own, so it sends nothing.
+        bridge.sysctl(&[
+            "net.ipv6.conf.all.disable_ipv6=1",
+            "net.ipv6.conf.default.disable_ipv6=1",
+        ]);
+        bridge.ip(&[
+            "link",
+            "add",
+            "br0",
+            "type",
+            "bridge",
+            "mcast_snooping",
+            "0",
+            "mcast_querier",
+            "0",
+        ]);
+        bridge.ip(&["link", "set", "br0", "up"]);
+        Lan {
+            id: test_id.to_string(),
+            dir,
+            ports: Cell::new(0),
+            bridge,
+        }
+    }
+
+    pub fn bridge_ns(&self) -> &NetNs {
+        &self.bridge
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// A host `name` (letters and digits) with `ipv4`/24 and `ipv6`/64 on its `eth0`.
+    /// Returns once the link is up and its IPv6 link-local address is usable.
+    pub fn host(&self, name: &str, ipv4: &str, ipv6: &str) -> Host {
+        assert_documentation_address(ipv4);
+        assert_documentation_address(ipv6);
+        assert!(
+            ipv4.contains('.') && ipv6.contains(':'),
+            "host({name}, v4, v6)"
+        );
+        let n = self.ports.get();
+        self.ports.set(n + 1);
+        let port = format!("b{n}");
+        let dir = self.dir.join(name);
+        if let Err(e) = std::fs::create_dir_all(&dir) {
+            panic!("cannot create {}: {e}", dir.display());
+        }
+        let ns = NetNs::create(ns_name(&self.id, name));
+        // Before eth0 exists, so it inherits them: no DAD (link-local and static
+        // addresses are usable at once), no router solicitations.
+        ns.sysctl(&[
+            "net.ipv6.conf.all.accept_dad=0",
+            "net.ipv6.conf.default.accept_dad=0",
+            "net.ipv6.conf.default.accept_ra=0",
+            "net.ipv6.conf.default.router_solicitations=0",
+        ]);
+        // The pair is created inside the bridge namespace with its peer going straight
+        // into the host's: nothing ever appears in the namespace the tests run in.
+        self.bridge.ip(&[
+            "link",
+            "add",
+            &port,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            "eth0",
+            "netns",
+            ns.name(),
+        ]);
+        self.bridge.ip(&["link", "set", &port, "master", "br0"]);
+        self.bridge.ip(&["link", "set", &port, "up"]);
+        ns.sysctl(&["net.ipv6.conf.eth0.accept_dad=0"]);
+        ns.ip(&["addr", "add", &format!("{ipv4}/24"), "dev", "eth0"]);
+        ns.ip(&["addr", "add", &format!("{ipv6}/64"), "dev", "eth0", "nodad"]);
+        ns.ip(&["link", "set", "eth0", "up"]);
+        let mut host = Host {
+            vipd: Mutex::new(None),
+            keepalived: Mutex::new(None),
+            old: Mutex::new(Vec::new()),
+            name: name.to_string(),
+            bridge_ns: self.bridge.name().to_string(),
+            port,
+            ipv4: ipv4.to_string(),
+            ipv6: ipv6.to_string(),
+            dir,
+            mac: String::new(),
+            spawns: Cell::new(0),
+            ns,
+        };
+        let ready = wait_until(Duration::from_secs(5), Duration::from_millis(20), || {
+            host.link_up() && host.link_local().is_some()
+        });
+        assert!(
+            ready,
+            "host {name}: eth0 not up with a usable fe80:: address within 5 s:\n{}",
+            host.ns.ip(&["addr", "show", "dev", "eth0"])
+        );
+        host.mac = host.read_mac();
+        host
+    }
+}
+
+impl Drop for Lan {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!(
+                "vipd-e2e: files of the failed test kept in {}",
+                self.dir.display()
+            );
+        } else if std::env::var_os("VIPD_E2E_KEEP").is_some() {
+            eprintln!(
+                "vipd-e2e: VIPD_E2E_KEEP: files kept in {}",
+                self.dir.display()
+            );
+        } else {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+/// One host of a [`Lan`]: its namespace and the daemons running in it.
+pub struct Host {
+    // Declared first so they are killed before the namespace is deleted.
+    vipd: Mutex<Option<Proc>>,
+    keepalived: Mutex<Option<Proc>>,
+    old: Mutex<Vec<Proc>>,
+    pub name: String,
+    bridge_ns: String,
+    port: String,
+    pub ipv4: String,
+    pub ipv6: String,
+    dir: PathBuf,
+    mac: String,
+    spawns: Cell<u32>,
+    ns: NetNs,
+}
+
+impl Host {
+    pub fn ns(&self) -> &NetNs {
+        &self.ns
+    }
+
+    /// The bridge-side end of this host's cable.
+    pub fn port(&self) -> &str {
+        &self.port
+    }
+
+    pub fn mac(&self) -> &str {
+        &self.mac
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// A command running `program` in this host's namespace.
+    pub fn command(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
+        self.ns.command(program)
+    }
+
+    /// Runs `args[0] args[1..]` in the namespace (`ip netns exec`).
+    pub fn exec(&self, args: &[&str]) -> Output {
+        let Some((prog, rest)) = args.split_first() else {
+            panic!("exec needs a program");
+        };
+        let mut c = self.command(prog);
+        c.args(rest);
+        run(&mut c)
+    }
+
+    /// Like [`Host::exec`] but the command must succeed; returns stdout.
+    pub fn exec_ok(&self, args: &[&str]) -> String {
+        let Some((prog, rest)) = args.split_first() else {
+            panic!("exec needs a program");
+        };
+        let mut c = self.command(prog);
+        c.args(rest);
+        run_ok(&mut c)
+    }
+
+    /// Starts a line monitor (`ip monitor ...`, `tcpdump ...`) in the namespace.
+    pub fn monitor(&self, args: &[&str]) -> Monitor {
+        let Some((prog, rest)) = args.split_first() else {
+            panic!("monitor needs a program");
+        };
+        let mut c = self.command(prog);
+        c.args(rest);
+        Monitor::spawn(c, &format!("{} on {}", args.join(" "), self.name))
+    }
+
+    fn eth0_json(&self) -> Value {
+        let out = self.ns.ip(&["-j", "addr", "show", "dev", "eth0"]);
+        serde_json::from_str(&out).unwrap_or(Value::Null)
+    }
+
+    fn link_up(&self) -> bool {
+        self.eth0_json()[0]["flags"]
+            .as_array()
+            .is_some_and(|f| f.iter().any(|x| x == "LOWER_UP"))
+    }
+
+    /// The usable (not tentative) fe80:: address of eth0.
+    pub fn link_local(&self) -> Option<String> {
+        let j = self.eth0_json();
+        j[0]["addr_info"].as_array()?.iter().find_map(|a| {
+            let local = a["local"].as_str()?;
+            let ok = a["family"] == "inet6"
+                && a["scope"] == "link"
+                && a.get("tentative").is_none()
+                && a.get("dadfailed").is_none();
+            ok.then(|| local.to_string())
+        })
+    }
+
+    /// Addresses on eth0 as `addr/prefix`.
+    pub fn addresses(&self) -> Vec<String> {
+        let j = self.eth0_json();
+        j[0]["addr_info"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|x| {
+                        Some(format!(
+                            "{}/{}",
+                            x["local"].as_str()?,
+                            x["prefixlen"].as_u64()?
+                        ))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Whether eth0 has `addr` (without prefix length), read from `ip -j addr`.
+    pub fn has_addr(&self, addr: &str) -> bool {
+        self.addresses()
+            .iter()
+            .any(|a| a.split('/').next() == Some(addr))
+    }
+
+    fn read_mac(&self) -> String {
+        let out = self.ns.ip(&["-j", "link", "show", "dev", "eth0"]);
+        let j: Value = serde_json::from_str(&out).unwrap_or(Value::Null);
+        match j[0]["address"].as_str() {
+            Some(m) => m.to_string(),
+            None => panic!("no MAC address for eth0 on {}: {out}", self.name),
+        }
+    }
+
+    /// The link-layer address this host's neighbour table has for `addr`, if any
+    /// (`ip -j neigh show`).
+    pub fn neigh_mac(&self, addr: &str) -> Option<String> {
+        let out = run(Command::new("ip").args([
+            "-n",
+            self.ns.name(),
+            "-j",
+            "neigh",
+            "show",
+            "to",
+            addr,
+            "dev",
+            "eth0",
+        ]));
+        let j: Value = serde_json::from_slice(&out.stdout).ok()?;
+        j.as_array()?
+            .iter()
+            .find_map(|e| e["lladdr"].as_str().map(str::to_string))
+    }
+
+    /// Sets the bridge-side end of the cable down: the host loses carrier.
+    pub fn pull_cable(&self) {
+        run_ok(Command::new("ip").args(["-n", &self.bridge_ns, "link", "set", &self.port, "down"]));
+    }
+
+    pub fn plug_cable(&self) {
+        run_ok(Command::new("ip").args(["-n", &self.bridge_ns, "link", "set", &self.port, "up"]));
+    }
+
+    /// Bridge port isolation: isolated ports cannot reach each other but still reach
+    /// every non-isolated port. The link stays up.
+    pub fn set_isolated(&self, on: bool) {
+        run_ok(Command::new("bridge").args([
+            "-n",
+            &self.bridge_ns,
+            "link",
+            "set",
+            "dev",
+            &self.port,
+            "isolated",
+            if on { "on" } else { "off" },
+        ]));
+    }
+
+    // ---- vipd ----------------------------------------------------------------------
+
+    /// The control socket of this host's vipd.
+    pub fn control_socket(&self) -> PathBuf {
+        self.dir.join("vipd.sock")
+    }
+
+    /// Writes `yaml` (a vipd configuration without `control_socket`) to a file with
+    /// this host's control socket added, starts vipd with it, and waits until the
+    /// control socket answers.
+    pub fn spawn_vipd(&self, yaml: &str) {
+        let p = self.start_vipd(yaml);
+        let ready = wait_until(Duration::from_secs(5), Duration::from_millis(10), || {
+            self.try_status().is_ok()
+        });
+        if !ready {
+            panic!(
+                "vipd on {} did not answer on {} within 5 s ({}); log {}:\n{}",
+                self.name,
+                self.control_socket().display(),
+                self.try_status().err().unwrap_or_default(),
+                p.display(),
+                self.vipd_log()
+            );
+        }
+    }
+
+    /// Starts vipd without waiting for it; returns the config file's path.
+    pub fn start_vipd(&self, yaml: &str) -> PathBuf {
+        assert!(
+            !yaml.contains("control_socket"),
+            "spawn_vipd adds control_socket itself"
+        );
+        let n = self.spawns.get() + 1;
+        self.spawns.set(n);
+        let cfg = self.dir.join(format!("vipd-{n}.yaml"));
+        let text = format!(
+            "control_socket: \"{}\"\n{yaml}",
+            self.control_socket().display()
+        );
+        if let Err(e) = std::fs::write(&cfg, text) {
+            panic!("cannot write {}: {e}", cfg.display());
+        }
+        let log = self.dir.join(format!("vipd-{n}.log"));
+        let mut cmd = self.command(bins::vipd());
+        cmd.arg("--config").arg(&cfg);
+        cmd.env("RUST_LOG", "info,vipd=debug,vipd_engine=debug");
+        let new = Proc::spawn(cmd, &format!("vipd on {}", self.name), &log);
+        if let Some(old) = lock(&self.vipd).replace(new) {
+            lock(&self.old).push(old);
+        }
+        cfg
+    }
+
+    fn with_vipd<T>(&self, f: impl FnOnce(&mut Proc) -> T) -> T {
+        match lock(&self.vipd).as_mut() {
+            Some(p) => f(p),
+            None => panic!("no vipd was started on {}", self.name),
+        }
+    }
+
+    /// Signals this host's vipd; false if it had already exited.
+    pub fn kill(&self, sig: Signal) -> bool {
+        self.with_vipd(|p| p.signal(sig))
+    }
+
+    /// Waits for vipd to exit.
+    pub fn wait_vipd_exit(&self, timeout: Duration) -> Option<ExitStatus> {
+        self.with_vipd(|p| p.wait_exit(timeout))
+    }
+
+    pub fn vipd_pid(&self) -> Option<u32> {
+        lock(&self.vipd).as_ref().map(Proc::pid)
+    }
+
+    /// The current vipd run's log.
+    pub fn vipd_log(&self) -> String {
+        lock(&self.vipd)
+            .as_ref()
+            .map(Proc::log_text)
+            .unwrap_or_default()
+    }
+
+    /// Asks vipd for its status over the control socket directly (the JSON protocol of
+    /// `vipd-api`), without vipctl.
+    pub fn try_status(&self) -> Result<Status, String> {
+        let path = self.control_socket();
+        let mut s =
+            UnixStream::connect(&path).map_err(|e| format!("connect {}: {e}", path.display()))?;
+        let t = Some(Duration::from_secs(3));
+        s.set_read_timeout(t).map_err(|e| e.to_string())?;
+        s.set_write_timeout(t).map_err(|e| e.to_string())?;
+        let mut req =
+            serde_json::to_vec(&Request::new(ApiCommand::Status)).map_err(|e| e.to_string())?;
+        req.push(b'\n');
+        s.write_all(&req).map_err(|e| format!("write: {e}"))?;
+        let mut buf = Vec::new();
+        s.take(4 << 20)
+            .read_to_end(&mut buf)
+            .map_err(|e| format!("read: {e}"))?;
+        match serde_json::from_slice::<Response>(&buf) {
+            Ok(Response::Status(st)) => Ok(st),
+            Ok(Response::Error { message, .. }) => {
+                Err(format!("vipd answered an error: {message}"))
+            }
+            Err(e) => Err(format!(
+                "unparsable answer ({e}): {}",
+                String::from_utf8_lossy(&buf)
+            )),
+        }
+    }
+
+    /// The status, which must be available.
+    pub fn status(&self) -> Status {
+        match self.try_status() {
+            Ok(s) => s,
+            Err(e) => panic!(
+                "status of vipd on {}: {e}\nlog:\n{}",
+                self.name,
+                self.vipd_log()
+            ),
+        }
+    }
+
+    /// The first instance's state, if vipd answers.
+    pub fn state(&self) -> Option<State> {
+        self.try_status()
+            .ok()
+            .and_then(|s| s.instances.first().map(|i| i.state))
+    }
+
+    /// Runs `vipctl --socket <this host's socket> <args>` in the namespace.
+    pub fn vipctl(&self, args: &[&str]) -> Output {
+        let mut c = self.command(bins::vipctl());
+        c.arg("--socket").arg(self.control_socket()).args(args);
+        run(&mut c)
+    }
+
+    /// `vipctl status --json`, parsed.
+    pub fn vipctl_status_json(&self) -> Status {
+        let out = self.vipctl(&["status", "--json"]);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "vipctl status --json on {} failed ({}): stdout {stdout} stderr {}",
+            self.name,
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        if let Ok(s) = serde_json::from_str::<Status>(&stdout) {
+            return s;
+        }
+        match serde_json::from_str::<Response>(&stdout) {
+            Ok(Response::Status(s)) => s,
+            other => panic!("vipctl status --json printed something that is not a Status ({other:?}):\n{stdout}"),
+        }
+    }
+
+    /// `vipctl status` (text).
+    pub fn vipctl_status_text(&self) -> String {
+        let out = self.vipctl(&["status"]);
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            out.status.success(),
+            "vipctl status on {} failed ({}): stdout {stdout} stderr {}",
+            self.name,
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        stdout
+    }
+
+    // ---- keepalived ------------------------------------------------------------------
+
+    /// Starts keepalived (VRRP subsystem only, in the foreground, logging to the
+    /// console, with pid files of its own so no system instance is touched).
+    pub fn spawn_keepalived(&self, conf: &str) {
+        let n = self.spawns.get() + 1;
+        self.spawns.set(n);
+        let cfg = self.dir.join(format!("keepalived-{n}.conf"));
+        if let Err(e) = std::fs::write(&cfg, conf) {
+            panic!("cannot write {}: {e}", cfg.display());
+        }
+        let log = self.dir.join(format!("keepalived-{n}.log"));
+        let pid = |what: &str| self.dir.join(format!("keepalived-{n}-{what}.pid"));
+        let mut cmd = self.command("keepalived");
+        cmd.args([
+            "--dont-fork",
+            "--log-console",
+            "--log-detail",
+            "--no-syslog",
+            "--vrrp",
+        ])
+        .arg("--use-file")
+        .arg(&cfg)
+        .arg("--pid")
+        .arg(pid("main"))
+        .arg("--vrrp_pid")
+        .arg(pid("vrrp"))
+        .arg("--checkers_pid")
+        .arg(pid("checkers"));
+        let new = Proc::spawn(cmd, &format!("keepalived on {}", self.name), &log);
+        if let Some(old) = lock(&self.keepalived).replace(new) {
+            lock(&self.old).push(old);
+        }
+    }
+
+    fn with_keepalived<T>(&self, f: impl FnOnce(&mut Proc) -> T) -> T {
+        match lock(&self.keepalived).as_mut() {
+            Some(p) => f(p),
+            None => panic!("no keepalived was started on {}", self.name),
+        }
+    }
+
+    /// Signals keepalived's parent process (it stops its VRRP child on SIGTERM).
+    pub fn kill_keepalived(&self, sig: Signal) -> bool {
+        self.with_keepalived(|p| p.signal(sig))
+    }
+
+    pub fn wait_keepalived_exit(&self, timeout: Duration) -> Option<ExitStatus> {
+        self.with_keepalived(|p| p.wait_exit(timeout))
+    }
+
+    pub fn keepalived_log(&self) -> String {
+        lock(&self.keepalived)
+            .as_ref()
+            .map(Proc::log_text)
+            .unwrap_or_default()
+    }
+}
+
+impl Drop for Host {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            let mut report = format!(
+                "---- host {} ({} {} mac {} port {}) ----\naddresses: {:?}\n",
+                self.name,
+                self.ipv4,
+                self.ipv6,
+                self.mac,
+                self.port,
+                self.addresses()
+            );
+            let old = lock(&self.old);
+            let vipd = lock(&self.vipd);
+            let keepalived = lock(&self.keepalived);
+            for p in old.iter().chain(vipd.iter()).chain(keepalived.iter()) {
+                report.push_str(&format!(
+                    "-- {} (pid {}), log {} (last 60 lines):\n{}\n",
+                    p.what(),
+                    p.pid(),
+                    p.log_path().display(),
+                    p.log_tail(60)
+                ));
+            }
+            eprintln!("{report}");
+        }
+    }
+}

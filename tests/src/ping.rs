@@ -1,0 +1,166 @@
+//! Outage measurement from a client: `ping -D -i 0.005` (root may ping every 5 ms) and
+//! the longest gap between consecutive replies.
+
+use std::fmt;
+use std::time::Duration;
+
+use crate::lan::Host;
+use crate::proc::{Line, Monitor};
+use crate::util::wait_until;
+
+/// A running pinger; stop it with [`Pinger::stop`] (or drop it).
+pub struct Pinger {
+    mon: Monitor,
+    target: String,
+}
+
+/// What a pinger saw.
+#[derive(Debug, Clone)]
+pub struct PingReport {
+    pub target: String,
+    /// Wall-clock times (epoch seconds, from `ping -D`) of the echo replies, in order.
+    pub replies: Vec<f64>,
+    /// `ping`'s own summary lines.
+    pub summary: Vec<String>,
+}
+
+/// Parses `[1700000000.123456] 64 bytes from 192.0.2.50: icmp_seq=1 ttl=64 time=0.1 ms`.
+pub fn parse_reply(line: &str) -> Option<f64> {
+    if !line.contains(" bytes from ") {
+        return None;
+    }
+    let rest = line.strip_prefix('[')?;
+    let end = rest.find(']')?;
+    rest[..end].parse().ok()
+}
+
+impl Pinger {
+    /// Starts pinging `target` from `client` every 5 ms for at most `limit` (ping's own
+    /// `-w` deadline, so it ends even if the test forgets it).
+    pub fn start(client: &Host, target: &str, limit: Duration) -> Pinger {
+        crate::lan::assert_documentation_address(target);
+        let v6 = target.contains(':');
+        let mut cmd = client.command("ping");
+        if v6 {
+            cmd.arg("-6");
+        }
+        let deadline = limit.as_secs().max(1).to_string();
+        cmd.args([
+            "-D", "-n", "-i", "0.005", "-W", "1", "-w", &deadline, target,
+        ]);
+        Pinger {
+            mon: Monitor::spawn(cmd, "ping"),
+            target: target.to_string(),
+        }
+    }
+
+    /// Replies so far.
+    pub fn replies(&self) -> usize {
+        self.mon
+            .lines()
+            .iter()
+            .filter(|l| parse_reply(&l.text).is_some())
+            .count()
+    }
+
+    /// Waits until `n` more replies than now have arrived (so the path is known good).
+    pub fn wait_replies(&self, n: usize, timeout: Duration) -> bool {
+        let base = self.replies();
+        wait_until(timeout, Duration::from_millis(5), || {
+            self.replies() >= base + n
+        })
+    }
+
+    pub fn stop(mut self) -> PingReport {
+        let lines: Vec<Line> = self.mon.stop();
+        let mut replies: Vec<f64> = lines.iter().filter_map(|l| parse_reply(&l.text)).collect();
+        replies.sort_by(f64::total_cmp);
+        let summary = lines
+            .iter()
+            .filter(|l| l.text.contains("packets transmitted") || l.text.starts_with("rtt"))
+            .map(|l| l.text.clone())
+            .collect();
+        PingReport {
+            target: self.target.clone(),
+            replies,
+            summary,
+        }
+    }
+}
+
+impl PingReport {
+    /// The longest gap between consecutive replies, and when it began (epoch seconds).
+    pub fn longest_gap(&self) -> Option<(Duration, f64)> {
+        self.replies
+            .windows(2)
+            .map(|w| (w[1] - w[0], w[0]))
+            .max_by(|a, b| a.0.total_cmp(&b.0))
+            .map(|(gap, at)| (Duration::from_secs_f64(gap.max(0.0)), at))
+    }
+
+    /// The longest gap between consecutive replies among those after `from` (including
+    /// the last reply before it), i.e. the outage caused by an event at `from`.
+    pub fn longest_gap_after(&self, from: f64) -> Option<Duration> {
+        let start = self.replies.iter().rposition(|&t| t <= from).unwrap_or(0);
+        self.replies[start..]
+            .windows(2)
+            .map(|w| w[1] - w[0])
+            .max_by(f64::total_cmp)
+            .map(|g| Duration::from_secs_f64(g.max(0.0)))
+    }
+
+    /// Replies received after `t`.
+    pub fn replies_after(&self, t: f64) -> usize {
+        self.replies.iter().filter(|&&r| r > t).count()
+    }
+}
+
+impl fmt::Display for PingReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ping {}: {} replies", self.target, self.replies.len())?;
+        if let Some((gap, at)) = self.longest_gap() {
+            write!(
+                f,
+                ", longest gap {:.1} ms starting at {at:.6}",
+                gap.as_secs_f64() * 1e3
+            )?;
+        }
+        for s in &self.summary {
+            write!(f, "; {s}")?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_ping_d_lines() {
+        let l = "[1732389000.123456] 64 bytes from 192.0.2.50: icmp_seq=1 ttl=64 time=0.071 ms";
+        assert_eq!(parse_reply(l), Some(1732389000.123456));
+        assert_eq!(
+            parse_reply("PING 192.0.2.50 (192.0.2.50) 56(84) bytes of data."),
+            None
+        );
+        assert_eq!(
+            parse_reply("[1732389000.1] From 192.0.2.100 icmp_seq=3 Destination Host Unreachable"),
+            None
+        );
+    }
+
+    #[test]
+    fn gaps() {
+        let r = PingReport {
+            target: "x".into(),
+            replies: vec![1.0, 1.005, 1.010, 1.5, 1.505],
+            summary: vec![],
+        };
+        let (g, at) = r.longest_gap().expect("gap");
+        assert!((g.as_secs_f64() - 0.49).abs() < 1e-9);
+        assert!((at - 1.010).abs() < 1e-9);
+        assert!(r.longest_gap_after(1.2).expect("gap") >= Duration::from_millis(489));
+        assert_eq!(r.replies_after(1.2), 2);
+    }
+}

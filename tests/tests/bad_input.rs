@@ -1,0 +1,138 @@
+//! Malformed VRRP packets from a third host are dropped and counted by reason, and
+//! change nothing.
+//!
+//! Every corrupted packet starts from a valid advert with priority 0 for the routers'
+//! VRID and VIP: if a backup wrongly accepted one, it would take over after Skew_Time
+//! (RFC 5798 §6.4.2), which the test would see as a state change.
+
+use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
+use std::time::Duration;
+
+use vipd_api::State;
+use vipd_e2e::inject::{send_raw_ipv4, v3_advert, vrrp_datagram};
+use vipd_e2e::lan::first_instance;
+use vipd_e2e::{describe, vipd_yaml, wait_roles, wait_until, Host, Lan, VipdInstance, VIP4};
+
+const PER_KIND: u64 = 3;
+
+fn drops(h: &Host) -> BTreeMap<String, u64> {
+    first_instance(&h.status()).drops.clone()
+}
+
+fn count(d: &BTreeMap<String, u64>, k: &str) -> u64 {
+    d.get(k).copied().unwrap_or(0)
+}
+
+#[test]
+fn bad_input_dropped_and_counted() {
+    let lan = Lan::new("badin");
+    let a = lan.host("a", "192.0.2.11", "2001:db8::11");
+    let b = lan.host("b", "192.0.2.12", "2001:db8::12");
+    let x = lan.host("x", "192.0.2.66", "2001:db8::66");
+    let cfg = |p: u8| {
+        vipd_yaml(
+            Some("debug"),
+            &[VipdInstance::new("web", 51, &["192.0.2.50/24"]).priority(p)],
+        )
+    };
+    a.spawn_vipd(&cfg(150));
+    b.spawn_vipd(&cfg(100));
+    let both = [&a, &b];
+    assert!(
+        wait_roles(&both, "a", VIP4, Duration::from_secs(10)),
+        "a never became the only master:\n{}",
+        describe(&both, VIP4)
+    );
+    let before = b.status();
+    let before_inst = first_instance(&before).clone();
+    assert_eq!(before_inst.state, State::Backup);
+
+    let src: Ipv4Addr = x.ipv4.parse().expect("x's address");
+    let vip: Ipv4Addr = VIP4.parse().expect("VIP");
+    let valid = v3_advert(src, 51, 0, 20, &[vip]);
+    assert_eq!(
+        valid.len(),
+        12,
+        "a v3 advert with one IPv4 address is 12 bytes"
+    );
+
+    let mut bad_checksum = valid.clone();
+    bad_checksum[6] ^= 0xff;
+    let mut bad_version = valid.clone();
+    bad_version[0] = 0x21; // version 2, type 1
+    let mut bad_type = valid.clone();
+    bad_type[0] = 0x32; // version 3, type 2
+    let mut address_count = valid.clone();
+    address_count[3] = 3; // claims 3 addresses, carries 1
+    let truncated = valid[..6].to_vec();
+
+    let kinds: Vec<(&str, Vec<u8>)> = vec![
+        ("bad_ttl", vrrp_datagram(src, 64, &valid)),
+        ("bad_checksum", vrrp_datagram(src, 255, &bad_checksum)),
+        ("bad_version", vrrp_datagram(src, 255, &bad_version)),
+        ("bad_type", vrrp_datagram(src, 255, &bad_type)),
+        ("address_count", vrrp_datagram(src, 255, &address_count)),
+        ("truncated", vrrp_datagram(src, 255, &truncated)),
+    ];
+    let mut datagrams = Vec::new();
+    for _ in 0..PER_KIND {
+        for (_, d) in &kinds {
+            datagrams.push(d.clone());
+        }
+    }
+    let sent = match send_raw_ipv4(x.ns().name(), "eth0", datagrams) {
+        Ok(n) => n,
+        Err(e) => panic!("cannot send the crafted packets from x: {e}"),
+    };
+    assert_eq!(
+        sent,
+        kinds.len() * usize::try_from(PER_KIND).expect("small")
+    );
+
+    let base = before_inst.drops.clone();
+    let arrived = wait_until(Duration::from_secs(3), Duration::from_millis(20), || {
+        let now = drops(&b);
+        kinds
+            .iter()
+            .all(|(k, _)| count(&now, k) >= count(&base, k) + PER_KIND)
+    });
+    let after_drops = drops(&b);
+    assert!(
+        arrived,
+        "b did not count every kind {PER_KIND} times; before {base:?}, after {after_drops:?}\nlog:\n{}",
+        b.vipd_log()
+    );
+
+    // Long enough for a wrongly accepted priority-0 advert to have made b master
+    // (Skew_Time 121.875 ms) or a wrongly accepted advert to have disturbed anything.
+    std::thread::sleep(Duration::from_millis(1000));
+    let after = b.status();
+    let inst = first_instance(&after);
+    for (k, _) in &kinds {
+        assert_eq!(
+            count(&inst.drops, k),
+            count(&base, k) + PER_KIND,
+            "drops[{k}] on b: before {base:?}, after {:?}",
+            inst.drops
+        );
+    }
+    assert_eq!(inst.state, State::Backup, "b changed state: {inst:?}");
+    assert_eq!(
+        inst.transitions, before_inst.transitions,
+        "b made a transition: {inst:?}"
+    );
+    assert_eq!(inst.master_address.as_deref(), Some(a.ipv4.as_str()));
+    assert!(
+        wait_roles(&both, "a", VIP4, Duration::from_millis(100)),
+        "{}",
+        describe(&both, VIP4)
+    );
+    let a_inst = a.status();
+    let a_inst = first_instance(&a_inst);
+    assert_eq!(a_inst.state, State::Master);
+    println!(
+        "bad_input_dropped_and_counted: b drops {:?} (before {base:?}); a drops {:?}",
+        inst.drops, a_inst.drops
+    );
+}

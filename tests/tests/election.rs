@@ -1,0 +1,155 @@
+//! Election: with several vipd routers on one LAN, exactly one (the highest priority)
+//! holds the VIP, and what `vipctl status` says agrees with the kernel.
+
+use std::time::Duration;
+
+use vipd_api::State;
+use vipd_e2e::lan::first_instance;
+use vipd_e2e::{describe, holders, vipd_yaml, wait_roles, Host, Lan, VipdInstance, VIP4};
+
+fn config(priority: u8) -> String {
+    vipd_yaml(
+        Some("debug"),
+        &[VipdInstance::new("web", 51, &["192.0.2.50/24"]).priority(priority)],
+    )
+}
+
+/// `vipctl status --json` and `vipctl status` agree with `ip addr` on `h`.
+fn check_vipctl_agrees(h: &Host, expect_master: bool) {
+    let in_kernel = h.has_addr(VIP4);
+    assert_eq!(in_kernel, expect_master, "{}: ip addr", h.name);
+    let st = h.vipctl_status_json();
+    let inst = first_instance(&st);
+    assert_eq!(inst.name, "web");
+    assert_eq!(inst.vrid, 51);
+    let want = if expect_master {
+        State::Master
+    } else {
+        State::Backup
+    };
+    assert_eq!(inst.state, want, "{}: vipctl state ({inst:?})", h.name);
+    assert_eq!(inst.vips.len(), 1, "{}: {inst:?}", h.name);
+    assert_eq!(inst.vips[0].address, "192.0.2.50/24");
+    assert_eq!(
+        inst.vips[0].present, in_kernel,
+        "{}: vipctl says present={} but ip addr says {}",
+        h.name, inst.vips[0].present, in_kernel
+    );
+    assert_eq!(
+        inst.local_address.as_deref(),
+        Some(h.ipv4.as_str()),
+        "{}",
+        h.name
+    );
+
+    let text = h.vipctl_status_text();
+    let word = want.as_str();
+    let other = if expect_master { "backup" } else { "master" };
+    assert!(
+        text.to_lowercase().contains(word),
+        "{}: `vipctl status` does not say {word}:\n{text}",
+        h.name
+    );
+    // The state line (e.g. `state: backup (startup)`) names this state, not the other.
+    let state_lines: Vec<String> = text
+        .lines()
+        .map(|l| l.trim().to_lowercase())
+        .filter(|l| l.starts_with("state"))
+        .collect();
+    assert!(
+        !state_lines.is_empty(),
+        "{}: no `state` line in `vipctl status`:\n{text}",
+        h.name
+    );
+    for l in &state_lines {
+        assert!(
+            l.contains(word) && !l.contains(other),
+            "{}: state line {l:?} should say {word}:\n{text}",
+            h.name
+        );
+    }
+    println!("{} vipctl status:\n{text}", h.name);
+}
+
+fn run_election(id: &str, priorities: &[(&str, &str, &str, u8)]) {
+    let lan = Lan::new(id);
+    let hosts: Vec<Host> = priorities
+        .iter()
+        .map(|(name, v4, v6, _)| lan.host(name, v4, v6))
+        .collect();
+    for (h, (_, _, _, prio)) in hosts.iter().zip(priorities) {
+        h.spawn_vipd(&config(*prio));
+    }
+    let best = priorities
+        .iter()
+        .max_by_key(|p| p.3)
+        .map(|p| p.0)
+        .expect("at least one host");
+    let refs: Vec<&Host> = hosts.iter().collect();
+    assert!(
+        wait_roles(&refs, best, VIP4, Duration::from_secs(10)),
+        "no stable election with {best} master within 10 s:\n{}",
+        describe(&refs, VIP4)
+    );
+    assert_eq!(holders(&refs, VIP4), vec![best.to_string()]);
+    let transitions: Vec<u64> = refs
+        .iter()
+        .map(|h| first_instance(&h.status()).transitions)
+        .collect();
+
+    // Stays that way: three more advert intervals and no flapping.
+    std::thread::sleep(Duration::from_millis(700));
+    assert_eq!(
+        holders(&refs, VIP4),
+        vec![best.to_string()],
+        "{}",
+        describe(&refs, VIP4)
+    );
+    for (h, t) in refs.iter().zip(&transitions) {
+        let st = h.status();
+        let inst = first_instance(&st);
+        assert_eq!(inst.transitions, *t, "{} changed state: {inst:?}", h.name);
+        if h.name == best {
+            assert!(inst.adverts_sent > 0, "master sends adverts: {inst:?}");
+        } else {
+            assert!(inst.adverts_received > 0, "backup hears adverts: {inst:?}");
+            assert_eq!(
+                inst.master_address.as_deref(),
+                Some(
+                    priorities
+                        .iter()
+                        .find(|p| p.0 == best)
+                        .map(|p| p.1)
+                        .expect("best")
+                ),
+                "{}: master address",
+                h.name
+            );
+        }
+        check_vipctl_agrees(h, h.name == best);
+    }
+}
+
+#[test]
+fn election_two_nodes() {
+    run_election(
+        "elect2",
+        &[
+            ("a", "192.0.2.11", "2001:db8::11", 150),
+            ("b", "192.0.2.12", "2001:db8::12", 100),
+        ],
+    );
+}
+
+#[test]
+fn election_three_nodes() {
+    // The best is neither first nor last.
+    run_election(
+        "elect3",
+        &[
+            ("a", "192.0.2.21", "2001:db8::21", 100),
+            ("b", "192.0.2.22", "2001:db8::22", 200),
+            ("c", "192.0.2.23", "2001:db8::23", 150),
+        ],
+    );
+}

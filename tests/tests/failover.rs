@@ -1,0 +1,330 @@
+//! Failover: the backup takes over when the master loses its cable, is stopped or
+//! crashes, and a client's traffic to the VIP follows it.
+//!
+//! Outages are measured from a client pinging the VIP every 5 ms: the longest gap
+//! between consecutive echo replies.
+
+use std::time::Duration;
+
+use vipd_api::State;
+use vipd_e2e::lan::first_instance;
+use vipd_e2e::{
+    describe, epoch_now, exclusive, holders, skew_ms, vipd_yaml, wait_roles, wait_until, Lan,
+    Pinger, Signal, VipdInstance, VIP4, VIP6,
+};
+
+/// Default settings: no advert_interval, no version (so VRRPv3 every 200 ms).
+fn config(priority: u8, vip: &str) -> String {
+    vipd_yaml(
+        Some("debug"),
+        &[VipdInstance::new("web", 51, &[vip]).priority(priority)],
+    )
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+/// Pulls the master's cable while a client pings the VIP.
+fn cable_pull(id: &str, vip: &str, vip_cidr: &str) {
+    let lan = Lan::new(id);
+    let a = lan.host("a", "192.0.2.11", "2001:db8::11");
+    let b = lan.host("b", "192.0.2.12", "2001:db8::12");
+    let client = lan.host("client", "192.0.2.100", "2001:db8::100");
+    a.spawn_vipd(&config(150, vip_cidr));
+    b.spawn_vipd(&config(100, vip_cidr));
+    let both = [&a, &b];
+    assert!(
+        wait_roles(&both, "a", vip, Duration::from_secs(10)),
+        "a never became the only master:\n{}",
+        describe(&both, vip)
+    );
+
+    let ping = Pinger::start(&client, vip, Duration::from_secs(30));
+    assert!(
+        ping.wait_replies(100, Duration::from_secs(5)),
+        "the client cannot ping the VIP {vip} held by a"
+    );
+    assert_eq!(
+        client.neigh_mac(vip).as_deref(),
+        Some(a.mac()),
+        "client's neighbour entry"
+    );
+
+    let pulled = epoch_now();
+    a.pull_cable();
+    assert!(
+        wait_until(Duration::from_secs(5), Duration::from_millis(5), || b
+            .has_addr(vip)),
+        "b did not take the VIP within 5 s of a's cable being pulled:\n{}",
+        describe(&both, vip)
+    );
+    let took = epoch_now() - pulled;
+    // a lost carrier: it must give the VIP up (Fault), not keep a stale copy.
+    assert!(
+        wait_until(Duration::from_secs(3), Duration::from_millis(10), || {
+            !a.has_addr(vip) && a.state() == Some(State::Fault)
+        }),
+        "a without carrier should be in fault without the VIP:\n{}",
+        describe(&both, vip)
+    );
+    assert_eq!(b.state(), Some(State::Master));
+    assert!(
+        ping.wait_replies(100, Duration::from_secs(3)),
+        "the client's pings did not resume after the failover"
+    );
+    assert!(
+        wait_until(Duration::from_secs(1), Duration::from_millis(5), || {
+            client.neigh_mac(vip).as_deref() == Some(b.mac())
+        }),
+        "the client's neighbour entry for {vip} is {:?}, not b's {}",
+        client.neigh_mac(vip),
+        b.mac()
+    );
+    let report = ping.stop();
+    let (gap, at) = report.longest_gap().expect("replies before and after");
+    println!(
+        "{id}: cable pulled at {pulled:.6}; b held {vip} after {:.1} ms; longest ping gap \
+         {:.1} ms (from {at:.6}); {report}",
+        took * 1e3,
+        ms(gap)
+    );
+    assert!(
+        report.replies_after(pulled) > 0,
+        "no replies after the pull: {report}"
+    );
+    assert!(
+        gap <= Duration::from_millis(1000),
+        "outage {:.1} ms > 1000 ms: {report}",
+        ms(gap)
+    );
+
+    // The cable comes back: a preempts (150 > 100) and b steps down.
+    a.plug_cable();
+    assert!(
+        wait_roles(&both, "a", vip, Duration::from_secs(5)),
+        "a did not take the VIP back after its cable returned:\n{}",
+        describe(&both, vip)
+    );
+}
+
+#[test]
+fn cable_pull_failover_default_settings() {
+    let _serial = exclusive();
+    cable_pull("cable", VIP4, "192.0.2.50/24");
+}
+
+#[test]
+fn ipv6_failover() {
+    let _serial = exclusive();
+    cable_pull("ipv6", VIP6, "2001:db8::50/64");
+}
+
+#[test]
+fn sigterm_failover() {
+    let _serial = exclusive();
+    let lan = Lan::new("sigterm");
+    let a = lan.host("a", "192.0.2.11", "2001:db8::11");
+    let b = lan.host("b", "192.0.2.12", "2001:db8::12");
+    let client = lan.host("client", "192.0.2.100", "2001:db8::100");
+    a.spawn_vipd(&config(150, "192.0.2.50/24"));
+    b.spawn_vipd(&config(100, "192.0.2.50/24"));
+    let both = [&a, &b];
+    assert!(
+        wait_roles(&both, "a", VIP4, Duration::from_secs(10)),
+        "a never became the only master:\n{}",
+        describe(&both, VIP4)
+    );
+    let interval_ms = first_instance(&b.status()).advert_interval_ms;
+    assert_eq!(interval_ms, 200, "the default advert interval");
+    // RFC 5798 §6.1: 156 × 200 ms / 256 = 121.875 ms.
+    let skew = skew_ms(100, 200.0);
+    let limit_ms = skew + 250.0;
+
+    let addr_events = b.monitor(&["ip", "monitor", "address", "dev", "eth0"]);
+    let ping = Pinger::start(&client, VIP4, Duration::from_secs(30));
+    assert!(
+        ping.wait_replies(100, Duration::from_secs(5)),
+        "the client cannot ping the VIP"
+    );
+
+    let sent = epoch_now();
+    assert!(a.kill(Signal::SIGTERM), "a's vipd was already gone");
+    let added = addr_events.wait_for(Duration::from_secs(3), |l| {
+        l.text.contains("192.0.2.50/") && !l.text.starts_with("Deleted")
+    });
+    let Some(added) = added else {
+        panic!(
+            "b did not add the VIP within 3 s of SIGTERM to a:\n{}",
+            describe(&both, VIP4)
+        );
+    };
+    let takeover_ms = (added.t - sent) * 1e3;
+
+    let exit = a.wait_vipd_exit(Duration::from_secs(5));
+    assert!(
+        ping.wait_replies(100, Duration::from_secs(3)),
+        "pings did not resume after the takeover"
+    );
+    let report = ping.stop();
+    let gap = report
+        .longest_gap_after(sent)
+        .expect("replies around the event");
+    println!(
+        "sigterm_failover: SIGTERM→VIP on b {takeover_ms:.1} ms (skew {skew:.3} ms, limit \
+         {limit_ms:.3} ms); longest ping gap {:.1} ms; {report}",
+        ms(gap)
+    );
+    match exit {
+        Some(s) => assert_eq!(s.code(), Some(0), "vipd on a exited with {s}"),
+        None => panic!("vipd on a still running 5 s after SIGTERM"),
+    }
+    assert!(
+        !a.has_addr(VIP4),
+        "a left its VIP behind: {:?}",
+        a.addresses()
+    );
+    assert!(
+        a.vipd_log().contains("SIGTERM"),
+        "a's log does not mention SIGTERM:\n{}",
+        a.vipd_log()
+    );
+    assert_eq!(holders(&both, VIP4), vec!["b".to_string()]);
+    assert_eq!(b.state(), Some(State::Master));
+    // Not before Skew_Time (a truncated or missing skew would take over at once) ...
+    assert!(
+        takeover_ms >= skew - 10.0,
+        "b took over after {takeover_ms:.1} ms, before Skew_Time {skew:.3} ms"
+    );
+    // ... and not much after it.
+    assert!(
+        takeover_ms <= limit_ms,
+        "takeover {takeover_ms:.1} ms > skew + 250 ms = {limit_ms:.3} ms"
+    );
+    assert!(
+        ms(gap) <= limit_ms,
+        "client outage {:.1} ms > {limit_ms:.3} ms: {report}",
+        ms(gap)
+    );
+    assert_eq!(client.neigh_mac(VIP4).as_deref(), Some(b.mac()));
+}
+
+#[test]
+fn crash_leftover_cleanup() {
+    let lan = Lan::new("crash");
+    let a = lan.host("a", "192.0.2.11", "2001:db8::11");
+    let b = lan.host("b", "192.0.2.12", "2001:db8::12");
+    a.spawn_vipd(&config(150, "192.0.2.50/24"));
+    b.spawn_vipd(&config(100, "192.0.2.50/24"));
+    {
+        let both = [&a, &b];
+        assert!(
+            wait_roles(&both, "a", VIP4, Duration::from_secs(10)),
+            "a never became the only master:\n{}",
+            describe(&both, VIP4)
+        );
+    }
+
+    // Crash the master: its VIP stays in the kernel.
+    assert!(a.kill(Signal::SIGKILL));
+    assert!(
+        a.wait_vipd_exit(Duration::from_secs(3)).is_some(),
+        "SIGKILL did not end vipd"
+    );
+    assert!(
+        a.has_addr(VIP4),
+        "after SIGKILL the VIP should still be on a (nothing removed it)"
+    );
+    assert!(
+        wait_until(Duration::from_secs(3), Duration::from_millis(10), || {
+            b.has_addr(VIP4) && b.state() == Some(State::Master)
+        }),
+        "b did not take over after a crashed:\n{}",
+        describe(&[&a, &b], VIP4)
+    );
+    assert_eq!(
+        holders(&[&a, &b], VIP4).len(),
+        2,
+        "both hold it now: the leftover on a"
+    );
+
+    // 1. Restart a with a lower priority: it must remove the leftover at start-up and
+    //    stay backup, leaving b the only holder.
+    let restarted = epoch_now();
+    a.spawn_vipd(&config(50, "192.0.2.50/24"));
+    assert!(
+        wait_until(Duration::from_secs(3), Duration::from_millis(5), || !a
+            .has_addr(VIP4)),
+        "restarted vipd on a did not remove the leftover VIP:\n{}\nlog:\n{}",
+        describe(&[&a, &b], VIP4),
+        a.vipd_log()
+    );
+    println!(
+        "crash_leftover_cleanup: leftover removed {:.1} ms after restarting (including start-up)",
+        (epoch_now() - restarted) * 1e3
+    );
+    {
+        let both = [&a, &b];
+        assert!(
+            wait_roles(&both, "b", VIP4, Duration::from_secs(3)),
+            "after the restart b should be the only master:\n{}",
+            describe(&both, VIP4)
+        );
+        std::thread::sleep(Duration::from_millis(800));
+        assert_eq!(
+            holders(&both, VIP4),
+            vec!["b".to_string()],
+            "{}",
+            describe(&both, VIP4)
+        );
+        assert_eq!(a.state(), Some(State::Backup));
+    }
+
+    // 2. Crash b (now master): a (50) takes over and b's VIP is left behind. Restart b
+    //    with its old priority 100: it removes the leftover first, then preempts a.
+    assert!(b.kill(Signal::SIGKILL));
+    assert!(b.wait_vipd_exit(Duration::from_secs(3)).is_some());
+    assert!(
+        b.has_addr(VIP4),
+        "after SIGKILL the VIP should still be on b"
+    );
+    assert!(
+        wait_until(Duration::from_secs(3), Duration::from_millis(10), || {
+            a.has_addr(VIP4) && a.state() == Some(State::Master)
+        }),
+        "a did not take over after b crashed:\n{}",
+        describe(&[&a, &b], VIP4)
+    );
+    let events = b.monitor(&["ip", "monitor", "address", "dev", "eth0"]);
+    std::thread::sleep(Duration::from_millis(200));
+    b.spawn_vipd(&config(100, "192.0.2.50/24"));
+    {
+        let both = [&a, &b];
+        assert!(
+            wait_roles(&both, "b", VIP4, Duration::from_secs(5)),
+            "restarted b (100) should preempt a (50) and be the only master:\n{}",
+            describe(&both, VIP4)
+        );
+    }
+    let lines = events.lines();
+    let deleted = lines
+        .iter()
+        .position(|l| l.text.starts_with("Deleted") && l.text.contains("192.0.2.50/"));
+    let added_after = deleted.and_then(|d| {
+        lines[d..]
+            .iter()
+            .position(|l| !l.text.starts_with("Deleted") && l.text.contains("192.0.2.50/"))
+    });
+    assert!(
+        deleted.is_some() && added_after.is_some(),
+        "b should delete the leftover at start-up and add the VIP again when master; \
+         address events: {:#?}",
+        lines.iter().map(|l| &l.text).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        first_instance(&b.status()).state,
+        State::Master,
+        "{}",
+        describe(&[&a, &b], VIP4)
+    );
+}

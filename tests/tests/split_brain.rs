@@ -1,0 +1,214 @@
+//! Split brain and its healing, without any link going down.
+//!
+//! The split: bridge port isolation on both routers' ports. Isolated ports cannot reach
+//! each other but both still reach the client, so each router stops hearing the other
+//! and both become master, while the client keeps talking to whichever announced last.
+//! (This kernel has no tc actions, netem or nftables; isolation needs nothing else.)
+//!
+//! "The heal", as measured here: the capture time of the first VRRP advert that
+//! crosses between the two routers' bridge ports after isolation is lifted (`tcpdump
+//! -i any` in the bridge namespace; an advert leaving b's port from a, or a's port
+//! from b). Isolation makes such a frame impossible before the heal, so its timestamp
+//! is the earliest moment either router could know. The client's neighbour entry for
+//! the VIP must point at the winner's MAC within 20 ms of that moment; the change is
+//! timestamped when the harness reads it from `ip monitor neigh` in the client (a
+//! little late, never early).
+
+use std::time::Duration;
+
+use vipd_api::State;
+use vipd_e2e::{
+    describe, epoch_now, exclusive, vipd_yaml, wait_roles, wait_until, Lan, Monitor, Pinger,
+    VipdInstance, VIP4,
+};
+
+fn config(priority: u8) -> String {
+    vipd_yaml(
+        Some("debug"),
+        &[VipdInstance::new("web", 51, &["192.0.2.50/24"]).priority(priority)],
+    )
+}
+
+/// A line of `tcpdump -n -tt -i any`: time, interface, direction, rest.
+struct Frame {
+    t: f64,
+    iface: String,
+    dir: String,
+    rest: String,
+}
+
+fn parse_frame(line: &str) -> Option<Frame> {
+    // tcpdump pads the interface name with spaces.
+    let tokens: Vec<&str> = line.split_whitespace().collect();
+    if tokens.len() < 4 {
+        return None;
+    }
+    Some(Frame {
+        t: tokens[0].parse().ok()?,
+        iface: tokens[1].to_string(),
+        dir: tokens[2].to_string(),
+        rest: tokens[3..].join(" "),
+    })
+}
+
+/// "IP 192.0.2.11 > 224.0.0.18: VRRPv3, ..." → source address.
+fn vrrp_source(rest: &str) -> Option<&str> {
+    let r = rest.strip_prefix("IP ")?;
+    let (src, after) = r.split_once(" > ")?;
+    after.contains("VRRP").then_some(src)
+}
+
+#[test]
+fn split_brain_heals() {
+    let _serial = exclusive();
+    let lan = Lan::new("split");
+    let a = lan.host("a", "192.0.2.11", "2001:db8::11");
+    let b = lan.host("b", "192.0.2.12", "2001:db8::12");
+    let client = lan.host("client", "192.0.2.100", "2001:db8::100");
+    a.spawn_vipd(&config(150));
+    b.spawn_vipd(&config(100));
+    let both = [&a, &b];
+    assert!(
+        wait_roles(&both, "a", VIP4, Duration::from_secs(10)),
+        "a never became the only master:\n{}",
+        describe(&both, VIP4)
+    );
+    let ping = Pinger::start(&client, VIP4, Duration::from_secs(60));
+    assert!(
+        ping.wait_replies(50, Duration::from_secs(5)),
+        "client cannot ping the VIP"
+    );
+
+    // Split.
+    a.set_isolated(true);
+    b.set_isolated(true);
+    assert!(
+        wait_until(Duration::from_secs(5), Duration::from_millis(10), || {
+            a.state() == Some(State::Master)
+                && b.state() == Some(State::Master)
+                && a.has_addr(VIP4)
+                && b.has_addr(VIP4)
+        }),
+        "isolated routers should both be master:\n{}",
+        describe(&both, VIP4)
+    );
+    // b announced last, so the client (pinging throughout) now talks to b.
+    assert!(
+        wait_until(Duration::from_secs(5), Duration::from_millis(10), || {
+            client.neigh_mac(VIP4).as_deref() == Some(b.mac())
+        }),
+        "during the split the client's entry for the VIP should be b's {} (from b's \
+         gratuitous ARP), it is {:?}",
+        b.mac(),
+        client.neigh_mac(VIP4)
+    );
+    assert!(
+        ping.wait_replies(50, Duration::from_secs(3)),
+        "client cannot ping the VIP during the split"
+    );
+
+    // Watch the wire and the client's neighbour table, then heal.
+    let mut capture = {
+        let mut c = lan.bridge_ns().command("tcpdump");
+        c.args(["-i", "any", "-n", "-tt", "-l", "ip proto 112 or arp"]);
+        Monitor::spawn(c, "tcpdump in the bridge namespace")
+    };
+    assert!(
+        capture
+            .wait_for(Duration::from_secs(5), |l| l.stderr
+                && l.text.contains("listening on"))
+            .is_some(),
+        "tcpdump did not start: {:?}",
+        capture.lines().iter().map(|l| &l.text).collect::<Vec<_>>()
+    );
+    let neigh = client.monitor(&["ip", "monitor", "neigh", "dev", "eth0"]);
+    std::thread::sleep(Duration::from_millis(300));
+
+    let heal_cmd = epoch_now();
+    a.set_isolated(false);
+    b.set_isolated(false);
+    let heal_cmd_done = epoch_now();
+
+    assert!(
+        wait_roles(&both, "a", VIP4, Duration::from_secs(3)),
+        "after the heal a should be the only master:\n{}",
+        describe(&both, VIP4)
+    );
+    let changed = neigh.wait_for(Duration::from_secs(3), |l| {
+        l.text.starts_with("192.0.2.50 ") && l.text.contains(a.mac())
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    let frames: Vec<Frame> = capture
+        .stop()
+        .iter()
+        .filter(|l| !l.stderr)
+        .filter_map(|l| parse_frame(&l.text))
+        .collect();
+    let crossing = frames
+        .iter()
+        .filter(|f| f.dir == "Out")
+        .find(|f| match vrrp_source(&f.rest) {
+            Some(src) => {
+                (f.iface == b.port() && src == a.ipv4) || (f.iface == a.port() && src == b.ipv4)
+            }
+            None => false,
+        });
+    let Some(crossing) = crossing else {
+        panic!(
+            "no VRRP advert crossed between {} and {} after the heal; capture:\n{}",
+            a.port(),
+            b.port(),
+            frames
+                .iter()
+                .map(|f| format!("{:.6} {} {} {}", f.t, f.iface, f.dir, f.rest))
+                .collect::<Vec<_>>()
+                .join("\n")
+        )
+    };
+    let heal = crossing.t;
+    let garp = frames.iter().find(|f| {
+        f.t >= heal && f.dir == "Out" && f.iface == client.port() && f.rest.starts_with("ARP")
+    });
+
+    let report = ping.stop();
+    let Some(changed) = changed else {
+        panic!(
+            "the client's neighbour entry for the VIP never became a's {} after the heal \
+             (now {:?}); neighbour events: {:?}; ping: {report}",
+            a.mac(),
+            client.neigh_mac(VIP4),
+            neigh
+                .lines()
+                .iter()
+                .map(|l| (l.t, l.text.clone()))
+                .collect::<Vec<_>>()
+        );
+    };
+    let latency_ms = (changed.t - heal) * 1e3;
+    println!(
+        "split_brain_heals: isolation lifted {heal_cmd:.6}..{heal_cmd_done:.6}; first advert \
+         crossing {heal:.6} (+{:.1} ms, {} {} {}); first ARP to the client after it {}; client \
+         neighbour entry -> a at {:.6}: {latency_ms:.1} ms after the crossing; {report}",
+        (heal - heal_cmd) * 1e3,
+        crossing.iface,
+        crossing.dir,
+        crossing.rest,
+        garp.map(|g| format!("{:.6} (+{:.1} ms): {}", g.t, (g.t - heal) * 1e3, g.rest))
+            .unwrap_or_else(|| "none".into()),
+        changed.t
+    );
+    assert!(
+        heal >= heal_cmd - 0.001,
+        "an advert crossed before isolation was lifted: isolation is not working"
+    );
+    assert!(
+        latency_ms <= 20.0,
+        "the client's neighbour entry followed a {latency_ms:.1} ms after the heal (> 20 ms)"
+    );
+    assert_eq!(client.neigh_mac(VIP4).as_deref(), Some(a.mac()));
+    assert!(!b.has_addr(VIP4));
+    assert!(
+        report.replies_after(changed.t) > 0,
+        "no ping replies after the heal: {report}"
+    );
+}
