@@ -1,0 +1,734 @@
+//! Single-router transition tests driven by hand-made packets.
+//!
+//! The router under test is 192.0.2.2 (VRID 51, VIP 192.0.2.100); peers are 192.0.2.1
+//! (lower address) and 192.0.2.3 (higher address). Expected instants are worked out
+//! by hand from RFC 5798 §6.1 in the comments, never by calling the engine's timer
+//! functions.
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::time::Duration;
+
+use vipd_engine::{
+    Config, FaultCause, Input, Instant, Output, Reason, Router, State, V3Checksum, Version,
+};
+use vipd_wire::{Advert, RxError, V2Auth, MULTICAST_V4};
+
+const VRID: u8 = 51;
+
+fn ip(last: u8) -> IpAddr {
+    IpAddr::V4(Ipv4Addr::new(192, 0, 2, last))
+}
+
+fn vip() -> IpAddr {
+    ip(100)
+}
+
+fn group() -> IpAddr {
+    IpAddr::V4(MULTICAST_V4)
+}
+
+fn ns(n: u64) -> Instant {
+    Instant::from_nanos(n)
+}
+
+fn secs(s: u64) -> Instant {
+    Instant::from_nanos(s * 1_000_000_000)
+}
+
+fn cfg(priority: u8, interval_cs: u16) -> Config {
+    Config::v3(VRID, priority, interval_cs, ip(2), vec![vip()])
+}
+
+fn v2cfg(priority: u8, interval_cs: u16) -> Config {
+    Config {
+        version: Version::V2,
+        ..cfg(priority, interval_cs)
+    }
+}
+
+fn bytes(version: Version, from: u8, priority: u8, interval_cs: u16) -> Vec<u8> {
+    Advert {
+        version,
+        vrid: VRID,
+        priority,
+        interval_cs,
+        addresses: vec![vip()],
+        auth: V2Auth::default(),
+    }
+    .emit(ip(from), group(), V3Checksum::PseudoHeader)
+    .expect("emit")
+}
+
+fn v3(from: u8, priority: u8, interval_cs: u16) -> Vec<u8> {
+    bytes(Version::V3, from, priority, interval_cs)
+}
+
+fn rx(r: &mut Router, now: Instant, from: u8, bytes: &[u8]) {
+    r.handle(
+        now,
+        Input::Packet {
+            src: ip(from),
+            dst: group(),
+            ttl: 255,
+            bytes,
+        },
+    );
+}
+
+fn drain(r: &mut Router) -> Vec<Output> {
+    std::iter::from_fn(|| r.poll_output()).collect()
+}
+
+/// Outputs with the advert bytes reduced to their priority, for easy comparison.
+#[derive(Debug, PartialEq, Eq)]
+enum Out {
+    Advert(u8),
+    Add,
+    Del,
+    Announce(u32),
+    State(State, State, Reason),
+    Dropped(&'static str),
+}
+
+fn outs(r: &mut Router) -> Vec<Out> {
+    drain(r)
+        .into_iter()
+        .map(|o| match o {
+            Output::SendAdvert {
+                priority, bytes, ..
+            } => {
+                let parsed = Advert::parse(&bytes, false).expect("own advert parses");
+                assert_eq!(parsed.priority, priority, "bytes carry the priority");
+                Out::Advert(priority)
+            }
+            Output::AddVips => Out::Add,
+            Output::DelVips => Out::Del,
+            Output::Announce { count } => Out::Announce(count),
+            Output::StateChanged { from, to, reason } => Out::State(from, to, reason),
+            Output::Dropped(d) => Out::Dropped(d.kind()),
+        })
+        .collect()
+}
+
+/// Started at 0 and drained.
+fn backup(c: Config) -> Router {
+    let mut r = Router::new(c).expect("valid config");
+    r.handle(Instant::ZERO, Input::Startup);
+    drain(&mut r);
+    r
+}
+
+/// Started at 0, master at its Master_Down_Interval with its VIPs applied, drained.
+fn master(c: Config) -> (Router, Instant) {
+    let mut r = backup(c);
+    let t = r.poll_timeout().expect("master down timer");
+    r.handle(t, Input::Timeout);
+    r.handle(t, Input::VipApplied { ok: true });
+    drain(&mut r);
+    assert_eq!(r.state(), State::Master);
+    (r, t)
+}
+
+// ---- startup ------------------------------------------------------------------------------
+
+#[test]
+fn startup_emits_delvips_first_then_backup_with_master_down_interval() {
+    let mut r = Router::new(cfg(100, 100)).expect("valid");
+    assert_eq!(r.state(), State::Initialize);
+    assert_eq!(r.poll_timeout(), None);
+    r.handle(secs(5), Input::Startup);
+    assert_eq!(
+        outs(&mut r),
+        vec![
+            Out::Del,
+            Out::State(State::Initialize, State::Backup, Reason::Startup)
+        ]
+    );
+    // 5 s + 3 * 100 cs + 156 * 100 / 256 cs = 5 + 3.609375 s.
+    assert_eq!(r.poll_timeout(), Some(ns(8_609_375_000)));
+    // A second Startup while running is ignored.
+    r.handle(secs(6), Input::Startup);
+    assert!(outs(&mut r).is_empty());
+}
+
+#[test]
+fn owner_startup_is_master_at_once_after_deleting_leftovers() {
+    let mut r = Router::new(cfg(255, 100)).expect("valid");
+    r.handle(secs(1), Input::Startup);
+    assert_eq!(
+        outs(&mut r),
+        vec![
+            Out::Del,
+            Out::Advert(255),
+            Out::Add,
+            Out::State(State::Initialize, State::Master, Reason::Owner)
+        ]
+    );
+    // Adver_Timer: 1 s + 100 cs.
+    assert_eq!(r.poll_timeout(), Some(secs(2)));
+    // Announce only once the VIPs are confirmed.
+    r.handle(secs(1), Input::VipApplied { ok: true });
+    assert_eq!(outs(&mut r), vec![Out::Announce(3)]);
+}
+
+#[test]
+fn startup_with_link_down_goes_to_fault() {
+    let mut r = Router::new(cfg(100, 100)).expect("valid");
+    r.handle(Instant::ZERO, Input::LinkDown);
+    assert!(outs(&mut r).is_empty());
+    r.handle(secs(1), Input::Startup);
+    assert_eq!(
+        outs(&mut r),
+        vec![
+            Out::Del,
+            Out::State(
+                State::Initialize,
+                State::Fault,
+                Reason::Fault(FaultCause::LinkDown)
+            )
+        ]
+    );
+    assert_eq!(r.poll_timeout(), None);
+    r.handle(secs(2), Input::LinkUp);
+    assert_eq!(
+        outs(&mut r),
+        vec![Out::State(State::Fault, State::Backup, Reason::Recovered)]
+    );
+    // 2 + 3.609375 s.
+    assert_eq!(r.poll_timeout(), Some(ns(5_609_375_000)));
+}
+
+// ---- backup ------------------------------------------------------------------------------
+
+#[test]
+fn backup_priority_zero_sets_timer_to_now_plus_skew() {
+    let mut r = backup(cfg(100, 100));
+    rx(&mut r, secs(1), 1, &v3(1, 200, 100));
+    rx(&mut r, secs(2), 1, &v3(1, 0, 100));
+    assert!(outs(&mut r).is_empty());
+    // Skew_Time(100) = 156 * 100 / 256 cs = 609.375 ms: 2.609375 s.
+    assert_eq!(r.poll_timeout(), Some(ns(2_609_375_000)));
+    assert_eq!(r.state(), State::Backup);
+    assert_eq!(r.status().master, None);
+}
+
+#[test]
+fn backup_priority_zero_skew_uses_the_learned_interval() {
+    let mut r = backup(cfg(100, 100));
+    rx(&mut r, secs(1), 1, &v3(1, 200, 50));
+    // 50 cs learned: Skew_Time = 156 * 50 / 256 cs = 304.6875 ms.
+    rx(&mut r, secs(2), 1, &v3(1, 0, 50));
+    assert_eq!(r.poll_timeout(), Some(ns(2_304_687_500)));
+}
+
+#[test]
+fn backup_accepts_higher_priority_learns_interval_and_resets_timer() {
+    let mut r = backup(cfg(100, 100));
+    rx(&mut r, secs(1), 1, &v3(1, 200, 50));
+    assert!(outs(&mut r).is_empty());
+    let st = r.status();
+    assert_eq!(st.master, Some((ip(1), 200)));
+    assert_eq!(st.master_adver_interval_cs, 50);
+    assert_eq!(st.adverts_received, 1);
+    assert_eq!(st.last_advert, Some(secs(1)));
+    // 1 s + 3 * 50 cs + 156 * 50 / 256 cs = 1 + 1.5 + 0.3046875 = 2.8046875 s.
+    assert_eq!(r.poll_timeout(), Some(ns(2_804_687_500)));
+}
+
+#[test]
+fn backup_with_preempt_discards_lower_priority_advert() {
+    let mut r = backup(cfg(150, 100));
+    // MDI(150) = 3 + 106 / 256 s = 3.4140625 s.
+    assert_eq!(r.poll_timeout(), Some(ns(3_414_062_500)));
+    rx(&mut r, secs(1), 1, &v3(1, 100, 100));
+    assert!(outs(&mut r).is_empty());
+    assert_eq!(r.poll_timeout(), Some(ns(3_414_062_500)));
+    assert_eq!(r.status().master, None);
+    // Equal priority is accepted ("greater than or equal").
+    rx(&mut r, secs(2), 3, &v3(3, 150, 100));
+    assert_eq!(r.poll_timeout(), Some(ns(5_414_062_500)));
+}
+
+#[test]
+fn backup_without_preempt_accepts_lower_priority_advert() {
+    let mut c = cfg(150, 100);
+    c.preempt = false;
+    let mut r = backup(c);
+    rx(&mut r, secs(1), 1, &v3(1, 100, 100));
+    // 1 + 3.4140625 s.
+    assert_eq!(r.poll_timeout(), Some(ns(4_414_062_500)));
+    assert_eq!(r.status().master, Some((ip(1), 100)));
+}
+
+#[test]
+fn backup_preempt_delay_accepts_lower_priority_until_it_is_over() {
+    let mut c = cfg(150, 100);
+    c.preempt_delay = Duration::from_secs(5);
+    let mut r = Router::new(c).expect("valid");
+    r.handle(secs(10), Input::Startup);
+    drain(&mut r);
+    // Before 15 s: accepted, timer reset to 14.9 + 3.4140625 = 18.3140625 s.
+    rx(&mut r, ns(14_900_000_000), 1, &v3(1, 100, 100));
+    assert_eq!(r.poll_timeout(), Some(ns(18_314_062_500)));
+    // At 15 s the hold is over: discarded, timer unchanged.
+    rx(&mut r, secs(15), 1, &v3(1, 100, 100));
+    assert_eq!(r.poll_timeout(), Some(ns(18_314_062_500)));
+}
+
+#[test]
+fn backup_timer_fires_master_sends_advert_adds_vips_then_announces() {
+    let mut r = backup(cfg(150, 100));
+    let t = ns(3_414_062_500);
+    // Early calls are harmless.
+    r.handle(ns(3_414_062_499), Input::Timeout);
+    assert!(outs(&mut r).is_empty());
+    assert_eq!(r.state(), State::Backup);
+    r.handle(t, Input::Timeout);
+    assert_eq!(
+        outs(&mut r),
+        vec![
+            Out::Advert(150),
+            Out::Add,
+            Out::State(State::Backup, State::Master, Reason::MasterDown)
+        ]
+    );
+    // Adver_Timer: t + 1 s.
+    assert_eq!(r.poll_timeout(), Some(ns(4_414_062_500)));
+    r.handle(t, Input::VipApplied { ok: true });
+    assert_eq!(outs(&mut r), vec![Out::Announce(3)]);
+    // The second burst 2 s later (5.4140625) comes after the adverts at 4.41..; then
+    // the adverts go on every second.
+    assert_eq!(r.poll_timeout(), Some(ns(4_414_062_500)));
+    r.handle(ns(4_414_062_500), Input::Timeout);
+    assert_eq!(outs(&mut r), vec![Out::Advert(150)]);
+    assert_eq!(r.poll_timeout(), Some(ns(5_414_062_500)));
+    r.handle(ns(5_414_062_500), Input::Timeout);
+    assert_eq!(outs(&mut r), vec![Out::Announce(3), Out::Advert(150)]);
+    assert_eq!(r.poll_timeout(), Some(ns(6_414_062_500)));
+}
+
+// ---- master ------------------------------------------------------------------------------
+
+#[test]
+fn master_receiving_higher_priority_goes_backup_and_deletes_vips() {
+    let (mut r, _) = master(cfg(100, 100));
+    rx(&mut r, secs(10), 1, &v3(1, 200, 100));
+    assert_eq!(
+        outs(&mut r),
+        vec![
+            Out::Advert(100),
+            Out::Del,
+            Out::State(State::Master, State::Backup, Reason::HigherPriority)
+        ]
+    );
+    assert_eq!(r.status().master, Some((ip(1), 200)));
+    // 10 + 3.609375 s.
+    assert_eq!(r.poll_timeout(), Some(ns(13_609_375_000)));
+}
+
+#[test]
+fn master_equal_priority_yields_only_to_a_higher_address() {
+    let (mut r, _) = master(cfg(100, 100));
+    // 192.0.2.1 < 192.0.2.2: we stay and answer.
+    rx(&mut r, secs(10), 1, &v3(1, 100, 100));
+    assert_eq!(outs(&mut r), vec![Out::Advert(100), Out::Announce(3)]);
+    assert_eq!(r.state(), State::Master);
+    // 192.0.2.3 > 192.0.2.2: we yield.
+    rx(&mut r, secs(11), 3, &v3(3, 100, 100));
+    assert_eq!(r.state(), State::Backup);
+    assert!(outs(&mut r).contains(&Out::Del));
+}
+
+#[test]
+fn master_hearing_lower_priority_answers_at_once_and_resets_adver_timer() {
+    let (mut r, t) = master(cfg(150, 100));
+    assert_eq!(t, ns(3_414_062_500));
+    rx(&mut r, ns(3_900_000_000), 1, &v3(1, 100, 100));
+    assert_eq!(outs(&mut r), vec![Out::Advert(150), Out::Announce(3)]);
+    // Adver_Timer restarted from the answer: 3.9 + 1 s (the 5.4140625 announce is later).
+    assert_eq!(r.poll_timeout(), Some(ns(4_900_000_000)));
+}
+
+#[test]
+fn master_hearing_priority_zero_answers() {
+    let (mut r, _) = master(cfg(150, 100));
+    rx(&mut r, secs(4), 1, &v3(1, 0, 100));
+    assert_eq!(outs(&mut r), vec![Out::Advert(150), Out::Announce(3)]);
+    assert_eq!(r.poll_timeout(), Some(secs(5)));
+    assert_eq!(r.state(), State::Master);
+}
+
+#[test]
+fn shutdown_from_master_sends_priority_zero_then_deletes_vips_then_stops() {
+    let (mut r, _) = master(cfg(150, 100));
+    r.handle(secs(10), Input::Shutdown);
+    assert_eq!(
+        outs(&mut r),
+        vec![
+            Out::Advert(0),
+            Out::Del,
+            Out::State(State::Master, State::Stopped, Reason::Shutdown)
+        ]
+    );
+    assert_eq!(r.poll_timeout(), None);
+    // Stopped ignores timeouts and packets (counted only).
+    r.handle(secs(20), Input::Timeout);
+    rx(&mut r, secs(20), 1, &v3(1, 100, 100));
+    assert!(outs(&mut r).is_empty());
+    // A new Startup starts over, deleting VIPs first.
+    r.handle(secs(30), Input::Startup);
+    assert_eq!(
+        outs(&mut r),
+        vec![
+            Out::Del,
+            Out::State(State::Stopped, State::Backup, Reason::Startup)
+        ]
+    );
+    // 30 + 3.4140625 s.
+    assert_eq!(r.poll_timeout(), Some(ns(33_414_062_500)));
+}
+
+#[test]
+fn shutdown_from_backup_sends_nothing() {
+    let mut r = backup(cfg(100, 100));
+    r.handle(secs(1), Input::Shutdown);
+    assert_eq!(
+        outs(&mut r),
+        vec![Out::State(State::Backup, State::Stopped, Reason::Shutdown)]
+    );
+    assert_eq!(r.poll_timeout(), None);
+}
+
+// ---- faults ------------------------------------------------------------------------------
+
+#[test]
+fn failed_vip_add_hands_over_and_retries_after_fault_retry() {
+    let mut r = backup(cfg(150, 100));
+    let t = ns(3_414_062_500);
+    r.handle(t, Input::Timeout);
+    drain(&mut r);
+    r.handle(t, Input::VipApplied { ok: false });
+    assert_eq!(
+        outs(&mut r),
+        vec![
+            Out::Advert(0),
+            Out::Del,
+            Out::State(
+                State::Master,
+                State::Fault,
+                Reason::Fault(FaultCause::VipAddFailed)
+            )
+        ]
+    );
+    // fault_retry 10 s: 13.4140625 s.
+    assert_eq!(r.poll_timeout(), Some(ns(13_414_062_500)));
+    r.handle(ns(13_414_062_500), Input::Timeout);
+    assert_eq!(
+        outs(&mut r),
+        vec![Out::State(State::Fault, State::Backup, Reason::Recovered)]
+    );
+    // 13.4140625 + 3.4140625 = 16.828125 s.
+    assert_eq!(r.poll_timeout(), Some(ns(16_828_125_000)));
+}
+
+#[test]
+fn stale_vip_result_after_stepping_down_is_ignored() {
+    let mut r = backup(cfg(100, 100));
+    let t = ns(3_609_375_000);
+    r.handle(t, Input::Timeout);
+    drain(&mut r);
+    // A better master appears before the add is confirmed.
+    rx(&mut r, secs(4), 1, &v3(1, 200, 100));
+    drain(&mut r);
+    assert_eq!(r.state(), State::Backup);
+    r.handle(secs(4), Input::VipApplied { ok: true });
+    assert!(outs(&mut r).is_empty());
+    r.handle(secs(4), Input::VipApplied { ok: false });
+    assert!(outs(&mut r).is_empty());
+    assert_eq!(r.state(), State::Backup);
+}
+
+#[test]
+fn link_down_on_master_deletes_vips_without_advert() {
+    let (mut r, _) = master(cfg(150, 100));
+    r.handle(secs(10), Input::LinkDown);
+    assert_eq!(
+        outs(&mut r),
+        vec![
+            Out::Del,
+            Out::State(
+                State::Master,
+                State::Fault,
+                Reason::Fault(FaultCause::LinkDown)
+            )
+        ]
+    );
+    assert_eq!(r.poll_timeout(), None);
+    r.handle(secs(20), Input::LinkUp);
+    assert_eq!(
+        outs(&mut r),
+        vec![Out::State(State::Fault, State::Backup, Reason::Recovered)]
+    );
+    // 20 + 3.4140625 s.
+    assert_eq!(r.poll_timeout(), Some(ns(23_414_062_500)));
+}
+
+#[test]
+fn tracked_fault_on_master_sends_priority_zero() {
+    let (mut r, _) = master(cfg(150, 100));
+    r.handle(
+        secs(10),
+        Input::Tracked {
+            weight: 0,
+            fault: true,
+        },
+    );
+    assert_eq!(
+        outs(&mut r),
+        vec![
+            Out::Advert(0),
+            Out::Del,
+            Out::State(
+                State::Master,
+                State::Fault,
+                Reason::Fault(FaultCause::Tracked)
+            )
+        ]
+    );
+    // Link down while in Fault keeps it there with the new cause as reason.
+    r.handle(secs(11), Input::LinkDown);
+    assert!(outs(&mut r).is_empty());
+    assert_eq!(r.status().reason, Reason::Fault(FaultCause::LinkDown));
+    r.handle(secs(12), Input::LinkUp);
+    assert!(outs(&mut r).is_empty());
+    assert_eq!(r.status().reason, Reason::Fault(FaultCause::Tracked));
+    r.handle(
+        secs(13),
+        Input::Tracked {
+            weight: 0,
+            fault: false,
+        },
+    );
+    assert_eq!(
+        outs(&mut r),
+        vec![Out::State(State::Fault, State::Backup, Reason::Recovered)]
+    );
+}
+
+#[test]
+fn tracked_weight_is_clamped_and_carried_in_adverts() {
+    let (mut r, _) = master(cfg(200, 100));
+    r.handle(
+        secs(10),
+        Input::Tracked {
+            weight: 100,
+            fault: false,
+        },
+    );
+    assert_eq!(r.effective_priority(), 254);
+    let next = r.poll_timeout().expect("adver timer");
+    r.handle(next, Input::Timeout);
+    assert!(outs(&mut r).contains(&Out::Advert(254)));
+    r.handle(
+        secs(20),
+        Input::Tracked {
+            weight: -1000,
+            fault: false,
+        },
+    );
+    assert_eq!(r.effective_priority(), 1);
+    let next = r.poll_timeout().expect("adver timer");
+    r.handle(next, Input::Timeout);
+    assert!(outs(&mut r).contains(&Out::Advert(1)));
+
+    let mut owner = Router::new(cfg(255, 100)).expect("valid");
+    owner.handle(
+        Instant::ZERO,
+        Input::Tracked {
+            weight: -100,
+            fault: false,
+        },
+    );
+    assert_eq!(owner.effective_priority(), 255);
+}
+
+// ---- drops -------------------------------------------------------------------------------
+
+#[test]
+fn drops_are_counted_by_name_and_change_nothing() {
+    let mut r = backup(cfg(100, 100));
+    rx(&mut r, secs(1), 1, &v3(1, 200, 100));
+    drain(&mut r);
+    let timer = r.poll_timeout();
+    let good = v3(1, 200, 100);
+    let mut bad_sum = good.clone();
+    bad_sum[7] ^= 1;
+    let other_vrid = Advert {
+        version: Version::V3,
+        vrid: 52,
+        priority: 200,
+        interval_cs: 100,
+        addresses: vec![vip()],
+        auth: V2Auth::default(),
+    }
+    .emit(ip(1), group(), V3Checksum::PseudoHeader)
+    .expect("emit");
+    let feed = |r: &mut Router, ttl: u8, b: &[u8]| {
+        r.handle(
+            secs(2),
+            Input::Packet {
+                src: ip(1),
+                dst: group(),
+                ttl,
+                bytes: b,
+            },
+        )
+    };
+    feed(&mut r, 254, &good);
+    feed(&mut r, 255, &bad_sum);
+    feed(&mut r, 255, &bytes(Version::V2, 1, 200, 100));
+    feed(&mut r, 255, &good[..5]);
+    feed(&mut r, 255, &other_vrid);
+    r.handle(secs(2), Input::Rejected(RxError::NotVrrp(17)));
+    assert_eq!(
+        outs(&mut r),
+        vec![
+            Out::Dropped("bad_ttl"),
+            Out::Dropped("bad_checksum"),
+            Out::Dropped("bad_version"),
+            Out::Dropped("truncated"),
+            Out::Dropped("vrid_mismatch"),
+            Out::Dropped("not_vrrp"),
+        ]
+    );
+    let st = r.status();
+    for k in [
+        "bad_ttl",
+        "bad_checksum",
+        "bad_version",
+        "truncated",
+        "vrid_mismatch",
+        "not_vrrp",
+    ] {
+        assert_eq!(st.drops.get(k), Some(&1), "{k}");
+    }
+    assert_eq!(st.adverts_received, 1);
+    assert_eq!(st.last_advert, Some(secs(1)));
+    assert_eq!(r.poll_timeout(), timer);
+    assert_eq!(r.state(), State::Backup);
+}
+
+#[test]
+fn v2_drops_other_intervals_and_auth_types() {
+    let mut r = backup(v2cfg(100, 100));
+    let mut auth = Advert {
+        version: Version::V2,
+        vrid: VRID,
+        priority: 200,
+        interval_cs: 100,
+        addresses: vec![vip()],
+        auth: V2Auth::default(),
+    };
+    auth.auth.auth_type = 1;
+    let auth = auth
+        .emit(ip(1), group(), V3Checksum::PseudoHeader)
+        .expect("emit");
+    rx(&mut r, secs(1), 1, &bytes(Version::V2, 1, 200, 200));
+    rx(&mut r, secs(1), 1, &auth);
+    assert_eq!(
+        outs(&mut r),
+        vec![
+            Out::Dropped("interval_mismatch"),
+            Out::Dropped("auth_mismatch")
+        ]
+    );
+    // v2 MDI(100) = 3 + 156/256 s, from startup: unchanged.
+    assert_eq!(r.poll_timeout(), Some(ns(3_609_375_000)));
+    // The same interval is accepted; v2 never learns an interval.
+    rx(&mut r, secs(1), 1, &bytes(Version::V2, 1, 200, 100));
+    assert_eq!(r.poll_timeout(), Some(ns(4_609_375_000)));
+    assert_eq!(r.status().master_adver_interval_cs, 100);
+}
+
+#[test]
+fn owner_drops_every_advert() {
+    let mut r = Router::new(cfg(255, 100)).expect("valid");
+    r.handle(Instant::ZERO, Input::Startup);
+    r.handle(Instant::ZERO, Input::VipApplied { ok: true });
+    drain(&mut r);
+    rx(&mut r, secs(1), 3, &v3(3, 255, 100));
+    assert_eq!(outs(&mut r), vec![Out::Dropped("owner_ignores")]);
+    assert_eq!(r.state(), State::Master);
+}
+
+#[test]
+fn own_advert_and_other_family_are_dropped() {
+    let mut r = backup(cfg(100, 100));
+    rx(&mut r, secs(1), 2, &v3(2, 200, 100));
+    r.handle(
+        secs(1),
+        Input::Packet {
+            src: "fe80::1".parse().expect("address"),
+            dst: "ff02::12".parse().expect("address"),
+            ttl: 255,
+            bytes: &v3(1, 200, 100),
+        },
+    );
+    assert_eq!(
+        outs(&mut r),
+        vec![Out::Dropped("own_advert"), Out::Dropped("wrong_family")]
+    );
+    assert_eq!(r.poll_timeout(), Some(ns(3_609_375_000)));
+}
+
+// ---- bugs --------------------------------------------------------------------------------
+
+/// A Stop/Start of the same router after a failed VIP add starts in Fault
+/// (vip_add_failed) and waits out fault_retry, although "a new Startup begins again"
+/// and no add has been tried since. `vip_failed` survives Shutdown.
+#[test]
+fn startup_after_stop_forgets_an_earlier_vip_add_failure() {
+    let mut r = backup(cfg(150, 100));
+    let t = ns(3_414_062_500);
+    r.handle(t, Input::Timeout);
+    r.handle(t, Input::VipApplied { ok: false });
+    drain(&mut r);
+    assert_eq!(r.state(), State::Fault);
+    r.handle(secs(5), Input::Shutdown);
+    drain(&mut r);
+    r.handle(secs(6), Input::Startup);
+    assert_eq!(
+        outs(&mut r),
+        vec![
+            Out::Del,
+            Out::State(State::Stopped, State::Backup, Reason::Startup)
+        ]
+    );
+    // 6 + 3.4140625 s, not 6 + fault_retry.
+    assert_eq!(r.poll_timeout(), Some(ns(9_414_062_500)));
+}
+
+/// Worse: if the restart happens while the link is down, the link fault hides the
+/// stale VIP failure and no retry timer is armed; when the link comes back the
+/// router is in Fault (vip_add_failed) with no timer at all, for ever.
+#[test]
+fn vip_failure_then_restart_with_link_down_does_not_stick_in_fault() {
+    let mut r = backup(cfg(150, 100));
+    let t = ns(3_414_062_500);
+    r.handle(t, Input::Timeout);
+    r.handle(t, Input::VipApplied { ok: false });
+    r.handle(secs(5), Input::Shutdown);
+    r.handle(secs(6), Input::LinkDown);
+    r.handle(secs(7), Input::Startup);
+    drain(&mut r);
+    assert_eq!(r.status().reason, Reason::Fault(FaultCause::LinkDown));
+    r.handle(secs(8), Input::LinkUp);
+    drain(&mut r);
+    assert_eq!(
+        (r.state(), r.poll_timeout()),
+        // 8 + 3.4140625 s.
+        (State::Backup, Some(ns(11_414_062_500))),
+        "{:?}",
+        r.status()
+    );
+}
