@@ -249,6 +249,8 @@ impl Router {
         }
         // VIPs left by an earlier run (a crash) are never trusted: start from none.
         self.out.push_back(Output::DelVips);
+        // A new start tries the VIPs afresh; an old add failure is not carried over.
+        self.vip_failed = false;
         self.enter_active(now, Reason::Startup);
     }
 
@@ -484,7 +486,13 @@ impl Router {
         // RFC 5798 §7.1: "MUST verify that ... the local router is not the IPvX address
         // owner (Priority = 255 (decimal))".
         if self.cfg.priority == 255 {
-            return self.drop_packet(DropReason::Owner);
+            self.drop_packet(DropReason::Owner);
+            // The owner is master for good, yet a lower-priority master means a split
+            // brain is healing: answer and re-announce like any other master would.
+            if self.state == State::Master && adv.priority < 255 {
+                self.lower_priority_heard(now);
+            }
+            return;
         }
         // RFC 5798 §7.1: "MAY verify that the IPvX address(es) associated with the VRID
         // are identical to the list in the VRRP packet ... If the packet was not
@@ -532,6 +540,25 @@ impl Router {
             // greater than or equal to the local Priority, then: Set
             // Master_Adver_Interval ...; Recompute the Master_Down_Interval; Reset the
             // Master_Down_Timer to Master_Down_Interval".
+            //
+            // vipd refinement: an advert that ranks below the master we follow (a
+            // second master during a heal, or one stepping down) proves a router is
+            // alive but does not replace that master: its interval is not learned and
+            // it may only push the timer later, never earlier. Otherwise a short
+            // interval learned from a losing router makes the backups' timers run out
+            // between the real master's adverts, and they take turns as master.
+            if let Some((m, p)) = self.master {
+                let below = adv.priority < p || (adv.priority == p && addr_gt(m, src));
+                if src != m && below {
+                    let at = now + self.master_down_interval();
+                    if let Some((Timer::MasterDown, t)) = self.timer {
+                        if at > t {
+                            self.timer = Some((Timer::MasterDown, at));
+                        }
+                    }
+                    return;
+                }
+            }
             self.learn_master(now, adv, src);
             self.become_backup_timer(now, self.master_down_interval());
         }
