@@ -34,6 +34,10 @@ pub enum Input<'a> {
         weight: i32,
         fault: bool,
     },
+    /// Whether an `Output::SendAdvert` went out.
+    AdvertSent {
+        ok: bool,
+    },
     /// The result of the last `Output::AddVips`.
     VipApplied {
         ok: bool,
@@ -41,6 +45,10 @@ pub enum Input<'a> {
     /// The driver saw that a VIP is no longer on the interface although nothing here
     /// removed it (an operator or another program did). A master adds it back.
     VipsMissing,
+    /// The driver saw VIPs on the interface while this router is not master (a
+    /// failed removal, a leftover with another prefix, or someone added them). A
+    /// non-master removes them: only the master may hold them.
+    VipsPresent,
 }
 
 /// Why a state changed.
@@ -67,6 +75,8 @@ pub enum FaultCause {
     LinkDown,
     Tracked,
     VipAddFailed,
+    /// Adverts could not be sent several times in a row.
+    SendFailed,
 }
 
 impl Reason {
@@ -80,6 +90,7 @@ impl Reason {
             Reason::Fault(FaultCause::LinkDown) => "link_down",
             Reason::Fault(FaultCause::Tracked) => "tracked_fault",
             Reason::Fault(FaultCause::VipAddFailed) => "vip_add_failed",
+            Reason::Fault(FaultCause::SendFailed) => "advert_send_failed",
             Reason::Recovered => "recovered",
         }
     }

@@ -11,6 +11,13 @@ use crate::io::{DropReason, FaultCause, Input, Output, Reason};
 use crate::time::{centis, Instant};
 use crate::timers::{master_down_interval, skew_time};
 
+/// Consecutive failed advert sends after which a master gives up its VIPs: three
+/// missed adverts is when backups declare it down (RFC 5798 §6.1).
+const SEND_FAILURES_FOR_FAULT: u32 = 3;
+
+/// The longest wait in Fault before trying again after VIP or send failures.
+const MAX_FAULT_RETRY: Duration = Duration::from_secs(300);
+
 /// The state of a virtual router.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum State {
@@ -85,6 +92,13 @@ pub struct Router {
     track_weight: i32,
     track_fault: bool,
     vip_failed: bool,
+    /// Adverts could not be sent several times in a row.
+    send_failed: bool,
+    send_failures: u32,
+    /// The next wait in Fault after a VIP or send failure (backs off).
+    retry_wait: Duration,
+    /// When a lower-priority master was last answered with an announcement.
+    last_answer: Option<Instant>,
     /// VIPs were asked for and not yet confirmed.
     vips_pending: bool,
     master: Option<(IpAddr, u8)>,
@@ -99,6 +113,7 @@ impl Router {
     pub fn new(cfg: Config) -> Result<Router, ConfigError> {
         cfg.validate()?;
         let mai = cfg.advert_interval_cs;
+        let fault_retry = cfg.fault_retry;
         Ok(Router {
             cfg,
             state: State::Initialize,
@@ -113,6 +128,10 @@ impl Router {
             track_weight: 0,
             track_fault: false,
             vip_failed: false,
+            send_failed: false,
+            send_failures: 0,
+            retry_wait: fault_retry,
+            last_answer: None,
             vips_pending: false,
             master: None,
             last_advert: None,
@@ -204,6 +223,25 @@ impl Router {
                 self.reconsider_fault(now);
             }
             Input::VipApplied { ok } => self.vip_applied(now, ok),
+            Input::AdvertSent { ok } => {
+                if ok {
+                    self.send_failures = 0;
+                } else {
+                    self.send_failures += 1;
+                    // A master that cannot advertise must not keep the VIPs: the
+                    // backups take over after Master_Down_Interval regardless.
+                    if self.send_failures >= SEND_FAILURES_FOR_FAULT && self.state == State::Master
+                    {
+                        self.send_failed = true;
+                        self.enter_fault(now, FaultCause::SendFailed);
+                    }
+                }
+            }
+            Input::VipsPresent => {
+                if self.state != State::Master {
+                    self.out.push_back(Output::DelVips);
+                }
+            }
             Input::VipsMissing => {
                 // Never a master without its VIPs: add them again and re-announce
                 // once they are back (or go to Fault if that fails).
@@ -236,6 +274,8 @@ impl Router {
             Some(FaultCause::Tracked)
         } else if self.vip_failed {
             Some(FaultCause::VipAddFailed)
+        } else if self.send_failed {
+            Some(FaultCause::SendFailed)
         } else {
             None
         }
@@ -249,8 +289,11 @@ impl Router {
         }
         // VIPs left by an earlier run (a crash) are never trusted: start from none.
         self.out.push_back(Output::DelVips);
-        // A new start tries the VIPs afresh; an old add failure is not carried over.
+        // A new start tries afresh; old add or send failures are not carried over.
         self.vip_failed = false;
+        self.send_failed = false;
+        self.send_failures = 0;
+        self.retry_wait = self.cfg.fault_retry;
         self.enter_active(now, Reason::Startup);
     }
 
@@ -290,8 +333,11 @@ impl Router {
 
     /// §6.4.2 "If the Master_Down_Timer fires": send an advert, add the VIPs (then
     /// announce them once confirmed), start the Adver_Timer, become Master.
+    ///
+    /// vipd adds the VIPs first and sends the advert once they are confirmed
+    /// (`vip_applied`): a router that cannot hold the VIPs then never makes the
+    /// current master yield to it.
     fn become_master(&mut self, now: Instant, reason: Reason) {
-        self.send_advert(self.effective_priority());
         self.vips_pending = true;
         self.out.push_back(Output::AddVips);
         self.timer = Some((
@@ -307,8 +353,10 @@ impl Router {
         // vipd extension: one last advert at our own priority, so that the winner
         // hears a lower priority and re-announces the VIPs at once (see
         // `lower_priority_heard`) even when its advert reached us first. Without it a
-        // healed split brain can leave hosts' ARP caches pointing at us.
-        self.send_advert(self.effective_priority());
+        // healed split brain can leave hosts' ARP caches pointing at us. It carries
+        // the winner's interval, so backups that accept it (keepalived's do) learn
+        // the interval of the router that really is master, not ours.
+        self.send_advert_with(self.effective_priority(), adv.interval_cs);
         self.out.push_back(Output::DelVips);
         self.vips_pending = false;
         self.announce_at = None;
@@ -318,7 +366,9 @@ impl Router {
     }
 
     fn enter_fault(&mut self, now: Instant, cause: FaultCause) {
-        if self.state == State::Master && cause != FaultCause::LinkDown {
+        // Only a master that has announced itself (its VIPs confirmed) hands over.
+        let announced = self.state == State::Master && !self.vips_pending;
+        if announced && cause != FaultCause::LinkDown {
             // Hand over at once (as on Shutdown) rather than after Master_Down_Interval.
             self.send_advert(0);
         }
@@ -328,10 +378,15 @@ impl Router {
         self.vips_pending = false;
         self.announce_at = None;
         self.master = None;
-        self.timer = if cause == FaultCause::VipAddFailed {
-            Some((Timer::FaultRetry, now + self.cfg.fault_retry))
-        } else {
-            None
+        self.timer = match cause {
+            FaultCause::VipAddFailed | FaultCause::SendFailed => {
+                // Back off, so a host that keeps failing does not keep displacing a
+                // healthy master: fault_retry, doubling up to MAX_FAULT_RETRY.
+                let wait = self.retry_wait;
+                self.retry_wait = (wait * 2).min(MAX_FAULT_RETRY.max(self.cfg.fault_retry));
+                Some((Timer::FaultRetry, now + wait))
+            }
+            FaultCause::LinkDown | FaultCause::Tracked => None,
         };
         self.set_state(now, State::Fault, Reason::Fault(cause));
     }
@@ -373,11 +428,13 @@ impl Router {
         if !self.vips_pending || self.state != State::Master {
             return;
         }
-        self.vips_pending = false;
         if ok {
-            // §6.4.2: "Broadcast a gratuitous ARP request ..." / "compute and join the
-            // Solicited-Node multicast address ... send an Unsolicited ND
-            // Neighbor Advertisement" — once the addresses are really there.
+            self.vips_pending = false;
+            self.retry_wait = self.cfg.fault_retry;
+            // §6.4.2 "Send an ADVERTISEMENT; Broadcast a gratuitous ARP request ..." /
+            // "... send an Unsolicited ND Neighbor Advertisement" — once the addresses
+            // are really there.
+            self.send_advert(self.effective_priority());
             self.announce(now, true);
         } else {
             // Never a master without its VIPs.
@@ -404,8 +461,13 @@ impl Router {
 
     fn timeout(&mut self, now: Instant) {
         if let Some(at) = self.announce_at {
-            if now >= at && self.state == State::Master && !self.vips_pending {
-                self.announce(now, false);
+            if now >= at {
+                if self.state == State::Master && !self.vips_pending {
+                    self.announce(now, false);
+                } else {
+                    // VIPs are being re-added; their confirmation schedules anew.
+                    self.announce_at = None;
+                }
             }
         }
         let Some((timer, at)) = self.timer else {
@@ -427,6 +489,8 @@ impl Router {
             }
             (Timer::FaultRetry, State::Fault) => {
                 self.vip_failed = false;
+                self.send_failed = false;
+                self.send_failures = 0;
                 self.reconsider_fault(now);
             }
             _ => {}
@@ -597,11 +661,13 @@ impl Router {
 
     fn lower_priority_heard(&mut self, now: Instant) {
         self.send_advert(self.effective_priority());
-        self.timer = Some((
-            Timer::Adver,
-            now + centis(u64::from(self.cfg.advert_interval_cs)),
-        ));
-        if !self.vips_pending {
+        let interval = centis(u64::from(self.cfg.advert_interval_cs));
+        self.timer = Some((Timer::Adver, now + interval));
+        // At most one re-announcement per Advertisement_Interval: a one-way
+        // partition delivers the other master's adverts again and again.
+        let recent = self.last_answer.is_some_and(|t| now < t + interval);
+        if !self.vips_pending && !recent {
+            self.last_answer = Some(now);
             self.out.push_back(Output::Announce {
                 count: self.cfg.announce.count,
             });
@@ -612,11 +678,15 @@ impl Router {
 
     /// RFC 5798 §5.1/§5.2 (RFC 3768 §5.1/§5.3 for v2): builds and queues an advert.
     fn send_advert(&mut self, priority: u8) {
+        self.send_advert_with(priority, self.cfg.advert_interval_cs);
+    }
+
+    fn send_advert_with(&mut self, priority: u8, interval_cs: u16) {
         let adv = Advert {
             version: self.cfg.version,
             vrid: self.cfg.vrid,
             priority,
-            interval_cs: self.cfg.advert_interval_cs,
+            interval_cs,
             addresses: self.cfg.vips.clone(),
             auth: V2Auth::default(),
         };
@@ -651,5 +721,5 @@ fn addr_gt(a: IpAddr, b: IpAddr) -> bool {
 }
 
 fn same_set(a: &[IpAddr], b: &[IpAddr]) -> bool {
-    a.len() == b.len() && a.iter().all(|x| b.contains(x))
+    a.iter().all(|x| b.contains(x)) && b.iter().all(|x| a.contains(x))
 }

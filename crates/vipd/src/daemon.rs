@@ -115,6 +115,7 @@ impl Daemon {
             tokio::time::sleep_until(tokio::time::Instant::now() + Duration::from_secs(3600));
         tokio::pin!(sleep);
         let mut armed: Option<vipd_engine::Instant> = None;
+        let mut monitoring = true;
         loop {
             // Re-arm the timer only when the earliest deadline moved.
             let next = d.next_deadline();
@@ -131,9 +132,16 @@ impl Daemon {
                     armed = None;
                     d.on_timeout().await;
                 }
-                Some(ev) = events.recv() => d.on_netlink(ev).await,
+                ev = events.recv(), if monitoring => match ev {
+                    Some(ev) => d.on_netlink(ev).await,
+                    None => {
+                        // Housekeeping still polls links and addresses every second.
+                        error!("netlink event monitor closed; falling back to polling once a second");
+                        monitoring = false;
+                    }
+                },
                 Some(req) = requests.recv() => d.on_control(req).await,
-                _ = housekeeping.tick() => d.setup_all().await,
+                _ = housekeeping.tick() => d.housekeeping().await,
                 _ = sighup.recv() => d.reload().await,
                 _ = sigterm.recv() => { info!("SIGTERM: leaving"); break; }
                 _ = sigint.recv() => { info!("SIGINT: leaving"); break; }
@@ -176,6 +184,11 @@ impl Daemon {
                 .link_by_name(name)
                 .await
                 .map_err(|e| e.to_string())?;
+            if link.mac == [0; 6] {
+                return Err(format!(
+                    "interface {name} has no Ethernet address; VIPs cannot be announced on it"
+                ));
+            }
             let frames = FrameSocket::open(name, link.index).map_err(|e| e.to_string())?;
             self.ifaces.insert(
                 name.to_string(),
@@ -245,8 +258,9 @@ impl Daemon {
             let sock = Arc::new(sock);
             let reader = sock.clone();
             let task = tokio::spawn(async move {
+                let mut buf = vec![0u8; crate::vrrp_socket::MAX_DATAGRAM];
                 loop {
-                    match reader.recv().await {
+                    match reader.recv(&mut buf).await {
                         Ok(data) => {
                             if rx_tx
                                 .send(Rx {
@@ -454,9 +468,64 @@ impl Daemon {
                 }
             }
             Event::Addresses(index) => {
+                self.check_primaries(index).await;
                 self.setup_all().await;
                 self.check_vips(index).await;
             }
+        }
+    }
+
+    /// Once a second: catches up with anything the event monitor missed (its
+    /// messages can be dropped under load): link state, advert sources, VIPs.
+    async fn housekeeping(&mut self) {
+        let names: Vec<String> = self.ifaces.keys().cloned().collect();
+        for name in names {
+            match self.nl.link_by_name(&name).await {
+                Ok(link) => self.on_netlink(Event::Link(link)).await,
+                Err(crate::netlink::NetlinkError::NoSuchInterface(_)) => {
+                    if let Some(index) = self.ifindex(&name) {
+                        self.on_netlink(Event::LinkGone(index)).await;
+                    }
+                }
+                Err(e) => warn!(interface = %name, "cannot read link state: {e}"),
+            }
+            if let Some(index) = self.ifindex(&name) {
+                self.check_primaries(index).await;
+                self.check_vips(index).await;
+            }
+        }
+        self.setup_all().await;
+    }
+
+    /// An instance whose advert source address is gone or no longer the first one
+    /// leaves gracefully and is set up again with the new source.
+    async fn check_primaries(&mut self, index: u32) {
+        for i in 0..self.instances.len() {
+            let inst = &self.instances[i];
+            if self.ifindex(&inst.cfg.interface) != Some(index) {
+                continue;
+            }
+            let Some(current) = inst.router.as_ref().map(|r| r.config().primary) else {
+                continue;
+            };
+            let now_primary = self.primary(index, inst.is_ipv6()).await.ok();
+            if now_primary == Some(current) {
+                continue;
+            }
+            warn!(
+                instance = %inst.cfg.name,
+                old = %current,
+                new = ?now_primary,
+                "advert source address changed; restarting the instance"
+            );
+            let now = self.clock.now();
+            if let Some(r) = self.instances[i].router.as_mut() {
+                r.handle(now, Input::Shutdown);
+            }
+            self.drain(i).await;
+            let inst = &mut self.instances[i];
+            inst.router = None;
+            inst.waiting = Some("advert source address changed".into());
         }
     }
 
@@ -470,11 +539,10 @@ impl Daemon {
                 .ifaces
                 .get(&inst.cfg.interface)
                 .is_some_and(|f| f.link.index == index);
-            let master = inst
-                .router
-                .as_ref()
-                .is_some_and(|r| r.state() == vipd_engine::State::Master);
-            if !on_iface || !master {
+            let Some(state) = inst.router.as_ref().map(|r| r.state()) else {
+                continue;
+            };
+            if !on_iface {
                 continue;
             }
             let present = match self.nl.present(index, &inst.cfg.vips).await {
@@ -484,12 +552,21 @@ impl Daemon {
                     continue;
                 }
             };
-            if present.values().all(|here| *here) {
-                continue;
-            }
-            warn!(instance = %inst.cfg.name, "a VIP was removed from the interface behind vipd's back; adding it again");
+            let input = if state == vipd_engine::State::Master {
+                if present.values().all(|here| *here) {
+                    continue;
+                }
+                warn!(instance = %inst.cfg.name, "a VIP was removed from the interface behind vipd's back; adding it again");
+                Input::VipsMissing
+            } else {
+                if !present.values().any(|here| *here) {
+                    continue;
+                }
+                warn!(instance = %inst.cfg.name, state = state.as_str(), "a VIP is on the interface of a non-master; removing it");
+                Input::VipsPresent
+            };
             if let Some(r) = self.instances[i].router.as_mut() {
-                r.handle(now, Input::VipsMissing);
+                r.handle(now, input);
             }
             self.drain(i).await;
         }
@@ -561,11 +638,21 @@ impl Daemon {
             } => {
                 let sock = if inst.is_ipv6() { &iface.v6 } else { &iface.v4 };
                 let src = inst.router.as_ref().map(|r| r.config().primary);
-                if let (Some(sock), Some(src)) = (sock, src) {
-                    if let Err(e) = sock.send(src, &bytes).await {
-                        // A link that just went down fails sends; the link event follows.
-                        warn!(instance = %name, priority, error = %e, "advert not sent");
-                    }
+                let ok = match (sock, src) {
+                    (Some(sock), Some(src)) => match sock.send(src, &bytes) {
+                        Ok(()) => true,
+                        Err(e) => {
+                            // Reported to the engine: a master that cannot advertise
+                            // gives up its VIPs after a few failures.
+                            warn!(instance = %name, priority, error = %e, "advert not sent");
+                            false
+                        }
+                    },
+                    _ => false,
+                };
+                let now = self.clock.now();
+                if let Some(r) = self.instances[i].router.as_mut() {
+                    r.handle(now, Input::AdvertSent { ok });
                 }
             }
             Output::AddVips => {

@@ -25,6 +25,22 @@ pub enum NetlinkError {
     NoSuchInterface(String),
     #[error("{what}: {message}")]
     Kernel { what: String, message: String },
+    #[error("{0}: the kernel did not answer within {NETLINK_TIMEOUT:?}")]
+    Timeout(String),
+}
+
+/// How long one netlink request may take before it counts as failed, so a stuck
+/// request never stalls the event loop.
+pub const NETLINK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Runs a netlink request with [`NETLINK_TIMEOUT`].
+async fn bounded<T>(
+    what: impl Fn() -> String,
+    f: impl std::future::Future<Output = Result<T, NetlinkError>>,
+) -> Result<T, NetlinkError> {
+    tokio::time::timeout(NETLINK_TIMEOUT, f)
+        .await
+        .unwrap_or_else(|_| Err(NetlinkError::Timeout(what())))
 }
 
 /// Turns a netlink error into words, naming what was being done.
@@ -128,6 +144,47 @@ pub struct Netlink {
 }
 
 impl Netlink {
+    /// The interface called `name`.
+    pub async fn link_by_name(&self, name: &str) -> Result<Link, NetlinkError> {
+        bounded(
+            || format!("reading interface {name}"),
+            self.link_by_name_unbounded(name),
+        )
+        .await
+    }
+
+    /// All addresses on interface `index`.
+    pub async fn addresses(&self, index: u32) -> Result<Vec<Addr>, NetlinkError> {
+        bounded(
+            || format!("listing addresses of link {index}"),
+            self.addresses_unbounded(index),
+        )
+        .await
+    }
+
+    /// Adds a VIP; see `add_vip_unbounded`.
+    pub async fn add_vip(
+        &self,
+        index: u32,
+        vip: &Vip,
+        label: Option<&str>,
+    ) -> Result<(), NetlinkError> {
+        bounded(
+            || format!("adding {vip}"),
+            self.add_vip_unbounded(index, vip, label),
+        )
+        .await
+    }
+
+    /// Removes a VIP (matched by address, whatever its prefix length); an absent one
+    /// is not an error. Returns whether one was removed.
+    pub async fn del_vip(&self, index: u32, vip: &Vip) -> Result<bool, NetlinkError> {
+        bounded(
+            || format!("removing {vip}"),
+            self.del_vip_unbounded(index, vip),
+        )
+        .await
+    }
     /// Opens the request connection (its driver runs as a task).
     pub fn open() -> Result<Netlink, NetlinkError> {
         let (conn, handle, _) = rtnetlink::new_connection().map_err(NetlinkError::Open)?;
@@ -170,7 +227,7 @@ impl Netlink {
         Ok(rx)
     }
 
-    pub async fn link_by_name(&self, name: &str) -> Result<Link, NetlinkError> {
+    async fn link_by_name_unbounded(&self, name: &str) -> Result<Link, NetlinkError> {
         let mut links = self
             .handle
             .link()
@@ -190,7 +247,7 @@ impl Netlink {
     }
 
     /// All addresses on interface `index`.
-    pub async fn addresses(&self, index: u32) -> Result<Vec<Addr>, NetlinkError> {
+    async fn addresses_unbounded(&self, index: u32) -> Result<Vec<Addr>, NetlinkError> {
         let mut out = Vec::new();
         let mut s = self
             .handle
@@ -217,7 +274,7 @@ impl Netlink {
     /// Adds a VIP (replacing an identical one, so a leftover does not fail the add).
     /// IPv4 addresses get the label `label` when given; IPv6 ones are `nodad`, as a
     /// VIP moves between hosts and must be usable at once.
-    pub async fn add_vip(
+    async fn add_vip_unbounded(
         &self,
         index: u32,
         vip: &Vip,
@@ -246,12 +303,12 @@ impl Netlink {
     }
 
     /// Removes a VIP; an absent one is not an error.
-    pub async fn del_vip(&self, index: u32, vip: &Vip) -> Result<bool, NetlinkError> {
+    async fn del_vip_unbounded(&self, index: u32, vip: &Vip) -> Result<bool, NetlinkError> {
         let present = self
             .addresses(index)
             .await?
             .into_iter()
-            .any(|a| a.addr == vip.addr && a.prefix_len == vip.prefix_len);
+            .any(|a| a.addr == vip.addr);
         if !present {
             return Ok(false);
         }
@@ -261,7 +318,6 @@ impl Netlink {
             .get()
             .set_link_index_filter(index)
             .set_address_filter(vip.addr)
-            .set_prefix_length_filter(vip.prefix_len)
             .execute();
         let mut removed = false;
         loop {
@@ -294,9 +350,9 @@ impl Netlink {
         Ok(vips
             .iter()
             .map(|v| {
-                let here = addrs
-                    .iter()
-                    .any(|a| a.addr == v.addr && a.prefix_len == v.prefix_len);
+                // By address alone: a leftover with another prefix length is the same
+                // VIP as far as ARP is concerned.
+                let here = addrs.iter().any(|a| a.addr == v.addr);
                 (v.to_string(), here)
             })
             .collect())

@@ -37,6 +37,9 @@ pub enum SocketError {
     },
 }
 
+/// The largest datagram read: an IP datagram can be no longer.
+pub const MAX_DATAGRAM: usize = 65_536;
+
 /// A datagram as received, before VRRP decoding.
 #[derive(Debug)]
 pub enum Received {
@@ -130,8 +133,10 @@ impl VrrpSocket {
         Ok(VrrpSocket { sock, ifindex, v6 })
     }
 
-    /// Sends one advert from `src` to the VRRP group.
-    pub async fn send(&self, src: IpAddr, payload: &[u8]) -> io::Result<()> {
+    /// Sends one advert from `src` to the VRRP group. It never waits: a full send queue
+    /// (EAGAIN) is a failed send, reported to the engine like any other, so one stuck
+    /// interface cannot stall the event loop.
+    pub fn send(&self, src: IpAddr, payload: &[u8]) -> io::Result<()> {
         let fd = self.sock.as_raw_fd();
         let iov = [IoSlice::new(payload)];
         match src {
@@ -146,27 +151,22 @@ impl VrrpSocket {
                     ipi_addr: libc::in_addr { s_addr: 0 },
                 };
                 let dst = SockaddrIn::from(SocketAddrV4::new(MULTICAST_V4, 0));
-                self.sock
-                    .async_io(Interest::WRITABLE, || {
-                        sendmsg(
-                            fd,
-                            &iov,
-                            &[ControlMessage::Ipv4PacketInfo(&info)],
-                            MsgFlags::empty(),
-                            Some(&dst),
-                        )
-                        .map_err(io::Error::from)
-                    })
-                    .await?;
+                self.sock.try_io(Interest::WRITABLE, || {
+                    sendmsg(
+                        fd,
+                        &iov,
+                        &[ControlMessage::Ipv4PacketInfo(&info)],
+                        MsgFlags::empty(),
+                        Some(&dst),
+                    )
+                    .map_err(io::Error::from)
+                })?;
             }
             IpAddr::V6(_) if self.v6 => {
                 let dst = SockaddrIn6::from(SocketAddrV6::new(MULTICAST_V6, 0, 0, self.ifindex));
-                self.sock
-                    .async_io(Interest::WRITABLE, || {
-                        sendmsg(fd, &iov, &[], MsgFlags::empty(), Some(&dst))
-                            .map_err(io::Error::from)
-                    })
-                    .await?;
+                self.sock.try_io(Interest::WRITABLE, || {
+                    sendmsg(fd, &iov, &[], MsgFlags::empty(), Some(&dst)).map_err(io::Error::from)
+                })?;
             }
             _ => {
                 return Err(io::Error::new(
@@ -178,20 +178,19 @@ impl VrrpSocket {
         Ok(())
     }
 
-    /// Waits for the next datagram.
-    pub async fn recv(&self) -> io::Result<Received> {
-        let mut buf = vec![0u8; 2048];
+    /// Waits for the next datagram. `buf` is the caller's reusable buffer; it should
+    /// hold [`MAX_DATAGRAM`] bytes so no advert (up to 255 IPv6 addresses) is cut.
+    pub async fn recv(&self, buf: &mut [u8]) -> io::Result<Received> {
         if !self.v6 {
-            let (n, _) = self.sock.recv_from(&mut buf).await?;
-            buf.truncate(n);
-            return Ok(Received::V4(buf));
+            let (n, _) = self.sock.recv_from(buf).await?;
+            return Ok(Received::V4(buf[..n.min(buf.len())].to_vec()));
         }
         let fd = self.sock.as_raw_fd();
         let (n, src, dst, hop_limit) = self
             .sock
             .async_io(Interest::READABLE, || {
                 let mut cmsg = nix::cmsg_space!(libc::c_int, libc::in6_pktinfo);
-                let mut iov = [IoSliceMut::new(&mut buf)];
+                let mut iov = [IoSliceMut::new(&mut *buf)];
                 let msg = recvmsg::<SockaddrIn6>(fd, &mut iov, Some(&mut cmsg), MsgFlags::empty())
                     .map_err(io::Error::from)?;
                 let mut hop_limit = 0u8;
@@ -211,12 +210,11 @@ impl VrrpSocket {
                 Ok((msg.bytes, src, dst, hop_limit))
             })
             .await?;
-        buf.truncate(n);
         Ok(Received::V6 {
             src,
             dst,
             hop_limit,
-            payload: buf,
+            payload: buf[..n.min(buf.len())].to_vec(),
         })
     }
 }

@@ -135,7 +135,7 @@ instances:
     advert_interval: 3s
     preempt: false
     preempt_delay: 1.5s
-    accept: false
+    accept: true
     vips:
       - 198.51.100.1/24
       - 198.51.100.2
@@ -161,7 +161,7 @@ instances:
     assert_eq!(a.interface, "bond0.100");
     assert_eq!((a.vrid, a.priority), (255, 255));
     assert_eq!(a.advert_interval_cs(), 300);
-    assert!(!a.preempt && !a.accept);
+    assert!(!a.preempt && a.accept);
     assert_eq!(a.preempt_delay, ms(1500));
     assert_eq!(a.vips, vec![vip("198.51.100.1/24"), vip("198.51.100.2/32")]);
     assert_eq!(a.garp.count, 100);
@@ -544,4 +544,29 @@ fn rejects_yaml_syntax_errors() {
     rejects("- a\n- b\n", 1, None, "expected a mapping with `instances`");
     let two_docs = "instances: []\n---\ninstances: []\n";
     rejects(two_docs, 2, None, "more than one document");
+}
+
+#[test]
+fn rejects_what_vipd_cannot_honour_or_keep_apart() {
+    // Accept_Mode false would need a packet filter vipd does not install.
+    rejects(
+        "instances:\n  - name: a\n    interface: eth0\n    vrid: 1\n    accept: false\n    vips: [192.0.2.1]\n",
+        5,
+        Some("instances[0].accept"),
+        "not supported",
+    );
+    // The same VIP in two instances: they would remove each other's address.
+    rejects(
+        "instances:\n  - name: a\n    interface: eth0\n    vrid: 1\n    vips: [192.0.2.1/24]\n  - name: b\n    interface: eth1\n    vrid: 2\n    vips: [192.0.2.9, 192.0.2.1/32]\n",
+        9,
+        Some("instances[1].vips"),
+        "already managed by instances[0]",
+    );
+    // A fraction that overflows while being added up is too large, not a panic.
+    rejects(
+        "instances:\n  - name: a\n    interface: eth0\n    vrid: 1\n    preempt_delay: 340282366920938463463374607431.9s\n    vips: [192.0.2.1]\n",
+        5,
+        Some("instances[0].preempt_delay"),
+        "",
+    );
 }

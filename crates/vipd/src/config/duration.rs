@@ -86,7 +86,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, DurationError> {
             return Err(DurationError::TooPrecise(owned()));
         }
         place /= 10;
-        nanos += digit * place;
+        nanos = nanos.checked_add(digit * place).ok_or_else(too_large)?;
     }
     let secs = u64::try_from(nanos / 1_000_000_000).map_err(|_| too_large())?;
     let sub = u32::try_from(nanos % 1_000_000_000).map_err(|_| too_large())?;

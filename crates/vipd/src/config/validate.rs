@@ -80,6 +80,24 @@ pub(super) fn build(raw: RawConfig) -> Result<Config, Problem> {
                 ),
             ));
         }
+        // One VIP, one owner: two instances holding the same address would remove
+        // each other's VIP on every change of state.
+        for (j, other) in instances.iter().enumerate() {
+            if let Some(v) = inst
+                .vips
+                .iter()
+                .find(|v| other.vips.iter().any(|o| o.addr == v.addr))
+            {
+                return Err(Problem::new(
+                    at.key("vips"),
+                    format!(
+                        "VIP {} is already managed by instances[{j}] ({}); each VIP belongs \
+                         to one instance",
+                        v.addr, other.name
+                    ),
+                ));
+            }
+        }
         instances.push(inst);
     }
     Ok(Config {
@@ -113,6 +131,17 @@ fn build_instance(raw: RawInstance, at: &FieldPath) -> Result<InstanceConfig, Pr
             VrrpVersion::V3 => defaults::ADVERT_INTERVAL_V3,
         },
     };
+
+    // RFC 5798 §6.1 Accept_Mode false asks the master to drop packets addressed to
+    // VIPs it does not own; vipd has no packet filter to do that with, so it says so
+    // rather than silently accepting them.
+    if raw.accept == Some(false) {
+        return Err(Problem::new(
+            at.key("accept"),
+            "accept: false is not supported yet (vipd installs no packet filter); \
+             remove it or set accept: true",
+        ));
+    }
 
     let checksum = raw.checksum.unwrap_or(ChecksumMode::Rfc5798);
     if checksum == ChecksumMode::Rfc9568 && (version == VrrpVersion::V2 || ipv6) {
