@@ -101,6 +101,9 @@ pub struct Router {
     last_answer: Option<Instant>,
     /// VIPs were asked for and not yet confirmed.
     vips_pending: bool,
+    /// This Master stint has sent an advert at our own priority: other routers
+    /// know us as master, so leaving must hand over with priority 0.
+    advertised: bool,
     master: Option<(IpAddr, u8)>,
     last_advert: Option<Instant>,
     adverts_sent: u64,
@@ -133,6 +136,7 @@ impl Router {
             retry_wait: fault_retry,
             last_answer: None,
             vips_pending: false,
+            advertised: false,
             master: None,
             last_advert: None,
             adverts_sent: 0,
@@ -226,6 +230,11 @@ impl Router {
             Input::AdvertSent { ok } => {
                 if ok {
                     self.send_failures = 0;
+                    if self.state == State::Master && self.advertised {
+                        // A master that holds its VIPs and advertises is healthy:
+                        // the next fault starts the back-off afresh.
+                        self.retry_wait = self.cfg.fault_retry;
+                    }
                 } else {
                     self.send_failures += 1;
                     // A master that cannot advertise must not keep the VIPs: the
@@ -339,6 +348,9 @@ impl Router {
     /// current master yield to it.
     fn become_master(&mut self, now: Instant, reason: Reason) {
         self.vips_pending = true;
+        self.advertised = false;
+        self.send_failures = 0;
+        self.last_answer = None;
         self.out.push_back(Output::AddVips);
         self.timer = Some((
             Timer::Adver,
@@ -359,6 +371,7 @@ impl Router {
         self.send_advert_with(self.effective_priority(), adv.interval_cs);
         self.out.push_back(Output::DelVips);
         self.vips_pending = false;
+        self.advertised = false;
         self.announce_at = None;
         self.learn_master(now, adv, src);
         self.become_backup_timer(now, self.master_down_interval());
@@ -366,8 +379,9 @@ impl Router {
     }
 
     fn enter_fault(&mut self, now: Instant, cause: FaultCause) {
-        // Only a master that has announced itself (its VIPs confirmed) hands over.
-        let announced = self.state == State::Master && !self.vips_pending;
+        // Only a master that has advertised itself hands over; one still waiting
+        // for its first VIP confirmation was never heard as master.
+        let announced = self.state == State::Master && self.advertised;
         if announced && cause != FaultCause::LinkDown {
             // Hand over at once (as on Shutdown) rather than after Master_Down_Interval.
             self.send_advert(0);
@@ -376,6 +390,7 @@ impl Router {
             self.out.push_back(Output::DelVips);
         }
         self.vips_pending = false;
+        self.advertised = false;
         self.announce_at = None;
         self.master = None;
         self.timer = match cause {
@@ -420,6 +435,7 @@ impl Router {
         self.timer = None;
         self.announce_at = None;
         self.vips_pending = false;
+        self.advertised = false;
         self.master = None;
         self.set_state(now, State::Stopped, Reason::Shutdown);
     }
@@ -430,7 +446,6 @@ impl Router {
         }
         if ok {
             self.vips_pending = false;
-            self.retry_wait = self.cfg.fault_retry;
             // §6.4.2 "Send an ADVERTISEMENT; Broadcast a gratuitous ARP request ..." /
             // "... send an Unsolicited ND Neighbor Advertisement" — once the addresses
             // are really there.
@@ -481,7 +496,11 @@ impl Router {
             (Timer::MasterDown, State::Backup) => self.become_master(now, Reason::MasterDown),
             (Timer::Adver, State::Master) => {
                 // §6.4.3 "If the Adver_Timer fires": send an advert, reset the timer.
-                self.send_advert(self.effective_priority());
+                // Not before the first VIP confirmation (see `become_master`); a
+                // master re-adding VIPs it lost keeps advertising meanwhile.
+                if self.advertised || !self.vips_pending {
+                    self.send_advert(self.effective_priority());
+                }
                 self.timer = Some((
                     Timer::Adver,
                     now + centis(u64::from(self.cfg.advert_interval_cs)),
@@ -660,6 +679,10 @@ impl Router {
     }
 
     fn lower_priority_heard(&mut self, now: Instant) {
+        if self.vips_pending && !self.advertised {
+            // Not master on the wire yet: the first advert follows the VIPs.
+            return;
+        }
         self.send_advert(self.effective_priority());
         let interval = centis(u64::from(self.cfg.advert_interval_cs));
         self.timer = Some((Timer::Adver, now + interval));
@@ -700,6 +723,9 @@ impl Router {
         match adv.emit(self.cfg.primary, dst, self.cfg.checksum) {
             Ok(bytes) => {
                 self.adverts_sent += 1;
+                if self.state == State::Master && priority != 0 {
+                    self.advertised = true;
+                }
                 self.out.push_back(Output::SendAdvert {
                     version: self.cfg.version,
                     priority,

@@ -63,6 +63,33 @@ fn v3(from: u8, priority: u8, interval_cs: u16) -> Vec<u8> {
     bytes(Version::V3, from, priority, interval_cs)
 }
 
+/// A v3 advert of priority 200 at 100 cs from 192.0.2.1 listing `addresses`.
+fn v3_listing(addresses: Vec<IpAddr>) -> Vec<u8> {
+    Advert {
+        version: Version::V3,
+        vrid: VRID,
+        priority: 200,
+        interval_cs: 100,
+        addresses,
+        auth: V2Auth::default(),
+    }
+    .emit(ip(1), group(), V3Checksum::PseudoHeader)
+    .expect("emit")
+}
+
+/// Every advert among `outputs`, decoded from its bytes.
+fn sent_adverts(outputs: &[Output]) -> Vec<Advert> {
+    outputs
+        .iter()
+        .filter_map(|o| match o {
+            Output::SendAdvert { bytes, .. } => {
+                Some(Advert::parse(bytes, false).expect("own advert parses"))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
 fn rx(r: &mut Router, now: Instant, from: u8, bytes: &[u8]) {
     r.handle(
         now,
@@ -155,20 +182,22 @@ fn startup_emits_delvips_first_then_backup_with_master_down_interval() {
 fn owner_startup_is_master_at_once_after_deleting_leftovers() {
     let mut r = Router::new(cfg(255, 100)).expect("valid");
     r.handle(secs(1), Input::Startup);
+    // No advert yet: the VIPs are added first.
     assert_eq!(
         outs(&mut r),
         vec![
             Out::Del,
-            Out::Advert(255),
             Out::Add,
             Out::State(State::Initialize, State::Master, Reason::Owner)
         ]
     );
-    // Adver_Timer: 1 s + 100 cs.
+    // Adver_Timer started at the transition: 1 s + 100 cs.
     assert_eq!(r.poll_timeout(), Some(secs(2)));
-    // Announce only once the VIPs are confirmed.
+    // The first advert and the announcement once the VIPs are confirmed.
     r.handle(secs(1), Input::VipApplied { ok: true });
-    assert_eq!(outs(&mut r), vec![Out::Announce(3)]);
+    assert_eq!(outs(&mut r), vec![Out::Advert(255), Out::Announce(3)]);
+    // Confirming did not move the Adver_Timer: still 1 s + 100 cs.
+    assert_eq!(r.poll_timeout(), Some(secs(2)));
 }
 
 #[test]
@@ -276,7 +305,7 @@ fn backup_preempt_delay_accepts_lower_priority_until_it_is_over() {
 }
 
 #[test]
-fn backup_timer_fires_master_sends_advert_adds_vips_then_announces() {
+fn backup_timer_fires_master_adds_vips_then_advertises_and_announces() {
     let mut r = backup(cfg(150, 100));
     let t = ns(3_414_062_500);
     // Early calls are harmless.
@@ -284,18 +313,20 @@ fn backup_timer_fires_master_sends_advert_adds_vips_then_announces() {
     assert!(outs(&mut r).is_empty());
     assert_eq!(r.state(), State::Backup);
     r.handle(t, Input::Timeout);
+    // Master at once, but no advert until the VIPs are confirmed.
     assert_eq!(
         outs(&mut r),
         vec![
-            Out::Advert(150),
             Out::Add,
             Out::State(State::Backup, State::Master, Reason::MasterDown)
         ]
     );
-    // Adver_Timer: t + 1 s.
+    // Adver_Timer started at the transition: t + 1 s.
     assert_eq!(r.poll_timeout(), Some(ns(4_414_062_500)));
+    assert_eq!(r.status().adverts_sent, 0);
     r.handle(t, Input::VipApplied { ok: true });
-    assert_eq!(outs(&mut r), vec![Out::Announce(3)]);
+    assert_eq!(outs(&mut r), vec![Out::Advert(150), Out::Announce(3)]);
+    assert_eq!(r.status().adverts_sent, 1);
     // The second burst 2 s later (5.4140625) comes after the adverts at 4.41..; then
     // the adverts go on every second.
     assert_eq!(r.poll_timeout(), Some(ns(4_414_062_500)));
@@ -359,6 +390,96 @@ fn master_hearing_priority_zero_answers() {
 }
 
 #[test]
+fn farewell_advert_carries_the_winners_interval_not_its_own() {
+    let (mut r, t) = master(cfg(100, 100));
+    // MDI(100) = 3 s + 156 * 100 / 256 cs = 3.609375 s.
+    assert_eq!(t, ns(3_609_375_000));
+    // Its own adverts carry its own 100 cs (Adver_Timer at t + 1 s).
+    r.handle(ns(4_609_375_000), Input::Timeout);
+    let own = sent_adverts(&drain(&mut r));
+    assert_eq!(own.len(), 1);
+    assert_eq!((own[0].priority, own[0].interval_cs), (100, 100));
+    // A winner advertising every 50 cs: the farewell advert (at our priority, so the
+    // winner re-announces) carries 50 cs, so that backups accepting it learn the
+    // interval of the real master.
+    rx(&mut r, secs(10), 1, &v3(1, 200, 50));
+    let out = drain(&mut r);
+    let farewell = sent_adverts(&out);
+    assert_eq!(
+        farewell,
+        vec![Advert {
+            version: Version::V3,
+            vrid: VRID,
+            priority: 100,
+            interval_cs: 50,
+            addresses: vec![vip()],
+            auth: V2Auth::default(),
+        }]
+    );
+    assert!(matches!(out[0], Output::SendAdvert { priority: 100, .. }));
+    assert_eq!(
+        out[1..],
+        [
+            Output::DelVips,
+            Output::StateChanged {
+                from: State::Master,
+                to: State::Backup,
+                reason: Reason::HigherPriority
+            }
+        ]
+    );
+    assert_eq!(r.status().master_adver_interval_cs, 50);
+    // 10 s + 3 * 50 cs + 156 * 50 / 256 cs = 10 + 1.5 + 0.3046875 = 11.8046875 s.
+    assert_eq!(r.poll_timeout(), Some(ns(11_804_687_500)));
+
+    // The same on a tie lost to a higher address, with a slower winner (300 cs).
+    let (mut r, _) = master(cfg(100, 100));
+    rx(&mut r, secs(10), 3, &v3(3, 100, 300));
+    let farewell = sent_adverts(&drain(&mut r));
+    assert_eq!(farewell.len(), 1);
+    assert_eq!((farewell[0].priority, farewell[0].interval_cs), (100, 300));
+    assert_eq!(r.state(), State::Backup);
+    // 10 s + 3 * 300 cs + 156 * 300 / 256 cs = 10 + 9 + 1.828125 = 20.828125 s.
+    assert_eq!(r.poll_timeout(), Some(ns(20_828_125_000)));
+}
+
+#[test]
+fn answers_to_lower_priority_adverts_announce_at_most_once_per_interval() {
+    let (mut r, t) = master(cfg(150, 100));
+    assert_eq!(t, ns(3_414_062_500));
+    // First answer: advert and announcement; Adver_Timer 3.9 + 1 s.
+    rx(&mut r, ns(3_900_000_000), 1, &v3(1, 100, 100));
+    assert_eq!(outs(&mut r), vec![Out::Advert(150), Out::Announce(3)]);
+    assert_eq!(r.poll_timeout(), Some(ns(4_900_000_000)));
+    // Within one interval (own 100 cs, whatever the other advertises): every advert
+    // is answered and restarts the Adver_Timer, but without a new announcement.
+    rx(&mut r, ns(4_500_000_000), 1, &v3(1, 100, 20));
+    assert_eq!(outs(&mut r), vec![Out::Advert(150)]);
+    // Adver_Timer 4.5 + 1 s; the second burst (t + 2 s = 5.4140625 s) comes first.
+    assert_eq!(r.poll_timeout(), Some(ns(5_414_062_500)));
+    rx(&mut r, ns(4_600_000_000), 1, &v3(1, 0, 100));
+    assert_eq!(outs(&mut r), vec![Out::Advert(150)]);
+    // 1 ns before 3.9 + 1 s: still within the interval.
+    rx(&mut r, ns(4_899_999_999), 1, &v3(1, 100, 100));
+    assert_eq!(outs(&mut r), vec![Out::Advert(150)]);
+    // At 3.9 + 1 s exactly the next announcement is allowed (and counts from here).
+    rx(&mut r, ns(4_900_000_000), 1, &v3(1, 100, 100));
+    assert_eq!(outs(&mut r), vec![Out::Advert(150), Out::Announce(3)]);
+    rx(&mut r, ns(5_000_000_000), 1, &v3(1, 100, 100));
+    assert_eq!(outs(&mut r), vec![Out::Advert(150)]);
+    // The scheduled second burst is not affected by the answers.
+    r.handle(ns(5_414_062_500), Input::Timeout);
+    assert_eq!(outs(&mut r), vec![Out::Announce(3)]);
+    // Adver_Timer from the last answer: 5 + 1 s.
+    assert_eq!(r.poll_timeout(), Some(secs(6)));
+    // 4.9 + 1 s: announcing again is allowed.
+    rx(&mut r, ns(5_900_000_000), 1, &v3(1, 100, 100));
+    assert_eq!(outs(&mut r), vec![Out::Advert(150), Out::Announce(3)]);
+    // 1 (on confirmation) + 7 answers.
+    assert_eq!(r.status().adverts_sent, 8);
+}
+
+#[test]
 fn shutdown_from_master_sends_priority_zero_then_deletes_vips_then_stops() {
     let (mut r, _) = master(cfg(150, 100));
     r.handle(secs(10), Input::Shutdown);
@@ -402,16 +523,23 @@ fn shutdown_from_backup_sends_nothing() {
 // ---- faults ------------------------------------------------------------------------------
 
 #[test]
-fn failed_vip_add_hands_over_and_retries_after_fault_retry() {
+fn failed_vip_add_faults_without_any_advert_and_retries_after_fault_retry() {
     let mut r = backup(cfg(150, 100));
     let t = ns(3_414_062_500);
     r.handle(t, Input::Timeout);
-    drain(&mut r);
-    r.handle(t, Input::VipApplied { ok: false });
     assert_eq!(
         outs(&mut r),
         vec![
-            Out::Advert(0),
+            Out::Add,
+            Out::State(State::Backup, State::Master, Reason::MasterDown)
+        ]
+    );
+    r.handle(t, Input::VipApplied { ok: false });
+    // No priority-0 advert: this router never advertised itself as master, so no one
+    // yielded to it and there is nothing to hand over.
+    assert_eq!(
+        outs(&mut r),
+        vec![
             Out::Del,
             Out::State(
                 State::Master,
@@ -420,6 +548,7 @@ fn failed_vip_add_hands_over_and_retries_after_fault_retry() {
             )
         ]
     );
+    assert_eq!(r.status().adverts_sent, 0);
     // fault_retry 10 s: 13.4140625 s.
     assert_eq!(r.poll_timeout(), Some(ns(13_414_062_500)));
     r.handle(ns(13_414_062_500), Input::Timeout);
@@ -446,6 +575,328 @@ fn stale_vip_result_after_stepping_down_is_ignored() {
     r.handle(secs(4), Input::VipApplied { ok: false });
     assert!(outs(&mut r).is_empty());
     assert_eq!(r.state(), State::Backup);
+}
+
+#[test]
+fn vip_add_failures_back_off_doubling_up_to_300_s() {
+    let mut r = backup(cfg(150, 100));
+    // Alone, the router is master one MDI(150) = 3.4140625 s after each return to
+    // Backup, the add fails, and it waits fault_retry (10 s), then 20, 40, 80, 160,
+    // then 300 s (320 capped), and 300 s from then on.
+    let rounds: [(u64, u64); 7] = [
+        // (fails at, back in Backup at)
+        (3_414_062_500, 13_414_062_500),    // + 10 s
+        (16_828_125_000, 36_828_125_000),   // 13.4140625 + 3.4140625; + 20 s
+        (40_242_187_500, 80_242_187_500),   // 36.828125 + 3.4140625; + 40 s
+        (83_656_250_000, 163_656_250_000),  // 80.2421875 + 3.4140625; + 80 s
+        (167_070_312_500, 327_070_312_500), // 163.65625 + 3.4140625; + 160 s
+        (330_484_375_000, 630_484_375_000), // 327.0703125 + 3.4140625; + 300 s
+        (633_898_437_500, 933_898_437_500), // 630.484375 + 3.4140625; + 300 s
+    ];
+    for (fail, back) in rounds {
+        assert_eq!(r.poll_timeout(), Some(ns(fail)));
+        r.handle(ns(fail), Input::Timeout);
+        assert_eq!(
+            outs(&mut r),
+            vec![
+                Out::Add,
+                Out::State(State::Backup, State::Master, Reason::MasterDown)
+            ]
+        );
+        r.handle(ns(fail), Input::VipApplied { ok: false });
+        assert_eq!(
+            outs(&mut r),
+            vec![
+                Out::Del,
+                Out::State(
+                    State::Master,
+                    State::Fault,
+                    Reason::Fault(FaultCause::VipAddFailed)
+                )
+            ]
+        );
+        assert_eq!(r.poll_timeout(), Some(ns(back)));
+        // Nothing happens before the retry is due.
+        r.handle(ns(back - 1), Input::Timeout);
+        assert!(outs(&mut r).is_empty());
+        r.handle(ns(back), Input::Timeout);
+        assert_eq!(
+            outs(&mut r),
+            vec![Out::State(State::Fault, State::Backup, Reason::Recovered)]
+        );
+    }
+    assert_eq!(r.status().adverts_sent, 0);
+}
+
+#[test]
+fn a_master_stint_that_advertised_resets_the_back_off() {
+    let mut r = backup(cfg(150, 100));
+    // Fails at 3.4140625 (retry + 10 s) and at 16.828125 (retry + 20 s = 36.828125).
+    for (fail, back) in [
+        (3_414_062_500, 13_414_062_500),
+        (16_828_125_000, 36_828_125_000),
+    ] {
+        r.handle(ns(fail), Input::Timeout);
+        r.handle(ns(fail), Input::VipApplied { ok: false });
+        drain(&mut r);
+        assert_eq!(r.poll_timeout(), Some(ns(back)));
+        r.handle(ns(back), Input::Timeout);
+        drain(&mut r);
+    }
+    // Master at 36.828125 + 3.4140625 = 40.2421875 s, and this time the add works.
+    r.handle(ns(40_242_187_500), Input::Timeout);
+    r.handle(ns(40_242_187_500), Input::VipApplied { ok: true });
+    assert_eq!(
+        outs(&mut r),
+        vec![
+            Out::Add,
+            Out::State(State::Backup, State::Master, Reason::MasterDown),
+            Out::Advert(150),
+            Out::Announce(3)
+        ]
+    );
+    // The advert got out: a healthy master.
+    r.handle(ns(40_242_187_500), Input::AdvertSent { ok: true });
+    // A better router appears; once it is gone, master again at
+    // 41 + MDI(150) = 44.4140625 s, and the add fails: the wait is fault_retry again
+    // (10 s, not the 40 s the back-off had reached): 54.4140625 s.
+    rx(&mut r, secs(41), 1, &v3(1, 200, 100));
+    drain(&mut r);
+    assert_eq!(r.poll_timeout(), Some(ns(44_414_062_500)));
+    r.handle(ns(44_414_062_500), Input::Timeout);
+    r.handle(ns(44_414_062_500), Input::VipApplied { ok: false });
+    assert_eq!(
+        outs(&mut r),
+        vec![
+            Out::Add,
+            Out::State(State::Backup, State::Master, Reason::MasterDown),
+            Out::Del,
+            Out::State(
+                State::Master,
+                State::Fault,
+                Reason::Fault(FaultCause::VipAddFailed)
+            )
+        ]
+    );
+    assert_eq!(r.poll_timeout(), Some(ns(54_414_062_500)));
+}
+
+#[test]
+fn startup_resets_the_back_off() {
+    let mut r = backup(cfg(150, 100));
+    // Two failures: 3.4140625 (+ 10 s) and 16.828125 (+ 20 s); the next wait would
+    // be 40 s.
+    r.handle(ns(3_414_062_500), Input::Timeout);
+    r.handle(ns(3_414_062_500), Input::VipApplied { ok: false });
+    r.handle(ns(13_414_062_500), Input::Timeout);
+    r.handle(ns(16_828_125_000), Input::Timeout);
+    r.handle(ns(16_828_125_000), Input::VipApplied { ok: false });
+    drain(&mut r);
+    assert_eq!(r.poll_timeout(), Some(ns(36_828_125_000)));
+    r.handle(secs(20), Input::Shutdown);
+    r.handle(secs(30), Input::Startup);
+    drain(&mut r);
+    // Master at 30 + 3.4140625 s; the add fails; retry after fault_retry:
+    // 33.4140625 + 10 = 43.4140625 s.
+    r.handle(ns(33_414_062_500), Input::Timeout);
+    r.handle(ns(33_414_062_500), Input::VipApplied { ok: false });
+    assert_eq!(
+        outs(&mut r),
+        vec![
+            Out::Add,
+            Out::State(State::Backup, State::Master, Reason::MasterDown),
+            Out::Del,
+            Out::State(
+                State::Master,
+                State::Fault,
+                Reason::Fault(FaultCause::VipAddFailed)
+            )
+        ]
+    );
+    assert_eq!(r.poll_timeout(), Some(ns(43_414_062_500)));
+}
+
+#[test]
+fn fault_retry_above_the_cap_does_not_shrink_or_grow() {
+    let mut c = cfg(150, 100);
+    c.fault_retry = Duration::from_secs(400);
+    let mut r = backup(c);
+    // 3.4140625 + 400 = 403.4140625; master again 3.4140625 s later (406.828125),
+    // and again 400 s: the cap is max(300 s, fault_retry).
+    r.handle(ns(3_414_062_500), Input::Timeout);
+    r.handle(ns(3_414_062_500), Input::VipApplied { ok: false });
+    assert_eq!(r.poll_timeout(), Some(ns(403_414_062_500)));
+    r.handle(ns(403_414_062_500), Input::Timeout);
+    r.handle(ns(406_828_125_000), Input::Timeout);
+    r.handle(ns(406_828_125_000), Input::VipApplied { ok: false });
+    assert_eq!(r.poll_timeout(), Some(ns(806_828_125_000)));
+    drain(&mut r);
+    assert_eq!(r.state(), State::Fault);
+}
+
+#[test]
+fn tracked_fault_before_the_vips_are_confirmed_sends_no_advert() {
+    let mut r = backup(cfg(150, 100));
+    let t = ns(3_414_062_500);
+    r.handle(t, Input::Timeout);
+    drain(&mut r);
+    // Not announced yet (no advert sent): nothing to hand over, only the VIPs to drop.
+    r.handle(
+        t,
+        Input::Tracked {
+            weight: 0,
+            fault: true,
+        },
+    );
+    assert_eq!(
+        outs(&mut r),
+        vec![
+            Out::Del,
+            Out::State(
+                State::Master,
+                State::Fault,
+                Reason::Fault(FaultCause::Tracked)
+            )
+        ]
+    );
+    assert_eq!(r.poll_timeout(), None);
+    // The add's late result changes nothing.
+    r.handle(t, Input::VipApplied { ok: true });
+    assert!(outs(&mut r).is_empty());
+    assert_eq!(r.status().adverts_sent, 0);
+}
+
+#[test]
+fn three_failed_advert_sends_in_a_row_fault_the_master() {
+    let (mut r, t) = master(cfg(150, 100));
+    assert_eq!(t, ns(3_414_062_500));
+    r.handle(t, Input::AdvertSent { ok: true });
+    // Adverts at t + 1, + 2 (with the second announce burst) and + 3 s all fail.
+    r.handle(ns(4_414_062_500), Input::Timeout);
+    r.handle(ns(4_414_062_500), Input::AdvertSent { ok: false });
+    assert_eq!(outs(&mut r), vec![Out::Advert(150)]);
+    r.handle(ns(5_414_062_500), Input::Timeout);
+    r.handle(ns(5_414_062_500), Input::AdvertSent { ok: false });
+    assert_eq!(outs(&mut r), vec![Out::Announce(3), Out::Advert(150)]);
+    r.handle(ns(6_414_062_500), Input::Timeout);
+    assert_eq!(outs(&mut r), vec![Out::Advert(150)]);
+    r.handle(ns(6_414_062_500), Input::AdvertSent { ok: false });
+    // The third: a priority-0 advert is attempted, the VIPs go, Fault.
+    assert_eq!(
+        outs(&mut r),
+        vec![
+            Out::Advert(0),
+            Out::Del,
+            Out::State(
+                State::Master,
+                State::Fault,
+                Reason::Fault(FaultCause::SendFailed)
+            )
+        ]
+    );
+    assert_eq!(
+        Reason::Fault(FaultCause::SendFailed).as_str(),
+        "advert_send_failed"
+    );
+    // Retry after fault_retry: 6.4140625 + 10 s.
+    assert_eq!(r.poll_timeout(), Some(ns(16_414_062_500)));
+    // The priority-0 advert failing too changes nothing.
+    r.handle(ns(6_414_062_500), Input::AdvertSent { ok: false });
+    assert!(outs(&mut r).is_empty());
+    r.handle(ns(16_414_062_500), Input::Timeout);
+    assert_eq!(
+        outs(&mut r),
+        vec![Out::State(State::Fault, State::Backup, Reason::Recovered)]
+    );
+    // 16.4140625 + 3.4140625 = 19.828125 s; the count starts afresh: two failures do
+    // not fault.
+    assert_eq!(r.poll_timeout(), Some(ns(19_828_125_000)));
+    r.handle(ns(19_828_125_000), Input::Timeout);
+    r.handle(ns(19_828_125_000), Input::VipApplied { ok: true });
+    assert_eq!(
+        outs(&mut r),
+        vec![
+            Out::Add,
+            Out::State(State::Backup, State::Master, Reason::MasterDown),
+            Out::Advert(150),
+            Out::Announce(3)
+        ]
+    );
+    r.handle(ns(19_828_125_000), Input::AdvertSent { ok: false });
+    r.handle(ns(20_828_125_000), Input::Timeout);
+    r.handle(ns(20_828_125_000), Input::AdvertSent { ok: false });
+    assert_eq!(outs(&mut r), vec![Out::Advert(150)]);
+    assert_eq!(r.state(), State::Master);
+    r.handle(ns(21_000_000_000), Input::AdvertSent { ok: false });
+    assert_eq!(
+        outs(&mut r),
+        vec![
+            Out::Advert(0),
+            Out::Del,
+            Out::State(
+                State::Master,
+                State::Fault,
+                Reason::Fault(FaultCause::SendFailed)
+            )
+        ]
+    );
+    // No advert of this stint got out, so the back-off goes on (the first stint's
+    // fault waited 10 s): 21 + 20 s. A confirmed VIP add alone does not reset it.
+    assert_eq!(r.poll_timeout(), Some(secs(41)));
+}
+
+#[test]
+fn advert_send_failures_interrupted_by_a_success_or_outside_master_do_not_fault() {
+    let (mut r, t) = master(cfg(150, 100));
+    for ok in [false, false, true, false, false] {
+        r.handle(t, Input::AdvertSent { ok });
+    }
+    assert!(outs(&mut r).is_empty());
+    assert_eq!(r.state(), State::Master);
+    // The next failure is the third in a row.
+    r.handle(t, Input::AdvertSent { ok: false });
+    assert_eq!(
+        outs(&mut r),
+        vec![
+            Out::Advert(0),
+            Out::Del,
+            Out::State(
+                State::Master,
+                State::Fault,
+                Reason::Fault(FaultCause::SendFailed)
+            )
+        ]
+    );
+
+    // A backup sends nothing of its own; failures reported there never fault it.
+    let mut r = backup(cfg(150, 100));
+    for _ in 0..5 {
+        r.handle(secs(1), Input::AdvertSent { ok: false });
+    }
+    assert!(outs(&mut r).is_empty());
+    assert_eq!(r.state(), State::Backup);
+    assert_eq!(r.poll_timeout(), Some(ns(3_414_062_500)));
+}
+
+#[test]
+fn stray_vips_are_removed_by_a_non_master_only() {
+    // Backup: only the master may hold the VIPs.
+    let mut r = backup(cfg(150, 100));
+    r.handle(secs(1), Input::VipsPresent);
+    assert_eq!(outs(&mut r), vec![Out::Del]);
+    assert_eq!(r.state(), State::Backup);
+    // MDI(150) from startup, untouched: 3.4140625 s.
+    assert_eq!(r.poll_timeout(), Some(ns(3_414_062_500)));
+    // Fault too.
+    r.handle(secs(2), Input::LinkDown);
+    drain(&mut r);
+    r.handle(secs(2), Input::VipsPresent);
+    assert_eq!(outs(&mut r), vec![Out::Del]);
+    // A master keeps them.
+    let (mut r, _) = master(cfg(150, 100));
+    r.handle(secs(10), Input::VipsPresent);
+    assert!(outs(&mut r).is_empty());
+    assert_eq!(r.state(), State::Master);
 }
 
 #[test]
@@ -651,6 +1102,45 @@ fn v2_drops_other_intervals_and_auth_types() {
 }
 
 #[test]
+fn address_list_is_compared_as_a_set_in_both_directions() {
+    let (a, b, c) = (ip(100), ip(101), ip(102));
+    let mut r = backup(Config::v3(VRID, 100, 100, ip(2), vec![a, b]));
+    // [a, a] has only addresses we know, and as many as we have, but not b.
+    rx(&mut r, secs(1), 1, &v3_listing(vec![a, a]));
+    // Missing b; an extra c.
+    rx(&mut r, secs(1), 1, &v3_listing(vec![a]));
+    rx(&mut r, secs(1), 1, &v3_listing(vec![a, b, c]));
+    rx(&mut r, secs(1), 1, &v3_listing(vec![c, b]));
+    assert_eq!(
+        outs(&mut r),
+        vec![
+            Out::Dropped("address_mismatch"),
+            Out::Dropped("address_mismatch"),
+            Out::Dropped("address_mismatch"),
+            Out::Dropped("address_mismatch"),
+        ]
+    );
+    let st = r.status();
+    assert_eq!(st.drops.get("address_mismatch"), Some(&4));
+    assert_eq!(st.adverts_received, 0);
+    assert_eq!(st.master, None);
+    // Untouched since startup: MDI(100) = 3.609375 s.
+    assert_eq!(r.poll_timeout(), Some(ns(3_609_375_000)));
+    // The same set in another order, or with a repeat, is the same list.
+    rx(&mut r, secs(1), 1, &v3_listing(vec![b, a]));
+    assert!(outs(&mut r).is_empty());
+    // 1 + 3.609375 s.
+    assert_eq!(r.poll_timeout(), Some(ns(4_609_375_000)));
+    rx(&mut r, secs(2), 1, &v3_listing(vec![a, b, b]));
+    assert!(outs(&mut r).is_empty());
+    // 2 + 3.609375 s.
+    assert_eq!(r.poll_timeout(), Some(ns(5_609_375_000)));
+    let st = r.status();
+    assert_eq!(st.adverts_received, 2);
+    assert_eq!(st.master, Some((ip(1), 200)));
+}
+
+#[test]
 fn owner_drops_every_advert() {
     let mut r = Router::new(cfg(255, 100)).expect("valid");
     r.handle(Instant::ZERO, Input::Startup);
@@ -730,5 +1220,52 @@ fn vip_failure_then_restart_with_link_down_does_not_stick_in_fault() {
         (State::Backup, Some(ns(11_414_062_500))),
         "{:?}",
         r.status()
+    );
+}
+
+#[test]
+fn no_advert_before_the_first_vip_confirmation_even_when_the_adver_timer_fires() {
+    let mut r = backup(cfg(150, 100));
+    // Master_Down_Timer: 3 × 1 s + (256 − 150) × 1 s / 256 = 3.4140625 s.
+    r.handle(ns(3_414_062_500), Input::Timeout);
+    assert_eq!(
+        outs(&mut r),
+        vec![
+            Out::Add,
+            Out::State(State::Backup, State::Master, Reason::MasterDown)
+        ]
+    );
+    // netlink is slow: the Adver_Timer (t + 1 s) fires first; nothing is sent.
+    assert_eq!(r.poll_timeout(), Some(ns(4_414_062_500)));
+    r.handle(ns(4_414_062_500), Input::Timeout);
+    assert!(outs(&mut r).is_empty());
+    // A lower-priority master is heard meanwhile: not answered either.
+    rx(&mut r, ns(4_500_000_000), 1, &v3(1, 100, 100));
+    assert!(outs(&mut r).is_empty());
+    // The add confirms: the first advert and announcement go out now.
+    r.handle(ns(4_600_000_000), Input::VipApplied { ok: true });
+    assert_eq!(outs(&mut r), vec![Out::Advert(150), Out::Announce(3)]);
+}
+
+#[test]
+fn a_long_standing_master_that_cannot_re_add_its_vip_hands_over_with_priority_0() {
+    let (mut r, t) = master(cfg(150, 100));
+    r.handle(t, Input::AdvertSent { ok: true });
+    // The VIP vanishes behind our back at t + 5 s; re-adding it fails.
+    let later = t + Duration::from_secs(5);
+    r.handle(later, Input::VipsMissing);
+    assert_eq!(outs(&mut r), vec![Out::Add]);
+    r.handle(later, Input::VipApplied { ok: false });
+    assert_eq!(
+        outs(&mut r),
+        vec![
+            Out::Advert(0),
+            Out::Del,
+            Out::State(
+                State::Master,
+                State::Fault,
+                Reason::Fault(FaultCause::VipAddFailed)
+            )
+        ]
     );
 }

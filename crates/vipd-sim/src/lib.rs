@@ -1,9 +1,9 @@
 //! A deterministic simulated LAN for the vipd election engine.
 //!
 //! N [`vipd_engine::Router`]s share one multicast segment with configurable latency,
-//! seeded loss, partitions, link state, crashes, graceful stops, tracked-object input
-//! and VIP-add failures. The clock is fake and always jumps to the earliest pending
-//! event, so every run is exact to the nanosecond and repeatable. See [`sim`] for the
+//! seeded loss, partitions, link state, crashes, graceful stops, tracked-object input,
+//! VIP-add failures and advert send failures. The clock is fake and always jumps to
+//! the earliest pending event, so every run is exact to the nanosecond and repeatable. See [`sim`] for the
 //! precise model and the invariants, and [`scenario`] for the YAML scenario format.
 //!
 //! ```

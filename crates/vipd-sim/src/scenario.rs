@@ -242,6 +242,7 @@ impl Scenario {
                 | Action::LinkUp { node }
                 | Action::Tracked { node, .. }
                 | Action::VipAddOk { node, .. }
+                | Action::AdvertSendOk { node, .. }
                 | Action::VipsRemoved { node } => *node < sim.len(),
                 Action::Partition { groups } => groups.iter().flatten().all(|n| *n < sim.len()),
                 Action::Heal => true,

@@ -31,6 +31,13 @@
 //! looped back to the sender. Crashed and never-started nodes neither send nor
 //! receive.
 //!
+//! # Sending
+//! The harness answers every `Output::SendAdvert` with `Input::AdvertSent { ok }` at
+//! the same instant, `ok` configurable per node (as the daemon reports the result of
+//! each send). An advert whose send fails goes to nobody and is recorded as
+//! [`What::SendFailed`]; for the split-brain bound it counts as lost to every other
+//! node.
+//!
 //! # VIPs
 //! The harness answers every `Output::AddVips` with `Input::VipApplied { ok }` at the
 //! same instant, `ok` configurable per node. A node "holds the VIP" from a successful
@@ -50,8 +57,8 @@
 //!   promised), connected, and both Master holding the VIP. Let `s` be the latest of:
 //!   the instant `a` became master-holding-VIP, the same for `b`, the instant they
 //!   became connected (heal, link up, start), the send instant of the last advert
-//!   between them lost to simulated loss, and the last tracked-object change of
-//!   either (it can reorder them). Then `now - s <= grace` where
+//!   between them lost to simulated loss or not sent at all (a failed send), and the
+//!   last tracked-object change of either (it can reorder them). Then `now - s <= grace` where
 //!   `grace = max(advert interval of a, of b) + max(latency a→b, b→a)`.
 //!
 //!   Why this bound is exact and honest: of two masters, the higher-ranked one (`h`)
@@ -128,6 +135,12 @@ pub enum Action {
         node: NodeId,
         ok: bool,
     },
+    /// Whether this node's future adverts go out (`Input::AdvertSent { ok }`); a
+    /// failed one reaches nobody.
+    AdvertSendOk {
+        node: NodeId,
+        ok: bool,
+    },
     /// Someone else removes the VIP from the node's interface; if it held it, the
     /// driver notices and feeds `Input::VipsMissing`.
     VipsRemoved {
@@ -155,6 +168,10 @@ pub enum What {
     },
     /// The node sent an advert of this priority.
     SentAdvert {
+        priority: u8,
+    },
+    /// The node tried to send an advert of this priority and the send failed.
+    SendFailed {
         priority: u8,
     },
     /// A packet was handed to the node's engine (`from` is `None` for injected ones;
@@ -245,6 +262,7 @@ struct Node {
     weight: i32,
     fault: bool,
     vip_add_ok: bool,
+    send_ok: bool,
     holds_vip: bool,
     /// A deadline that did not move after firing (already reported).
     stuck_at: Option<Instant>,
@@ -348,6 +366,7 @@ impl SimBuilder {
                 weight: 0,
                 fault: false,
                 vip_add_ok: true,
+                send_ok: true,
                 holds_vip: false,
                 stuck_at: None,
                 master_since: None,
@@ -398,7 +417,8 @@ pub struct Sim {
     violations: Vec<Violation>,
     /// Unordered pair -> since when connected (absent: not connected).
     connected_since: BTreeMap<(NodeId, NodeId), Instant>,
-    /// Unordered pair -> send instant of the last advert between them that was lost.
+    /// Unordered pair -> send instant of the last advert between them that was lost
+    /// (or not sent at all).
     last_loss: BTreeMap<(NodeId, NodeId), Instant>,
     episodes: Vec<Episode>,
     /// (a, b, since) of dual-master overlaps already reported.
@@ -609,6 +629,9 @@ impl Sim {
     pub fn set_vip_add_ok(&mut self, node: NodeId, ok: bool) {
         self.act(Action::VipAddOk { node, ok });
     }
+    pub fn set_advert_send_ok(&mut self, node: NodeId, ok: bool) {
+        self.act(Action::AdvertSendOk { node, ok });
+    }
     pub fn remove_vips(&mut self, node: NodeId) {
         self.act(Action::VipsRemoved { node });
     }
@@ -663,6 +686,7 @@ impl Sim {
             | Action::LinkUp { node }
             | Action::Tracked { node, .. }
             | Action::VipAddOk { node, .. }
+            | Action::AdvertSendOk { node, .. }
             | Action::VipsRemoved { node } => *node,
             Action::Partition { .. } | Action::Heal => 0,
         };
@@ -719,6 +743,7 @@ impl Sim {
                 }
             }
             Action::VipAddOk { node, ok } => self.nodes[node].vip_add_ok = ok,
+            Action::AdvertSendOk { node, ok } => self.nodes[node].send_ok = ok,
             Action::VipsRemoved { node } => {
                 let held = std::mem::replace(&mut self.nodes[node].holds_vip, false);
                 if held && self.nodes[node].running {
@@ -928,8 +953,21 @@ impl Sim {
                     Output::SendAdvert {
                         priority, bytes, ..
                     } => {
-                        self.record(node, What::SentAdvert { priority });
-                        self.broadcast(node, bytes);
+                        let ok = self.nodes[node].send_ok;
+                        if ok {
+                            self.record(node, What::SentAdvert { priority });
+                            self.broadcast(node, bytes);
+                        } else {
+                            self.record(node, What::SendFailed { priority });
+                            let now = self.now;
+                            for other in (0..self.nodes.len()).filter(|&o| o != node) {
+                                self.last_loss.insert(pair(node, other), now);
+                            }
+                        }
+                        let now = self.now;
+                        self.nodes[node]
+                            .router
+                            .handle(now, Input::AdvertSent { ok });
                     }
                     Output::AddVips => {
                         self.record(node, What::AddVips);
@@ -1001,7 +1039,9 @@ impl Sim {
     /// Whether two nodes' configurations let them hear each other's adverts at all.
     pub fn compatible(&self, a: NodeId, b: NodeId) -> bool {
         let (x, y) = (&self.nodes[a].cfg, &self.nodes[b].cfg);
-        let same_vips = x.vips.len() == y.vips.len() && x.vips.iter().all(|v| y.vips.contains(v));
+        // The engine compares address lists as sets (RFC 5798 §7.1), both ways.
+        let same_vips =
+            x.vips.iter().all(|v| y.vips.contains(v)) && y.vips.iter().all(|v| x.vips.contains(v));
         x.vrid == y.vrid
             && x.version == y.version
             && x.primary.is_ipv6() == y.primary.is_ipv6()

@@ -1,12 +1,12 @@
 //! Randomised (but seeded, so repeatable) abuse of the LAN: crashes, restarts,
 //! graceful stops, link flaps, partitions, tracked-object changes, VIP-add failures,
-//! loss and uneven latency. The invariants of `vipd_sim::sim` are checked after every
+//! advert send failures, loss and uneven latency. The invariants of `vipd_sim::sim` are checked after every
 //! instant; after the storm everything is repaired and exactly one master must hold
 //! the VIP.
 
 use std::time::Duration;
 
-use vipd_engine::{Config, Instant, State};
+use vipd_engine::{Config, FaultCause, Instant, Reason, State};
 use vipd_sim::cfg::{v3_ipv4, v3_ipv6};
 use vipd_sim::{at, Action, Sim, SplitMix64};
 
@@ -72,7 +72,7 @@ fn storm(seed: u64) -> Sim {
         }
         sim.run_until(t);
         let node = below(&mut rng, n as u64) as usize;
-        let action = match below(&mut rng, 11) {
+        let action = match below(&mut rng, 12) {
             0 if sim.is_running(node) => Action::Crash { node },
             0 | 1 => Action::Start { node },
             2 => Action::Stop { node },
@@ -97,6 +97,10 @@ fn storm(seed: u64) -> Sim {
                 ok: below(&mut rng, 4) != 0,
             },
             9 => Action::VipsRemoved { node },
+            10 => Action::AdvertSendOk {
+                node,
+                ok: below(&mut rng, 4) != 0,
+            },
             _ => Action::Tracked {
                 node,
                 weight: 0,
@@ -116,6 +120,7 @@ fn storm(seed: u64) -> Sim {
     sim.set_default_loss_ppm(0);
     for node in 0..n {
         sim.set_vip_add_ok(node, true);
+        sim.set_advert_send_ok(node, true);
         sim.set_tracked(node, 0, false);
         sim.link_up(node);
         sim.start(node);
@@ -128,11 +133,14 @@ const SEEDS: u64 = 400;
 #[test]
 fn chaos_storms_keep_the_invariants_and_settle_on_one_master() {
     let mut dual_episodes = 0;
+    let (mut send_faults, mut vip_faults) = (0, 0);
     for seed in 0..SEEDS {
         let mut sim = storm(seed);
-        // Longest possible way back: fault_retry 10 s, preempt delay 2 s, then a
-        // Master_Down_Interval of at most 3 * 1.5 s + skew < 6 s, twice.
-        sim.run_for(Duration::from_secs(60));
+        // Longest possible way back: a fault retry backed off to at most 300 s (VIP add
+        // or send failures; fault_retry is at most 10 s here, doubling each time),
+        // preempt delay 2 s, then a Master_Down_Interval of at most 3 * 1.5 s + skew
+        // < 6 s, twice.
+        sim.run_for(Duration::from_secs(320));
         assert!(
             sim.violations().is_empty(),
             "seed {seed}: {:#?}",
@@ -147,7 +155,20 @@ fn chaos_storms_keep_the_invariants_and_settle_on_one_master() {
             }
         }
         dual_episodes += sim.episodes().len();
+        for node in 0..sim.len() {
+            for (_, _, _, reason) in sim.transitions(node) {
+                match reason {
+                    Reason::Fault(FaultCause::SendFailed) => send_faults += 1,
+                    Reason::Fault(FaultCause::VipAddFailed) => vip_faults += 1,
+                    _ => {}
+                }
+            }
+        }
     }
+    // And the failure paths with their back-off were taken (1741 and 1174 times over
+    // the 400 storms).
+    assert!(send_faults > 500, "{send_faults}");
+    assert!(vip_faults > 500, "{vip_faults}");
     // The storms did provoke overlapping masters (which the checker then timed).
     assert!(dual_episodes > 50, "{dual_episodes}");
 }

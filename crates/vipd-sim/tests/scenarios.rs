@@ -540,16 +540,18 @@ fn partition_makes_two_masters_heal_converges_to_the_higher_one() {
     assert_eq!(sim.episodes()[0].end, Some(at(10, 23_737_500)));
     assert!(sim.episodes()[0].duration(sim.now()) <= sim.grace(A, B));
     sim.run_until(at(10, 500_000_000));
-    // The winner announced after the heal: when it answered B, and again when B's
-    // farewell advert (sent as B stepped down) reached it 100 us later.
+    // The winner answered B's advert (10.0236375 s) and B's farewell advert (sent as
+    // B stepped down, arriving 10.0238375 s) with an advert each, but announced only
+    // with the first: at most one burst per own Advertisement_Interval (1 s).
+    assert_eq!(
+        sent_priorities(&sim, A, at(10, 0), at(10, 500_000_000)),
+        vec![(at(10, 23_637_500), 150), (at(10, 23_837_500), 150)]
+    );
     let after_heal: Vec<(Instant, u32)> = announces(&sim, A)
         .into_iter()
         .filter(|(t, _)| *t >= at(10, 0))
         .collect();
-    assert_eq!(
-        after_heal,
-        vec![(at(10, 23_637_500), 3), (at(10, 23_837_500), 3)]
-    );
+    assert_eq!(after_heal, vec![(at(10, 23_637_500), 3)]);
     sim.run_until(at(60, 0));
     assert_eq!(sim.vip_holders(), vec![A]);
     assert_clean(&sim);
@@ -852,12 +854,14 @@ fn effective_priority_is_clamped_to_1_through_254() {
 // ---- 13. VIP add failures --------------------------------------------------------------------
 
 #[test]
-fn vip_add_failure_faults_hands_over_and_retries() {
+fn vip_add_failure_faults_without_an_advert_and_retries() {
     let mut sim = lan(US100, vec![v3_ipv4(1, 150, 100), v3_ipv4(2, 100, 100)]);
     sim.set_vip_add_ok(A, false);
     sim.start_all();
     sim.run_until(at(5, 0));
-    // At 3.4140625 s A becomes master, the add fails, it hands over, all at once.
+    // At 3.4140625 s A becomes master, the add fails, it goes to Fault, all at once,
+    // and without a single advert: neither its own (only sent once the VIPs are
+    // confirmed) nor a priority-0 one (no one ever yielded to it).
     let t = at(3, 414_062_500);
     let seq: Vec<&What> = sim
         .records_of(A)
@@ -867,7 +871,6 @@ fn vip_add_failure_faults_hands_over_and_retries() {
     assert_eq!(
         seq,
         vec![
-            &What::SentAdvert { priority: 150 },
             &What::AddVips,
             &What::StateChanged {
                 from: State::Backup,
@@ -875,7 +878,6 @@ fn vip_add_failure_faults_hands_over_and_retries() {
                 reason: Reason::MasterDown
             },
             &What::VipApplied { ok: false },
-            &What::SentAdvert { priority: 0 },
             &What::DelVips,
             &What::StateChanged {
                 from: State::Master,
@@ -884,15 +886,18 @@ fn vip_add_failure_faults_hands_over_and_retries() {
             },
         ]
     );
-    // B gets both adverts at 3.4141625 s; the priority-0 one sets its timer to
-    // Skew_Time: 3.4141625 + 0.609375 = 4.0235375 s.
+    assert_eq!(sent_priorities(&sim, A, at(0, 0), at(5, 0)), vec![]);
+    // B never heard A, so its Master_Down_Timer from Startup runs out:
+    // MDI(100) = 3.609375 s.
+    assert_eq!(last_heard(&sim, B, A, at(5, 0)), None);
     assert_eq!(
         sim.entered(B, State::Master, at(0, 0)),
-        Some(at(4, 23_537_500))
+        Some(at(3, 609_375_000))
     );
     assert_eq!(sim.vip_holders(), vec![B]);
     // The cause is fixed before the retry (fault_retry 10 s): at 13.4140625 s A is
-    // Backup again, and takes over at 13.4140625 + 3.4140625 = 16.828125 s.
+    // Backup again, discards B's 100 adverts and takes over at
+    // 13.4140625 + 3.4140625 = 16.828125 s.
     sim.run_until(at(12, 0));
     sim.set_vip_add_ok(A, true);
     assert_eq!(
@@ -903,6 +908,12 @@ fn vip_add_failure_faults_hands_over_and_retries() {
         sim.run_until_state(A, State::Master, at(60, 0)),
         Some(at(16, 828_125_000))
     );
+    // Its first advert (16.828125 s, once the VIPs are confirmed) reaches B 100 us
+    // later; B yields.
+    assert_eq!(
+        sim.run_until_state(B, State::Backup, at(60, 0)),
+        Some(at(16, 828_225_000))
+    );
     sim.run_until(at(60, 0));
     assert_eq!(sim.vip_holders(), vec![A]);
     // The invariant checker saw no master without its VIP at the end of any instant.
@@ -910,44 +921,90 @@ fn vip_add_failure_faults_hands_over_and_retries() {
 }
 
 #[test]
-fn persistent_vip_failure_retries_and_briefly_displaces_the_backup() {
-    // Pins down today's behaviour: a preempting node whose VIP add keeps failing
-    // takes mastership from B every fault_retry + MDI, then hands it back after
-    // Skew_Time. (See the report: a short outage every ~13.4 s.)
+fn persistent_vip_failure_backs_off_and_never_displaces_the_master() {
+    // A preempting node whose VIP add keeps failing becomes master (in its own eyes)
+    // after each retry + MDI, fails at once and goes back to Fault without a single
+    // advert, so the healthy master B never yields to it; and it retries less and
+    // less often: fault_retry (10 s), then 20, 40, 80, 160 and at most 300 s.
     let mut sim = lan(US100, vec![v3_ipv4(1, 150, 100), v3_ipv4(2, 100, 100)]);
     sim.set_vip_add_ok(A, false);
     sim.start_all();
-    sim.run_until(at(40, 0));
-    // A fails at 3.4140625, retries at +10 s = 13.4140625 (Backup), fails again at
-    // 13.4140625 + 3.4140625 = 16.828125, then 26.828125 + 3.4140625 = 30.2421875.
+    sim.run_until(at(700, 0));
+    // Each failure is one MDI(150) = 3.4140625 s after A is back in Backup (it
+    // discards B's priority-100 adverts):
+    //   fails 3.4140625                 -> Backup + 10 s  = 13.4140625
+    //   fails 13.4140625 + 3.4140625     = 16.828125   -> + 20 s  = 36.828125
+    //   fails 36.828125 + 3.4140625      = 40.2421875  -> + 40 s  = 80.2421875
+    //   fails 80.2421875 + 3.4140625     = 83.65625    -> + 80 s  = 163.65625
+    //   fails 163.65625 + 3.4140625      = 167.0703125 -> + 160 s = 327.0703125
+    //   fails 327.0703125 + 3.4140625    = 330.484375  -> + 300 s (320 capped) = 630.484375
+    //   fails 630.484375 + 3.4140625     = 633.8984375 -> + 300 s = 933.8984375
     assert_eq!(
         sim.instants_of(A, |w| *w == What::VipApplied { ok: false }),
-        vec![at(3, 414_062_500), at(16, 828_125_000), at(30, 242_187_500)]
+        vec![
+            at(3, 414_062_500),
+            at(16, 828_125_000),
+            at(40, 242_187_500),
+            at(83, 656_250_000),
+            at(167, 70_312_500),
+            at(330, 484_375_000),
+            at(633, 898_437_500),
+        ]
     );
-    // B: master at 4.0235375; displaced by A's 150 advert at 16.828225, master again
-    // 0.609375 s later (A's priority-0 advert arrived in the same instant):
-    // 17.4376; likewise 30.2422875 and 30.8516625.
+    let retries: Vec<Instant> = sim
+        .transitions(A)
+        .into_iter()
+        .filter(|t| (t.1, t.2, t.3) == (State::Fault, State::Backup, Reason::Recovered))
+        .map(|t| t.0)
+        .collect();
+    assert_eq!(
+        retries,
+        vec![
+            at(13, 414_062_500),
+            at(36, 828_125_000),
+            at(80, 242_187_500),
+            at(163, 656_250_000),
+            at(327, 70_312_500),
+            at(630, 484_375_000),
+        ]
+    );
+    assert_eq!(sim.router(A).poll_timeout(), Some(at(933, 898_437_500)));
+    // A never sent an advert, of any priority.
+    assert_eq!(sent_priorities(&sim, A, at(0, 0), at(700, 0)), vec![]);
+    // B, never having heard A, is master at its own MDI(100) = 3.609375 s and is
+    // never displaced: it never leaves Master, it never re-announces (nothing to
+    // answer), and it is the only VIP holder throughout.
+    assert_eq!(
+        sim.transitions(B),
+        vec![
+            (at(0, 0), State::Initialize, State::Backup, Reason::Startup),
+            (
+                at(3, 609_375_000),
+                State::Backup,
+                State::Master,
+                Reason::MasterDown
+            ),
+        ]
+    );
+    assert_eq!(
+        announces(&sim, B),
+        vec![(at(3, 609_375_000), 3), (at(5, 609_375_000), 3)]
+    );
     assert_eq!(
         master_entries(&sim),
         vec![
             (at(3, 414_062_500), A),
-            (at(4, 23_537_500), B),
+            (at(3, 609_375_000), B),
             (at(16, 828_125_000), A),
-            (at(17, 437_600_000), B),
-            (at(30, 242_187_500), A),
-            (at(30, 851_662_500), B),
+            (at(40, 242_187_500), A),
+            (at(83, 656_250_000), A),
+            (at(167, 70_312_500), A),
+            (at(330, 484_375_000), A),
+            (at(633, 898_437_500), A),
         ]
     );
-    assert_eq!(
-        sim.instants_of(B, |w| matches!(
-            w,
-            What::StateChanged {
-                to: State::Backup,
-                ..
-            }
-        )),
-        vec![at(0, 0), at(16, 828_225_000), at(30, 242_287_500)]
-    );
+    assert_eq!(sim.vip_holders(), vec![B]);
+    assert!(sim.episodes().is_empty());
     assert_clean(&sim);
 }
 
@@ -986,6 +1043,182 @@ fn zero_fault_retry_retries_in_the_same_instant() {
         ]
     );
     // Not a stuck timer: the due retry deadline was new, and firing it made progress.
+    assert_clean(&sim);
+}
+
+// ---- 13b. advert send failures --------------------------------------------------------------
+
+fn send_failures(sim: &Sim, node: NodeId) -> Vec<(Instant, u8)> {
+    sim.records_of(node)
+        .filter_map(|r| match r.what {
+            What::SendFailed { priority } => Some((r.at, priority)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn advert_send_failures_fault_the_master_and_it_retries_after_fault_retry() {
+    let mut sim = lan(US100, vec![v3_ipv4(1, 150, 100), v3_ipv4(2, 100, 100)]);
+    sim.start_all();
+    sim.run_until(at(10, 0));
+    // From 10 s A's adverts cannot be sent: those of 10.4140625, 11.4140625 and
+    // 12.4140625 s fail; at the third A attempts a priority-0 advert (which fails
+    // too), drops the VIP and goes to Fault.
+    sim.set_advert_send_ok(A, false);
+    sim.run_until(at(12, 500_000_000));
+    assert_eq!(
+        send_failures(&sim, A),
+        vec![
+            (at(10, 414_062_500), 150),
+            (at(11, 414_062_500), 150),
+            (at(12, 414_062_500), 150),
+            (at(12, 414_062_500), 0)
+        ]
+    );
+    assert_eq!(
+        sim.transitions(A).last().copied(),
+        Some((
+            at(12, 414_062_500),
+            State::Master,
+            State::Fault,
+            Reason::Fault(FaultCause::SendFailed)
+        ))
+    );
+    assert!(!sim.holds_vip(A));
+    assert_eq!(sim.status(A).reason.as_str(), "advert_send_failed");
+    // B last heard A's advert of 9.4140625 s at 9.4141625 s:
+    // 9.4141625 + 3.609375 = 13.0235375 s (A had already let go of the VIP).
+    assert_eq!(last_heard(&sim, B, A, at(13, 0)), Some(at(9, 414_162_500)));
+    assert_eq!(
+        sim.run_until_state(B, State::Master, at(60, 0)),
+        Some(at(13, 23_537_500))
+    );
+    // Repaired at 20 s; the retry is due 10 s (fault_retry) after the fault:
+    // 22.4140625 s, then A discards B's adverts and takes over at
+    // 22.4140625 + 3.4140625 = 25.828125 s; B hears it 100 us later.
+    sim.run_until(at(20, 0));
+    sim.set_advert_send_ok(A, true);
+    assert_eq!(
+        sim.run_until_state(A, State::Backup, at(60, 0)),
+        Some(at(22, 414_062_500))
+    );
+    assert_eq!(
+        sim.transitions(A).last().map(|t| t.3),
+        Some(Reason::Recovered)
+    );
+    assert_eq!(
+        sim.run_until_state(A, State::Master, at(60, 0)),
+        Some(at(25, 828_125_000))
+    );
+    assert_eq!(
+        sim.run_until_state(B, State::Backup, at(60, 0)),
+        Some(at(25, 828_225_000))
+    );
+    sim.run_until(at(60, 0));
+    assert_eq!(sim.vip_holders(), vec![A]);
+    // The only overlap is the usual one-latency handover at 25.828125 s.
+    assert_eq!(sim.episodes().len(), 1);
+    assert_eq!(sim.episodes()[0].start, at(25, 828_125_000));
+    assert_eq!(sim.episodes()[0].end, Some(at(25, 828_225_000)));
+    assert_clean(&sim);
+}
+
+#[test]
+fn persistent_send_failure_backs_off_doubling_the_fault_retry() {
+    // A preempting node that can never send takes the VIP and announces it, while B
+    // is master, once per round; B never re-announces, since it hears nothing from
+    // A. No advert of A's ever gets out, so no round counts as a healthy master
+    // stint and the wait in Fault doubles: 10 s, 20 s, 40 s.
+    let mut sim = lan(US100, vec![v3_ipv4(1, 150, 100), v3_ipv4(2, 100, 100)]);
+    sim.set_advert_send_ok(A, false);
+    sim.start_all();
+    sim.run_until(at(80, 0));
+    // Round 1: A master at MDI(150) = 3.4140625 s, its first advert fails (1) and
+    // it announces. B, never having heard A, is master at MDI(100) = 3.609375 s; its
+    // advert reaches A at 3.609475 s: A answers (fails, 2) and announces; B's next,
+    // at A 4.609475 s, is answered too (fails, 3; a burst again, 1 s after the last
+    // one): priority 0 attempted (fails), VIP dropped, Fault. Retry at + 10 s.
+    // Round 2: Backup at 14.609475 s, master at 14.609475 + 3.4140625 = 18.0235375 s,
+    // then B's adverts of 18.609375 and 19.609375 s arrive 100 us later: Fault at
+    // 19.609475 s, retry at 19.609475 + 20 = 39.609475 s. Round 3: master at
+    // 43.0235375 s, Fault at 44.609475 s, next retry at 84.609475 s.
+    assert_eq!(
+        send_failures(&sim, A),
+        vec![
+            (at(3, 414_062_500), 150),
+            (at(3, 609_475_000), 150),
+            (at(4, 609_475_000), 150),
+            (at(4, 609_475_000), 0),
+            (at(18, 23_537_500), 150),
+            (at(18, 609_475_000), 150),
+            (at(19, 609_475_000), 150),
+            (at(19, 609_475_000), 0),
+            (at(43, 23_537_500), 150),
+            (at(43, 609_475_000), 150),
+            (at(44, 609_475_000), 150),
+            (at(44, 609_475_000), 0),
+        ]
+    );
+    let faults: Vec<(Instant, State)> = sim
+        .transitions(A)
+        .into_iter()
+        .filter(|t| t.3 == Reason::Fault(FaultCause::SendFailed) || t.3 == Reason::Recovered)
+        .map(|t| (t.0, t.2))
+        .collect();
+    assert_eq!(
+        faults,
+        vec![
+            (at(4, 609_475_000), State::Fault),
+            (at(14, 609_475_000), State::Backup),
+            (at(19, 609_475_000), State::Fault),
+            (at(39, 609_475_000), State::Backup),
+            (at(44, 609_475_000), State::Fault),
+        ]
+    );
+    assert_eq!(
+        announces(&sim, A),
+        vec![
+            (at(3, 414_062_500), 3),
+            (at(3, 609_475_000), 3),
+            (at(4, 609_475_000), 3),
+            (at(18, 23_537_500), 3),
+            (at(18, 609_475_000), 3),
+            (at(19, 609_475_000), 3),
+            (at(43, 23_537_500), 3),
+            (at(43, 609_475_000), 3),
+            (at(44, 609_475_000), 3),
+        ]
+    );
+    assert_eq!(
+        announces(&sim, B),
+        vec![(at(3, 609_375_000), 3), (at(5, 609_375_000), 3)]
+    );
+    assert_eq!(
+        sim.transitions(B),
+        vec![
+            (at(0, 0), State::Initialize, State::Backup, Reason::Startup),
+            (
+                at(3, 609_375_000),
+                State::Backup,
+                State::Master,
+                Reason::MasterDown
+            ),
+        ]
+    );
+    // Both held the VIP as masters in each round; the checker excuses it, as every
+    // failed send counts as a lost advert.
+    let eps: Vec<(Instant, Option<Instant>)> =
+        sim.episodes().iter().map(|e| (e.start, e.end)).collect();
+    assert_eq!(
+        eps,
+        vec![
+            (at(3, 609_375_000), Some(at(4, 609_475_000))),
+            (at(18, 23_537_500), Some(at(19, 609_475_000))),
+            (at(43, 23_537_500), Some(at(44, 609_475_000))),
+        ]
+    );
+    assert_eq!(sim.vip_holders(), vec![B]);
     assert_clean(&sim);
 }
 
@@ -1203,6 +1436,7 @@ fn announce_default_burst_then_one_more_two_seconds_later() {
         announces(&sim, A),
         vec![(at(3, 414_062_500), 3), (at(5, 414_062_500), 3)]
     );
+    // The VIPs first; the first advert and the burst only once they are confirmed.
     let order: Vec<&What> = sim
         .records_of(A)
         .filter(|r| r.at == at(3, 414_062_500))
@@ -1211,7 +1445,6 @@ fn announce_default_burst_then_one_more_two_seconds_later() {
     assert_eq!(
         order,
         vec![
-            &What::SentAdvert { priority: 150 },
             &What::AddVips,
             &What::StateChanged {
                 from: State::Backup,
@@ -1219,7 +1452,17 @@ fn announce_default_burst_then_one_more_two_seconds_later() {
                 reason: Reason::MasterDown
             },
             &What::VipApplied { ok: true },
+            &What::SentAdvert { priority: 150 },
             &What::Announce { count: 3 },
+        ]
+    );
+    // The Adver_Timer ran from the transition: adverts every 1 s from 3.4140625.
+    assert_eq!(
+        sent_priorities(&sim, A, at(0, 0), at(6, 0)),
+        vec![
+            (at(3, 414_062_500), 150),
+            (at(4, 414_062_500), 150),
+            (at(5, 414_062_500), 150)
         ]
     );
 }
@@ -1270,9 +1513,9 @@ fn announce_refresh_when_configured() {
 
 #[test]
 fn owner_announces_after_split_brain_heal() {
-    // ENGINE BUG (fails today): the lower node B was master in its island and sent
-    // gratuitous ARPs there; after the heal the owner must re-announce so those hosts
-    // stop sending to B's MAC. Every other master does so when it hears a lower
+    // Regression test (an engine bug, since fixed): the lower node B was master in its
+    // island and sent gratuitous ARPs there; after the heal the owner must re-announce
+    // so those hosts stop sending to B's MAC. Every other master does so when it hears a lower
     // priority (see `master_hearing_lower_priority_answers_at_once_and_announces`),
     // but the owner drops all adverts before its state is looked at.
     let mut sim = lan(US100, vec![v3_ipv4(1, 255, 100), v3_ipv4(2, 100, 100)]);
@@ -1306,8 +1549,8 @@ fn owner_announces_after_split_brain_heal() {
 
 #[test]
 fn owner_with_a_slower_interval_keeps_backups_from_taking_turns() {
-    // ENGINE BUG (fails today; fixed by the owner fix, or by the backup-learning fix
-    // below). Owner at 150 cs, B1 = 200 at 20 cs without preempt, B2 = 100 at 20 cs.
+    // Regression test (an engine bug, since fixed by the owner fix, or by the
+    // backup-learning fix below). Owner at 150 cs, B1 = 200 at 20 cs without preempt, B2 = 100 at 20 cs.
     // B2 is cut off long enough to become master; after the heal the owner ignores
     // its adverts (it drops every advert) and only its own next advert, up to 1.5 s
     // later, makes B2 yield. Meanwhile B1 (no preempt) accepted B2's adverts and
@@ -1346,7 +1589,7 @@ fn owner_with_a_slower_interval_keeps_backups_from_taking_turns() {
 
 #[test]
 fn backups_do_not_learn_a_shorter_interval_from_a_losing_master() {
-    // ENGINE BUG (fails today). VRRPv3 lets routers of one VRID use different
+    // Regression test (an engine bug, since fixed). VRRPv3 lets routers of one VRID use different
     // intervals; backups learn the master's. H = 200 at 5 cs, B1 and B2 = 100 at
     // 1 cs. B1 is cut off for a second and becomes master. After the heal H answers
     // B1's advert at once and B1 yields; but B1's adverts (its last ones as master
@@ -1392,6 +1635,78 @@ fn backups_do_not_learn_a_shorter_interval_from_a_losing_master() {
     assert_clean(&sim);
 }
 
+#[test]
+fn a_backup_learns_the_winners_interval_from_the_farewell_advert() {
+    // A = 200 at 100 cs wins; B = 150 at 20 cs is master on the other side of a
+    // partition and yields after the heal; C = 100 follows B. C hears B's farewell
+    // advert but not A's answers (lost on the way to C). The farewell used to carry
+    // B's own 20 cs: C then set its Master_Down_Timer to
+    // 0.6 + 156 * 20 / 256 cs = 0.721875 s and became master before A's next advert
+    // (1 s later). It carries the winner's 100 cs now.
+    let mut sim = lan(
+        US100,
+        vec![
+            v3_ipv4(1, 200, 100),
+            v3_ipv4(2, 150, 20),
+            v3_ipv4(3, 100, 100),
+        ],
+    );
+    sim.partition(&[&[A], &[B, C]]);
+    sim.start_all();
+    // B: MDI(150) at 20 cs = 60 cs + 106 * 20 / 256 cs = 0.6 + 0.0828125 s.
+    // A alone: MDI(200) at 100 cs = 3 s + 56 * 100 / 256 cs = 3.21875 s.
+    sim.run_until(at(10, 0));
+    assert_eq!(
+        master_entries(&sim),
+        vec![(at(0, 682_812_500), B), (at(3, 218_750_000), A)]
+    );
+    assert_eq!(sim.status(C).master, Some((v4_host(2), 150)));
+    assert_eq!(sim.status(C).master_adver_interval_cs, 20);
+    // A's adverts to C are lost for half a second from the heal.
+    sim.set_loss_ppm_one_way(A, C, 1_000_000);
+    sim.heal();
+    sim.run_until(at(10, 500_000_000));
+    // B advertises at 0.6828125 + 0.2 k s; the first after 10 s is k = 47:
+    // 10.0828125 s, at A and C 10.0829125 s. A answers at once (lost to C); the
+    // answer reaches B at 10.0830125 s and B yields with its farewell advert, which
+    // reaches A and C at 10.0831125 s; A answers that too (lost to C as well).
+    assert_eq!(
+        sim.entered(B, State::Backup, at(10, 0)),
+        Some(at(10, 83_012_500))
+    );
+    assert_eq!(
+        sim.instants_of(A, |w| *w == What::Lost { to: C }),
+        vec![at(10, 82_912_500), at(10, 83_112_500)]
+    );
+    assert_eq!(
+        sent_priorities(&sim, B, at(10, 83_012_500), at(10, 83_012_500)),
+        vec![(at(10, 83_012_500), 150)]
+    );
+    // C took the farewell from B, the master it follows, and learned 100 cs from it:
+    // 10.0831125 + 3 s + 156 * 100 / 256 cs = 10.0831125 + 3.609375 = 13.6924875 s.
+    let st = sim.status(C);
+    assert_eq!(st.master, Some((v4_host(2), 150)));
+    assert_eq!(st.last_advert, Some(at(10, 83_112_500)));
+    assert_eq!(st.master_adver_interval_cs, 100);
+    assert_eq!(sim.router(C).poll_timeout(), Some(at(13, 692_487_500)));
+    sim.set_loss_ppm_one_way(A, C, 0);
+    // A's next advert: its Adver_Timer was restarted by the last answer, 10.0831125
+    // + 1 s; at C 11.0832125 s, long before C's timer.
+    sim.run_until(at(12, 0));
+    assert_eq!(last_heard(&sim, C, A, at(12, 0)), Some(at(11, 83_212_500)));
+    assert_eq!(sim.status(C).master, Some((v4_host(1), 200)));
+    sim.run_until(at(60, 0));
+    // C never became master; nobody did after the heal.
+    assert_eq!(sim.entered(C, State::Master, at(0, 0)), None);
+    assert_eq!(
+        master_entries(&sim),
+        vec![(at(0, 682_812_500), B), (at(3, 218_750_000), A)]
+    );
+    assert_eq!(sim.status(C).master_adver_interval_cs, 100);
+    assert_eq!(sim.vip_holders(), vec![A]);
+    assert_clean(&sim);
+}
+
 // ---- 18c. VIP removed behind the engine's back -----------------------------------------
 
 #[test]
@@ -1400,7 +1715,8 @@ fn vip_removed_behind_the_masters_back_is_added_again_or_handed_over() {
     sim.start_all();
     sim.run_until(at(10, 0));
     sim.remove_vips(A);
-    // Added back and announced at once; the second burst follows 2 s later.
+    // Added back, and once confirmed an advert (outside the Adver_Timer schedule, which
+    // it does not move) and a burst at once; the second burst follows 2 s later.
     let at10: Vec<&What> = sim
         .records_of(A)
         .filter(|r| r.at == at(10, 0) && !matches!(r.what, What::Action(_)))
@@ -1411,9 +1727,11 @@ fn vip_removed_behind_the_masters_back_is_added_again_or_handed_over() {
         vec![
             &What::AddVips,
             &What::VipApplied { ok: true },
+            &What::SentAdvert { priority: 150 },
             &What::Announce { count: 3 }
         ]
     );
+
     assert!(sim.holds_vip(A));
     // Removing it from a backup changes nothing.
     sim.remove_vips(B);
@@ -1428,8 +1746,23 @@ fn vip_removed_behind_the_masters_back_is_added_again_or_handed_over() {
             (at(12, 0), 3)
         ]
     );
+    assert_eq!(
+        sent_priorities(&sim, A, at(9, 0), at(11, 0)),
+        vec![
+            (at(9, 414_062_500), 150),
+            (at(10, 0), 150),
+            (at(10, 414_062_500), 150)
+        ]
+    );
     // This time the add fails: Fault, priority 0, and B takes over after Skew_Time:
     // 20 + 0.609375 s.
+    //
+    // ENGINE BUG (fails today): A has been master, advertising, since 3.4140625 s, and
+    // B follows it; but `enter_fault` only hands over when `!vips_pending`, and the
+    // re-add after `VipsMissing` sets `vips_pending`. So A goes to Fault without the
+    // priority-0 advert, and B, with no VIP anywhere meanwhile, waits a whole
+    // Master_Down_Interval from A's last advert (19.4140625 + 3.609375 = 23.0234375 s)
+    // instead of Skew_Time.
     sim.set_vip_add_ok(A, false);
     sim.remove_vips(A);
     assert_eq!(sim.state(A), State::Fault);
