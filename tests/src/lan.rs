@@ -59,6 +59,34 @@ pub fn first_instance(s: &Status) -> &InstanceStatus {
     }
 }
 
+/// The programs the tests run, and the Debian package of each (`.ci/run` installs
+/// them). Checked up front, so a missing one is named rather than showing up as a
+/// VIP that cannot be pinged.
+const TOOLS: &[(&str, &str)] = &[
+    ("ip", "iproute2"),
+    ("ping", "iputils-ping"),
+    ("tcpdump", "tcpdump"),
+    ("keepalived", "keepalived"),
+];
+
+fn require_tools() {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let missing: Vec<String> = TOOLS
+        .iter()
+        .filter(|(tool, _)| {
+            !std::env::split_paths(&path)
+                .chain(["/usr/sbin".into(), "/sbin".into()])
+                .any(|dir| dir.join(tool).is_file())
+        })
+        .map(|(tool, pkg)| format!("{tool} (package {pkg})"))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "the end-to-end tests need {}; install with apt-get or run `bash .ci/run`, which does",
+        missing.join(", ")
+    );
+}
+
 /// The bridge and its namespace. Create hosts with [`Lan::host`]; declare the `Lan`
 /// before its hosts so they are torn down first.
 pub struct Lan {
@@ -75,6 +103,7 @@ impl Lan {
             nix::unistd::geteuid().is_root(),
             "the end-to-end tests create network namespaces and must run as root"
         );
+        require_tools();
         sweep_stale();
         let bridge = NetNs::create(ns_name(test_id, "br"));
         let dir = std::env::temp_dir().join(format!("{PREFIX}{test_id}-{}", std::process::id()));
@@ -518,36 +547,56 @@ impl Host {
 
     /// `vipctl status --json`, parsed.
     pub fn vipctl_status_json(&self) -> Status {
+        match self.try_vipctl_status_json() {
+            Ok(s) => s,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    /// `vipctl status --json`, parsed, or why not.
+    pub fn try_vipctl_status_json(&self) -> Result<Status, String> {
         let out = self.vipctl(&["status", "--json"]);
         let stdout = String::from_utf8_lossy(&out.stdout);
-        assert!(
-            out.status.success(),
-            "vipctl status --json on {} failed ({}): stdout {stdout} stderr {}",
-            self.name,
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        );
+        if !out.status.success() {
+            return Err(format!(
+                "vipctl status --json on {} failed ({}): stdout {stdout} stderr {}",
+                self.name,
+                out.status,
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
         if let Ok(s) = serde_json::from_str::<Status>(&stdout) {
-            return s;
+            return Ok(s);
         }
         match serde_json::from_str::<Response>(&stdout) {
-            Ok(Response::Status(s)) => s,
-            other => panic!("vipctl status --json printed something that is not a Status ({other:?}):\n{stdout}"),
+            Ok(Response::Status(s)) => Ok(s),
+            other => Err(format!(
+                "vipctl status --json printed something that is not a Status ({other:?}):\n{stdout}"
+            )),
         }
     }
 
     /// `vipctl status` (text).
     pub fn vipctl_status_text(&self) -> String {
+        match self.try_vipctl_status_text() {
+            Ok(s) => s,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    /// `vipctl status` (text), or why not.
+    pub fn try_vipctl_status_text(&self) -> Result<String, String> {
         let out = self.vipctl(&["status"]);
         let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-        assert!(
-            out.status.success(),
-            "vipctl status on {} failed ({}): stdout {stdout} stderr {}",
-            self.name,
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        );
-        stdout
+        if !out.status.success() {
+            return Err(format!(
+                "vipctl status on {} failed ({}): stdout {stdout} stderr {}",
+                self.name,
+                out.status,
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+        Ok(stdout)
     }
 
     // ---- keepalived ------------------------------------------------------------------

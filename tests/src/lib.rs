@@ -12,12 +12,14 @@
 //! - everything is torn down in `Drop`, which also runs when a test panics; a failing
 //!   test prints the daemons' logs from there.
 //!
-//! Layout: [`lan`] (the LAN and its hosts), [`proc`] (child processes and line
-//! monitors), [`ping`] (outage measurement), [`inject`] (hand-made VRRP packets),
-//! [`configs`] (vipd YAML and keepalived configuration text), [`bins`] (finding and
-//! building the binaries under test), [`netns`] (namespaces and the stale sweep),
-//! [`util`] (bounded waiting and command helpers).
+//! Layout: [`lan`] (the LAN and its hosts), [`agree`] (whether `vipctl status` agrees
+//! with `ip addr`), [`proc`] (child processes and line monitors), [`ping`] (outage
+//! measurement), [`inject`] (hand-made VRRP packets), [`configs`] (vipd YAML and
+//! keepalived configuration text), [`bins`] (finding and building the binaries under
+//! test), [`netns`] (namespaces and the stale sweep), [`util`] (bounded waiting and
+//! command helpers).
 
+pub mod agree;
 pub mod bins;
 pub mod configs;
 pub mod inject;
@@ -27,6 +29,7 @@ pub mod ping;
 pub mod proc;
 pub mod util;
 
+pub use agree::assert_vipctl_agrees;
 pub use configs::{keepalived_conf, vipd_yaml, KeepalivedInstance, VipdInstance};
 pub use lan::{Host, Lan};
 pub use nix::sys::signal::Signal;

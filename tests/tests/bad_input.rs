@@ -12,7 +12,10 @@ use std::time::Duration;
 use vipd_api::State;
 use vipd_e2e::inject::{send_raw_ipv4, v3_advert, vrrp_datagram};
 use vipd_e2e::lan::first_instance;
-use vipd_e2e::{describe, vipd_yaml, wait_roles, wait_until, Host, Lan, VipdInstance, VIP4};
+use vipd_e2e::{
+    assert_vipctl_agrees, describe, vipd_yaml, wait_roles, wait_until, Host, Lan, VipdInstance,
+    VIP4,
+};
 
 const PER_KIND: u64 = 3;
 
@@ -135,4 +138,5 @@ fn bad_input_dropped_and_counted() {
         "bad_input_dropped_and_counted: b drops {:?} (before {base:?}); a drops {:?}",
         inst.drops, a_inst.drops
     );
+    assert_vipctl_agrees(&both);
 }

@@ -14,12 +14,17 @@ fn config(priority: u8) -> String {
     )
 }
 
-/// `vipctl status --json` and `vipctl status` agree with `ip addr` on `h`.
+/// `vipctl status --json` and `vipctl status` agree with `ip addr` on `h` (the shared
+/// check), and all three show `h` in the role the election should have given it.
 fn check_vipctl_agrees(h: &Host, expect_master: bool) {
-    let in_kernel = h.has_addr(VIP4);
+    let agreed = h.assert_vipctl_agrees_with_kernel();
+    let in_kernel = agreed
+        .kernel
+        .has("eth0", VIP4.parse().expect("VIP4 is an address"));
     assert_eq!(in_kernel, expect_master, "{}: ip addr", h.name);
-    let st = h.vipctl_status_json();
-    let inst = first_instance(&st);
+    assert_eq!(h.has_addr(VIP4), expect_master, "{}: ip addr now", h.name);
+    let st = &agreed.json;
+    let inst = first_instance(st);
     assert_eq!(inst.name, "web");
     assert_eq!(inst.vrid, 51);
     let want = if expect_master {
@@ -42,7 +47,7 @@ fn check_vipctl_agrees(h: &Host, expect_master: bool) {
         h.name
     );
 
-    let text = h.vipctl_status_text();
+    let text = &agreed.text;
     let word = want.as_str();
     let other = if expect_master { "backup" } else { "master" };
     assert!(

@@ -9,8 +9,8 @@ use std::time::Duration;
 use vipd_api::State;
 use vipd_e2e::lan::first_instance;
 use vipd_e2e::{
-    describe, epoch_now, exclusive, holders, skew_ms, vipd_yaml, wait_roles, wait_until, Lan,
-    Pinger, Signal, VipdInstance, VIP4, VIP6,
+    assert_vipctl_agrees, describe, epoch_now, exclusive, holders, skew_ms, vipd_yaml, wait_roles,
+    wait_until, Lan, Pinger, Signal, VipdInstance, VIP4, VIP6,
 };
 
 /// Default settings: no advert_interval, no version (so VRRPv3 every 200 ms).
@@ -98,6 +98,8 @@ fn cable_pull(id: &str, vip: &str, vip_cidr: &str) {
         "outage {:.1} ms > 1000 ms: {report}",
         ms(gap)
     );
+    // Settled: a in fault without the VIP, b master with it; vipctl says so on both.
+    assert_vipctl_agrees(&both);
 
     // The cable comes back: a preempts (150 > 100) and b steps down.
     a.plug_cable();
@@ -106,6 +108,7 @@ fn cable_pull(id: &str, vip: &str, vip_cidr: &str) {
         "a did not take the VIP back after its cable returned:\n{}",
         describe(&both, vip)
     );
+    assert_vipctl_agrees(&both);
 }
 
 #[test]
@@ -207,6 +210,8 @@ fn sigterm_failover() {
         ms(gap)
     );
     assert_eq!(client.neigh_mac(VIP4).as_deref(), Some(b.mac()));
+    // a's vipd is gone; b's vipctl agrees with its kernel.
+    b.assert_vipctl_agrees_with_kernel();
 }
 
 #[test]
@@ -278,6 +283,7 @@ fn crash_leftover_cleanup() {
             describe(&both, VIP4)
         );
         assert_eq!(a.state(), Some(State::Backup));
+        assert_vipctl_agrees(&both);
     }
 
     // 2. Crash b (now master): a (50) takes over and b's VIP is left behind. Restart b
@@ -327,4 +333,5 @@ fn crash_leftover_cleanup() {
         "{}",
         describe(&[&a, &b], VIP4)
     );
+    assert_vipctl_agrees(&[&a, &b]);
 }

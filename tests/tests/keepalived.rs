@@ -162,6 +162,7 @@ fn keepalived_master(id: &str, version: u8) {
     );
     assert_eq!(v.state(), Some(State::Backup));
     assert_vipd_understands(&v, &k);
+    v.assert_vipctl_agrees_with_kernel();
 
     // Stop keepalived: it sends priority 0, vipd takes over after Skew_Time
     // (156 × 1 s / 256 = 609.375 ms), long before Master_Down_Interval (3.609 s).
@@ -179,6 +180,7 @@ fn keepalived_master(id: &str, version: u8) {
         "v{version}: vipd took over {took_ms:.0} ms after SIGTERM to keepalived; expected \
          Skew_Time {skew:.3} ms after its priority-0 advert (plus at most 1 s of slack)"
     );
+    v.assert_vipctl_agrees_with_kernel();
     assert!(
         k.wait_keepalived_exit(Duration::from_secs(5)).is_some(),
         "keepalived did not exit"
@@ -213,6 +215,8 @@ fn keepalived_master(id: &str, version: u8) {
     );
     assert_vipd_understands(&v, &k);
     assert_keepalived_understands(&k);
+    // Only the vipd host: keepalived has no vipctl.
+    v.assert_vipctl_agrees_with_kernel();
 }
 
 /// vipd is master (150), keepalived backup (100).
@@ -242,6 +246,7 @@ fn vipd_master(id: &str, version: u8) {
         "keepalived's log should show it in BACKUP:\n{}",
         tail(&log, 40)
     );
+    v.assert_vipctl_agrees_with_kernel();
 
     // Stop vipd: priority 0, keepalived takes over.
     assert!(v.kill(Signal::SIGTERM));
@@ -287,6 +292,8 @@ fn vipd_master(id: &str, version: u8) {
     );
     assert_vipd_understands(&v, &k);
     assert_keepalived_understands(&k);
+    // Only the vipd host: keepalived has no vipctl.
+    v.assert_vipctl_agrees_with_kernel();
 }
 
 #[test]

@@ -18,8 +18,8 @@ use std::time::Duration;
 
 use vipd_api::State;
 use vipd_e2e::{
-    describe, epoch_now, exclusive, vipd_yaml, wait_roles, wait_until, Lan, Monitor, Pinger,
-    VipdInstance, VIP4,
+    assert_vipctl_agrees, describe, epoch_now, exclusive, vipd_yaml, wait_roles, wait_until, Lan,
+    Monitor, Pinger, VipdInstance, VIP4,
 };
 
 fn config(priority: u8) -> String {
@@ -106,6 +106,8 @@ fn split_brain_heals() {
         ping.wait_replies(50, Duration::from_secs(3)),
         "client cannot ping the VIP during the split"
     );
+    // Settled in the split: both master with the VIP, and vipctl says so on both.
+    assert_vipctl_agrees(&both);
 
     // Watch the wire and the client's neighbour table, then heal.
     let mut capture = {
@@ -211,4 +213,5 @@ fn split_brain_heals() {
         report.replies_after(changed.t) > 0,
         "no ping replies after the heal: {report}"
     );
+    assert_vipctl_agrees(&both);
 }
