@@ -19,13 +19,13 @@ use std::time::Duration;
 use vipd_api::State;
 use vipd_e2e::{
     assert_vipctl_agrees, describe, epoch_now, exclusive, vipd_yaml, wait_roles, wait_until, Lan,
-    Monitor, Pinger, VipdInstance, VIP4,
+    Monitor, Pinger, VipdInstance, VIP4, VIP6,
 };
 
-fn config(priority: u8) -> String {
+fn config(priority: u8, vip_cidr: &str) -> String {
     vipd_yaml(
         Some("debug"),
-        &[VipdInstance::new("web", 51, &["192.0.2.50/24"]).priority(priority)],
+        &[VipdInstance::new("web", 51, &[vip_cidr]).priority(priority)],
     )
 }
 
@@ -51,9 +51,12 @@ fn parse_frame(line: &str) -> Option<Frame> {
     })
 }
 
-/// "IP 192.0.2.11 > 224.0.0.18: VRRPv3, ..." → source address.
+/// "IP 192.0.2.11 > 224.0.0.18: VRRPv3, ..." or "IP6 fe80::1 > ff02::12: VRRPv3, ..."
+/// → source address.
 fn vrrp_source(rest: &str) -> Option<&str> {
-    let r = rest.strip_prefix("IP ")?;
+    let r = rest
+        .strip_prefix("IP ")
+        .or_else(|| rest.strip_prefix("IP6 "))?;
     let (src, after) = r.split_once(" > ")?;
     after.contains("VRRP").then_some(src)
 }
@@ -61,19 +64,45 @@ fn vrrp_source(rest: &str) -> Option<&str> {
 #[test]
 fn split_brain_heals() {
     let _serial = exclusive();
-    let lan = Lan::new("split");
+    split_brain("split", VIP4, "192.0.2.50/24");
+}
+
+#[test]
+fn split_brain_heals_ipv6() {
+    let _serial = exclusive();
+    split_brain("split6", VIP6, "2001:db8::50/64");
+}
+
+/// The VIP's announcement as tcpdump shows it: a gratuitous ARP or an unsolicited
+/// Neighbor Advertisement.
+fn is_announcement(rest: &str) -> bool {
+    rest.starts_with("ARP") || rest.contains("neighbor advertisement")
+}
+
+fn split_brain(id: &str, vip: &str, vip_cidr: &str) {
+    let v6 = vip.contains(':');
+    let lan = Lan::new(id);
     let a = lan.host("a", "192.0.2.11", "2001:db8::11");
     let b = lan.host("b", "192.0.2.12", "2001:db8::12");
     let client = lan.host("client", "192.0.2.100", "2001:db8::100");
-    a.spawn_vipd(&config(150));
-    b.spawn_vipd(&config(100));
+    // VRRPv3 over IPv6 is sent from the link-local address (RFC 5798 §5.1.2.1).
+    let source = |h: &vipd_e2e::Host| {
+        if v6 {
+            h.link_local().expect("host has a link-local address")
+        } else {
+            h.ipv4.clone()
+        }
+    };
+    let (a_src, b_src) = (source(&a), source(&b));
+    a.spawn_vipd(&config(150, vip_cidr));
+    b.spawn_vipd(&config(100, vip_cidr));
     let both = [&a, &b];
     assert!(
-        wait_roles(&both, "a", VIP4, Duration::from_secs(10)),
+        wait_roles(&both, "a", vip, Duration::from_secs(10)),
         "a never became the only master:\n{}",
-        describe(&both, VIP4)
+        describe(&both, vip)
     );
-    let ping = Pinger::start(&client, VIP4, Duration::from_secs(60));
+    let ping = Pinger::start(&client, vip, Duration::from_secs(60));
     assert!(
         ping.wait_replies(50, Duration::from_secs(5)),
         "client cannot ping the VIP"
@@ -86,21 +115,21 @@ fn split_brain_heals() {
         wait_until(Duration::from_secs(5), Duration::from_millis(10), || {
             a.state() == Some(State::Master)
                 && b.state() == Some(State::Master)
-                && a.has_addr(VIP4)
-                && b.has_addr(VIP4)
+                && a.has_addr(vip)
+                && b.has_addr(vip)
         }),
         "isolated routers should both be master:\n{}",
-        describe(&both, VIP4)
+        describe(&both, vip)
     );
     // b announced last, so the client (pinging throughout) now talks to b.
     assert!(
         wait_until(Duration::from_secs(5), Duration::from_millis(10), || {
-            client.neigh_mac(VIP4).as_deref() == Some(b.mac())
+            client.neigh_mac(vip).as_deref() == Some(b.mac())
         }),
         "during the split the client's entry for the VIP should be b's {} (from b's \
-         gratuitous ARP), it is {:?}",
+         announcement), it is {:?}",
         b.mac(),
-        client.neigh_mac(VIP4)
+        client.neigh_mac(vip)
     );
     assert!(
         ping.wait_replies(50, Duration::from_secs(3)),
@@ -112,7 +141,12 @@ fn split_brain_heals() {
     // Watch the wire and the client's neighbour table, then heal.
     let mut capture = {
         let mut c = lan.bridge_ns().command("tcpdump");
-        c.args(["-i", "any", "-n", "-tt", "-l", "ip proto 112 or arp"]);
+        let filter = if v6 {
+            "ip6 proto 112 or icmp6"
+        } else {
+            "ip proto 112 or arp"
+        };
+        c.args(["-i", "any", "-n", "-tt", "-l", filter]);
         Monitor::spawn(c, "tcpdump in the bridge namespace")
     };
     assert!(
@@ -132,12 +166,12 @@ fn split_brain_heals() {
     let heal_cmd_done = epoch_now();
 
     assert!(
-        wait_roles(&both, "a", VIP4, Duration::from_secs(3)),
+        wait_roles(&both, "a", vip, Duration::from_secs(3)),
         "after the heal a should be the only master:\n{}",
-        describe(&both, VIP4)
+        describe(&both, vip)
     );
     let changed = neigh.wait_for(Duration::from_secs(3), |l| {
-        l.text.starts_with("192.0.2.50 ") && l.text.contains(a.mac())
+        l.text.starts_with(&format!("{vip} ")) && l.text.contains(a.mac())
     });
     std::thread::sleep(Duration::from_millis(300));
     let frames: Vec<Frame> = capture
@@ -151,7 +185,7 @@ fn split_brain_heals() {
         .filter(|f| f.dir == "Out")
         .find(|f| match vrrp_source(&f.rest) {
             Some(src) => {
-                (f.iface == b.port() && src == a.ipv4) || (f.iface == a.port() && src == b.ipv4)
+                (f.iface == b.port() && src == a_src) || (f.iface == a.port() && src == b_src)
             }
             None => false,
         });
@@ -169,7 +203,7 @@ fn split_brain_heals() {
     };
     let heal = crossing.t;
     let garp = frames.iter().find(|f| {
-        f.t >= heal && f.dir == "Out" && f.iface == client.port() && f.rest.starts_with("ARP")
+        f.t >= heal && f.dir == "Out" && f.iface == client.port() && is_announcement(&f.rest)
     });
 
     let report = ping.stop();
@@ -178,7 +212,7 @@ fn split_brain_heals() {
             "the client's neighbour entry for the VIP never became a's {} after the heal \
              (now {:?}); neighbour events: {:?}; ping: {report}",
             a.mac(),
-            client.neigh_mac(VIP4),
+            client.neigh_mac(vip),
             neigh
                 .lines()
                 .iter()
@@ -188,8 +222,8 @@ fn split_brain_heals() {
     };
     let latency_ms = (changed.t - heal) * 1e3;
     println!(
-        "split_brain_heals: isolation lifted {heal_cmd:.6}..{heal_cmd_done:.6}; first advert \
-         crossing {heal:.6} (+{:.1} ms, {} {} {}); first ARP to the client after it {}; client \
+        "split_brain {vip}: isolation lifted {heal_cmd:.6}..{heal_cmd_done:.6}; first advert \
+         crossing {heal:.6} (+{:.1} ms, {} {} {}); first announcement to the client after it {}; client \
          neighbour entry -> a at {:.6}: {latency_ms:.1} ms after the crossing; {report}",
         (heal - heal_cmd) * 1e3,
         crossing.iface,
@@ -207,8 +241,8 @@ fn split_brain_heals() {
         latency_ms <= 20.0,
         "the client's neighbour entry followed a {latency_ms:.1} ms after the heal (> 20 ms)"
     );
-    assert_eq!(client.neigh_mac(VIP4).as_deref(), Some(a.mac()));
-    assert!(!b.has_addr(VIP4));
+    assert_eq!(client.neigh_mac(vip).as_deref(), Some(a.mac()));
+    assert!(!b.has_addr(vip));
     assert!(
         report.replies_after(changed.t) > 0,
         "no ping replies after the heal: {report}"
