@@ -104,7 +104,11 @@ pub struct Router {
     /// This Master stint has sent an advert at our own priority: other routers
     /// know us as master, so leaving must hand over with priority 0.
     advertised: bool,
+    /// Since when this master stint's adverts have all been sent without error.
+    healthy_since: Option<Instant>,
     master: Option<(IpAddr, u8)>,
+    /// When the master we follow (`master`) was last heard.
+    master_heard: Option<Instant>,
     last_advert: Option<Instant>,
     adverts_sent: u64,
     adverts_received: u64,
@@ -137,7 +141,9 @@ impl Router {
             last_answer: None,
             vips_pending: false,
             advertised: false,
+            healthy_since: None,
             master: None,
+            master_heard: None,
             last_advert: None,
             adverts_sent: 0,
             adverts_received: 0,
@@ -231,12 +237,20 @@ impl Router {
                 if ok {
                     self.send_failures = 0;
                     if self.state == State::Master && self.advertised {
-                        // A master that holds its VIPs and advertises is healthy:
-                        // the next fault starts the back-off afresh.
-                        self.retry_wait = self.cfg.fault_retry;
+                        // A master that has held its VIPs and advertised without an
+                        // error for fault_retry is healthy: the next fault starts the
+                        // back-off afresh. (One good advert is not enough: a host
+                        // that fails every stint soon after it starts must keep
+                        // backing off, not displace the healthy master again and
+                        // again.)
+                        let since = *self.healthy_since.get_or_insert(now);
+                        if now >= since + self.cfg.fault_retry {
+                            self.retry_wait = self.cfg.fault_retry;
+                        }
                     }
                 } else {
                     self.send_failures += 1;
+                    self.healthy_since = None;
                     // A master that cannot advertise must not keep the VIPs: the
                     // backups take over after Master_Down_Interval regardless.
                     if self.send_failures >= SEND_FAILURES_FOR_FAULT && self.state == State::Master
@@ -256,6 +270,7 @@ impl Router {
                 // once they are back (or go to Fault if that fails).
                 if self.state == State::Master && !self.vips_pending {
                     self.vips_pending = true;
+                    self.healthy_since = None;
                     self.out.push_back(Output::AddVips);
                 }
             }
@@ -349,6 +364,7 @@ impl Router {
     fn become_master(&mut self, now: Instant, reason: Reason) {
         self.vips_pending = true;
         self.advertised = false;
+        self.healthy_since = None;
         self.send_failures = 0;
         self.last_answer = None;
         self.out.push_back(Output::AddVips);
@@ -368,7 +384,11 @@ impl Router {
         // healed split brain can leave hosts' ARP caches pointing at us. It carries
         // the winner's interval, so backups that accept it (keepalived's do) learn
         // the interval of the router that really is master, not ours.
-        self.send_advert_with(self.effective_priority(), adv.interval_cs);
+        // A master still waiting for its first VIP confirmation was never heard as
+        // master and says nothing.
+        if self.advertised {
+            self.send_advert_with(self.effective_priority(), adv.interval_cs);
+        }
         self.out.push_back(Output::DelVips);
         self.vips_pending = false;
         self.advertised = false;
@@ -427,7 +447,10 @@ impl Router {
         match self.state {
             State::Initialize | State::Stopped => return,
             State::Master => {
-                self.send_advert(0);
+                // Only a master others have heard hands over; see `enter_fault`.
+                if self.advertised {
+                    self.send_advert(0);
+                }
                 self.out.push_back(Output::DelVips);
             }
             State::Backup | State::Fault => {}
@@ -450,6 +473,12 @@ impl Router {
             // "... send an Unsolicited ND Neighbor Advertisement" — once the addresses
             // are really there.
             self.send_advert(self.effective_priority());
+            // §6.4.1/§6.4.2 "Set the Adver_Timer to Advertisement_Interval" — counted
+            // from this first advert, not from the VIP request.
+            self.timer = Some((
+                Timer::Adver,
+                now + centis(u64::from(self.cfg.advert_interval_cs)),
+            ));
             self.announce(now, true);
         } else {
             // Never a master without its VIPs.
@@ -593,18 +622,32 @@ impl Router {
         }
     }
 
-    fn learn_master(&mut self, _now: Instant, adv: &Advert, src: IpAddr) {
+    fn learn_master(&mut self, now: Instant, adv: &Advert, src: IpAddr) {
         // RFC 5798 §6.4.2: "Set Master_Adver_Interval to Adver Interval contained in the
         // ADVERTISEMENT". VRRPv2 intervals are fixed by configuration (RFC 3768 §7.1).
         if self.cfg.version == Version::V3 {
             self.master_adver_interval_cs = adv.interval_cs.max(1);
         }
         self.master = Some((src, adv.priority));
+        self.master_heard = Some(now);
+    }
+
+    /// The master we follow, if it was heard within the last Master_Down_Interval.
+    fn live_master(&self, now: Instant) -> Option<IpAddr> {
+        let (m, _) = self.master?;
+        let heard = self.master_heard?;
+        (now < heard + self.master_down_interval()).then_some(m)
     }
 
     /// RFC 5798 §6.4.2 "If an ADVERTISEMENT is received".
     fn backup_rx(&mut self, now: Instant, adv: &Advert, src: IpAddr) {
         if adv.priority == 0 {
+            // vipd deviation from §6.4.2: a priority 0 from a router other than the
+            // master we follow and still hear (a second master leaving after a split
+            // brain) is ignored: taking over at Skew_Time would displace a live master.
+            if self.live_master(now).is_some_and(|m| m != src) {
+                return;
+            }
             // "If the Priority in the ADVERTISEMENT is zero, then: Set the
             // Master_Down_Timer to Skew_Time".
             let skew = skew_time(
@@ -630,10 +673,19 @@ impl Router {
             // it may only push the timer later, never earlier. Otherwise a short
             // interval learned from a losing router makes the backups' timers run out
             // between the real master's adverts, and they take turns as master.
-            if let Some((m, p)) = self.master {
+            // Once the followed master has been silent for a Master_Down_Interval it is
+            // gone, and the next advert that would win is learned as usual.
+            if let (Some((m, p)), Some(live)) = (self.master, self.live_master(now)) {
                 let below = adv.priority < p || (adv.priority == p && addr_gt(m, src));
-                if src != m && below {
-                    let at = now + self.master_down_interval();
+                if src != live && below {
+                    // Later by the longer of the two intervals: a live router with a
+                    // long interval must not be taken over between its adverts.
+                    let theirs = master_down_interval(
+                        self.cfg.version,
+                        self.effective_priority(),
+                        adv.interval_cs.max(1),
+                    );
+                    let at = now + self.master_down_interval().max(theirs);
                     if let Some((Timer::MasterDown, t)) = self.timer {
                         if at > t {
                             self.timer = Some((Timer::MasterDown, at));

@@ -634,18 +634,51 @@ fn a_master_stint_that_advertised_resets_the_back_off() {
         outs(&mut r),
         [took_over(), vec![Out::Advert(150), Out::Announce(3)]].concat()
     );
-    // The advert got out: a healthy master.
+    // Its adverts get out for fault_retry (10 s): a healthy master. One good advert
+    // alone would not do (see the next test).
     r.handle(ns(40_242_187_500), Input::AdvertSent { ok: true });
-    // A better router appears; once it is gone, master again at
-    // 41 + MDI(150) = 44.4140625 s, and the add fails: the wait is fault_retry again
-    // (10 s, not the 40 s the back-off had reached): 54.4140625 s.
-    rx(&mut r, secs(41), 1, &v3(1, 200, 100));
+    for n in 1..=10u64 {
+        let at = ns(40_242_187_500 + n * 1_000_000_000);
+        assert_eq!(r.poll_timeout(), Some(at));
+        r.handle(at, Input::Timeout);
+        r.handle(at, Input::AdvertSent { ok: true });
+        // (with the second announcement burst at + 2 s)
+        assert!(outs(&mut r).contains(&Out::Advert(150)));
+    }
+    // A better router appears at 51 s; once it is gone, master again at
+    // 51 + MDI(150) = 54.4140625 s, and the add fails: the wait is fault_retry again
+    // (10 s, not the 40 s the back-off had reached): 64.4140625 s.
+    rx(&mut r, secs(51), 1, &v3(1, 200, 100));
     drain(&mut r);
-    assert_eq!(r.poll_timeout(), Some(ns(44_414_062_500)));
-    r.handle(ns(44_414_062_500), Input::Timeout);
-    r.handle(ns(44_414_062_500), Input::VipApplied { ok: false });
-    assert_eq!(outs(&mut r), [took_over(), add_failed()].concat());
     assert_eq!(r.poll_timeout(), Some(ns(54_414_062_500)));
+    r.handle(ns(54_414_062_500), Input::Timeout);
+    r.handle(ns(54_414_062_500), Input::VipApplied { ok: false });
+    assert_eq!(outs(&mut r), [took_over(), add_failed()].concat());
+    assert_eq!(r.poll_timeout(), Some(ns(64_414_062_500)));
+}
+
+#[test]
+fn a_master_that_fails_soon_after_each_start_keeps_backing_off() {
+    // The owner (no Master_Down_Timer) starts at 0; each stint one advert gets out,
+    // then the VIP vanishes and cannot be added again: faults at 0, 10, 30, 70 s, so
+    // the waits are 10, 20, 40 s.
+    let mut r = Router::new(cfg(255, 100)).expect("valid config");
+    let mut t = Instant::ZERO;
+    let mut waits = Vec::new();
+    r.handle(t, Input::Startup);
+    for _ in 0..3 {
+        r.handle(t, Input::VipApplied { ok: true });
+        r.handle(t, Input::AdvertSent { ok: true });
+        r.handle(t, Input::VipsMissing);
+        r.handle(t, Input::VipApplied { ok: false });
+        assert_eq!(r.state(), State::Fault);
+        let next = r.poll_timeout().expect("fault retry timer");
+        waits.push((next - t).as_secs());
+        t = next;
+        r.handle(t, Input::Timeout);
+        assert_eq!(r.state(), State::Master);
+    }
+    assert_eq!(waits, vec![10, 20, 40]);
 }
 
 #[test]
@@ -1192,4 +1225,36 @@ fn a_long_standing_master_that_cannot_re_add_its_vip_hands_over_with_priority_0(
             )
         ]
     );
+}
+
+#[test]
+fn a_master_never_heard_as_master_leaves_without_a_word() {
+    // Master at 3.4140625 s, VIPs asked for and not yet confirmed: it has sent no
+    // advert, so neither a shutdown nor a better router makes it send one.
+    let mut r = backup(cfg(150, 100));
+    r.handle(ns(3_414_062_500), Input::Timeout);
+    assert_eq!(outs(&mut r), took_over());
+    r.handle(ns(3_500_000_000), Input::Shutdown);
+    assert_eq!(
+        outs(&mut r),
+        vec![
+            Out::Del,
+            Out::State(State::Master, State::Stopped, Reason::Shutdown)
+        ]
+    );
+
+    let mut r = backup(cfg(150, 100));
+    r.handle(ns(3_414_062_500), Input::Timeout);
+    drain(&mut r);
+    rx(&mut r, ns(3_500_000_000), 3, &v3(3, 200, 100));
+    assert_eq!(
+        outs(&mut r),
+        vec![
+            Out::Del,
+            Out::State(State::Master, State::Backup, Reason::HigherPriority)
+        ]
+    );
+    // A late confirmation changes nothing.
+    r.handle(ns(3_600_000_000), Input::VipApplied { ok: true });
+    assert!(outs(&mut r).is_empty());
 }

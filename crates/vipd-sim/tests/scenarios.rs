@@ -1707,6 +1707,80 @@ fn a_backup_learns_the_winners_interval_from_the_farewell_advert() {
     assert_clean(&sim);
 }
 
+#[test]
+fn a_backup_follows_the_new_master_once_the_old_one_is_silent() {
+    // A = 200 at 1 s, B = 150 at 4 s, C = 100 at 1 s; no latency. C follows A; A
+    // crashes; B takes over. B ranks below A, so while A may still be alive its adverts
+    // only push C's timer later — by B's own longer Master_Down_Interval — and once A
+    // has been silent a whole Master_Down_Interval C learns B as usual. (Bug found in
+    // review: C ignored B for good, and with B's 4 s interval took over between B's
+    // adverts.)
+    let mut sim = lan(
+        ZERO,
+        vec![
+            v3_ipv4(1, 200, 100),
+            v3_ipv4(3, 150, 400),
+            v3_ipv4(2, 100, 100),
+        ],
+    );
+    sim.start_all();
+    // A master at MDI(200) = 3 + 56/256 s = 3.21875 s; adverts every second after.
+    assert_eq!(
+        sim.run_until_state(A, State::Master, at(10, 0)),
+        Some(at(3, 218_750_000))
+    );
+    sim.run_until(at(10, 0));
+    sim.crash(A);
+    // A's last advert: 9.21875 s. B (learned 1 s): 9.21875 + 3 + 106/256 s
+    // = 12.6328125 s.
+    assert_eq!(
+        sim.run_until_state(B, State::Master, at(20, 0)),
+        Some(at(12, 632_812_500))
+    );
+    // B's advert of 12.6328125 s reaches C while A (heard 9.21875 s, MDI(100) at 1 s
+    // = 3.609375 s) may still be alive: C's timer moves to 12.6328125 + MDI(100) at
+    // 4 s = 12 + 156 × 4 / 256 = 14.4375 s: 27.0703125 s. B's next advert, at
+    // 16.6328125 s, comes after A's 12.828125 s deadline: C learns B and its 4 s.
+    sim.run_until(at(17, 0));
+    let c = sim.status(C);
+    assert_eq!(c.master, Some((v4_host(3), 150)));
+    assert_eq!(c.master_adver_interval_cs, 400);
+    assert_eq!(sim.router(C).poll_timeout(), Some(at(31, 70_312_500)));
+    sim.run_until(at(120, 0));
+    assert_eq!(sim.masters(), vec![B]);
+    assert_eq!(sim.transitions(C).len(), 1, "C never left Backup");
+    assert_clean(&sim);
+}
+
+#[test]
+fn a_backup_ignores_priority_0_from_a_router_other_than_its_live_master() {
+    // C (100) follows A (200). A priority-0 advert from .9 — a second master of a
+    // split brain leaving — must not make C take over at Skew_Time while A is alive
+    // (a deliberate vipd deviation from RFC 5798 §6.4.2). From A itself it does.
+    let mut sim = lan(ZERO, vec![v3_ipv4(1, 200, 100), v3_ipv4(2, 100, 100)]);
+    let (a, c) = (A, B);
+    sim.start_all();
+    sim.run_until(at(5, 0));
+    assert_eq!(sim.masters(), vec![a]);
+    let dst = IpAddr::V4(MULTICAST_V4);
+    let leave = |from: u8| {
+        advert(Version::V3, VRID, 0, 100, vec![vip_v4()])
+            .emit(v4_host(from), dst, V3Checksum::PseudoHeader)
+            .expect("emit")
+    };
+    // A's last advert 4.21875 s: C's timer 4.21875 + 3.609375 = 7.828125 s.
+    let before = sim.router(c).poll_timeout();
+    assert_eq!(before, Some(at(7, 828_125_000)));
+    sim.inject(c, v4_host(9), dst, 255, &leave(9));
+    assert_eq!(sim.router(c).poll_timeout(), before);
+    sim.run_until(at(6, 0));
+    assert_eq!(sim.masters(), vec![a]);
+    // From A itself: Skew_Time(100) = 156/256 s = 0.609375 s after it.
+    sim.inject(c, v4_host(1), dst, 255, &leave(1));
+    assert_eq!(sim.router(c).poll_timeout(), Some(at(6, 609_375_000)));
+    assert_clean(&sim);
+}
+
 // ---- 18c. VIP removed behind the engine's back -----------------------------------------
 
 #[test]
@@ -1715,8 +1789,8 @@ fn vip_removed_behind_the_masters_back_is_added_again_or_handed_over() {
     sim.start_all();
     sim.run_until(at(10, 0));
     sim.remove_vips(A);
-    // Added back, and once confirmed an advert (outside the Adver_Timer schedule, which
-    // it does not move) and a burst at once; the second burst follows 2 s later.
+    // Added back, and once confirmed an advert (the Adver_Timer restarts from it) and a
+    // burst at once; the second burst follows 2 s later.
     let at10: Vec<&What> = sim
         .records_of(A)
         .filter(|r| r.at == at(10, 0) && !matches!(r.what, What::Action(_)))
@@ -1751,24 +1825,20 @@ fn vip_removed_behind_the_masters_back_is_added_again_or_handed_over() {
         vec![
             (at(9, 414_062_500), 150),
             (at(10, 0), 150),
-            (at(10, 414_062_500), 150)
+            (at(11, 0), 150)
         ]
     );
     // This time the add fails: Fault, priority 0, and B takes over after Skew_Time:
-    // 20 + 0.609375 s.
-    //
-    // ENGINE BUG (fails today): A has been master, advertising, since 3.4140625 s, and
-    // B follows it; but `enter_fault` only hands over when `!vips_pending`, and the
-    // re-add after `VipsMissing` sets `vips_pending`. So A goes to Fault without the
-    // priority-0 advert, and B, with no VIP anywhere meanwhile, waits a whole
-    // Master_Down_Interval from A's last advert (19.4140625 + 3.609375 = 23.0234375 s)
-    // instead of Skew_Time.
+    // 20 + 0.609375 s. A has advertised as master since 3.4140625 s, so it hands
+    // over although its VIPs were being re-added (not after a whole
+    // Master_Down_Interval from its last advert).
     sim.set_vip_add_ok(A, false);
     sim.remove_vips(A);
     assert_eq!(sim.state(A), State::Fault);
     assert_eq!(
         sent_priorities(&sim, A, at(20, 0), at(20, 0)),
-        vec![(at(20, 0), 0)]
+        // The regular advert of 20 s, then the handover.
+        vec![(at(20, 0), 150), (at(20, 0), 0)]
     );
     assert_eq!(
         sim.run_until_state(B, State::Master, at(60, 0)),
