@@ -21,7 +21,7 @@ use std::time::Duration;
 use serde_json::Value;
 use vipd_api::{State, Status};
 
-use crate::lan::Host;
+use crate::lan::{link_addresses, Host};
 use crate::util::{run, wait_until};
 
 /// How long [`Host::assert_vipctl_agrees_with_kernel`] waits for the views to agree.
@@ -45,21 +45,7 @@ impl KernelAddrs {
             let Some(name) = link["ifname"].as_str() else {
                 continue;
             };
-            let addrs = link["addr_info"]
-                .as_array()
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|x| {
-                            Some(format!(
-                                "{}/{}",
-                                x["local"].as_str()?,
-                                x["prefixlen"].as_u64()?
-                            ))
-                        })
-                        .collect()
-                })
-                .unwrap_or_default();
-            self.0.insert(name.to_string(), addrs);
+            self.0.insert(name.to_string(), link_addresses(link));
         }
         Ok(())
     }

@@ -33,6 +33,12 @@ impl VipdInstance {
         }
     }
 
+    /// The interface the instance runs on (default `eth0`).
+    pub fn interface(mut self, iface: &str) -> Self {
+        self.interface = iface.to_string();
+        self
+    }
+
     pub fn priority(mut self, p: u8) -> Self {
         self.priority = Some(p);
         self
@@ -134,5 +140,18 @@ mod tests {
         assert!(y.contains("priority: 150"));
         assert!(!y.contains("advert_interval"));
         assert!(y.contains("- \"192.0.2.50/24\""));
+    }
+
+    #[test]
+    fn yaml_names_the_interface() {
+        let y = vipd_yaml(
+            None,
+            &[
+                VipdInstance::new("web", 51, &["192.0.2.50/24"]),
+                VipdInstance::new("db", 53, &["192.0.2.150/25"]).interface("eth1"),
+            ],
+        );
+        assert!(y.contains("interface: eth0"), "{y}");
+        assert!(y.contains("interface: eth1"), "{y}");
     }
 }

@@ -1,6 +1,7 @@
 //! A LAN of network namespaces: one bridge namespace (`br0`, multicast snooping off) and
 //! one namespace per host, each joined to the bridge by a veth pair whose host end is
-//! `eth0`.
+//! `eth0`. More segments (further bridges in the same bridge namespace, see
+//! [`Lan::add_segment`]) can give hosts further interfaces ([`Lan::attach`]).
 
 use std::cell::Cell;
 use std::io::{Read, Write};
@@ -57,6 +58,29 @@ pub fn first_instance(s: &Status) -> &InstanceStatus {
         Some(i) => i,
         None => panic!("status has no instances: {s:?}"),
     }
+}
+
+/// Instance `name` of a status, if it has one.
+pub fn instance<'a>(s: &'a Status, name: &str) -> Option<&'a InstanceStatus> {
+    s.instances.iter().find(|i| i.name == name)
+}
+
+/// The addresses (`addr/prefix`) of one link object of `ip -j addr show`.
+pub fn link_addresses(link: &Value) -> Vec<String> {
+    link["addr_info"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| {
+                    Some(format!(
+                        "{}/{}",
+                        x["local"].as_str()?,
+                        x["prefixlen"].as_u64()?
+                    ))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// The programs the tests run, and the Debian package of each (`.ci/run` installs
@@ -169,22 +193,7 @@ impl Lan {
             "net.ipv6.conf.default.accept_ra=0",
             "net.ipv6.conf.default.router_solicitations=0",
         ]);
-        // The pair is created inside the bridge namespace with its peer going straight
-        // into the host's: nothing ever appears in the namespace the tests run in.
-        self.bridge.ip(&[
-            "link",
-            "add",
-            &port,
-            "type",
-            "veth",
-            "peer",
-            "name",
-            "eth0",
-            "netns",
-            ns.name(),
-        ]);
-        self.bridge.ip(&["link", "set", &port, "master", "br0"]);
-        self.bridge.ip(&["link", "set", &port, "up"]);
+        self.add_port(&port, "br0", &ns, "eth0");
         ns.sysctl(&["net.ipv6.conf.eth0.accept_dad=0"]);
         ns.ip(&["addr", "add", &format!("{ipv4}/24"), "dev", "eth0"]);
         ns.ip(&["addr", "add", &format!("{ipv6}/64"), "dev", "eth0", "nodad"]);
@@ -196,6 +205,7 @@ impl Lan {
             name: name.to_string(),
             bridge_ns: self.bridge.name().to_string(),
             port,
+            extra_ports: Mutex::new(Vec::new()),
             ipv4: ipv4.to_string(),
             ipv6: ipv6.to_string(),
             dir,
@@ -213,6 +223,116 @@ impl Lan {
         );
         host.mac = host.read_mac();
         host
+    }
+
+    /// Adds segment `name` (e.g. `br1`): another bridge in the bridge namespace, set up
+    /// like `br0` (multicast snooping and querier off). Hosts join it with
+    /// [`Lan::attach`]; it goes away with the bridge namespace.
+    pub fn add_segment(&self, name: &str) {
+        assert!(
+            name != "br0"
+                && !name.is_empty()
+                && name.len() <= 15
+                && name.chars().all(|c| c.is_ascii_alphanumeric()),
+            "segment {name:?}: use 1..=15 letters and digits, not br0 (that is the LAN itself)"
+        );
+        self.bridge.ip(&[
+            "link",
+            "add",
+            name,
+            "type",
+            "bridge",
+            "mcast_snooping",
+            "0",
+            "mcast_querier",
+            "0",
+        ]);
+        self.bridge.ip(&["link", "set", name, "up"]);
+    }
+
+    /// A veth pair: `port` on bridge `bridge`, its peer `iface` in `ns`. The pair is
+    /// created inside the bridge namespace with its peer going straight into the
+    /// host's: nothing ever appears in the namespace the tests run in.
+    fn add_port(&self, port: &str, bridge: &str, ns: &NetNs, iface: &str) {
+        self.bridge.ip(&[
+            "link",
+            "add",
+            port,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            iface,
+            "netns",
+            ns.name(),
+        ]);
+        self.bridge.ip(&["link", "set", port, "master", bridge]);
+        self.bridge.ip(&["link", "set", port, "up"]);
+    }
+
+    /// Gives `host` a further interface `iface` on segment `segment` (made with
+    /// [`Lan::add_segment`]), set up like its `eth0`: a veth pair created in the bridge
+    /// namespace with its peer going straight into the host's namespace, no DAD, no
+    /// router solicitations. `addrs` (each `addr/prefix`, documentation ranges only) are
+    /// added; the interface always has the kernel's fe80:: address. Returns once the
+    /// link is up and its IPv6 link-local address is usable. The pair goes away with
+    /// the host's namespace.
+    pub fn attach(&self, host: &Host, segment: &str, iface: &str, addrs: &[&str]) {
+        assert!(
+            iface != "eth0"
+                && !iface.is_empty()
+                && iface.len() <= 15
+                && iface.chars().all(|c| c.is_ascii_alphanumeric()),
+            "attach({}, {iface:?}): use 1..=15 letters and digits, not eth0",
+            host.name
+        );
+        assert!(
+            host.bridge_ns == self.bridge.name(),
+            "host {} belongs to another LAN",
+            host.name
+        );
+        assert!(
+            host.port_of(iface).is_none(),
+            "host {} already has {iface}",
+            host.name
+        );
+        for a in addrs {
+            let Some((addr, prefix)) = a.split_once('/') else {
+                panic!("attach({}, {iface}): {a:?} is not addr/prefix", host.name);
+            };
+            assert_documentation_address(addr);
+            assert!(
+                prefix.parse::<u8>().is_ok(),
+                "attach({}, {iface}): bad prefix length in {a:?}",
+                host.name
+            );
+        }
+        let n = self.ports.get();
+        self.ports.set(n + 1);
+        let port = format!("b{n}");
+        self.add_port(&port, segment, &host.ns, iface);
+        // The namespace's defaults (no DAD, no RA, no RS) were set before eth0 was made,
+        // so the new interface inherits them; DAD is switched off on it explicitly too.
+        host.ns
+            .sysctl(&[&format!("net.ipv6.conf.{iface}.accept_dad=0")]);
+        for a in addrs {
+            if a.contains(':') {
+                host.ns.ip(&["addr", "add", a, "dev", iface, "nodad"]);
+            } else {
+                host.ns.ip(&["addr", "add", a, "dev", iface]);
+            }
+        }
+        host.ns.ip(&["link", "set", iface, "up"]);
+        lock(&host.extra_ports).push((iface.to_string(), port));
+        let ready = wait_until(Duration::from_secs(5), Duration::from_millis(20), || {
+            host.link_up_on(iface) && host.link_local_on(iface).is_some()
+        });
+        assert!(
+            ready,
+            "host {}: {iface} not up with a usable fe80:: address within 5 s:\n{}",
+            host.name,
+            host.ns.ip(&["addr", "show", "dev", iface])
+        );
     }
 }
 
@@ -243,6 +363,8 @@ pub struct Host {
     pub name: String,
     bridge_ns: String,
     port: String,
+    /// Interfaces added by [`Lan::attach`] and their bridge-side ports.
+    extra_ports: Mutex<Vec<(String, String)>>,
     pub ipv4: String,
     pub ipv6: String,
     dir: PathBuf,
@@ -317,41 +439,17 @@ impl Host {
 
     /// The usable (not tentative) fe80:: address of eth0.
     pub fn link_local(&self) -> Option<String> {
-        let j = self.eth0_json();
-        j[0]["addr_info"].as_array()?.iter().find_map(|a| {
-            let local = a["local"].as_str()?;
-            let ok = a["family"] == "inet6"
-                && a["scope"] == "link"
-                && a.get("tentative").is_none()
-                && a.get("dadfailed").is_none();
-            ok.then(|| local.to_string())
-        })
+        self.link_local_on("eth0")
     }
 
     /// Addresses on eth0 as `addr/prefix`.
     pub fn addresses(&self) -> Vec<String> {
-        let j = self.eth0_json();
-        j[0]["addr_info"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|x| {
-                        Some(format!(
-                            "{}/{}",
-                            x["local"].as_str()?,
-                            x["prefixlen"].as_u64()?
-                        ))
-                    })
-                    .collect()
-            })
-            .unwrap_or_default()
+        self.addresses_on("eth0")
     }
 
     /// Whether eth0 has `addr` (without prefix length), read from `ip -j addr`.
     pub fn has_addr(&self, addr: &str) -> bool {
-        self.addresses()
-            .iter()
-            .any(|a| a.split('/').next() == Some(addr))
+        self.has_addr_on("eth0", addr)
     }
 
     fn read_mac(&self) -> String {
@@ -405,6 +503,89 @@ impl Host {
             "isolated",
             if on { "on" } else { "off" },
         ]));
+    }
+
+    /// The bridge-side end of `iface`'s cable (`eth0` or one added by [`Lan::attach`]).
+    pub fn port_of(&self, iface: &str) -> Option<String> {
+        if iface == "eth0" {
+            return Some(self.port.clone());
+        }
+        lock(&self.extra_ports)
+            .iter()
+            .find(|(i, _)| i == iface)
+            .map(|(_, p)| p.clone())
+    }
+
+    fn port_of_ok(&self, iface: &str) -> String {
+        match self.port_of(iface) {
+            Some(p) => p,
+            None => panic!("host {} has no interface {iface} on the LAN", self.name),
+        }
+    }
+
+    /// The interfaces [`Lan::attach`] added, in order.
+    pub fn extra_interfaces(&self) -> Vec<String> {
+        lock(&self.extra_ports)
+            .iter()
+            .map(|(i, _)| i.clone())
+            .collect()
+    }
+
+    /// Like [`Host::pull_cable`], for `iface`: its bridge-side end goes down.
+    pub fn pull_cable_on(&self, iface: &str) {
+        let port = self.port_of_ok(iface);
+        run_ok(Command::new("ip").args(["-n", &self.bridge_ns, "link", "set", &port, "down"]));
+    }
+
+    /// Like [`Host::plug_cable`], for `iface`.
+    pub fn plug_cable_on(&self, iface: &str) {
+        let port = self.port_of_ok(iface);
+        run_ok(Command::new("ip").args(["-n", &self.bridge_ns, "link", "set", &port, "up"]));
+    }
+
+    fn addr_json_on(&self, iface: &str) -> Value {
+        let out = run(Command::new("ip").args([
+            "-n",
+            self.ns.name(),
+            "-j",
+            "addr",
+            "show",
+            "dev",
+            iface,
+        ]));
+        serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
+    }
+
+    /// Whether `iface` has carrier (`LOWER_UP`).
+    pub fn link_up_on(&self, iface: &str) -> bool {
+        self.addr_json_on(iface)[0]["flags"]
+            .as_array()
+            .is_some_and(|f| f.iter().any(|x| x == "LOWER_UP"))
+    }
+
+    /// The usable (not tentative) fe80:: address of `iface`.
+    pub fn link_local_on(&self, iface: &str) -> Option<String> {
+        let j = self.addr_json_on(iface);
+        j[0]["addr_info"].as_array()?.iter().find_map(|a| {
+            let local = a["local"].as_str()?;
+            let ok = a["family"] == "inet6"
+                && a["scope"] == "link"
+                && a.get("tentative").is_none()
+                && a.get("dadfailed").is_none();
+            ok.then(|| local.to_string())
+        })
+    }
+
+    /// Addresses on `iface` as `addr/prefix` (none if it does not exist).
+    pub fn addresses_on(&self, iface: &str) -> Vec<String> {
+        link_addresses(&self.addr_json_on(iface)[0])
+    }
+
+    /// Whether `iface` has `addr` (without prefix length), read from `ip -j addr`.
+    pub fn has_addr_on(&self, iface: &str, addr: &str) -> bool {
+        self.addresses_on(iface)
+            .iter()
+            .any(|a| a.split('/').next() == Some(addr))
     }
 
     // ---- vipd ----------------------------------------------------------------------
@@ -670,6 +851,13 @@ impl Drop for Host {
                 self.port,
                 self.addresses()
             );
+            for iface in self.extra_interfaces() {
+                report.push_str(&format!(
+                    "{iface} (port {}): {:?}\n",
+                    self.port_of(&iface).unwrap_or_default(),
+                    self.addresses_on(&iface)
+                ));
+            }
             let old = lock(&self.old);
             let vipd = lock(&self.vipd);
             let keepalived = lock(&self.keepalived);

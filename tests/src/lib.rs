@@ -80,6 +80,58 @@ pub fn describe(hosts: &[&Host], vip: &str) -> String {
         .join("\n")
 }
 
+/// Every instance of every host, one line each (state, reason, transitions, VIPs as
+/// vipd reports them and whether `ip addr` on the instance's interface has them), plus
+/// each host's addresses per interface, for assertion messages in tests with several
+/// instances or interfaces.
+pub fn describe_all(hosts: &[&Host]) -> String {
+    let mut out = Vec::new();
+    for h in hosts {
+        let mut ifaces = vec!["eth0".to_string()];
+        ifaces.extend(h.extra_interfaces());
+        for iface in &ifaces {
+            out.push(format!(
+                "{} {iface}: {}",
+                h.name,
+                h.addresses_on(iface).join(" ")
+            ));
+        }
+        match h.try_status() {
+            Ok(s) if s.instances.is_empty() => out.push(format!("{}: no instances", h.name)),
+            Ok(s) => {
+                for i in &s.instances {
+                    let vips = i
+                        .vips
+                        .iter()
+                        .map(|v| {
+                            let addr = v.address.split('/').next().unwrap_or(&v.address);
+                            format!(
+                                "{} present={} in-kernel={}",
+                                v.address,
+                                v.present,
+                                h.has_addr_on(&i.interface, addr)
+                            )
+                        })
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    out.push(format!(
+                        "{} {} ({} vrid {}): {} ({}, transitions {}), {vips}",
+                        h.name,
+                        i.name,
+                        i.interface,
+                        i.vrid,
+                        i.state.as_str(),
+                        i.reason,
+                        i.transitions
+                    ));
+                }
+            }
+            Err(e) => out.push(format!("{}: no status: {e}", h.name)),
+        }
+    }
+    out.join("\n")
+}
+
 /// Waits until `master` is vipd master holding `vip` and every other host is backup
 /// without it. `hosts` must include `master`.
 pub fn wait_roles(hosts: &[&Host], master: &str, vip: &str, timeout: std::time::Duration) -> bool {
