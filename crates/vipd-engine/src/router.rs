@@ -632,11 +632,12 @@ impl Router {
         self.master_heard = Some(now);
     }
 
-    /// The master we follow, if it was heard within the last Master_Down_Interval.
-    fn live_master(&self, now: Instant) -> Option<IpAddr> {
-        let (m, _) = self.master?;
+    /// The master we follow (address, priority), if it was heard within the last
+    /// Master_Down_Interval.
+    fn live_master(&self, now: Instant) -> Option<(IpAddr, u8)> {
         let heard = self.master_heard?;
-        (now < heard + self.master_down_interval()).then_some(m)
+        self.master
+            .filter(|_| now < heard + self.master_down_interval())
     }
 
     /// RFC 5798 §6.4.2 "If an ADVERTISEMENT is received".
@@ -645,7 +646,7 @@ impl Router {
             // vipd deviation from §6.4.2: a priority 0 from a router other than the
             // master we follow and still hear (a second master leaving after a split
             // brain) is ignored: taking over at Skew_Time would displace a live master.
-            if self.live_master(now).is_some_and(|m| m != src) {
+            if self.live_master(now).is_some_and(|(m, _)| m != src) {
                 return;
             }
             // "If the Priority in the ADVERTISEMENT is zero, then: Set the
@@ -675,9 +676,9 @@ impl Router {
             // between the real master's adverts, and they take turns as master.
             // Once the followed master has been silent for a Master_Down_Interval it is
             // gone, and the next advert that would win is learned as usual.
-            if let (Some((m, p)), Some(live)) = (self.master, self.live_master(now)) {
+            if let Some((m, p)) = self.live_master(now) {
                 let below = adv.priority < p || (adv.priority == p && addr_gt(m, src));
-                if src != live && below {
+                if src != m && below {
                     // Later by the longer of the two intervals: a live router with a
                     // long interval must not be taken over between its adverts.
                     let theirs = master_down_interval(
