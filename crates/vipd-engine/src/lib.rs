@@ -17,6 +17,6 @@ pub mod timers;
 
 pub use config::{AnnounceConfig, Config, ConfigError};
 pub use io::{DropReason, FaultCause, Input, Output, Reason};
-pub use router::{Router, State, Status};
+pub use router::{ReconfigureError, Router, State, Status};
 pub use time::{centis, Instant};
 pub use vipd_wire::{V3Checksum, Version};

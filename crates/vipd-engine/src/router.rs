@@ -73,6 +73,17 @@ pub struct Status {
     pub drops: BTreeMap<&'static str, u64>,
 }
 
+/// Why [`Router::reconfigure`] cannot apply a configuration in place.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReconfigureError {
+    #[error(transparent)]
+    Invalid(#[from] ConfigError),
+    /// What identifies the virtual router on the wire changed: it has to leave and
+    /// start again.
+    #[error("{0} changed")]
+    Identity(&'static str),
+}
+
 /// One VRRP virtual router.
 #[derive(Debug)]
 pub struct Router {
@@ -154,6 +165,55 @@ impl Router {
 
     pub fn config(&self) -> &Config {
         &self.cfg
+    }
+
+    /// Applies a changed configuration in place, without a state change: priority,
+    /// advert interval, preemption, announcements, checksum form, fault retry. The
+    /// new values hold from the next advert on, with the RFC's usual consequences (a
+    /// master lowered below a preempting backup loses to it when that backup's
+    /// Master_Down_Timer runs out). What identifies the virtual router — VRID, version,
+    /// source address, the virtual addresses, being the address owner — cannot change
+    /// in place, and nothing is applied then.
+    pub fn reconfigure(&mut self, now: Instant, cfg: Config) -> Result<(), ReconfigureError> {
+        cfg.validate()?;
+        let old = &self.cfg;
+        if cfg.vrid != old.vrid {
+            return Err(ReconfigureError::Identity("the VRID"));
+        }
+        if cfg.version != old.version {
+            return Err(ReconfigureError::Identity("the VRRP version"));
+        }
+        if cfg.primary != old.primary {
+            return Err(ReconfigureError::Identity("the source address"));
+        }
+        if !same_set(&cfg.vips, &old.vips) {
+            return Err(ReconfigureError::Identity("the virtual addresses"));
+        }
+        if (cfg.priority == 255) != (old.priority == 255) {
+            return Err(ReconfigureError::Identity(
+                "address ownership (priority 255)",
+            ));
+        }
+        let interval = centis(u64::from(cfg.advert_interval_cs));
+        let refresh = cfg.announce.refresh;
+        let announce_changed = cfg.announce != old.announce;
+        if cfg.version == Version::V2 || self.master.is_none() {
+            // RFC 3768: v2 intervals are configuration. v3 with no master heard yet:
+            // as at start-up (§6.4.1), Master_Adver_Interval = Advertisement_Interval.
+            self.master_adver_interval_cs = cfg.advert_interval_cs;
+        }
+        self.cfg = cfg;
+        if self.state == State::Master {
+            // The next advert is due within the new interval at the latest.
+            if let Some((Timer::Adver, at)) = self.timer {
+                self.timer = Some((Timer::Adver, at.min(now + interval)));
+            }
+            if announce_changed && !self.vips_pending && !refresh.is_zero() {
+                let next = now + refresh;
+                self.announce_at = Some(self.announce_at.map_or(next, |at| at.min(next)));
+            }
+        }
+        Ok(())
     }
 
     pub fn state(&self) -> State {

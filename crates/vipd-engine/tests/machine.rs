@@ -1258,3 +1258,70 @@ fn a_master_never_heard_as_master_leaves_without_a_word() {
     r.handle(ns(3_600_000_000), Input::VipApplied { ok: true });
     assert!(outs(&mut r).is_empty());
 }
+
+// ---- reconfigure in place -----------------------------------------------------------------
+
+#[test]
+fn reconfigure_a_master_in_place_new_priority_and_interval_from_the_next_advert() {
+    let (mut r, t) = master(cfg(150, 100));
+    assert_eq!(t, ns(3_414_062_500));
+    let transitions = r.status().transitions;
+    // At t + 0.2 s: priority 160, interval 50 cs. No output, no transition; the advert
+    // that was due at t + 1 s now comes at t + 0.2 + 0.5 = 4.1140625 s.
+    let now = ns(3_614_062_500);
+    r.reconfigure(now, cfg(160, 50)).expect("in place");
+    assert!(outs(&mut r).is_empty());
+    assert_eq!(r.state(), State::Master);
+    assert_eq!(r.status().transitions, transitions);
+    assert_eq!(r.poll_timeout(), Some(ns(4_114_062_500)));
+    r.handle(ns(4_114_062_500), Input::Timeout);
+    let sent = sent_adverts(&drain(&mut r));
+    assert_eq!(sent.len(), 1);
+    assert_eq!((sent[0].priority, sent[0].interval_cs), (160, 50));
+    // Then every 0.5 s.
+    assert_eq!(r.poll_timeout(), Some(ns(4_614_062_500)));
+}
+
+#[test]
+fn reconfigure_refuses_identity_changes_and_applies_nothing() {
+    let (mut r, t) = master(cfg(150, 100));
+    let before = r.config().clone();
+    let other_vips = Config::v3(VRID, 160, 100, ip(2), vec![ip(101)]);
+    let other_vrid = Config::v3(52, 160, 100, ip(2), vec![vip()]);
+    let other_source = Config::v3(VRID, 160, 100, ip(4), vec![vip()]);
+    let owner = cfg(255, 100);
+    let v2 = v2cfg(160, 100);
+    let invalid = cfg(160, 0);
+    for c in [other_vips, other_vrid, other_source, owner, v2, invalid] {
+        assert!(
+            r.reconfigure(t, c.clone()).is_err(),
+            "{c:?} applied in place"
+        );
+        assert_eq!(r.config(), &before);
+        assert!(outs(&mut r).is_empty());
+        assert_eq!(r.state(), State::Master);
+    }
+    // The same addresses in another order are the same set.
+    let mut two = cfg(150, 100);
+    two.vips = vec![vip(), ip(101)];
+    let (mut r, t) = master(two);
+    let mut swapped = cfg(170, 100);
+    swapped.vips = vec![ip(101), vip()];
+    assert_eq!(r.reconfigure(t, swapped), Ok(()));
+    assert_eq!(r.status().priority, 170);
+}
+
+#[test]
+fn reconfigure_a_backup_above_its_master_preempts_at_the_master_down_timer() {
+    let mut r = backup(cfg(100, 100));
+    rx(&mut r, secs(1), 1, &v3(1, 150, 100));
+    // Raised to 200 at 1.5 s: the master's next advert (2 s) is discarded (§6.4.2,
+    // preempt), so the timer set by the 1 s advert runs out: 1 + 3 + 156/256 s
+    // = 4.609375 s (the MDI of the priority it had when it was set).
+    r.reconfigure(ns(1_500_000_000), cfg(200, 100))
+        .expect("in place");
+    rx(&mut r, secs(2), 1, &v3(1, 150, 100));
+    assert_eq!(r.poll_timeout(), Some(ns(4_609_375_000)));
+    r.handle(ns(4_609_375_000), Input::Timeout);
+    assert_eq!(outs(&mut r), took_over());
+}

@@ -724,8 +724,11 @@ impl Daemon {
     // ---- reload and shutdown ----------------------------------------------------
 
     /// SIGHUP: re-reads the configuration. A bad one is refused and the running one
-    /// stays. Unchanged instances keep running untouched; changed or removed ones
-    /// leave gracefully (priority 0, VIPs removed); new or changed ones start.
+    /// stays. Unchanged instances keep running untouched; an instance with the same
+    /// name, interface, VRID, version and VIPs is updated in place (priority, interval,
+    /// preemption, announcements: no state change, a master keeps its VIPs); other
+    /// changed or removed ones leave gracefully (priority 0, VIPs removed); new or
+    /// changed ones start.
     async fn reload(&mut self) {
         let new = match Config::load(&self.config_path) {
             Ok(c) => c,
@@ -741,11 +744,27 @@ impl Daemon {
         let mut keep = Vec::new();
         let old = std::mem::take(&mut self.instances);
         let mut leaving = Vec::new();
-        for inst in old {
+        let mut updated = 0;
+        for mut inst in old {
             if new.instances.contains(&inst.cfg) {
                 keep.push(inst);
-            } else {
-                leaving.push(inst);
+                continue;
+            }
+            let same = new
+                .instances
+                .iter()
+                .find(|c| c.name == inst.cfg.name && inst.cfg.same_identity(c));
+            match same.map(|c| inst.update_in_place(now, c)) {
+                Some(Ok(())) => {
+                    info!(instance = %inst.cfg.name, "instance updated in place");
+                    updated += 1;
+                    keep.push(inst);
+                }
+                Some(Err(e)) => {
+                    info!(instance = %inst.cfg.name, "instance restarts: {e}");
+                    leaving.push(inst);
+                }
+                None => leaving.push(inst),
             }
         }
         // Let the leaving ones say goodbye through the normal output path.
@@ -769,7 +788,8 @@ impl Daemon {
         info!(
             removed,
             added,
-            kept = self.instances.len() - added,
+            updated,
+            kept = self.instances.len() - added - updated,
             "configuration reloaded"
         );
         self.setup_all().await;

@@ -3,7 +3,7 @@
 
 use std::net::IpAddr;
 
-use vipd_engine::{AnnounceConfig, Config as EngineConfig, Router};
+use vipd_engine::{AnnounceConfig, Config as EngineConfig, Instant, ReconfigureError, Router};
 use vipd_wire::{V3Checksum, Version};
 
 use crate::config::{ChecksumMode, InstanceConfig, VrrpVersion};
@@ -40,32 +40,50 @@ impl Instance {
         .find(|l| l.len() <= 15)
     }
 
+    /// Takes `cfg` (same identity: see [`InstanceConfig::same_identity`]) without
+    /// leaving the current state; on an error nothing changed.
+    pub fn update_in_place(
+        &mut self,
+        now: Instant,
+        cfg: &InstanceConfig,
+    ) -> Result<(), ReconfigureError> {
+        if let Some(r) = self.router.as_mut() {
+            let primary = r.config().primary;
+            r.reconfigure(now, engine_config(cfg, primary))?;
+        }
+        self.cfg = cfg.clone();
+        Ok(())
+    }
+
     /// The engine's configuration, given the advert source address.
     pub fn engine_config(&self, primary: IpAddr) -> EngineConfig {
-        let c = &self.cfg;
-        EngineConfig {
-            vrid: c.vrid,
-            version: match c.version {
-                VrrpVersion::V2 => Version::V2,
-                VrrpVersion::V3 => Version::V3,
-            },
-            priority: c.priority,
-            advert_interval_cs: c.advert_interval_cs(),
-            preempt: c.preempt,
-            preempt_delay: c.preempt_delay,
-            accept: c.accept,
-            vips: c.vips.iter().map(|v| v.addr).collect(),
-            primary,
-            checksum: match c.checksum {
-                ChecksumMode::Rfc5798 => V3Checksum::PseudoHeader,
-                ChecksumMode::Rfc9568 => V3Checksum::NoPseudoHeader,
-            },
-            announce: AnnounceConfig {
-                count: c.garp.count,
-                repeat_after: c.garp.repeat_after,
-                refresh: c.garp.refresh,
-            },
-            fault_retry: std::time::Duration::from_secs(10),
-        }
+        engine_config(&self.cfg, primary)
+    }
+}
+
+fn engine_config(c: &InstanceConfig, primary: IpAddr) -> EngineConfig {
+    EngineConfig {
+        vrid: c.vrid,
+        version: match c.version {
+            VrrpVersion::V2 => Version::V2,
+            VrrpVersion::V3 => Version::V3,
+        },
+        priority: c.priority,
+        advert_interval_cs: c.advert_interval_cs(),
+        preempt: c.preempt,
+        preempt_delay: c.preempt_delay,
+        accept: c.accept,
+        vips: c.vips.iter().map(|v| v.addr).collect(),
+        primary,
+        checksum: match c.checksum {
+            ChecksumMode::Rfc5798 => V3Checksum::PseudoHeader,
+            ChecksumMode::Rfc9568 => V3Checksum::NoPseudoHeader,
+        },
+        announce: AnnounceConfig {
+            count: c.garp.count,
+            repeat_after: c.garp.repeat_after,
+            refresh: c.garp.refresh,
+        },
+        fault_retry: std::time::Duration::from_secs(10),
     }
 }

@@ -90,6 +90,17 @@ pub struct GarpConfig {
 }
 
 impl InstanceConfig {
+    /// Whether `other` is the same virtual router on the same link, so that a reload
+    /// can update it in place: interface, VRID, version and VIPs (with prefix lengths)
+    /// unchanged. Name, priority, interval and the rest may differ.
+    pub fn same_identity(&self, other: &InstanceConfig) -> bool {
+        self.interface == other.interface
+            && self.vrid == other.vrid
+            && self.version == other.version
+            && self.vips.len() == other.vips.len()
+            && self.vips.iter().all(|v| other.vips.contains(v))
+    }
+
     /// The advertisement interval in centiseconds, the unit of the VRRPv3 Max Adver Int
     /// field (RFC 5798 §5.2.7). Validation guarantees it fits: at most 4095 for v3,
     /// 25500 for v2.
