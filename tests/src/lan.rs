@@ -47,6 +47,9 @@ pub fn assert_allowed_destination(a: &str) {
     );
 }
 
+/// Lines [`Host::start_vipd`] puts before the caller's YAML (the `control_socket` line).
+pub const CONFIG_PREAMBLE_LINES: usize = 1;
+
 /// Locks a mutex, recovering it if a panicking test poisoned it.
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
@@ -202,6 +205,7 @@ impl Lan {
             vipd: Mutex::new(None),
             keepalived: Mutex::new(None),
             old: Mutex::new(Vec::new()),
+            vipd_config: Mutex::new(None),
             name: name.to_string(),
             bridge_ns: self.bridge.name().to_string(),
             port,
@@ -360,6 +364,8 @@ pub struct Host {
     vipd: Mutex<Option<Proc>>,
     keepalived: Mutex<Option<Proc>>,
     old: Mutex<Vec<Proc>>,
+    /// The config file the running vipd was started with (see [`Host::start_vipd`]).
+    vipd_config: Mutex<Option<PathBuf>>,
     pub name: String,
     bridge_ns: String,
     port: String,
@@ -624,13 +630,10 @@ impl Host {
         let n = self.spawns.get() + 1;
         self.spawns.set(n);
         let cfg = self.dir.join(format!("vipd-{n}.yaml"));
-        let text = format!(
-            "control_socket: \"{}\"\n{yaml}",
-            self.control_socket().display()
-        );
-        if let Err(e) = std::fs::write(&cfg, text) {
+        if let Err(e) = std::fs::write(&cfg, self.vipd_config_text(yaml)) {
             panic!("cannot write {}: {e}", cfg.display());
         }
+        *lock(&self.vipd_config) = Some(cfg.clone());
         let log = self.dir.join(format!("vipd-{n}.log"));
         let mut cmd = self.command(bins::vipd());
         cmd.arg("--config").arg(&cfg);
@@ -640,6 +643,99 @@ impl Host {
             lock(&self.old).push(old);
         }
         cfg
+    }
+
+    /// What [`Host::start_vipd`] writes for `yaml`: the control socket line first (so
+    /// line N of `yaml` is line N + [`CONFIG_PREAMBLE_LINES`] of the file), then `yaml`.
+    pub fn vipd_config_text(&self, yaml: &str) -> String {
+        format!(
+            "control_socket: \"{}\"\n{yaml}",
+            self.control_socket().display()
+        )
+    }
+
+    /// The config file the current vipd was started with (`--config`), if one was.
+    pub fn vipd_config_path(&self) -> Option<PathBuf> {
+        lock(&self.vipd_config).clone()
+    }
+
+    /// Replaces the running vipd's config file (the path it was started with) by `yaml`
+    /// plus this host's control socket, exactly as [`Host::start_vipd`] writes it, for a
+    /// reload ([`Host::reload_vipd`]). `yaml` may be broken on purpose. Written to a
+    /// temporary file and renamed over the old one, so vipd never reads half a file.
+    /// Returns the path.
+    pub fn rewrite_vipd_config(&self, yaml: &str) -> PathBuf {
+        assert!(
+            !yaml.contains("control_socket"),
+            "rewrite_vipd_config adds control_socket itself"
+        );
+        let Some(cfg) = self.vipd_config_path() else {
+            panic!(
+                "no vipd was started on {}: no config file to rewrite",
+                self.name
+            );
+        };
+        let tmp = cfg.with_extension("yaml.new");
+        if let Err(e) = std::fs::write(&tmp, self.vipd_config_text(yaml)) {
+            panic!("cannot write {}: {e}", tmp.display());
+        }
+        if let Err(e) = std::fs::rename(&tmp, &cfg) {
+            panic!("cannot rename {} to {}: {e}", tmp.display(), cfg.display());
+        }
+        cfg
+    }
+
+    /// Sends SIGHUP to this host's vipd (re-read the config file); false if it had
+    /// already exited.
+    pub fn reload_vipd(&self) -> bool {
+        self.kill(Signal::SIGHUP)
+    }
+
+    /// [`Host::reload_vipd`], then waits up to `timeout` for vipd to log the outcome:
+    /// `Ok(line)` with the `configuration reloaded` line, `Err(line)` with the `reload
+    /// refused` line. Panics (with the log) if vipd is gone or logs neither in time.
+    pub fn reload_vipd_and_wait(&self, timeout: Duration) -> Result<String, String> {
+        let before = self.vipd_log().lines().count();
+        assert!(
+            self.reload_vipd(),
+            "vipd on {} had exited before SIGHUP; log:\n{}",
+            self.name,
+            self.vipd_log()
+        );
+        let mut outcome = None;
+        wait_until(timeout, Duration::from_millis(2), || {
+            let log = self.vipd_log();
+            for line in log.lines().skip(before) {
+                if line.contains("configuration reloaded") {
+                    outcome = Some(Ok(line.to_string()));
+                    return true;
+                }
+                if line.contains("reload refused") {
+                    outcome = Some(Err(line.to_string()));
+                    return true;
+                }
+            }
+            false
+        });
+        match outcome {
+            Some(o) => o,
+            None => panic!(
+                "vipd on {} logged neither `configuration reloaded` nor `reload refused` \
+                 within {timeout:?} of SIGHUP (running: {}); log since:\n{}",
+                self.name,
+                self.vipd_running(),
+                self.vipd_log()
+                    .lines()
+                    .skip(before)
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            ),
+        }
+    }
+
+    /// Whether this host's vipd process is still running (not exited).
+    pub fn vipd_running(&self) -> bool {
+        self.with_vipd(|p| p.exited().is_none())
     }
 
     fn with_vipd<T>(&self, f: impl FnOnce(&mut Proc) -> T) -> T {

@@ -92,7 +92,8 @@ pub struct GarpConfig {
 impl InstanceConfig {
     /// Whether `other` is the same virtual router on the same link, so that a reload
     /// can update it in place: interface, VRID, version and VIPs (with prefix lengths)
-    /// unchanged. Name, priority, interval and the rest may differ.
+    /// unchanged; priority, interval and the rest may differ. (Reload also matches
+    /// instances by name.)
     pub fn same_identity(&self, other: &InstanceConfig) -> bool {
         self.interface == other.interface
             && self.vrid == other.vrid
