@@ -430,6 +430,7 @@ mod tests {
                 master_address: None,
                 master_priority: None,
                 advert_interval_ms: 200,
+                master_advert_interval_ms: None,
                 last_advert_age_s: None,
                 vips: ["192.0.2.50/24", "2001:db8::50/64"]
                     .iter()

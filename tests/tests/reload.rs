@@ -530,6 +530,13 @@ fn reload_updates_in_place() {
             a1.priority_configured, a1.advert_interval_ms
         ));
     }
+    // b follows a's new interval (VRRPv3 backups learn the master's).
+    if b1.master_advert_interval_ms != Some(300) || a1.master_advert_interval_ms != Some(300) {
+        problems.push(format!(
+            "master advert interval: b says {:?} ms, a says {:?} ms, not 300",
+            b1.master_advert_interval_ms, a1.master_advert_interval_ms
+        ));
+    }
     match b_saw_160 {
         Some(t) if t <= 2.0 => {}
         Some(t) => problems.push(format!(
@@ -639,8 +646,8 @@ fn reload_updates_in_place() {
     // 3b. Priority 90 (still 300 ms): b (100, preempting) discards a's adverts from now
     // on and takes over a Master_Down_Interval after the last one it accepted. b learned
     // a's 300 ms, so that is 3 × 300 + (256 − 100) × 300 / 256 = 1082.8 ms, not the
-    // 721.9 ms of b's own 200 ms: the takeover time shows the learned interval, which
-    // the status does not.
+    // 721.9 ms of b's own 200 ms: the takeover time confirms the learned interval the
+    // status showed.
     let mdi = master_down_ms(100, 300.0);
     a.rewrite_vipd_config(&config(&[web(90).advert_interval("300ms")]));
     let t1 = epoch_now();

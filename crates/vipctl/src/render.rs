@@ -70,7 +70,7 @@ fn render_instance(out: &mut String, i: &InstanceStatus) {
         i.local_address.clone().unwrap_or_else(|| "unknown".into()),
     );
     line("master", master(i));
-    line("advert interval", millis(i.advert_interval_ms));
+    line("advert interval", advert_interval(i));
     line(
         "last advert",
         i.last_advert_age_s
@@ -102,6 +102,16 @@ fn render_instance(out: &mut String, i: &InstanceStatus) {
             drops.join(", ")
         },
     );
+}
+
+/// The configured interval, and the master's where it differs (VRRPv3 backups follow
+/// the master's).
+fn advert_interval(i: &InstanceStatus) -> String {
+    let mine = millis(i.advert_interval_ms);
+    match i.master_advert_interval_ms {
+        Some(m) if m != i.advert_interval_ms => format!("{mine} (the master's: {})", millis(m)),
+        _ => mine,
+    }
 }
 
 fn master(i: &InstanceStatus) -> String {
@@ -184,6 +194,7 @@ pub(crate) mod tests {
             master_address: Some("192.0.2.1".into()),
             master_priority: Some(150),
             advert_interval_ms: 200,
+            master_advert_interval_ms: Some(200),
             last_advert_age_s: None,
             vips: vec![
                 VipStatus {
@@ -214,6 +225,7 @@ pub(crate) mod tests {
             master_address: Some("fe80::1".into()),
             master_priority: Some(150),
             advert_interval_ms: 1500,
+            master_advert_interval_ms: Some(1500),
             last_advert_age_s: Some(0.18),
             vips: vec![VipStatus {
                 address: "2001:db8::50/64".into(),
@@ -289,6 +301,23 @@ pub(crate) mod tests {
         for line in l.iter().skip(1).filter(|line| !line.is_empty()) {
             assert_eq!(line.find(": "), Some(LABEL_WIDTH), "misaligned: {line:?}");
         }
+    }
+
+    #[test]
+    fn a_backup_shows_the_masters_interval_where_it_differs() {
+        let mut s = sample_status();
+        s.instances[1].master_advert_interval_ms = Some(300);
+        let text = render_status(&s);
+        assert!(
+            text.contains("\nadvert interval: 1.5s (the master's: 300ms)\n"),
+            "{text}"
+        );
+        // And JSON without the field (an older daemon) still parses.
+        let json = serde_json::to_string(&s).expect("serialise");
+        let old = json.replace("\"master_advert_interval_ms\":300,", "");
+        assert_ne!(old, json);
+        let back: Status = serde_json::from_str(&old).expect("parse without the field");
+        assert_eq!(back.instances[1].master_advert_interval_ms, None);
     }
 
     #[test]

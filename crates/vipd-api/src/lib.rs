@@ -102,6 +102,11 @@ pub struct InstanceStatus {
     pub master_priority: Option<u8>,
     /// Configured advertisement interval, in milliseconds.
     pub advert_interval_ms: u64,
+    /// The interval the master advertises (RFC 5798 Master_Adver_Interval, learned from
+    /// its adverts; this host's own when master), in milliseconds. Absent while no
+    /// master is known. Added in protocol version 1 without a bump: optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub master_advert_interval_ms: Option<u64>,
     /// Seconds since the last valid advert from another router was accepted.
     pub last_advert_age_s: Option<f64>,
     /// Configured VIPs with whether each is on the interface right now (read from the

@@ -67,6 +67,8 @@ pub struct Status {
     /// and priority of the last accepted advert.
     pub master: Option<(IpAddr, u8)>,
     pub last_advert: Option<Instant>,
+    /// Master_Adver_Interval: learned from the master's adverts (v3), our own
+    /// Advertisement_Interval when master.
     pub master_adver_interval_cs: u16,
     pub adverts_sent: u64,
     pub adverts_received: u64,
@@ -259,7 +261,10 @@ impl Router {
                 _ => None,
             },
             last_advert: self.last_advert,
-            master_adver_interval_cs: self.master_adver_interval_cs,
+            master_adver_interval_cs: match self.state {
+                State::Master => self.cfg.advert_interval_cs,
+                _ => self.master_adver_interval_cs,
+            },
             adverts_sent: self.adverts_sent,
             adverts_received: self.adverts_received,
             drops: self.drops.clone(),
