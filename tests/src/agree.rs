@@ -431,6 +431,7 @@ mod tests {
                 master_priority: None,
                 advert_interval_ms: 200,
                 master_advert_interval_ms: None,
+                kernel_error: None,
                 last_advert_age_s: None,
                 vips: ["192.0.2.50/24", "2001:db8::50/64"]
                     .iter()

@@ -82,11 +82,18 @@ fn render_instance(out: &mut String, i: &InstanceStatus) {
     );
     let width = i.vips.iter().map(|v| v.address.len()).max().unwrap_or(0);
     for vip in &i.vips {
-        let presence = if vip.present { "present" } else { "absent" };
+        let presence = match (&i.kernel_error, vip.present) {
+            (Some(_), _) => "unknown",
+            (None, true) => "present",
+            (None, false) => "absent",
+        };
         line("vip", format!("{:<width$}  {presence}", vip.address));
     }
     if i.vips.is_empty() {
         line("vip", "none".into());
+    }
+    if let Some(e) = &i.kernel_error {
+        line("kernel", e.clone());
     }
     let drops: Vec<String> = i
         .drops
@@ -195,6 +202,7 @@ pub(crate) mod tests {
             master_priority: Some(150),
             advert_interval_ms: 200,
             master_advert_interval_ms: Some(200),
+            kernel_error: None,
             last_advert_age_s: None,
             vips: vec![
                 VipStatus {
@@ -226,6 +234,7 @@ pub(crate) mod tests {
             master_priority: Some(150),
             advert_interval_ms: 1500,
             master_advert_interval_ms: Some(1500),
+            kernel_error: None,
             last_advert_age_s: Some(0.18),
             vips: vec![VipStatus {
                 address: "2001:db8::50/64".into(),
@@ -318,6 +327,22 @@ pub(crate) mod tests {
         assert_ne!(old, json);
         let back: Status = serde_json::from_str(&old).expect("parse without the field");
         assert_eq!(back.instances[1].master_advert_interval_ms, None);
+    }
+
+    #[test]
+    fn vips_are_unknown_when_the_kernel_cannot_be_read() {
+        let mut s = sample_status();
+        s.instances[0].kernel_error = Some("cannot read addresses: timed out".into());
+        let text = render_status(&s);
+        assert!(
+            text.contains("\n            vip: 192.0.2.50/24   unknown\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("\n         kernel: cannot read addresses: timed out\n"),
+            "{text}"
+        );
+        assert!(!text.contains("present"), "{text}");
     }
 
     #[test]

@@ -112,6 +112,10 @@ pub struct InstanceStatus {
     /// Configured VIPs with whether each is on the interface right now (read from the
     /// kernel when the status is asked for, not remembered).
     pub vips: Vec<VipStatus>,
+    /// Set when the kernel could not be asked: `vips[].present` is then unknown (and
+    /// false), not a reading. Optional, so older peers parse it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kernel_error: Option<String>,
     /// Seconds since the last state change.
     pub in_state_s: f64,
     pub transitions: u64,

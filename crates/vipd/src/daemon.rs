@@ -14,8 +14,8 @@ use tracing::{debug, error, info, warn};
 use vipd_engine::{Input, Output, Router};
 use vipd_wire::{announce, Ipv4Header, RxError, PROTOCOL};
 
-use crate::clock::Clock;
-use crate::config::{Config, ConfigError};
+use crate::clock::{Clock, Wakeup};
+use crate::config::{Config, ConfigError, Vip};
 use crate::control::{self, ControlError, Pending};
 use crate::instance::Instance;
 use crate::netlink::{Event, Link, Netlink, NetlinkError};
@@ -33,6 +33,8 @@ pub enum DaemonError {
     Control(#[from] ControlError),
     #[error("cannot install signal handlers: {0}")]
     Signals(#[source] std::io::Error),
+    #[error("could not remove VIPs on the way out: {0}; the next start removes them")]
+    VipsLeftBehind(String),
 }
 
 /// A datagram from one interface's socket.
@@ -73,6 +75,9 @@ pub struct Daemon {
     instances: Vec<Instance>,
     ifaces: BTreeMap<String, Iface>,
     rx_tx: mpsc::Sender<Rx>,
+    /// VIPs whose removal failed (interface name, VIP): retried by housekeeping until
+    /// they are gone or an instance that is master wants them again.
+    stray: Vec<(String, Vip)>,
 }
 
 impl Daemon {
@@ -101,6 +106,7 @@ impl Daemon {
             instances,
             ifaces: BTreeMap::new(),
             rx_tx,
+            stray: Vec::new(),
         };
         info!(
             instances = d.instances.len(),
@@ -111,27 +117,13 @@ impl Daemon {
 
         let mut housekeeping = tokio::time::interval(Duration::from_secs(1));
         housekeeping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let sleep =
-            tokio::time::sleep_until(tokio::time::Instant::now() + Duration::from_secs(3600));
-        tokio::pin!(sleep);
-        let mut armed: Option<vipd_engine::Instant> = None;
+        let mut wakeup = Wakeup::default();
         let mut monitoring = true;
         loop {
-            // Re-arm the timer only when the earliest deadline moved.
-            let next = d.next_deadline();
-            if next != armed {
-                armed = next;
-                let at = next
-                    .map(|t| d.clock.to_tokio(t))
-                    .unwrap_or_else(|| tokio::time::Instant::now() + Duration::from_secs(3600));
-                sleep.as_mut().reset(at);
-            }
+            wakeup.arm(d.next_deadline().map(|t| d.clock.to_tokio(t)));
             tokio::select! {
                 Some(pkt) = rx.recv() => d.on_packet(pkt).await,
-                () = &mut sleep => {
-                    armed = None;
-                    d.on_timeout().await;
-                }
+                () = wakeup.wait() => d.on_timeout().await,
                 ev = events.recv(), if monitoring => match ev {
                     Some(ev) => d.on_netlink(ev).await,
                     None => {
@@ -148,6 +140,18 @@ impl Daemon {
             }
         }
         d.shutdown_all().await;
+        if !d.stray.is_empty() {
+            // One more try each before giving up.
+            d.retry_stray().await;
+        }
+        if !d.stray.is_empty() {
+            let left: Vec<String> = d
+                .stray
+                .iter()
+                .map(|(iface, vip)| format!("{vip} on {iface}"))
+                .collect();
+            return Err(DaemonError::VipsLeftBehind(left.join(", ")));
+        }
         info!("vipd stopped");
         Ok(())
     }
@@ -213,6 +217,25 @@ impl Daemon {
     /// a VIP of ours, or its (non-tentative) IPv6 link-local address.
     async fn primary(&self, index: u32, v6: bool) -> Result<IpAddr, String> {
         let addrs = self.nl.addresses(index).await.map_err(|e| e.to_string())?;
+        self.pick_source(&addrs, v6, None).ok_or_else(|| {
+            if v6 {
+                "no usable IPv6 link-local address on the interface (yet)".to_string()
+            } else {
+                "no IPv4 address on the interface to send adverts from".to_string()
+            }
+        })
+    }
+
+    /// The advert source among `addrs`: the first IPv4 address that is not a VIP of
+    /// ours, or the IPv6 link-local address; not a tentative one, except `in_use` (a
+    /// link flap makes the kernel run DAD on the link-local address again, and the
+    /// source in use stays right meanwhile).
+    fn pick_source(
+        &self,
+        addrs: &[crate::netlink::Addr],
+        v6: bool,
+        in_use: Option<IpAddr>,
+    ) -> Option<IpAddr> {
         let ours: Vec<IpAddr> = self
             .instances
             .iter()
@@ -221,19 +244,12 @@ impl Daemon {
         addrs
             .iter()
             .find(|a| {
-                !a.tentative
+                (!a.tentative || Some(a.addr) == in_use)
                     && a.addr.is_ipv6() == v6
                     && !ours.contains(&a.addr)
                     && (!v6 || a.link_local)
             })
             .map(|a| a.addr)
-            .ok_or_else(|| {
-                if v6 {
-                    "no usable IPv6 link-local address on the interface (yet)".to_string()
-                } else {
-                    "no IPv4 address on the interface to send adverts from".to_string()
-                }
-            })
     }
 
     async fn setup(&mut self, i: usize) -> Result<(), String> {
@@ -495,11 +511,57 @@ impl Daemon {
             }
         }
         self.setup_all().await;
+        self.retry_stray().await;
+    }
+
+    /// Retries the VIP removals that failed, except for VIPs a master now holds again.
+    async fn retry_stray(&mut self) {
+        let stray = std::mem::take(&mut self.stray);
+        for (iface, vip) in stray {
+            let wanted = self.instances.iter().any(|i| {
+                i.cfg.interface == iface
+                    && i.cfg.vips.contains(&vip)
+                    && i.router
+                        .as_ref()
+                        .is_some_and(|r| r.state() == vipd_engine::State::Master)
+            });
+            if wanted {
+                continue;
+            }
+            let Ok(link) = self.nl.link_by_name(&iface).await else {
+                // Interface gone (its addresses with it) or unreadable: try again later
+                // only in the second case.
+                if self.ifindex(&iface).is_some() {
+                    self.stray.push((iface, vip));
+                }
+                continue;
+            };
+            match self.nl.del_vip(link.index, &vip).await {
+                Ok(true) => info!(interface = %iface, vip = %vip, "VIP removed (retry)"),
+                Ok(false) => {}
+                Err(e) => {
+                    warn!(interface = %iface, vip = %vip, "VIP removal failed again: {e}");
+                    self.stray.push((iface, vip));
+                }
+            }
+        }
     }
 
     /// An instance whose advert source address is gone or no longer the first one
     /// leaves gracefully and is set up again with the new source.
     async fn check_primaries(&mut self, index: u32) {
+        let addrs = match self.nl.addresses(index).await {
+            Ok(a) => a,
+            Err(e) => {
+                // Not knowing is no reason to restart anything: a slow kernel must not
+                // make a healthy master hand over.
+                warn!(
+                    ifindex = index,
+                    "cannot read addresses; advert sources unchanged: {e}"
+                );
+                return;
+            }
+        };
         for i in 0..self.instances.len() {
             let inst = &self.instances[i];
             if self.ifindex(&inst.cfg.interface) != Some(index) {
@@ -508,7 +570,7 @@ impl Daemon {
             let Some(current) = inst.router.as_ref().map(|r| r.config().primary) else {
                 continue;
             };
-            let now_primary = self.primary(index, inst.is_ipv6()).await.ok();
+            let now_primary = self.pick_source(&addrs, inst.is_ipv6(), Some(current));
             if now_primary == Some(current) {
                 continue;
             }
@@ -678,7 +740,13 @@ impl Daemon {
                     match self.nl.del_vip(index, vip).await {
                         Ok(true) => info!(instance = %name, vip = %vip, "VIP removed"),
                         Ok(false) => {}
-                        Err(e) => error!(instance = %name, vip = %vip, "VIP removal failed: {e}"),
+                        Err(e) => {
+                            error!(instance = %name, vip = %vip, "VIP removal failed: {e}; retrying every second");
+                            let key = (inst.cfg.interface.clone(), *vip);
+                            if !self.stray.contains(&key) {
+                                self.stray.push(key);
+                            }
+                        }
                     }
                 }
             }

@@ -20,13 +20,16 @@ pub async fn build(d: &Daemon) -> Status {
     let mut instances = Vec::new();
     for inst in d.instances() {
         let c = &inst.cfg;
-        let present = match d.ifindex(&c.interface) {
-            Some(index) => d
-                .netlink()
-                .present(index, &c.vips)
-                .await
-                .unwrap_or_default(),
-            None => Default::default(),
+        // The kernel's truth, or why it could not be read (never a guess).
+        let (present, kernel_error) = match d.ifindex(&c.interface) {
+            Some(index) => match d.netlink().present(index, &c.vips).await {
+                Ok(p) => (p, None),
+                Err(e) => (
+                    Default::default(),
+                    Some(format!("cannot read addresses: {e}")),
+                ),
+            },
+            None => (Default::default(), None),
         };
         let vips = c
             .vips
@@ -53,6 +56,7 @@ pub async fn build(d: &Daemon) -> Status {
             master_priority: None,
             advert_interval_ms: u64::try_from(c.advert_interval.as_millis()).unwrap_or(u64::MAX),
             master_advert_interval_ms: None,
+            kernel_error,
             last_advert_age_s: None,
             vips,
             in_state_s: 0.0,
