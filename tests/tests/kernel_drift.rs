@@ -1,0 +1,579 @@
+//! Kernel drift: the kernel's addresses change behind vipd's back and vipd puts things
+//! right without disturbing the election.
+//!
+//! - A master's VIP removed by hand is added back (netlink address events are handled
+//!   at once; housekeeping polls every second as a fallback), the master stays master
+//!   and a client's traffic resumes.
+//! - A VIP added by hand on a backup is removed again.
+//! - A backup whose advert source (its interface's first IPv4 address) changes restarts
+//!   its instance with the new source, quietly: the master notices nothing, and the
+//!   restarted backup takes over from the new source when the master leaves.
+//! - A backup's link flapping leaves the master alone.
+
+use std::time::Duration;
+
+use vipd_api::{InstanceStatus, State};
+use vipd_e2e::lan::first_instance;
+use vipd_e2e::{
+    assert_vipctl_agrees, describe, epoch_now, exclusive, vipd_yaml, wait_roles, wait_until, Host,
+    Lan, Line, Monitor, Pinger, Signal, VipdInstance, VIP4,
+};
+
+/// The VIP with its prefix length, as configured and as `ip addr` takes it.
+const VIP4_CIDR: &str = "192.0.2.50/24";
+
+/// How long vipd may take to put a VIP right after the kernel changed it: it reacts to
+/// netlink address events at once and polls every second anyway, so this is generous.
+const REPAIR_LIMIT: Duration = Duration::from_secs(2);
+
+/// Default settings (VRRPv3, 200 ms adverts, preemption on): instance web, VRID 51.
+fn config(priority: u8) -> String {
+    vipd_yaml(
+        Some("debug"),
+        &[VipdInstance::new("web", 51, &[VIP4_CIDR]).priority(priority)],
+    )
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+/// The first instance's status on `h` (vipd must answer).
+fn inst(h: &Host) -> InstanceStatus {
+    first_instance(&h.status()).clone()
+}
+
+/// Starts a (192.0.2.11, priority 150) and b (192.0.2.12, priority 100) and waits until
+/// a is the only master holding the VIP.
+fn start_pair(lan: &Lan) -> (Host, Host) {
+    let a = lan.host("a", "192.0.2.11", "2001:db8::11");
+    let b = lan.host("b", "192.0.2.12", "2001:db8::12");
+    a.spawn_vipd(&config(150));
+    b.spawn_vipd(&config(100));
+    assert!(
+        wait_roles(&[&a, &b], "a", VIP4, Duration::from_secs(10)),
+        "a never became the only master:\n{}",
+        describe(&[&a, &b], VIP4)
+    );
+    (a, b)
+}
+
+/// `ip monitor address dev eth0` on `h`, given a moment to subscribe.
+fn address_events(h: &Host) -> Monitor {
+    let m = h.monitor(&["ip", "monitor", "address", "dev", "eth0"]);
+    std::thread::sleep(Duration::from_millis(200));
+    m
+}
+
+/// An `ip monitor address` line deleting `addr`.
+fn is_deletion(l: &Line, addr: &str) -> bool {
+    l.text.starts_with("Deleted") && l.text.contains(&format!(" {addr}/"))
+}
+
+/// An `ip monitor address` line adding `addr`.
+fn is_addition(l: &Line, addr: &str) -> bool {
+    !l.text.starts_with("Deleted") && l.text.contains(&format!(" {addr}/"))
+}
+
+fn texts(lines: &[Line]) -> Vec<String> {
+    lines
+        .iter()
+        .map(|l| format!("{:.6} {}", l.t, l.text))
+        .collect()
+}
+
+/// Polls `check` every 20 ms for `dur`; the first complaint it makes, if any.
+fn hold(dur: Duration, mut check: impl FnMut() -> Result<(), String>) -> Result<(), String> {
+    let mut bad = None;
+    wait_until(dur, Duration::from_millis(20), || match check() {
+        Ok(()) => false,
+        Err(e) => {
+            bad = Some(e);
+            true
+        }
+    });
+    match bad {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+/// The master holds the VIP with the transitions it had; the backup is backup with the
+/// transitions it had and without the VIP.
+fn roles_unchanged(a: &Host, a_tr: u64, b: &Host, b_tr: u64) -> Result<(), String> {
+    let (sa, sb) = (inst(a), inst(b));
+    let ok = sa.state == State::Master
+        && sa.transitions == a_tr
+        && a.has_addr(VIP4)
+        && sb.state == State::Backup
+        && sb.transitions == b_tr
+        && !b.has_addr(VIP4);
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "expected a master (transitions {a_tr}) with {VIP4} and b backup (transitions \
+             {b_tr}) without it:\n{}",
+            describe(&[a, b], VIP4)
+        ))
+    }
+}
+
+/// vipd's log lines on `h` worth showing when the kernel drifted.
+fn drift_log(h: &Host) -> String {
+    h.vipd_log()
+        .lines()
+        .filter(|l| {
+            l.contains("VIP")
+                || l.contains("state changed")
+                || l.contains("advert source")
+                || l.contains("instance starting")
+                || l.contains("link state")
+                || l.contains("not started")
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn vip_removed_by_hand_is_added_back() {
+    let _serial = exclusive();
+    let lan = Lan::new("driftdel");
+    let (a, b) = start_pair(&lan);
+    let client = lan.host("client", "192.0.2.100", "2001:db8::100");
+
+    let ping = Pinger::start(&client, VIP4, Duration::from_secs(30));
+    assert!(
+        ping.wait_replies(100, Duration::from_secs(5)),
+        "the client cannot ping the VIP held by a"
+    );
+    let (a_tr, b_tr) = (inst(&a).transitions, inst(&b).transitions);
+    let a_events = address_events(&a);
+    let b_events = address_events(&b);
+
+    let removed = epoch_now();
+    a.exec_ok(&["ip", "addr", "del", VIP4_CIDR, "dev", "eth0"]);
+    let back = a_events.wait_for(REPAIR_LIMIT + Duration::from_secs(1), |l| {
+        l.t >= removed && is_addition(l, VIP4)
+    });
+    let lines = a_events.lines();
+    let deleted_at = lines.iter().find(|l| is_deletion(l, VIP4)).map(|l| l.t);
+    let Some(back) = back else {
+        panic!(
+            "vipd on a did not add {VIP4} back within {:?} of `ip addr del`:\n{}\na's \
+             address events: {:#?}\na's log:\n{}",
+            REPAIR_LIMIT + Duration::from_secs(1),
+            describe(&[&a, &b], VIP4),
+            texts(&lines),
+            drift_log(&a)
+        );
+    };
+    let restore_ms = (back.t - removed) * 1e3;
+    assert!(
+        deleted_at.is_some_and(|d| d <= back.t),
+        "a's address events do not show the deletion before the re-add: {:#?}",
+        texts(&lines)
+    );
+    assert!(
+        restore_ms <= ms(REPAIR_LIMIT),
+        "a added {VIP4} back {restore_ms:.1} ms after `ip addr del`, more than {:?}; \
+         events {:#?}\nlog:\n{}",
+        REPAIR_LIMIT,
+        texts(&lines),
+        drift_log(&a)
+    );
+
+    // The election noticed nothing: a is still master (no transition), b still backup.
+    if let Err(e) = roles_unchanged(&a, a_tr, &b, b_tr) {
+        panic!("right after the re-add: {e}\na's log:\n{}", drift_log(&a));
+    }
+    assert!(
+        ping.wait_replies(100, Duration::from_secs(3)),
+        "the client's pings did not resume after the VIP came back:\n{}",
+        describe(&[&a, &b], VIP4)
+    );
+    // Past at least one housekeeping round: still nothing moved, and the VIP stayed.
+    if let Err(e) = hold(Duration::from_millis(1200), || {
+        roles_unchanged(&a, a_tr, &b, b_tr)
+    }) {
+        panic!("after the re-add: {e}\na's log:\n{}", drift_log(&a));
+    }
+    let report = ping.stop();
+    let gap = report
+        .longest_gap_after(removed)
+        .expect("replies around the removal");
+    assert_eq!(
+        client.neigh_mac(VIP4).as_deref(),
+        Some(a.mac()),
+        "the client's neighbour entry for {VIP4} should still be a's"
+    );
+    let a_lines = a_events.lines();
+    let removals = a_lines.iter().filter(|l| is_deletion(l, VIP4)).count();
+    let additions = a_lines.iter().filter(|l| is_addition(l, VIP4)).count();
+    assert_eq!(
+        (removals, additions),
+        (1, 1),
+        "a's VIP should have gone once (by hand) and come back once: {:#?}",
+        texts(&a_lines)
+    );
+    let b_vip: Vec<String> = texts(
+        &b_events
+            .lines()
+            .into_iter()
+            .filter(|l| l.text.contains(&format!(" {VIP4}/")))
+            .collect::<Vec<_>>(),
+    );
+    assert!(
+        b_vip.is_empty(),
+        "b (backup) touched {VIP4}: {b_vip:#?}\nb's log:\n{}",
+        drift_log(&b)
+    );
+    println!(
+        "vip_removed_by_hand_is_added_back: `ip addr del` at {removed:.6}; kernel deleted it \
+         {:.1} ms later; a added it back {restore_ms:.1} ms after the command; longest \
+         client ping gap after the removal {:.1} ms; {report}",
+        deleted_at.map_or(f64::NAN, |d| (d - removed) * 1e3),
+        ms(gap)
+    );
+    assert!(
+        gap <= REPAIR_LIMIT,
+        "client outage {:.1} ms > {:?}: {report}",
+        ms(gap),
+        REPAIR_LIMIT
+    );
+    assert_vipctl_agrees(&[&a, &b]);
+}
+
+#[test]
+fn vip_added_by_hand_on_a_backup_is_removed() {
+    let _serial = exclusive();
+    let lan = Lan::new("driftadd");
+    let (a, b) = start_pair(&lan);
+    let (a_tr, b_tr) = (inst(&a).transitions, inst(&b).transitions);
+    let a_events = address_events(&a);
+    let b_events = address_events(&b);
+
+    let added = epoch_now();
+    b.exec_ok(&["ip", "addr", "add", VIP4_CIDR, "dev", "eth0"]);
+    let gone = b_events.wait_for(REPAIR_LIMIT + Duration::from_secs(1), |l| {
+        l.t >= added && is_deletion(l, VIP4)
+    });
+    let lines = b_events.lines();
+    let appeared_at = lines.iter().find(|l| is_addition(l, VIP4)).map(|l| l.t);
+    let Some(gone) = gone else {
+        panic!(
+            "vipd on b (backup) did not remove {VIP4} within {:?} of `ip addr add`:\n{}\nb's \
+             address events: {:#?}\nb's log:\n{}",
+            REPAIR_LIMIT + Duration::from_secs(1),
+            describe(&[&a, &b], VIP4),
+            texts(&lines),
+            drift_log(&b)
+        );
+    };
+    let remove_ms = (gone.t - added) * 1e3;
+    assert!(
+        remove_ms <= ms(REPAIR_LIMIT),
+        "b removed {VIP4} {remove_ms:.1} ms after `ip addr add`, more than {:?}; events \
+         {:#?}\nlog:\n{}",
+        REPAIR_LIMIT,
+        texts(&lines),
+        drift_log(&b)
+    );
+    if let Err(e) = roles_unchanged(&a, a_tr, &b, b_tr) {
+        panic!("right after the removal: {e}\nb's log:\n{}", drift_log(&b));
+    }
+    if let Err(e) = hold(Duration::from_millis(1200), || {
+        roles_unchanged(&a, a_tr, &b, b_tr)
+    }) {
+        panic!("after the removal: {e}\nb's log:\n{}", drift_log(&b));
+    }
+    let b_lines = b_events.lines();
+    let adds = b_lines.iter().filter(|l| is_addition(l, VIP4)).count();
+    let dels = b_lines.iter().filter(|l| is_deletion(l, VIP4)).count();
+    assert_eq!(
+        (adds, dels),
+        (1, 1),
+        "b's VIP should have appeared once (by hand) and gone once: {:#?}",
+        texts(&b_lines)
+    );
+    let a_vip = a_events
+        .lines()
+        .into_iter()
+        .filter(|l| l.text.contains(&format!(" {VIP4}/")))
+        .collect::<Vec<_>>();
+    assert!(
+        a_vip.is_empty(),
+        "a (master) touched its VIP when b's copy came and went: {:#?}",
+        texts(&a_vip)
+    );
+    println!(
+        "vip_added_by_hand_on_a_backup_is_removed: `ip addr add` at {added:.6}; kernel added \
+         it {:.1} ms later; b removed it {remove_ms:.1} ms after the command",
+        appeared_at.map_or(f64::NAN, |t| (t - added) * 1e3)
+    );
+    assert_vipctl_agrees(&[&a, &b]);
+}
+
+/// A VRRP advert as `tcpdump -n -tt` prints it:
+/// `<t> IP 192.0.2.11 > 224.0.0.18: VRRPv3, Advertisement, vrid 51, prio 150, ...`;
+/// `(time, source, priority)` of one for VRID 51.
+fn advert_vrid51(text: &str) -> Option<(f64, String, u8)> {
+    let mut w = text.split_whitespace();
+    let t = w.next()?.parse().ok()?;
+    if w.next()? != "IP" {
+        return None;
+    }
+    let src = w.next()?.to_string();
+    if !text.contains("VRRP") || !text.contains("Advertisement") || !text.contains("vrid 51,") {
+        return None;
+    }
+    let rest = &text[text.find("prio ")? + 5..];
+    let prio: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    Some((t, src, prio.parse().ok()?))
+}
+
+#[test]
+fn advert_source_change_restarts_the_instance_with_the_new_source() {
+    let _serial = exclusive();
+    let lan = Lan::new("driftsrc");
+    let (a, b) = start_pair(&lan);
+    // Deleting the primary address of a subnet deletes its secondaries too unless the
+    // kernel promotes one (the namespace default is not to; systemd sets it on hosts):
+    // 192.0.2.22/24, added after 192.0.2.12/24, is a secondary of the same subnet.
+    b.ns().sysctl(&["net.ipv4.conf.eth0.promote_secondaries=1"]);
+    let a_tr = inst(&a).transitions;
+    let b_before = inst(&b);
+    assert_eq!(b_before.local_address.as_deref(), Some("192.0.2.12"));
+
+    // VRRP on the wire, seen by the bridge.
+    let capture = {
+        let mut c = lan.bridge_ns().command("tcpdump");
+        c.args(["-i", "br0", "-n", "-tt", "-l", "ip proto 112"]);
+        Monitor::spawn(c, "tcpdump in the bridge namespace")
+    };
+    assert!(
+        capture
+            .wait_for(Duration::from_secs(5), |l| l.stderr
+                && l.text.contains("listening on"))
+            .is_some(),
+        "tcpdump did not start: {:?}",
+        texts(&capture.lines())
+    );
+
+    let changed = epoch_now();
+    b.exec_ok(&["ip", "addr", "add", "192.0.2.22/24", "dev", "eth0"]);
+    b.exec_ok(&["ip", "addr", "del", "192.0.2.12/24", "dev", "eth0"]);
+    let addrs = b.addresses();
+    assert!(
+        addrs.iter().any(|x| x == "192.0.2.22/24") && !addrs.iter().any(|x| x == "192.0.2.12/24"),
+        "b's addresses after the change: {addrs:?}"
+    );
+
+    let mut seen = None;
+    let restarted = wait_until(Duration::from_secs(3), Duration::from_millis(10), || {
+        let Ok(s) = b.try_vipctl_status_json() else {
+            return false;
+        };
+        let Some(i) = s.instances.first() else {
+            return false;
+        };
+        let ok = i.local_address.as_deref() == Some("192.0.2.22") && i.state == State::Backup;
+        seen = Some(i.clone());
+        ok
+    });
+    let restart_ms = (epoch_now() - changed) * 1e3;
+    assert!(
+        restarted,
+        "b's instance did not come back as backup advertising from 192.0.2.22 within 3 s; \
+         last vipctl status --json instance: {seen:#?}\n{}\nb's log:\n{}",
+        describe(&[&a, &b], VIP4),
+        drift_log(&b)
+    );
+    let b_log = drift_log(&b);
+    let b_tr = inst(&b).transitions;
+
+    // a noticed nothing, and b, restarted as backup, stays backup: a's adverts keep its
+    // Master_Down_Timer (3 × 200 ms + skew) from firing.
+    if let Err(e) = roles_unchanged(&a, a_tr, &b, b_tr) {
+        panic!("right after b's restart: {e}\nb's log:\n{b_log}");
+    }
+    if let Err(e) = hold(Duration::from_millis(1500), || {
+        roles_unchanged(&a, a_tr, &b, b_tr)?;
+        let sb = inst(&b);
+        if sb.local_address.as_deref() != Some("192.0.2.22") {
+            return Err(format!(
+                "b's local_address went back to {:?}",
+                sb.local_address
+            ));
+        }
+        Ok(())
+    }) {
+        panic!("after b's restart: {e}\nb's log:\n{}", drift_log(&b));
+    }
+    let sb = inst(&b);
+    assert_eq!(
+        sb.master_address.as_deref(),
+        Some("192.0.2.11"),
+        "b, restarted, should follow a: {sb:#?}"
+    );
+    assert_eq!(
+        inst(&a).master_address.as_deref(),
+        Some("192.0.2.11"),
+        "a is its own master"
+    );
+    assert_vipctl_agrees(&[&a, &b]);
+
+    // a leaves: b takes over, advertising from its new source.
+    let sent = epoch_now();
+    assert!(a.kill(Signal::SIGTERM), "a's vipd was already gone");
+    assert!(
+        wait_until(Duration::from_secs(3), Duration::from_millis(5), || {
+            b.state() == Some(State::Master) && b.has_addr(VIP4)
+        }),
+        "b did not take over within 3 s of SIGTERM to a:\n{}\nb's log:\n{}",
+        describe(&[&a, &b], VIP4),
+        drift_log(&b)
+    );
+    let takeover_ms = (epoch_now() - sent) * 1e3;
+    match a.wait_vipd_exit(Duration::from_secs(5)) {
+        Some(s) => assert_eq!(s.code(), Some(0), "vipd on a exited with {s}"),
+        None => panic!("vipd on a still running 5 s after SIGTERM"),
+    }
+    assert!(
+        !a.has_addr(VIP4),
+        "a left its VIP behind: {:?}",
+        a.addresses()
+    );
+    let sb = inst(&b);
+    assert_eq!(sb.local_address.as_deref(), Some("192.0.2.22"), "{sb:#?}");
+    assert_eq!(sb.master_address.as_deref(), Some("192.0.2.22"), "{sb:#?}");
+
+    let from_new = capture.wait_for(Duration::from_secs(2), |l| {
+        !l.stderr
+            && advert_vrid51(&l.text)
+                .is_some_and(|(t, src, prio)| t >= sent && src == "192.0.2.22" && prio == 100)
+    });
+    let lines = capture.lines();
+    let adverts: Vec<(f64, String, u8)> = lines
+        .iter()
+        .filter(|l| !l.stderr)
+        .filter_map(|l| advert_vrid51(&l.text))
+        .collect();
+    let Some(first_new) = from_new else {
+        panic!(
+            "no advert for VRID 51 from 192.0.2.22 with priority 100 on the bridge after \
+             SIGTERM to a; adverts seen: {:#?}",
+            adverts.iter().rev().take(20).collect::<Vec<_>>()
+        );
+    };
+    let from_old: Vec<&(f64, String, u8)> = adverts
+        .iter()
+        .filter(|(_, src, _)| src == "192.0.2.12")
+        .collect();
+    assert!(
+        from_old.is_empty(),
+        "adverts from b's old address 192.0.2.12 (b was backup throughout, then had only \
+         192.0.2.22): {from_old:#?}"
+    );
+    let first_new_ms =
+        advert_vrid51(&first_new.text).map_or(f64::NAN, |(t, _, _)| (t - sent) * 1e3);
+    let around: Vec<String> = adverts
+        .iter()
+        .filter(|(t, _, _)| *t > sent - 0.25 && *t < sent + 0.6)
+        .map(|(t, src, prio)| format!("{:+.1} ms {src} prio {prio}", (t - sent) * 1e3))
+        .collect();
+    println!(
+        "advert_source_change_restarts_the_instance_with_the_new_source: b backup with \
+         source 192.0.2.22 {restart_ms:.1} ms after the address change (polled; transitions \
+         of the new instance {b_tr}); a untouched (transitions {a_tr}); after SIGTERM to a: \
+         b master {takeover_ms:.1} ms later (polled), first advert from 192.0.2.22 on the \
+         wire {first_new_ms:.1} ms after SIGTERM (tcpdump's clock); adverts on the bridge \
+         around SIGTERM: {around:?}\nb's log:\n{b_log}"
+    );
+    b.assert_vipctl_agrees_with_kernel();
+}
+
+#[test]
+fn link_flap_on_the_backup_is_harmless() {
+    let _serial = exclusive();
+    let lan = Lan::new("driftflap");
+    let (a, b) = start_pair(&lan);
+    let a_tr = inst(&a).transitions;
+    let b_tr = inst(&b).transitions;
+    let a_events = address_events(&a);
+
+    // a must stay master with its VIP and transitions throughout.
+    let a_steady = || -> Result<(), String> {
+        let sa = inst(&a);
+        if sa.state == State::Master && sa.transitions == a_tr && a.has_addr(VIP4) {
+            Ok(())
+        } else {
+            Err(format!(
+                "a should stay master (transitions {a_tr}) with {VIP4}:\n{}",
+                describe(&[&a, &b], VIP4)
+            ))
+        }
+    };
+    let started = epoch_now();
+    let mut b_states = Vec::new();
+    for round in 1..=2 {
+        b.pull_cable();
+        if let Err(e) = hold(Duration::from_millis(300), &a_steady) {
+            panic!("flap {round}, cable out: {e}\nb's log:\n{}", drift_log(&b));
+        }
+        b_states.push(format!("out: {:?}", b.state()));
+        b.plug_cable();
+        if let Err(e) = hold(Duration::from_millis(300), &a_steady) {
+            panic!("flap {round}, cable in: {e}\nb's log:\n{}", drift_log(&b));
+        }
+        b_states.push(format!("in: {:?}", b.state()));
+    }
+    let flapped_ms = (epoch_now() - started) * 1e3;
+    assert!(
+        flapped_ms < 2000.0,
+        "two flaps took {flapped_ms:.1} ms; the test means them to be within 2 s"
+    );
+
+    // b settles as backup; a held on all along and keeps holding on.
+    assert!(
+        wait_until(Duration::from_secs(3), Duration::from_millis(20), || {
+            b.state() == Some(State::Backup) && !b.has_addr(VIP4)
+        }),
+        "b did not settle as backup:\n{}\nb's log:\n{}",
+        describe(&[&a, &b], VIP4),
+        drift_log(&b)
+    );
+    if let Err(e) = hold(Duration::from_millis(1500), || {
+        a_steady()?;
+        if b.state() != Some(State::Backup) || b.has_addr(VIP4) {
+            return Err(format!("b left backup:\n{}", describe(&[&a, &b], VIP4)));
+        }
+        Ok(())
+    }) {
+        panic!("after the flaps: {e}\nb's log:\n{}", drift_log(&b));
+    }
+    let a_vip = a_events
+        .lines()
+        .into_iter()
+        .filter(|l| l.text.contains(&format!(" {VIP4}/")))
+        .collect::<Vec<_>>();
+    assert!(
+        a_vip.is_empty(),
+        "a's VIP changed while b's link flapped: {:#?}",
+        texts(&a_vip)
+    );
+    let b_after = inst(&b).transitions;
+    // Each loss of carrier is a fault: backup → fault → backup, twice.
+    assert!(
+        b_after >= b_tr + 4,
+        "b should have gone to fault and back on each flap (transitions {b_tr} → \
+         {b_after}); states sampled {b_states:?}\nb's log:\n{}",
+        drift_log(&b)
+    );
+    println!(
+        "link_flap_on_the_backup_is_harmless: two flaps in {flapped_ms:.1} ms; b's states \
+         {b_states:?}, transitions {b_tr} → {b_after}; a master throughout (transitions \
+         {a_tr})"
+    );
+    assert_vipctl_agrees(&[&a, &b]);
+}
