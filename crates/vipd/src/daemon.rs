@@ -18,9 +18,10 @@ use crate::clock::{Clock, Wakeup};
 use crate::config::{Config, ConfigError, Vip};
 use crate::control::{self, ControlError, Pending};
 use crate::instance::Instance;
-use crate::netlink::{Event, Link, Netlink, NetlinkError};
+use crate::netlink::{Addr, Event, Link, Netlink, NetlinkError};
 use crate::status;
 use crate::vrrp_socket::{FrameSocket, Received, SocketError, VrrpSocket};
+use crate::watcher::{Snapshot, Watcher};
 
 /// Why the daemon could not run.
 #[derive(Debug, thiserror::Error)]
@@ -75,7 +76,9 @@ pub struct Daemon {
     instances: Vec<Instance>,
     ifaces: BTreeMap<String, Iface>,
     rx_tx: mpsc::Sender<Rx>,
-    /// VIPs whose removal failed (interface name, VIP): retried by housekeeping until
+    /// Reads links and addresses off the main loop.
+    watcher: Watcher,
+    /// VIPs whose removal failed (interface name, VIP): retried every second until
     /// they are gone or an instance that is master wants them again.
     stray: Vec<(String, Vip)>,
 }
@@ -90,6 +93,8 @@ impl Daemon {
         let mut sigint = signal(SignalKind::interrupt()).map_err(DaemonError::Signals)?;
         let mut sighup = signal(SignalKind::hangup()).map_err(DaemonError::Signals)?;
         let (rx_tx, mut rx) = mpsc::channel::<Rx>(1024);
+        let (snap_tx, mut snaps) = mpsc::channel::<Snapshot>(64);
+        let watcher = Watcher::spawn(nl.clone(), interfaces(&config), snap_tx);
         let clock = Clock::start();
         let instances = config
             .instances
@@ -106,6 +111,7 @@ impl Daemon {
             instances,
             ifaces: BTreeMap::new(),
             rx_tx,
+            watcher,
             stray: Vec::new(),
         };
         info!(
@@ -113,7 +119,7 @@ impl Daemon {
             control_socket = %d.config.control_socket.display(),
             "vipd started"
         );
-        d.setup_all().await;
+        // The instances start as the watcher's first snapshots arrive (at once).
 
         let mut housekeeping = tokio::time::interval(Duration::from_secs(1));
         housekeeping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -127,13 +133,14 @@ impl Daemon {
                 ev = events.recv(), if monitoring => match ev {
                     Some(ev) => d.on_netlink(ev).await,
                     None => {
-                        // Housekeeping still polls links and addresses every second.
+                        // The watcher still reads links and addresses every second.
                         error!("netlink event monitor closed; falling back to polling once a second");
                         monitoring = false;
                     }
                 },
+                Some(snap) = snaps.recv() => d.on_snapshot(snap).await,
                 Some(req) = requests.recv() => d.on_control(req).await,
-                _ = housekeeping.tick() => d.housekeeping().await,
+                _ = housekeeping.tick(), if !d.stray.is_empty() => d.retry_stray().await,
                 _ = sighup.recv() => d.reload().await,
                 _ = sigterm.recv() => { info!("SIGTERM: leaving"); break; }
                 _ = sigint.recv() => { info!("SIGINT: leaving"); break; }
@@ -165,29 +172,31 @@ impl Daemon {
 
     // ---- set-up ----------------------------------------------------------------
 
-    /// Brings up every instance that is not running yet (interface or address missing
-    /// at start, or after a reload).
-    async fn setup_all(&mut self) {
+    /// Brings up the instances on `link` that are not running yet (interface or
+    /// address missing at start, or after a reload or a source change), from what the
+    /// watcher read of it.
+    async fn setup_waiting(&mut self, link: &Link, addrs: &[Addr]) {
         for i in 0..self.instances.len() {
-            if self.instances[i].router.is_none() {
-                if let Err(why) = self.setup(i).await {
-                    let inst = &mut self.instances[i];
-                    if inst.waiting.as_deref() != Some(why.as_str()) {
-                        warn!(instance = %inst.cfg.name, "not started yet: {why}");
-                        inst.waiting = Some(why);
-                    }
+            if self.instances[i].router.is_none() && self.instances[i].cfg.interface == link.name {
+                if let Err(why) = self.setup(i, link, addrs).await {
+                    self.note_waiting(i, why);
                 }
             }
         }
     }
 
-    async fn iface(&mut self, name: &str) -> Result<&mut Iface, String> {
+    /// Records (and logs, once per reason) why instance `i` is not running.
+    fn note_waiting(&mut self, i: usize, why: String) {
+        let inst = &mut self.instances[i];
+        if inst.waiting.as_deref() != Some(why.as_str()) {
+            warn!(instance = %inst.cfg.name, "not started yet: {why}");
+            inst.waiting = Some(why);
+        }
+    }
+
+    fn iface(&mut self, link: &Link) -> Result<&mut Iface, String> {
+        let name = &link.name;
         if !self.ifaces.contains_key(name) {
-            let link = self
-                .nl
-                .link_by_name(name)
-                .await
-                .map_err(|e| e.to_string())?;
             if link.mac == [0; 6] {
                 return Err(format!(
                     "interface {name} has no Ethernet address; VIPs cannot be announced on it"
@@ -197,7 +206,7 @@ impl Daemon {
             self.ifaces.insert(
                 name.to_string(),
                 Iface {
-                    link,
+                    link: link.clone(),
                     v4: None,
                     v6: None,
                     v6_source: None,
@@ -213,29 +222,11 @@ impl Daemon {
             .ok_or_else(|| format!("interface {name} vanished"))
     }
 
-    /// The address adverts go out from: the interface's first IPv4 address that is not
-    /// a VIP of ours, or its (non-tentative) IPv6 link-local address.
-    async fn primary(&self, index: u32, v6: bool) -> Result<IpAddr, String> {
-        let addrs = self.nl.addresses(index).await.map_err(|e| e.to_string())?;
-        self.pick_source(&addrs, v6, None).ok_or_else(|| {
-            if v6 {
-                "no usable IPv6 link-local address on the interface (yet)".to_string()
-            } else {
-                "no IPv4 address on the interface to send adverts from".to_string()
-            }
-        })
-    }
-
     /// The advert source among `addrs`: the first IPv4 address that is not a VIP of
     /// ours, or the IPv6 link-local address; not a tentative one, except `in_use` (a
     /// link flap makes the kernel run DAD on the link-local address again, and the
     /// source in use stays right meanwhile).
-    fn pick_source(
-        &self,
-        addrs: &[crate::netlink::Addr],
-        v6: bool,
-        in_use: Option<IpAddr>,
-    ) -> Option<IpAddr> {
+    fn pick_source(&self, addrs: &[Addr], v6: bool, in_use: Option<IpAddr>) -> Option<IpAddr> {
         let ours: Vec<IpAddr> = self
             .instances
             .iter()
@@ -252,13 +243,21 @@ impl Daemon {
             .map(|a| a.addr)
     }
 
-    async fn setup(&mut self, i: usize) -> Result<(), String> {
-        let name = self.instances[i].cfg.interface.clone();
+    /// Starts instance `i` on `link`: the advert source is the interface's first IPv4
+    /// address that is not a VIP of ours, or its (non-tentative) IPv6 link-local one.
+    async fn setup(&mut self, i: usize, link: &Link, addrs: &[Addr]) -> Result<(), String> {
+        let name = link.name.clone();
+        let index = link.index;
         let v6 = self.instances[i].is_ipv6();
-        let index = self.iface(&name).await?.link.index;
-        let primary = self.primary(index, v6).await?;
+        let primary = self.pick_source(addrs, v6, None).ok_or_else(|| {
+            if v6 {
+                "no usable IPv6 link-local address on the interface (yet)".to_string()
+            } else {
+                "no IPv4 address on the interface to send adverts from".to_string()
+            }
+        })?;
         let rx_tx = self.rx_tx.clone();
-        let iface = self.iface(&name).await?;
+        let iface = self.iface(link)?;
         let need_socket = if v6 {
             iface.v6.is_none() || iface.v6_source != primary_v6(primary)
         } else {
@@ -483,35 +482,57 @@ impl Daemon {
                     self.forget_iface(&name).await;
                 }
             }
-            Event::Addresses(index) => {
-                self.check_primaries(index).await;
-                self.setup_all().await;
-                self.check_vips(index).await;
-            }
+            // Read again, off the main loop; the snapshot does the rest.
+            Event::Addresses(_) => self.watcher.poke(),
         }
     }
 
-    /// Once a second: catches up with anything the event monitor missed (its
-    /// messages can be dropped under load): link state, advert sources, VIPs.
-    async fn housekeeping(&mut self) {
-        let names: Vec<String> = self.ifaces.keys().cloned().collect();
-        for name in names {
-            match self.nl.link_by_name(&name).await {
-                Ok(link) => self.on_netlink(Event::Link(link)).await,
-                Err(crate::netlink::NetlinkError::NoSuchInterface(_)) => {
-                    if let Some(index) = self.ifindex(&name) {
-                        self.on_netlink(Event::LinkGone(index)).await;
+    /// What the watcher read of one interface (once a second, and after address
+    /// events): catches up with anything the event monitor missed (its messages can be
+    /// dropped under load), checks advert sources and VIPs against the kernel, and
+    /// starts instances that were waiting for this interface.
+    async fn on_snapshot(&mut self, snap: Snapshot) {
+        let link = match snap.link {
+            Ok(link) => link,
+            Err(NetlinkError::NoSuchInterface(_)) => {
+                if let Some(index) = self.ifindex(&snap.name) {
+                    self.on_netlink(Event::LinkGone(index)).await;
+                }
+                for i in 0..self.instances.len() {
+                    if self.instances[i].router.is_none()
+                        && self.instances[i].cfg.interface == snap.name
+                    {
+                        self.note_waiting(i, format!("interface {} does not exist", snap.name));
                     }
                 }
-                Err(e) => warn!(interface = %name, "cannot read link state: {e}"),
+                return;
             }
-            if let Some(index) = self.ifindex(&name) {
-                self.check_primaries(index).await;
-                self.check_vips(index).await;
+            Err(e) => {
+                warn!(interface = %snap.name, "cannot read link state: {e}");
+                return;
+            }
+        };
+        if self.ifaces.contains_key(&link.name) {
+            self.on_netlink(Event::Link(link.clone())).await;
+        }
+        let addrs = match snap.addrs {
+            Some(Ok(a)) => a,
+            Some(Err(e)) => {
+                // Not knowing is no reason to change anything: a slow kernel must not
+                // make a healthy master hand over.
+                warn!(interface = %link.name, "cannot read addresses; nothing changed: {e}");
+                return;
+            }
+            None => return,
+        };
+        if self.ifindex(&link.name) == Some(link.index) {
+            self.check_primaries(link.index, &addrs).await;
+            // A snapshot taken before vipd's own last VIP change may not show it yet.
+            if snap.epoch == self.watcher.epoch() {
+                self.check_vips(link.index, &addrs).await;
             }
         }
-        self.setup_all().await;
-        self.retry_stray().await;
+        self.setup_waiting(&link, &addrs).await;
     }
 
     /// Retries the VIP removals that failed, except for VIPs a master now holds again.
@@ -549,19 +570,7 @@ impl Daemon {
 
     /// An instance whose advert source address is gone or no longer the first one
     /// leaves gracefully and is set up again with the new source.
-    async fn check_primaries(&mut self, index: u32) {
-        let addrs = match self.nl.addresses(index).await {
-            Ok(a) => a,
-            Err(e) => {
-                // Not knowing is no reason to restart anything: a slow kernel must not
-                // make a healthy master hand over.
-                warn!(
-                    ifindex = index,
-                    "cannot read addresses; advert sources unchanged: {e}"
-                );
-                return;
-            }
-        };
+    async fn check_primaries(&mut self, index: u32, addrs: &[Addr]) {
         for i in 0..self.instances.len() {
             let inst = &self.instances[i];
             if self.ifindex(&inst.cfg.interface) != Some(index) {
@@ -570,7 +579,7 @@ impl Daemon {
             let Some(current) = inst.router.as_ref().map(|r| r.config().primary) else {
                 continue;
             };
-            let now_primary = self.pick_source(&addrs, inst.is_ipv6(), Some(current));
+            let now_primary = self.pick_source(addrs, inst.is_ipv6(), Some(current));
             if now_primary == Some(current) {
                 continue;
             }
@@ -593,7 +602,7 @@ impl Daemon {
 
     /// A master whose VIP vanished from the interface (removed by hand or by another
     /// program) is told so, and adds it back.
-    async fn check_vips(&mut self, index: u32) {
+    async fn check_vips(&mut self, index: u32, addrs: &[Addr]) {
         let now = self.clock.now();
         for i in 0..self.instances.len() {
             let inst = &self.instances[i];
@@ -607,21 +616,22 @@ impl Daemon {
             if !on_iface {
                 continue;
             }
-            let present = match self.nl.present(index, &inst.cfg.vips).await {
-                Ok(p) => p,
-                Err(e) => {
-                    warn!(instance = %inst.cfg.name, "cannot read addresses: {e}");
-                    continue;
-                }
-            };
+            // By address alone: a leftover with another prefix length is the same VIP
+            // as far as ARP is concerned.
+            let present: Vec<bool> = inst
+                .cfg
+                .vips
+                .iter()
+                .map(|v| addrs.iter().any(|a| a.addr == v.addr))
+                .collect();
             let input = if state == vipd_engine::State::Master {
-                if present.values().all(|here| *here) {
+                if present.iter().all(|here| *here) {
                     continue;
                 }
                 warn!(instance = %inst.cfg.name, "a VIP was removed from the interface behind vipd's back; adding it again");
                 Input::VipsMissing
             } else {
-                if !present.values().any(|here| *here) {
+                if !present.iter().any(|here| *here) {
                     continue;
                 }
                 warn!(instance = %inst.cfg.name, state = state.as_str(), "a VIP is on the interface of a non-master; removing it");
@@ -660,10 +670,16 @@ impl Daemon {
     }
 
     async fn on_control(&mut self, p: Pending) {
-        let response = match p.request.command {
-            vipd_api::Command::Status => vipd_api::Response::Status(status::build(self).await),
-        };
-        let _ = p.reply.send(response);
+        match p.request.command {
+            vipd_api::Command::Status => {
+                let draft = status::build(self);
+                let nl = self.nl.clone();
+                tokio::spawn(async move {
+                    let s = draft.complete(&nl).await;
+                    let _ = p.reply.send(vipd_api::Response::Status(s));
+                });
+            }
+        }
     }
 
     // ---- executing the engine's decisions -----------------------------------
@@ -718,6 +734,7 @@ impl Daemon {
                 }
             }
             Output::AddVips => {
+                self.watcher.vips_changing();
                 let label = inst.label();
                 let mut ok = true;
                 for vip in &inst.cfg.vips {
@@ -736,6 +753,7 @@ impl Daemon {
                 }
             }
             Output::DelVips => {
+                self.watcher.vips_changing();
                 for vip in &inst.cfg.vips {
                     match self.nl.del_vip(index, vip).await {
                         Ok(true) => info!(instance = %name, vip = %vip, "VIP removed"),
@@ -860,7 +878,8 @@ impl Daemon {
             kept = self.instances.len() - added - updated,
             "configuration reloaded"
         );
-        self.setup_all().await;
+        // New and restarted instances start from the next snapshots (at once).
+        self.watcher.set_names(interfaces(&self.config));
     }
 
     async fn shutdown_all(&mut self) {
@@ -884,12 +903,21 @@ impl Daemon {
     pub(crate) fn uptime(&self) -> Duration {
         self.started.elapsed()
     }
-    pub(crate) fn netlink(&self) -> &Netlink {
-        &self.nl
-    }
     pub(crate) fn ifindex(&self, name: &str) -> Option<u32> {
         self.ifaces.get(name).map(|f| f.link.index)
     }
+}
+
+/// The interfaces `config` uses, each once.
+fn interfaces(config: &Config) -> Vec<String> {
+    let mut names: Vec<String> = config
+        .instances
+        .iter()
+        .map(|i| i.interface.clone())
+        .collect();
+    names.sort();
+    names.dedup();
+    names
 }
 
 fn primary_v6(a: IpAddr) -> Option<Ipv6Addr> {

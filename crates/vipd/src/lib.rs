@@ -11,3 +11,4 @@ pub mod netlink;
 pub mod status;
 mod sys;
 pub mod vrrp_socket;
+pub mod watcher;

@@ -3,7 +3,6 @@
 //! Errors are mapped to sentences a person can act on ("permission denied: vipd needs
 //! CAP_NET_ADMIN"), not netlink error numbers.
 
-use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use futures::{StreamExt, TryStreamExt};
@@ -338,23 +337,5 @@ impl Netlink {
             }
         }
         Ok(removed)
-    }
-
-    /// Which of `vips` are on interface `index` right now.
-    pub async fn present(
-        &self,
-        index: u32,
-        vips: &[Vip],
-    ) -> Result<BTreeMap<String, bool>, NetlinkError> {
-        let addrs = self.addresses(index).await?;
-        Ok(vips
-            .iter()
-            .map(|v| {
-                // By address alone: a leftover with another prefix length is the same
-                // VIP as far as ARP is concerned.
-                let here = addrs.iter().any(|a| a.addr == v.addr);
-                (v.to_string(), here)
-            })
-            .collect())
     }
 }

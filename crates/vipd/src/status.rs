@@ -1,9 +1,51 @@
 //! Builds the answer to `vipctl status` from the engines and from the kernel: whether a
 //! VIP is present is read from the interface when asked, never remembered.
+//!
+//! In two steps: [`build`] takes the engines' view in the main loop (no waiting), and
+//! [`Draft::complete`] asks the kernel in a task of its own, so a slow kernel delays the
+//! answer, never an advert.
+
+use std::collections::BTreeMap;
 
 use vipd_api::{InstanceStatus, State, Status, VipStatus, PROTOCOL_VERSION};
 
+use crate::config::Vip;
 use crate::daemon::Daemon;
+use crate::netlink::Netlink;
+
+/// A status whose VIPs are still to be looked up in the kernel.
+pub struct Draft {
+    status: Status,
+    /// Per instance (same order): the interface index and VIPs to look up.
+    lookups: Vec<Option<(u32, Vec<Vip>)>>,
+}
+
+impl Draft {
+    /// Fills in each VIP's presence from the kernel (one read per interface), or why
+    /// it could not be read (never a guess).
+    pub async fn complete(mut self, nl: &Netlink) -> Status {
+        let mut reads: BTreeMap<u32, Result<Vec<crate::netlink::Addr>, String>> = BTreeMap::new();
+        for (inst, lookup) in self.status.instances.iter_mut().zip(self.lookups) {
+            let Some((index, vips)) = lookup else {
+                continue;
+            };
+            if let std::collections::btree_map::Entry::Vacant(slot) = reads.entry(index) {
+                slot.insert(nl.addresses(index).await.map_err(|e| e.to_string()));
+            }
+            match reads.get(&index) {
+                Some(Ok(addrs)) => {
+                    for (st, vip) in inst.vips.iter_mut().zip(&vips) {
+                        // By address alone, as the daemon matches VIPs.
+                        st.present = addrs.iter().any(|a| a.addr == vip.addr);
+                    }
+                }
+                Some(Err(e)) => inst.kernel_error = Some(format!("cannot read addresses: {e}")),
+                None => {}
+            }
+        }
+        self.status
+    }
+}
 
 fn api_state(s: vipd_engine::State) -> State {
     match s {
@@ -15,31 +57,21 @@ fn api_state(s: vipd_engine::State) -> State {
     }
 }
 
-pub async fn build(d: &Daemon) -> Status {
+/// The engines' view; VIP presence follows in [`Draft::complete`].
+pub fn build(d: &Daemon) -> Draft {
     let now = d.now();
     let mut instances = Vec::new();
+    let mut lookups = Vec::new();
     for inst in d.instances() {
         let c = &inst.cfg;
-        // The kernel's truth, or why it could not be read (never a guess).
-        let (present, kernel_error) = match d.ifindex(&c.interface) {
-            Some(index) => match d.netlink().present(index, &c.vips).await {
-                Ok(p) => (p, None),
-                Err(e) => (
-                    Default::default(),
-                    Some(format!("cannot read addresses: {e}")),
-                ),
-            },
-            None => (Default::default(), None),
-        };
+        // Without the interface there is nothing on it to find.
+        lookups.push(d.ifindex(&c.interface).map(|index| (index, c.vips.clone())));
         let vips = c
             .vips
             .iter()
-            .map(|v| {
-                let address = v.to_string();
-                VipStatus {
-                    present: present.get(&address).copied().unwrap_or(false),
-                    address,
-                }
+            .map(|v| VipStatus {
+                address: v.to_string(),
+                present: false,
             })
             .collect();
         let base = InstanceStatus {
@@ -56,7 +88,7 @@ pub async fn build(d: &Daemon) -> Status {
             master_priority: None,
             advert_interval_ms: u64::try_from(c.advert_interval.as_millis()).unwrap_or(u64::MAX),
             master_advert_interval_ms: None,
-            kernel_error,
+            kernel_error: None,
             last_advert_age_s: None,
             vips,
             in_state_s: 0.0,
@@ -91,12 +123,15 @@ pub async fn build(d: &Daemon) -> Status {
             ..base
         });
     }
-    Status {
-        v: PROTOCOL_VERSION,
-        host: hostname(),
-        pid: std::process::id(),
-        uptime_s: d.uptime().as_secs_f64(),
-        instances,
+    Draft {
+        status: Status {
+            v: PROTOCOL_VERSION,
+            host: hostname(),
+            pid: std::process::id(),
+            uptime_s: d.uptime().as_secs_f64(),
+            instances,
+        },
+        lookups,
     }
 }
 

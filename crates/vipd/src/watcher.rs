@@ -1,0 +1,120 @@
+//! Reads the kernel's view of the interfaces vipd uses — link state and addresses — in
+//! a task of its own, once a second and whenever an address event says something
+//! changed, and hands the result to the main loop as a [`Snapshot`].
+//!
+//! The main loop never waits for these reads: a kernel that is slow to answer (the
+//! rtnl lock held through a burst of route or interface changes) delays a snapshot,
+//! never an advert. Only the writes the engine asks for (adding and removing VIPs) are
+//! awaited in the main loop, as the engine needs their result.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, watch, Notify};
+use tokio::task::JoinHandle;
+
+use crate::netlink::{Addr, Link, Netlink, NetlinkError};
+
+/// How often the kernel is read when nothing prompts it.
+pub const POLL: Duration = Duration::from_secs(1);
+
+/// One interface as the kernel showed it.
+#[derive(Debug)]
+pub struct Snapshot {
+    pub name: String,
+    pub link: Result<Link, NetlinkError>,
+    /// The interface's addresses; `None` when the link could not be read.
+    pub addrs: Option<Result<Vec<Addr>, NetlinkError>>,
+    /// [`Watcher::epoch`] when the read began: a snapshot older than the main loop's
+    /// last VIP change may not show it yet, and must not be taken for a VIP that
+    /// vanished or appeared behind vipd's back.
+    pub epoch: u64,
+}
+
+/// The handle the main loop keeps; dropping it stops the task.
+pub struct Watcher {
+    names: watch::Sender<Vec<String>>,
+    poke: Arc<Notify>,
+    epoch: Arc<AtomicU64>,
+    task: JoinHandle<()>,
+}
+
+impl Drop for Watcher {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl Watcher {
+    /// Starts watching `names`; snapshots arrive on `tx`, the first ones at once.
+    pub fn spawn(nl: Netlink, names: Vec<String>, tx: mpsc::Sender<Snapshot>) -> Watcher {
+        let (names, names_rx) = watch::channel(names);
+        let poke = Arc::new(Notify::new());
+        let epoch = Arc::new(AtomicU64::new(0));
+        let task = tokio::spawn(run(nl, names_rx, poke.clone(), epoch.clone(), tx));
+        Watcher {
+            names,
+            poke,
+            epoch,
+            task,
+        }
+    }
+
+    /// Watches these interfaces from now on (after a reload), reading them at once.
+    pub fn set_names(&self, names: Vec<String>) {
+        self.names.send_replace(names);
+        self.poke();
+    }
+
+    /// Reads every interface again soon (an address event arrived). Pokes while a read
+    /// is under way coalesce into one more read.
+    pub fn poke(&self) {
+        self.poke.notify_one();
+    }
+
+    /// Marks a change of VIPs by the main loop (call before making it).
+    pub fn vips_changing(&self) {
+        self.epoch.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// The current VIP-change count.
+    pub fn epoch(&self) -> u64 {
+        self.epoch.load(Ordering::SeqCst)
+    }
+}
+
+async fn run(
+    nl: Netlink,
+    names: watch::Receiver<Vec<String>>,
+    poke: Arc<Notify>,
+    epoch: Arc<AtomicU64>,
+    tx: mpsc::Sender<Snapshot>,
+) {
+    let mut tick = tokio::time::interval(POLL);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            () = poke.notified() => {}
+        }
+        let list = names.borrow().clone();
+        for name in list {
+            let epoch = epoch.load(Ordering::SeqCst);
+            let link = nl.link_by_name(&name).await;
+            let addrs = match &link {
+                Ok(l) => Some(nl.addresses(l.index).await),
+                Err(_) => None,
+            };
+            let snap = Snapshot {
+                name,
+                link,
+                addrs,
+                epoch,
+            };
+            if tx.send(snap).await.is_err() {
+                return;
+            }
+        }
+    }
+}
