@@ -4,11 +4,12 @@
 use std::io;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, Semaphore};
 use vipd_api::{Request, Response, PROTOCOL_VERSION};
 
 /// A request waiting for the main loop's answer.
@@ -56,15 +57,24 @@ pub async fn serve(path: &Path) -> Result<(ControlSocket, mpsc::Receiver<Pending
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o660))
         .map_err(|e| ControlError::Bind(path.into(), e))?;
     let (tx, rx) = mpsc::channel(16);
+    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     tokio::spawn(async move {
         loop {
             match listener.accept().await {
                 Ok((stream, _)) => {
+                    let Ok(slot) = slots.clone().try_acquire_owned() else {
+                        // Too many at once (a stuck or hostile client): say so without
+                        // waiting for anything, and close. The daemon's file
+                        // descriptors stay for its sockets.
+                        busy(&stream);
+                        continue;
+                    };
                     let tx = tx.clone();
                     tokio::spawn(async move {
                         if let Err(e) = connection(stream, tx).await {
                             tracing::debug!(error = %e, "control connection ended with an error");
                         }
+                        drop(slot);
                     });
                 }
                 Err(e) => {
@@ -77,11 +87,31 @@ pub async fn serve(path: &Path) -> Result<(ControlSocket, mpsc::Receiver<Pending
     Ok((ControlSocket { path: path.into() }, rx))
 }
 
+/// Connections served at once; more are told the daemon is busy and closed.
+pub const MAX_CONNECTIONS: usize = 64;
+
+/// How long a client may take to send its request line, and to take the answer.
+const CLIENT_TIMEOUT: Duration = Duration::from_secs(5);
+
+fn busy(stream: &UnixStream) {
+    let response = Response::Error {
+        v: PROTOCOL_VERSION,
+        message: format!(
+            "too many control connections at once (limit {MAX_CONNECTIONS}); try again"
+        ),
+    };
+    if let Ok(mut out) = serde_json::to_vec(&response) {
+        out.push(b'\n');
+        // A fresh socket's buffer takes this at once; if not, the client gets nothing.
+        let _ = stream.try_write(&out);
+    }
+}
+
 async fn connection(stream: UnixStream, tx: mpsc::Sender<Pending>) -> io::Result<()> {
     let (r, mut w) = stream.into_split();
     let mut line = String::new();
     let mut reader = BufReader::new(r).take(64 * 1024);
-    let read = tokio::time::timeout(Duration::from_secs(5), reader.read_line(&mut line)).await;
+    let read = tokio::time::timeout(CLIENT_TIMEOUT, reader.read_line(&mut line)).await;
     let response = match read {
         Err(_) => Response::Error {
             v: PROTOCOL_VERSION,
@@ -107,8 +137,19 @@ async fn connection(stream: UnixStream, tx: mpsc::Sender<Pending>) -> io::Result
     };
     let mut out = serde_json::to_vec(&response).map_err(io::Error::other)?;
     out.push(b'\n');
-    w.write_all(&out).await?;
-    w.shutdown().await
+    // A client that does not read its answer is dropped, not waited for.
+    let write = async {
+        w.write_all(&out).await?;
+        w.shutdown().await
+    };
+    tokio::time::timeout(CLIENT_TIMEOUT, write)
+        .await
+        .unwrap_or_else(|_| {
+            Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "client did not read the answer",
+            ))
+        })
 }
 
 /// Parses a request line, checking the protocol version first so an old or new client
@@ -131,6 +172,50 @@ fn parse(line: &str) -> Result<Request, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn beyond_the_limit_clients_are_told_busy_and_the_rest_still_served() {
+        let dir = std::env::temp_dir().join(format!("vipd-control-{}", std::process::id()));
+        let path = dir.join("vipd.sock");
+        let (sock, mut requests) = serve(&path).await.expect("serve");
+        // MAX_CONNECTIONS clients that never say anything hold every slot...
+        let mut silent = Vec::new();
+        for _ in 0..MAX_CONNECTIONS {
+            silent.push(UnixStream::connect(&path).await.expect("connect"));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        // ...so the next one is told so at once, not left hanging.
+        let mut extra = UnixStream::connect(&path).await.expect("connect");
+        let mut answer = String::new();
+        tokio::time::timeout(Duration::from_secs(2), extra.read_to_string(&mut answer))
+            .await
+            .expect("busy answer within 2 s")
+            .expect("read");
+        assert!(answer.contains("too many control connections"), "{answer}");
+        // Once they go, requests are served again.
+        drop(silent);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let mut c = UnixStream::connect(&path).await.expect("connect");
+        c.write_all(b"{\"v\":1,\"command\":\"status\"}\n")
+            .await
+            .expect("send");
+        let pending = tokio::time::timeout(Duration::from_secs(2), requests.recv())
+            .await
+            .expect("request within 2 s")
+            .expect("request");
+        let _ = pending.reply.send(Response::Error {
+            v: PROTOCOL_VERSION,
+            message: "served".into(),
+        });
+        let mut answer = String::new();
+        tokio::time::timeout(Duration::from_secs(2), c.read_to_string(&mut answer))
+            .await
+            .expect("answer within 2 s")
+            .expect("read");
+        assert!(answer.contains("served"), "{answer}");
+        drop(sock);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     #[test]
     fn parse_checks_version_first() {
