@@ -758,6 +758,9 @@ impl Daemon {
                     match self.nl.del_vip(index, vip).await {
                         Ok(true) => info!(instance = %name, vip = %vip, "VIP removed"),
                         Ok(false) => {}
+                        Err(NetlinkError::DeviceGone(_)) => {
+                            info!(instance = %name, vip = %vip, "VIP gone with its interface");
+                        }
                         Err(e) => {
                             error!(instance = %name, vip = %vip, "VIP removal failed: {e}; retrying every second");
                             let key = (inst.cfg.interface.clone(), *vip);

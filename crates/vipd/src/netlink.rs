@@ -26,6 +26,9 @@ pub enum NetlinkError {
     Kernel { what: String, message: String },
     #[error("{0}: the kernel did not answer within {NETLINK_TIMEOUT:?}")]
     Timeout(String),
+    /// ENODEV: the interface went away (its addresses with it).
+    #[error("{0}: no such device (the interface went away)")]
+    DeviceGone(String),
 }
 
 /// How long one netlink request may take before it counts as failed, so a stuck
@@ -44,11 +47,15 @@ async fn bounded<T>(
 
 /// Turns a netlink error into words, naming what was being done.
 fn explain(what: String, e: rtnetlink::Error) -> NetlinkError {
+    if let rtnetlink::Error::NetlinkError(m) = &e {
+        if m.code.map(|c| -c.get()) == Some(19) {
+            return NetlinkError::DeviceGone(what);
+        }
+    }
     let message = match &e {
         rtnetlink::Error::NetlinkError(m) => match m.code.map(|c| -c.get()) {
             Some(1) | Some(13) => "permission denied: vipd needs root or CAP_NET_ADMIN".to_string(),
             Some(17) => "the address already exists".to_string(),
-            Some(19) => "no such device (the interface went away)".to_string(),
             Some(99) => "address not available on this interface".to_string(),
             Some(22) => "the kernel refused the request as invalid (EINVAL)".to_string(),
             Some(n) => format!("{} (errno {n})", std::io::Error::from_raw_os_error(n)),
