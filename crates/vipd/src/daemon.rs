@@ -20,6 +20,7 @@ use crate::control::{self, ControlError, Pending};
 use crate::instance::Instance;
 use crate::netlink::{Addr, Event, Link, Netlink, NetlinkError};
 use crate::status;
+use crate::vip_writer::{Done, Job, VipWriter};
 use crate::vrrp_socket::{FrameSocket, Received, SocketError, VrrpSocket};
 use crate::watcher::{Snapshot, Watcher};
 
@@ -78,6 +79,10 @@ pub struct Daemon {
     rx_tx: mpsc::Sender<Rx>,
     /// Reads links and addresses off the main loop.
     watcher: Watcher,
+    /// Adds and removes VIPs off the main loop.
+    vips: VipWriter,
+    /// Counts instance starts (see `Instance::generation`).
+    starts: u64,
     /// VIPs whose removal failed (interface name, VIP): retried every second until
     /// they are gone or an instance that is master wants them again.
     stray: Vec<(String, Vip)>,
@@ -95,6 +100,8 @@ impl Daemon {
         let (rx_tx, mut rx) = mpsc::channel::<Rx>(1024);
         let (snap_tx, mut snaps) = mpsc::channel::<Snapshot>(64);
         let watcher = Watcher::spawn(nl.clone(), interfaces(&config), snap_tx);
+        let (done_tx, mut done) = mpsc::unbounded_channel::<Done>();
+        let vips = VipWriter::new(nl.clone(), watcher.epoch_counter(), done_tx);
         let clock = Clock::start();
         let instances = config
             .instances
@@ -112,6 +119,8 @@ impl Daemon {
             ifaces: BTreeMap::new(),
             rx_tx,
             watcher,
+            vips,
+            starts: 0,
             stray: Vec::new(),
         };
         info!(
@@ -139,17 +148,27 @@ impl Daemon {
                     }
                 },
                 Some(snap) = snaps.recv() => d.on_snapshot(snap).await,
+                Some(result) = done.recv() => d.on_vips_done(result).await,
                 Some(req) = requests.recv() => d.on_control(req).await,
-                _ = housekeeping.tick(), if !d.stray.is_empty() => d.retry_stray().await,
+                _ = housekeeping.tick(), if !d.stray.is_empty() => d.retry_stray(),
                 _ = sighup.recv() => d.reload().await,
                 _ = sigterm.recv() => { info!("SIGTERM: leaving"); break; }
                 _ = sigint.recv() => { info!("SIGINT: leaving"); break; }
             }
         }
         d.shutdown_all().await;
+        // Let the VIP removals just asked for finish (each netlink call is bounded).
+        if !d.vips.finish(SHUTDOWN_WAIT).await {
+            error!("VIP changes still under way after {SHUTDOWN_WAIT:?}; leaving anyway");
+        }
+        while let Ok(result) = done.try_recv() {
+            if let Done::RemoveFailed { interface, vip } = result {
+                d.note_stray(interface, vip);
+            }
+        }
         if !d.stray.is_empty() {
             // One more try each before giving up.
-            d.retry_stray().await;
+            d.remove_stray_now().await;
         }
         if !d.stray.is_empty() {
             let left: Vec<String> = d
@@ -161,6 +180,38 @@ impl Daemon {
         }
         info!("vipd stopped");
         Ok(())
+    }
+
+    /// A VIP change finished (see [`VipWriter`]).
+    async fn on_vips_done(&mut self, result: Done) {
+        match result {
+            Done::Added {
+                instance,
+                generation,
+                ok,
+            } => {
+                let Some(i) = self
+                    .instances
+                    .iter()
+                    .position(|x| x.cfg.name == instance && x.generation == generation)
+                else {
+                    return; // asked for by an instance that has stopped or restarted since
+                };
+                let now = self.clock.now();
+                if let Some(r) = self.instances[i].router.as_mut() {
+                    r.handle(now, Input::VipApplied { ok });
+                }
+                self.drain(i).await;
+            }
+            Done::RemoveFailed { interface, vip } => self.note_stray(interface, vip),
+        }
+    }
+
+    fn note_stray(&mut self, interface: String, vip: Vip) {
+        let key = (interface, vip);
+        if !self.stray.contains(&key) {
+            self.stray.push(key);
+        }
     }
 
     fn next_deadline(&self) -> Option<vipd_engine::Instant> {
@@ -313,6 +364,8 @@ impl Daemon {
         let inst = &mut self.instances[i];
         let router = Router::new(inst.engine_config(primary)).map_err(|e| e.to_string())?;
         inst.router = Some(router);
+        self.starts += 1;
+        inst.generation = self.starts;
         inst.waiting = None;
         info!(
             instance = %inst.cfg.name,
@@ -535,20 +588,41 @@ impl Daemon {
         self.setup_waiting(&link, &addrs).await;
     }
 
-    /// Retries the VIP removals that failed, except for VIPs a master now holds again.
-    async fn retry_stray(&mut self) {
-        let stray = std::mem::take(&mut self.stray);
-        for (iface, vip) in stray {
-            let wanted = self.instances.iter().any(|i| {
-                i.cfg.interface == iface
-                    && i.cfg.vips.contains(&vip)
-                    && i.router
-                        .as_ref()
-                        .is_some_and(|r| r.state() == vipd_engine::State::Master)
-            });
-            if wanted {
+    /// Retries the VIP removals that failed, except for VIPs a master now holds again
+    /// and those on interfaces that are gone (their addresses went with them).
+    fn retry_stray(&mut self) {
+        for (interface, vip) in std::mem::take(&mut self.stray) {
+            if self.vip_wanted(&interface, &vip) {
                 continue;
             }
+            let Some(index) = self.ifindex(&interface) else {
+                continue;
+            };
+            self.vips.submit(
+                &interface,
+                Job::Remove {
+                    instance: String::new(),
+                    index,
+                    vips: vec![vip],
+                },
+            );
+        }
+    }
+
+    fn vip_wanted(&self, interface: &str, vip: &Vip) -> bool {
+        self.instances.iter().any(|i| {
+            i.cfg.interface == interface
+                && i.cfg.vips.contains(vip)
+                && i.router
+                    .as_ref()
+                    .is_some_and(|r| r.state() == vipd_engine::State::Master)
+        })
+    }
+
+    /// At shutdown: one last, direct try at the VIP removals that failed.
+    async fn remove_stray_now(&mut self) {
+        let stray = std::mem::take(&mut self.stray);
+        for (iface, vip) in stray {
             let Ok(link) = self.nl.link_by_name(&iface).await else {
                 // Interface gone (its addresses with it) or unreadable: try again later
                 // only in the second case.
@@ -707,6 +781,14 @@ impl Daemon {
         let inst = &self.instances[i];
         let name = inst.cfg.name.clone();
         let Some(iface) = self.ifaces.get(&inst.cfg.interface) else {
+            // No interface, no engine: routers only exist on a known interface. Should
+            // that ever change, an add must still get its answer.
+            if matches!(out, Output::AddVips) {
+                let now = self.clock.now();
+                if let Some(r) = self.instances[i].router.as_mut() {
+                    r.handle(now, Input::VipApplied { ok: false });
+                }
+            }
             return;
         };
         let index = iface.link.index;
@@ -733,43 +815,26 @@ impl Daemon {
                     r.handle(now, Input::AdvertSent { ok });
                 }
             }
+            // Off the main loop; the add's result comes back through `on_vips_done`.
             Output::AddVips => {
-                self.watcher.vips_changing();
-                let label = inst.label();
-                let mut ok = true;
-                for vip in &inst.cfg.vips {
-                    match self.nl.add_vip(index, vip, label.as_deref()).await {
-                        Ok(()) => info!(instance = %name, vip = %vip, "VIP added"),
-                        Err(e) => {
-                            error!(instance = %name, vip = %vip, "VIP add failed: {e}; going to fault so another router takes over");
-                            ok = false;
-                            break;
-                        }
-                    }
-                }
-                let now = self.clock.now();
-                if let Some(r) = self.instances[i].router.as_mut() {
-                    r.handle(now, Input::VipApplied { ok });
-                }
+                let job = Job::Add {
+                    instance: name,
+                    generation: inst.generation,
+                    index,
+                    vips: inst.cfg.vips.clone(),
+                    label: inst.label(),
+                };
+                let interface = inst.cfg.interface.clone();
+                self.vips.submit(&interface, job);
             }
             Output::DelVips => {
-                self.watcher.vips_changing();
-                for vip in &inst.cfg.vips {
-                    match self.nl.del_vip(index, vip).await {
-                        Ok(true) => info!(instance = %name, vip = %vip, "VIP removed"),
-                        Ok(false) => {}
-                        Err(NetlinkError::DeviceGone(_)) => {
-                            info!(instance = %name, vip = %vip, "VIP gone with its interface");
-                        }
-                        Err(e) => {
-                            error!(instance = %name, vip = %vip, "VIP removal failed: {e}; retrying every second");
-                            let key = (inst.cfg.interface.clone(), *vip);
-                            if !self.stray.contains(&key) {
-                                self.stray.push(key);
-                            }
-                        }
-                    }
-                }
+                let job = Job::Remove {
+                    instance: name,
+                    index,
+                    vips: inst.cfg.vips.clone(),
+                };
+                let interface = inst.cfg.interface.clone();
+                self.vips.submit(&interface, job);
             }
             Output::Announce { count } => {
                 let mac = iface.link.mac;
@@ -912,6 +977,9 @@ impl Daemon {
 }
 
 /// The interfaces `config` uses, each once.
+/// How long a stopping daemon waits for its last VIP removals.
+const SHUTDOWN_WAIT: Duration = Duration::from_secs(30);
+
 fn interfaces(config: &Config) -> Vec<String> {
     let mut names: Vec<String> = config
         .instances

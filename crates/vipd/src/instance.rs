@@ -14,6 +14,9 @@ pub struct Instance {
     pub router: Option<Router>,
     /// Why the router does not exist yet, for status.
     pub waiting: Option<String>,
+    /// Which start of this instance the router is (results of VIP changes asked for by
+    /// an earlier start are ignored).
+    pub generation: u64,
 }
 
 impl Instance {
@@ -22,6 +25,7 @@ impl Instance {
             cfg,
             router: None,
             waiting: Some("interface not set up yet".into()),
+            generation: 0,
         }
     }
 

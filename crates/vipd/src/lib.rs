@@ -10,5 +10,6 @@ pub mod instance;
 pub mod netlink;
 pub mod status;
 mod sys;
+pub mod vip_writer;
 pub mod vrrp_socket;
 pub mod watcher;

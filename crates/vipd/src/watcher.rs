@@ -4,8 +4,7 @@
 //!
 //! The main loop never waits for these reads: a kernel that is slow to answer (the
 //! rtnl lock held through a burst of route or interface changes) delays a snapshot,
-//! never an advert. Only the writes the engine asks for (adding and removing VIPs) are
-//! awaited in the main loop, as the engine needs their result.
+//! never an advert. (VIP changes are made off the loop too: see `vip_writer`.)
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -73,9 +72,10 @@ impl Watcher {
         self.poke.notify_one();
     }
 
-    /// Marks a change of VIPs by the main loop (call before making it).
-    pub fn vips_changing(&self) {
-        self.epoch.fetch_add(1, Ordering::SeqCst);
+    /// The VIP-change counter, for whoever changes VIPs to bump (before asking for a
+    /// change and after making it).
+    pub fn epoch_counter(&self) -> Arc<AtomicU64> {
+        self.epoch.clone()
     }
 
     /// The current VIP-change count.
