@@ -140,7 +140,7 @@ impl Daemon {
                 Some(pkt) = rx.recv() => d.on_packet(pkt).await,
                 () = wakeup.wait() => d.on_timeout().await,
                 ev = events.recv(), if monitoring => match ev {
-                    Some(ev) => d.on_netlink(ev).await,
+                    Some(ev) => d.on_monitor(ev).await,
                     None => {
                         // The watcher still reads links and addresses every second.
                         error!("netlink event monitor closed; falling back to polling once a second");
@@ -159,7 +159,18 @@ impl Daemon {
         d.shutdown_all().await;
         // Let the VIP removals just asked for finish (each netlink call is bounded).
         if !d.vips.finish(SHUTDOWN_WAIT).await {
-            error!("VIP changes still under way after {SHUTDOWN_WAIT:?}; leaving anyway");
+            // Whatever was left undone: every VIP gets one more, direct try below.
+            error!(
+                "VIP changes still under way after {SHUTDOWN_WAIT:?}; removing all VIPs directly"
+            );
+            let all: Vec<(String, Vip)> = d
+                .instances
+                .iter()
+                .flat_map(|i| i.cfg.vips.iter().map(|v| (i.cfg.interface.clone(), *v)))
+                .collect();
+            for (interface, vip) in all {
+                d.note_stray(interface, vip);
+            }
         }
         while let Ok(result) = done.try_recv() {
             if let Done::RemoveFailed { interface, vip } = result {
@@ -188,14 +199,16 @@ impl Daemon {
             Done::Added {
                 instance,
                 generation,
+                seq,
                 ok,
             } => {
-                let Some(i) = self
-                    .instances
-                    .iter()
-                    .position(|x| x.cfg.name == instance && x.generation == generation)
-                else {
-                    return; // asked for by an instance that has stopped or restarted since
+                // Only the newest add of the running start counts: an older one (the
+                // instance stopped, restarted, or left Master and came back since) says
+                // nothing about the VIPs the engine now waits for.
+                let Some(i) = self.instances.iter().position(|x| {
+                    x.cfg.name == instance && x.generation == generation && x.add_seq == seq
+                }) else {
+                    return;
                 };
                 let now = self.clock.now();
                 if let Some(r) = self.instances[i].router.as_mut() {
@@ -499,6 +512,19 @@ impl Daemon {
         }
     }
 
+    /// An event from the kernel's event monitor: the freshest news there is.
+    async fn on_monitor(&mut self, ev: Event) {
+        let ours = match &ev {
+            Event::Link(link) => self.ifaces.contains_key(&link.name),
+            Event::LinkGone(index) => self.ifaces.values().any(|f| f.link.index == *index),
+            Event::Addresses(_) => false,
+        };
+        if ours {
+            self.watcher.link_event();
+        }
+        self.on_netlink(ev).await;
+    }
+
     async fn on_netlink(&mut self, ev: Event) {
         match ev {
             Event::Link(link) => {
@@ -545,10 +571,12 @@ impl Daemon {
     /// dropped under load), checks advert sources and VIPs against the kernel, and
     /// starts instances that were waiting for this interface.
     async fn on_snapshot(&mut self, snap: Snapshot) {
+        // Link state read before a link event the loop has handled since is stale.
+        let link_current = snap.link_epoch == self.watcher.link_events();
         let link = match snap.link {
             Ok(link) => link,
             Err(NetlinkError::NoSuchInterface(_)) => {
-                if let Some(index) = self.ifindex(&snap.name) {
+                if let Some(index) = self.ifindex(&snap.name).filter(|_| link_current) {
                     self.on_netlink(Event::LinkGone(index)).await;
                 }
                 for i in 0..self.instances.len() {
@@ -565,7 +593,7 @@ impl Daemon {
                 return;
             }
         };
-        if self.ifaces.contains_key(&link.name) {
+        if self.ifaces.contains_key(&link.name) && link_current {
             self.on_netlink(Event::Link(link.clone())).await;
         }
         let addrs = match snap.addrs {
@@ -580,8 +608,9 @@ impl Daemon {
         };
         if self.ifindex(&link.name) == Some(link.index) {
             self.check_primaries(link.index, &addrs).await;
-            // A snapshot taken before vipd's own last VIP change may not show it yet.
-            if snap.epoch == self.watcher.epoch() {
+            // A snapshot taken before vipd's own last VIP change, or while one is under
+            // way, may not show it yet.
+            if snap.epoch == self.watcher.epoch() && !self.vips.busy() {
                 self.check_vips(link.index, &addrs).await;
             }
         }
@@ -623,17 +652,19 @@ impl Daemon {
     async fn remove_stray_now(&mut self) {
         let stray = std::mem::take(&mut self.stray);
         for (iface, vip) in stray {
-            let Ok(link) = self.nl.link_by_name(&iface).await else {
-                // Interface gone (its addresses with it) or unreadable: try again later
-                // only in the second case.
-                if self.ifindex(&iface).is_some() {
+            let link = match self.nl.link_by_name(&iface).await {
+                Ok(link) => link,
+                // Gone, and its addresses with it.
+                Err(NetlinkError::NoSuchInterface(_)) => continue,
+                Err(e) => {
+                    warn!(interface = %iface, vip = %vip, "VIP removal not tried: {e}");
                     self.stray.push((iface, vip));
+                    continue;
                 }
-                continue;
             };
             match self.nl.del_vip(link.index, &vip).await {
                 Ok(true) => info!(interface = %iface, vip = %vip, "VIP removed (retry)"),
-                Ok(false) => {}
+                Ok(false) | Err(NetlinkError::DeviceGone(_)) => {}
                 Err(e) => {
                     warn!(interface = %iface, vip = %vip, "VIP removal failed again: {e}");
                     self.stray.push((iface, vip));
@@ -817,14 +848,17 @@ impl Daemon {
             }
             // Off the main loop; the add's result comes back through `on_vips_done`.
             Output::AddVips => {
+                let seq = inst.add_seq + 1;
                 let job = Job::Add {
                     instance: name,
                     generation: inst.generation,
+                    seq,
                     index,
                     vips: inst.cfg.vips.clone(),
                     label: inst.label(),
                 };
                 let interface = inst.cfg.interface.clone();
+                self.instances[i].add_seq = seq;
                 self.vips.submit(&interface, job);
             }
             Output::DelVips => {

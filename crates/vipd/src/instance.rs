@@ -17,6 +17,8 @@ pub struct Instance {
     /// Which start of this instance the router is (results of VIP changes asked for by
     /// an earlier start are ignored).
     pub generation: u64,
+    /// The newest VIP add asked for by this start; older adds' results are stale.
+    pub add_seq: u64,
 }
 
 impl Instance {
@@ -26,6 +28,7 @@ impl Instance {
             router: None,
             waiting: Some("interface not set up yet".into()),
             generation: 0,
+            add_seq: 0,
         }
     }
 

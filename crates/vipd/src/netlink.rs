@@ -191,10 +191,44 @@ impl Netlink {
         )
         .await
     }
-    /// Opens the request connection (its driver runs as a task).
+    /// Opens the request connection. Its driver runs on a thread of its own: the
+    /// kernel handles a route-netlink request inside the sending thread's system call,
+    /// under the rtnl lock, so on a host whose rtnl is congested a send can block for a
+    /// long time. It blocks that thread, never the one that sends adverts, and the
+    /// callers' timeouts keep working.
     pub fn open() -> Result<Netlink, NetlinkError> {
-        let (conn, handle, _) = rtnetlink::new_connection().map_err(NetlinkError::Open)?;
-        tokio::spawn(conn);
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::Builder::new()
+            .name("vipd-netlink".into())
+            .spawn(move || {
+                let rt = match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    Ok(rt) => rt,
+                    Err(e) => {
+                        let _ = tx.send(Err(e));
+                        return;
+                    }
+                };
+                rt.block_on(async move {
+                    // Made here, so its socket belongs to this thread's runtime.
+                    match rtnetlink::new_connection() {
+                        Ok((conn, handle, _)) => {
+                            let _ = tx.send(Ok(handle));
+                            conn.await;
+                        }
+                        Err(e) => {
+                            let _ = tx.send(Err(e));
+                        }
+                    }
+                });
+            })
+            .map_err(NetlinkError::Open)?;
+        let handle = rx
+            .recv()
+            .map_err(|_| NetlinkError::Open(std::io::Error::other("the netlink thread ended")))?
+            .map_err(NetlinkError::Open)?;
         Ok(Netlink { handle })
     }
 

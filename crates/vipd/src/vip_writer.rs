@@ -9,7 +9,7 @@
 //! "pending" meanwhile) and never assumes one.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -28,6 +28,8 @@ pub enum Job {
         instance: String,
         /// Which start of the instance asked (a restarted one ignores older results).
         generation: u64,
+        /// Which add of that start: only the newest one's result counts.
+        seq: u64,
         index: u32,
         vips: Vec<Vip>,
         label: Option<String>,
@@ -47,6 +49,7 @@ pub enum Done {
     Added {
         instance: String,
         generation: u64,
+        seq: u64,
         ok: bool,
     },
     /// This VIP could not be removed: retry later.
@@ -66,6 +69,8 @@ pub struct VipWriter {
     epoch: Arc<AtomicU64>,
     done: mpsc::UnboundedSender<Done>,
     workers: BTreeMap<String, Worker>,
+    /// Jobs asked for and not finished.
+    unfinished: Arc<AtomicUsize>,
 }
 
 impl VipWriter {
@@ -75,12 +80,19 @@ impl VipWriter {
             epoch,
             done,
             workers: BTreeMap::new(),
+            unfinished: Arc::new(AtomicUsize::new(0)),
         }
+    }
+
+    /// Whether some VIP change is still under way: the kernel may be half-way.
+    pub fn busy(&self) -> bool {
+        self.unfinished.load(Ordering::SeqCst) > 0
     }
 
     /// Queues `job` for `interface`'s task (started on first use).
     pub fn submit(&mut self, interface: &str, job: Job) {
         self.epoch.fetch_add(1, Ordering::SeqCst);
+        self.unfinished.fetch_add(1, Ordering::SeqCst);
         let worker = self
             .workers
             .entry(interface.to_string())
@@ -89,7 +101,10 @@ impl VipWriter {
                 let task = tokio::spawn(work(
                     interface.to_string(),
                     self.nl.clone(),
-                    self.epoch.clone(),
+                    Marks {
+                        epoch: self.epoch.clone(),
+                        unfinished: self.unfinished.clone(),
+                    },
                     rx,
                     self.done.clone(),
                 ));
@@ -99,23 +114,28 @@ impl VipWriter {
             // The task is gone (it only ends when its sender is dropped): report the
             // job as failed rather than lose it.
             error!(interface, "VIP task gone; {job:?} not done");
+            self.unfinished.fetch_sub(1, Ordering::SeqCst);
             fail(interface, job, &self.done);
         }
     }
 
-    /// Lets every task finish what it was given, for at most `within`. Returns whether
-    /// all did.
+    /// Lets every task finish what it was given, for at most `within`; what is left
+    /// then is abandoned. Returns whether all finished.
     pub async fn finish(&mut self, within: Duration) -> bool {
-        let tasks: Vec<JoinHandle<()>> = std::mem::take(&mut self.workers)
+        let mut tasks: Vec<JoinHandle<()>> = std::mem::take(&mut self.workers)
             .into_values()
             .map(|w| w.task)
             .collect();
         let all = async {
-            for t in tasks {
+            for t in tasks.iter_mut() {
                 let _ = t.await;
             }
         };
-        tokio::time::timeout(within, all).await.is_ok()
+        let finished = tokio::time::timeout(within, all).await.is_ok();
+        for t in &tasks {
+            t.abort();
+        }
+        finished
     }
 }
 
@@ -125,10 +145,12 @@ fn fail(interface: &str, job: Job, done: &mpsc::UnboundedSender<Done>) {
         Job::Add {
             instance,
             generation,
+            seq,
             ..
         } => done.send(Done::Added {
             instance,
             generation,
+            seq,
             ok: false,
         }),
         Job::Remove { vips, .. } => {
@@ -143,10 +165,23 @@ fn fail(interface: &str, job: Job, done: &mpsc::UnboundedSender<Done>) {
     };
 }
 
+/// What a task marks when a job is done.
+struct Marks {
+    epoch: Arc<AtomicU64>,
+    unfinished: Arc<AtomicUsize>,
+}
+
+impl Marks {
+    fn done(&self) {
+        self.epoch.fetch_add(1, Ordering::SeqCst);
+        self.unfinished.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
 async fn work(
     interface: String,
     nl: Netlink,
-    epoch: Arc<AtomicU64>,
+    marks: Marks,
     mut jobs: mpsc::UnboundedReceiver<Job>,
     done: mpsc::UnboundedSender<Done>,
 ) {
@@ -155,6 +190,7 @@ async fn work(
             Job::Add {
                 instance,
                 generation,
+                seq,
                 index,
                 vips,
                 label,
@@ -170,10 +206,11 @@ async fn work(
                         }
                     }
                 }
-                epoch.fetch_add(1, Ordering::SeqCst);
+                marks.done();
                 let _ = done.send(Done::Added {
                     instance,
                     generation,
+                    seq,
                     ok,
                 });
             }
@@ -201,7 +238,7 @@ async fn work(
                         }
                     }
                 }
-                epoch.fetch_add(1, Ordering::SeqCst);
+                marks.done();
             }
         }
     }

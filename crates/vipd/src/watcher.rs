@@ -29,6 +29,9 @@ pub struct Snapshot {
     /// last VIP change may not show it yet, and must not be taken for a VIP that
     /// vanished or appeared behind vipd's back.
     pub epoch: u64,
+    /// [`Watcher::link_events`] when the read began: link state older than the last
+    /// link event the main loop handled is not applied over it.
+    pub link_epoch: u64,
 }
 
 /// The handle the main loop keeps; dropping it stops the task.
@@ -36,6 +39,7 @@ pub struct Watcher {
     names: watch::Sender<Vec<String>>,
     poke: Arc<Notify>,
     epoch: Arc<AtomicU64>,
+    link_events: Arc<AtomicU64>,
     task: JoinHandle<()>,
 }
 
@@ -51,11 +55,22 @@ impl Watcher {
         let (names, names_rx) = watch::channel(names);
         let poke = Arc::new(Notify::new());
         let epoch = Arc::new(AtomicU64::new(0));
-        let task = tokio::spawn(run(nl, names_rx, poke.clone(), epoch.clone(), tx));
+        let link_events = Arc::new(AtomicU64::new(0));
+        let task = tokio::spawn(run(
+            nl,
+            names_rx,
+            poke.clone(),
+            Counters {
+                epoch: epoch.clone(),
+                link_events: link_events.clone(),
+            },
+            tx,
+        ));
         Watcher {
             names,
             poke,
             epoch,
+            link_events,
             task,
         }
     }
@@ -82,13 +97,28 @@ impl Watcher {
     pub fn epoch(&self) -> u64 {
         self.epoch.load(Ordering::SeqCst)
     }
+
+    /// Marks a link event the main loop handled (from the event monitor).
+    pub fn link_event(&self) {
+        self.link_events.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// The current link-event count.
+    pub fn link_events(&self) -> u64 {
+        self.link_events.load(Ordering::SeqCst)
+    }
+}
+
+struct Counters {
+    epoch: Arc<AtomicU64>,
+    link_events: Arc<AtomicU64>,
 }
 
 async fn run(
     nl: Netlink,
     names: watch::Receiver<Vec<String>>,
     poke: Arc<Notify>,
-    epoch: Arc<AtomicU64>,
+    counters: Counters,
     tx: mpsc::Sender<Snapshot>,
 ) {
     let mut tick = tokio::time::interval(POLL);
@@ -100,7 +130,8 @@ async fn run(
         }
         let list = names.borrow().clone();
         for name in list {
-            let epoch = epoch.load(Ordering::SeqCst);
+            let epoch = counters.epoch.load(Ordering::SeqCst);
+            let link_epoch = counters.link_events.load(Ordering::SeqCst);
             let link = nl.link_by_name(&name).await;
             let addrs = match &link {
                 Ok(l) => Some(nl.addresses(l.index).await),
@@ -111,6 +142,7 @@ async fn run(
                 link,
                 addrs,
                 epoch,
+                link_epoch,
             };
             if tx.send(snap).await.is_err() {
                 return;
