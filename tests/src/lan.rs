@@ -167,6 +167,25 @@ impl Lan {
         &self.bridge
     }
 
+    /// `tcpdump -n -tt -l -i <iface> <filter>` in the bridge namespace (`any`: every
+    /// bridge and port), returned once it is listening, so nothing after is missed.
+    pub fn capture(&self, iface: &str, filter: &str) -> Monitor {
+        let mut c = self.bridge.command("tcpdump");
+        c.args(["-i", iface, "-n", "-tt", "-l", filter]);
+        let capture = Monitor::spawn(c, "tcpdump in the bridge namespace");
+        let listening = capture
+            .wait_for(Duration::from_secs(5), |l| {
+                l.stderr && l.text.contains("listening on")
+            })
+            .is_some();
+        assert!(
+            listening,
+            "tcpdump did not start: {:?}",
+            capture.lines().iter().map(|l| &l.text).collect::<Vec<_>>()
+        );
+        capture
+    }
+
     pub fn dir(&self) -> &Path {
         &self.dir
     }

@@ -346,19 +346,7 @@ fn advert_source_change_restarts_the_instance_with_the_new_source() {
     assert_eq!(b_before.local_address.as_deref(), Some("192.0.2.12"));
 
     // VRRP on the wire, seen by the bridge.
-    let capture = {
-        let mut c = lan.bridge_ns().command("tcpdump");
-        c.args(["-i", "br0", "-n", "-tt", "-l", "ip proto 112"]);
-        Monitor::spawn(c, "tcpdump in the bridge namespace")
-    };
-    assert!(
-        capture
-            .wait_for(Duration::from_secs(5), |l| l.stderr
-                && l.text.contains("listening on"))
-            .is_some(),
-        "tcpdump did not start: {:?}",
-        texts(&capture.lines())
-    );
+    let capture = lan.capture("br0", "ip proto 112");
 
     let changed = epoch_now();
     b.exec_ok(&["ip", "addr", "add", "192.0.2.22/24", "dev", "eth0"]);

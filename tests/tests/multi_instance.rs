@@ -179,18 +179,7 @@ fn check_vipctl_json(h: &Host, states: [State; 3], local: [&str; 3]) -> [u64; 3]
 /// `tcpdump` on every interface of the bridge namespace (both bridges and all their
 /// ports): VRRP and ARP.
 fn start_capture(lan: &Lan) -> Monitor {
-    let mut c = lan.bridge_ns().command("tcpdump");
-    c.args(["-i", "any", "-n", "-tt", "-l", "ip proto 112 or arp"]);
-    let capture = Monitor::spawn(c, "tcpdump in the bridge namespace");
-    assert!(
-        capture
-            .wait_for(Duration::from_secs(5), |l| l.stderr
-                && l.text.contains("listening on"))
-            .is_some(),
-        "tcpdump did not start: {:?}",
-        capture.lines().iter().map(|l| &l.text).collect::<Vec<_>>()
-    );
-    capture
+    lan.capture("any", "ip proto 112 or arp")
 }
 
 /// What the capture saw on one segment.

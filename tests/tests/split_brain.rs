@@ -19,7 +19,7 @@ use std::time::Duration;
 use vipd_api::State;
 use vipd_e2e::{
     assert_vipctl_agrees, describe, epoch_now, exclusive, vipd_yaml, wait_roles, wait_until, Lan,
-    Monitor, Pinger, VipdInstance, VIP4, VIP6,
+    Pinger, VipdInstance, VIP4, VIP6,
 };
 
 fn config(priority: u8, vip_cidr: &str) -> String {
@@ -139,24 +139,12 @@ fn split_brain(id: &str, vip: &str, vip_cidr: &str) {
     assert_vipctl_agrees(&both);
 
     // Watch the wire and the client's neighbour table, then heal.
-    let mut capture = {
-        let mut c = lan.bridge_ns().command("tcpdump");
-        let filter = if v6 {
-            "ip6 proto 112 or icmp6"
-        } else {
-            "ip proto 112 or arp"
-        };
-        c.args(["-i", "any", "-n", "-tt", "-l", filter]);
-        Monitor::spawn(c, "tcpdump in the bridge namespace")
+    let filter = if v6 {
+        "ip6 proto 112 or icmp6"
+    } else {
+        "ip proto 112 or arp"
     };
-    assert!(
-        capture
-            .wait_for(Duration::from_secs(5), |l| l.stderr
-                && l.text.contains("listening on"))
-            .is_some(),
-        "tcpdump did not start: {:?}",
-        capture.lines().iter().map(|l| &l.text).collect::<Vec<_>>()
-    );
+    let mut capture = lan.capture("any", filter);
     let neigh = client.monitor(&["ip", "monitor", "neigh", "dev", "eth0"]);
     std::thread::sleep(Duration::from_millis(300));
 
