@@ -786,13 +786,32 @@ impl Host {
             .unwrap_or_default()
     }
 
+    /// Every vipd run's log on this host so far (the current one and those of earlier,
+    /// restarted processes), oldest first, with its path.
+    pub fn vipd_logs(&self) -> Vec<(PathBuf, String)> {
+        let old = lock(&self.old);
+        let vipd = lock(&self.vipd);
+        old.iter()
+            .chain(vipd.iter())
+            .filter(|p| p.what().starts_with("vipd"))
+            .map(|p| (p.log_path().to_path_buf(), p.log_text()))
+            .collect()
+    }
+
     /// Asks vipd for its status over the control socket directly (the JSON protocol of
     /// `vipd-api`), without vipctl.
     pub fn try_status(&self) -> Result<Status, String> {
+        self.try_status_within(Duration::from_secs(3))
+    }
+
+    /// [`Host::try_status`] giving up on a read or write that takes longer than
+    /// `timeout` (for polling a vipd that may be stopped or shutting down: its socket
+    /// still accepts connections, but nothing answers them).
+    pub fn try_status_within(&self, timeout: Duration) -> Result<Status, String> {
         let path = self.control_socket();
         let mut s =
             UnixStream::connect(&path).map_err(|e| format!("connect {}: {e}", path.display()))?;
-        let t = Some(Duration::from_secs(3));
+        let t = Some(timeout);
         s.set_read_timeout(t).map_err(|e| e.to_string())?;
         s.set_write_timeout(t).map_err(|e| e.to_string())?;
         let mut req =
