@@ -130,8 +130,8 @@ impl Daemon {
         );
         // The instances start as the watcher's first snapshots arrive (at once).
 
-        let mut housekeeping = tokio::time::interval(Duration::from_secs(1));
-        housekeeping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut retry = tokio::time::interval(Duration::from_secs(1));
+        retry.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut wakeup = Wakeup::default();
         let mut monitoring = true;
         loop {
@@ -150,39 +150,45 @@ impl Daemon {
                 Some(snap) = snaps.recv() => d.on_snapshot(snap).await,
                 Some(result) = done.recv() => d.on_vips_done(result).await,
                 Some(req) = requests.recv() => d.on_control(req).await,
-                _ = housekeeping.tick(), if !d.stray.is_empty() => d.retry_stray(),
+                _ = retry.tick(), if !d.stray.is_empty() => d.retry_stray(),
                 _ = sighup.recv() => d.reload().await,
                 _ = sigterm.recv() => { info!("SIGTERM: leaving"); break; }
                 _ = sigint.recv() => { info!("SIGINT: leaving"); break; }
             }
         }
-        d.shutdown_all().await;
+        d.leave(&mut done).await
+    }
+
+    /// SIGTERM/SIGINT: every instance leaves (a master sends priority 0 and removes its
+    /// VIPs); waits for the removals, and fails if a VIP could not be removed.
+    async fn leave(&mut self, done: &mut mpsc::UnboundedReceiver<Done>) -> Result<(), DaemonError> {
+        self.shutdown_all().await;
         // Let the VIP removals just asked for finish (each netlink call is bounded).
-        if !d.vips.finish(SHUTDOWN_WAIT).await {
+        if !self.vips.finish(SHUTDOWN_WAIT).await {
             // Whatever was left undone: every VIP gets one more, direct try below.
             error!(
                 "VIP changes still under way after {SHUTDOWN_WAIT:?}; removing all VIPs directly"
             );
-            let all: Vec<(String, Vip)> = d
+            let all: Vec<(String, Vip)> = self
                 .instances
                 .iter()
                 .flat_map(|i| i.cfg.vips.iter().map(|v| (i.cfg.interface.clone(), *v)))
                 .collect();
             for (interface, vip) in all {
-                d.note_stray(interface, vip);
+                self.note_stray(interface, vip);
             }
         }
         while let Ok(result) = done.try_recv() {
             if let Done::RemoveFailed { interface, vip } = result {
-                d.note_stray(interface, vip);
+                self.note_stray(interface, vip);
             }
         }
-        if !d.stray.is_empty() {
+        if !self.stray.is_empty() {
             // One more try each before giving up.
-            d.remove_stray_now().await;
+            self.remove_stray_now().await;
         }
-        if !d.stray.is_empty() {
-            let left: Vec<String> = d
+        if !self.stray.is_empty() {
+            let left: Vec<String> = self
                 .stray
                 .iter()
                 .map(|(iface, vip)| format!("{vip} on {iface}"))
