@@ -567,8 +567,14 @@ impl Daemon {
                     self.forget_iface(&name).await;
                 }
             }
-            // Read again, off the main loop; the snapshot does the rest.
-            Event::Addresses(_) => self.watcher.poke(),
+            // Read again, off the main loop; the snapshot does the rest. Events of
+            // other interfaces matter only to instances still waiting to start.
+            Event::Addresses(index) => {
+                let ours = self.ifaces.values().any(|f| f.link.index == index);
+                if ours || self.instances.iter().any(|i| i.router.is_none()) {
+                    self.watcher.poke();
+                }
+            }
         }
     }
 
