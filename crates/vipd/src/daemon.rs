@@ -37,6 +37,8 @@ pub enum DaemonError {
     Signals(#[source] std::io::Error),
     #[error("could not remove VIPs on the way out: {0}; the next start removes them")]
     VipsLeftBehind(String),
+    #[error("a second signal: stopped without waiting for the VIP removals; the next start removes any left")]
+    Impatient,
 }
 
 /// A datagram from one interface's socket.
@@ -156,15 +158,28 @@ impl Daemon {
                 _ = sigint.recv() => { info!("SIGINT: leaving"); break; }
             }
         }
-        d.leave(&mut done).await
+        d.leave(&mut done, [sigterm, sigint]).await
     }
 
     /// SIGTERM/SIGINT: every instance leaves (a master sends priority 0 and removes its
-    /// VIPs); waits for the removals, and fails if a VIP could not be removed.
-    async fn leave(&mut self, done: &mut mpsc::UnboundedReceiver<Done>) -> Result<(), DaemonError> {
+    /// VIPs); waits for the removals, and fails if a VIP could not be removed. A second
+    /// signal stops the waiting.
+    async fn leave(
+        &mut self,
+        done: &mut mpsc::UnboundedReceiver<Done>,
+        [mut sigterm, mut sigint]: [tokio::signal::unix::Signal; 2],
+    ) -> Result<(), DaemonError> {
         self.shutdown_all().await;
         // Let the VIP removals just asked for finish (each netlink call is bounded).
-        if !self.vips.finish(SHUTDOWN_WAIT).await {
+        let finished = tokio::select! {
+            finished = self.vips.finish(SHUTDOWN_WAIT) => Some(finished),
+            _ = sigterm.recv() => None,
+            _ = sigint.recv() => None,
+        };
+        let Some(finished) = finished else {
+            return Err(DaemonError::Impatient);
+        };
+        if !finished {
             // Whatever was left undone: every VIP gets one more, direct try below.
             error!(
                 "VIP changes still under way after {SHUTDOWN_WAIT:?}; removing all VIPs directly"
