@@ -20,7 +20,7 @@ use crate::control::{self, ControlError, Pending};
 use crate::instance::Instance;
 use crate::netlink::{Addr, Event, Link, Netlink, NetlinkError};
 use crate::status;
-use crate::vip_writer::{Done, Job, VipWriter};
+use crate::vip_writer::{Done, Job, VipChanges, VipWriter};
 use crate::vrrp_socket::{FrameSocket, Received, SocketError, VrrpSocket};
 use crate::watcher::{Snapshot, Watcher};
 
@@ -83,6 +83,8 @@ pub struct Daemon {
     watcher: Watcher,
     /// Adds and removes VIPs off the main loop.
     vips: VipWriter,
+    /// VIP changes per interface, asked for and finished.
+    changes: Arc<VipChanges>,
     /// Counts instance starts (see `Instance::generation`).
     starts: u64,
     /// VIPs whose removal failed (interface name, VIP): retried every second until
@@ -101,9 +103,10 @@ impl Daemon {
         let mut sighup = signal(SignalKind::hangup()).map_err(DaemonError::Signals)?;
         let (rx_tx, mut rx) = mpsc::channel::<Rx>(1024);
         let (snap_tx, mut snaps) = mpsc::channel::<Snapshot>(64);
-        let watcher = Watcher::spawn(nl.clone(), interfaces(&config), snap_tx);
+        let changes = Arc::new(VipChanges::default());
+        let watcher = Watcher::spawn(nl.clone(), interfaces(&config), changes.clone(), snap_tx);
         let (done_tx, mut done) = mpsc::unbounded_channel::<Done>();
-        let vips = VipWriter::new(nl.clone(), watcher.epoch_counter(), done_tx);
+        let vips = VipWriter::new(nl.clone(), changes.clone(), done_tx);
         let clock = Clock::start();
         let instances = config
             .instances
@@ -122,6 +125,7 @@ impl Daemon {
             rx_tx,
             watcher,
             vips,
+            changes,
             starts: 0,
             stray: Vec::new(),
         };
@@ -637,7 +641,7 @@ impl Daemon {
             self.check_primaries(link.index, &addrs).await;
             // A snapshot taken before vipd's own last VIP change, or while one is under
             // way, may not show it yet.
-            if snap.epoch == self.watcher.epoch() && !self.vips.busy() {
+            if snap.epoch == self.changes.count(&snap.name) && !self.changes.busy(&snap.name) {
                 self.check_vips(link.index, &addrs).await;
             }
         }

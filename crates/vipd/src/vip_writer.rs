@@ -9,8 +9,7 @@
 //! "pending" meanwhile) and never assumes one.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::mpsc;
@@ -56,6 +55,47 @@ pub enum Done {
     RemoveFailed { interface: String, vip: Vip },
 }
 
+/// Per interface: how many VIP changes were asked for or finished (a count that only
+/// grows) and how many are unfinished. A snapshot of an interface counts as the kernel's
+/// truth about VIPs only if no change of that interface was asked for or finished while
+/// it was read, and none is under way (see `crate::watcher::Snapshot::epoch`).
+#[derive(Debug, Default)]
+pub struct VipChanges(Mutex<BTreeMap<String, (u64, usize)>>);
+
+impl VipChanges {
+    fn with<R>(&self, interface: &str, f: impl FnOnce(&mut (u64, usize)) -> R) -> R {
+        let mut map = self
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        f(map.entry(interface.to_string()).or_default())
+    }
+
+    fn asked(&self, interface: &str) {
+        self.with(interface, |c| {
+            c.0 += 1;
+            c.1 += 1;
+        });
+    }
+
+    fn finished(&self, interface: &str) {
+        self.with(interface, |c| {
+            c.0 += 1;
+            c.1 = c.1.saturating_sub(1);
+        });
+    }
+
+    /// Changes of `interface` asked for or finished so far.
+    pub fn count(&self, interface: &str) -> u64 {
+        self.with(interface, |c| c.0)
+    }
+
+    /// Whether a change of `interface` is under way: the kernel may be half-way.
+    pub fn busy(&self, interface: &str) -> bool {
+        self.with(interface, |c| c.1 > 0)
+    }
+}
+
 struct Worker {
     jobs: mpsc::UnboundedSender<Job>,
     task: JoinHandle<()>,
@@ -64,35 +104,24 @@ struct Worker {
 /// The per-interface tasks.
 pub struct VipWriter {
     nl: Netlink,
-    /// Bumped when a change is asked for and when it is made (see
-    /// [`crate::watcher::Snapshot::epoch`]).
-    epoch: Arc<AtomicU64>,
+    changes: Arc<VipChanges>,
     done: mpsc::UnboundedSender<Done>,
     workers: BTreeMap<String, Worker>,
-    /// Jobs asked for and not finished.
-    unfinished: Arc<AtomicUsize>,
 }
 
 impl VipWriter {
-    pub fn new(nl: Netlink, epoch: Arc<AtomicU64>, done: mpsc::UnboundedSender<Done>) -> Self {
+    pub fn new(nl: Netlink, changes: Arc<VipChanges>, done: mpsc::UnboundedSender<Done>) -> Self {
         VipWriter {
             nl,
-            epoch,
+            changes,
             done,
             workers: BTreeMap::new(),
-            unfinished: Arc::new(AtomicUsize::new(0)),
         }
-    }
-
-    /// Whether some VIP change is still under way: the kernel may be half-way.
-    pub fn busy(&self) -> bool {
-        self.unfinished.load(Ordering::SeqCst) > 0
     }
 
     /// Queues `job` for `interface`'s task (started on first use).
     pub fn submit(&mut self, interface: &str, job: Job) {
-        self.epoch.fetch_add(1, Ordering::SeqCst);
-        self.unfinished.fetch_add(1, Ordering::SeqCst);
+        self.changes.asked(interface);
         let worker = self
             .workers
             .entry(interface.to_string())
@@ -101,10 +130,7 @@ impl VipWriter {
                 let task = tokio::spawn(work(
                     interface.to_string(),
                     self.nl.clone(),
-                    Marks {
-                        epoch: self.epoch.clone(),
-                        unfinished: self.unfinished.clone(),
-                    },
+                    self.changes.clone(),
                     rx,
                     self.done.clone(),
                 ));
@@ -114,7 +140,7 @@ impl VipWriter {
             // The task is gone (it only ends when its sender is dropped): report the
             // job as failed rather than lose it.
             error!(interface, "VIP task gone; {job:?} not done");
-            self.unfinished.fetch_sub(1, Ordering::SeqCst);
+            self.changes.finished(interface);
             fail(interface, job, &self.done);
         }
     }
@@ -165,23 +191,10 @@ fn fail(interface: &str, job: Job, done: &mpsc::UnboundedSender<Done>) {
     };
 }
 
-/// What a task marks when a job is done.
-struct Marks {
-    epoch: Arc<AtomicU64>,
-    unfinished: Arc<AtomicUsize>,
-}
-
-impl Marks {
-    fn done(&self) {
-        self.epoch.fetch_add(1, Ordering::SeqCst);
-        self.unfinished.fetch_sub(1, Ordering::SeqCst);
-    }
-}
-
 async fn work(
     interface: String,
     nl: Netlink,
-    marks: Marks,
+    changes: Arc<VipChanges>,
     mut jobs: mpsc::UnboundedReceiver<Job>,
     done: mpsc::UnboundedSender<Done>,
 ) {
@@ -206,7 +219,7 @@ async fn work(
                         }
                     }
                 }
-                marks.done();
+                changes.finished(&interface);
                 let _ = done.send(Done::Added {
                     instance,
                     generation,
@@ -238,8 +251,32 @@ async fn work(
                         }
                     }
                 }
-                marks.done();
+                changes.finished(&interface);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn changes_are_counted_per_interface() {
+        let c = VipChanges::default();
+        assert_eq!((c.count("eth0"), c.busy("eth0")), (0, false));
+        c.asked("eth0");
+        // A snapshot of eth0 taken now (count 1) is stale once the change is made...
+        assert_eq!((c.count("eth0"), c.busy("eth0")), (1, true));
+        // ...while eth1 is not affected at all.
+        assert_eq!((c.count("eth1"), c.busy("eth1")), (0, false));
+        c.asked("eth0");
+        c.finished("eth0");
+        assert_eq!((c.count("eth0"), c.busy("eth0")), (3, true));
+        c.finished("eth0");
+        assert_eq!((c.count("eth0"), c.busy("eth0")), (4, false));
+        // A stray "finished" never underflows.
+        c.finished("eth0");
+        assert!(!c.busy("eth0"));
     }
 }

@@ -14,6 +14,7 @@ use tokio::sync::{mpsc, watch, Notify};
 use tokio::task::JoinHandle;
 
 use crate::netlink::{Addr, Link, Netlink, NetlinkError};
+use crate::vip_writer::VipChanges;
 
 /// How often the kernel is read when nothing prompts it.
 pub const POLL: Duration = Duration::from_secs(1);
@@ -25,9 +26,9 @@ pub struct Snapshot {
     pub link: Result<Link, NetlinkError>,
     /// The interface's addresses; `None` when the link could not be read.
     pub addrs: Option<Result<Vec<Addr>, NetlinkError>>,
-    /// [`Watcher::epoch`] when the read began: a snapshot older than the main loop's
-    /// last VIP change may not show it yet, and must not be taken for a VIP that
-    /// vanished or appeared behind vipd's back.
+    /// [`VipChanges::count`] of this interface when the read began: a snapshot older
+    /// than vipd's own last VIP change may not show it yet, and must not be taken for a
+    /// VIP that vanished or appeared behind vipd's back.
     pub epoch: u64,
     /// [`Watcher::link_events`] when the read began: link state older than the last
     /// link event the main loop handled is not applied over it.
@@ -38,7 +39,6 @@ pub struct Snapshot {
 pub struct Watcher {
     names: watch::Sender<Vec<String>>,
     poke: Arc<Notify>,
-    epoch: Arc<AtomicU64>,
     link_events: Arc<AtomicU64>,
     task: JoinHandle<()>,
 }
@@ -51,17 +51,21 @@ impl Drop for Watcher {
 
 impl Watcher {
     /// Starts watching `names`; snapshots arrive on `tx`, the first ones at once.
-    pub fn spawn(nl: Netlink, names: Vec<String>, tx: mpsc::Sender<Snapshot>) -> Watcher {
+    pub fn spawn(
+        nl: Netlink,
+        names: Vec<String>,
+        changes: Arc<VipChanges>,
+        tx: mpsc::Sender<Snapshot>,
+    ) -> Watcher {
         let (names, names_rx) = watch::channel(names);
         let poke = Arc::new(Notify::new());
-        let epoch = Arc::new(AtomicU64::new(0));
         let link_events = Arc::new(AtomicU64::new(0));
         let task = tokio::spawn(run(
             nl,
             names_rx,
             poke.clone(),
             Counters {
-                epoch: epoch.clone(),
+                changes,
                 link_events: link_events.clone(),
             },
             tx,
@@ -69,7 +73,6 @@ impl Watcher {
         Watcher {
             names,
             poke,
-            epoch,
             link_events,
             task,
         }
@@ -87,17 +90,6 @@ impl Watcher {
         self.poke.notify_one();
     }
 
-    /// The VIP-change counter, for whoever changes VIPs to bump (before asking for a
-    /// change and after making it).
-    pub fn epoch_counter(&self) -> Arc<AtomicU64> {
-        self.epoch.clone()
-    }
-
-    /// The current VIP-change count.
-    pub fn epoch(&self) -> u64 {
-        self.epoch.load(Ordering::SeqCst)
-    }
-
     /// Marks a link event the main loop handled (from the event monitor).
     pub fn link_event(&self) {
         self.link_events.fetch_add(1, Ordering::SeqCst);
@@ -110,7 +102,7 @@ impl Watcher {
 }
 
 struct Counters {
-    epoch: Arc<AtomicU64>,
+    changes: Arc<VipChanges>,
     link_events: Arc<AtomicU64>,
 }
 
@@ -130,7 +122,7 @@ async fn run(
         }
         let list = names.borrow().clone();
         for name in list {
-            let epoch = counters.epoch.load(Ordering::SeqCst);
+            let epoch = counters.changes.count(&name);
             let link_epoch = counters.link_events.load(Ordering::SeqCst);
             let link = nl.link_by_name(&name).await;
             let addrs = match &link {
