@@ -1042,8 +1042,9 @@ impl Daemon {
 }
 
 /// The interfaces `config` uses, each once.
-/// How long a stopping daemon waits for its last VIP removals.
-const SHUTDOWN_WAIT: Duration = Duration::from_secs(30);
+/// How long a stopping daemon waits for its last VIP removals (the systemd unit's
+/// TimeoutStopSec leaves room for this and one direct try per VIP).
+const SHUTDOWN_WAIT: Duration = Duration::from_secs(20);
 
 fn interfaces(config: &Config) -> Vec<String> {
     let mut names: Vec<String> = config
