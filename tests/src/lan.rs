@@ -86,6 +86,23 @@ pub fn link_addresses(link: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// Bridge `name` in `ns`, up, with multicast snooping and querier off (so VRRP's
+/// multicast floods every port, as on a plain switch).
+fn add_bridge(ns: &NetNs, name: &str) {
+    ns.ip(&[
+        "link",
+        "add",
+        name,
+        "type",
+        "bridge",
+        "mcast_snooping",
+        "0",
+        "mcast_querier",
+        "0",
+    ]);
+    ns.ip(&["link", "set", name, "up"]);
+}
+
 /// The programs the tests run, and the Debian package of each (`.ci/run` installs
 /// them). Checked up front, so a missing one is named rather than showing up as a
 /// VIP that cannot be pinged.
@@ -143,18 +160,7 @@ impl Lan {
             "net.ipv6.conf.all.disable_ipv6=1",
             "net.ipv6.conf.default.disable_ipv6=1",
         ]);
-        bridge.ip(&[
-            "link",
-            "add",
-            "br0",
-            "type",
-            "bridge",
-            "mcast_snooping",
-            "0",
-            "mcast_querier",
-            "0",
-        ]);
-        bridge.ip(&["link", "set", "br0", "up"]);
+        add_bridge(&bridge, "br0");
         Lan {
             id: test_id.to_string(),
             dir,
@@ -259,18 +265,7 @@ impl Lan {
                 && name.chars().all(|c| c.is_ascii_alphanumeric()),
             "segment {name:?}: use 1..=15 letters and digits, not br0 (that is the LAN itself)"
         );
-        self.bridge.ip(&[
-            "link",
-            "add",
-            name,
-            "type",
-            "bridge",
-            "mcast_snooping",
-            "0",
-            "mcast_querier",
-            "0",
-        ]);
-        self.bridge.ip(&["link", "set", name, "up"]);
+        add_bridge(&self.bridge, name);
     }
 
     /// A veth pair: `port` on bridge `bridge`, its peer `iface` in `ns`. The pair is
