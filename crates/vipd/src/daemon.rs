@@ -140,24 +140,26 @@ impl Daemon {
         retry.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut wakeup = Wakeup::default();
         let mut monitoring = true;
+        // Every handler below is a plain function: the loop never waits inside one
+        // (kernel reads and VIP changes run in tasks of their own and come back here).
         loop {
             wakeup.arm(d.next_deadline().map(|t| d.clock.to_tokio(t)));
             tokio::select! {
-                Some(pkt) = rx.recv() => d.on_packet(pkt).await,
-                () = wakeup.wait() => d.on_timeout().await,
+                Some(pkt) = rx.recv() => d.on_packet(pkt),
+                () = wakeup.wait() => d.on_timeout(),
                 ev = events.recv(), if monitoring => match ev {
-                    Some(ev) => d.on_monitor(ev).await,
+                    Some(ev) => d.on_monitor(ev),
                     None => {
                         // The watcher still reads links and addresses every second.
                         error!("netlink event monitor closed; falling back to polling once a second");
                         monitoring = false;
                     }
                 },
-                Some(snap) = snaps.recv() => d.on_snapshot(snap).await,
-                Some(result) = done.recv() => d.on_vips_done(result).await,
-                Some(req) = requests.recv() => d.on_control(req).await,
+                Some(snap) = snaps.recv() => d.on_snapshot(snap),
+                Some(result) = done.recv() => d.on_vips_done(result),
+                Some(req) = requests.recv() => d.on_control(req),
                 _ = retry.tick(), if !d.stray.is_empty() => d.retry_stray(),
-                _ = sighup.recv() => d.reload().await,
+                _ = sighup.recv() => d.reload(),
                 _ = sigterm.recv() => { info!("SIGTERM: leaving"); break; }
                 _ = sigint.recv() => { info!("SIGINT: leaving"); break; }
             }
@@ -173,7 +175,7 @@ impl Daemon {
         done: &mut mpsc::UnboundedReceiver<Done>,
         [mut sigterm, mut sigint]: [tokio::signal::unix::Signal; 2],
     ) -> Result<(), DaemonError> {
-        self.shutdown_all().await;
+        self.shutdown_all();
         // Let the VIP removals just asked for finish (each netlink call is bounded).
         let finished = tokio::select! {
             finished = self.vips.finish(SHUTDOWN_WAIT) => Some(finished),
@@ -219,7 +221,7 @@ impl Daemon {
     }
 
     /// A VIP change finished (see [`VipWriter`]).
-    async fn on_vips_done(&mut self, result: Done) {
+    fn on_vips_done(&mut self, result: Done) {
         match result {
             Done::Added {
                 instance,
@@ -239,7 +241,7 @@ impl Daemon {
                 if let Some(r) = self.instances[i].router.as_mut() {
                     r.handle(now, Input::VipApplied { ok });
                 }
-                self.drain(i).await;
+                self.drain(i);
             }
             Done::RemoveFailed { interface, vip } => self.note_stray(interface, vip),
         }
@@ -264,10 +266,10 @@ impl Daemon {
     /// Brings up the instances on `link` that are not running yet (interface or
     /// address missing at start, or after a reload or a source change), from what the
     /// watcher read of it.
-    async fn setup_waiting(&mut self, link: &Link, addrs: &[Addr]) {
+    fn setup_waiting(&mut self, link: &Link, addrs: &[Addr]) {
         for i in 0..self.instances.len() {
             if self.instances[i].router.is_none() && self.instances[i].cfg.interface == link.name {
-                if let Err(why) = self.setup(i, link, addrs).await {
+                if let Err(why) = self.setup(i, link, addrs) {
                     self.note_waiting(i, why);
                 }
             }
@@ -334,7 +336,7 @@ impl Daemon {
 
     /// Starts instance `i` on `link`: the advert source is the interface's first IPv4
     /// address that is not a VIP of ours, or its (non-tentative) IPv6 link-local one.
-    async fn setup(&mut self, i: usize, link: &Link, addrs: &[Addr]) -> Result<(), String> {
+    fn setup(&mut self, i: usize, link: &Link, addrs: &[Addr]) -> Result<(), String> {
         let name = link.name.clone();
         let index = link.index;
         let v6 = self.instances[i].is_ipv6();
@@ -420,20 +422,19 @@ impl Daemon {
             }
             r.handle(now, Input::Startup);
         }
-        self.drain(i).await;
+        self.drain(i);
         Ok(())
     }
 
     // ---- events ----------------------------------------------------------------
 
-    async fn on_packet(&mut self, pkt: Rx) {
+    fn on_packet(&mut self, pkt: Rx) {
         let now = self.clock.now();
         let (src, dst, ttl, payload) = match pkt.data {
             Received::V4(datagram) => match Ipv4Header::parse(&datagram) {
                 Ok((h, payload)) => {
                     if h.protocol != PROTOCOL {
-                        self.reject_all(pkt.ifindex, false, RxError::NotVrrp(h.protocol))
-                            .await;
+                        self.reject_all(pkt.ifindex, false, RxError::NotVrrp(h.protocol));
                         return;
                     }
                     (
@@ -445,8 +446,7 @@ impl Daemon {
                 }
                 Err(e) => {
                     // RFC 5798 §7.1 cannot even start: the IP header is malformed.
-                    self.reject_all(pkt.ifindex, false, RxError::BadIpHeader(e))
-                        .await;
+                    self.reject_all(pkt.ifindex, false, RxError::BadIpHeader(e));
                     return;
                 }
             },
@@ -458,8 +458,7 @@ impl Daemon {
             } => (IpAddr::V6(src), IpAddr::V6(dst), hop_limit, payload),
         };
         let Some(&vrid) = payload.get(1) else {
-            self.reject_all(pkt.ifindex, pkt.v6, RxError::Truncated(payload.len()))
-                .await;
+            self.reject_all(pkt.ifindex, pkt.v6, RxError::Truncated(payload.len()));
             return;
         };
         let target = self.instances.iter().position(|inst| {
@@ -493,17 +492,17 @@ impl Daemon {
                 },
             );
         }
-        self.drain(i).await;
+        self.drain(i);
     }
 
     /// A packet no instance can claim is counted by every instance on that socket.
-    async fn reject_all(&mut self, ifindex: u32, v6: bool, e: RxError) {
+    fn reject_all(&mut self, ifindex: u32, v6: bool, e: RxError) {
         let now = self.clock.now();
         for i in self.on_iface(ifindex, v6) {
             if let Some(r) = self.instances[i].router.as_mut() {
                 r.handle(now, Input::Rejected(e.clone()));
             }
-            self.drain(i).await;
+            self.drain(i);
         }
     }
 
@@ -520,7 +519,7 @@ impl Daemon {
             .collect()
     }
 
-    async fn on_timeout(&mut self) {
+    fn on_timeout(&mut self) {
         let now = self.clock.now();
         for i in 0..self.instances.len() {
             let due = self.instances[i]
@@ -532,13 +531,13 @@ impl Daemon {
                 if let Some(r) = self.instances[i].router.as_mut() {
                     r.handle(now, Input::Timeout);
                 }
-                self.drain(i).await;
+                self.drain(i);
             }
         }
     }
 
     /// An event from the kernel's event monitor: the freshest news there is.
-    async fn on_monitor(&mut self, ev: Event) {
+    fn on_monitor(&mut self, ev: Event) {
         let ours = match &ev {
             Event::Link(link) => self.ifaces.contains_key(&link.name),
             Event::LinkGone(index) => self.ifaces.values().any(|f| f.link.index == *index),
@@ -547,10 +546,10 @@ impl Daemon {
         if ours {
             self.watcher.link_event();
         }
-        self.on_netlink(ev).await;
+        self.on_netlink(ev);
     }
 
-    async fn on_netlink(&mut self, ev: Event) {
+    fn on_netlink(&mut self, ev: Event) {
         match ev {
             Event::Link(link) => {
                 let Some(f) = self.ifaces.get_mut(&link.name) else {
@@ -561,7 +560,7 @@ impl Daemon {
                 f.link = link.clone();
                 if index_changed {
                     // Deleted and re-created: sockets are tied to the old index.
-                    self.forget_iface(&link.name).await;
+                    self.forget_iface(&link.name);
                     return;
                 }
                 if was != link.up {
@@ -571,7 +570,7 @@ impl Daemon {
                     } else {
                         Input::LinkDown
                     };
-                    self.feed_iface(&link.name, input).await;
+                    self.feed_iface(&link.name, input);
                 }
             }
             Event::LinkGone(index) => {
@@ -582,8 +581,8 @@ impl Daemon {
                     .map(|(n, _)| n.clone());
                 if let Some(name) = name {
                     warn!(interface = %name, "interface removed");
-                    self.feed_iface(&name, Input::LinkDown).await;
-                    self.forget_iface(&name).await;
+                    self.feed_iface(&name, Input::LinkDown);
+                    self.forget_iface(&name);
                 }
             }
             // Read again, off the main loop; the snapshot does the rest. Events of
@@ -601,14 +600,14 @@ impl Daemon {
     /// events): catches up with anything the event monitor missed (its messages can be
     /// dropped under load), checks advert sources and VIPs against the kernel, and
     /// starts instances that were waiting for this interface.
-    async fn on_snapshot(&mut self, snap: Snapshot) {
+    fn on_snapshot(&mut self, snap: Snapshot) {
         // Link state read before a link event the loop has handled since is stale.
         let link_current = snap.link_epoch == self.watcher.link_events();
         let link = match snap.link {
             Ok(link) => link,
             Err(NetlinkError::NoSuchInterface(_)) => {
                 if let Some(index) = self.ifindex(&snap.name).filter(|_| link_current) {
-                    self.on_netlink(Event::LinkGone(index)).await;
+                    self.on_netlink(Event::LinkGone(index));
                 }
                 for i in 0..self.instances.len() {
                     if self.instances[i].router.is_none()
@@ -625,7 +624,7 @@ impl Daemon {
             }
         };
         if self.ifaces.contains_key(&link.name) && link_current {
-            self.on_netlink(Event::Link(link.clone())).await;
+            self.on_netlink(Event::Link(link.clone()));
         }
         let addrs = match snap.addrs {
             Some(Ok(a)) => a,
@@ -638,14 +637,14 @@ impl Daemon {
             None => return,
         };
         if self.ifindex(&link.name) == Some(link.index) {
-            self.check_primaries(link.index, &addrs).await;
+            self.check_primaries(link.index, &addrs);
             // A snapshot taken before vipd's own last VIP change, or while one is under
             // way, may not show it yet.
             if snap.epoch == self.changes.count(&snap.name) && !self.changes.busy(&snap.name) {
-                self.check_vips(link.index, &addrs).await;
+                self.check_vips(link.index, &addrs);
             }
         }
-        self.setup_waiting(&link, &addrs).await;
+        self.setup_waiting(&link, &addrs);
     }
 
     /// Retries the VIP removals that failed, except for VIPs a master now holds again
@@ -706,7 +705,7 @@ impl Daemon {
 
     /// An instance whose advert source address is gone or no longer the first one
     /// leaves gracefully and is set up again with the new source.
-    async fn check_primaries(&mut self, index: u32, addrs: &[Addr]) {
+    fn check_primaries(&mut self, index: u32, addrs: &[Addr]) {
         for i in 0..self.instances.len() {
             let inst = &self.instances[i];
             if self.ifindex(&inst.cfg.interface) != Some(index) {
@@ -729,7 +728,7 @@ impl Daemon {
             if let Some(r) = self.instances[i].router.as_mut() {
                 r.handle(now, Input::Shutdown);
             }
-            self.drain(i).await;
+            self.drain(i);
             let inst = &mut self.instances[i];
             inst.router = None;
             inst.waiting = Some("advert source address changed".into());
@@ -738,7 +737,7 @@ impl Daemon {
 
     /// A master whose VIP vanished from the interface (removed by hand or by another
     /// program) is told so, and adds it back.
-    async fn check_vips(&mut self, index: u32, addrs: &[Addr]) {
+    fn check_vips(&mut self, index: u32, addrs: &[Addr]) {
         let now = self.clock.now();
         for i in 0..self.instances.len() {
             let inst = &self.instances[i];
@@ -776,24 +775,24 @@ impl Daemon {
             if let Some(r) = self.instances[i].router.as_mut() {
                 r.handle(now, input);
             }
-            self.drain(i).await;
+            self.drain(i);
         }
     }
 
-    async fn feed_iface(&mut self, name: &str, input: Input<'static>) {
+    fn feed_iface(&mut self, name: &str, input: Input<'static>) {
         let now = self.clock.now();
         for i in 0..self.instances.len() {
             if self.instances[i].cfg.interface == name {
                 if let Some(r) = self.instances[i].router.as_mut() {
                     r.handle(now, input.clone());
                 }
-                self.drain(i).await;
+                self.drain(i);
             }
         }
     }
 
     /// Drops an interface and the engines on it; they are set up again when it returns.
-    async fn forget_iface(&mut self, name: &str) {
+    fn forget_iface(&mut self, name: &str) {
         self.ifaces.remove(name);
         for inst in self
             .instances
@@ -805,7 +804,7 @@ impl Daemon {
         }
     }
 
-    async fn on_control(&mut self, p: Pending) {
+    fn on_control(&mut self, p: Pending) {
         match p.request.command {
             vipd_api::Command::Status => {
                 let draft = status::build(self);
@@ -822,8 +821,9 @@ impl Daemon {
 
     /// Executes every output of instance `i`, feeding I/O results back, until the
     /// engine has nothing more to say.
-    async fn drain(&mut self, i: usize) {
-        // Bounded: each round either empties the queue or follows a VipApplied.
+    fn drain(&mut self, i: usize) {
+        // Bounded: each round either empties the queue or follows an I/O result fed
+        // back (AdvertSent) and what the engine made of it.
         for _ in 0..16 {
             let outs: Vec<Output> = match self.instances[i].router.as_mut() {
                 Some(r) => std::iter::from_fn(|| r.poll_output()).collect(),
@@ -833,13 +833,13 @@ impl Daemon {
                 return;
             }
             for out in outs {
-                self.execute(i, out).await;
+                self.execute(i, out);
             }
         }
         error!(instance = %self.instances[i].cfg.name, "engine kept producing outputs; deferred");
     }
 
-    async fn execute(&mut self, i: usize, out: Output) {
+    fn execute(&mut self, i: usize, out: Output) {
         let inst = &self.instances[i];
         let name = inst.cfg.name.clone();
         let Some(iface) = self.ifaces.get(&inst.cfg.interface) else {
@@ -948,7 +948,7 @@ impl Daemon {
     /// preemption, announcements: no state change, a master keeps its VIPs); other
     /// changed or removed ones leave gracefully (priority 0, VIPs removed); new or
     /// changed ones start.
-    async fn reload(&mut self) {
+    fn reload(&mut self) {
         let new = match Config::load(&self.config_path) {
             Ok(c) => c,
             Err(e) => {
@@ -992,7 +992,7 @@ impl Daemon {
             if let Some(r) = self.instances[i].router.as_mut() {
                 r.handle(now, Input::Shutdown);
             }
-            self.drain(i).await;
+            self.drain(i);
         }
         let removed = self.instances.len();
         self.instances = keep;
@@ -1015,13 +1015,13 @@ impl Daemon {
         self.watcher.set_names(interfaces(&self.config));
     }
 
-    async fn shutdown_all(&mut self) {
+    fn shutdown_all(&mut self) {
         let now = self.clock.now();
         for i in 0..self.instances.len() {
             if let Some(r) = self.instances[i].router.as_mut() {
                 r.handle(now, Input::Shutdown);
             }
-            self.drain(i).await;
+            self.drain(i);
         }
     }
 
