@@ -196,8 +196,6 @@ impl Router {
                 "address ownership (priority 255)",
             ));
         }
-        let interval = centis(u64::from(cfg.advert_interval_cs));
-        let refresh = cfg.announce.refresh;
         let announce_changed = cfg.announce != old.announce;
         if cfg.version == Version::V2 || self.master.is_none() {
             // RFC 3768: v2 intervals are configuration. v3 with no master heard yet:
@@ -208,8 +206,9 @@ impl Router {
         if self.state == State::Master {
             // The next advert is due within the new interval at the latest.
             if let Some((Timer::Adver, at)) = self.timer {
-                self.timer = Some((Timer::Adver, at.min(now + interval)));
+                self.timer = Some((Timer::Adver, at.min(now + self.advert_interval())));
             }
+            let refresh = self.cfg.announce.refresh;
             if announce_changed && !self.vips_pending && !refresh.is_zero() {
                 let next = now + refresh;
                 self.announce_at = Some(self.announce_at.map_or(next, |at| at.min(next)));
@@ -416,6 +415,24 @@ impl Router {
         }
     }
 
+    /// Advertisement_Interval (RFC 5798 §6.1).
+    fn advert_interval(&self) -> Duration {
+        centis(u64::from(self.cfg.advert_interval_cs))
+    }
+
+    /// "Set/Reset the Adver_Timer to Advertisement_Interval" (§6.4.1–§6.4.3).
+    fn arm_adver_timer(&mut self, now: Instant) {
+        self.timer = Some((Timer::Adver, now + self.advert_interval()));
+    }
+
+    /// Forgets what belongs to one stint as master (VIPs pending, advertised, the next
+    /// announcement), on leaving Master for any state.
+    fn end_master_stint(&mut self) {
+        self.vips_pending = false;
+        self.advertised = false;
+        self.announce_at = None;
+    }
+
     fn become_backup_timer(&mut self, now: Instant, wait: Duration) {
         self.timer = Some((Timer::MasterDown, now + wait));
     }
@@ -433,10 +450,7 @@ impl Router {
         self.send_failures = 0;
         self.last_answer = None;
         self.out.push_back(Output::AddVips);
-        self.timer = Some((
-            Timer::Adver,
-            now + centis(u64::from(self.cfg.advert_interval_cs)),
-        ));
+        self.arm_adver_timer(now);
         self.master = None;
         self.set_state(now, State::Master, reason);
     }
@@ -455,9 +469,7 @@ impl Router {
             self.send_advert_with(self.effective_priority(), adv.interval_cs);
         }
         self.out.push_back(Output::DelVips);
-        self.vips_pending = false;
-        self.advertised = false;
-        self.announce_at = None;
+        self.end_master_stint();
         self.learn_master(now, adv, src);
         self.become_backup_timer(now, self.master_down_interval());
         self.set_state(now, State::Backup, Reason::HigherPriority);
@@ -474,9 +486,7 @@ impl Router {
         if self.state == State::Master || self.vips_pending || cause == FaultCause::VipAddFailed {
             self.out.push_back(Output::DelVips);
         }
-        self.vips_pending = false;
-        self.advertised = false;
-        self.announce_at = None;
+        self.end_master_stint();
         self.master = None;
         self.timer = match cause {
             FaultCause::VipAddFailed | FaultCause::SendFailed => {
@@ -521,9 +531,7 @@ impl Router {
             State::Backup | State::Fault => {}
         }
         self.timer = None;
-        self.announce_at = None;
-        self.vips_pending = false;
-        self.advertised = false;
+        self.end_master_stint();
         self.master = None;
         self.set_state(now, State::Stopped, Reason::Shutdown);
     }
@@ -540,10 +548,7 @@ impl Router {
             self.send_advert(self.effective_priority());
             // §6.4.1/§6.4.2 "Set the Adver_Timer to Advertisement_Interval" — counted
             // from this first advert, not from the VIP request.
-            self.timer = Some((
-                Timer::Adver,
-                now + centis(u64::from(self.cfg.advert_interval_cs)),
-            ));
+            self.arm_adver_timer(now);
             self.announce(now, true);
         } else {
             // Never a master without its VIPs.
@@ -595,10 +600,7 @@ impl Router {
                 if self.advertised || !self.vips_pending {
                     self.send_advert(self.effective_priority());
                 }
-                self.timer = Some((
-                    Timer::Adver,
-                    now + centis(u64::from(self.cfg.advert_interval_cs)),
-                ));
+                self.arm_adver_timer(now);
             }
             (Timer::FaultRetry, State::Fault) => {
                 self.vip_failed = false;
@@ -802,11 +804,12 @@ impl Router {
             return;
         }
         self.send_advert(self.effective_priority());
-        let interval = centis(u64::from(self.cfg.advert_interval_cs));
-        self.timer = Some((Timer::Adver, now + interval));
+        self.arm_adver_timer(now);
         // At most one re-announcement per Advertisement_Interval: a one-way
         // partition delivers the other master's adverts again and again.
-        let recent = self.last_answer.is_some_and(|t| now < t + interval);
+        let recent = self
+            .last_answer
+            .is_some_and(|t| now < t + self.advert_interval());
         if !self.vips_pending && !recent {
             self.last_answer = Some(now);
             self.out.push_back(Output::Announce {
