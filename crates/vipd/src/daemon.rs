@@ -18,7 +18,7 @@ use crate::clock::{Clock, Wakeup};
 use crate::config::{Config, ConfigError, Vip};
 use crate::control::{self, ControlError, Pending};
 use crate::instance::Instance;
-use crate::netlink::{Addr, Event, Link, Netlink, NetlinkError};
+use crate::netlink::{has_vip, Addr, Event, Link, Netlink, NetlinkError};
 use crate::status;
 use crate::vip_writer::{Done, Job, VipChanges, VipWriter};
 use crate::vrrp_socket::{FrameSocket, Received, SocketError, VrrpSocket};
@@ -751,14 +751,7 @@ impl Daemon {
             if !on_iface {
                 continue;
             }
-            // By address alone: a leftover with another prefix length is the same VIP
-            // as far as ARP is concerned.
-            let present: Vec<bool> = inst
-                .cfg
-                .vips
-                .iter()
-                .map(|v| addrs.iter().any(|a| a.addr == v.addr))
-                .collect();
+            let present: Vec<bool> = inst.cfg.vips.iter().map(|v| has_vip(addrs, v)).collect();
             let input = if state == vipd_engine::State::Master {
                 if present.iter().all(|here| *here) {
                     continue;

@@ -134,6 +134,12 @@ fn addr_from_message(m: &AddressMessage) -> Option<Addr> {
     })
 }
 
+/// Whether `vip` is among `addrs`, by address alone: a leftover with another prefix
+/// length is the same VIP as far as ARP and ND are concerned.
+pub fn has_vip(addrs: &[Addr], vip: &Vip) -> bool {
+    addrs.iter().any(|a| a.addr == vip.addr)
+}
+
 /// A kernel event vipd reacts to.
 #[derive(Debug, Clone)]
 pub enum Event {
@@ -344,12 +350,7 @@ impl Netlink {
 
     /// Removes a VIP; an absent one is not an error.
     async fn del_vip_unbounded(&self, index: u32, vip: &Vip) -> Result<bool, NetlinkError> {
-        let present = self
-            .addresses(index)
-            .await?
-            .into_iter()
-            .any(|a| a.addr == vip.addr);
-        if !present {
+        if !has_vip(&self.addresses(index).await?, vip) {
             return Ok(false);
         }
         let mut s = self

@@ -11,7 +11,7 @@ use vipd_api::{InstanceStatus, State, Status, VipStatus, PROTOCOL_VERSION};
 
 use crate::config::Vip;
 use crate::daemon::Daemon;
-use crate::netlink::Netlink;
+use crate::netlink::{has_vip, Netlink};
 
 /// A status whose VIPs are still to be looked up in the kernel.
 pub struct Draft {
@@ -35,8 +35,7 @@ impl Draft {
             match reads.get(&index) {
                 Some(Ok(addrs)) => {
                     for (st, vip) in inst.vips.iter_mut().zip(&vips) {
-                        // By address alone, as the daemon matches VIPs.
-                        st.present = addrs.iter().any(|a| a.addr == vip.addr);
+                        st.present = has_vip(addrs, vip);
                     }
                 }
                 Some(Err(e)) => inst.kernel_error = Some(format!("cannot read addresses: {e}")),
