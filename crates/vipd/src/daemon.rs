@@ -15,7 +15,7 @@ use vipd_engine::{Input, Output, Router};
 use vipd_wire::{announce, Ipv4Header, RxError, PROTOCOL};
 
 use crate::clock::{Clock, Wakeup};
-use crate::config::{Config, ConfigError, Vip};
+use crate::config::{self, Config, ConfigError, Vip};
 use crate::control::{self, ControlError, Pending};
 use crate::instance::Instance;
 use crate::netlink::{has_vip, Addr, Event, Link, Netlink, NetlinkError};
@@ -942,7 +942,7 @@ impl Daemon {
     /// changed or removed ones leave gracefully (priority 0, VIPs removed); new or
     /// changed ones start.
     fn reload(&mut self) {
-        let new = match Config::load(&self.config_path) {
+        let new = match config::load(&self.config_path) {
             Ok(c) => c,
             Err(e) => {
                 error!("reload refused, keeping the running configuration: {e}");

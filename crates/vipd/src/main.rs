@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
-use vipd::config::Config;
+use vipd::config;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -24,7 +24,7 @@ struct Args {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    let config = match Config::load(&args.config) {
+    let config = match config::load(&args.config) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("vipd: {e}");

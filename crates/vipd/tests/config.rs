@@ -5,12 +5,12 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use vipd::config::{ChecksumMode, Config, ConfigError, GarpConfig, Vip, VrrpVersion};
+use vipd::config::{self, ChecksumMode, Config, ConfigError, GarpConfig, Vip, VrrpVersion};
 
 const FILE: &str = "/etc/vipd.yaml";
 
 fn parse(text: &str) -> Result<Config, ConfigError> {
-    Config::parse(text, Path::new(FILE))
+    config::parse(text, Path::new(FILE))
 }
 
 fn vip(s: &str) -> Vip {
@@ -177,7 +177,7 @@ instances:
 fn shipped_examples_parse() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
     for (file, priority) in [("two-node-a.yaml", 150), ("two-node-b.yaml", 100)] {
-        let c = Config::load(&dir.join(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
+        let c = config::load(&dir.join(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
         assert_eq!(c.instances.len(), 2, "{file}");
         let (v4, v6) = (&c.instances[0], &c.instances[1]);
         assert_eq!((v4.interface.as_str(), v4.vrid), ("eth0", 51), "{file}");
@@ -192,7 +192,7 @@ fn shipped_examples_parse() {
 #[test]
 fn unreadable_file_names_the_path() {
     let missing = Path::new("/nonexistent/vipd-test/vipd.yaml");
-    let e = Config::load(missing).expect_err("missing file");
+    let e = config::load(missing).expect_err("missing file");
     assert!(matches!(e, ConfigError::Read { .. }));
     assert_eq!(e.line(), None);
     assert_eq!(

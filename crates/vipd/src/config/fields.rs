@@ -14,7 +14,7 @@ use serde::de::{self, DeserializeSeed, Deserializer, SeqAccess, Visitor};
 use serde::Deserialize;
 
 use super::duration::parse_duration;
-use super::vip::Vip;
+use vipd_node::config::Vip;
 
 /// Longest Linux interface name (IFNAMSIZ - 1).
 pub const MAX_IFNAME_LEN: usize = 15;
@@ -166,69 +166,6 @@ impl<'de, const MIN: u8, const MAX: u8> Deserialize<'de> for RangedU8<MIN, MAX> 
         }
         de.deserialize_any(V::<MIN, MAX>)
     }
-}
-
-/// The VRRP protocol version.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum VrrpVersion {
-    /// RFC 3768: IPv4 only, whole-second intervals.
-    V2,
-    /// RFC 5798: IPv4 and IPv6, centisecond intervals.
-    V3,
-}
-
-impl VrrpVersion {
-    /// The number in the packet's version field.
-    pub fn number(self) -> u8 {
-        match self {
-            VrrpVersion::V2 => 2,
-            VrrpVersion::V3 => 3,
-        }
-    }
-}
-
-impl fmt::Display for VrrpVersion {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "VRRPv{}", self.number())
-    }
-}
-
-impl<'de> Deserialize<'de> for VrrpVersion {
-    fn deserialize<D: Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = VrrpVersion;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("2 or 3")
-            }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<VrrpVersion, E> {
-                match v {
-                    2 => Ok(VrrpVersion::V2),
-                    3 => Ok(VrrpVersion::V3),
-                    _ => Err(E::custom(format!(
-                        "unsupported VRRP version {v}; expected 2 or 3"
-                    ))),
-                }
-            }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<VrrpVersion, E> {
-                Err(E::custom(format!(
-                    "unsupported VRRP version {v}; expected 2 or 3"
-                )))
-            }
-        }
-        de.deserialize_any(V)
-    }
-}
-
-/// How a VRRPv3 advert over IPv4 is checksummed (IPv6 always uses the pseudo-header).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ChecksumMode {
-    /// RFC 5798 §5.2.8: over the pseudo-header and the VRRP message. What keepalived
-    /// sends; the default.
-    Rfc5798,
-    /// RFC 9568 §5.2.8: over the VRRP message only, as in VRRPv2.
-    Rfc9568,
 }
 
 /// The `vips` list: 1 to 255 addresses of one family, no duplicates.

@@ -3,10 +3,8 @@
 
 use serde::Deserialize;
 
-use super::fields::{
-    ChecksumMode, DurationField, IfName, InstanceName, LogLevel, RangedU8, SocketPath, VipList,
-    VrrpVersion,
-};
+use super::fields::{DurationField, IfName, InstanceName, LogLevel, RangedU8, SocketPath, VipList};
+use super::{ChecksumMode, VrrpVersion};
 
 #[derive(Debug, Deserialize)]
 #[serde(

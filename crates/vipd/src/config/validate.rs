@@ -6,9 +6,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::duration::HumanDuration;
-use super::fields::VrrpVersion;
 use super::locate::FieldPath;
 use super::raw::{RawConfig, RawGarp, RawInstance};
+use super::VrrpVersion;
 use super::{ChecksumMode, Config, GarpConfig, InstanceConfig};
 
 /// A problem with a deserialized config: which field, and what is wrong.

@@ -1,0 +1,154 @@
+//! The validated configuration a [`crate::Node`] runs: what the file said, with defaults
+//! applied and every cross-field rule checked. Reading and parsing the file is the
+//! daemon's business (`vipd::config`); nothing here touches a file.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::de::{self, Deserializer, Visitor};
+use serde::Deserialize;
+
+pub use crate::vip::{Vip, VipParseError};
+
+/// The whole configuration file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// Where the control socket listens; default [`vipd_api::DEFAULT_SOCKET`].
+    pub control_socket: PathBuf,
+    /// One of [`LOG_LEVELS`], lower-cased; `RUST_LOG` overrides it.
+    pub log_level: Option<String>,
+    /// At least one; names unique, (interface, VRID, family) unique.
+    pub instances: Vec<InstanceConfig>,
+}
+
+/// One virtual router.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstanceConfig {
+    /// `[A-Za-z0-9_-]{1,15}`, unique; used in address labels and logs.
+    pub name: String,
+    pub interface: String,
+    /// 1..=255.
+    pub vrid: u8,
+    /// 1..=255; 255 means this router owns the addresses (RFC 5798 §6.1). Default 100.
+    pub priority: u8,
+    /// A whole number of centiseconds (10ms..=40950ms) for v3, of seconds (1..=255) for
+    /// v2. Default 200ms (v3) or 1s (v2).
+    pub advert_interval: Duration,
+    /// Default v3.
+    pub version: VrrpVersion,
+    /// Whether a higher-priority backup takes over from a lower-priority master
+    /// (RFC 5798 §6.1 Preempt_Mode). Default true.
+    pub preempt: bool,
+    /// How long to wait before preempting. Default 0s.
+    pub preempt_delay: Duration,
+    /// RFC 5798 §6.1 Accept_Mode: whether a master that does not own the VIPs accepts
+    /// packets addressed to them. Only affects the data-plane policy of non-owner
+    /// masters. Default true.
+    pub accept: bool,
+    /// How VRRPv3 over IPv4 is checksummed. Default [`ChecksumMode::Rfc5798`].
+    pub checksum: ChecksumMode,
+    /// 1..=255 addresses, all of one family (IPv4 only for v2), no duplicates.
+    pub vips: Vec<Vip>,
+    pub garp: GarpConfig,
+}
+
+/// Gratuitous ARP / unsolicited Neighbor Advertisement announcements.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GarpConfig {
+    /// Frames per burst on becoming master, 1..=100. Default 3.
+    pub count: u32,
+    /// A second burst this long after becoming master; zero means none. Default 2s.
+    pub repeat_after: Duration,
+    /// Re-announce this often while master; zero means never (the default).
+    pub refresh: Duration,
+}
+
+impl InstanceConfig {
+    /// Whether `other` is the same virtual router on the same link, so that a reload
+    /// can update it in place: interface, VRID, version and VIPs (with prefix lengths)
+    /// unchanged; priority, interval and the rest may differ. (Reload also matches
+    /// instances by name.)
+    pub fn same_identity(&self, other: &InstanceConfig) -> bool {
+        self.interface == other.interface
+            && self.vrid == other.vrid
+            && self.version == other.version
+            && self.vips.len() == other.vips.len()
+            && self.vips.iter().all(|v| other.vips.contains(v))
+    }
+
+    /// The advertisement interval in centiseconds, the unit of the VRRPv3 Max Adver Int
+    /// field (RFC 5798 §5.2.7). Validation guarantees it fits: at most 4095 for v3,
+    /// 25500 for v2.
+    pub fn advert_interval_cs(&self) -> u16 {
+        u16::try_from(self.advert_interval.as_millis() / 10).unwrap_or(u16::MAX)
+    }
+
+    /// Whether the instance's VIPs (and so its adverts) are IPv6.
+    pub fn is_ipv6(&self) -> bool {
+        self.vips.first().is_some_and(|v| v.addr.is_ipv6())
+    }
+}
+
+/// The VRRP protocol version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum VrrpVersion {
+    /// RFC 3768: IPv4 only, whole-second intervals.
+    V2,
+    /// RFC 5798: IPv4 and IPv6, centisecond intervals.
+    V3,
+}
+
+impl VrrpVersion {
+    /// The number in the packet's version field.
+    pub fn number(self) -> u8 {
+        match self {
+            VrrpVersion::V2 => 2,
+            VrrpVersion::V3 => 3,
+        }
+    }
+}
+
+impl fmt::Display for VrrpVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "VRRPv{}", self.number())
+    }
+}
+
+impl<'de> Deserialize<'de> for VrrpVersion {
+    fn deserialize<D: Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = VrrpVersion;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("2 or 3")
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<VrrpVersion, E> {
+                match v {
+                    2 => Ok(VrrpVersion::V2),
+                    3 => Ok(VrrpVersion::V3),
+                    _ => Err(E::custom(format!(
+                        "unsupported VRRP version {v}; expected 2 or 3"
+                    ))),
+                }
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<VrrpVersion, E> {
+                Err(E::custom(format!(
+                    "unsupported VRRP version {v}; expected 2 or 3"
+                )))
+            }
+        }
+        de.deserialize_any(V)
+    }
+}
+
+/// How a VRRPv3 advert over IPv4 is checksummed (IPv6 always uses the pseudo-header).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ChecksumMode {
+    /// RFC 5798 §5.2.8: over the pseudo-header and the VRRP message. What keepalived
+    /// sends; the default.
+    Rfc5798,
+    /// RFC 9568 §5.2.8: over the VRRP message only, as in VRRPv2.
+    Rfc9568,
+}
