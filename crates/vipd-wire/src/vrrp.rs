@@ -101,13 +101,15 @@ fn addr_len(ipv6: bool) -> usize {
     }
 }
 
-/// The bytes an advert of `count` addresses takes on the wire.
-fn advert_len(version: Version, count: usize, ipv6: bool) -> usize {
+/// Where the addresses and the authentication data lie in an advert of `count`
+/// addresses. VRRPv3 has no authentication data: its range is empty, at the end.
+fn body_layout(version: Version, count: usize, ipv6: bool) -> (Range<usize>, Range<usize>) {
     let addresses = field::addresses(count, addr_len(ipv6));
-    match version {
-        Version::V2 => field::v2_auth_data(addresses.end).end,
-        Version::V3 => addresses.end,
-    }
+    let auth_data = match version {
+        Version::V2 => field::v2_auth_data(addresses.end),
+        Version::V3 => addresses.end..addresses.end,
+    };
+    (addresses, auth_data)
 }
 
 /// An `N`-byte array from a chunk that is known to be `N` bytes long.
@@ -243,8 +245,12 @@ pub enum EmitError {
     FamilyMismatch,
 }
 
-/// Read-only view over the bytes of an advert (smoltcp style: check lengths once, then
-/// the accessors cannot go out of bounds).
+/// Read-only view over the bytes of an advert, smoltcp style: lengths are checked
+/// once, then the accessors cannot go out of bounds. The check comes in two steps
+/// because RFC 5798 §7.1 puts the version and type checks between them:
+/// `new_checked` makes sure of the fixed header, which every accessor here reads,
+/// and `check_len` of the addresses and authentication data behind it, which only
+/// the `Body` it returns reads.
 #[derive(Debug, Clone, Copy)]
 pub struct AdvertPacket<T: AsRef<[u8]>> {
     buffer: T,
@@ -305,11 +311,51 @@ impl<T: AsRef<[u8]>> AdvertPacket<T> {
         false
     }
 
+    /// Checks that the advert holds everything its fixed header announces: `count`
+    /// addresses of the family it arrived over and, for VRRPv2, the authentication
+    /// data. The one length check past the fixed header, for `decode` and `parse`
+    /// alike; the [`Body`] it returns is the only way to those bytes.
+    fn check_len(&self, version: Version, ipv6: bool) -> Result<Body<'_>, RxError> {
+        let (addresses, auth_data) = body_layout(version, usize::from(self.count()), ipv6);
+        match (self.b().get(addresses), self.b().get(auth_data)) {
+            (Some(addresses), Some(auth_data)) => Ok(Body {
+                addresses,
+                auth_data,
+                ipv6,
+            }),
+            _ => Err(RxError::AddressCount {
+                count: self.count(),
+                len: self.len(),
+            }),
+        }
+    }
+
     /// A copy of the advert with the checksum field zeroed: what the checksum covers.
     fn with_checksum_zeroed(&self) -> Vec<u8> {
         let mut bytes = self.b().to_vec();
         bytes[field::CHECKSUM].fill(0);
         bytes
+    }
+}
+
+/// The part of an advert after the fixed header, cut to the length its count gives
+/// by [`AdvertPacket::check_len`].
+struct Body<'a> {
+    /// `count` addresses, back to back.
+    addresses: &'a [u8],
+    /// VRRPv2's 8 bytes of authentication data; empty for VRRPv3.
+    auth_data: &'a [u8],
+    ipv6: bool,
+}
+
+impl Body<'_> {
+    fn addresses(&self) -> Vec<IpAddr> {
+        let chunks = self.addresses.chunks_exact(addr_len(self.ipv6));
+        if self.ipv6 {
+            chunks.map(|a| IpAddr::from(octets::<16>(a))).collect()
+        } else {
+            chunks.map(|a| IpAddr::from(octets::<4>(a))).collect()
+        }
     }
 }
 
@@ -321,7 +367,8 @@ impl Advert {
 
     /// Bytes this advert takes on the wire.
     pub fn wire_len(&self) -> usize {
-        advert_len(self.version, self.addresses.len(), self.is_ipv6())
+        let (_, auth_data) = body_layout(self.version, self.addresses.len(), self.is_ipv6());
+        auth_data.end
     }
 
     /// Validates and decodes a received advert per RFC 5798 §7.1 (and RFC 3768 §7.1
@@ -349,13 +396,7 @@ impl Advert {
         }
         // §7.1: "MUST verify that the received packet contains the complete VRRP packet
         // (including fixed fields, and IPvX address(es))"; RFC 3768 adds the auth data.
-        let count = p.count();
-        if p.len() < advert_len(check.version, usize::from(count), v6) {
-            return Err(RxError::AddressCount {
-                count,
-                len: p.len(),
-            });
-        }
+        let body = p.check_len(check.version, v6)?;
         // §7.1: "MUST verify the VRRP checksum". The checksum covers the whole VRRP
         // message as the IP layer delivered it.
         let got = p.checksum();
@@ -379,7 +420,7 @@ impl Advert {
                 expected: check.vrid,
             });
         }
-        Ok(Self::from_view_unchecked(&p, check.version, v6))
+        Ok(Self::from_view(&p, &body, check.version))
     }
 
     /// Decodes the fields without §7.1 validation (for tools and tests); still never panics.
@@ -395,33 +436,19 @@ impl Advert {
                 })
             }
         };
-        if p.len() < advert_len(version, usize::from(p.count()), ipv6) {
-            return Err(RxError::AddressCount {
-                count: p.count(),
-                len: p.len(),
-            });
-        }
-        Ok(Self::from_view_unchecked(&p, version, ipv6))
+        let body = p.check_len(version, ipv6)?;
+        Ok(Self::from_view(&p, &body, version))
     }
 
-    /// Reads the fields from a view whose length has been checked against its count.
-    fn from_view_unchecked(p: &AdvertPacket<&[u8]>, version: Version, v6: bool) -> Advert {
-        let b = p.b();
-        let addresses = field::addresses(usize::from(p.count()), addr_len(v6));
-        let auth_data = field::v2_auth_data(addresses.end);
-        let addresses = b[addresses].chunks_exact(addr_len(v6));
-        let addresses = if v6 {
-            addresses.map(|a| IpAddr::from(octets::<16>(a))).collect()
-        } else {
-            addresses.map(|a| IpAddr::from(octets::<4>(a))).collect()
-        };
+    /// Reads the fields from a view and the body its length check gave.
+    fn from_view(p: &AdvertPacket<&[u8]>, body: &Body<'_>, version: Version) -> Advert {
         let (interval_cs, auth) = match version {
             Version::V3 => (p.v3_interval_cs(), V2Auth::default()),
             Version::V2 => (
                 u16::from(p.v2_interval_s()) * 100,
                 V2Auth {
                     auth_type: p.byte4(),
-                    data: octets(&b[auth_data]),
+                    data: octets(body.auth_data),
                 },
             ),
         };
@@ -430,7 +457,7 @@ impl Advert {
             vrid: p.vrid(),
             priority: p.priority(),
             interval_cs,
-            addresses,
+            addresses: body.addresses(),
             auth,
         }
     }
@@ -476,8 +503,7 @@ impl Advert {
                 out[field::V3_RSVD_MAX_ADVER_INT].copy_from_slice(&self.interval_cs.to_be_bytes());
             }
         }
-        let addresses = field::addresses(n, addr_len(v6));
-        let auth_data = field::v2_auth_data(addresses.end);
+        let (addresses, auth_data) = body_layout(self.version, n, v6);
         for (slot, a) in out[addresses]
             .chunks_exact_mut(addr_len(v6))
             .zip(&self.addresses)
