@@ -7,7 +7,7 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::ops::Range;
 
-use crate::checksum;
+use crate::{checksum, octets};
 
 /// IP protocol number of VRRP (RFC 5798 §5.1.1.4, §5.1.2.3).
 pub const PROTOCOL: u8 = 112;
@@ -110,13 +110,6 @@ fn body_layout(version: Version, count: usize, ipv6: bool) -> (Range<usize>, Ran
         Version::V3 => addresses.end..addresses.end,
     };
     (addresses, auth_data)
-}
-
-/// An `N`-byte array from a chunk that is known to be `N` bytes long.
-fn octets<const N: usize>(chunk: &[u8]) -> [u8; N] {
-    let mut out = [0u8; N];
-    out.copy_from_slice(chunk);
-    out
 }
 
 /// VRRP protocol version.
@@ -271,8 +264,7 @@ impl<T: AsRef<[u8]>> AdvertPacket<T> {
     }
     /// A two-byte field of the fixed header, big-endian.
     fn read_u16(&self, field: Range<usize>) -> u16 {
-        let b = &self.b()[field];
-        u16::from_be_bytes([b[0], b[1]])
+        u16::from_be_bytes(octets(&self.b()[field]))
     }
     pub fn version(&self) -> u8 {
         self.b()[field::VER_TYPE] >> 4
