@@ -619,6 +619,28 @@ mod tests {
         ));
     }
 
+    /// `decode` and `parse` share one length check: every cut of a good advert that
+    /// keeps the fixed header is refused by both, with the same error.
+    #[test]
+    fn decode_and_parse_refuse_the_same_short_adverts() {
+        let mut v2 = v3();
+        v2.version = Version::V2;
+        v2.interval_cs = 100;
+        for a in [v3(), v2] {
+            let c = check(&a, SRC);
+            let good = a.emit(c.src, c.dst, c.v3_checksum).expect("emit");
+            for len in FIXED_LEN..good.len() {
+                let want = Err(RxError::AddressCount { count: 1, len });
+                assert_eq!(Advert::decode(&good[..len], &c), want, "{a:?} cut to {len}");
+                assert_eq!(
+                    Advert::parse(&good[..len], false),
+                    want,
+                    "{a:?} cut to {len}"
+                );
+            }
+        }
+    }
+
     #[test]
     fn emit_refuses_what_the_wire_cannot_say() {
         let mut a = v3();
