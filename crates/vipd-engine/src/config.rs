@@ -45,8 +45,6 @@ pub struct Config {
     /// After start-up, keep accepting a lower-priority master for this long before
     /// preempting it.
     pub preempt_delay: Duration,
-    /// RFC 5798 Accept_Mode; carried for status, enforced outside the engine.
-    pub accept: bool,
     /// The virtual addresses, all of one family.
     pub vips: Vec<IpAddr>,
     /// The address adverts are sent from: the interface's primary IPv4 address, or its
@@ -127,7 +125,6 @@ impl Config {
             advert_interval_cs,
             preempt: true,
             preempt_delay: Duration::ZERO,
-            accept: true,
             vips,
             primary,
             checksum: V3Checksum::PseudoHeader,

@@ -6,6 +6,15 @@ use vipd_wire::{RxError, Version};
 
 use crate::router::State;
 
+/// Names one VIP change the engine asked for (`Output::AddVips` / `Output::DelVips`),
+/// so that its answer (`Input::VipApplied`) can be matched to it.
+///
+/// A [`crate::Router`] numbers its requests itself: 1, 2, 3, ... in the order it makes
+/// them, adds and removes alike, never reusing a number. The driver only hands the id
+/// back; it never makes one up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct VipJobId(pub u64);
+
 /// An event for [`crate::Router::handle`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Input<'a> {
@@ -38,8 +47,16 @@ pub enum Input<'a> {
     AdvertSent {
         ok: bool,
     },
-    /// The result of the last `Output::AddVips`.
+    /// The result of the VIP change `Output::AddVips { id }` or `Output::DelVips { id }`
+    /// asked for: the driver answers every one of them, successes too, with its `id`.
+    ///
+    /// Only the answer to the add a master is still waiting for counts (the newest
+    /// add of the current Master stint, while no answer to it has come yet). Every
+    /// other answer — to an older add, to any remove, to an add of an earlier stint or
+    /// start, or with an id never handed out — is stale by construction and changes
+    /// nothing, whatever its `ok`.
     VipApplied {
+        id: VipJobId,
         ok: bool,
     },
     /// The driver saw that a VIP is no longer on the interface although nothing here
@@ -146,10 +163,14 @@ pub enum Output {
         priority: u8,
         bytes: Vec<u8>,
     },
-    /// Add every VIP to the interface and answer with `Input::VipApplied`.
-    AddVips,
-    /// Remove every VIP from the interface (absent ones are fine).
-    DelVips,
+    /// Add every VIP to the interface and answer with `Input::VipApplied { id, ok }`.
+    /// A master sends no advert before that answer.
+    AddVips { id: VipJobId },
+    /// Remove every VIP from the interface (absent ones are fine) and answer with
+    /// `Input::VipApplied { id, ok }`. The engine relies on no answer to a remove
+    /// (it has stopped counting on the VIPs when it asks), but the driver still
+    /// answers, so that every request has exactly one answer.
+    DelVips { id: VipJobId },
     /// Send `count` gratuitous ARPs / unsolicited NAs for every VIP now.
     Announce { count: u32 },
     StateChanged {

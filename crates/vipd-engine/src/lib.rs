@@ -16,7 +16,7 @@ pub mod time;
 pub mod timers;
 
 pub use config::{AnnounceConfig, Config, ConfigError};
-pub use io::{DropReason, FaultCause, Input, Output, Reason};
+pub use io::{DropReason, FaultCause, Input, Output, Reason, VipJobId};
 pub use router::{ReconfigureError, Router, State, Status};
 pub use time::{centis, Instant};
 pub use vipd_wire::{V3Checksum, Version};

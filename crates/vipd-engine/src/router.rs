@@ -7,7 +7,7 @@ use std::time::Duration;
 use vipd_wire::{Advert, RxCheck, V2Auth, Version, MULTICAST_V4, MULTICAST_V6};
 
 use crate::config::{Config, ConfigError};
-use crate::io::{DropReason, FaultCause, Input, Output, Reason};
+use crate::io::{DropReason, FaultCause, Input, Output, Reason, VipJobId};
 use crate::time::{centis, Instant};
 use crate::timers::{master_down_interval, skew_time};
 
@@ -112,8 +112,8 @@ pub struct Router {
     retry_wait: Duration,
     /// When a lower-priority master was last answered with an announcement.
     last_answer: Option<Instant>,
-    /// VIPs were asked for and not yet confirmed.
-    vips_pending: bool,
+    /// The add of VIPs asked for and not yet confirmed: only its answer counts.
+    vips_pending: Option<VipJobId>,
     /// This Master stint has sent an advert at our own priority: other routers
     /// know us as master, so leaving must hand over with priority 0.
     advertised: bool,
@@ -126,6 +126,8 @@ pub struct Router {
     adverts_sent: u64,
     adverts_received: u64,
     drops: BTreeMap<&'static str, u64>,
+    /// The last `VipJobId` handed out (0: none yet).
+    last_vip_job: u64,
     out: VecDeque<Output>,
 }
 
@@ -152,7 +154,7 @@ impl Router {
             send_failures: 0,
             retry_wait: fault_retry,
             last_answer: None,
-            vips_pending: false,
+            vips_pending: None,
             advertised: false,
             healthy_since: None,
             master: None,
@@ -161,6 +163,7 @@ impl Router {
             adverts_sent: 0,
             adverts_received: 0,
             drops: BTreeMap::new(),
+            last_vip_job: 0,
             out: VecDeque::new(),
         })
     }
@@ -209,7 +212,7 @@ impl Router {
                 self.timer = Some((Timer::Adver, at.min(now + self.advert_interval())));
             }
             let refresh = self.cfg.announce.refresh;
-            if announce_changed && !self.vips_pending && !refresh.is_zero() {
+            if announce_changed && self.vips_pending.is_none() && !refresh.is_zero() {
                 let next = now + refresh;
                 self.announce_at = Some(self.announce_at.map_or(next, |at| at.min(next)));
             }
@@ -296,7 +299,7 @@ impl Router {
                 self.track_fault = fault;
                 self.reconsider_fault(now);
             }
-            Input::VipApplied { ok } => self.vip_applied(now, ok),
+            Input::VipApplied { id, ok } => self.vip_applied(now, id, ok),
             Input::AdvertSent { ok } => {
                 if ok {
                     self.send_failures = 0;
@@ -326,16 +329,15 @@ impl Router {
             }
             Input::VipsPresent => {
                 if self.state != State::Master {
-                    self.out.push_back(Output::DelVips);
+                    self.del_vips();
                 }
             }
             Input::VipsMissing => {
                 // Never a master without its VIPs: add them again and re-announce
                 // once they are back (or go to Fault if that fails).
-                if self.state == State::Master && !self.vips_pending {
-                    self.vips_pending = true;
+                if self.state == State::Master && self.vips_pending.is_none() {
                     self.healthy_since = None;
-                    self.out.push_back(Output::AddVips);
+                    self.vips_pending = Some(self.add_vips());
                 }
             }
         }
@@ -376,7 +378,7 @@ impl Router {
             return;
         }
         // VIPs left by an earlier run (a crash) are never trusted: start from none.
-        self.out.push_back(Output::DelVips);
+        self.del_vips();
         // A new start tries afresh; old add or send failures are not carried over.
         self.vip_failed = false;
         self.send_failed = false;
@@ -428,7 +430,7 @@ impl Router {
     /// Forgets what belongs to one stint as master (VIPs pending, advertised, the next
     /// announcement), on leaving Master for any state.
     fn end_master_stint(&mut self) {
-        self.vips_pending = false;
+        self.vips_pending = None;
         self.advertised = false;
         self.announce_at = None;
     }
@@ -444,12 +446,11 @@ impl Router {
     /// (`vip_applied`): a router that cannot hold the VIPs then never makes the
     /// current master yield to it.
     fn become_master(&mut self, now: Instant, reason: Reason) {
-        self.vips_pending = true;
         self.advertised = false;
         self.healthy_since = None;
         self.send_failures = 0;
         self.last_answer = None;
-        self.out.push_back(Output::AddVips);
+        self.vips_pending = Some(self.add_vips());
         self.arm_adver_timer(now);
         self.master = None;
         self.set_state(now, State::Master, reason);
@@ -468,7 +469,7 @@ impl Router {
         if self.advertised {
             self.send_advert_with(self.effective_priority(), adv.interval_cs);
         }
-        self.out.push_back(Output::DelVips);
+        self.del_vips();
         self.end_master_stint();
         self.learn_master(now, adv, src);
         self.become_backup_timer(now, self.master_down_interval());
@@ -483,8 +484,9 @@ impl Router {
             // Hand over at once (as on Shutdown) rather than after Master_Down_Interval.
             self.send_advert(0);
         }
-        if self.state == State::Master || self.vips_pending || cause == FaultCause::VipAddFailed {
-            self.out.push_back(Output::DelVips);
+        let pending = self.vips_pending.is_some();
+        if self.state == State::Master || pending || cause == FaultCause::VipAddFailed {
+            self.del_vips();
         }
         self.end_master_stint();
         self.master = None;
@@ -526,7 +528,7 @@ impl Router {
                 if self.advertised {
                     self.send_advert(0);
                 }
-                self.out.push_back(Output::DelVips);
+                self.del_vips();
             }
             State::Backup | State::Fault => {}
         }
@@ -536,12 +538,14 @@ impl Router {
         self.set_state(now, State::Stopped, Reason::Shutdown);
     }
 
-    fn vip_applied(&mut self, now: Instant, ok: bool) {
-        if !self.vips_pending || self.state != State::Master {
+    /// The answer to a VIP change. Only the add this master waits for counts; an
+    /// answer to an older add, to a remove or with an unknown id is stale.
+    fn vip_applied(&mut self, now: Instant, id: VipJobId, ok: bool) {
+        if self.vips_pending != Some(id) || self.state != State::Master {
             return;
         }
         if ok {
-            self.vips_pending = false;
+            self.vips_pending = None;
             // §6.4.2 "Send an ADVERTISEMENT; Broadcast a gratuitous ARP request ..." /
             // "... send an Unsolicited ND Neighbor Advertisement" — once the addresses
             // are really there.
@@ -576,7 +580,7 @@ impl Router {
     fn timeout(&mut self, now: Instant) {
         if let Some(at) = self.announce_at {
             if now >= at {
-                if self.state == State::Master && !self.vips_pending {
+                if self.state == State::Master && self.vips_pending.is_none() {
                     self.announce(now, false);
                 } else {
                     // VIPs are being re-added; their confirmation schedules anew.
@@ -597,7 +601,7 @@ impl Router {
                 // §6.4.3 "If the Adver_Timer fires": send an advert, reset the timer.
                 // Not before the first VIP confirmation (see `become_master`); a
                 // master re-adding VIPs it lost keeps advertising meanwhile.
-                if self.advertised || !self.vips_pending {
+                if self.advertised || self.vips_pending.is_none() {
                     self.send_advert(self.effective_priority());
                 }
                 self.arm_adver_timer(now);
@@ -799,7 +803,7 @@ impl Router {
     }
 
     fn lower_priority_heard(&mut self, now: Instant) {
-        if self.vips_pending && !self.advertised {
+        if self.vips_pending.is_some() && !self.advertised {
             // Not master on the wire yet: the first advert follows the VIPs.
             return;
         }
@@ -810,12 +814,33 @@ impl Router {
         let recent = self
             .last_answer
             .is_some_and(|t| now < t + self.advert_interval());
-        if !self.vips_pending && !recent {
+        if self.vips_pending.is_none() && !recent {
             self.last_answer = Some(now);
             self.out.push_back(Output::Announce {
                 count: self.cfg.announce.count,
             });
         }
+    }
+
+    // ---- VIP changes -----------------------------------------------------------
+
+    /// The next id for a VIP change: 1, 2, 3, ... (see [`VipJobId`]).
+    fn next_vip_job(&mut self) -> VipJobId {
+        self.last_vip_job += 1;
+        VipJobId(self.last_vip_job)
+    }
+
+    /// Asks for every VIP to be added; returns the id its answer will carry.
+    fn add_vips(&mut self) -> VipJobId {
+        let id = self.next_vip_job();
+        self.out.push_back(Output::AddVips { id });
+        id
+    }
+
+    /// Asks for every VIP to be removed.
+    fn del_vips(&mut self) {
+        let id = self.next_vip_job();
+        self.out.push_back(Output::DelVips { id });
     }
 
     // ---- send ----------------------------------------------------------------

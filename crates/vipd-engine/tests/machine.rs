@@ -5,11 +5,14 @@
 //! by hand from RFC 5798 §6.1 in the comments, never by calling the engine's timer
 //! functions.
 
+use std::collections::VecDeque;
 use std::net::{IpAddr, Ipv4Addr};
+use std::ops::{Deref, DerefMut};
 use std::time::Duration;
 
 use vipd_engine::{
     Config, FaultCause, Input, Instant, Output, Reason, Router, State, V3Checksum, Version,
+    VipJobId,
 };
 use vipd_wire::{Advert, RxError, V2Auth, MULTICAST_V4};
 
@@ -102,8 +105,58 @@ fn rx(r: &mut Router, now: Instant, from: u8, bytes: &[u8]) {
     );
 }
 
-fn drain(r: &mut Router) -> Vec<Output> {
-    std::iter::from_fn(|| r.poll_output()).collect()
+/// The router under test, driven as a driver would: outputs it produced that the test
+/// has not looked at yet wait here, so that the newest `AddVips` can be answered with
+/// its id without the test losing sight of any output.
+struct Rig {
+    router: Router,
+    unread: VecDeque<Output>,
+    newest_add: Option<VipJobId>,
+}
+
+impl Deref for Rig {
+    type Target = Router;
+    fn deref(&self) -> &Router {
+        &self.router
+    }
+}
+
+impl DerefMut for Rig {
+    fn deref_mut(&mut self) -> &mut Router {
+        &mut self.router
+    }
+}
+
+impl Rig {
+    fn fetch(&mut self) {
+        while let Some(o) = self.router.poll_output() {
+            if let Output::AddVips { id } = o {
+                self.newest_add = Some(id);
+            }
+            self.unread.push_back(o);
+        }
+    }
+
+    /// Answers the newest `AddVips` the router asked for so far (whether or not it
+    /// still waits for it) with `ok`.
+    fn vips_applied(&mut self, now: Instant, ok: bool) {
+        self.fetch();
+        let id = self.newest_add.expect("an AddVips to answer");
+        self.router.handle(now, Input::VipApplied { id, ok });
+    }
+}
+
+fn rig(c: Config) -> Rig {
+    Rig {
+        router: Router::new(c).expect("valid config"),
+        unread: VecDeque::new(),
+        newest_add: None,
+    }
+}
+
+fn drain(r: &mut Rig) -> Vec<Output> {
+    r.fetch();
+    r.unread.drain(..).collect()
 }
 
 /// Outputs with the advert bytes reduced to their priority, for easy comparison.
@@ -139,7 +192,7 @@ fn add_failed() -> Vec<Out> {
     silent_fault(FaultCause::VipAddFailed)
 }
 
-fn outs(r: &mut Router) -> Vec<Out> {
+fn outs(r: &mut Rig) -> Vec<Out> {
     drain(r)
         .into_iter()
         .map(|o| match o {
@@ -150,8 +203,8 @@ fn outs(r: &mut Router) -> Vec<Out> {
                 assert_eq!(parsed.priority, priority, "bytes carry the priority");
                 Out::Advert(priority)
             }
-            Output::AddVips => Out::Add,
-            Output::DelVips => Out::Del,
+            Output::AddVips { .. } => Out::Add,
+            Output::DelVips { .. } => Out::Del,
             Output::Announce { count } => Out::Announce(count),
             Output::StateChanged { from, to, reason } => Out::State(from, to, reason),
             Output::Dropped(d) => Out::Dropped(d.kind()),
@@ -160,19 +213,19 @@ fn outs(r: &mut Router) -> Vec<Out> {
 }
 
 /// Started at 0 and drained.
-fn backup(c: Config) -> Router {
-    let mut r = Router::new(c).expect("valid config");
+fn backup(c: Config) -> Rig {
+    let mut r = rig(c);
     r.handle(Instant::ZERO, Input::Startup);
     drain(&mut r);
     r
 }
 
 /// Started at 0, master at its Master_Down_Interval with its VIPs applied, drained.
-fn master(c: Config) -> (Router, Instant) {
+fn master(c: Config) -> (Rig, Instant) {
     let mut r = backup(c);
     let t = r.poll_timeout().expect("master down timer");
     r.handle(t, Input::Timeout);
-    r.handle(t, Input::VipApplied { ok: true });
+    r.vips_applied(t, true);
     drain(&mut r);
     assert_eq!(r.state(), State::Master);
     (r, t)
@@ -182,7 +235,7 @@ fn master(c: Config) -> (Router, Instant) {
 
 #[test]
 fn startup_emits_delvips_first_then_backup_with_master_down_interval() {
-    let mut r = Router::new(cfg(100, 100)).expect("valid");
+    let mut r = rig(cfg(100, 100));
     assert_eq!(r.state(), State::Initialize);
     assert_eq!(r.poll_timeout(), None);
     r.handle(secs(5), Input::Startup);
@@ -202,7 +255,7 @@ fn startup_emits_delvips_first_then_backup_with_master_down_interval() {
 
 #[test]
 fn owner_startup_is_master_at_once_after_deleting_leftovers() {
-    let mut r = Router::new(cfg(255, 100)).expect("valid");
+    let mut r = rig(cfg(255, 100));
     r.handle(secs(1), Input::Startup);
     // No advert yet: the VIPs are added first.
     assert_eq!(
@@ -216,7 +269,7 @@ fn owner_startup_is_master_at_once_after_deleting_leftovers() {
     // Adver_Timer started at the transition: 1 s + 100 cs.
     assert_eq!(r.poll_timeout(), Some(secs(2)));
     // The first advert and the announcement once the VIPs are confirmed.
-    r.handle(secs(1), Input::VipApplied { ok: true });
+    r.vips_applied(secs(1), true);
     assert_eq!(outs(&mut r), vec![Out::Advert(255), Out::Announce(3)]);
     // Confirming did not move the Adver_Timer: still 1 s + 100 cs.
     assert_eq!(r.poll_timeout(), Some(secs(2)));
@@ -224,7 +277,7 @@ fn owner_startup_is_master_at_once_after_deleting_leftovers() {
 
 #[test]
 fn startup_with_link_down_goes_to_fault() {
-    let mut r = Router::new(cfg(100, 100)).expect("valid");
+    let mut r = rig(cfg(100, 100));
     r.handle(Instant::ZERO, Input::LinkDown);
     assert!(outs(&mut r).is_empty());
     r.handle(secs(1), Input::Startup);
@@ -315,7 +368,7 @@ fn backup_without_preempt_accepts_lower_priority_advert() {
 fn backup_preempt_delay_accepts_lower_priority_until_it_is_over() {
     let mut c = cfg(150, 100);
     c.preempt_delay = Duration::from_secs(5);
-    let mut r = Router::new(c).expect("valid");
+    let mut r = rig(c);
     r.handle(secs(10), Input::Startup);
     drain(&mut r);
     // Before 15 s: accepted, timer reset to 14.9 + 3.4140625 = 18.3140625 s.
@@ -340,7 +393,7 @@ fn backup_timer_fires_master_adds_vips_then_advertises_and_announces() {
     // Adver_Timer started at the transition: t + 1 s.
     assert_eq!(r.poll_timeout(), Some(ns(4_414_062_500)));
     assert_eq!(r.status().adverts_sent, 0);
-    r.handle(t, Input::VipApplied { ok: true });
+    r.vips_applied(t, true);
     assert_eq!(outs(&mut r), vec![Out::Advert(150), Out::Announce(3)]);
     assert_eq!(r.status().adverts_sent, 1);
     // The second burst 2 s later (5.4140625) comes after the adverts at 4.41..; then
@@ -436,7 +489,7 @@ fn farewell_advert_carries_the_winners_interval_not_its_own() {
     assert_eq!(
         out[1..],
         [
-            Output::DelVips,
+            Output::DelVips { id: VipJobId(3) },
             Output::StateChanged {
                 from: State::Master,
                 to: State::Backup,
@@ -536,6 +589,122 @@ fn shutdown_from_backup_sends_nothing() {
     assert_eq!(r.poll_timeout(), None);
 }
 
+// ---- VIP change ids -----------------------------------------------------------------------
+
+/// Every output of `r` as it comes, without the test rig (ids checked by hand).
+fn raw(r: &mut Router) -> Vec<Output> {
+    std::iter::from_fn(|| r.poll_output()).collect()
+}
+
+fn applied(id: u64, ok: bool) -> Input<'static> {
+    Input::VipApplied {
+        id: VipJobId(id),
+        ok,
+    }
+}
+
+#[test]
+fn vip_changes_are_numbered_from_1_across_adds_and_removes() {
+    let mut r = Router::new(cfg(150, 100)).expect("valid");
+    r.handle(Instant::ZERO, Input::Startup);
+    assert_eq!(raw(&mut r)[0], Output::DelVips { id: VipJobId(1) });
+    r.handle(Instant::ZERO, Input::VipsPresent);
+    assert_eq!(raw(&mut r), vec![Output::DelVips { id: VipJobId(2) }]);
+    // Master at MDI(150) = 3.4140625 s.
+    let t = ns(3_414_062_500);
+    r.handle(t, Input::Timeout);
+    assert_eq!(raw(&mut r)[0], Output::AddVips { id: VipJobId(3) });
+    r.handle(t, applied(3, true));
+    raw(&mut r);
+    r.handle(secs(4), Input::VipsMissing);
+    assert_eq!(raw(&mut r), vec![Output::AddVips { id: VipJobId(4) }]);
+    rx(&mut r, secs(5), 3, &v3(3, 200, 100));
+    assert!(raw(&mut r).contains(&Output::DelVips { id: VipJobId(5) }));
+    // A new Startup goes on counting: ids are never reused within one router.
+    r.handle(secs(6), Input::Shutdown);
+    raw(&mut r);
+    r.handle(secs(7), Input::Startup);
+    assert_eq!(raw(&mut r)[0], Output::DelVips { id: VipJobId(6) });
+}
+
+#[test]
+fn only_the_answer_to_the_add_a_master_waits_for_counts() {
+    let mut r = Router::new(cfg(150, 100)).expect("valid");
+    r.handle(Instant::ZERO, Input::Startup);
+    let t = ns(3_414_062_500);
+    r.handle(t, Input::Timeout);
+    raw(&mut r);
+    // Add 2 pending. An answer to the Startup removal (1), an unknown id, and a
+    // failure reported for either: all stale, the master goes on waiting.
+    for stale in [
+        applied(1, true),
+        applied(1, false),
+        applied(99, false),
+        applied(0, true),
+    ] {
+        r.handle(t, stale);
+        assert!(raw(&mut r).is_empty());
+        assert_eq!(r.state(), State::Master);
+    }
+    assert_eq!(r.status().adverts_sent, 0);
+    r.handle(t, applied(2, true));
+    assert!(matches!(
+        raw(&mut r)[..],
+        [
+            Output::SendAdvert { priority: 150, .. },
+            Output::Announce { count: 3 }
+        ]
+    ));
+    // Answered once: the same answer again, or a late failure of it, is stale.
+    r.handle(t, applied(2, true));
+    r.handle(t, applied(2, false));
+    assert!(raw(&mut r).is_empty());
+    // The VIP vanishes: add 3. A failure of add 2, or of an id not handed out yet,
+    // changes nothing; only add 3's failure faults the master.
+    r.handle(secs(4), Input::VipsMissing);
+    assert_eq!(raw(&mut r), vec![Output::AddVips { id: VipJobId(3) }]);
+    r.handle(secs(4), applied(2, false));
+    r.handle(secs(4), applied(4, false));
+    assert!(raw(&mut r).is_empty());
+    r.handle(secs(4), applied(3, false));
+    assert_eq!(
+        raw(&mut r)[1..],
+        [
+            Output::DelVips { id: VipJobId(4) },
+            Output::StateChanged {
+                from: State::Master,
+                to: State::Fault,
+                reason: Reason::Fault(FaultCause::VipAddFailed)
+            }
+        ]
+    );
+    // An answer to the add of a stint that is over changes nothing either.
+    r.handle(secs(5), applied(3, true));
+    assert!(raw(&mut r).is_empty());
+    assert_eq!(r.state(), State::Fault);
+}
+
+#[test]
+fn an_older_add_answered_after_a_newer_one_was_asked_is_stale() {
+    // Master with add 2 pending loses to a better router (removal 3), takes over
+    // again (add 4); add 2's success arriving now is not add 4's.
+    let mut r = Router::new(cfg(150, 100)).expect("valid");
+    r.handle(Instant::ZERO, Input::Startup);
+    r.handle(ns(3_414_062_500), Input::Timeout);
+    rx(&mut r, secs(4), 3, &v3(3, 200, 100));
+    raw(&mut r);
+    // The better router's last advert at 4 s: MDI(150) later, master again.
+    let t = ns(7_414_062_500);
+    assert_eq!(r.poll_timeout(), Some(t));
+    r.handle(t, Input::Timeout);
+    assert_eq!(raw(&mut r)[0], Output::AddVips { id: VipJobId(4) });
+    r.handle(t, applied(2, true));
+    assert!(raw(&mut r).is_empty());
+    assert_eq!(r.status().adverts_sent, 0);
+    r.handle(t, applied(4, true));
+    assert_eq!(r.status().adverts_sent, 1);
+}
+
 // ---- faults ------------------------------------------------------------------------------
 
 #[test]
@@ -544,7 +713,7 @@ fn failed_vip_add_faults_without_any_advert_and_retries_after_fault_retry() {
     let t = ns(3_414_062_500);
     r.handle(t, Input::Timeout);
     assert_eq!(outs(&mut r), took_over());
-    r.handle(t, Input::VipApplied { ok: false });
+    r.vips_applied(t, false);
     // No priority-0 advert: this router never advertised itself as master, so no one
     // yielded to it and there is nothing to hand over.
     assert_eq!(outs(&mut r), add_failed());
@@ -570,9 +739,9 @@ fn stale_vip_result_after_stepping_down_is_ignored() {
     rx(&mut r, secs(4), 1, &v3(1, 200, 100));
     drain(&mut r);
     assert_eq!(r.state(), State::Backup);
-    r.handle(secs(4), Input::VipApplied { ok: true });
+    r.vips_applied(secs(4), true);
     assert!(outs(&mut r).is_empty());
-    r.handle(secs(4), Input::VipApplied { ok: false });
+    r.vips_applied(secs(4), false);
     assert!(outs(&mut r).is_empty());
     assert_eq!(r.state(), State::Backup);
 }
@@ -597,7 +766,7 @@ fn vip_add_failures_back_off_doubling_up_to_300_s() {
         assert_eq!(r.poll_timeout(), Some(ns(fail)));
         r.handle(ns(fail), Input::Timeout);
         assert_eq!(outs(&mut r), took_over());
-        r.handle(ns(fail), Input::VipApplied { ok: false });
+        r.vips_applied(ns(fail), false);
         assert_eq!(outs(&mut r), add_failed());
         assert_eq!(r.poll_timeout(), Some(ns(back)));
         // Nothing happens before the retry is due.
@@ -621,7 +790,7 @@ fn a_master_stint_that_advertised_resets_the_back_off() {
         (16_828_125_000, 36_828_125_000),
     ] {
         r.handle(ns(fail), Input::Timeout);
-        r.handle(ns(fail), Input::VipApplied { ok: false });
+        r.vips_applied(ns(fail), false);
         drain(&mut r);
         assert_eq!(r.poll_timeout(), Some(ns(back)));
         r.handle(ns(back), Input::Timeout);
@@ -629,7 +798,7 @@ fn a_master_stint_that_advertised_resets_the_back_off() {
     }
     // Master at 36.828125 + 3.4140625 = 40.2421875 s, and this time the add works.
     r.handle(ns(40_242_187_500), Input::Timeout);
-    r.handle(ns(40_242_187_500), Input::VipApplied { ok: true });
+    r.vips_applied(ns(40_242_187_500), true);
     assert_eq!(
         outs(&mut r),
         [took_over(), vec![Out::Advert(150), Out::Announce(3)]].concat()
@@ -652,7 +821,7 @@ fn a_master_stint_that_advertised_resets_the_back_off() {
     drain(&mut r);
     assert_eq!(r.poll_timeout(), Some(ns(54_414_062_500)));
     r.handle(ns(54_414_062_500), Input::Timeout);
-    r.handle(ns(54_414_062_500), Input::VipApplied { ok: false });
+    r.vips_applied(ns(54_414_062_500), false);
     assert_eq!(outs(&mut r), [took_over(), add_failed()].concat());
     assert_eq!(r.poll_timeout(), Some(ns(64_414_062_500)));
 }
@@ -662,15 +831,15 @@ fn a_master_that_fails_soon_after_each_start_keeps_backing_off() {
     // The owner (no Master_Down_Timer) starts at 0; each stint one advert gets out,
     // then the VIP vanishes and cannot be added again: faults at 0, 10, 30, 70 s, so
     // the waits are 10, 20, 40 s.
-    let mut r = Router::new(cfg(255, 100)).expect("valid config");
+    let mut r = rig(cfg(255, 100));
     let mut t = Instant::ZERO;
     let mut waits = Vec::new();
     r.handle(t, Input::Startup);
     for _ in 0..3 {
-        r.handle(t, Input::VipApplied { ok: true });
+        r.vips_applied(t, true);
         r.handle(t, Input::AdvertSent { ok: true });
         r.handle(t, Input::VipsMissing);
-        r.handle(t, Input::VipApplied { ok: false });
+        r.vips_applied(t, false);
         assert_eq!(r.state(), State::Fault);
         let next = r.poll_timeout().expect("fault retry timer");
         waits.push((next - t).as_secs());
@@ -687,10 +856,10 @@ fn startup_resets_the_back_off() {
     // Two failures: 3.4140625 (+ 10 s) and 16.828125 (+ 20 s); the next wait would
     // be 40 s.
     r.handle(ns(3_414_062_500), Input::Timeout);
-    r.handle(ns(3_414_062_500), Input::VipApplied { ok: false });
+    r.vips_applied(ns(3_414_062_500), false);
     r.handle(ns(13_414_062_500), Input::Timeout);
     r.handle(ns(16_828_125_000), Input::Timeout);
-    r.handle(ns(16_828_125_000), Input::VipApplied { ok: false });
+    r.vips_applied(ns(16_828_125_000), false);
     drain(&mut r);
     assert_eq!(r.poll_timeout(), Some(ns(36_828_125_000)));
     r.handle(secs(20), Input::Shutdown);
@@ -699,7 +868,7 @@ fn startup_resets_the_back_off() {
     // Master at 30 + 3.4140625 s; the add fails; retry after fault_retry:
     // 33.4140625 + 10 = 43.4140625 s.
     r.handle(ns(33_414_062_500), Input::Timeout);
-    r.handle(ns(33_414_062_500), Input::VipApplied { ok: false });
+    r.vips_applied(ns(33_414_062_500), false);
     assert_eq!(outs(&mut r), [took_over(), add_failed()].concat());
     assert_eq!(r.poll_timeout(), Some(ns(43_414_062_500)));
 }
@@ -712,11 +881,11 @@ fn fault_retry_above_the_cap_does_not_shrink_or_grow() {
     // 3.4140625 + 400 = 403.4140625; master again 3.4140625 s later (406.828125),
     // and again 400 s: the cap is max(300 s, fault_retry).
     r.handle(ns(3_414_062_500), Input::Timeout);
-    r.handle(ns(3_414_062_500), Input::VipApplied { ok: false });
+    r.vips_applied(ns(3_414_062_500), false);
     assert_eq!(r.poll_timeout(), Some(ns(403_414_062_500)));
     r.handle(ns(403_414_062_500), Input::Timeout);
     r.handle(ns(406_828_125_000), Input::Timeout);
-    r.handle(ns(406_828_125_000), Input::VipApplied { ok: false });
+    r.vips_applied(ns(406_828_125_000), false);
     assert_eq!(r.poll_timeout(), Some(ns(806_828_125_000)));
     drain(&mut r);
     assert_eq!(r.state(), State::Fault);
@@ -739,7 +908,7 @@ fn tracked_fault_before_the_vips_are_confirmed_sends_no_advert() {
     assert_eq!(outs(&mut r), silent_fault(FaultCause::Tracked));
     assert_eq!(r.poll_timeout(), None);
     // The add's late result changes nothing.
-    r.handle(t, Input::VipApplied { ok: true });
+    r.vips_applied(t, true);
     assert!(outs(&mut r).is_empty());
     assert_eq!(r.status().adverts_sent, 0);
 }
@@ -790,7 +959,7 @@ fn three_failed_advert_sends_in_a_row_fault_the_master() {
     // not fault.
     assert_eq!(r.poll_timeout(), Some(ns(19_828_125_000)));
     r.handle(ns(19_828_125_000), Input::Timeout);
-    r.handle(ns(19_828_125_000), Input::VipApplied { ok: true });
+    r.vips_applied(ns(19_828_125_000), true);
     assert_eq!(
         outs(&mut r),
         [took_over(), vec![Out::Advert(150), Out::Announce(3)]].concat()
@@ -1105,9 +1274,9 @@ fn address_list_is_compared_as_a_set_in_both_directions() {
 
 #[test]
 fn owner_drops_every_advert() {
-    let mut r = Router::new(cfg(255, 100)).expect("valid");
+    let mut r = rig(cfg(255, 100));
     r.handle(Instant::ZERO, Input::Startup);
-    r.handle(Instant::ZERO, Input::VipApplied { ok: true });
+    r.vips_applied(Instant::ZERO, true);
     drain(&mut r);
     rx(&mut r, secs(1), 3, &v3(3, 255, 100));
     assert_eq!(outs(&mut r), vec![Out::Dropped("owner_ignores")]);
@@ -1144,7 +1313,7 @@ fn startup_after_stop_forgets_an_earlier_vip_add_failure() {
     let mut r = backup(cfg(150, 100));
     let t = ns(3_414_062_500);
     r.handle(t, Input::Timeout);
-    r.handle(t, Input::VipApplied { ok: false });
+    r.vips_applied(t, false);
     drain(&mut r);
     assert_eq!(r.state(), State::Fault);
     r.handle(secs(5), Input::Shutdown);
@@ -1169,7 +1338,7 @@ fn vip_failure_then_restart_with_link_down_does_not_stick_in_fault() {
     let mut r = backup(cfg(150, 100));
     let t = ns(3_414_062_500);
     r.handle(t, Input::Timeout);
-    r.handle(t, Input::VipApplied { ok: false });
+    r.vips_applied(t, false);
     r.handle(secs(5), Input::Shutdown);
     r.handle(secs(6), Input::LinkDown);
     r.handle(secs(7), Input::Startup);
@@ -1200,7 +1369,7 @@ fn no_advert_before_the_first_vip_confirmation_even_when_the_adver_timer_fires()
     rx(&mut r, ns(4_500_000_000), 1, &v3(1, 100, 100));
     assert!(outs(&mut r).is_empty());
     // The add confirms: the first advert and announcement go out now.
-    r.handle(ns(4_600_000_000), Input::VipApplied { ok: true });
+    r.vips_applied(ns(4_600_000_000), true);
     assert_eq!(outs(&mut r), vec![Out::Advert(150), Out::Announce(3)]);
 }
 
@@ -1212,7 +1381,7 @@ fn a_long_standing_master_that_cannot_re_add_its_vip_hands_over_with_priority_0(
     let later = t + Duration::from_secs(5);
     r.handle(later, Input::VipsMissing);
     assert_eq!(outs(&mut r), vec![Out::Add]);
-    r.handle(later, Input::VipApplied { ok: false });
+    r.vips_applied(later, false);
     assert_eq!(
         outs(&mut r),
         vec![
@@ -1255,7 +1424,7 @@ fn a_master_never_heard_as_master_leaves_without_a_word() {
         ]
     );
     // A late confirmation changes nothing.
-    r.handle(ns(3_600_000_000), Input::VipApplied { ok: true });
+    r.vips_applied(ns(3_600_000_000), true);
     assert!(outs(&mut r).is_empty());
 }
 

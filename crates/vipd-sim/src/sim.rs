@@ -39,11 +39,14 @@
 //! node.
 //!
 //! # VIPs
-//! The harness answers every `Output::AddVips` with `Input::VipApplied { ok }` at the
-//! same instant, `ok` configurable per node. A node "holds the VIP" from a successful
-//! add until its next `Output::DelVips`. A crash does not remove the VIP (as with
-//! SIGKILL, it stays in the kernel); the engine's Startup `DelVips` clears it on
-//! restart. [`Sim::vip_holders`] only counts running nodes.
+//! The harness answers every `Output::AddVips { id }` with
+//! `Input::VipApplied { id, ok }` at the same instant, `ok` configurable per node,
+//! and every `Output::DelVips { id }` with `Input::VipApplied { id, ok: true }`
+//! (removals never fail here). Only the answers to adds are recorded, as
+//! [`What::VipApplied`]: the engine acts on no answer to a remove. A node "holds the
+//! VIP" from a successful add until its next `Output::DelVips`. A crash does not
+//! remove the VIP (as with SIGKILL, it stays in the kernel); the engine's Startup
+//! `DelVips` clears it on restart. [`Sim::vip_holders`] only counts running nodes.
 //!
 //! # The invariants (see [`Sim::check_invariants`])
 //! With checking on, these are checked after every instant has settled:
@@ -81,7 +84,9 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use serde::Deserialize;
-use vipd_engine::{centis, Config, ConfigError, Input, Instant, Output, Reason, Router, State};
+use vipd_engine::{
+    centis, Config, ConfigError, Input, Instant, Output, Reason, Router, State, VipJobId,
+};
 use vipd_wire::{Advert, Version, MULTICAST_V4, MULTICAST_V6};
 
 use crate::rng::SplitMix64;
@@ -189,6 +194,7 @@ pub enum What {
         kind: &'static str,
     },
     AddVips,
+    /// The harness answered an `AddVips` (answers to `DelVips` are not recorded).
     VipApplied {
         ok: bool,
     },
@@ -946,6 +952,11 @@ impl Sim {
 
     /// Executes every output of `node`, feeding VIP results back, until none is left.
     fn drain(&mut self, node: NodeId) {
+        /// A VIP change waiting for its answer, in the order asked.
+        enum Answer {
+            Add { id: VipJobId, ok: bool },
+            Del { id: VipJobId },
+        }
         loop {
             let mut applied = Vec::new();
             while let Some(out) = self.nodes[node].router.poll_output() {
@@ -969,13 +980,15 @@ impl Sim {
                             .router
                             .handle(now, Input::AdvertSent { ok });
                     }
-                    Output::AddVips => {
+                    Output::AddVips { id } => {
                         self.record(node, What::AddVips);
-                        applied.push(self.nodes[node].vip_add_ok);
+                        let ok = self.nodes[node].vip_add_ok;
+                        applied.push(Answer::Add { id, ok });
                     }
-                    Output::DelVips => {
+                    Output::DelVips { id } => {
                         self.record(node, What::DelVips);
                         self.nodes[node].holds_vip = false;
+                        applied.push(Answer::Del { id });
                     }
                     Output::Announce { count } => self.record(node, What::Announce { count }),
                     Output::StateChanged { from, to, reason } => {
@@ -993,14 +1006,20 @@ impl Sim {
                 return;
             }
             let now = self.now;
-            for ok in applied {
-                if ok {
-                    self.nodes[node].holds_vip = true;
-                }
-                self.record(node, What::VipApplied { ok });
+            for answer in applied {
+                let (id, ok) = match answer {
+                    Answer::Add { id, ok } => {
+                        if ok {
+                            self.nodes[node].holds_vip = true;
+                        }
+                        self.record(node, What::VipApplied { ok });
+                        (id, ok)
+                    }
+                    Answer::Del { id } => (id, true),
+                };
                 self.nodes[node]
                     .router
-                    .handle(now, Input::VipApplied { ok });
+                    .handle(now, Input::VipApplied { id, ok });
             }
         }
     }

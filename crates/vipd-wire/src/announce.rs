@@ -12,7 +12,7 @@ use pnet_packet::ethernet::{EtherTypes, MutableEthernetPacket};
 use pnet_packet::icmpv6::ndp::{
     MutableNeighborAdvertPacket, NdpOption, NdpOptionTypes, NeighborAdvertFlags,
 };
-use pnet_packet::icmpv6::{self, Icmpv6Packet, Icmpv6Types};
+use pnet_packet::icmpv6::{self, Icmpv6Types, MutableIcmpv6Packet};
 use pnet_packet::ip::IpNextHeaderProtocols;
 use pnet_packet::ipv6::MutableIpv6Packet;
 
@@ -65,23 +65,21 @@ pub fn unsolicited_na(mac: [u8; 6], src: Ipv6Addr, vip: Ipv6Addr) -> Vec<u8> {
         eth.set_source(smac);
         eth.set_ethertype(EtherTypes::Ipv6);
     }
-    {
-        let icmp = &mut frame[ETH_LEN + IPV6_LEN..];
-        if let Some(mut na) = MutableNeighborAdvertPacket::new(icmp) {
-            na.set_icmpv6_type(Icmpv6Types::NeighborAdvert);
-            na.set_icmpv6_code(icmpv6::Icmpv6Code(0));
-            na.set_flags(NeighborAdvertFlags::Override);
-            na.set_target_addr(vip);
-            na.set_options(&[NdpOption {
-                option_type: NdpOptionTypes::TargetLLAddr,
-                length: 1,
-                data: mac.to_vec(),
-            }]);
-        }
-        let sum = Icmpv6Packet::new(&frame[ETH_LEN + IPV6_LEN..])
-            .map(|p| icmpv6::checksum(&p, &src, &ALL_NODES))
-            .unwrap_or(0);
-        frame[ETH_LEN + IPV6_LEN + 2..ETH_LEN + IPV6_LEN + 4].copy_from_slice(&sum.to_be_bytes());
+    if let Some(mut na) = MutableNeighborAdvertPacket::new(&mut frame[ETH_LEN + IPV6_LEN..]) {
+        na.set_icmpv6_type(Icmpv6Types::NeighborAdvert);
+        na.set_icmpv6_code(icmpv6::Icmpv6Code(0));
+        na.set_flags(NeighborAdvertFlags::Override);
+        na.set_target_addr(vip);
+        na.set_options(&[NdpOption {
+            option_type: NdpOptionTypes::TargetLLAddr,
+            length: 1,
+            data: mac.to_vec(),
+        }]);
+    }
+    // The checksum covers the finished message (and the pseudo-header).
+    if let Some(mut icmp) = MutableIcmpv6Packet::new(&mut frame[ETH_LEN + IPV6_LEN..]) {
+        let sum = icmpv6::checksum(&icmp.to_immutable(), &src, &ALL_NODES);
+        icmp.set_checksum(sum);
     }
     if let Some(mut ip) = MutableIpv6Packet::new(&mut frame[ETH_LEN..ETH_LEN + IPV6_LEN]) {
         ip.set_version(6);

@@ -4,6 +4,40 @@
 
 use std::net::Ipv4Addr;
 
+use crate::octets;
+
+/// Where the fields read here lie in an IPv4 header, RFC 791 §3.1:
+/// ```text
+///  0                   1                   2                   3
+///  0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
+/// +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+/// |Version|  IHL  |Type of Service|          Total Length         |
+/// +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+/// |         Identification        |Flags|      Fragment Offset    |
+/// +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+/// |  Time to Live |    Protocol   |         Header Checksum       |
+/// +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+/// |                       Source Address                          |
+/// +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+/// |                    Destination Address                        |
+/// +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+/// |                    Options                    |    Padding    |
+/// +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+/// ```
+mod field {
+    use std::ops::Range;
+
+    /// Version in the high nibble, IHL (header length in 32-bit words) in the low one.
+    pub const VER_IHL: usize = 0;
+    pub const TOTAL_LEN: Range<usize> = 2..4;
+    pub const TTL: usize = 8;
+    pub const PROTOCOL: usize = 9;
+    pub const SRC: Range<usize> = 12..16;
+    pub const DST: Range<usize> = 16..20;
+    /// The header without options ends with the destination address.
+    pub const MIN_HEADER_LEN: usize = DST.end;
+}
+
 /// Why an IPv4 header was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Ipv4Error {
@@ -36,19 +70,20 @@ impl Ipv4Header {
     /// RFC 791 §3.1: the header is IHL 32-bit words long (options included), and the
     /// datagram is Total Length bytes; bytes past Total Length (link padding) are ignored.
     pub fn parse(datagram: &[u8]) -> Result<(Ipv4Header, &[u8]), Ipv4Error> {
-        if datagram.len() < 20 {
+        if datagram.len() < field::MIN_HEADER_LEN {
             return Err(Ipv4Error::Truncated(datagram.len()));
         }
-        let version = datagram[0] >> 4;
+        // From here on every field of the option-less header is in bounds.
+        let version = datagram[field::VER_IHL] >> 4;
         if version != 4 {
             return Err(Ipv4Error::NotV4(version));
         }
-        let ihl = datagram[0] & 0x0f;
+        let ihl = datagram[field::VER_IHL] & 0x0f;
         if ihl < 5 {
             return Err(Ipv4Error::BadIhl(ihl));
         }
         let header_len = usize::from(ihl) * 4;
-        let total_len = usize::from(u16::from_be_bytes([datagram[2], datagram[3]]));
+        let total_len = usize::from(u16::from_be_bytes(octets(&datagram[field::TOTAL_LEN])));
         if total_len < header_len {
             return Err(Ipv4Error::ShortDatagram {
                 header: header_len,
@@ -62,10 +97,10 @@ impl Ipv4Header {
             });
         }
         let header = Ipv4Header {
-            src: Ipv4Addr::new(datagram[12], datagram[13], datagram[14], datagram[15]),
-            dst: Ipv4Addr::new(datagram[16], datagram[17], datagram[18], datagram[19]),
-            ttl: datagram[8],
-            protocol: datagram[9],
+            src: Ipv4Addr::from(octets(&datagram[field::SRC])),
+            dst: Ipv4Addr::from(octets(&datagram[field::DST])),
+            ttl: datagram[field::TTL],
+            protocol: datagram[field::PROTOCOL],
             header_len,
             total_len,
         };

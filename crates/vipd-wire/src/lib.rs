@@ -15,3 +15,11 @@ pub use vrrp::{
     Advert, EmitError, RxCheck, RxError, V2Auth, V3Checksum, Version, ADVERT_TYPE, MULTICAST_V4,
     MULTICAST_V6, PROTOCOL,
 };
+
+/// An `N`-byte array from a slice known to be `N` bytes long: a field of a buffer whose
+/// length has been checked, or a chunk of `N`.
+fn octets<const N: usize>(bytes: &[u8]) -> [u8; N] {
+    let mut out = [0u8; N];
+    out.copy_from_slice(bytes);
+    out
+}

@@ -1,29 +1,13 @@
 //! VRRP advertisements: VRRPv2 (RFC 3768) and VRRPv3 (RFC 5798), over IPv4 and IPv6.
 //!
-//! VRRPv3 (RFC 5798 §5.1):
-//! ```text
-//!  0                   1                   2                   3
-//!  0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
-//! +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
-//! |Version| Type  | Virtual Rtr ID|   Priority    |Count IPvX Addr|
-//! +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
-//! |(rsvd) |     Max Adver Int     |          Checksum             |
-//! +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
-//! |                    IPvX Address(es) ...                       |
-//! +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
-//! ```
-//! VRRPv2 (RFC 3768 §5.1), IPv4 only:
-//! ```text
-//! |Version| Type  | Virtual Rtr ID|   Priority    | Count IP Addrs|
-//! |   Auth Type   |   Adver Int   |          Checksum             |
-//! |                    IP Address(es) ...                         |
-//! |                     Authentication Data (1)                   |
-//! |                     Authentication Data (2)                   |
-//! ```
+//! The two packet layouts are drawn, with a name for each field, in the private
+//! `field` module below; everything that reads or writes an advert goes through those
+//! names.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::ops::Range;
 
-use crate::checksum;
+use crate::{checksum, octets};
 
 /// IP protocol number of VRRP (RFC 5798 §5.1.1.4, §5.1.2.3).
 pub const PROTOCOL: u8 = 112;
@@ -34,11 +18,99 @@ pub const MULTICAST_V6: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0x12)
 /// The only VRRP packet type (RFC 5798 §5.2.2).
 pub const ADVERT_TYPE: u8 = 1;
 /// Fixed part of every advert: version/type, VRID, priority, count, interval, checksum.
-pub const FIXED_LEN: usize = 8;
+pub const FIXED_LEN: usize = field::ADDRESSES;
 /// VRRPv2 carries 8 bytes of authentication data after the addresses (RFC 3768 §5.3.10).
 pub const V2_AUTH_LEN: usize = 8;
 /// The largest VRRPv3 interval: 12 bits of centiseconds (RFC 5798 §5.2.7).
 pub const V3_MAX_INTERVAL_CS: u16 = 0x0fff;
+
+/// Where each field of an advert lies, as byte offsets (one-byte fields) and ranges.
+///
+/// VRRPv3, RFC 5798 §5.1 (fields described in §5.2.1-§5.2.9):
+/// ```text
+///  0                   1                   2                   3
+///  0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
+/// +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+/// |Version| Type  | Virtual Rtr ID|   Priority    |Count IPvX Addr|
+/// +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+/// |(rsvd) |     Max Adver Int     |          Checksum             |
+/// +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+/// |                    IPvX Address(es) ...                       |
+/// +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+/// ```
+///
+/// VRRPv2, IPv4 only, RFC 3768 §5.1 (fields described in §5.3.1-§5.3.10):
+/// ```text
+///  0                   1                   2                   3
+///  0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
+/// +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+/// |Version| Type  | Virtual Rtr ID|   Priority    | Count IP Addrs|
+/// +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+/// |   Auth Type   |   Adver Int   |          Checksum             |
+/// +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+/// |                    IP Address(es) ...                         |
+/// +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+/// |                     Authentication Data (1)                   |
+/// +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+/// |                     Authentication Data (2)                   |
+/// +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+/// ```
+///
+/// The two differ only in bytes 4 and 5 and in v2's trailing authentication data.
+mod field {
+    use std::ops::Range;
+
+    /// Version in the high nibble, Type in the low one (RFC 5798 §5.2.1-§5.2.2,
+    /// RFC 3768 §5.3.1-§5.3.2).
+    pub const VER_TYPE: usize = 0;
+    /// Virtual Rtr ID (RFC 5798 §5.2.3, RFC 3768 §5.3.3).
+    pub const VRID: usize = 1;
+    /// Priority (RFC 5798 §5.2.4, RFC 3768 §5.3.4).
+    pub const PRIORITY: usize = 2;
+    /// Count IPvX Addr (RFC 5798 §5.2.5, RFC 3768 §5.3.5).
+    pub const COUNT: usize = 3;
+    /// v3: a reserved nibble (RFC 5798 §5.2.6), then 12 bits of Max Adver Int (§5.2.7).
+    pub const V3_RSVD_MAX_ADVER_INT: Range<usize> = 4..6;
+    /// v2: Auth Type (RFC 3768 §5.3.6).
+    pub const V2_AUTH_TYPE: usize = 4;
+    /// v2: Adver Int, in seconds (RFC 3768 §5.3.7).
+    pub const V2_ADVER_INT: usize = 5;
+    /// Checksum (RFC 5798 §5.2.8, RFC 3768 §5.3.8).
+    pub const CHECKSUM: Range<usize> = 6..8;
+    /// The addresses start right after the fixed header (RFC 5798 §5.2.9, RFC 3768
+    /// §5.3.9).
+    pub const ADDRESSES: usize = CHECKSUM.end;
+
+    /// The address list: `count` addresses of `addr_len` bytes each.
+    pub fn addresses(count: usize, addr_len: usize) -> Range<usize> {
+        ADDRESSES..ADDRESSES + count * addr_len
+    }
+
+    /// v2: Authentication Data, right after the addresses (RFC 3768 §5.3.10).
+    pub fn v2_auth_data(addresses_end: usize) -> Range<usize> {
+        addresses_end..addresses_end + super::V2_AUTH_LEN
+    }
+}
+
+/// Bytes per address: 4 for IPv4, 16 for IPv6.
+fn addr_len(ipv6: bool) -> usize {
+    if ipv6 {
+        16
+    } else {
+        4
+    }
+}
+
+/// Where the addresses and the authentication data lie in an advert of `count`
+/// addresses. VRRPv3 has no authentication data: its range is empty, at the end.
+fn body_layout(version: Version, count: usize, ipv6: bool) -> (Range<usize>, Range<usize>) {
+    let addresses = field::addresses(count, addr_len(ipv6));
+    let auth_data = match version {
+        Version::V2 => field::v2_auth_data(addresses.end),
+        Version::V3 => addresses.end..addresses.end,
+    };
+    (addresses, auth_data)
+}
 
 /// VRRP protocol version.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -166,8 +238,12 @@ pub enum EmitError {
     FamilyMismatch,
 }
 
-/// Read-only view over the bytes of an advert (smoltcp style: check lengths once, then
-/// the accessors cannot go out of bounds).
+/// Read-only view over the bytes of an advert, smoltcp style: lengths are checked
+/// once, then the accessors cannot go out of bounds. The check comes in two steps
+/// because RFC 5798 §7.1 puts the version and type checks between them:
+/// `new_checked` makes sure of the fixed header, which every accessor here reads,
+/// and `check_len` of the addresses and authentication data behind it, which only
+/// the `Body` it returns reads.
 #[derive(Debug, Clone, Copy)]
 pub struct AdvertPacket<T: AsRef<[u8]>> {
     buffer: T,
@@ -186,41 +262,92 @@ impl<T: AsRef<[u8]>> AdvertPacket<T> {
     fn b(&self) -> &[u8] {
         self.buffer.as_ref()
     }
+    /// A two-byte field of the fixed header, big-endian.
+    fn read_u16(&self, field: Range<usize>) -> u16 {
+        u16::from_be_bytes(octets(&self.b()[field]))
+    }
     pub fn version(&self) -> u8 {
-        self.b()[0] >> 4
+        self.b()[field::VER_TYPE] >> 4
     }
     pub fn kind(&self) -> u8 {
-        self.b()[0] & 0x0f
+        self.b()[field::VER_TYPE] & 0x0f
     }
     pub fn vrid(&self) -> u8 {
-        self.b()[1]
+        self.b()[field::VRID]
     }
     pub fn priority(&self) -> u8 {
-        self.b()[2]
+        self.b()[field::PRIORITY]
     }
     pub fn count(&self) -> u8 {
-        self.b()[3]
+        self.b()[field::COUNT]
     }
     /// v2: Auth Type; v3: the reserved nibble and the top of Max Adver Int.
     pub fn byte4(&self) -> u8 {
-        self.b()[4]
+        self.b()[field::V2_AUTH_TYPE]
     }
     /// v3: Max Adver Int, 12 bits of centiseconds (RFC 5798 §5.2.7).
     pub fn v3_interval_cs(&self) -> u16 {
-        u16::from_be_bytes([self.b()[4], self.b()[5]]) & V3_MAX_INTERVAL_CS
+        self.read_u16(field::V3_RSVD_MAX_ADVER_INT) & V3_MAX_INTERVAL_CS
     }
     /// v2: Adver Int in seconds (RFC 3768 §5.3.7).
     pub fn v2_interval_s(&self) -> u8 {
-        self.b()[5]
+        self.b()[field::V2_ADVER_INT]
     }
     pub fn checksum(&self) -> u16 {
-        u16::from_be_bytes([self.b()[6], self.b()[7]])
+        self.read_u16(field::CHECKSUM)
     }
     pub fn len(&self) -> usize {
         self.b().len()
     }
     pub fn is_empty(&self) -> bool {
         false
+    }
+
+    /// Checks that the advert holds everything its fixed header announces: `count`
+    /// addresses of the family it arrived over and, for VRRPv2, the authentication
+    /// data. The one length check past the fixed header, for `decode` and `parse`
+    /// alike; the [`Body`] it returns is the only way to those bytes.
+    fn check_len(&self, version: Version, ipv6: bool) -> Result<Body<'_>, RxError> {
+        let (addresses, auth_data) = body_layout(version, usize::from(self.count()), ipv6);
+        match (self.b().get(addresses), self.b().get(auth_data)) {
+            (Some(addresses), Some(auth_data)) => Ok(Body {
+                addresses,
+                auth_data,
+                ipv6,
+            }),
+            _ => Err(RxError::AddressCount {
+                count: self.count(),
+                len: self.len(),
+            }),
+        }
+    }
+
+    /// A copy of the advert with the checksum field zeroed: what the checksum covers.
+    fn with_checksum_zeroed(&self) -> Vec<u8> {
+        let mut bytes = self.b().to_vec();
+        bytes[field::CHECKSUM].fill(0);
+        bytes
+    }
+}
+
+/// The part of an advert after the fixed header, cut to the length its count gives
+/// by [`AdvertPacket::check_len`].
+struct Body<'a> {
+    /// `count` addresses, back to back.
+    addresses: &'a [u8],
+    /// VRRPv2's 8 bytes of authentication data; empty for VRRPv3.
+    auth_data: &'a [u8],
+    ipv6: bool,
+}
+
+impl Body<'_> {
+    fn addresses(&self) -> Vec<IpAddr> {
+        let chunks = self.addresses.chunks_exact(addr_len(self.ipv6));
+        if self.ipv6 {
+            chunks.map(|a| IpAddr::from(octets::<16>(a))).collect()
+        } else {
+            chunks.map(|a| IpAddr::from(octets::<4>(a))).collect()
+        }
     }
 }
 
@@ -230,21 +357,10 @@ impl Advert {
         matches!(self.addresses.first(), Some(IpAddr::V6(_)))
     }
 
-    fn addr_len(&self) -> usize {
-        if self.is_ipv6() {
-            16
-        } else {
-            4
-        }
-    }
-
     /// Bytes this advert takes on the wire.
     pub fn wire_len(&self) -> usize {
-        let auth = match self.version {
-            Version::V2 => V2_AUTH_LEN,
-            Version::V3 => 0,
-        };
-        FIXED_LEN + self.addresses.len() * self.addr_len() + auth
+        let (_, auth_data) = body_layout(self.version, self.addresses.len(), self.is_ipv6());
+        auth_data.end
     }
 
     /// Validates and decodes a received advert per RFC 5798 §7.1 (and RFC 3768 §7.1
@@ -272,26 +388,11 @@ impl Advert {
         }
         // §7.1: "MUST verify that the received packet contains the complete VRRP packet
         // (including fixed fields, and IPvX address(es))"; RFC 3768 adds the auth data.
-        let addr_len = if v6 { 16 } else { 4 };
-        let auth_len = if check.version == Version::V2 {
-            V2_AUTH_LEN
-        } else {
-            0
-        };
-        let count = p.count();
-        let need = FIXED_LEN + usize::from(count) * addr_len + auth_len;
-        if p.len() < need {
-            return Err(RxError::AddressCount {
-                count,
-                len: p.len(),
-            });
-        }
+        let body = p.check_len(check.version, v6)?;
         // §7.1: "MUST verify the VRRP checksum". The checksum covers the whole VRRP
         // message as the IP layer delivered it.
         let got = p.checksum();
-        let mut zeroed = bytes.to_vec();
-        zeroed[6] = 0;
-        zeroed[7] = 0;
+        let zeroed = p.with_checksum_zeroed();
         let computed = match (check.version, check.v3_checksum, v6) {
             // RFC 3768 §5.3.8: the VRRP message alone.
             (Version::V2, _, _) => checksum::plain(&zeroed),
@@ -311,7 +412,7 @@ impl Advert {
                 expected: check.vrid,
             });
         }
-        Ok(Self::from_view_unchecked(&p, check.version, v6))
+        Ok(Self::from_view(&p, &body, check.version))
     }
 
     /// Decodes the fields without §7.1 validation (for tools and tests); still never panics.
@@ -327,64 +428,28 @@ impl Advert {
                 })
             }
         };
-        let addr_len = if ipv6 { 16 } else { 4 };
-        let auth_len = if version == Version::V2 {
-            V2_AUTH_LEN
-        } else {
-            0
-        };
-        let need = FIXED_LEN + usize::from(p.count()) * addr_len + auth_len;
-        if p.len() < need {
-            return Err(RxError::AddressCount {
-                count: p.count(),
-                len: p.len(),
-            });
-        }
-        Ok(Self::from_view_unchecked(&p, version, ipv6))
+        let body = p.check_len(version, ipv6)?;
+        Ok(Self::from_view(&p, &body, version))
     }
 
-    /// Reads the fields from a view whose length has been checked against its count.
-    fn from_view_unchecked(p: &AdvertPacket<&[u8]>, version: Version, v6: bool) -> Advert {
-        let b = p.b();
-        let count = usize::from(p.count());
-        let mut addresses = Vec::with_capacity(count);
-        let mut at = FIXED_LEN;
-        for _ in 0..count {
-            if v6 {
-                let mut o = [0u8; 16];
-                o.copy_from_slice(&b[at..at + 16]);
-                addresses.push(IpAddr::V6(Ipv6Addr::from(o)));
-                at += 16;
-            } else {
-                addresses.push(IpAddr::V4(Ipv4Addr::new(
-                    b[at],
-                    b[at + 1],
-                    b[at + 2],
-                    b[at + 3],
-                )));
-                at += 4;
-            }
-        }
+    /// Reads the fields from a view and the body its length check gave.
+    fn from_view(p: &AdvertPacket<&[u8]>, body: &Body<'_>, version: Version) -> Advert {
         let (interval_cs, auth) = match version {
             Version::V3 => (p.v3_interval_cs(), V2Auth::default()),
-            Version::V2 => {
-                let mut data = [0u8; 8];
-                data.copy_from_slice(&b[at..at + V2_AUTH_LEN]);
-                (
-                    u16::from(p.v2_interval_s()) * 100,
-                    V2Auth {
-                        auth_type: p.byte4(),
-                        data,
-                    },
-                )
-            }
+            Version::V2 => (
+                u16::from(p.v2_interval_s()) * 100,
+                V2Auth {
+                    auth_type: p.byte4(),
+                    data: octets(body.auth_data),
+                },
+            ),
         };
         Advert {
             version,
             vrid: p.vrid(),
             priority: p.priority(),
             interval_cs,
-            addresses,
+            addresses: body.addresses(),
             auth,
         }
     }
@@ -403,7 +468,12 @@ impl Advert {
         if src.is_ipv6() != dst.is_ipv6() {
             return Err(EmitError::FamilyMismatch);
         }
-        let mut out = Vec::with_capacity(self.wire_len());
+        let mut out = vec![0u8; self.wire_len()];
+        out[field::VER_TYPE] = (self.version.number() << 4) | ADVERT_TYPE;
+        out[field::VRID] = self.vrid;
+        out[field::PRIORITY] = self.priority;
+        // 1..=255, checked above.
+        out[field::COUNT] = n as u8;
         match self.version {
             Version::V2 => {
                 if v6 || src.is_ipv6() {
@@ -412,31 +482,31 @@ impl Advert {
                 if self.interval_cs % 100 != 0 || !(100..=25500).contains(&self.interval_cs) {
                     return Err(EmitError::V2Interval(self.interval_cs));
                 }
-                // RFC 3768 §5.3.1-§5.3.7.
-                out.push(0x20 | ADVERT_TYPE);
-                out.extend_from_slice(&[self.vrid, self.priority, n as u8]);
-                out.push(self.auth.auth_type);
-                out.push((self.interval_cs / 100) as u8);
+                // RFC 3768 §5.3.6-§5.3.7.
+                out[field::V2_AUTH_TYPE] = self.auth.auth_type;
+                out[field::V2_ADVER_INT] = (self.interval_cs / 100) as u8;
             }
             Version::V3 => {
                 if !(1..=V3_MAX_INTERVAL_CS).contains(&self.interval_cs) {
                     return Err(EmitError::V3Interval(self.interval_cs));
                 }
-                // RFC 5798 §5.2.1-§5.2.7; the reserved nibble MUST be zero.
-                out.push(0x30 | ADVERT_TYPE);
-                out.extend_from_slice(&[self.vrid, self.priority, n as u8]);
-                out.extend_from_slice(&self.interval_cs.to_be_bytes());
+                // RFC 5798 §5.2.6-§5.2.7; the interval fits in 12 bits, so the reserved
+                // nibble stays zero as it MUST.
+                out[field::V3_RSVD_MAX_ADVER_INT].copy_from_slice(&self.interval_cs.to_be_bytes());
             }
         }
-        out.extend_from_slice(&[0, 0]);
-        for a in &self.addresses {
+        let (addresses, auth_data) = body_layout(self.version, n, v6);
+        for (slot, a) in out[addresses]
+            .chunks_exact_mut(addr_len(v6))
+            .zip(&self.addresses)
+        {
             match a {
-                IpAddr::V4(a) => out.extend_from_slice(&a.octets()),
-                IpAddr::V6(a) => out.extend_from_slice(&a.octets()),
+                IpAddr::V4(a) => slot.copy_from_slice(&a.octets()),
+                IpAddr::V6(a) => slot.copy_from_slice(&a.octets()),
             }
         }
         if self.version == Version::V2 {
-            out.extend_from_slice(&self.auth.data);
+            out[auth_data].copy_from_slice(&self.auth.data);
         }
         let sum = match (self.version, mode, v6) {
             (Version::V2, _, _) | (Version::V3, V3Checksum::NoPseudoHeader, false) => {
@@ -446,7 +516,7 @@ impl Advert {
                 checksum::with_pseudo(src, dst, PROTOCOL, &out).ok_or(EmitError::FamilyMismatch)?
             }
         };
-        out[6..8].copy_from_slice(&sum.to_be_bytes());
+        out[field::CHECKSUM].copy_from_slice(&sum.to_be_bytes());
         Ok(out)
     }
 }
@@ -547,6 +617,28 @@ mod tests {
             ),
             Err(RxError::BadChecksum { .. })
         ));
+    }
+
+    /// `decode` and `parse` share one length check: every cut of a good advert that
+    /// keeps the fixed header is refused by both, with the same error.
+    #[test]
+    fn decode_and_parse_refuse_the_same_short_adverts() {
+        let mut v2 = v3();
+        v2.version = Version::V2;
+        v2.interval_cs = 100;
+        for a in [v3(), v2] {
+            let c = check(&a, SRC);
+            let good = a.emit(c.src, c.dst, c.v3_checksum).expect("emit");
+            for len in FIXED_LEN..good.len() {
+                let want = Err(RxError::AddressCount { count: 1, len });
+                assert_eq!(Advert::decode(&good[..len], &c), want, "{a:?} cut to {len}");
+                assert_eq!(
+                    Advert::parse(&good[..len], false),
+                    want,
+                    "{a:?} cut to {len}"
+                );
+            }
+        }
     }
 
     #[test]

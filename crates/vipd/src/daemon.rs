@@ -227,6 +227,7 @@ impl Daemon {
                 instance,
                 generation,
                 seq,
+                id,
                 ok,
             } => {
                 // Only the newest add of the running start counts: an older one (the
@@ -239,7 +240,29 @@ impl Daemon {
                 };
                 let now = self.clock.now();
                 if let Some(r) = self.instances[i].router.as_mut() {
-                    r.handle(now, Input::VipApplied { ok });
+                    r.handle(now, Input::VipApplied { id, ok });
+                }
+                self.drain(i);
+            }
+            Done::Removed {
+                instance,
+                generation,
+                id,
+                ok,
+            } => {
+                // Every VIP change the engine asked for gets its answer, though it acts
+                // on none for a removal. Ids count per router: only the start that
+                // asked may hear it.
+                let Some(i) = self
+                    .instances
+                    .iter()
+                    .position(|x| x.cfg.name == instance && x.generation == generation)
+                else {
+                    return;
+                };
+                let now = self.clock.now();
+                if let Some(r) = self.instances[i].router.as_mut() {
+                    r.handle(now, Input::VipApplied { id, ok });
                 }
                 self.drain(i);
             }
@@ -661,6 +684,7 @@ impl Daemon {
                 &interface,
                 Job::Remove {
                     instance: String::new(),
+                    asked_by: None,
                     index,
                     vips: vec![vip],
                 },
@@ -837,11 +861,17 @@ impl Daemon {
         let name = inst.cfg.name.clone();
         let Some(iface) = self.ifaces.get(&inst.cfg.interface) else {
             // No interface, no engine: routers only exist on a known interface. Should
-            // that ever change, an add must still get its answer.
-            if matches!(out, Output::AddVips) {
+            // that ever change, a VIP change must still get its answer (an add fails;
+            // a removal has nothing to remove).
+            let answer = match out {
+                Output::AddVips { id } => Some((id, false)),
+                Output::DelVips { id } => Some((id, true)),
+                _ => None,
+            };
+            if let Some((id, ok)) = answer {
                 let now = self.clock.now();
                 if let Some(r) = self.instances[i].router.as_mut() {
-                    r.handle(now, Input::VipApplied { ok: false });
+                    r.handle(now, Input::VipApplied { id, ok });
                 }
             }
             return;
@@ -871,12 +901,13 @@ impl Daemon {
                 }
             }
             // Off the main loop; the add's result comes back through `on_vips_done`.
-            Output::AddVips => {
+            Output::AddVips { id } => {
                 let seq = inst.add_seq + 1;
                 let job = Job::Add {
                     instance: name,
                     generation: inst.generation,
                     seq,
+                    id,
                     index,
                     vips: inst.cfg.vips.clone(),
                     label: inst.label(),
@@ -885,9 +916,10 @@ impl Daemon {
                 self.instances[i].add_seq = seq;
                 self.vips.submit(&interface, job);
             }
-            Output::DelVips => {
+            Output::DelVips { id } => {
                 let job = Job::Remove {
                     instance: name,
+                    asked_by: Some((inst.generation, id)),
                     index,
                     vips: inst.cfg.vips.clone(),
                 };

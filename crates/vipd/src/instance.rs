@@ -79,7 +79,6 @@ fn engine_config(c: &InstanceConfig, primary: IpAddr) -> EngineConfig {
         advert_interval_cs: c.advert_interval_cs(),
         preempt: c.preempt,
         preempt_delay: c.preempt_delay,
-        accept: c.accept,
         vips: c.vips.iter().map(|v| v.addr).collect(),
         primary,
         checksum: match c.checksum {

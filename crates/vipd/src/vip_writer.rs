@@ -16,6 +16,8 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tracing::{error, info, warn};
 
+use vipd_engine::VipJobId;
+
 use crate::config::Vip;
 use crate::netlink::{Netlink, NetlinkError};
 
@@ -29,6 +31,8 @@ pub enum Job {
         generation: u64,
         /// Which add of that start: only the newest one's result counts.
         seq: u64,
+        /// The engine's id for this add, handed back with the result.
+        id: VipJobId,
         index: u32,
         vips: Vec<Vip>,
         label: Option<String>,
@@ -37,6 +41,9 @@ pub enum Job {
     Remove {
         /// For the log; empty for a retry of an earlier failure.
         instance: String,
+        /// The start of the instance that asked and the engine's id for this removal,
+        /// to hand back with the result; none for a retry of an earlier failure.
+        asked_by: Option<(u64, VipJobId)>,
         index: u32,
         vips: Vec<Vip>,
     },
@@ -49,6 +56,15 @@ pub enum Done {
         instance: String,
         generation: u64,
         seq: u64,
+        id: VipJobId,
+        ok: bool,
+    },
+    /// A removal the engine asked for is done; `ok` is false if a VIP could not be
+    /// removed (it is also reported as `RemoveFailed`).
+    Removed {
+        instance: String,
+        generation: u64,
+        id: VipJobId,
         ok: bool,
     },
     /// This VIP could not be removed: retry later.
@@ -172,18 +188,33 @@ fn fail(interface: &str, job: Job, done: &mpsc::UnboundedSender<Done>) {
             instance,
             generation,
             seq,
+            id,
             ..
         } => done.send(Done::Added {
             instance,
             generation,
             seq,
+            id,
             ok: false,
         }),
-        Job::Remove { vips, .. } => {
+        Job::Remove {
+            instance,
+            asked_by,
+            vips,
+            ..
+        } => {
             for vip in vips {
                 let _ = done.send(Done::RemoveFailed {
                     interface: interface.to_string(),
                     vip,
+                });
+            }
+            if let Some((generation, id)) = asked_by {
+                let _ = done.send(Done::Removed {
+                    instance,
+                    generation,
+                    id,
+                    ok: false,
                 });
             }
             Ok(())
@@ -204,6 +235,7 @@ async fn work(
                 instance,
                 generation,
                 seq,
+                id,
                 index,
                 vips,
                 label,
@@ -224,14 +256,17 @@ async fn work(
                     instance,
                     generation,
                     seq,
+                    id,
                     ok,
                 });
             }
             Job::Remove {
                 instance,
+                asked_by,
                 index,
                 vips,
             } => {
+                let mut ok = true;
                 for vip in vips {
                     match nl.del_vip(index, &vip).await {
                         Ok(true) if instance.is_empty() => {
@@ -244,6 +279,7 @@ async fn work(
                         }
                         Err(e) => {
                             warn!(interface = %interface, vip = %vip, "VIP removal failed: {e}; retrying every second");
+                            ok = false;
                             let _ = done.send(Done::RemoveFailed {
                                 interface: interface.clone(),
                                 vip,
@@ -252,6 +288,14 @@ async fn work(
                     }
                 }
                 changes.finished(&interface);
+                if let Some((generation, id)) = asked_by {
+                    let _ = done.send(Done::Removed {
+                        instance,
+                        generation,
+                        id,
+                        ok,
+                    });
+                }
             }
         }
     }
