@@ -1,4 +1,33 @@
 //! vipd-node: every VRRP instance of a configuration and all decisions around them,
-//! sans-IO.
+//! sans-IO — one level above the engine (`vipd_engine::Router`, one virtual router).
+//!
+//! The daemon (or the simulator) drives it with three calls and nothing else:
+//! ```text
+//! node.handle(now, Event::Datagram(..));          // or a kernel read, a VIP job's result, a link event, reload, stop, ...
+//! while let Some(cmd) = node.poll_command() { }   // SendAdvert, Announce, VipJob { id, .. }, ReadKernel { id, .. }, Reply, Record, Exit
+//! let wake = node.poll_timeout();                 // when to call handle(now, Event::Timeout) next
+//! ```
+//! It never reads a clock, sleeps, or touches a socket, and it never assumes that an
+//! effect happened: each command that needs an answer carries an id, and the answer comes
+//! back as an event carrying it.
+
 pub mod config;
+mod demux;
+pub mod instance;
+pub mod io;
+mod jobs;
+mod kernel;
+mod node;
+mod reload;
+mod status;
+mod stop;
 pub mod vip;
+
+pub use io::{
+    has_vip, Addr, Command, Datagram, Event, ExitError, Family, IfaceRead, JobId, Level, Link,
+    LinkReadError, ReadId, Record, RequestId, RunId, VipJob, VipJobError, VipOp, What,
+};
+pub use jobs::REMOVE_RETRY;
+pub use node::{HostInfo, Node, POLL};
+pub use stop::SHUTDOWN_WAIT;
+pub use vipd_engine::Instant;

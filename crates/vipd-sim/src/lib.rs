@@ -24,6 +24,7 @@
 //! ```
 
 pub mod cfg;
+pub mod lan;
 pub mod rng;
 pub mod scenario;
 pub mod sim;

@@ -61,7 +61,7 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .with_ansi(false)
         .init();
-    match rt.block_on(vipd::daemon::Daemon::run(args.config, config)) {
+    match rt.block_on(vipd::daemon::run(args.config, config)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!("{e}");

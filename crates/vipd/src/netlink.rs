@@ -13,7 +13,8 @@ use rtnetlink::packet_route::RouteNetlinkMessage;
 use rtnetlink::{Handle, MulticastGroup};
 use tokio::sync::mpsc;
 
-use crate::config::Vip;
+use vipd_node::config::Vip;
+use vipd_node::{has_vip, Addr, Event, Link};
 
 /// What went wrong talking to the kernel.
 #[derive(Debug, thiserror::Error)]
@@ -66,48 +67,27 @@ fn explain(what: String, e: rtnetlink::Error) -> NetlinkError {
     NetlinkError::Kernel { what, message }
 }
 
-/// An interface as vipd needs to know it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Link {
-    pub index: u32,
-    pub name: String,
-    pub mac: [u8; 6],
-    /// Administratively up and carrier present.
-    pub up: bool,
-}
-
-impl Link {
-    fn from_message(m: &LinkMessage) -> Option<Link> {
-        let mut name = None;
-        let mut mac = [0u8; 6];
-        for a in &m.attributes {
-            match a {
-                LinkAttribute::IfName(n) => name = Some(n.clone()),
-                LinkAttribute::Address(b) if b.len() == 6 => mac.copy_from_slice(b),
-                _ => {}
-            }
+fn link_from_message(m: &LinkMessage) -> Option<Link> {
+    let mut name = None;
+    let mut mac = [0u8; 6];
+    for a in &m.attributes {
+        match a {
+            LinkAttribute::IfName(n) => name = Some(n.clone()),
+            LinkAttribute::Address(b) if b.len() == 6 => mac.copy_from_slice(b),
+            _ => {}
         }
-        let f = m.header.flags;
-        Some(Link {
-            index: m.header.index,
-            name: name?,
-            mac,
-            up: f.contains(LinkFlags::Up) && f.contains(LinkFlags::LowerUp),
-        })
     }
+    let f = m.header.flags;
+    Some(Link {
+        index: m.header.index,
+        name: name?,
+        mac,
+        up: f.contains(LinkFlags::Up) && f.contains(LinkFlags::LowerUp),
+    })
 }
 
-/// One address on an interface.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Addr {
-    pub addr: IpAddr,
-    pub prefix_len: u8,
-    pub index: u32,
-    pub tentative: bool,
-    pub link_local: bool,
-}
-
-fn addr_from_message(m: &AddressMessage) -> Option<Addr> {
+/// An address and the index of the interface it is on.
+fn addr_from_message(m: &AddressMessage) -> Option<(u32, Addr)> {
     let mut local = None;
     let mut address = None;
     let mut flags = AddressFlags::empty();
@@ -124,29 +104,16 @@ fn addr_from_message(m: &AddressMessage) -> Option<Addr> {
         IpAddr::V6(a) => a.segments()[0] & 0xffc0 == 0xfe80,
         IpAddr::V4(a) => a.is_link_local(),
     };
-    Some(Addr {
-        addr,
-        prefix_len: m.header.prefix_len,
-        index: m.header.index,
-        tentative: flags.contains(AddressFlags::Tentative)
-            || flags.contains(AddressFlags::Dadfailed),
-        link_local,
-    })
-}
-
-/// Whether `vip` is among `addrs`, by address alone: a leftover with another prefix
-/// length is the same VIP as far as ARP and ND are concerned.
-pub fn has_vip(addrs: &[Addr], vip: &Vip) -> bool {
-    addrs.iter().any(|a| a.addr == vip.addr)
-}
-
-/// A kernel event vipd reacts to.
-#[derive(Debug, Clone)]
-pub enum Event {
-    Link(Link),
-    LinkGone(u32),
-    /// Addresses changed on this interface index.
-    Addresses(u32),
+    Some((
+        m.header.index,
+        Addr {
+            addr,
+            prefix_len: m.header.prefix_len,
+            tentative: flags.contains(AddressFlags::Tentative)
+                || flags.contains(AddressFlags::Dadfailed),
+            link_local,
+        },
+    ))
 }
 
 /// Requests to the kernel.
@@ -252,14 +219,14 @@ impl Netlink {
             while let Some((msg, _)) = messages.next().await {
                 let ev = match msg.payload {
                     NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewLink(m)) => {
-                        Link::from_message(&m).map(Event::Link)
+                        link_from_message(&m).map(Event::Link)
                     }
                     NetlinkPayload::InnerMessage(RouteNetlinkMessage::DelLink(m)) => {
                         Some(Event::LinkGone(m.header.index))
                     }
                     NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewAddress(m))
                     | NetlinkPayload::InnerMessage(RouteNetlinkMessage::DelAddress(m)) => {
-                        Some(Event::Addresses(m.header.index))
+                        Some(Event::AddressesChanged(m.header.index))
                     }
                     _ => None,
                 };
@@ -282,7 +249,7 @@ impl Netlink {
             .execute();
         match links.try_next().await {
             Ok(Some(m)) => {
-                Link::from_message(&m).ok_or_else(|| NetlinkError::NoSuchInterface(name.into()))
+                link_from_message(&m).ok_or_else(|| NetlinkError::NoSuchInterface(name.into()))
             }
             Ok(None) => Err(NetlinkError::NoSuchInterface(name.into())),
             Err(rtnetlink::Error::NetlinkError(m)) if m.code.map(|c| -c.get()) == Some(19) => {
@@ -304,8 +271,8 @@ impl Netlink {
         loop {
             match s.try_next().await {
                 Ok(Some(m)) => {
-                    if let Some(a) = addr_from_message(&m) {
-                        if a.index == index {
+                    if let Some((i, a)) = addr_from_message(&m) {
+                        if i == index {
                             out.push(a);
                         }
                     }
@@ -364,7 +331,7 @@ impl Netlink {
         loop {
             match s.try_next().await {
                 Ok(Some(m)) => {
-                    if addr_from_message(&m).is_some_and(|a| a.addr == vip.addr && a.index == index)
+                    if addr_from_message(&m).is_some_and(|(i, a)| a.addr == vip.addr && i == index)
                     {
                         match self.handle.address().del(m).execute().await {
                             Ok(()) => removed = true,

@@ -1,5 +1,5 @@
-//! One configured VRRP instance as the daemon runs it: its configuration, the engine
-//! once the interface and its address are known, and how its VIPs are labelled.
+//! One configured VRRP instance as the node runs it: its configuration, the engine once
+//! the interface, its address and its sockets are ready, and how its VIPs are labelled.
 
 use std::net::IpAddr;
 
@@ -7,6 +7,7 @@ use vipd_engine::{AnnounceConfig, Config as EngineConfig, Instant, ReconfigureEr
 use vipd_wire::{V3Checksum, Version};
 
 use crate::config::{ChecksumMode, InstanceConfig, VrrpVersion};
+use crate::io::{Family, RunId};
 
 pub struct Instance {
     pub cfg: InstanceConfig,
@@ -14,11 +15,9 @@ pub struct Instance {
     pub router: Option<Router>,
     /// Why the router does not exist yet, for status.
     pub waiting: Option<String>,
-    /// Which start of this instance the router is (results of VIP changes asked for by
-    /// an earlier start are ignored).
-    pub generation: u64,
-    /// The newest VIP add asked for by this start; older adds' results are stale.
-    pub add_seq: u64,
+    /// Which run the router is: answers for an earlier run (a send result, a VIP job)
+    /// find no router and change nothing.
+    pub run: RunId,
 }
 
 impl Instance {
@@ -27,13 +26,21 @@ impl Instance {
             cfg,
             router: None,
             waiting: Some("interface not set up yet".into()),
-            generation: 0,
-            add_seq: 0,
+            run: RunId(0),
         }
     }
 
-    pub fn is_ipv6(&self) -> bool {
-        self.cfg.is_ipv6()
+    pub fn family(&self) -> Family {
+        if self.cfg.is_ipv6() {
+            Family::V6
+        } else {
+            Family::V4
+        }
+    }
+
+    /// The router if it is running as `run`.
+    pub fn router_of(&mut self, run: RunId) -> Option<&mut Router> {
+        self.router.as_mut().filter(|_| self.run == run)
     }
 
     /// The kernel address label for IPv4 VIPs: `<ifname>:<instance>` when it fits the

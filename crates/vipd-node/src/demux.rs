@@ -1,0 +1,56 @@
+//! Received datagrams to the router they are for: by interface, VRID and family.
+
+use vipd_engine::{Input, Instant};
+use vipd_wire::RxError;
+
+use crate::io::{Datagram, Family, Level};
+use crate::node::Node;
+
+impl Node {
+    pub(crate) fn on_datagram(&mut self, now: Instant, d: Datagram) {
+        let family = Family::of(d.src);
+        // RFC 5798 §5.2.3: the VRID is the message's second octet.
+        let Some(&vrid) = d.bytes.get(1) else {
+            self.reject_all(now, d.ifindex, family, RxError::Truncated(d.bytes.len()));
+            return;
+        };
+        let target = self.instances.iter().position(|inst| {
+            inst.cfg.vrid == vrid
+                && inst.family() == family
+                && self.ifindex(&inst.cfg.interface) == Some(d.ifindex)
+        });
+        let Some(i) = target else {
+            // RFC 5798 §7.1: a VRID not configured on this interface is discarded.
+            if let Some(f) = self.ifaces.values_mut().find(|f| f.link.index == d.ifindex) {
+                f.unknown_vrid += 1;
+            }
+            self.note(
+                Level::Debug,
+                None,
+                format!("advert from {} for VRID {vrid}, not configured here", d.src),
+            );
+            return;
+        };
+        self.feed(
+            now,
+            i,
+            Input::Packet {
+                src: d.src,
+                dst: d.dst,
+                ttl: d.ttl,
+                bytes: &d.bytes,
+            },
+        );
+    }
+
+    /// A datagram no instance can claim is counted by every instance of its family on
+    /// that interface.
+    pub(crate) fn reject_all(&mut self, now: Instant, ifindex: u32, family: Family, e: RxError) {
+        for i in 0..self.instances.len() {
+            let inst = &self.instances[i];
+            if inst.family() == family && self.ifindex(&inst.cfg.interface) == Some(ifindex) {
+                self.feed(now, i, Input::Rejected(e.clone()));
+            }
+        }
+    }
+}

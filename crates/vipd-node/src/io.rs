@@ -1,0 +1,316 @@
+//! What goes into a [`crate::Node`] and what comes out.
+//!
+//! Every command whose outcome matters carries an id, and its result comes back as an
+//! event carrying the same id: nothing is matched by name or by order, and the node never
+//! assumes that an effect happened.
+
+use std::fmt;
+use std::net::{IpAddr, Ipv6Addr};
+
+use vipd_engine::{DropReason, Reason, State};
+use vipd_wire::RxError;
+
+use crate::config::{Config, Vip};
+
+/// The address family of an instance and of its advert socket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Family {
+    V4,
+    V6,
+}
+
+impl Family {
+    pub fn of(addr: IpAddr) -> Family {
+        if addr.is_ipv6() {
+            Family::V6
+        } else {
+            Family::V4
+        }
+    }
+}
+
+/// A VIP job (add or remove addresses): answered by [`Event::VipJobDone`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct JobId(pub u64);
+
+/// A read of links and addresses: answered by [`Event::KernelRead`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ReadId(pub u64);
+
+/// One run of an instance's router (a restart after a reload or a source change is a
+/// new run): an advert's send result names the run that sent it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RunId(pub u64);
+
+/// A control request, numbered by the shell: answered by [`Command::Reply`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RequestId(pub u64);
+
+/// An interface as the node needs to know it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Link {
+    pub index: u32,
+    pub name: String,
+    pub mac: [u8; 6],
+    /// Administratively up and carrier present.
+    pub up: bool,
+}
+
+/// One address on an interface.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Addr {
+    pub addr: IpAddr,
+    pub prefix_len: u8,
+    /// Still under duplicate address detection (or DAD failed): not usable as a source.
+    pub tentative: bool,
+    pub link_local: bool,
+}
+
+/// Whether `vip` is among `addrs`, by address alone: a leftover with another prefix
+/// length is the same VIP as far as ARP and ND are concerned.
+pub fn has_vip(addrs: &[Addr], vip: &Vip) -> bool {
+    addrs.iter().any(|a| a.addr == vip.addr)
+}
+
+/// A VRRP datagram as the IP layer delivered it: IPv4 and IPv6 alike, the IP header
+/// already taken apart (its checks are the codec's: `vipd_wire::Ipv4Header::parse`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Datagram {
+    pub ifindex: u32,
+    pub src: IpAddr,
+    pub dst: IpAddr,
+    /// IPv4 TTL or IPv6 hop limit.
+    pub ttl: u8,
+    /// The VRRP message.
+    pub bytes: Vec<u8>,
+}
+
+/// Why a link could not be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LinkReadError {
+    /// The kernel has no interface of that name.
+    NoSuchInterface,
+    /// The read failed (timeout, netlink error): nothing is known.
+    Failed(String),
+}
+
+/// One interface as a kernel read found it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IfaceRead {
+    pub name: String,
+    pub link: Result<Link, LinkReadError>,
+    /// The interface's addresses; `None` when the link could not be read.
+    pub addrs: Option<Result<Vec<Addr>, String>>,
+}
+
+/// Add or remove.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VipOp {
+    /// Add every VIP in order, stopping at the first failure. IPv4 VIPs carry `label`.
+    Add { label: Option<String> },
+    /// Remove every VIP (an absent one, or one whose interface is gone, is removed).
+    Remove,
+}
+
+/// A change of VIPs on one interface. The shell runs the jobs of one interface in the
+/// order they were given, and answers each with [`Event::VipJobDone`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VipJob {
+    pub id: JobId,
+    pub interface: String,
+    pub ifindex: u32,
+    pub op: VipOp,
+    pub vips: Vec<Vip>,
+    /// The instance that asked, for logs; none for a retried removal.
+    pub instance: Option<String>,
+}
+
+/// What went wrong with a VIP job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VipJobError {
+    /// Add: the VIP that could not be added. Remove: every VIP that is still there.
+    pub failed: Vec<Vip>,
+    pub message: String,
+}
+
+/// An event for [`crate::Node::handle`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    /// A deadline from `poll_timeout` has passed (calling early is harmless).
+    Timeout,
+    Datagram(Datagram),
+    /// A datagram the shell could not take apart (e.g. a malformed IPv4 header): counted
+    /// by every instance of that family on the interface.
+    Undecodable {
+        ifindex: u32,
+        family: Family,
+        error: RxError,
+    },
+    /// The kernel announced a link's new state.
+    Link(Link),
+    /// The kernel announced that the interface with this index is gone.
+    LinkGone(u32),
+    /// The kernel announced an address change on this interface index.
+    AddressesChanged(u32),
+    /// The kernel's event stream ended: from now on only the periodic reads tell.
+    MonitorClosed,
+    /// The answer to [`Command::ReadKernel`].
+    KernelRead {
+        id: ReadId,
+        interfaces: Vec<IfaceRead>,
+    },
+    /// The answer to [`Command::OpenSockets`].
+    SocketsOpened {
+        interface: String,
+        family: Family,
+        source: IpAddr,
+        result: Result<(), String>,
+    },
+    /// The answer to [`Command::SendAdvert`].
+    AdvertSent {
+        run: RunId,
+        ok: bool,
+    },
+    /// The answer to [`Command::VipJob`].
+    VipJobDone {
+        id: JobId,
+        result: Result<(), VipJobError>,
+    },
+    /// SIGHUP: the configuration file re-read, or why it could not be.
+    Reload(Result<Config, String>),
+    /// A control request.
+    Control {
+        id: RequestId,
+        request: vipd_api::Request,
+    },
+    /// SIGTERM / SIGINT. A second one stops waiting for the VIP removals.
+    Stop,
+}
+
+/// Work for the shell, drained with [`crate::Node::poll_command`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    /// Read these interfaces' links and addresses; answer with [`Event::KernelRead`].
+    ReadKernel {
+        id: ReadId,
+        interfaces: Vec<String>,
+    },
+    /// Have the interface's frame socket and its VRRP socket for `family` open (an IPv6
+    /// socket sends from `source`; an open one with another source is replaced).
+    /// Answer with [`Event::SocketsOpened`].
+    OpenSockets {
+        interface: String,
+        ifindex: u32,
+        family: Family,
+        source: IpAddr,
+    },
+    /// Close every socket of the interface (it went away or changed its index).
+    CloseSockets {
+        interface: String,
+    },
+    /// Send a VRRP message from `src` to the VRRP group on the interface (TTL / hop limit
+    /// 255). Answer with [`Event::AdvertSent`].
+    SendAdvert {
+        run: RunId,
+        interface: String,
+        family: Family,
+        src: IpAddr,
+        bytes: Vec<u8>,
+    },
+    /// Send these Ethernet frames (gratuitous ARP / unsolicited NA) on the interface.
+    Announce {
+        interface: String,
+        instance: String,
+        frames: Vec<Vec<u8>>,
+    },
+    VipJob(VipJob),
+    /// The answer to a control request.
+    Reply {
+        id: RequestId,
+        response: vipd_api::Response,
+    },
+    /// Something worth a log line (and, later, an event stream entry).
+    Record(Record),
+    /// The node is done (after [`Event::Stop`]): exit with this result.
+    Exit(Result<(), ExitError>),
+}
+
+/// Why a stopping node could not finish cleanly.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ExitError {
+    #[error("could not remove VIPs on the way out: {0}; the next start removes them")]
+    VipsLeftBehind(String),
+    #[error("a second signal: stopped without waiting for the VIP removals; the next start removes any left")]
+    Impatient,
+}
+
+/// How much a record matters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Level {
+    Debug,
+    Info,
+    Warn,
+    Error,
+}
+
+/// A log-worthy event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Record {
+    pub level: Level,
+    /// The instance it concerns, if one.
+    pub instance: Option<String>,
+    pub what: What,
+}
+
+/// What happened.
+#[derive(Debug, Clone, PartialEq)]
+pub enum What {
+    StateChanged {
+        from: State,
+        to: State,
+        reason: Reason,
+    },
+    Dropped(DropReason),
+    /// An instance's router started (or restarted) on its interface.
+    Starting {
+        interface: String,
+        vrid: u8,
+        source: IpAddr,
+        priority: u8,
+    },
+    /// Anything else, in words.
+    Note(String),
+}
+
+impl fmt::Display for What {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            What::StateChanged { from, to, reason } => write!(
+                f,
+                "state changed from {} to {} ({})",
+                from.as_str(),
+                to.as_str(),
+                reason.as_str()
+            ),
+            What::Dropped(reason) => write!(f, "dropped ({}): {reason}", reason.kind()),
+            What::Starting {
+                interface,
+                vrid,
+                source,
+                priority,
+            } => write!(
+                f,
+                "instance starting on {interface}: VRID {vrid}, source {source}, priority {priority}"
+            ),
+            What::Note(text) => f.write_str(text),
+        }
+    }
+}
+
+/// The IPv6 source of an IPv6 address, for the unsolicited NA.
+pub(crate) fn as_v6(a: IpAddr) -> Option<Ipv6Addr> {
+    match a {
+        IpAddr::V6(a) => Some(a),
+        IpAddr::V4(_) => None,
+    }
+}

@@ -1,0 +1,505 @@
+//! The kernel's view of the interfaces in use: reads of links and addresses (once a
+//! second, after address events, and for status), the kernel's link events, instance
+//! set-up once an interface, its address and its sockets are ready, and reconciliation
+//! (advert source changes, VIPs that vanished from a master or appeared on a backup).
+//!
+//! Stale news is never taken for current: a read's VIPs count only if no VIP change of
+//! that interface was asked for or finished since the read began, and none is under way
+//! (the kernel may be half-way); a read's link state counts only if no link event was
+//! handled since it began.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use vipd_engine::{Input, Instant, Router, State};
+
+use crate::io::{
+    as_v6, has_vip, Addr, Command, Family, IfaceRead, Level, Link, LinkReadError, ReadId, What,
+};
+use crate::node::{Iface, Node, Socket, POLL};
+
+/// The read under way and when the next one is due.
+#[derive(Debug)]
+pub(crate) struct Reads {
+    next_id: u64,
+    /// The read under way: what the node knew when it began.
+    in_flight: Option<InFlight>,
+    /// Something asked for a read while one was under way: read again when it is back.
+    again: bool,
+    next_poll: Instant,
+    /// Link events handled so far.
+    link_events: u64,
+}
+
+#[derive(Debug)]
+struct InFlight {
+    id: ReadId,
+    /// Per interface: the VIP-change epoch when the read began.
+    epochs: BTreeMap<String, u64>,
+    link_events: u64,
+}
+
+impl Reads {
+    pub fn new(now: Instant) -> Reads {
+        Reads {
+            next_id: 0,
+            in_flight: None,
+            again: false,
+            next_poll: now,
+            link_events: 0,
+        }
+    }
+
+    /// When the next periodic read is due (none while stopping).
+    pub fn next_poll(&self, stopping: bool) -> Option<Instant> {
+        (!stopping && self.in_flight.is_none()).then_some(self.next_poll)
+    }
+
+    /// The id the next read will have: a status request waits for it.
+    pub fn upcoming(&self) -> ReadId {
+        ReadId(self.next_id + 1)
+    }
+}
+
+impl Node {
+    /// Reads every interface in use now, or right after the read under way.
+    pub(crate) fn read_kernel(&mut self, now: Instant) {
+        if self.reads.in_flight.is_some() {
+            self.reads.again = true;
+            return;
+        }
+        self.reads.next_id += 1;
+        let id = ReadId(self.reads.next_id);
+        let interfaces = self.interfaces();
+        let epochs = interfaces
+            .iter()
+            .map(|n| (n.clone(), self.jobs.epoch(n)))
+            .collect();
+        self.reads.in_flight = Some(InFlight {
+            id,
+            epochs,
+            link_events: self.reads.link_events,
+        });
+        self.reads.again = false;
+        self.reads.next_poll = now + POLL;
+        self.push(Command::ReadKernel { id, interfaces });
+    }
+
+    /// What a read found: catches up with anything the event stream missed, checks
+    /// advert sources and VIPs against the kernel, starts instances that were waiting,
+    /// and answers status requests that waited for it.
+    pub(crate) fn on_kernel_read(&mut self, now: Instant, id: ReadId, reads: Vec<IfaceRead>) {
+        let Some(flight) = self.reads.in_flight.take_if(|f| f.id == id) else {
+            return;
+        };
+        for read in &reads {
+            self.on_iface_read(now, &flight, read);
+        }
+        self.answer_status(now, id, &reads);
+        if self.reads.again {
+            self.read_kernel(now);
+        }
+    }
+
+    fn on_iface_read(&mut self, now: Instant, flight: &InFlight, read: &IfaceRead) {
+        let link_current = flight.link_events == self.reads.link_events;
+        let link = match &read.link {
+            Ok(link) => link.clone(),
+            Err(LinkReadError::NoSuchInterface) => {
+                if let Some(index) = self.ifindex(&read.name).filter(|_| link_current) {
+                    self.on_link_gone(now, index);
+                }
+                let why = format!("interface {} does not exist", read.name);
+                for i in 0..self.instances.len() {
+                    if self.instances[i].router.is_none()
+                        && self.instances[i].cfg.interface == read.name
+                    {
+                        self.note_waiting(i, &why);
+                    }
+                }
+                return;
+            }
+            Err(LinkReadError::Failed(e)) => {
+                self.note(
+                    Level::Warn,
+                    None,
+                    format!("cannot read link state of {}: {e}", read.name),
+                );
+                return;
+            }
+        };
+        if self.ifaces.contains_key(&link.name) && link_current {
+            self.on_link(now, link.clone());
+        }
+        let addrs = match &read.addrs {
+            Some(Ok(a)) => a.clone(),
+            Some(Err(e)) => {
+                // Not knowing is no reason to change anything: a slow kernel must not
+                // make a healthy master hand over.
+                self.note(
+                    Level::Warn,
+                    None,
+                    format!(
+                        "cannot read addresses of {}; nothing changed: {e}",
+                        link.name
+                    ),
+                );
+                return;
+            }
+            None => return,
+        };
+        if self.ifindex(&link.name) == Some(link.index) {
+            if let Some(f) = self.ifaces.get_mut(&link.name) {
+                f.addrs = addrs.clone();
+            }
+            self.check_sources(now, link.index, &addrs);
+            let fresh = flight.epochs.get(&link.name).copied() == Some(self.jobs.epoch(&link.name))
+                && !self.jobs.busy(&link.name);
+            if fresh {
+                self.check_vips(now, &link.name, &addrs);
+            }
+        }
+        self.setup_waiting(now, &link, &addrs);
+    }
+
+    // ---- link events ------------------------------------------------------------------
+
+    /// A link event from the kernel: the freshest news there is.
+    pub(crate) fn on_link_event(&mut self, now: Instant, link: Link) {
+        if self.ifaces.contains_key(&link.name) {
+            self.reads.link_events += 1;
+        }
+        self.on_link(now, link);
+    }
+
+    pub(crate) fn on_link_gone_event(&mut self, now: Instant, index: u32) {
+        if self.ifaces.values().any(|f| f.link.index == index) {
+            self.reads.link_events += 1;
+        }
+        self.on_link_gone(now, index);
+    }
+
+    /// Addresses changed: read again (events of other interfaces matter only to
+    /// instances still waiting to start).
+    pub(crate) fn on_addresses_changed(&mut self, now: Instant, index: u32) {
+        let ours = self.ifaces.values().any(|f| f.link.index == index);
+        if ours || self.instances.iter().any(|i| i.router.is_none()) {
+            self.read_kernel(now);
+        }
+    }
+
+    fn on_link(&mut self, now: Instant, link: Link) {
+        let Some(f) = self.ifaces.get_mut(&link.name) else {
+            return;
+        };
+        let was = f.link.up;
+        let index_changed = f.link.index != link.index;
+        f.link = link.clone();
+        if index_changed {
+            // Deleted and re-created: the sockets are tied to the old index.
+            self.forget_iface(&link.name);
+            return;
+        }
+        if was != link.up {
+            self.note(
+                Level::Info,
+                None,
+                format!(
+                    "link state of {} changed: {}",
+                    link.name,
+                    if link.up { "up" } else { "down" }
+                ),
+            );
+            let input = if link.up {
+                Input::LinkUp
+            } else {
+                Input::LinkDown
+            };
+            self.feed_iface(now, &link.name, input);
+        }
+    }
+
+    fn on_link_gone(&mut self, now: Instant, index: u32) {
+        let name = self
+            .ifaces
+            .iter()
+            .find(|(_, f)| f.link.index == index)
+            .map(|(n, _)| n.clone());
+        if let Some(name) = name {
+            self.note(Level::Warn, None, format!("interface {name} removed"));
+            self.feed_iface(now, &name, Input::LinkDown);
+            self.forget_iface(&name);
+        }
+    }
+
+    fn feed_iface(&mut self, now: Instant, name: &str, input: Input<'static>) {
+        for i in 0..self.instances.len() {
+            if self.instances[i].cfg.interface == name {
+                self.feed(now, i, input.clone());
+            }
+        }
+    }
+
+    /// Drops an interface, its sockets and the routers on it; they start again when it
+    /// returns.
+    fn forget_iface(&mut self, name: &str) {
+        self.ifaces.remove(name);
+        self.push(Command::CloseSockets {
+            interface: name.to_string(),
+        });
+        for inst in self
+            .instances
+            .iter_mut()
+            .filter(|i| i.cfg.interface == name)
+        {
+            inst.router = None;
+            inst.waiting = Some(format!("interface {name} is gone"));
+        }
+    }
+
+    // ---- set-up -------------------------------------------------------------------
+
+    /// Records (and logs, once per reason) why instance `i` is not running.
+    pub(crate) fn note_waiting(&mut self, i: usize, why: &str) {
+        let inst = &mut self.instances[i];
+        if inst.waiting.as_deref() != Some(why) {
+            inst.waiting = Some(why.to_string());
+            let name = inst.cfg.name.clone();
+            self.note(Level::Warn, Some(&name), format!("not started yet: {why}"));
+        }
+    }
+
+    /// The advert source among `addrs`: the first IPv4 address that is not a VIP of
+    /// ours, or the IPv6 link-local address (RFC 5798 §5.1.1.1, §5.1.2.1); not a
+    /// tentative one, except `in_use` (a link flap makes the kernel run DAD on the
+    /// link-local address again, and the source in use stays right meanwhile).
+    fn pick_source(
+        &self,
+        addrs: &[Addr],
+        family: Family,
+        in_use: Option<IpAddr>,
+    ) -> Option<IpAddr> {
+        addrs
+            .iter()
+            .find(|a| {
+                (!a.tentative || Some(a.addr) == in_use)
+                    && Family::of(a.addr) == family
+                    && !self
+                        .instances
+                        .iter()
+                        .any(|i| i.cfg.vips.iter().any(|v| v.addr == a.addr))
+                    && (family == Family::V4 || a.link_local)
+            })
+            .map(|a| a.addr)
+    }
+
+    /// Starts the instances on `link` that are not running yet (interface or address
+    /// missing at start, or after a reload or a source change).
+    fn setup_waiting(&mut self, now: Instant, link: &Link, addrs: &[Addr]) {
+        for i in 0..self.instances.len() {
+            if self.instances[i].router.is_none() && self.instances[i].cfg.interface == link.name {
+                if let Err(why) = self.setup(now, i, link, addrs) {
+                    self.note_waiting(i, &why);
+                }
+            }
+        }
+    }
+
+    /// Starts instance `i` on `link` once its sockets are open; asks for them first.
+    fn setup(&mut self, now: Instant, i: usize, link: &Link, addrs: &[Addr]) -> Result<(), String> {
+        let family = self.instances[i].family();
+        let source = self
+            .pick_source(addrs, family, None)
+            .ok_or_else(|| match family {
+                Family::V6 => {
+                    "no usable IPv6 link-local address on the interface (yet)".to_string()
+                }
+                Family::V4 => "no IPv4 address on the interface to send adverts from".to_string(),
+            })?;
+        if link.mac == [0; 6] {
+            return Err(format!(
+                "interface {} has no Ethernet address; VIPs cannot be announced on it",
+                link.name
+            ));
+        }
+        let iface = self
+            .ifaces
+            .entry(link.name.clone())
+            .or_insert_with(|| Iface {
+                link: link.clone(),
+                addrs: addrs.to_vec(),
+                sockets: BTreeMap::new(),
+                unknown_vrid: 0,
+            });
+        // One IPv4 socket serves every source; an IPv6 one sends from its link-local.
+        let wanted = match family {
+            Family::V4 => iface.sockets.get(&family).map_or(source, |s| s.source),
+            Family::V6 => source,
+        };
+        match iface.sockets.get(&family) {
+            Some(s) if s.source == wanted && s.open => {}
+            Some(s) if s.source == wanted => return Err("opening its sockets".into()),
+            _ => {
+                iface.sockets.insert(
+                    family,
+                    Socket {
+                        source: wanted,
+                        open: false,
+                    },
+                );
+                let index = link.index;
+                self.push(Command::OpenSockets {
+                    interface: link.name.clone(),
+                    ifindex: index,
+                    family,
+                    source: wanted,
+                });
+                return Err("opening its sockets".into());
+            }
+        }
+        self.start_router(now, i, source)
+    }
+
+    fn start_router(&mut self, now: Instant, i: usize, source: IpAddr) -> Result<(), String> {
+        let router =
+            Router::new(self.instances[i].engine_config(source)).map_err(|e| e.to_string())?;
+        let run = self.next_run();
+        let inst = &mut self.instances[i];
+        inst.router = Some(router);
+        inst.run = run;
+        inst.waiting = None;
+        let c = &inst.cfg;
+        let (name, what) = (
+            c.name.clone(),
+            What::Starting {
+                interface: c.interface.clone(),
+                vrid: c.vrid,
+                source,
+                priority: c.priority,
+            },
+        );
+        let link_up = self.ifaces.get(&c.interface).is_some_and(|f| f.link.up);
+        self.record(Level::Info, Some(&name), what);
+        if !link_up {
+            self.feed(now, i, Input::LinkDown);
+        }
+        self.feed(now, i, Input::Startup);
+        Ok(())
+    }
+
+    /// The shell opened (or could not open) an interface's sockets.
+    pub(crate) fn on_sockets_opened(
+        &mut self,
+        now: Instant,
+        interface: &str,
+        family: Family,
+        source: IpAddr,
+        result: Result<(), String>,
+    ) {
+        let Some(iface) = self.ifaces.get_mut(interface) else {
+            return;
+        };
+        let asked = iface
+            .sockets
+            .get(&family)
+            .is_some_and(|s| s.source == source);
+        if !asked {
+            // An answer to an older request: a newer one is under way.
+            return;
+        }
+        if let Err(e) = result {
+            iface.sockets.remove(&family);
+            for i in 0..self.instances.len() {
+                if self.instances[i].router.is_none()
+                    && self.instances[i].cfg.interface == interface
+                    && self.instances[i].family() == family
+                {
+                    self.note_waiting(i, &format!("cannot open sockets: {e}"));
+                }
+            }
+            return;
+        }
+        iface.sockets.insert(family, Socket { source, open: true });
+        let (link, addrs) = (iface.link.clone(), iface.addrs.clone());
+        self.setup_waiting(now, &link, &addrs);
+    }
+
+    // ---- reconciliation -------------------------------------------------------------
+
+    /// An instance whose advert source address is gone or no longer the first one
+    /// leaves gracefully and is set up again with the new source.
+    fn check_sources(&mut self, now: Instant, index: u32, addrs: &[Addr]) {
+        for i in 0..self.instances.len() {
+            let inst = &self.instances[i];
+            if self.ifindex(&inst.cfg.interface) != Some(index) {
+                continue;
+            }
+            let Some(current) = inst.router.as_ref().map(|r| r.config().primary) else {
+                continue;
+            };
+            let now_source = self.pick_source(addrs, inst.family(), Some(current));
+            if now_source == Some(current) {
+                continue;
+            }
+            let name = inst.cfg.name.clone();
+            let new = now_source.map_or("none".to_string(), |a| a.to_string());
+            self.note(
+                Level::Warn,
+                Some(&name),
+                format!("advert source address changed from {current} to {new}; restarting the instance"),
+            );
+            self.feed(now, i, Input::Shutdown);
+            let inst = &mut self.instances[i];
+            inst.router = None;
+            inst.waiting = Some("advert source address changed".into());
+        }
+    }
+
+    /// A master whose VIP vanished from the interface (removed by hand or by another
+    /// program) adds it back; a non-master with a VIP on the interface removes it.
+    fn check_vips(&mut self, now: Instant, interface: &str, addrs: &[Addr]) {
+        for i in 0..self.instances.len() {
+            let inst = &self.instances[i];
+            if inst.cfg.interface != interface {
+                continue;
+            }
+            let Some(state) = inst.router.as_ref().map(|r| r.state()) else {
+                continue;
+            };
+            let name = inst.cfg.name.clone();
+            let input = if state == State::Master {
+                if inst.cfg.vips.iter().all(|v| has_vip(addrs, v)) {
+                    continue;
+                }
+                self.note(
+                    Level::Warn,
+                    Some(&name),
+                    "a VIP was removed from the interface behind vipd's back; adding it again",
+                );
+                Input::VipsMissing
+            } else {
+                if !inst.cfg.vips.iter().any(|v| has_vip(addrs, v)) {
+                    continue;
+                }
+                self.note(
+                    Level::Warn,
+                    Some(&name),
+                    format!(
+                        "a VIP is on the interface of a non-master ({}); removing it",
+                        state.as_str()
+                    ),
+                );
+                Input::VipsPresent
+            };
+            self.feed(now, i, input);
+        }
+    }
+
+    /// The IPv6 source the interface's IPv6 socket sends from.
+    pub(crate) fn v6_source(&self, interface: &str) -> Option<std::net::Ipv6Addr> {
+        self.ifaces
+            .get(interface)
+            .and_then(|f| f.sockets.get(&Family::V6))
+            .and_then(|s| as_v6(s.source))
+    }
+}

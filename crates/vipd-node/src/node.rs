@@ -1,0 +1,372 @@
+//! [`Node`]: every instance of a configuration, and what the node keeps beside them.
+//!
+//! The node is driven like the engine, one level up (quinn-proto's Endpoint over its
+//! Connections): `handle(now, event)`, then `poll_command()` until it is empty, then sleep
+//! until `poll_timeout()`. Each concern lives in a module of its own, as an `impl Node`
+//! block: `demux` (datagrams to routers), `kernel` (reads, link events, set-up and
+//! drift), `jobs` (VIP jobs and retried removals), `reload`, `stop`, `status`.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::net::IpAddr;
+use std::time::Duration;
+
+use vipd_engine::{Input, Instant, Output, VipJobId};
+
+use crate::config::Config;
+use crate::instance::Instance;
+use crate::io::{Command, Event, Family, Level, Link, Record, RequestId, RunId, What};
+use crate::jobs::Jobs;
+use crate::kernel::Reads;
+use crate::stop::Stopping;
+
+/// Facts about the host the node reports in its status.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostInfo {
+    pub hostname: String,
+    pub pid: u32,
+}
+
+/// What the node keeps per interface in use.
+#[derive(Debug, Clone)]
+pub(crate) struct Iface {
+    pub link: Link,
+    /// The interface's addresses in the newest read.
+    pub addrs: Vec<crate::io::Addr>,
+    /// Advert sockets: the source each was asked for, and whether it is open.
+    pub sockets: BTreeMap<Family, Socket>,
+    /// Datagrams whose VRID matches no instance here.
+    pub unknown_vrid: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Socket {
+    pub source: IpAddr,
+    pub open: bool,
+}
+
+/// Every VRRP instance of a configuration, sans-IO.
+pub struct Node {
+    pub(crate) config: Config,
+    pub(crate) host: HostInfo,
+    pub(crate) started: Instant,
+    pub(crate) instances: Vec<Instance>,
+    pub(crate) ifaces: BTreeMap<String, Iface>,
+    pub(crate) jobs: Jobs,
+    pub(crate) reads: Reads,
+    /// Status requests waiting for a kernel read that began after they arrived.
+    pub(crate) status_waiting: Vec<(RequestId, crate::io::ReadId)>,
+    pub(crate) stopping: Option<Stopping>,
+    /// Runs handed out so far.
+    runs: u64,
+    commands: VecDeque<Command>,
+}
+
+/// How often links and addresses are read when nothing prompts it.
+pub const POLL: Duration = Duration::from_secs(1);
+
+/// Bound on the outputs followed per instance and event (a runaway engine is cut off,
+/// not followed forever).
+const DRAIN_ROUNDS: usize = 64;
+
+impl Node {
+    /// A node for `config`, started at `now`. Its first commands read the interfaces; the
+    /// instances start as the reads show their interfaces and addresses.
+    pub fn new(now: Instant, config: Config, host: HostInfo) -> Node {
+        let instances = config
+            .instances
+            .iter()
+            .cloned()
+            .map(Instance::new)
+            .collect();
+        let mut node = Node {
+            config,
+            host,
+            started: now,
+            instances,
+            ifaces: BTreeMap::new(),
+            jobs: Jobs::default(),
+            reads: Reads::new(now),
+            status_waiting: Vec::new(),
+            stopping: None,
+            runs: 0,
+            commands: VecDeque::new(),
+        };
+        node.note(
+            Level::Info,
+            None,
+            format!(
+                "vipd started: {} instance{}, control socket {}",
+                node.instances.len(),
+                if node.instances.len() == 1 { "" } else { "s" },
+                node.config.control_socket.display()
+            ),
+        );
+        node.read_kernel(now);
+        node
+    }
+
+    /// Feeds one event; the commands it causes are then drained with `poll_command`.
+    pub fn handle(&mut self, now: Instant, event: Event) {
+        match event {
+            Event::Timeout => self.on_timeout(now),
+            Event::Datagram(d) => self.on_datagram(now, d),
+            Event::Undecodable {
+                ifindex,
+                family,
+                error,
+            } => self.reject_all(now, ifindex, family, error),
+            Event::Link(link) => self.on_link_event(now, link),
+            Event::LinkGone(index) => self.on_link_gone_event(now, index),
+            Event::AddressesChanged(index) => self.on_addresses_changed(now, index),
+            Event::MonitorClosed => self.note(
+                Level::Error,
+                None,
+                "netlink event monitor closed; reading links and addresses once a second only",
+            ),
+            Event::KernelRead { id, interfaces } => self.on_kernel_read(now, id, interfaces),
+            Event::SocketsOpened {
+                interface,
+                family,
+                source,
+                result,
+            } => self.on_sockets_opened(now, &interface, family, source, result),
+            Event::AdvertSent { run, ok } => self.feed_run(now, run, Input::AdvertSent { ok }),
+            Event::VipJobDone { id, result } => self.on_job_done(now, id, result),
+            Event::Reload(config) => self.reload(now, config),
+            Event::Control { id, request } => self.on_control(now, id, request),
+            Event::Stop => self.stop(now),
+        }
+    }
+
+    pub fn poll_command(&mut self) -> Option<Command> {
+        self.commands.pop_front()
+    }
+
+    /// When to call `handle(now, Event::Timeout)` next.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let routers = self
+            .instances
+            .iter()
+            .filter_map(|i| i.router.as_ref().and_then(|r| r.poll_timeout()));
+        let own = [
+            self.stopping.as_ref().map(|s| s.deadline),
+            self.jobs.retry_at(),
+            self.reads.next_poll(self.stopping.is_some()),
+        ];
+        routers.chain(own.into_iter().flatten()).min()
+    }
+
+    /// The configuration running now.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The interfaces the configuration uses, each once.
+    pub fn interfaces(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .config
+            .instances
+            .iter()
+            .map(|i| i.interface.clone())
+            .collect();
+        names.sort();
+        names.dedup();
+        names
+    }
+
+    /// Each instance's name, state and router (if running), for tests and tools.
+    pub fn instances(&self) -> impl Iterator<Item = (&str, Option<&vipd_engine::Router>)> {
+        self.instances
+            .iter()
+            .map(|i| (i.cfg.name.as_str(), i.router.as_ref()))
+    }
+
+    fn on_timeout(&mut self, now: Instant) {
+        for i in 0..self.instances.len() {
+            let due = self.instances[i]
+                .router
+                .as_ref()
+                .and_then(|r| r.poll_timeout())
+                .is_some_and(|t| t <= now);
+            if due {
+                self.feed(now, i, Input::Timeout);
+            }
+        }
+        if self.jobs.retry_at().is_some_and(|t| t <= now) {
+            self.retry_stray();
+        }
+        if self
+            .reads
+            .next_poll(self.stopping.is_some())
+            .is_some_and(|t| t <= now)
+        {
+            self.read_kernel(now);
+        }
+        if self.stopping.as_ref().is_some_and(|s| s.deadline <= now) {
+            self.stop_deadline();
+        }
+    }
+
+    // ---- helpers for the other modules --------------------------------------------
+
+    pub(crate) fn push(&mut self, command: Command) {
+        self.commands.push_back(command);
+    }
+
+    pub(crate) fn note(&mut self, level: Level, instance: Option<&str>, text: impl Into<String>) {
+        self.record(level, instance, What::Note(text.into()));
+    }
+
+    pub(crate) fn record(&mut self, level: Level, instance: Option<&str>, what: What) {
+        self.push(Command::Record(Record {
+            level,
+            instance: instance.map(str::to_string),
+            what,
+        }));
+    }
+
+    pub(crate) fn next_run(&mut self) -> RunId {
+        self.runs += 1;
+        RunId(self.runs)
+    }
+
+    pub(crate) fn ifindex(&self, name: &str) -> Option<u32> {
+        self.ifaces.get(name).map(|f| f.link.index)
+    }
+
+    /// Feeds `input` to the router of run `run`, if it still runs.
+    pub(crate) fn feed_run(&mut self, now: Instant, run: RunId, input: Input<'_>) {
+        if let Some(i) = self
+            .instances
+            .iter()
+            .position(|x| x.router.is_some() && x.run == run)
+        {
+            self.feed(now, i, input);
+        }
+    }
+
+    /// Feeds `input` to instance `i`'s router (if running) and executes what follows.
+    pub(crate) fn feed(&mut self, now: Instant, i: usize, input: Input<'_>) {
+        if let Some(r) = self.instances[i].router.as_mut() {
+            r.handle(now, input);
+        }
+        self.drain(now, i);
+    }
+
+    /// Turns everything instance `i`'s engine wants into commands.
+    pub(crate) fn drain(&mut self, now: Instant, i: usize) {
+        for _ in 0..DRAIN_ROUNDS {
+            let Some(out) = self.instances[i]
+                .router
+                .as_mut()
+                .and_then(|r| r.poll_output())
+            else {
+                return;
+            };
+            self.execute(now, i, out);
+        }
+        let name = self.instances[i].cfg.name.clone();
+        self.note(
+            Level::Error,
+            Some(&name),
+            "engine kept producing outputs; the rest is deferred",
+        );
+    }
+
+    fn execute(&mut self, now: Instant, i: usize, out: Output) {
+        let inst = &self.instances[i];
+        let name = inst.cfg.name.clone();
+        let interface = inst.cfg.interface.clone();
+        let family = inst.family();
+        let run = inst.run;
+        match out {
+            Output::SendAdvert { bytes, .. } => {
+                let Some(src) = inst.router.as_ref().map(|r| r.config().primary) else {
+                    return;
+                };
+                self.push(Command::SendAdvert {
+                    run,
+                    interface,
+                    family,
+                    src,
+                    bytes,
+                });
+            }
+            Output::AddVips { id } => self.vip_job(now, i, id, true),
+            Output::DelVips { id } => self.vip_job(now, i, id, false),
+            Output::Announce { count } => self.announce(i, count),
+            Output::StateChanged { from, to, reason } => {
+                self.record(
+                    Level::Info,
+                    Some(&name),
+                    What::StateChanged { from, to, reason },
+                );
+            }
+            Output::Dropped(reason) => {
+                self.record(Level::Debug, Some(&name), What::Dropped(reason))
+            }
+        }
+    }
+
+    /// `count` gratuitous ARPs / unsolicited NAs for each of instance `i`'s VIPs.
+    fn announce(&mut self, i: usize, count: u32) {
+        let inst = &self.instances[i];
+        let Some(iface) = self.ifaces.get(&inst.cfg.interface) else {
+            return;
+        };
+        let mac = iface.link.mac;
+        let src6 = self.v6_source(&inst.cfg.interface);
+        let mut frames = Vec::new();
+        for vip in &inst.cfg.vips {
+            let frame = match (vip.addr, src6) {
+                (IpAddr::V4(a), _) => vipd_wire::announce::gratuitous_arp(mac, a),
+                (IpAddr::V6(a), Some(src)) => vipd_wire::announce::unsolicited_na(mac, src, a),
+                (IpAddr::V6(_), None) => continue,
+            };
+            for _ in 0..count {
+                frames.push(frame.clone());
+            }
+        }
+        let command = Command::Announce {
+            interface: inst.cfg.interface.clone(),
+            instance: inst.cfg.name.clone(),
+            frames,
+        };
+        self.push(command);
+    }
+
+    /// Hands VIP job `engine_id` of instance `i` to the shell, or answers it at once
+    /// when there is no interface to run it on.
+    fn vip_job(&mut self, now: Instant, i: usize, engine_id: VipJobId, add: bool) {
+        let inst = &self.instances[i];
+        let Some(index) = self.ifindex(&inst.cfg.interface) else {
+            // Routers only run on a known interface; should that ever change, an add
+            // must still get its answer.
+            let run = inst.run;
+            self.feed_run(
+                now,
+                run,
+                Input::VipApplied {
+                    id: engine_id,
+                    ok: !add,
+                },
+            );
+            return;
+        };
+        let owner = crate::jobs::Owner {
+            run: inst.run,
+            engine_id,
+        };
+        let interface = inst.cfg.interface.clone();
+        let vips = inst.cfg.vips.clone();
+        let op = if add {
+            crate::io::VipOp::Add {
+                label: inst.label(),
+            }
+        } else {
+            crate::io::VipOp::Remove
+        };
+        let instance = Some(inst.cfg.name.clone());
+        self.submit_job(Some(owner), interface, index, op, vips, instance);
+    }
+}

@@ -1,0 +1,99 @@
+//! SIGHUP: a new configuration, applied with as little disturbance as possible.
+//!
+//! Unchanged instances keep running untouched. An instance with the same name and
+//! identity (interface, VRID, version, VIPs) is updated in place: priority, interval,
+//! preemption, announcements and checksum change without a state change, and a master
+//! keeps its VIPs. Removed instances, and ones whose identity changed, leave gracefully
+//! (priority 0, VIPs removed); new ones start from the next kernel read.
+
+use vipd_engine::{Input, Instant};
+
+use crate::config::Config;
+use crate::instance::Instance;
+use crate::io::Level;
+use crate::node::Node;
+
+impl Node {
+    pub(crate) fn reload(&mut self, now: Instant, new: Result<Config, String>) {
+        if self.stopping.is_some() {
+            return;
+        }
+        let new = match new {
+            Ok(c) => c,
+            Err(e) => {
+                self.note(
+                    Level::Error,
+                    None,
+                    format!("reload refused, keeping the running configuration: {e}"),
+                );
+                return;
+            }
+        };
+        if new.control_socket != self.config.control_socket {
+            self.note(
+                Level::Warn,
+                None,
+                "control_socket changes take effect at the next restart",
+            );
+        }
+        let mut keep = Vec::new();
+        let mut leaving = Vec::new();
+        let mut updated = 0;
+        for mut inst in std::mem::take(&mut self.instances) {
+            if new.instances.contains(&inst.cfg) {
+                keep.push(inst);
+                continue;
+            }
+            let same = new
+                .instances
+                .iter()
+                .find(|c| c.name == inst.cfg.name && inst.cfg.same_identity(c));
+            match same.map(|c| inst.update_in_place(now, c)) {
+                Some(Ok(())) => {
+                    let name = inst.cfg.name.clone();
+                    self.note(Level::Info, Some(&name), "instance updated in place");
+                    updated += 1;
+                    keep.push(inst);
+                }
+                Some(Err(e)) => {
+                    let name = inst.cfg.name.clone();
+                    self.note(Level::Info, Some(&name), format!("instance restarts: {e}"));
+                    leaving.push(inst);
+                }
+                None => leaving.push(inst),
+            }
+        }
+        // The leaving ones say goodbye through the normal output path.
+        self.instances = leaving;
+        for i in 0..self.instances.len() {
+            self.feed(now, i, Input::Shutdown);
+        }
+        let removed = self.instances.len();
+        self.instances = keep;
+        let mut added = 0;
+        for c in &new.instances {
+            if !self.instances.iter().any(|i| i.cfg == *c) {
+                self.instances.push(Instance::new(c.clone()));
+                added += 1;
+            }
+        }
+        // Instances in the order of the file.
+        self.instances.sort_by_key(|i| {
+            new.instances
+                .iter()
+                .position(|c| c.name == i.cfg.name)
+                .unwrap_or(usize::MAX)
+        });
+        self.config = new;
+        let kept = self.instances.len() - added - updated;
+        self.note(
+            Level::Info,
+            None,
+            format!(
+                "configuration reloaded: removed={removed} added={added} updated={updated} kept={kept}"
+            ),
+        );
+        // New and restarted instances start from the next read (at once).
+        self.read_kernel(now);
+    }
+}

@@ -1,0 +1,146 @@
+//! Control requests. `status` reports the engines' view and whether each VIP is on its
+//! interface — read from the kernel for the request (a read that began after it
+//! arrived), never remembered.
+
+use vipd_api::{InstanceStatus, Response, State, Status, VipStatus, PROTOCOL_VERSION};
+use vipd_engine::Instant;
+
+use crate::io::{has_vip, Command, IfaceRead, ReadId, RequestId};
+use crate::node::Node;
+
+impl Node {
+    pub(crate) fn on_control(&mut self, now: Instant, id: RequestId, request: vipd_api::Request) {
+        // The control socket already refused other protocol versions.
+        match request.command {
+            vipd_api::Command::Status => {
+                self.status_waiting.push((id, self.reads.upcoming()));
+                self.read_kernel(now);
+            }
+        }
+    }
+
+    /// Answers the status requests that waited for read `id` (or an earlier one).
+    pub(crate) fn answer_status(&mut self, now: Instant, id: ReadId, reads: &[IfaceRead]) {
+        let (ready, waiting): (Vec<_>, Vec<_>) = std::mem::take(&mut self.status_waiting)
+            .into_iter()
+            .partition(|(_, after)| *after <= id);
+        self.status_waiting = waiting;
+        if ready.is_empty() {
+            return;
+        }
+        let status = self.status(now, reads);
+        for (request, _) in ready {
+            self.push(Command::Reply {
+                id: request,
+                response: Response::Status(status.clone()),
+            });
+        }
+    }
+
+    /// The status as of `now`, with VIP presence from `reads`.
+    pub fn status(&self, now: Instant, reads: &[IfaceRead]) -> Status {
+        let instances = self
+            .instances
+            .iter()
+            .map(|inst| {
+                let c = &inst.cfg;
+                let mut vips: Vec<VipStatus> = c
+                    .vips
+                    .iter()
+                    .map(|v| VipStatus {
+                        address: v.to_string(),
+                        present: false,
+                    })
+                    .collect();
+                let mut kernel_error = None;
+                // Without the interface there is nothing on it to find.
+                let read = reads
+                    .iter()
+                    .find(|r| r.name == c.interface && self.ifindex(&c.interface).is_some());
+                match read.map(|r| (&r.link, &r.addrs)) {
+                    Some((Ok(link), Some(Ok(addrs))))
+                        if Some(link.index) == self.ifindex(&c.interface) =>
+                    {
+                        for (st, vip) in vips.iter_mut().zip(&c.vips) {
+                            st.present = has_vip(addrs, vip);
+                        }
+                    }
+                    Some((_, Some(Err(e)))) => {
+                        kernel_error = Some(format!("cannot read addresses: {e}"));
+                    }
+                    Some((Err(crate::io::LinkReadError::Failed(e)), _)) => {
+                        kernel_error = Some(format!("cannot read the interface: {e}"));
+                    }
+                    _ => {}
+                }
+                let base = InstanceStatus {
+                    name: c.name.clone(),
+                    interface: c.interface.clone(),
+                    vrid: c.vrid,
+                    version: c.version.number(),
+                    state: State::Initialize,
+                    reason: inst.waiting.clone().unwrap_or_default(),
+                    priority_configured: c.priority,
+                    priority_effective: c.priority,
+                    local_address: None,
+                    master_address: None,
+                    master_priority: None,
+                    advert_interval_ms: u64::try_from(c.advert_interval.as_millis())
+                        .unwrap_or(u64::MAX),
+                    master_advert_interval_ms: None,
+                    kernel_error,
+                    last_advert_age_s: None,
+                    vips,
+                    in_state_s: 0.0,
+                    transitions: 0,
+                    adverts_sent: 0,
+                    adverts_received: 0,
+                    drops: Default::default(),
+                };
+                let Some(r) = inst.router.as_ref() else {
+                    return base;
+                };
+                let s = r.status();
+                InstanceStatus {
+                    state: api_state(s.state),
+                    reason: s.reason.as_str().to_string(),
+                    priority_effective: s.effective_priority,
+                    local_address: Some(r.config().primary.to_string()),
+                    master_address: s.master.map(|(a, _)| a.to_string()),
+                    master_priority: s.master.map(|(_, p)| p),
+                    master_advert_interval_ms: s
+                        .master
+                        .map(|_| u64::from(s.master_adver_interval_cs) * 10),
+                    last_advert_age_s: s.last_advert.map(|t| now.saturating_since(t).as_secs_f64()),
+                    in_state_s: now.saturating_since(s.since).as_secs_f64(),
+                    transitions: s.transitions,
+                    adverts_sent: s.adverts_sent,
+                    adverts_received: s.adverts_received,
+                    drops: s
+                        .drops
+                        .iter()
+                        .map(|(k, v)| ((*k).to_string(), *v))
+                        .collect(),
+                    ..base
+                }
+            })
+            .collect();
+        Status {
+            v: PROTOCOL_VERSION,
+            host: self.host.hostname.clone(),
+            pid: self.host.pid,
+            uptime_s: now.saturating_since(self.started).as_secs_f64(),
+            instances,
+        }
+    }
+}
+
+fn api_state(s: vipd_engine::State) -> State {
+    match s {
+        vipd_engine::State::Initialize => State::Initialize,
+        vipd_engine::State::Backup => State::Backup,
+        vipd_engine::State::Master => State::Master,
+        vipd_engine::State::Fault => State::Fault,
+        vipd_engine::State::Stopped => State::Stopped,
+    }
+}

@@ -1,0 +1,137 @@
+//! SIGTERM / SIGINT: every instance leaves (a master sends priority 0 and removes its
+//! VIPs); the node waits for the removals, retries a failed one once, and then asks to
+//! exit — with an error naming every VIP it could not remove. A second signal, or
+//! [`SHUTDOWN_WAIT`] without the last answers, ends the wait.
+
+use std::time::Duration;
+
+use vipd_engine::{Input, Instant};
+
+use crate::config::Vip;
+use crate::io::{Command, ExitError, Level, VipOp};
+use crate::node::Node;
+
+/// How long a stopping node waits for its last VIP removals (the systemd unit's
+/// TimeoutStopSec leaves room for this).
+pub const SHUTDOWN_WAIT: Duration = Duration::from_secs(20);
+
+#[derive(Debug)]
+pub(crate) struct Stopping {
+    pub deadline: Instant,
+    /// Removals already retried once: a second failure is final.
+    retried: Vec<(String, Vip)>,
+    /// VIPs whose removal failed for good.
+    left: Vec<(String, Vip)>,
+    done: bool,
+}
+
+impl Node {
+    pub(crate) fn stop(&mut self, now: Instant) {
+        if let Some(s) = self.stopping.as_mut() {
+            if !s.done {
+                s.done = true;
+                self.push(Command::Exit(Err(ExitError::Impatient)));
+            }
+            return;
+        }
+        self.note(Level::Info, None, "stopping: every instance leaves");
+        self.stopping = Some(Stopping {
+            deadline: now + SHUTDOWN_WAIT,
+            retried: Vec::new(),
+            left: Vec::new(),
+            done: false,
+        });
+        for i in 0..self.instances.len() {
+            self.feed(now, i, Input::Shutdown);
+        }
+        self.stop_progress(now);
+    }
+
+    /// While stopping: retries failed removals once, and exits once nothing is left
+    /// under way.
+    pub(crate) fn stop_progress(&mut self, _now: Instant) {
+        let Some(s) = self.stopping.as_mut() else {
+            return;
+        };
+        if s.done {
+            return;
+        }
+        let stray = std::mem::take(&mut self.jobs.stray);
+        let mut retry = Vec::new();
+        for key in stray {
+            if s.retried.contains(&key) {
+                s.left.push(key);
+            } else {
+                s.retried.push(key.clone());
+                retry.push(key);
+            }
+        }
+        for (interface, vip) in retry {
+            // An interface that is gone took its addresses with it.
+            if let Some(index) = self.ifindex(&interface) {
+                self.submit_job(None, interface, index, VipOp::Remove, vec![vip], None);
+            }
+        }
+        if !self.jobs.pending.is_empty() {
+            return;
+        }
+        let Some(s) = self.stopping.as_mut() else {
+            return;
+        };
+        s.done = true;
+        let result = if s.left.is_empty() {
+            Ok(())
+        } else {
+            Err(ExitError::VipsLeftBehind(describe(&s.left)))
+        };
+        if result.is_ok() {
+            self.note(Level::Info, None, "vipd stopped");
+        }
+        self.push(Command::Exit(result));
+    }
+
+    /// The wait is over: whatever is still under way counts as left behind.
+    pub(crate) fn stop_deadline(&mut self) {
+        let Some(s) = self.stopping.as_mut() else {
+            return;
+        };
+        if s.done {
+            return;
+        }
+        s.done = true;
+        let mut left = std::mem::take(&mut s.left);
+        for job in self.jobs.pending.values().filter(|j| !j.add) {
+            for vip in &job.vips {
+                left.push((job.interface.clone(), *vip));
+            }
+        }
+        left.extend(self.jobs.stray.iter().cloned());
+        left.sort_by_key(|(i, v)| (i.clone(), v.to_string()));
+        left.dedup();
+        if left.is_empty() {
+            self.push(Command::Exit(Ok(())));
+            return;
+        }
+        self.note(
+            Level::Error,
+            None,
+            format!("VIP removals not done after {SHUTDOWN_WAIT:?}; giving up on them"),
+        );
+        self.push(Command::Exit(Err(ExitError::VipsLeftBehind(describe(
+            &left,
+        )))));
+    }
+
+    /// Whether the node has asked to exit.
+    pub fn finished(&self) -> bool {
+        self.stopping.as_ref().is_some_and(|s| s.done)
+    }
+}
+
+fn describe(left: &[(String, Vip)]) -> String {
+    let items: Vec<String> = left
+        .iter()
+        .map(|(iface, vip)| format!("{vip} on {iface}"))
+        .collect();
+    items.join(", ")
+}

@@ -1,0 +1,925 @@
+//! A simulated LAN of [`vipd_node::Node`]s — the daemon's decisions, not only the
+//! engine's — each on a host with a fake kernel, on a fake clock.
+//!
+//! # The hosts
+//! Host `h` (0-based) has one interface `eth0` (index 2, MAC 02:00:00:00:00:h+1) with
+//! 192.0.2.(h+11)/24 and fe80::(h+11)/64, and runs one node with the configuration it was
+//! given. The shell's part is played exactly: each command the node gives is executed,
+//! and results known at once (a send, a socket open) go straight back before anything
+//! else happens, as `vipd::daemon` does.
+//!
+//! # The kernel
+//! - A **VIP job** runs after the jobs of its interface that came before it (one queue
+//!   per host and interface, as the daemon's VIP writer) and takes `job_latency`; its
+//!   effect on the addresses and its answer happen when it ends. A host can be told to
+//!   fail its next N adds or removals.
+//! - A **read** shows the addresses as they were when it began, and is answered
+//!   `read_latency` later: the worst case for a stale read.
+//! - Every address change (a job's, or one made by hand) is announced to the node at
+//!   once (`Event::AddressesChanged`), link changes likewise (`Event::Link`,
+//!   `Event::LinkGone`).
+//!
+//! # The network
+//! One segment; an advert reaches every other running host whose interface exists, is
+//! up and is in the same partition, `net_latency` later.
+//!
+//! # Order within one instant
+//! Queued items due at `t` in the order they were queued, then every node whose
+//! `poll_timeout()` is due gets `Event::Timeout`, in host order; repeated until nothing
+//! is left at `t`. Then the invariants are checked (see [`Lan::check`]).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::time::Duration;
+
+use vipd_engine::{Instant, State};
+use vipd_node::config::{Config, Vip};
+use vipd_node::{
+    Addr, Command, Datagram, Event, ExitError, HostInfo, IfaceRead, Level, Link, LinkReadError,
+    Node, Record, RequestId, VipJob, VipJobError, VipOp, What,
+};
+
+/// Index of a host, in the order they were added.
+pub type HostId = usize;
+
+/// The one interface every host has.
+pub const IFACE: &str = "eth0";
+const MAX_STEPS_PER_INSTANT: usize = 100_000;
+
+/// Something done to the LAN or a host, at once or scheduled.
+#[derive(Debug, Clone)]
+pub enum Act {
+    /// Start the host's vipd (a fresh node with its configuration).
+    Start(HostId),
+    /// SIGTERM.
+    Stop(HostId),
+    /// SIGKILL: the node is gone, its VIPs stay in the kernel, jobs not yet done are
+    /// lost.
+    Crash(HostId),
+    /// SIGHUP with this configuration.
+    Reload(HostId, Config),
+    /// Someone removes this address from the host's interface.
+    RemoveAddr(HostId, IpAddr),
+    /// Someone adds this address (with its prefix) to the host's interface.
+    AddAddr(HostId, Vip),
+    /// The interface is deleted (its addresses with it).
+    DeleteIface(HostId),
+    /// The interface is created again, with a new index, and its usual addresses.
+    CreateIface(HostId),
+    LinkDown(HostId),
+    LinkUp(HostId),
+    /// Each group becomes an island; hosts in no group stay together in the rest.
+    Partition(Vec<Vec<HostId>>),
+    Heal,
+    /// The host's next `n` VIP adds fail.
+    FailAdds(HostId, u32),
+    /// The host's next `n` VIP removals fail.
+    FailRemoves(HostId, u32),
+    /// A control request (`vipctl status`).
+    Status(HostId),
+}
+
+/// One timeline entry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Entry {
+    pub at: Instant,
+    pub host: HostId,
+    pub what: Seen,
+}
+
+/// What was seen of a host.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Seen {
+    /// The node sent an advert with this priority from this source.
+    Advert { src: IpAddr, priority: u8 },
+    /// A VIP job began (was handed to the kernel queue).
+    JobAsked { add: bool, vips: Vec<Vip> },
+    /// A VIP job ended; `ok` says whether it worked.
+    JobDone { add: bool, ok: bool },
+    /// The node announced VIPs (frames sent).
+    Announced { frames: usize },
+    /// The node read the kernel.
+    Read,
+    /// A record the node gave (state changes, notes).
+    Record(Record),
+    /// The answer to a control request.
+    Reply(vipd_api::Response),
+    /// The node asked to exit.
+    Exit(Result<(), ExitError>),
+}
+
+/// A broken promise.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Breach {
+    /// A master lacked one of its VIPs for longer than the bound.
+    MasterWithoutVip {
+        host: HostId,
+        instance: String,
+        since: Instant,
+        at: Instant,
+    },
+    /// Two connected, running hosts held the same VIP for longer than the bound.
+    TwoHolders {
+        vip: IpAddr,
+        hosts: (HostId, HostId),
+        since: Instant,
+        at: Instant,
+    },
+}
+
+struct Kernel {
+    exists: bool,
+    index: u32,
+    up: bool,
+    addrs: Vec<Addr>,
+    fail_adds: u32,
+    fail_removes: u32,
+    /// When the interface's VIP queue is free again.
+    queue_free: Instant,
+}
+
+struct Host {
+    config: Config,
+    node: Option<Node>,
+    kernel: Kernel,
+    /// Ids the node's jobs have in the kernel queue (lost on a crash).
+    generation: u64,
+    group: usize,
+    requests: u64,
+    vipless_since: BTreeMap<String, Instant>,
+}
+
+enum Item {
+    Act(Act),
+    /// An event for a host's node, unless it restarted since (`generation`).
+    Deliver {
+        host: HostId,
+        generation: u64,
+        event: Event,
+    },
+    /// A VIP job ends: its effect, then its answer.
+    JobEnd {
+        host: HostId,
+        generation: u64,
+        job: VipJob,
+        ok: bool,
+    },
+}
+
+/// Builds a [`Lan`].
+pub struct LanBuilder {
+    job_latency: Duration,
+    read_latency: Duration,
+    net_latency: Duration,
+    hosts: Vec<Config>,
+}
+
+impl LanBuilder {
+    pub fn job_latency(mut self, d: Duration) -> Self {
+        self.job_latency = d;
+        self
+    }
+    pub fn read_latency(mut self, d: Duration) -> Self {
+        self.read_latency = d;
+        self
+    }
+    pub fn net_latency(mut self, d: Duration) -> Self {
+        self.net_latency = d;
+        self
+    }
+    pub fn host(mut self, config: Config) -> Self {
+        self.hosts.push(config);
+        self
+    }
+    pub fn build(self) -> Lan {
+        let hosts = self
+            .hosts
+            .into_iter()
+            .enumerate()
+            .map(|(h, config)| Host {
+                config,
+                node: None,
+                kernel: Kernel {
+                    exists: true,
+                    index: 2,
+                    up: true,
+                    addrs: own_addrs(h),
+                    fail_adds: 0,
+                    fail_removes: 0,
+                    queue_free: Instant::ZERO,
+                },
+                generation: 0,
+                group: 0,
+                requests: 0,
+                vipless_since: BTreeMap::new(),
+            })
+            .collect();
+        Lan {
+            now: Instant::ZERO,
+            job_latency: self.job_latency,
+            read_latency: self.read_latency,
+            net_latency: self.net_latency,
+            hosts,
+            queue: BTreeMap::new(),
+            seq: 0,
+            timeline: Vec::new(),
+            breaches: Vec::new(),
+            holders_since: BTreeMap::new(),
+            check_holders: true,
+        }
+    }
+}
+
+/// The simulated LAN.
+pub struct Lan {
+    now: Instant,
+    job_latency: Duration,
+    read_latency: Duration,
+    net_latency: Duration,
+    hosts: Vec<Host>,
+    queue: BTreeMap<(Instant, u64), Item>,
+    seq: u64,
+    timeline: Vec<Entry>,
+    breaches: Vec<Breach>,
+    holders_since: BTreeMap<(IpAddr, HostId, HostId), Instant>,
+    check_holders: bool,
+}
+
+/// Host `h`'s own addresses.
+fn own_addrs(h: HostId) -> Vec<Addr> {
+    let n = u8::try_from(h + 11).unwrap_or(u8::MAX);
+    vec![
+        Addr {
+            addr: IpAddr::V4(Ipv4Addr::new(192, 0, 2, n)),
+            prefix_len: 24,
+            tentative: false,
+            link_local: false,
+        },
+        Addr {
+            addr: IpAddr::V6(Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, u16::from(n))),
+            prefix_len: 64,
+            tentative: false,
+            link_local: true,
+        },
+    ]
+}
+
+impl Lan {
+    pub fn builder() -> LanBuilder {
+        LanBuilder {
+            job_latency: Duration::from_millis(2),
+            read_latency: Duration::from_millis(1),
+            net_latency: Duration::from_micros(100),
+            hosts: Vec::new(),
+        }
+    }
+
+    pub fn now(&self) -> Instant {
+        self.now
+    }
+    pub fn job_latency(&self) -> Duration {
+        self.job_latency
+    }
+    pub fn read_latency(&self) -> Duration {
+        self.read_latency
+    }
+    pub fn timeline(&self) -> &[Entry] {
+        &self.timeline
+    }
+    pub fn breaches(&self) -> &[Breach] {
+        &self.breaches
+    }
+    /// Turns the two-holders check off (for a kernel told to refuse removals, where
+    /// two holders are the expected result).
+    pub fn set_check_holders(&mut self, on: bool) {
+        self.check_holders = on;
+    }
+
+    /// Host `h`'s own IPv4 address (its advert source).
+    pub fn addr_v4(h: HostId) -> IpAddr {
+        own_addrs(h)[0].addr
+    }
+    /// Host `h`'s link-local IPv6 address.
+    pub fn addr_v6(h: HostId) -> IpAddr {
+        own_addrs(h)[1].addr
+    }
+
+    pub fn node(&self, h: HostId) -> Option<&Node> {
+        self.hosts[h].node.as_ref()
+    }
+
+    /// The state of instance `name` on host `h` (None: not running or no router).
+    pub fn state(&self, h: HostId, name: &str) -> Option<State> {
+        self.node(h)?
+            .instances()
+            .find(|(n, _)| *n == name)
+            .and_then(|(_, r)| r.map(|r| r.state()))
+    }
+
+    /// Whether host `h`'s kernel has `vip` on its interface.
+    pub fn holds(&self, h: HostId, vip: IpAddr) -> bool {
+        let k = &self.hosts[h].kernel;
+        k.exists && k.addrs.iter().any(|a| a.addr == vip)
+    }
+
+    /// The hosts whose kernel has `vip`.
+    pub fn holders(&self, vip: IpAddr) -> Vec<HostId> {
+        (0..self.hosts.len())
+            .filter(|&h| self.holds(h, vip))
+            .collect()
+    }
+
+    /// Entries of host `h` matching `pred`, with their instants.
+    pub fn seen(&self, h: HostId, pred: impl Fn(&Seen) -> bool) -> Vec<Instant> {
+        self.timeline
+            .iter()
+            .filter(|e| e.host == h && pred(&e.what))
+            .map(|e| e.at)
+            .collect()
+    }
+
+    /// Instants host `h` sent an advert at priority `priority`.
+    pub fn adverts(&self, h: HostId, priority: u8) -> Vec<Instant> {
+        self.seen(
+            h,
+            |s| matches!(s, Seen::Advert { priority: p, .. } if *p == priority),
+        )
+    }
+
+    /// The transitions of host `h`: (instant, instance, from, to).
+    pub fn transitions(&self, h: HostId) -> Vec<(Instant, String, State, State)> {
+        self.timeline
+            .iter()
+            .filter(|e| e.host == h)
+            .filter_map(|e| match &e.what {
+                Seen::Record(Record {
+                    instance: Some(i),
+                    what: What::StateChanged { from, to, .. },
+                    ..
+                }) => Some((e.at, i.clone(), *from, *to)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// When instance `name` on host `h` first entered `state` at or after `after`.
+    pub fn entered(&self, h: HostId, name: &str, state: State, after: Instant) -> Option<Instant> {
+        self.transitions(h)
+            .into_iter()
+            .find(|(t, i, _, to)| *t >= after && i == name && *to == state)
+            .map(|(t, ..)| t)
+    }
+
+    /// The notes (free-text records) host `h` gave at `level` or above.
+    pub fn notes(&self, h: HostId, level: Level) -> Vec<(Instant, String)> {
+        self.timeline
+            .iter()
+            .filter(|e| e.host == h)
+            .filter_map(|e| match &e.what {
+                Seen::Record(r) if r.level >= level => Some((e.at, r.what.to_string())),
+                _ => None,
+            })
+            .collect()
+    }
+
+    // ---- actions -----------------------------------------------------------------
+
+    /// Does `act` now (after what already happened at this instant) and settles.
+    pub fn act(&mut self, act: Act) {
+        self.enqueue(self.now, Item::Act(act));
+        self.settle();
+    }
+
+    pub fn schedule(&mut self, at: Instant, act: Act) {
+        self.enqueue(at, Item::Act(act));
+    }
+
+    pub fn start_all(&mut self) {
+        for h in 0..self.hosts.len() {
+            self.enqueue(self.now, Item::Act(Act::Start(h)));
+        }
+        self.settle();
+    }
+
+    fn enqueue(&mut self, at: Instant, item: Item) {
+        self.seq += 1;
+        self.queue.insert((at.max(self.now), self.seq), item);
+    }
+
+    // ---- running -----------------------------------------------------------------
+
+    /// The earliest pending event.
+    pub fn next_due(&self) -> Option<Instant> {
+        let queued = self.queue.keys().next().map(|(t, _)| *t);
+        let timers = self
+            .hosts
+            .iter()
+            .filter_map(|h| h.node.as_ref().and_then(|n| n.poll_timeout()));
+        queued.into_iter().chain(timers).min()
+    }
+
+    pub fn run_until(&mut self, t: Instant) {
+        while let Some(next) = self.next_due().filter(|n| *n <= t) {
+            self.now = next.max(self.now);
+            self.settle();
+        }
+        self.now = self.now.max(t);
+    }
+
+    pub fn run_for(&mut self, d: Duration) {
+        self.run_until(self.now + d);
+    }
+
+    /// Processes everything due at `now`, then checks the invariants.
+    fn settle(&mut self) {
+        for _ in 0..MAX_STEPS_PER_INSTANT {
+            let due = self
+                .queue
+                .keys()
+                .next()
+                .copied()
+                .filter(|(t, _)| *t <= self.now);
+            if let Some(key) = due {
+                if let Some(item) = self.queue.remove(&key) {
+                    self.process(item);
+                }
+                continue;
+            }
+            let timer = (0..self.hosts.len()).find(|&h| {
+                self.hosts[h]
+                    .node
+                    .as_ref()
+                    .and_then(|n| n.poll_timeout())
+                    .is_some_and(|t| t <= self.now)
+            });
+            match timer {
+                Some(h) => self.deliver(h, Event::Timeout),
+                None => {
+                    self.check();
+                    return;
+                }
+            }
+        }
+        panic!("livelock at {:?}", self.now);
+    }
+
+    fn process(&mut self, item: Item) {
+        match item {
+            Item::Act(act) => self.apply(act),
+            Item::Deliver {
+                host,
+                generation,
+                event,
+            } => {
+                if self.hosts[host].generation == generation {
+                    self.deliver(host, event);
+                }
+            }
+            Item::JobEnd {
+                host,
+                generation,
+                job,
+                ok,
+            } => self.job_end(host, generation, job, ok),
+        }
+    }
+
+    fn apply(&mut self, act: Act) {
+        let now = self.now;
+        match act {
+            Act::Start(h) => {
+                let host = &mut self.hosts[h];
+                if host.node.is_some() {
+                    return;
+                }
+                host.generation += 1;
+                let info = HostInfo {
+                    hostname: format!("host{h}"),
+                    pid: 1000 + u32::try_from(h).unwrap_or(0),
+                };
+                host.node = Some(Node::new(now, host.config.clone(), info));
+                self.drain(h);
+            }
+            Act::Stop(h) => self.deliver(h, Event::Stop),
+            Act::Crash(h) => {
+                let host = &mut self.hosts[h];
+                host.node = None;
+                host.generation += 1;
+                host.vipless_since.clear();
+            }
+            Act::Reload(h, config) => {
+                self.hosts[h].config = config.clone();
+                self.deliver(h, Event::Reload(Ok(config)));
+            }
+            Act::RemoveAddr(h, addr) => {
+                self.hosts[h].kernel.addrs.retain(|a| a.addr != addr);
+                self.addresses_changed(h);
+            }
+            Act::AddAddr(h, vip) => {
+                self.add_addr(h, vip);
+                self.addresses_changed(h);
+            }
+            Act::DeleteIface(h) => {
+                let k = &mut self.hosts[h].kernel;
+                k.exists = false;
+                k.addrs.clear();
+                let index = k.index;
+                self.deliver(h, Event::LinkGone(index));
+            }
+            Act::CreateIface(h) => {
+                let k = &mut self.hosts[h].kernel;
+                k.exists = true;
+                k.index += 1;
+                k.up = true;
+                k.addrs = own_addrs(h);
+                let link = self.link(h);
+                self.deliver(h, Event::Link(link));
+                self.addresses_changed(h);
+            }
+            Act::LinkDown(h) | Act::LinkUp(h) => {
+                self.hosts[h].kernel.up = matches!(act, Act::LinkUp(_));
+                let link = self.link(h);
+                self.deliver(h, Event::Link(link));
+            }
+            Act::Partition(groups) => {
+                for host in &mut self.hosts {
+                    host.group = 0;
+                }
+                for (g, members) in groups.iter().enumerate() {
+                    for &h in members {
+                        self.hosts[h].group = g + 1;
+                    }
+                }
+            }
+            Act::Heal => {
+                for host in &mut self.hosts {
+                    host.group = 0;
+                }
+            }
+            Act::FailAdds(h, n) => self.hosts[h].kernel.fail_adds = n,
+            Act::FailRemoves(h, n) => self.hosts[h].kernel.fail_removes = n,
+            Act::Status(h) => {
+                let host = &mut self.hosts[h];
+                host.requests += 1;
+                let id = RequestId(host.requests);
+                let request = vipd_api::Request::new(vipd_api::Command::Status);
+                self.deliver(h, Event::Control { id, request });
+            }
+        }
+    }
+
+    fn link(&self, h: HostId) -> Link {
+        let k = &self.hosts[h].kernel;
+        Link {
+            index: k.index,
+            name: IFACE.into(),
+            mac: [2, 0, 0, 0, 0, u8::try_from(h + 1).unwrap_or(u8::MAX)],
+            up: k.up,
+        }
+    }
+
+    fn add_addr(&mut self, h: HostId, vip: Vip) {
+        let k = &mut self.hosts[h].kernel;
+        if !k.addrs.iter().any(|a| a.addr == vip.addr) {
+            k.addrs.push(Addr {
+                addr: vip.addr,
+                prefix_len: vip.prefix_len,
+                tentative: false,
+                link_local: false,
+            });
+        }
+    }
+
+    /// The kernel's address event.
+    fn addresses_changed(&mut self, h: HostId) {
+        if self.hosts[h].kernel.exists {
+            let index = self.hosts[h].kernel.index;
+            self.deliver(h, Event::AddressesChanged(index));
+        }
+    }
+
+    /// Feeds `event` to host `h`'s node (if running) and executes its commands.
+    fn deliver(&mut self, h: HostId, event: Event) {
+        let now = self.now;
+        let Some(node) = self.hosts[h].node.as_mut() else {
+            return;
+        };
+        node.handle(now, event);
+        self.drain(h);
+    }
+
+    /// Executes host `h`'s commands as the daemon's shell does.
+    fn drain(&mut self, h: HostId) {
+        let now = self.now;
+        let mut answers = std::collections::VecDeque::new();
+        loop {
+            while let Some(cmd) = self.hosts[h].node.as_mut().and_then(|n| n.poll_command()) {
+                if let Some(answer) = self.execute(h, cmd) {
+                    answers.push_back(answer);
+                }
+            }
+            let Some(answer) = answers.pop_front() else {
+                return;
+            };
+            let Some(node) = self.hosts[h].node.as_mut() else {
+                return;
+            };
+            node.handle(now, answer);
+        }
+    }
+
+    fn record(&mut self, host: HostId, what: Seen) {
+        self.timeline.push(Entry {
+            at: self.now,
+            host,
+            what,
+        });
+    }
+
+    fn execute(&mut self, h: HostId, cmd: Command) -> Option<Event> {
+        let now = self.now;
+        let generation = self.hosts[h].generation;
+        match cmd {
+            Command::ReadKernel { id, interfaces } => {
+                self.record(h, Seen::Read);
+                let reads = interfaces
+                    .into_iter()
+                    .map(|name| self.read(h, name))
+                    .collect();
+                let at = now + self.read_latency;
+                self.enqueue(
+                    at,
+                    Item::Deliver {
+                        host: h,
+                        generation,
+                        event: Event::KernelRead {
+                            id,
+                            interfaces: reads,
+                        },
+                    },
+                );
+            }
+            Command::OpenSockets {
+                interface,
+                family,
+                source,
+                ..
+            } => {
+                return Some(Event::SocketsOpened {
+                    interface,
+                    family,
+                    source,
+                    result: Ok(()),
+                })
+            }
+            Command::CloseSockets { .. } => {}
+            Command::SendAdvert {
+                run, src, bytes, ..
+            } => {
+                let priority = bytes.get(2).copied().unwrap_or(0);
+                self.record(h, Seen::Advert { src, priority });
+                let ok = self.hosts[h].kernel.exists && self.hosts[h].kernel.up;
+                if ok {
+                    self.multicast(h, src, bytes);
+                }
+                return Some(Event::AdvertSent { run, ok });
+            }
+            Command::Announce { frames, .. } => {
+                self.record(
+                    h,
+                    Seen::Announced {
+                        frames: frames.len(),
+                    },
+                );
+            }
+            Command::VipJob(job) => {
+                let add = matches!(job.op, VipOp::Add { .. });
+                self.record(
+                    h,
+                    Seen::JobAsked {
+                        add,
+                        vips: job.vips.clone(),
+                    },
+                );
+                let k = &mut self.hosts[h].kernel;
+                let fails = if add {
+                    &mut k.fail_adds
+                } else {
+                    &mut k.fail_removes
+                };
+                let ok = *fails == 0;
+                *fails = fails.saturating_sub(1);
+                let end = k.queue_free.max(now) + self.job_latency;
+                k.queue_free = end;
+                self.enqueue(
+                    end,
+                    Item::JobEnd {
+                        host: h,
+                        generation,
+                        job,
+                        ok,
+                    },
+                );
+            }
+            Command::Reply { response, .. } => self.record(h, Seen::Reply(response)),
+            Command::Record(r) => self.record(h, Seen::Record(r)),
+            Command::Exit(result) => {
+                self.record(h, Seen::Exit(result));
+                let host = &mut self.hosts[h];
+                host.node = None;
+                host.generation += 1;
+                host.vipless_since.clear();
+            }
+        }
+        None
+    }
+
+    /// What a read of `name` on host `h` shows now.
+    fn read(&self, h: HostId, name: String) -> IfaceRead {
+        let k = &self.hosts[h].kernel;
+        if name != IFACE || !k.exists {
+            return IfaceRead {
+                name,
+                link: Err(LinkReadError::NoSuchInterface),
+                addrs: None,
+            };
+        }
+        IfaceRead {
+            name,
+            link: Ok(self.link(h)),
+            addrs: Some(Ok(k.addrs.clone())),
+        }
+    }
+
+    /// A VIP job ends: the kernel changes (unless told to fail), then the node hears.
+    /// The jobs of a crashed run are lost with it.
+    fn job_end(&mut self, h: HostId, generation: u64, job: VipJob, ok: bool) {
+        let add = matches!(job.op, VipOp::Add { .. });
+        if self.hosts[h].generation != generation {
+            return;
+        }
+        if ok && self.hosts[h].kernel.exists {
+            for vip in &job.vips {
+                if add {
+                    self.add_addr(h, *vip);
+                } else {
+                    self.hosts[h].kernel.addrs.retain(|a| a.addr != vip.addr);
+                }
+            }
+        }
+        self.record(h, Seen::JobDone { add, ok });
+        let result = if ok {
+            Ok(())
+        } else {
+            Err(VipJobError {
+                failed: if add {
+                    job.vips.first().copied().into_iter().collect()
+                } else {
+                    job.vips.clone()
+                },
+                message: "refused by the simulated kernel".into(),
+            })
+        };
+        self.deliver(h, Event::VipJobDone { id: job.id, result });
+        if ok {
+            self.addresses_changed(h);
+        }
+    }
+
+    fn connected(&self, a: HostId, b: HostId) -> bool {
+        let (ka, kb) = (&self.hosts[a].kernel, &self.hosts[b].kernel);
+        ka.exists && kb.exists && ka.up && kb.up && self.hosts[a].group == self.hosts[b].group
+    }
+
+    fn multicast(&mut self, from: HostId, src: IpAddr, bytes: Vec<u8>) {
+        let dst = match src {
+            IpAddr::V4(_) => IpAddr::V4(vipd_wire::MULTICAST_V4),
+            IpAddr::V6(_) => IpAddr::V6(vipd_wire::MULTICAST_V6),
+        };
+        let at = self.now + self.net_latency;
+        for to in 0..self.hosts.len() {
+            if to == from || !self.connected(from, to) || self.hosts[to].node.is_none() {
+                continue;
+            }
+            let event = Event::Datagram(Datagram {
+                ifindex: self.hosts[to].kernel.index,
+                src,
+                dst,
+                ttl: 255,
+                bytes: bytes.clone(),
+            });
+            let generation = self.hosts[to].generation;
+            self.enqueue(
+                at,
+                Item::Deliver {
+                    host: to,
+                    generation,
+                    event,
+                },
+            );
+        }
+    }
+
+    // ---- invariants ----------------------------------------------------------------
+
+    /// The longest a master may lack a VIP: a drift is seen one read after it happens,
+    /// and the add may wait behind one job of the same interface.
+    pub fn vipless_bound(&self) -> Duration {
+        self.read_latency + self.job_latency * 2
+    }
+
+    /// The longest two connected hosts may both hold a VIP: the higher one's next advert
+    /// (an interval, plus the network), then the lower one's removal, which may wait
+    /// behind one job.
+    pub fn holders_bound(&self, interval: Duration) -> Duration {
+        interval + self.net_latency + self.job_latency * 2
+    }
+
+    /// Checks, after every instant: no master lacks a VIP for longer than
+    /// [`Lan::vipless_bound`]; no two running, connected hosts hold the same VIP for
+    /// longer than [`Lan::holders_bound`] of the larger advert interval.
+    fn check(&mut self) {
+        let now = self.now;
+        for h in 0..self.hosts.len() {
+            let Some(node) = self.hosts[h].node.as_ref() else {
+                continue;
+            };
+            let mut lacking = BTreeSet::new();
+            for (name, router) in node.instances() {
+                let Some(r) = router else { continue };
+                if r.state() != State::Master {
+                    continue;
+                }
+                if r.config().vips.iter().any(|v| !self.holds(h, *v)) {
+                    lacking.insert(name.to_string());
+                }
+            }
+            let host = &mut self.hosts[h];
+            host.vipless_since.retain(|name, _| lacking.contains(name));
+            for name in lacking {
+                let since = *host.vipless_since.entry(name.clone()).or_insert(now);
+                let seen = self.breaches.iter().any(|b| {
+                    matches!(b, Breach::MasterWithoutVip { host, instance, since: s, .. }
+                        if *host == h && *instance == name && *s == since)
+                });
+                if now.saturating_since(since) > self.read_latency + self.job_latency * 2 && !seen {
+                    self.breaches.push(Breach::MasterWithoutVip {
+                        host: h,
+                        instance: name,
+                        since,
+                        at: now,
+                    });
+                }
+            }
+        }
+        if !self.check_holders {
+            return;
+        }
+        let mut pairs = BTreeSet::new();
+        for a in 0..self.hosts.len() {
+            for b in a + 1..self.hosts.len() {
+                if self.hosts[a].node.is_none()
+                    || self.hosts[b].node.is_none()
+                    || !self.connected(a, b)
+                {
+                    continue;
+                }
+                for inst in &self.hosts[a].config.instances {
+                    for vip in &inst.vips {
+                        if self.holds(a, vip.addr) && self.holds(b, vip.addr) {
+                            let interval = self.hosts[a]
+                                .config
+                                .instances
+                                .iter()
+                                .chain(&self.hosts[b].config.instances)
+                                .map(|i| i.advert_interval)
+                                .max()
+                                .unwrap_or_default();
+                            pairs.insert((vip.addr, a, b, interval));
+                        }
+                    }
+                }
+            }
+        }
+        self.holders_since
+            .retain(|(v, a, b), _| pairs.iter().any(|p| (p.0, p.1, p.2) == (*v, *a, *b)));
+        for (vip, a, b, interval) in pairs {
+            let since = *self.holders_since.entry((vip, a, b)).or_insert(now);
+            if now.saturating_since(since) > self.holders_bound(interval) {
+                let breach = Breach::TwoHolders {
+                    vip,
+                    hosts: (a, b),
+                    since,
+                    at: now,
+                };
+                if !self
+                    .breaches
+                    .iter()
+                    .any(|x| matches!(x, Breach::TwoHolders { vip: v, hosts, since: s, .. } if *v == vip && *hosts == (a, b) && *s == since))
+                {
+                    self.breaches.push(breach);
+                }
+            }
+        }
+    }
+}
