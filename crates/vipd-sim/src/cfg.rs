@@ -49,3 +49,67 @@ pub fn v2_ipv4(host: u8, priority: u8, interval_cs: u16) -> Config {
         ..v3_ipv4(host, priority, interval_cs)
     }
 }
+
+/// Whole-node configurations for [`crate::lan::Lan`] hosts: VRRPv3, interface `eth0`,
+/// preempt on, the default announce schedule, the README's defaults otherwise.
+pub mod node {
+    use std::path::PathBuf;
+    use std::time::Duration;
+
+    use vipd_node::config::{ChecksumMode, Config, GarpConfig, InstanceConfig, Vip, VrrpVersion};
+
+    /// One instance `name` on eth0: VRID `vrid`, `priority`, adverts every
+    /// `interval_ms`, these VIPs (`addr/prefix`).
+    pub fn instance(
+        name: &str,
+        vrid: u8,
+        priority: u8,
+        interval_ms: u64,
+        vips: &[&str],
+    ) -> InstanceConfig {
+        InstanceConfig {
+            name: name.into(),
+            interface: crate::lan::IFACE.into(),
+            vrid,
+            priority,
+            advert_interval: Duration::from_millis(interval_ms),
+            version: VrrpVersion::V3,
+            preempt: true,
+            preempt_delay: Duration::ZERO,
+            accept: true,
+            checksum: ChecksumMode::Rfc5798,
+            vips: vips.iter().map(|v| vip(v)).collect(),
+            garp: GarpConfig {
+                count: 3,
+                repeat_after: Duration::from_secs(2),
+                refresh: Duration::ZERO,
+            },
+        }
+    }
+
+    /// A VIP written `addr/prefix`; panics on a typo (test data only).
+    pub fn vip(text: &str) -> Vip {
+        text.parse()
+            .unwrap_or_else(|e| panic!("bad VIP {text:?} in a scenario: {e}"))
+    }
+
+    /// A node configuration of these instances.
+    pub fn config(instances: Vec<InstanceConfig>) -> Config {
+        Config {
+            control_socket: PathBuf::from("/run/vipd/vipd.sock"),
+            log_level: None,
+            instances,
+        }
+    }
+
+    /// The usual web instance: VRID 51, VIP 192.0.2.50/24, adverts every `interval_ms`.
+    pub fn web(priority: u8, interval_ms: u64) -> Config {
+        config(vec![instance(
+            "web",
+            51,
+            priority,
+            interval_ms,
+            &["192.0.2.50/24"],
+        )])
+    }
+}
