@@ -7,7 +7,7 @@ use vipd_engine::{AnnounceConfig, Config as EngineConfig, Instant, ReconfigureEr
 use vipd_wire::{V3Checksum, Version};
 
 use crate::config::{ChecksumMode, InstanceConfig, VrrpVersion};
-use crate::io::{Family, RunId};
+use crate::io::{Addr, Family, RunId, ADDRESS_PROTOCOL};
 
 pub struct Instance {
     pub cfg: InstanceConfig,
@@ -38,11 +38,6 @@ impl Instance {
         }
     }
 
-    /// The router if it is running as `run`.
-    pub fn router_of(&mut self, run: RunId) -> Option<&mut Router> {
-        self.router.as_mut().filter(|_| self.run == run)
-    }
-
     /// The kernel address label for IPv4 VIPs: `<ifname>:<instance>` when it fits the
     /// 15 characters Linux allows, else `<ifname>:<vrid>`, else none.
     pub fn label(&self) -> Option<String> {
@@ -52,6 +47,23 @@ impl Instance {
         ]
         .into_iter()
         .find(|l| l.len() <= 15)
+    }
+
+    /// Whether `a` is an address vipd added for this instance: tagged with vipd's
+    /// address protocol, or (on kernels before 6.1, which drop the tag) an IPv4 address
+    /// with this instance's label.
+    pub fn added(&self, a: &Addr) -> bool {
+        a.protocol == Some(ADDRESS_PROTOCOL)
+            || (a.label.is_some() && a.label == self.label() && a.addr.is_ipv4())
+    }
+
+    /// The first VIP that is an address of the host vipd did not add: the instance must
+    /// not take it over (removing it when not master would cut the host off).
+    pub fn foreign_vip<'a>(&'a self, addrs: &[Addr]) -> Option<&'a crate::config::Vip> {
+        self.cfg
+            .vips
+            .iter()
+            .find(|v| addrs.iter().any(|a| a.addr == v.addr && !self.added(a)))
     }
 
     /// Takes `cfg` (same identity: see [`InstanceConfig::same_identity`]) without

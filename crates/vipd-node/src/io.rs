@@ -64,7 +64,17 @@ pub struct Addr {
     /// Still under duplicate address detection (or DAD failed): not usable as a source.
     pub tentative: bool,
     pub link_local: bool,
+    /// The kernel's address protocol (IFA_PROTO, Linux ≥ 6.1): who added it.
+    /// [`ADDRESS_PROTOCOL`] marks the addresses vipd added.
+    pub protocol: Option<u8>,
+    /// The IPv4 address label, if any.
+    pub label: Option<String>,
 }
+
+/// The address protocol (IFA_PROTO) vipd tags its VIPs with, so that it can tell them
+/// from the host's own addresses — after a crash too. 0-3 are the kernel's; keepalived
+/// sets none.
+pub const ADDRESS_PROTOCOL: u8 = 0x76;
 
 /// Whether `vip` is among `addrs`, by address alone: a leftover with another prefix
 /// length is the same VIP as far as ARP and ND are concerned.

@@ -316,6 +316,15 @@ impl Node {
                 }
                 Family::V4 => "no IPv4 address on the interface to send adverts from".to_string(),
             })?;
+        // Never take over (and so never remove) an address vipd did not add: a VIP that
+        // is already the host's own address is refused.
+        if let Some(v) = self.instances[i].foreign_vip(addrs) {
+            return Err(format!(
+                "VIP {v} is already an address of {} that vipd did not add; refusing to manage it \
+                 (remove it from the interface or from the configuration)",
+                link.name
+            ));
+        }
         if link.mac == [0; 6] {
             return Err(format!(
                 "interface {} has no Ethernet address; VIPs cannot be announced on it",

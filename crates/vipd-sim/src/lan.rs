@@ -254,12 +254,16 @@ fn own_addrs(h: HostId) -> Vec<Addr> {
             prefix_len: 24,
             tentative: false,
             link_local: false,
+            protocol: None,
+            label: None,
         },
         Addr {
             addr: IpAddr::V6(Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, u16::from(n))),
             prefix_len: 64,
             tentative: false,
             link_local: true,
+            protocol: None,
+            label: None,
         },
     ]
 }
@@ -516,7 +520,7 @@ impl Lan {
                 self.addresses_changed(h);
             }
             Act::AddAddr(h, vip) => {
-                self.add_addr(h, vip);
+                self.add_addr(h, vip, false);
                 self.addresses_changed(h);
             }
             Act::DeleteIface(h) => {
@@ -578,7 +582,8 @@ impl Lan {
         }
     }
 
-    fn add_addr(&mut self, h: HostId, vip: Vip) {
+    /// Adds `vip` to host `h`'s interface, tagged as vipd's (`by_vipd`) or not.
+    fn add_addr(&mut self, h: HostId, vip: Vip, by_vipd: bool) {
         let k = &mut self.hosts[h].kernel;
         if !k.addrs.iter().any(|a| a.addr == vip.addr) {
             k.addrs.push(Addr {
@@ -586,6 +591,8 @@ impl Lan {
                 prefix_len: vip.prefix_len,
                 tentative: false,
                 link_local: false,
+                protocol: by_vipd.then_some(vipd_node::ADDRESS_PROTOCOL),
+                label: None,
             });
         }
     }
@@ -761,7 +768,7 @@ impl Lan {
         if ok && self.hosts[h].kernel.exists {
             for vip in &job.vips {
                 if add {
-                    self.add_addr(h, *vip);
+                    self.add_addr(h, *vip, true);
                 } else {
                     self.hosts[h].kernel.addrs.retain(|a| a.addr != vip.addr);
                 }

@@ -10,11 +10,10 @@
 //! Startup asks to remove leftover VIPs (a 2 ms job).
 
 use std::net::IpAddr;
-use std::time::Duration;
 
 use vipd_engine::{Instant, State};
 use vipd_sim::cfg::node::{vip, web};
-use vipd_sim::lan::{Act, Lan, Seen};
+use vipd_sim::lan::{Act, Lan};
 
 const MS: u64 = 1_000_000;
 

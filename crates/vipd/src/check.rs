@@ -1,48 +1,68 @@
-//! `vipd --check`: validate a configuration without running it, like `nginx -t`, and
-//! warn about what would work badly on this host.
+//! `vipd --check`: validate a configuration without running it, like `nginx -t`; warn
+//! about what would work badly on this host, and refuse what vipd would refuse to run.
 
 use std::net::IpAddr;
 
 use crate::config::Config;
 use crate::netlink::Netlink;
+use vipd_node::instance::Instance;
 
-/// Warnings about the host for a valid configuration (missing interfaces, VIPs in a
-/// subnet the interface has no address in).
-pub async fn host_warnings(cfg: &Config) -> Vec<String> {
+/// What `--check` found on this host for a valid configuration.
+#[derive(Debug, Default)]
+pub struct HostReport {
+    /// Works badly: missing interfaces, VIPs in a subnet the interface has no address in.
+    pub warnings: Vec<String>,
+    /// Would be refused at start: a VIP that is already one of the host's own addresses.
+    pub errors: Vec<String>,
+}
+
+/// Looks at the host for a valid configuration.
+pub async fn host_check(cfg: &Config) -> HostReport {
+    let mut report = HostReport::default();
     let nl = match Netlink::open() {
         Ok(n) => n,
-        Err(e) => return vec![format!("cannot inspect the host: {e}")],
+        Err(e) => {
+            report
+                .warnings
+                .push(format!("cannot inspect the host: {e}"));
+            return report;
+        }
     };
-    let mut out = Vec::new();
     for inst in &cfg.instances {
         let link = match nl.link_by_name(&inst.interface).await {
             Ok(l) => l,
             Err(e) => {
-                out.push(format!("instance {}: {e}", inst.name));
+                report.warnings.push(format!("instance {}: {e}", inst.name));
                 continue;
             }
         };
         let addrs = match nl.addresses(link.index).await {
             Ok(a) => a,
             Err(e) => {
-                out.push(format!("instance {}: {e}", inst.name));
+                report.warnings.push(format!("instance {}: {e}", inst.name));
                 continue;
             }
         };
+        if let Some(vip) = Instance::new(inst.clone()).foreign_vip(&addrs) {
+            report.errors.push(format!(
+                "instance {}: VIP {vip} is already an address of {} that vipd did not add; vipd would refuse to manage it",
+                inst.name, inst.interface
+            ));
+        }
         let vip_addrs: Vec<IpAddr> = inst.vips.iter().map(|v| v.addr).collect();
         for vip in &inst.vips {
             let covered = addrs.iter().any(|a| {
                 !vip_addrs.contains(&a.addr) && same_subnet(a.addr, vip.addr, a.prefix_len)
             });
             if !covered {
-                out.push(format!(
+                report.warnings.push(format!(
                     "instance {}: VIP {vip} is not in any subnet on {} (hosts on the LAN may not reach it, and it becomes the interface's primary address in its subnet)",
                     inst.name, inst.interface
                 ));
             }
         }
     }
-    out
+    report
 }
 
 /// Whether `a` and `b` share their first `prefix` bits.

@@ -42,9 +42,15 @@ fn main() -> ExitCode {
         }
     };
     if args.check {
-        let warnings = rt.block_on(vipd::check::host_warnings(&config));
-        for w in &warnings {
+        let report = rt.block_on(vipd::check::host_check(&config));
+        for w in &report.warnings {
             eprintln!("vipd: warning: {w}");
+        }
+        if !report.errors.is_empty() {
+            for e in &report.errors {
+                eprintln!("vipd: error: {e}");
+            }
+            return ExitCode::from(1);
         }
         println!(
             "vipd: configuration {} is valid ({} instance{})",

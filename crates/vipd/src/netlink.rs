@@ -7,14 +7,16 @@ use std::net::IpAddr;
 
 use futures::{StreamExt, TryStreamExt};
 use rtnetlink::packet_core::NetlinkPayload;
-use rtnetlink::packet_route::address::{AddressAttribute, AddressFlags, AddressMessage};
+use rtnetlink::packet_route::address::{
+    AddressAttribute, AddressFlags, AddressMessage, AddressProtocol,
+};
 use rtnetlink::packet_route::link::{LinkAttribute, LinkFlags, LinkMessage};
 use rtnetlink::packet_route::RouteNetlinkMessage;
 use rtnetlink::{Handle, MulticastGroup};
 use tokio::sync::mpsc;
 
 use vipd_node::config::Vip;
-use vipd_node::{has_vip, Addr, Event, Link};
+use vipd_node::{has_vip, Addr, Event, Link, ADDRESS_PROTOCOL};
 
 /// What went wrong talking to the kernel.
 #[derive(Debug, thiserror::Error)]
@@ -91,8 +93,12 @@ fn addr_from_message(m: &AddressMessage) -> Option<(u32, Addr)> {
     let mut local = None;
     let mut address = None;
     let mut flags = AddressFlags::empty();
+    let mut protocol = None;
+    let mut label = None;
     for a in &m.attributes {
         match a {
+            AddressAttribute::Protocol(p) => protocol = Some(u8::from(*p)),
+            AddressAttribute::Label(l) => label = Some(l.clone()),
             AddressAttribute::Local(ip) => local = Some(*ip),
             AddressAttribute::Address(ip) => address = Some(*ip),
             AddressAttribute::Flags(f) => flags = *f,
@@ -112,6 +118,8 @@ fn addr_from_message(m: &AddressMessage) -> Option<(u32, Addr)> {
             tentative: flags.contains(AddressFlags::Tentative)
                 || flags.contains(AddressFlags::Dadfailed),
             link_local,
+            protocol,
+            label,
         },
     ))
 }
@@ -299,6 +307,12 @@ impl Netlink {
             .add(index, vip.addr, vip.prefix_len)
             .replace();
         let msg = req.message_mut();
+        // Tagged, so vipd knows its own VIPs from the host's addresses (after a crash
+        // too). Kernels before 6.1 ignore the attribute; IPv4 VIPs keep their label.
+        msg.attributes
+            .push(AddressAttribute::Protocol(AddressProtocol::Other(
+                ADDRESS_PROTOCOL,
+            )));
         match vip.addr {
             IpAddr::V4(_) => {
                 if let Some(l) = label {
