@@ -86,6 +86,123 @@ pub enum ReconfigureError {
     Identity(&'static str),
 }
 
+/// What belongs to one stint as master, from becoming master until leaving Master
+/// for any state. A new one is made on entering Master and it is dropped on leaving
+/// (see `Router::set_state`), so nothing of one stint can leak into the next.
+#[derive(Debug)]
+struct MasterStint {
+    /// The VIP add asked for and not yet confirmed: only its answer counts.
+    vips_pending: Option<VipJobId>,
+    /// This stint has sent an advert at our own priority: other routers know us as
+    /// master, so leaving must hand over with priority 0.
+    advertised: bool,
+    /// Next gratuitous ARP / NA burst.
+    announce_at: Option<Instant>,
+    /// Since when this stint's adverts have all been sent without error.
+    healthy_since: Option<Instant>,
+    /// Advert sends that failed in a row.
+    send_failures: u32,
+    /// When a lower-priority master was last answered with an announcement.
+    last_answer: Option<Instant>,
+}
+
+impl MasterStint {
+    /// A stint that has just asked for its VIPs with the add `vips`.
+    fn new(vips: VipJobId) -> MasterStint {
+        MasterStint {
+            vips_pending: Some(vips),
+            advertised: false,
+            announce_at: None,
+            healthy_since: None,
+            send_failures: 0,
+            last_answer: None,
+        }
+    }
+}
+
+/// What keeps the router in Fault, and how long it waits after failures of its own.
+#[derive(Debug)]
+struct Faults {
+    link_up: bool,
+    /// A tracked object marked as a fault has failed.
+    tracked: bool,
+    /// The VIPs could not be added.
+    vip_add_failed: bool,
+    /// Adverts could not be sent several times in a row.
+    send_failed: bool,
+    /// The next wait in Fault after a VIP or send failure. It backs off across
+    /// stints, and starts again from `fault_retry` on Startup and once a master has
+    /// been healthy for `fault_retry`.
+    retry_wait: Duration,
+}
+
+impl Faults {
+    fn new(fault_retry: Duration) -> Faults {
+        Faults {
+            link_up: true,
+            tracked: false,
+            vip_add_failed: false,
+            send_failed: false,
+            retry_wait: fault_retry,
+        }
+    }
+
+    /// The cause that holds, the most fundamental first.
+    fn cause(&self) -> Option<FaultCause> {
+        if !self.link_up {
+            Some(FaultCause::LinkDown)
+        } else if self.tracked {
+            Some(FaultCause::Tracked)
+        } else if self.vip_add_failed {
+            Some(FaultCause::VipAddFailed)
+        } else if self.send_failed {
+            Some(FaultCause::SendFailed)
+        } else {
+            None
+        }
+    }
+
+    /// Forgets the router's own failures (VIP add, advert sends) to try again; link
+    /// and tracking are facts reported from outside and stay.
+    fn forget_failures(&mut self) {
+        self.vip_add_failed = false;
+        self.send_failed = false;
+    }
+
+    /// The wait before trying again after a failure of our own. Backs off, so a host
+    /// that keeps failing does not keep displacing a healthy master: `fault_retry`,
+    /// doubling up to MAX_FAULT_RETRY (or `fault_retry` if that is longer).
+    fn next_retry(&mut self, fault_retry: Duration) -> Duration {
+        let wait = self.retry_wait;
+        self.retry_wait = (wait * 2).min(MAX_FAULT_RETRY.max(fault_retry));
+        wait
+    }
+}
+
+/// Counts for status reports.
+#[derive(Debug, Default)]
+struct Counters {
+    transitions: u64,
+    adverts_sent: u64,
+    adverts_received: u64,
+    /// Dropped packets (and adverts that could not be written) by counter name.
+    drops: BTreeMap<&'static str, u64>,
+}
+
+impl Counters {
+    fn dropped(&mut self, kind: &'static str) {
+        *self.drops.entry(kind).or_insert(0) += 1;
+    }
+}
+
+/// The master a backup follows: the sender of the last advert it accepted as such.
+#[derive(Debug, Clone, Copy)]
+struct Followed {
+    addr: IpAddr,
+    priority: u8,
+    heard: Instant,
+}
+
 /// One VRRP virtual router.
 #[derive(Debug)]
 pub struct Router {
@@ -93,39 +210,21 @@ pub struct Router {
     state: State,
     reason: Reason,
     since: Instant,
-    transitions: u64,
     /// RFC 5798 §6.1 Master_Adver_Interval (v3 learns it from the master).
     master_adver_interval_cs: u16,
     timer: Option<(Timer, Instant)>,
-    /// Next gratuitous ARP / NA burst while master.
-    announce_at: Option<Instant>,
     /// Until then a lower-priority master is accepted although we preempt.
     preempt_hold_until: Option<Instant>,
-    link_up: bool,
+    /// The sum of the weights of failed tracked objects.
     track_weight: i32,
-    track_fault: bool,
-    vip_failed: bool,
-    /// Adverts could not be sent several times in a row.
-    send_failed: bool,
-    send_failures: u32,
-    /// The next wait in Fault after a VIP or send failure (backs off).
-    retry_wait: Duration,
-    /// When a lower-priority master was last answered with an announcement.
-    last_answer: Option<Instant>,
-    /// The add of VIPs asked for and not yet confirmed: only its answer counts.
-    vips_pending: Option<VipJobId>,
-    /// This Master stint has sent an advert at our own priority: other routers
-    /// know us as master, so leaving must hand over with priority 0.
-    advertised: bool,
-    /// Since when this master stint's adverts have all been sent without error.
-    healthy_since: Option<Instant>,
-    master: Option<(IpAddr, u8)>,
-    /// When the master we follow (`master`) was last heard.
-    master_heard: Option<Instant>,
+    /// The master we follow, if any.
+    master: Option<Followed>,
+    /// When an advert was last accepted (from anyone).
     last_advert: Option<Instant>,
-    adverts_sent: u64,
-    adverts_received: u64,
-    drops: BTreeMap<&'static str, u64>,
+    /// Some exactly while in Master.
+    stint: Option<MasterStint>,
+    faults: Faults,
+    counters: Counters,
     /// The last `VipJobId` handed out (0: none yet).
     last_vip_job: u64,
     out: VecDeque<Output>,
@@ -134,37 +233,22 @@ pub struct Router {
 impl Router {
     pub fn new(cfg: Config) -> Result<Router, ConfigError> {
         cfg.validate()?;
-        let mai = cfg.advert_interval_cs;
-        let fault_retry = cfg.fault_retry;
         Ok(Router {
-            cfg,
             state: State::Initialize,
             reason: Reason::Startup,
             since: Instant::ZERO,
-            transitions: 0,
-            master_adver_interval_cs: mai,
+            master_adver_interval_cs: cfg.advert_interval_cs,
             timer: None,
-            announce_at: None,
             preempt_hold_until: None,
-            link_up: true,
             track_weight: 0,
-            track_fault: false,
-            vip_failed: false,
-            send_failed: false,
-            send_failures: 0,
-            retry_wait: fault_retry,
-            last_answer: None,
-            vips_pending: None,
-            advertised: false,
-            healthy_since: None,
             master: None,
-            master_heard: None,
             last_advert: None,
-            adverts_sent: 0,
-            adverts_received: 0,
-            drops: BTreeMap::new(),
+            stint: None,
+            faults: Faults::new(cfg.fault_retry),
+            counters: Counters::default(),
             last_vip_job: 0,
             out: VecDeque::new(),
+            cfg,
         })
     }
 
@@ -211,10 +295,12 @@ impl Router {
             if let Some((Timer::Adver, at)) = self.timer {
                 self.timer = Some((Timer::Adver, at.min(now + self.advert_interval())));
             }
-            let refresh = self.cfg.announce.refresh;
-            if announce_changed && self.vips_pending.is_none() && !refresh.is_zero() {
+        }
+        let refresh = self.cfg.announce.refresh;
+        if let Some(stint) = self.stint.as_mut() {
+            if announce_changed && stint.vips_pending.is_none() && !refresh.is_zero() {
                 let next = now + refresh;
-                self.announce_at = Some(self.announce_at.map_or(next, |at| at.min(next)));
+                stint.announce_at = Some(stint.announce_at.map_or(next, |at| at.min(next)));
             }
         }
         Ok(())
@@ -232,7 +318,8 @@ impl Router {
     /// When `handle(now, Input::Timeout)` is next due.
     pub fn poll_timeout(&self) -> Option<Instant> {
         let t = self.timer.map(|(_, at)| at);
-        match (t, self.announce_at) {
+        let announce = self.stint.as_ref().and_then(|s| s.announce_at);
+        match (t, announce) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         }
@@ -254,12 +341,12 @@ impl Router {
             state: self.state,
             reason: self.reason,
             since: self.since,
-            transitions: self.transitions,
+            transitions: self.counters.transitions,
             priority: self.cfg.priority,
             effective_priority: self.effective_priority(),
             master: match self.state {
                 State::Master => Some((self.cfg.primary, self.effective_priority())),
-                State::Backup => self.master,
+                State::Backup => self.master.map(|m| (m.addr, m.priority)),
                 _ => None,
             },
             last_advert: self.last_advert,
@@ -267,9 +354,9 @@ impl Router {
                 State::Master => self.cfg.advert_interval_cs,
                 _ => self.master_adver_interval_cs,
             },
-            adverts_sent: self.adverts_sent,
-            adverts_received: self.adverts_received,
-            drops: self.drops.clone(),
+            adverts_sent: self.counters.adverts_sent,
+            adverts_received: self.counters.adverts_received,
+            drops: self.counters.drops.clone(),
         }
     }
 
@@ -287,46 +374,20 @@ impl Router {
             } => self.packet(now, src, dst, ttl, bytes),
             Input::Rejected(e) => self.drop_packet(DropReason::Wire(e)),
             Input::LinkUp => {
-                self.link_up = true;
+                self.faults.link_up = true;
                 self.reconsider_fault(now);
             }
             Input::LinkDown => {
-                self.link_up = false;
+                self.faults.link_up = false;
                 self.reconsider_fault(now);
             }
             Input::Tracked { weight, fault } => {
                 self.track_weight = weight;
-                self.track_fault = fault;
+                self.faults.tracked = fault;
                 self.reconsider_fault(now);
             }
             Input::VipApplied { id, ok } => self.vip_applied(now, id, ok),
-            Input::AdvertSent { ok } => {
-                if ok {
-                    self.send_failures = 0;
-                    if self.state == State::Master && self.advertised {
-                        // A master that has held its VIPs and advertised without an
-                        // error for fault_retry is healthy: the next fault starts the
-                        // back-off afresh. (One good advert is not enough: a host
-                        // that fails every stint soon after it starts must keep
-                        // backing off, not displace the healthy master again and
-                        // again.)
-                        let since = *self.healthy_since.get_or_insert(now);
-                        if now >= since + self.cfg.fault_retry {
-                            self.retry_wait = self.cfg.fault_retry;
-                        }
-                    }
-                } else {
-                    self.send_failures += 1;
-                    self.healthy_since = None;
-                    // A master that cannot advertise must not keep the VIPs: the
-                    // backups take over after Master_Down_Interval regardless.
-                    if self.send_failures >= SEND_FAILURES_FOR_FAULT && self.state == State::Master
-                    {
-                        self.send_failed = true;
-                        self.enter_fault(now, FaultCause::SendFailed);
-                    }
-                }
-            }
+            Input::AdvertSent { ok } => self.advert_sent(now, ok),
             Input::VipsPresent => {
                 if self.state != State::Master {
                     self.del_vips();
@@ -335,40 +396,74 @@ impl Router {
             Input::VipsMissing => {
                 // Never a master without its VIPs: add them again and re-announce
                 // once they are back (or go to Fault if that fails).
-                if self.state == State::Master && self.vips_pending.is_none() {
-                    self.healthy_since = None;
-                    self.vips_pending = Some(self.add_vips());
+                if let Some(stint) = self.stint.as_mut() {
+                    if stint.vips_pending.is_none() {
+                        let id = next_vip_job(&mut self.last_vip_job);
+                        stint.vips_pending = Some(id);
+                        stint.healthy_since = None;
+                        self.out.push_back(Output::AddVips { id });
+                    }
                 }
+            }
+        }
+    }
+
+    /// The result of sending an advert. Only a master's sends count: the advert a
+    /// router sends on its way out of Master is answered once that stint is over,
+    /// and the next stint starts with a clean record.
+    fn advert_sent(&mut self, now: Instant, ok: bool) {
+        let Some(stint) = self.stint.as_mut() else {
+            return;
+        };
+        if ok {
+            stint.send_failures = 0;
+            if stint.advertised {
+                // A master that has held its VIPs and advertised without an error for
+                // fault_retry is healthy: the next fault starts the back-off afresh.
+                // (One good advert is not enough: a host that fails every stint soon
+                // after it starts must keep backing off, not displace the healthy
+                // master again and again.)
+                let since = *stint.healthy_since.get_or_insert(now);
+                if now >= since + self.cfg.fault_retry {
+                    self.faults.retry_wait = self.cfg.fault_retry;
+                }
+            }
+        } else {
+            stint.send_failures += 1;
+            stint.healthy_since = None;
+            // A master that cannot advertise must not keep the VIPs: the backups take
+            // over after Master_Down_Interval regardless.
+            if stint.send_failures >= SEND_FAILURES_FOR_FAULT {
+                self.faults.send_failed = true;
+                self.enter_fault(now, FaultCause::SendFailed);
             }
         }
     }
 
     // ---- transitions -------------------------------------------------------
 
+    /// The one place the state changes. Leaving Master (for any state) ends the
+    /// master stint; entering it needs one (see `become_master`).
     fn set_state(&mut self, now: Instant, to: State, reason: Reason) {
         let from = self.state;
         self.state = to;
         self.reason = reason;
+        if to != State::Master {
+            self.stint = None;
+        }
+        debug_assert_eq!(self.stint.is_some(), to == State::Master);
         if from != to {
             self.since = now;
-            self.transitions += 1;
+            self.counters.transitions += 1;
             self.out
                 .push_back(Output::StateChanged { from, to, reason });
         }
     }
 
-    fn fault_cause(&self) -> Option<FaultCause> {
-        if !self.link_up {
-            Some(FaultCause::LinkDown)
-        } else if self.track_fault {
-            Some(FaultCause::Tracked)
-        } else if self.vip_failed {
-            Some(FaultCause::VipAddFailed)
-        } else if self.send_failed {
-            Some(FaultCause::SendFailed)
-        } else {
-            None
-        }
+    /// Whether this router is master on the wire: master, and this stint has sent an
+    /// advert at its own priority.
+    fn advertised(&self) -> bool {
+        self.stint.as_ref().is_some_and(|s| s.advertised)
     }
 
     /// RFC 5798 §6.4.1: on Startup the owner becomes master at once; anyone else
@@ -380,16 +475,14 @@ impl Router {
         // VIPs left by an earlier run (a crash) are never trusted: start from none.
         self.del_vips();
         // A new start tries afresh; old add or send failures are not carried over.
-        self.vip_failed = false;
-        self.send_failed = false;
-        self.send_failures = 0;
-        self.retry_wait = self.cfg.fault_retry;
+        self.faults.forget_failures();
+        self.faults.retry_wait = self.cfg.fault_retry;
         self.enter_active(now, Reason::Startup);
     }
 
     /// Enters Master (owner) or Backup, or Fault when a fault cause holds.
     fn enter_active(&mut self, now: Instant, reason: Reason) {
-        if let Some(cause) = self.fault_cause() {
+        if let Some(cause) = self.faults.cause() {
             self.enter_fault(now, cause);
             return;
         }
@@ -427,14 +520,6 @@ impl Router {
         self.timer = Some((Timer::Adver, now + self.advert_interval()));
     }
 
-    /// Forgets what belongs to one stint as master (VIPs pending, advertised, the next
-    /// announcement), on leaving Master for any state.
-    fn end_master_stint(&mut self) {
-        self.vips_pending = None;
-        self.advertised = false;
-        self.announce_at = None;
-    }
-
     fn become_backup_timer(&mut self, now: Instant, wait: Duration) {
         self.timer = Some((Timer::MasterDown, now + wait));
     }
@@ -446,11 +531,9 @@ impl Router {
     /// (`vip_applied`): a router that cannot hold the VIPs then never makes the
     /// current master yield to it.
     fn become_master(&mut self, now: Instant, reason: Reason) {
-        self.advertised = false;
-        self.healthy_since = None;
-        self.send_failures = 0;
-        self.last_answer = None;
-        self.vips_pending = Some(self.add_vips());
+        let id = next_vip_job(&mut self.last_vip_job);
+        self.out.push_back(Output::AddVips { id });
+        self.stint = Some(MasterStint::new(id));
         self.arm_adver_timer(now);
         self.master = None;
         self.set_state(now, State::Master, reason);
@@ -466,11 +549,10 @@ impl Router {
         // the interval of the router that really is master, not ours.
         // A master still waiting for its first VIP confirmation was never heard as
         // master and says nothing.
-        if self.advertised {
+        if self.advertised() {
             self.send_advert_with(self.effective_priority(), adv.interval_cs);
         }
         self.del_vips();
-        self.end_master_stint();
         self.learn_master(now, adv, src);
         self.become_backup_timer(now, self.master_down_interval());
         self.set_state(now, State::Backup, Reason::HigherPriority);
@@ -479,23 +561,17 @@ impl Router {
     fn enter_fault(&mut self, now: Instant, cause: FaultCause) {
         // Only a master that has advertised itself hands over; one still waiting
         // for its first VIP confirmation was never heard as master.
-        let announced = self.state == State::Master && self.advertised;
-        if announced && cause != FaultCause::LinkDown {
+        if self.advertised() && cause != FaultCause::LinkDown {
             // Hand over at once (as on Shutdown) rather than after Master_Down_Interval.
             self.send_advert(0);
         }
-        let pending = self.vips_pending.is_some();
-        if self.state == State::Master || pending || cause == FaultCause::VipAddFailed {
+        if self.state == State::Master || cause == FaultCause::VipAddFailed {
             self.del_vips();
         }
-        self.end_master_stint();
         self.master = None;
         self.timer = match cause {
             FaultCause::VipAddFailed | FaultCause::SendFailed => {
-                // Back off, so a host that keeps failing does not keep displacing a
-                // healthy master: fault_retry, doubling up to MAX_FAULT_RETRY.
-                let wait = self.retry_wait;
-                self.retry_wait = (wait * 2).min(MAX_FAULT_RETRY.max(self.cfg.fault_retry));
+                let wait = self.faults.next_retry(self.cfg.fault_retry);
                 Some((Timer::FaultRetry, now + wait))
             }
             FaultCause::LinkDown | FaultCause::Tracked => None,
@@ -505,7 +581,7 @@ impl Router {
 
     /// Moves into or out of Fault after a change of link, tracking or VIP result.
     fn reconsider_fault(&mut self, now: Instant) {
-        match (self.state, self.fault_cause()) {
+        match (self.state, self.faults.cause()) {
             (State::Initialize | State::Stopped, _) => {}
             (State::Fault, None) => self.enter_active(now, Reason::Recovered),
             (State::Fault, Some(cause)) => {
@@ -525,7 +601,7 @@ impl Router {
             State::Initialize | State::Stopped => return,
             State::Master => {
                 // Only a master others have heard hands over; see `enter_fault`.
-                if self.advertised {
+                if self.advertised() {
                     self.send_advert(0);
                 }
                 self.del_vips();
@@ -533,7 +609,6 @@ impl Router {
             State::Backup | State::Fault => {}
         }
         self.timer = None;
-        self.end_master_stint();
         self.master = None;
         self.set_state(now, State::Stopped, Reason::Shutdown);
     }
@@ -541,11 +616,14 @@ impl Router {
     /// The answer to a VIP change. Only the add this master waits for counts; an
     /// answer to an older add, to a remove or with an unknown id is stale.
     fn vip_applied(&mut self, now: Instant, id: VipJobId, ok: bool) {
-        if self.vips_pending != Some(id) || self.state != State::Master {
+        let Some(stint) = self.stint.as_mut() else {
+            return;
+        };
+        if stint.vips_pending != Some(id) {
             return;
         }
         if ok {
-            self.vips_pending = None;
+            stint.vips_pending = None;
             // §6.4.2 "Send an ADVERTISEMENT; Broadcast a gratuitous ARP request ..." /
             // "... send an Unsolicited ND Neighbor Advertisement" — once the addresses
             // are really there.
@@ -556,7 +634,7 @@ impl Router {
             self.announce(now, true);
         } else {
             // Never a master without its VIPs.
-            self.vip_failed = true;
+            self.faults.vip_add_failed = true;
             self.enter_fault(now, FaultCause::VipAddFailed);
         }
     }
@@ -572,19 +650,21 @@ impl Router {
         } else {
             None
         };
-        self.announce_at = next.map(|d| now + d);
+        if let Some(stint) = self.stint.as_mut() {
+            stint.announce_at = next.map(|d| now + d);
+        }
     }
 
     // ---- timers --------------------------------------------------------------
 
     fn timeout(&mut self, now: Instant) {
-        if let Some(at) = self.announce_at {
-            if now >= at {
-                if self.state == State::Master && self.vips_pending.is_none() {
+        if let Some(stint) = self.stint.as_mut() {
+            if stint.announce_at.is_some_and(|at| now >= at) {
+                if stint.vips_pending.is_none() {
                     self.announce(now, false);
                 } else {
                     // VIPs are being re-added; their confirmation schedules anew.
-                    self.announce_at = None;
+                    stint.announce_at = None;
                 }
             }
         }
@@ -601,15 +681,14 @@ impl Router {
                 // §6.4.3 "If the Adver_Timer fires": send an advert, reset the timer.
                 // Not before the first VIP confirmation (see `become_master`); a
                 // master re-adding VIPs it lost keeps advertising meanwhile.
-                if self.advertised || self.vips_pending.is_none() {
+                let stint = self.stint.as_ref();
+                if stint.is_some_and(|s| s.advertised || s.vips_pending.is_none()) {
                     self.send_advert(self.effective_priority());
                 }
                 self.arm_adver_timer(now);
             }
             (Timer::FaultRetry, State::Fault) => {
-                self.vip_failed = false;
-                self.send_failed = false;
-                self.send_failures = 0;
+                self.faults.forget_failures();
                 self.reconsider_fault(now);
             }
             _ => {}
@@ -627,7 +706,7 @@ impl Router {
     // ---- receive -------------------------------------------------------------
 
     fn drop_packet(&mut self, reason: DropReason) {
-        *self.drops.entry(reason.kind()).or_insert(0) += 1;
+        self.counters.dropped(reason.kind());
         self.out.push_back(Output::Dropped(reason));
     }
 
@@ -683,7 +762,7 @@ impl Router {
         if adv.priority != 255 && !same_set(&adv.addresses, &self.cfg.vips) {
             return self.drop_packet(DropReason::AddressMismatch(src));
         }
-        self.adverts_received += 1;
+        self.counters.adverts_received += 1;
         self.last_advert = Some(now);
         match self.state {
             State::Backup => self.backup_rx(now, &adv, src),
@@ -699,16 +778,19 @@ impl Router {
         if self.cfg.version == Version::V3 {
             self.master_adver_interval_cs = adv.interval_cs.max(1);
         }
-        self.master = Some((src, adv.priority));
-        self.master_heard = Some(now);
+        self.master = Some(Followed {
+            addr: src,
+            priority: adv.priority,
+            heard: now,
+        });
     }
 
     /// The master we follow (address, priority), if it was heard within the last
     /// Master_Down_Interval.
     fn live_master(&self, now: Instant) -> Option<(IpAddr, u8)> {
-        let heard = self.master_heard?;
         self.master
-            .filter(|_| now < heard + self.master_down_interval())
+            .filter(|m| now < m.heard + self.master_down_interval())
+            .map(|m| (m.addr, m.priority))
     }
 
     /// RFC 5798 §6.4.2 "If an ADVERTISEMENT is received".
@@ -802,44 +884,37 @@ impl Router {
         }
     }
 
+    /// A master heard a lower-priority master (or one leaving with priority 0).
     fn lower_priority_heard(&mut self, now: Instant) {
-        if self.vips_pending.is_some() && !self.advertised {
+        let Some(stint) = self.stint.as_ref() else {
+            return;
+        };
+        let pending = stint.vips_pending.is_some();
+        if pending && !stint.advertised {
             // Not master on the wire yet: the first advert follows the VIPs.
             return;
         }
         self.send_advert(self.effective_priority());
         self.arm_adver_timer(now);
-        // At most one re-announcement per Advertisement_Interval: a one-way
-        // partition delivers the other master's adverts again and again.
-        let recent = self
-            .last_answer
-            .is_some_and(|t| now < t + self.advert_interval());
-        if self.vips_pending.is_none() && !recent {
-            self.last_answer = Some(now);
-            self.out.push_back(Output::Announce {
-                count: self.cfg.announce.count,
-            });
+        let interval = self.advert_interval();
+        if let Some(stint) = self.stint.as_mut() {
+            // At most one re-announcement per Advertisement_Interval: a one-way
+            // partition delivers the other master's adverts again and again.
+            let recent = stint.last_answer.is_some_and(|t| now < t + interval);
+            if !pending && !recent {
+                stint.last_answer = Some(now);
+                self.out.push_back(Output::Announce {
+                    count: self.cfg.announce.count,
+                });
+            }
         }
     }
 
     // ---- VIP changes -----------------------------------------------------------
 
-    /// The next id for a VIP change: 1, 2, 3, ... (see [`VipJobId`]).
-    fn next_vip_job(&mut self) -> VipJobId {
-        self.last_vip_job += 1;
-        VipJobId(self.last_vip_job)
-    }
-
-    /// Asks for every VIP to be added; returns the id its answer will carry.
-    fn add_vips(&mut self) -> VipJobId {
-        let id = self.next_vip_job();
-        self.out.push_back(Output::AddVips { id });
-        id
-    }
-
     /// Asks for every VIP to be removed.
     fn del_vips(&mut self) {
-        let id = self.next_vip_job();
+        let id = next_vip_job(&mut self.last_vip_job);
         self.out.push_back(Output::DelVips { id });
     }
 
@@ -868,9 +943,9 @@ impl Router {
         // be a bug, so it is dropped with a counter rather than a panic.
         match adv.emit(self.cfg.primary, dst, self.cfg.checksum) {
             Ok(bytes) => {
-                self.adverts_sent += 1;
-                if self.state == State::Master && priority != 0 {
-                    self.advertised = true;
+                self.counters.adverts_sent += 1;
+                if let Some(stint) = self.stint.as_mut().filter(|_| priority != 0) {
+                    stint.advertised = true;
                 }
                 self.out.push_back(Output::SendAdvert {
                     version: self.cfg.version,
@@ -878,9 +953,15 @@ impl Router {
                     bytes,
                 });
             }
-            Err(_) => *self.drops.entry("emit_failed").or_insert(0) += 1,
+            Err(_) => self.counters.dropped("emit_failed"),
         }
     }
+}
+
+/// The next id for a VIP change after `last`: 1, 2, 3, ... (see [`VipJobId`]).
+fn next_vip_job(last: &mut u64) -> VipJobId {
+    *last += 1;
+    VipJobId(*last)
 }
 
 /// RFC 5798 §6.4.3: primary addresses compare as unsigned integers in network order.

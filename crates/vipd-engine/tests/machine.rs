@@ -93,6 +93,11 @@ fn sent_adverts(outputs: &[Output]) -> Vec<Advert> {
         .collect()
 }
 
+/// `Input::Tracked` with these values.
+fn tracked(r: &mut Router, now: Instant, weight: i32, fault: bool) {
+    r.handle(now, Input::Tracked { weight, fault });
+}
+
 fn rx(r: &mut Router, now: Instant, from: u8, bytes: &[u8]) {
     r.handle(
         now,
@@ -144,6 +149,13 @@ impl Rig {
         let id = self.newest_add.expect("an AddVips to answer");
         self.router.handle(now, Input::VipApplied { id, ok });
     }
+
+    /// A timer fires at `t` (a Master_Down_Timer: the router takes over) and the VIP
+    /// add this asks for is answered at once with `ok`.
+    fn timeout_and_vips(&mut self, t: Instant, ok: bool) {
+        self.router.handle(t, Input::Timeout);
+        self.vips_applied(t, ok);
+    }
 }
 
 fn rig(c: Config) -> Rig {
@@ -192,6 +204,21 @@ fn add_failed() -> Vec<Out> {
     silent_fault(FaultCause::VipAddFailed)
 }
 
+/// A master others know as master leaves for Fault: it hands over with a priority-0
+/// advert, drops its VIPs, Fault.
+fn handover_fault(cause: FaultCause) -> Vec<Out> {
+    vec![
+        Out::Advert(0),
+        Out::Del,
+        Out::State(State::Master, State::Fault, Reason::Fault(cause)),
+    ]
+}
+
+/// Every fault cause has cleared: back to Backup.
+fn recovered() -> Vec<Out> {
+    vec![Out::State(State::Fault, State::Backup, Reason::Recovered)]
+}
+
 fn outs(r: &mut Rig) -> Vec<Out> {
     drain(r)
         .into_iter()
@@ -220,12 +247,19 @@ fn backup(c: Config) -> Rig {
     r
 }
 
+/// Started at 0, its Master_Down_Timer fired at `t`: master with its VIPs asked for
+/// and not confirmed yet. The takeover's outputs are not drained.
+fn master_pending(c: Config, t: Instant) -> Rig {
+    let mut r = backup(c);
+    r.handle(t, Input::Timeout);
+    r
+}
+
 /// Started at 0, master at its Master_Down_Interval with its VIPs applied, drained.
 fn master(c: Config) -> (Rig, Instant) {
     let mut r = backup(c);
     let t = r.poll_timeout().expect("master down timer");
-    r.handle(t, Input::Timeout);
-    r.vips_applied(t, true);
+    r.timeout_and_vips(t, true);
     drain(&mut r);
     assert_eq!(r.state(), State::Master);
     (r, t)
@@ -294,10 +328,7 @@ fn startup_with_link_down_goes_to_fault() {
     );
     assert_eq!(r.poll_timeout(), None);
     r.handle(secs(2), Input::LinkUp);
-    assert_eq!(
-        outs(&mut r),
-        vec![Out::State(State::Fault, State::Backup, Reason::Recovered)]
-    );
+    assert_eq!(outs(&mut r), recovered());
     // 2 + 3.609375 s.
     assert_eq!(r.poll_timeout(), Some(ns(5_609_375_000)));
 }
@@ -709,9 +740,8 @@ fn an_older_add_answered_after_a_newer_one_was_asked_is_stale() {
 
 #[test]
 fn failed_vip_add_faults_without_any_advert_and_retries_after_fault_retry() {
-    let mut r = backup(cfg(150, 100));
     let t = ns(3_414_062_500);
-    r.handle(t, Input::Timeout);
+    let mut r = master_pending(cfg(150, 100), t);
     assert_eq!(outs(&mut r), took_over());
     r.vips_applied(t, false);
     // No priority-0 advert: this router never advertised itself as master, so no one
@@ -721,19 +751,14 @@ fn failed_vip_add_faults_without_any_advert_and_retries_after_fault_retry() {
     // fault_retry 10 s: 13.4140625 s.
     assert_eq!(r.poll_timeout(), Some(ns(13_414_062_500)));
     r.handle(ns(13_414_062_500), Input::Timeout);
-    assert_eq!(
-        outs(&mut r),
-        vec![Out::State(State::Fault, State::Backup, Reason::Recovered)]
-    );
+    assert_eq!(outs(&mut r), recovered());
     // 13.4140625 + 3.4140625 = 16.828125 s.
     assert_eq!(r.poll_timeout(), Some(ns(16_828_125_000)));
 }
 
 #[test]
 fn stale_vip_result_after_stepping_down_is_ignored() {
-    let mut r = backup(cfg(100, 100));
-    let t = ns(3_609_375_000);
-    r.handle(t, Input::Timeout);
+    let mut r = master_pending(cfg(100, 100), ns(3_609_375_000));
     drain(&mut r);
     // A better master appears before the add is confirmed.
     rx(&mut r, secs(4), 1, &v3(1, 200, 100));
@@ -773,10 +798,7 @@ fn vip_add_failures_back_off_doubling_up_to_300_s() {
         r.handle(ns(back - 1), Input::Timeout);
         assert!(outs(&mut r).is_empty());
         r.handle(ns(back), Input::Timeout);
-        assert_eq!(
-            outs(&mut r),
-            vec![Out::State(State::Fault, State::Backup, Reason::Recovered)]
-        );
+        assert_eq!(outs(&mut r), recovered());
     }
     assert_eq!(r.status().adverts_sent, 0);
 }
@@ -789,16 +811,14 @@ fn a_master_stint_that_advertised_resets_the_back_off() {
         (3_414_062_500, 13_414_062_500),
         (16_828_125_000, 36_828_125_000),
     ] {
-        r.handle(ns(fail), Input::Timeout);
-        r.vips_applied(ns(fail), false);
+        r.timeout_and_vips(ns(fail), false);
         drain(&mut r);
         assert_eq!(r.poll_timeout(), Some(ns(back)));
         r.handle(ns(back), Input::Timeout);
         drain(&mut r);
     }
     // Master at 36.828125 + 3.4140625 = 40.2421875 s, and this time the add works.
-    r.handle(ns(40_242_187_500), Input::Timeout);
-    r.vips_applied(ns(40_242_187_500), true);
+    r.timeout_and_vips(ns(40_242_187_500), true);
     assert_eq!(
         outs(&mut r),
         [took_over(), vec![Out::Advert(150), Out::Announce(3)]].concat()
@@ -820,8 +840,7 @@ fn a_master_stint_that_advertised_resets_the_back_off() {
     rx(&mut r, secs(51), 1, &v3(1, 200, 100));
     drain(&mut r);
     assert_eq!(r.poll_timeout(), Some(ns(54_414_062_500)));
-    r.handle(ns(54_414_062_500), Input::Timeout);
-    r.vips_applied(ns(54_414_062_500), false);
+    r.timeout_and_vips(ns(54_414_062_500), false);
     assert_eq!(outs(&mut r), [took_over(), add_failed()].concat());
     assert_eq!(r.poll_timeout(), Some(ns(64_414_062_500)));
 }
@@ -855,11 +874,9 @@ fn startup_resets_the_back_off() {
     let mut r = backup(cfg(150, 100));
     // Two failures: 3.4140625 (+ 10 s) and 16.828125 (+ 20 s); the next wait would
     // be 40 s.
-    r.handle(ns(3_414_062_500), Input::Timeout);
-    r.vips_applied(ns(3_414_062_500), false);
+    r.timeout_and_vips(ns(3_414_062_500), false);
     r.handle(ns(13_414_062_500), Input::Timeout);
-    r.handle(ns(16_828_125_000), Input::Timeout);
-    r.vips_applied(ns(16_828_125_000), false);
+    r.timeout_and_vips(ns(16_828_125_000), false);
     drain(&mut r);
     assert_eq!(r.poll_timeout(), Some(ns(36_828_125_000)));
     r.handle(secs(20), Input::Shutdown);
@@ -867,8 +884,7 @@ fn startup_resets_the_back_off() {
     drain(&mut r);
     // Master at 30 + 3.4140625 s; the add fails; retry after fault_retry:
     // 33.4140625 + 10 = 43.4140625 s.
-    r.handle(ns(33_414_062_500), Input::Timeout);
-    r.vips_applied(ns(33_414_062_500), false);
+    r.timeout_and_vips(ns(33_414_062_500), false);
     assert_eq!(outs(&mut r), [took_over(), add_failed()].concat());
     assert_eq!(r.poll_timeout(), Some(ns(43_414_062_500)));
 }
@@ -880,12 +896,10 @@ fn fault_retry_above_the_cap_does_not_shrink_or_grow() {
     let mut r = backup(c);
     // 3.4140625 + 400 = 403.4140625; master again 3.4140625 s later (406.828125),
     // and again 400 s: the cap is max(300 s, fault_retry).
-    r.handle(ns(3_414_062_500), Input::Timeout);
-    r.vips_applied(ns(3_414_062_500), false);
+    r.timeout_and_vips(ns(3_414_062_500), false);
     assert_eq!(r.poll_timeout(), Some(ns(403_414_062_500)));
     r.handle(ns(403_414_062_500), Input::Timeout);
-    r.handle(ns(406_828_125_000), Input::Timeout);
-    r.vips_applied(ns(406_828_125_000), false);
+    r.timeout_and_vips(ns(406_828_125_000), false);
     assert_eq!(r.poll_timeout(), Some(ns(806_828_125_000)));
     drain(&mut r);
     assert_eq!(r.state(), State::Fault);
@@ -893,18 +907,11 @@ fn fault_retry_above_the_cap_does_not_shrink_or_grow() {
 
 #[test]
 fn tracked_fault_before_the_vips_are_confirmed_sends_no_advert() {
-    let mut r = backup(cfg(150, 100));
     let t = ns(3_414_062_500);
-    r.handle(t, Input::Timeout);
+    let mut r = master_pending(cfg(150, 100), t);
     drain(&mut r);
     // Not announced yet (no advert sent): nothing to hand over, only the VIPs to drop.
-    r.handle(
-        t,
-        Input::Tracked {
-            weight: 0,
-            fault: true,
-        },
-    );
+    tracked(&mut r, t, 0, true);
     assert_eq!(outs(&mut r), silent_fault(FaultCause::Tracked));
     assert_eq!(r.poll_timeout(), None);
     // The add's late result changes nothing.
@@ -929,18 +936,7 @@ fn three_failed_advert_sends_in_a_row_fault_the_master() {
     assert_eq!(outs(&mut r), vec![Out::Advert(150)]);
     r.handle(ns(6_414_062_500), Input::AdvertSent { ok: false });
     // The third: a priority-0 advert is attempted, the VIPs go, Fault.
-    assert_eq!(
-        outs(&mut r),
-        vec![
-            Out::Advert(0),
-            Out::Del,
-            Out::State(
-                State::Master,
-                State::Fault,
-                Reason::Fault(FaultCause::SendFailed)
-            )
-        ]
-    );
+    assert_eq!(outs(&mut r), handover_fault(FaultCause::SendFailed));
     assert_eq!(
         Reason::Fault(FaultCause::SendFailed).as_str(),
         "advert_send_failed"
@@ -951,15 +947,11 @@ fn three_failed_advert_sends_in_a_row_fault_the_master() {
     r.handle(ns(6_414_062_500), Input::AdvertSent { ok: false });
     assert!(outs(&mut r).is_empty());
     r.handle(ns(16_414_062_500), Input::Timeout);
-    assert_eq!(
-        outs(&mut r),
-        vec![Out::State(State::Fault, State::Backup, Reason::Recovered)]
-    );
+    assert_eq!(outs(&mut r), recovered());
     // 16.4140625 + 3.4140625 = 19.828125 s; the count starts afresh: two failures do
     // not fault.
     assert_eq!(r.poll_timeout(), Some(ns(19_828_125_000)));
-    r.handle(ns(19_828_125_000), Input::Timeout);
-    r.vips_applied(ns(19_828_125_000), true);
+    r.timeout_and_vips(ns(19_828_125_000), true);
     assert_eq!(
         outs(&mut r),
         [took_over(), vec![Out::Advert(150), Out::Announce(3)]].concat()
@@ -970,18 +962,7 @@ fn three_failed_advert_sends_in_a_row_fault_the_master() {
     assert_eq!(outs(&mut r), vec![Out::Advert(150)]);
     assert_eq!(r.state(), State::Master);
     r.handle(ns(21_000_000_000), Input::AdvertSent { ok: false });
-    assert_eq!(
-        outs(&mut r),
-        vec![
-            Out::Advert(0),
-            Out::Del,
-            Out::State(
-                State::Master,
-                State::Fault,
-                Reason::Fault(FaultCause::SendFailed)
-            )
-        ]
-    );
+    assert_eq!(outs(&mut r), handover_fault(FaultCause::SendFailed));
     // No advert of this stint got out, so the back-off goes on (the first stint's
     // fault waited 10 s): 21 + 20 s. A confirmed VIP add alone does not reset it.
     assert_eq!(r.poll_timeout(), Some(secs(41)));
@@ -997,18 +978,7 @@ fn advert_send_failures_interrupted_by_a_success_or_outside_master_do_not_fault(
     assert_eq!(r.state(), State::Master);
     // The next failure is the third in a row.
     r.handle(t, Input::AdvertSent { ok: false });
-    assert_eq!(
-        outs(&mut r),
-        vec![
-            Out::Advert(0),
-            Out::Del,
-            Out::State(
-                State::Master,
-                State::Fault,
-                Reason::Fault(FaultCause::SendFailed)
-            )
-        ]
-    );
+    assert_eq!(outs(&mut r), handover_fault(FaultCause::SendFailed));
 
     // A backup sends nothing of its own; failures reported there never fault it.
     let mut r = backup(cfg(150, 100));
@@ -1048,10 +1018,7 @@ fn link_down_on_master_deletes_vips_without_advert() {
     assert_eq!(outs(&mut r), silent_fault(FaultCause::LinkDown));
     assert_eq!(r.poll_timeout(), None);
     r.handle(secs(20), Input::LinkUp);
-    assert_eq!(
-        outs(&mut r),
-        vec![Out::State(State::Fault, State::Backup, Reason::Recovered)]
-    );
+    assert_eq!(outs(&mut r), recovered());
     // 20 + 3.4140625 s.
     assert_eq!(r.poll_timeout(), Some(ns(23_414_062_500)));
 }
@@ -1059,25 +1026,8 @@ fn link_down_on_master_deletes_vips_without_advert() {
 #[test]
 fn tracked_fault_on_master_sends_priority_zero() {
     let (mut r, _) = master(cfg(150, 100));
-    r.handle(
-        secs(10),
-        Input::Tracked {
-            weight: 0,
-            fault: true,
-        },
-    );
-    assert_eq!(
-        outs(&mut r),
-        vec![
-            Out::Advert(0),
-            Out::Del,
-            Out::State(
-                State::Master,
-                State::Fault,
-                Reason::Fault(FaultCause::Tracked)
-            )
-        ]
-    );
+    tracked(&mut r, secs(10), 0, true);
+    assert_eq!(outs(&mut r), handover_fault(FaultCause::Tracked));
     // Link down while in Fault keeps it there with the new cause as reason.
     r.handle(secs(11), Input::LinkDown);
     assert!(outs(&mut r).is_empty());
@@ -1085,53 +1035,26 @@ fn tracked_fault_on_master_sends_priority_zero() {
     r.handle(secs(12), Input::LinkUp);
     assert!(outs(&mut r).is_empty());
     assert_eq!(r.status().reason, Reason::Fault(FaultCause::Tracked));
-    r.handle(
-        secs(13),
-        Input::Tracked {
-            weight: 0,
-            fault: false,
-        },
-    );
-    assert_eq!(
-        outs(&mut r),
-        vec![Out::State(State::Fault, State::Backup, Reason::Recovered)]
-    );
+    tracked(&mut r, secs(13), 0, false);
+    assert_eq!(outs(&mut r), recovered());
 }
 
 #[test]
 fn tracked_weight_is_clamped_and_carried_in_adverts() {
     let (mut r, _) = master(cfg(200, 100));
-    r.handle(
-        secs(10),
-        Input::Tracked {
-            weight: 100,
-            fault: false,
-        },
-    );
+    tracked(&mut r, secs(10), 100, false);
     assert_eq!(r.effective_priority(), 254);
     let next = r.poll_timeout().expect("adver timer");
     r.handle(next, Input::Timeout);
     assert!(outs(&mut r).contains(&Out::Advert(254)));
-    r.handle(
-        secs(20),
-        Input::Tracked {
-            weight: -1000,
-            fault: false,
-        },
-    );
+    tracked(&mut r, secs(20), -1000, false);
     assert_eq!(r.effective_priority(), 1);
     let next = r.poll_timeout().expect("adver timer");
     r.handle(next, Input::Timeout);
     assert!(outs(&mut r).contains(&Out::Advert(1)));
 
     let mut owner = Router::new(cfg(255, 100)).expect("valid");
-    owner.handle(
-        Instant::ZERO,
-        Input::Tracked {
-            weight: -100,
-            fault: false,
-        },
-    );
+    tracked(&mut owner, Instant::ZERO, -100, false);
     assert_eq!(owner.effective_priority(), 255);
 }
 
@@ -1307,13 +1230,11 @@ fn own_advert_and_other_family_are_dropped() {
 
 /// A Stop/Start of the same router after a failed VIP add starts in Fault
 /// (vip_add_failed) and waits out fault_retry, although "a new Startup begins again"
-/// and no add has been tried since. `vip_failed` survives Shutdown.
+/// and no add has been tried since. `vip_failed` survived Shutdown.
 #[test]
 fn startup_after_stop_forgets_an_earlier_vip_add_failure() {
     let mut r = backup(cfg(150, 100));
-    let t = ns(3_414_062_500);
-    r.handle(t, Input::Timeout);
-    r.vips_applied(t, false);
+    r.timeout_and_vips(ns(3_414_062_500), false);
     drain(&mut r);
     assert_eq!(r.state(), State::Fault);
     r.handle(secs(5), Input::Shutdown);
@@ -1336,9 +1257,7 @@ fn startup_after_stop_forgets_an_earlier_vip_add_failure() {
 #[test]
 fn vip_failure_then_restart_with_link_down_does_not_stick_in_fault() {
     let mut r = backup(cfg(150, 100));
-    let t = ns(3_414_062_500);
-    r.handle(t, Input::Timeout);
-    r.vips_applied(t, false);
+    r.timeout_and_vips(ns(3_414_062_500), false);
     r.handle(secs(5), Input::Shutdown);
     r.handle(secs(6), Input::LinkDown);
     r.handle(secs(7), Input::Startup);
@@ -1357,9 +1276,8 @@ fn vip_failure_then_restart_with_link_down_does_not_stick_in_fault() {
 
 #[test]
 fn no_advert_before_the_first_vip_confirmation_even_when_the_adver_timer_fires() {
-    let mut r = backup(cfg(150, 100));
     // Master_Down_Timer: 3 × 1 s + (256 − 150) × 1 s / 256 = 3.4140625 s.
-    r.handle(ns(3_414_062_500), Input::Timeout);
+    let mut r = master_pending(cfg(150, 100), ns(3_414_062_500));
     assert_eq!(outs(&mut r), took_over());
     // netlink is slow: the Adver_Timer (t + 1 s) fires first; nothing is sent.
     assert_eq!(r.poll_timeout(), Some(ns(4_414_062_500)));
@@ -1382,26 +1300,14 @@ fn a_long_standing_master_that_cannot_re_add_its_vip_hands_over_with_priority_0(
     r.handle(later, Input::VipsMissing);
     assert_eq!(outs(&mut r), vec![Out::Add]);
     r.vips_applied(later, false);
-    assert_eq!(
-        outs(&mut r),
-        vec![
-            Out::Advert(0),
-            Out::Del,
-            Out::State(
-                State::Master,
-                State::Fault,
-                Reason::Fault(FaultCause::VipAddFailed)
-            )
-        ]
-    );
+    assert_eq!(outs(&mut r), handover_fault(FaultCause::VipAddFailed));
 }
 
 #[test]
 fn a_master_never_heard_as_master_leaves_without_a_word() {
     // Master at 3.4140625 s, VIPs asked for and not yet confirmed: it has sent no
     // advert, so neither a shutdown nor a better router makes it send one.
-    let mut r = backup(cfg(150, 100));
-    r.handle(ns(3_414_062_500), Input::Timeout);
+    let mut r = master_pending(cfg(150, 100), ns(3_414_062_500));
     assert_eq!(outs(&mut r), took_over());
     r.handle(ns(3_500_000_000), Input::Shutdown);
     assert_eq!(
@@ -1412,8 +1318,7 @@ fn a_master_never_heard_as_master_leaves_without_a_word() {
         ]
     );
 
-    let mut r = backup(cfg(150, 100));
-    r.handle(ns(3_414_062_500), Input::Timeout);
+    let mut r = master_pending(cfg(150, 100), ns(3_414_062_500));
     drain(&mut r);
     rx(&mut r, ns(3_500_000_000), 3, &v3(3, 200, 100));
     assert_eq!(

@@ -32,6 +32,19 @@ fn lan(latency: Duration, cfgs: Vec<Config>) -> Sim {
     b.build().expect("valid configurations")
 }
 
+/// The LAN most scenarios use, not started yet: A = 192.0.2.1 at priority 150 and
+/// B = 192.0.2.2 at priority 100, both VRRPv3 advertising every 1 s.
+fn pair(latency: Duration) -> Sim {
+    lan(latency, vec![v3_ipv4(1, 150, 100), v3_ipv4(2, 100, 100)])
+}
+
+/// [`pair`], both started at 0.
+fn started_pair(latency: Duration) -> Sim {
+    let mut sim = pair(latency);
+    sim.start_all();
+    sim
+}
+
 fn assert_clean(sim: &Sim) {
     assert!(
         sim.violations().is_empty(),
@@ -62,6 +75,21 @@ fn announces(sim: &Sim, node: NodeId) -> Vec<(Instant, u32)> {
             _ => None,
         })
         .collect()
+}
+
+/// Everything recorded for `node` at `t`, in order.
+fn records_at(sim: &Sim, node: NodeId, t: Instant) -> Vec<&What> {
+    sim.records_of(node)
+        .filter(|r| r.at == t)
+        .map(|r| &r.what)
+        .collect()
+}
+
+/// [`records_at`] without the actions applied to `node`: what it did itself.
+fn did_at(sim: &Sim, node: NodeId, t: Instant) -> Vec<&What> {
+    let mut seen = records_at(sim, node, t);
+    seen.retain(|w| !matches!(w, What::Action(_)));
+    seen
 }
 
 /// The last instant at which `node` received an advert from `from` at or before `t`.
@@ -95,8 +123,7 @@ fn master_entries(sim: &Sim) -> Vec<(Instant, NodeId)> {
 
 #[test]
 fn crash_failover_measured_from_last_advert_heard() {
-    let mut sim = lan(ZERO, vec![v3_ipv4(1, 150, 100), v3_ipv4(2, 100, 100)]);
-    sim.start_all();
+    let mut sim = started_pair(ZERO);
     // A: Startup at 0, MDI(150) = 3 s + 106 * 100 / 256 cs = 3.4140625 s.
     assert_eq!(
         sim.run_until_state(A, State::Master, at(60, 0)),
@@ -129,8 +156,7 @@ fn crash_failover_measured_from_last_advert_heard() {
 
 #[test]
 fn crash_failover_with_latency_counts_from_arrival() {
-    let mut sim = lan(US100, vec![v3_ipv4(1, 150, 100), v3_ipv4(2, 100, 100)]);
-    sim.start_all();
+    let mut sim = started_pair(US100);
     sim.run_until(at(10, 0));
     // Sent at 9.4140625, arrives 100 us later.
     assert_eq!(last_heard(&sim, B, A, at(10, 0)), Some(at(9, 414_162_500)));
@@ -145,8 +171,7 @@ fn crash_failover_with_latency_counts_from_arrival() {
 
 #[test]
 fn advert_in_flight_when_sender_crashes_still_resets_the_timer() {
-    let mut sim = lan(US100, vec![v3_ipv4(1, 150, 100), v3_ipv4(2, 100, 100)]);
-    sim.start_all();
+    let mut sim = started_pair(US100);
     // A sends at 9.4140625; crash 50 us later, while the advert is on the wire.
     sim.run_until(at(9, 414_112_500));
     sim.crash(A);
@@ -163,16 +188,11 @@ fn advert_in_flight_when_sender_crashes_still_resets_the_timer() {
 
 #[test]
 fn priority_zero_shutdown_takeover_after_skew_time() {
-    let mut sim = lan(US100, vec![v3_ipv4(1, 150, 100), v3_ipv4(2, 100, 100)]);
-    sim.start_all();
+    let mut sim = started_pair(US100);
     sim.run_until(at(10, 0));
     sim.stop(A);
     // A, all at 10 s: priority-0 advert, then DelVips, then Stopped.
-    let a_at_10: Vec<&What> = sim
-        .records_of(A)
-        .filter(|r| r.at == at(10, 0) && !matches!(r.what, What::Action(_)))
-        .map(|r| &r.what)
-        .collect();
+    let a_at_10 = did_at(&sim, A, at(10, 0));
     assert_eq!(
         a_at_10,
         vec![
@@ -214,8 +234,7 @@ fn priority_zero_shutdown_takeover_after_skew_time() {
 
 #[test]
 fn startup_higher_priority_becomes_master_at_its_own_master_down_interval() {
-    let mut sim = lan(ZERO, vec![v3_ipv4(1, 150, 100), v3_ipv4(2, 100, 100)]);
-    sim.start_all();
+    let mut sim = started_pair(ZERO);
     sim.run_until(at(120, 0));
     // Both enter Backup at 0; A's MDI(150) = 3.4140625 s expires first.
     assert_eq!(sim.entered(A, State::Backup, at(0, 0)), Some(at(0, 0)));
@@ -273,7 +292,7 @@ fn owner_is_master_at_once_and_preempts_immediately() {
 
 #[test]
 fn preempt_higher_priority_joining_later_takes_over_at_its_own_mdi() {
-    let mut sim = lan(US100, vec![v3_ipv4(1, 150, 100), v3_ipv4(2, 100, 100)]);
+    let mut sim = pair(US100);
     sim.start(B);
     // B alone: 3.609375 s.
     assert_eq!(
@@ -466,7 +485,7 @@ fn v2_skew_time_is_in_seconds_whatever_the_interval() {
 
 #[test]
 fn master_hearing_lower_priority_answers_at_once_and_announces() {
-    let mut sim = lan(US100, vec![v3_ipv4(1, 150, 100), v3_ipv4(2, 100, 100)]);
+    let mut sim = pair(US100);
     // Isolated from the start, B becomes master alone at 3.609375 s.
     sim.partition(&[&[A], &[B]]);
     sim.start(B);
@@ -482,11 +501,7 @@ fn master_hearing_lower_priority_answers_at_once_and_announces() {
     // B's next advert is sent at 4.609375 and reaches A at 4.609475 s: A answers in
     // the same instant with an advert and a gratuitous-ARP burst.
     sim.run_until(at(4, 609_475_000));
-    let at_rx: Vec<&What> = sim
-        .records_of(A)
-        .filter(|r| r.at == at(4, 609_475_000))
-        .map(|r| &r.what)
-        .collect();
+    let at_rx = records_at(&sim, A, at(4, 609_475_000));
     assert_eq!(
         at_rx,
         vec![
@@ -512,8 +527,7 @@ fn master_hearing_lower_priority_answers_at_once_and_announces() {
 
 #[test]
 fn partition_makes_two_masters_heal_converges_to_the_higher_one() {
-    let mut sim = lan(US100, vec![v3_ipv4(1, 150, 100), v3_ipv4(2, 100, 100)]);
-    sim.start_all();
+    let mut sim = started_pair(US100);
     sim.run_until(at(5, 0));
     sim.partition(&[&[A], &[B]]);
     // B last heard A's advert of 4.4140625 at 4.4141625 s:
@@ -680,8 +694,7 @@ fn crash_leftover_vip_is_deleted_first_on_restart() {
 
 #[test]
 fn link_down_on_master_faults_backup_takes_over_link_up_preempts_back() {
-    let mut sim = lan(ZERO, vec![v3_ipv4(1, 150, 100), v3_ipv4(2, 100, 100)]);
-    sim.start_all();
+    let mut sim = started_pair(ZERO);
     sim.run_until(at(10, 0));
     sim.link_down(A);
     // A: straight to Fault, VIPs deleted, no advert (the link is down).
@@ -723,8 +736,7 @@ fn link_down_on_master_faults_backup_takes_over_link_up_preempts_back() {
 
 #[test]
 fn link_down_on_backup_is_fault_without_vip_changes() {
-    let mut sim = lan(ZERO, vec![v3_ipv4(1, 150, 100), v3_ipv4(2, 100, 100)]);
-    sim.start_all();
+    let mut sim = started_pair(ZERO);
     sim.run_until(at(10, 0));
     sim.link_down(B);
     assert_eq!(sim.state(B), State::Fault);
@@ -855,7 +867,7 @@ fn effective_priority_is_clamped_to_1_through_254() {
 
 #[test]
 fn vip_add_failure_faults_without_an_advert_and_retries() {
-    let mut sim = lan(US100, vec![v3_ipv4(1, 150, 100), v3_ipv4(2, 100, 100)]);
+    let mut sim = pair(US100);
     sim.set_vip_add_ok(A, false);
     sim.start_all();
     sim.run_until(at(5, 0));
@@ -863,11 +875,7 @@ fn vip_add_failure_faults_without_an_advert_and_retries() {
     // and without a single advert: neither its own (only sent once the VIPs are
     // confirmed) nor a priority-0 one (no one ever yielded to it).
     let t = at(3, 414_062_500);
-    let seq: Vec<&What> = sim
-        .records_of(A)
-        .filter(|r| r.at == t)
-        .map(|r| &r.what)
-        .collect();
+    let seq = records_at(&sim, A, t);
     assert_eq!(
         seq,
         vec![
@@ -926,7 +934,7 @@ fn persistent_vip_failure_backs_off_and_never_displaces_the_master() {
     // after each retry + MDI, fails at once and goes back to Fault without a single
     // advert, so the healthy master B never yields to it; and it retries less and
     // less often: fault_retry (10 s), then 20, 40, 80, 160 and at most 300 s.
-    let mut sim = lan(US100, vec![v3_ipv4(1, 150, 100), v3_ipv4(2, 100, 100)]);
+    let mut sim = pair(US100);
     sim.set_vip_add_ok(A, false);
     sim.start_all();
     sim.run_until(at(700, 0));
@@ -1059,8 +1067,7 @@ fn send_failures(sim: &Sim, node: NodeId) -> Vec<(Instant, u8)> {
 
 #[test]
 fn advert_send_failures_fault_the_master_and_it_retries_after_fault_retry() {
-    let mut sim = lan(US100, vec![v3_ipv4(1, 150, 100), v3_ipv4(2, 100, 100)]);
-    sim.start_all();
+    let mut sim = started_pair(US100);
     sim.run_until(at(10, 0));
     // From 10 s A's adverts cannot be sent: those of 10.4140625, 11.4140625 and
     // 12.4140625 s fail; at the third A attempts a priority-0 advert (which fails
@@ -1130,7 +1137,7 @@ fn persistent_send_failure_backs_off_doubling_the_fault_retry() {
     // is master, once per round; B never re-announces, since it hears nothing from
     // A. No advert of A's ever gets out, so no round counts as a healthy master
     // stint and the wait in Fault doubles: 10 s, 20 s, 40 s.
-    let mut sim = lan(US100, vec![v3_ipv4(1, 150, 100), v3_ipv4(2, 100, 100)]);
+    let mut sim = pair(US100);
     sim.set_advert_send_ok(A, false);
     sim.start_all();
     sim.run_until(at(80, 0));
@@ -1237,26 +1244,23 @@ fn advert(version: Version, vrid: u8, priority: u8, interval_cs: u16, vips: Vec<
 
 #[test]
 fn malformed_adverts_are_dropped_and_counted_without_any_effect() {
-    let mut sim = lan(ZERO, vec![v3_ipv4(1, 150, 100), v3_ipv4(2, 100, 100)]);
-    sim.start_all();
+    let mut sim = started_pair(ZERO);
     // Between A's adverts (9.4140625 and 10.4140625 s).
     sim.run_until(at(10, 0));
     let src = v4_host(1);
     let dst = IpAddr::V4(MULTICAST_V4);
-    let good = advert(Version::V3, VRID, 200, 100, vec![vip_v4()])
-        .emit(src, dst, V3Checksum::PseudoHeader)
-        .expect("emit");
+    // A priority-200 advert at 100 cs, as `from` would send it.
+    let emit = |version, vrid, vips, from| {
+        advert(version, vrid, 200, 100, vips)
+            .emit(from, dst, V3Checksum::PseudoHeader)
+            .expect("emit")
+    };
+    let good = emit(Version::V3, VRID, vec![vip_v4()], src);
     let mut bad_sum = good.clone();
     bad_sum[6] ^= 0xff;
-    let v2 = advert(Version::V2, VRID, 200, 100, vec![vip_v4()])
-        .emit(src, dst, V3Checksum::PseudoHeader)
-        .expect("emit");
-    let vrid52 = advert(Version::V3, 52, 200, 100, vec![vip_v4()])
-        .emit(src, dst, V3Checksum::PseudoHeader)
-        .expect("emit");
-    let other_vips = advert(Version::V3, VRID, 200, 100, vec![v4_host(99)])
-        .emit(src, dst, V3Checksum::PseudoHeader)
-        .expect("emit");
+    let v2 = emit(Version::V2, VRID, vec![vip_v4()], src);
+    let vrid52 = emit(Version::V3, 52, vec![vip_v4()], src);
+    let other_vips = emit(Version::V3, VRID, vec![v4_host(99)], src);
     let mut bad_type = good.clone();
     bad_type[0] = 0x32;
     let v6src = v6_host(9);
@@ -1269,11 +1273,12 @@ fn malformed_adverts_are_dropped_and_counted_without_any_effect() {
         ("vrid_mismatch", src, 255, vrid52),
         ("bad_type", src, 255, bad_type),
         ("address_mismatch", src, 255, other_vips),
-        ("own_advert", v4_host(2), 255, {
-            advert(Version::V3, VRID, 200, 100, vec![vip_v4()])
-                .emit(v4_host(2), dst, V3Checksum::PseudoHeader)
-                .expect("emit")
-        }),
+        (
+            "own_advert",
+            v4_host(2),
+            255,
+            emit(Version::V3, VRID, vec![vip_v4()], v4_host(2)),
+        ),
         ("wrong_family", v6src, 255, good.clone()),
     ];
     for (kind, src, ttl, bytes) in cases {
@@ -1437,11 +1442,7 @@ fn announce_default_burst_then_one_more_two_seconds_later() {
         vec![(at(3, 414_062_500), 3), (at(5, 414_062_500), 3)]
     );
     // The VIPs first; the first advert and the burst only once they are confirmed.
-    let order: Vec<&What> = sim
-        .records_of(A)
-        .filter(|r| r.at == at(3, 414_062_500))
-        .map(|r| &r.what)
-        .collect();
+    let order = records_at(&sim, A, at(3, 414_062_500));
     assert_eq!(
         order,
         vec![
@@ -1785,17 +1786,12 @@ fn a_backup_ignores_priority_0_from_a_router_other_than_its_live_master() {
 
 #[test]
 fn vip_removed_behind_the_masters_back_is_added_again_or_handed_over() {
-    let mut sim = lan(ZERO, vec![v3_ipv4(1, 150, 100), v3_ipv4(2, 100, 100)]);
-    sim.start_all();
+    let mut sim = started_pair(ZERO);
     sim.run_until(at(10, 0));
     sim.remove_vips(A);
     // Added back, and once confirmed an advert (the Adver_Timer restarts from it) and a
     // burst at once; the second burst follows 2 s later.
-    let at10: Vec<&What> = sim
-        .records_of(A)
-        .filter(|r| r.at == at(10, 0) && !matches!(r.what, What::Action(_)))
-        .map(|r| &r.what)
-        .collect();
+    let at10 = did_at(&sim, A, at(10, 0));
     assert_eq!(
         at10,
         vec![
@@ -1886,7 +1882,7 @@ fn one_way_total_loss_is_an_excused_lasting_split_brain() {
     // A never reaches B: B takes over and A's answers are all lost. The overlap lasts,
     // but every lost advert restarts the bound, so the checker stays quiet, and it
     // ends at once when the link is repaired.
-    let mut sim = lan(US100, vec![v3_ipv4(1, 150, 100), v3_ipv4(2, 100, 100)]);
+    let mut sim = pair(US100);
     sim.set_loss_ppm_one_way(A, B, 1_000_000);
     sim.start_all();
     // B alone as far as it knows: 3.609375 s.
