@@ -8,13 +8,14 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::path::PathBuf;
 
-use tokio::signal::unix::{signal, SignalKind};
+use tokio::signal::unix::{signal, Signal, SignalKind};
 use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, error, info, warn};
 use vipd_node::{Command, Event, ExitError, HostInfo, Level, Node, Record, RequestId};
 
 use crate::clock::{Clock, Wakeup};
-use crate::config::{self, Config, ConfigError};
+use crate::config::{Config, ConfigError};
+use crate::config_reader::ConfigReader;
 use crate::control::{self, ControlError, Pending};
 use crate::netlink::{Netlink, NetlinkError};
 use crate::sockets::Sockets;
@@ -30,6 +31,8 @@ pub enum DaemonError {
     Netlink(#[from] NetlinkError),
     #[error(transparent)]
     Control(#[from] ControlError),
+    #[error("cannot start a thread: {0}")]
+    Thread(#[source] std::io::Error),
     #[error("cannot install signal handlers: {0}")]
     Signals(#[source] std::io::Error),
     #[error(transparent)]
@@ -38,33 +41,57 @@ pub enum DaemonError {
 
 /// What executes the node's commands.
 struct Shell {
-    config_path: PathBuf,
+    config: ConfigReader,
     sockets: Sockets,
     vips: VipWriter,
     watcher: Watcher,
-    /// Results of I/O that ran in tasks (reads, VIP jobs, configuration reads).
-    results: mpsc::UnboundedSender<Event>,
     /// Control requests waiting for the node's answer.
     replies: BTreeMap<RequestId, oneshot::Sender<vipd_api::Response>>,
     requests: u64,
 }
 
+/// The signals vipd acts on, caught from the moment they are installed.
+pub struct Signals {
+    term: Signal,
+    int: Signal,
+    hup: Signal,
+}
+
+impl Signals {
+    /// Installs the handlers (inside the runtime). Do it first: until then an early
+    /// SIGHUP or SIGTERM has its default action and kills the process.
+    pub fn install() -> Result<Signals, DaemonError> {
+        let catch = |kind| signal(kind).map_err(DaemonError::Signals);
+        Ok(Signals {
+            term: catch(SignalKind::terminate())?,
+            int: catch(SignalKind::interrupt())?,
+            hup: catch(SignalKind::hangup())?,
+        })
+    }
+}
+
 /// Runs until SIGTERM/SIGINT, then leaves gracefully.
-pub async fn run(config_path: PathBuf, config: Config) -> Result<(), DaemonError> {
+pub async fn run(
+    config_path: PathBuf,
+    config: Config,
+    signals: Signals,
+) -> Result<(), DaemonError> {
+    let Signals {
+        term: mut sigterm,
+        int: mut sigint,
+        hup: mut sighup,
+    } = signals;
     let nl = Netlink::open()?;
     let mut monitor = Netlink::monitor()?;
     let (_control, mut requests) = control::serve(&config.control_socket).await?;
-    let mut sigterm = signal(SignalKind::terminate()).map_err(DaemonError::Signals)?;
-    let mut sigint = signal(SignalKind::interrupt()).map_err(DaemonError::Signals)?;
-    let mut sighup = signal(SignalKind::hangup()).map_err(DaemonError::Signals)?;
     let (datagram_tx, mut datagrams) = mpsc::channel::<Event>(1024);
     let (results_tx, mut results) = mpsc::unbounded_channel::<Event>();
     let mut shell = Shell {
-        config_path,
+        config: ConfigReader::spawn(config_path, results_tx.clone())
+            .map_err(DaemonError::Thread)?,
         sockets: Sockets::new(datagram_tx),
         vips: VipWriter::new(nl.clone(), results_tx.clone()),
-        watcher: Watcher::spawn(nl, results_tx.clone()),
-        results: results_tx,
+        watcher: Watcher::spawn(nl, results_tx),
         replies: BTreeMap::new(),
         requests: 0,
     };
@@ -86,7 +113,7 @@ pub async fn run(config_path: PathBuf, config: Config) -> Result<(), DaemonError
                 Event::MonitorClosed
             }),
             Some(p) = requests.recv() => shell.request(p),
-            _ = sighup.recv() => { shell.read_config(); continue; }
+            _ = sighup.recv() => { shell.config.request(); continue; }
             _ = sigterm.recv() => { info!("SIGTERM: leaving"); Event::Stop }
             _ = sigint.recv() => { info!("SIGINT: leaving"); Event::Stop }
         };
@@ -174,16 +201,6 @@ impl Shell {
             id,
             request: p.request,
         }
-    }
-
-    /// SIGHUP: reads the file off the loop; the node gets it (or why not) as an event.
-    fn read_config(&self) {
-        let path = self.config_path.clone();
-        let results = self.results.clone();
-        tokio::task::spawn_blocking(move || {
-            let config = config::load(&path).map_err(|e| e.to_string());
-            let _ = results.send(Event::Reload(config));
-        });
     }
 }
 

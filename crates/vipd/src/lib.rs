@@ -4,8 +4,10 @@
 pub mod check;
 pub mod clock;
 pub mod config;
+pub mod config_reader;
 pub mod control;
 pub mod daemon;
+pub mod logging;
 pub mod netlink;
 pub mod sockets;
 mod sys;

@@ -4,8 +4,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use tracing_subscriber::EnvFilter;
 use vipd::config;
+use vipd::daemon::{self, Signals};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -24,13 +24,6 @@ struct Args {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    let config = match config::load(&args.config) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("vipd: {e}");
-            return ExitCode::from(1);
-        }
-    };
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -42,32 +35,60 @@ fn main() -> ExitCode {
         }
     };
     if args.check {
-        let report = rt.block_on(vipd::check::host_check(&config));
-        for w in &report.warnings {
-            eprintln!("vipd: warning: {w}");
-        }
-        if !report.errors.is_empty() {
-            for e in &report.errors {
-                eprintln!("vipd: error: {e}");
-            }
+        return rt.block_on(check(&args.config));
+    }
+    rt.block_on(serve(args.config))
+}
+
+/// `--check`: the file, then what this host says about it.
+async fn check(path: &std::path::Path) -> ExitCode {
+    let config = match config::load(path) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("vipd: {e}");
             return ExitCode::from(1);
         }
-        println!(
-            "vipd: configuration {} is valid ({} instance{})",
-            args.config.display(),
-            config.instances.len(),
-            if config.instances.len() == 1 { "" } else { "s" }
-        );
-        return ExitCode::SUCCESS;
+    };
+    let report = vipd::check::host_check(&config).await;
+    for w in &report.warnings {
+        eprintln!("vipd: warning: {w}");
     }
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new(config.log_level.as_deref().unwrap_or("info")));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(false)
-        .init();
-    match rt.block_on(vipd::daemon::run(args.config, config)) {
+    if !report.errors.is_empty() {
+        for e in &report.errors {
+            eprintln!("vipd: error: {e}");
+        }
+        return ExitCode::from(1);
+    }
+    println!(
+        "vipd: configuration {} is valid ({} instance{})",
+        path.display(),
+        config.instances.len(),
+        if config.instances.len() == 1 { "" } else { "s" }
+    );
+    ExitCode::SUCCESS
+}
+
+async fn serve(path: PathBuf) -> ExitCode {
+    // Before anything else: the default action of an early SIGHUP (a reload sent while
+    // vipd starts) or SIGTERM would kill it on the spot.
+    let signals = match Signals::install() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("vipd: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let config = match config::load(&path) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("vipd: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let (_flush_on_exit, dropped) =
+        vipd::logging::init(config.log_level.as_deref().unwrap_or("info"));
+    vipd::logging::report_drops(dropped);
+    match daemon::run(path, config, signals).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!("{e}");
