@@ -59,6 +59,11 @@ pub enum Input<'a> {
         id: VipJobId,
         ok: bool,
     },
+    /// Whether the driver can read the interface's addresses. While it cannot, a master
+    /// cannot confirm that it holds its VIPs: it hands over (priority 0) and waits in
+    /// Fault until the kernel answers again. The driver decides how long counts as
+    /// "cannot" (vipd-node: 5 s without a successful read).
+    KernelReachable(bool),
     /// The driver saw that a VIP is no longer on the interface although nothing here
     /// removed it (an operator or another program did). A master adds it back.
     VipsMissing,
@@ -94,6 +99,9 @@ pub enum FaultCause {
     VipAddFailed,
     /// Adverts could not be sent several times in a row.
     SendFailed,
+    /// The interface's addresses could not be read for a while: the VIPs cannot be
+    /// confirmed.
+    KernelUnreachable,
 }
 
 impl Reason {
@@ -108,6 +116,7 @@ impl Reason {
             Reason::Fault(FaultCause::Tracked) => "tracked_fault",
             Reason::Fault(FaultCause::VipAddFailed) => "vip_add_failed",
             Reason::Fault(FaultCause::SendFailed) => "advert_send_failed",
+            Reason::Fault(FaultCause::KernelUnreachable) => "kernel_unreachable",
             Reason::Recovered => "recovered",
         }
     }

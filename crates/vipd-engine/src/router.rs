@@ -130,6 +130,8 @@ struct Faults {
     vip_add_failed: bool,
     /// Adverts could not be sent several times in a row.
     send_failed: bool,
+    /// The driver cannot read the interface's addresses.
+    kernel_unreachable: bool,
     /// The next wait in Fault after a VIP or send failure. It backs off across
     /// stints, and starts again from `fault_retry` on Startup and once a master has
     /// been healthy for `fault_retry`.
@@ -143,6 +145,7 @@ impl Faults {
             tracked: false,
             vip_add_failed: false,
             send_failed: false,
+            kernel_unreachable: false,
             retry_wait: fault_retry,
         }
     }
@@ -151,6 +154,8 @@ impl Faults {
     fn cause(&self) -> Option<FaultCause> {
         if !self.link_up {
             Some(FaultCause::LinkDown)
+        } else if self.kernel_unreachable {
+            Some(FaultCause::KernelUnreachable)
         } else if self.tracked {
             Some(FaultCause::Tracked)
         } else if self.vip_add_failed {
@@ -381,6 +386,10 @@ impl Router {
                 self.faults.link_up = false;
                 self.reconsider_fault(now);
             }
+            Input::KernelReachable(reachable) => {
+                self.faults.kernel_unreachable = !reachable;
+                self.reconsider_fault(now);
+            }
             Input::Tracked { weight, fault } => {
                 self.track_weight = weight;
                 self.faults.tracked = fault;
@@ -574,7 +583,7 @@ impl Router {
                 let wait = self.faults.next_retry(self.cfg.fault_retry);
                 Some((Timer::FaultRetry, now + wait))
             }
-            FaultCause::LinkDown | FaultCause::Tracked => None,
+            FaultCause::LinkDown | FaultCause::Tracked | FaultCause::KernelUnreachable => None,
         };
         self.set_state(now, State::Fault, Reason::Fault(cause));
     }

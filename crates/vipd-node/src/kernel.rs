@@ -18,6 +18,10 @@ use crate::io::{
 };
 use crate::node::{Iface, Node, Socket, POLL};
 
+/// How long an interface's addresses may go unread (every read failing) before its
+/// masters hand over: they cannot confirm their VIPs.
+pub const KERNEL_BLIND_LIMIT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// The read under way and when the next one is due.
 #[derive(Debug)]
 pub(crate) struct Reads {
@@ -125,6 +129,7 @@ impl Node {
                     None,
                     format!("cannot read link state of {}: {e}", read.name),
                 );
+                self.read_failed(now, &read.name);
                 return;
             }
         };
@@ -134,8 +139,8 @@ impl Node {
         let addrs = match &read.addrs {
             Some(Ok(a)) => a.clone(),
             Some(Err(e)) => {
-                // Not knowing is no reason to change anything: a slow kernel must not
-                // make a healthy master hand over.
+                // One failed read is no reason to change anything: a slow kernel must
+                // not make a healthy master hand over. Only a long blindness does.
                 self.note(
                     Level::Warn,
                     None,
@@ -144,11 +149,13 @@ impl Node {
                         link.name
                     ),
                 );
+                self.read_failed(now, &link.name);
                 return;
             }
             None => return,
         };
         if self.ifindex(&link.name) == Some(link.index) {
+            self.read_ok(now, &link.name);
             if let Some(f) = self.ifaces.get_mut(&link.name) {
                 f.addrs = addrs.clone();
             }
@@ -160,6 +167,42 @@ impl Node {
             }
         }
         self.setup_waiting(now, &link, &addrs);
+    }
+
+    /// A read of `name` failed: after [`KERNEL_BLIND_LIMIT`] without a good one, its
+    /// routers hear that the kernel is unreachable (a master hands over).
+    fn read_failed(&mut self, now: Instant, name: &str) {
+        let Some(f) = self.ifaces.get_mut(name) else {
+            return;
+        };
+        if f.blind || now.saturating_since(f.last_read_ok) < KERNEL_BLIND_LIMIT {
+            return;
+        }
+        f.blind = true;
+        self.note(
+            Level::Error,
+            None,
+            format!(
+                "the addresses of {name} could not be read for {KERNEL_BLIND_LIMIT:?}: VIPs cannot be confirmed; masters hand over"
+            ),
+        );
+        self.feed_iface(now, name, Input::KernelReachable(false));
+    }
+
+    fn read_ok(&mut self, now: Instant, name: &str) {
+        let Some(f) = self.ifaces.get_mut(name) else {
+            return;
+        };
+        f.last_read_ok = now;
+        if f.blind {
+            f.blind = false;
+            self.note(
+                Level::Info,
+                None,
+                format!("the addresses of {name} can be read again"),
+            );
+            self.feed_iface(now, name, Input::KernelReachable(true));
+        }
     }
 
     // ---- link events ------------------------------------------------------------------
@@ -339,6 +382,8 @@ impl Node {
                 addrs: addrs.to_vec(),
                 sockets: BTreeMap::new(),
                 unknown_vrid: 0,
+                last_read_ok: now,
+                blind: false,
             });
         // One IPv4 socket serves every source; an IPv6 one sends from its link-local.
         let wanted = match family {

@@ -36,6 +36,10 @@ pub(crate) struct Iface {
     pub sockets: BTreeMap<Family, Socket>,
     /// Datagrams whose VRID matches no instance here.
     pub unknown_vrid: u64,
+    /// When the interface's addresses were last read.
+    pub last_read_ok: Instant,
+    /// Reads have failed for [`crate::kernel::KERNEL_BLIND_LIMIT`]: its routers were told.
+    pub blind: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

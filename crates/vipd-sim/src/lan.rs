@@ -77,6 +77,8 @@ pub enum Act {
     FailRemoves(HostId, u32),
     /// A control request (`vipctl status`).
     Status(HostId),
+    /// Whether the host's kernel reads fail (a dead netlink connection).
+    FailReads(HostId, bool),
 }
 
 /// One timeline entry.
@@ -134,6 +136,7 @@ struct Kernel {
     addrs: Vec<Addr>,
     fail_adds: u32,
     fail_removes: u32,
+    fail_reads: bool,
     /// When the interface's VIP queue is free again.
     queue_free: Instant,
 }
@@ -206,6 +209,7 @@ impl LanBuilder {
                     addrs: own_addrs(h),
                     fail_adds: 0,
                     fail_removes: 0,
+                    fail_reads: false,
                     queue_free: Instant::ZERO,
                 },
                 generation: 0,
@@ -562,6 +566,7 @@ impl Lan {
             }
             Act::FailAdds(h, n) => self.hosts[h].kernel.fail_adds = n,
             Act::FailRemoves(h, n) => self.hosts[h].kernel.fail_removes = n,
+            Act::FailReads(h, fail) => self.hosts[h].kernel.fail_reads = fail,
             Act::Status(h) => {
                 let host = &mut self.hosts[h];
                 host.requests += 1;
@@ -744,6 +749,13 @@ impl Lan {
     /// What a read of `name` on host `h` shows now.
     fn read(&self, h: HostId, name: String) -> IfaceRead {
         let k = &self.hosts[h].kernel;
+        if k.fail_reads {
+            return IfaceRead {
+                name,
+                link: Err(LinkReadError::Failed("simulated netlink failure".into())),
+                addrs: None,
+            };
+        }
         if name != IFACE || !k.exists {
             return IfaceRead {
                 name,

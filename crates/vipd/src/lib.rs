@@ -9,6 +9,7 @@ pub mod control;
 pub mod daemon;
 pub mod logging;
 pub mod netlink;
+mod netlink_conn;
 pub mod sockets;
 mod sys;
 pub mod vip_writer;

@@ -29,6 +29,8 @@ pub enum NetlinkError {
     Kernel { what: String, message: String },
     #[error("{0}: the kernel did not answer within {NETLINK_TIMEOUT:?}")]
     Timeout(String),
+    #[error("the netlink connection is down (being opened again)")]
+    Down,
     /// ENODEV: the interface went away (its addresses with it).
     #[error("{0}: no such device (the interface went away)")]
     DeviceGone(String),
@@ -127,7 +129,7 @@ fn addr_from_message(m: &AddressMessage) -> Option<(u32, Addr)> {
 /// Requests to the kernel.
 #[derive(Clone)]
 pub struct Netlink {
-    handle: Handle,
+    conn: tokio::sync::watch::Receiver<Option<Handle>>,
 }
 
 impl Netlink {
@@ -172,45 +174,17 @@ impl Netlink {
         )
         .await
     }
-    /// Opens the request connection. Its driver runs on a thread of its own: the
-    /// kernel handles a route-netlink request inside the sending thread's system call,
-    /// under the rtnl lock, so on a host whose rtnl is congested a send can block for a
-    /// long time. It blocks that thread, never the one that sends adverts, and the
-    /// callers' timeouts keep working.
+    /// Opens the request connection (see [`crate::netlink_conn`]): it runs on a thread
+    /// of its own and is opened again, with back-off, whenever it dies.
     pub fn open() -> Result<Netlink, NetlinkError> {
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::Builder::new()
-            .name("vipd-netlink".into())
-            .spawn(move || {
-                let rt = match tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                {
-                    Ok(rt) => rt,
-                    Err(e) => {
-                        let _ = tx.send(Err(e));
-                        return;
-                    }
-                };
-                rt.block_on(async move {
-                    // Made here, so its socket belongs to this thread's runtime.
-                    match rtnetlink::new_connection() {
-                        Ok((conn, handle, _)) => {
-                            let _ = tx.send(Ok(handle));
-                            conn.await;
-                        }
-                        Err(e) => {
-                            let _ = tx.send(Err(e));
-                        }
-                    }
-                });
-            })
-            .map_err(NetlinkError::Open)?;
-        let handle = rx
-            .recv()
-            .map_err(|_| NetlinkError::Open(std::io::Error::other("the netlink thread ended")))?
-            .map_err(NetlinkError::Open)?;
-        Ok(Netlink { handle })
+        Ok(Netlink {
+            conn: crate::netlink_conn::spawn().map_err(NetlinkError::Open)?,
+        })
+    }
+
+    /// The connection's handle, or why there is none right now.
+    fn handle(&self) -> Result<Handle, NetlinkError> {
+        self.conn.borrow().clone().ok_or(NetlinkError::Down)
     }
 
     /// Subscribes to link and address events; they arrive on the returned channel.
@@ -250,7 +224,7 @@ impl Netlink {
 
     async fn link_by_name_unbounded(&self, name: &str) -> Result<Link, NetlinkError> {
         let mut links = self
-            .handle
+            .handle()?
             .link()
             .get()
             .match_name(name.to_string())
@@ -271,7 +245,7 @@ impl Netlink {
     async fn addresses_unbounded(&self, index: u32) -> Result<Vec<Addr>, NetlinkError> {
         let mut out = Vec::new();
         let mut s = self
-            .handle
+            .handle()?
             .address()
             .get()
             .set_link_index_filter(index)
@@ -302,7 +276,7 @@ impl Netlink {
         label: Option<&str>,
     ) -> Result<(), NetlinkError> {
         let mut req = self
-            .handle
+            .handle()?
             .address()
             .add(index, vip.addr, vip.prefix_len)
             .replace();
@@ -335,7 +309,7 @@ impl Netlink {
             return Ok(false);
         }
         let mut s = self
-            .handle
+            .handle()?
             .address()
             .get()
             .set_link_index_filter(index)
@@ -347,7 +321,7 @@ impl Netlink {
                 Ok(Some(m)) => {
                     if addr_from_message(&m).is_some_and(|(i, a)| a.addr == vip.addr && i == index)
                     {
-                        match self.handle.address().del(m).execute().await {
+                        match self.handle()?.address().del(m).execute().await {
                             Ok(()) => removed = true,
                             Err(rtnetlink::Error::NetlinkError(e))
                                 if e.code.map(|c| -c.get()) == Some(99) => {}
