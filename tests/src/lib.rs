@@ -12,7 +12,8 @@
 //! - everything is torn down in `Drop`, which also runs when a test panics; a failing
 //!   test prints the daemons' logs from there.
 //!
-//! Layout: [`lan`] (the LAN and its hosts), [`agree`] (whether `vipctl status` agrees
+//! Layout: [`lan`] (the LAN and its hosts: topology, commands in a namespace, reading
+//! addresses back, the vipd process, its status and vipctl, keepalived), [`agree`] (whether `vipctl status` agrees
 //! with `ip addr`), [`proc`] (child processes and line monitors), [`ping`] (outage
 //! measurement), [`inject`] (hand-made VRRP packets), [`configs`] (vipd YAML and
 //! keepalived configuration text), [`bins`] (finding and building the binaries under
