@@ -35,33 +35,30 @@ impl Host {
         self.ns.command(program)
     }
 
-    /// Runs `args[0] args[1..]` in the namespace (`ip netns exec`).
-    pub fn exec(&self, args: &[&str]) -> Output {
+    /// `args[0] args[1..]` as a command in the namespace; `what` names the caller in
+    /// the panic when `args` is empty.
+    fn command_line(&self, args: &[&str], what: &str) -> Command {
         let Some((prog, rest)) = args.split_first() else {
-            panic!("exec needs a program");
+            panic!("{what} needs a program");
         };
         let mut c = self.command(prog);
         c.args(rest);
-        run(&mut c)
+        c
+    }
+
+    /// Runs `args[0] args[1..]` in the namespace (`ip netns exec`).
+    pub fn exec(&self, args: &[&str]) -> Output {
+        run(&mut self.command_line(args, "exec"))
     }
 
     /// Like [`Host::exec`] but the command must succeed; returns stdout.
     pub fn exec_ok(&self, args: &[&str]) -> String {
-        let Some((prog, rest)) = args.split_first() else {
-            panic!("exec needs a program");
-        };
-        let mut c = self.command(prog);
-        c.args(rest);
-        run_ok(&mut c)
+        run_ok(&mut self.command_line(args, "exec"))
     }
 
     /// Starts a line monitor (`ip monitor ...`, `tcpdump ...`) in the namespace.
     pub fn monitor(&self, args: &[&str]) -> Monitor {
-        let Some((prog, rest)) = args.split_first() else {
-            panic!("monitor needs a program");
-        };
-        let mut c = self.command(prog);
-        c.args(rest);
+        let c = self.command_line(args, "monitor");
         Monitor::spawn(c, &format!("{} on {}", args.join(" "), self.name))
     }
 }
