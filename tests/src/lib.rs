@@ -13,9 +13,10 @@
 //!   test prints the daemons' logs from there.
 //!
 //! Layout: [`lan`] (the LAN and its hosts: topology, commands in a namespace, reading
-//! addresses back, the vipd process, its status and vipctl, keepalived), [`agree`] (whether `vipctl status` agrees
-//! with `ip addr`), [`proc`] (child processes and line monitors), [`ping`] (outage
-//! measurement), [`inject`] (hand-made VRRP packets), [`configs`] (vipd YAML and
+//! addresses back, the vipd process, its status and vipctl, keepalived), [`agree`]
+//! (whether `vipctl status` agrees with `ip addr`), [`proc`] (child processes and line
+//! monitors), [`ping`] (outage measurement), [`soak`] (the chaos soak's driver and
+//! invariant checker), [`inject`] (hand-made VRRP packets), [`configs`] (vipd YAML and
 //! keepalived configuration text), [`bins`] (finding and building the binaries under
 //! test), [`netns`] (namespaces and the stale sweep), [`util`] (bounded waiting and
 //! command helpers).
@@ -28,6 +29,7 @@ pub mod lan;
 pub mod netns;
 pub mod ping;
 pub mod proc;
+pub mod soak;
 pub mod util;
 
 pub use agree::assert_vipctl_agrees;
