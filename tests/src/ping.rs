@@ -8,6 +8,9 @@ use crate::lan::Host;
 use crate::proc::{Line, Monitor};
 use crate::util::wait_until;
 
+/// How long [`Pinger::start_replying`] waits for the first replies.
+pub const FIRST_REPLIES: Duration = Duration::from_secs(5);
+
 /// A running pinger; stop it with [`Pinger::stop`] (or drop it).
 pub struct Pinger {
     mon: Monitor,
@@ -52,6 +55,19 @@ impl Pinger {
             mon: Monitor::spawn(cmd, "ping"),
             target: target.to_string(),
         }
+    }
+
+    /// [`Pinger::start`], returned once `replies` replies have come within
+    /// [`FIRST_REPLIES`] (panics if not): the path to `target` is known good.
+    pub fn start_replying(client: &Host, target: &str, limit: Duration, replies: usize) -> Pinger {
+        let p = Pinger::start(client, target, limit);
+        assert!(
+            p.wait_replies(replies, FIRST_REPLIES),
+            "the client {} cannot ping {target}: fewer than {replies} replies within \
+             {FIRST_REPLIES:?}",
+            client.name
+        );
+        p
     }
 
     /// Replies so far.

@@ -61,4 +61,12 @@ impl Host {
         let c = self.command_line(args, "monitor");
         Monitor::spawn(c, &format!("{} on {}", args.join(" "), self.name))
     }
+
+    /// `ip monitor address dev eth0` in the namespace, given 200 ms to subscribe (it
+    /// prints nothing until an event). Read its lines with [`crate::events`].
+    pub fn address_events(&self) -> Monitor {
+        let m = self.monitor(&["ip", "monitor", "address", "dev", "eth0"]);
+        std::thread::sleep(Duration::from_millis(200));
+        m
+    }
 }

@@ -154,6 +154,12 @@ impl Lan {
         host
     }
 
+    /// [`Lan::host`] with the addresses the tests number hosts by: 192.0.2.`n` and
+    /// 2001:db8::`n` (the same digits).
+    pub fn host_at(&self, name: &str, n: u8) -> Host {
+        self.host(name, &format!("192.0.2.{n}"), &format!("2001:db8::{n}"))
+    }
+
     /// Adds segment `name` (e.g. `br1`): another bridge in the bridge namespace, set up
     /// like `br0` (multicast snooping and querier off). Hosts join it with
     /// [`Lan::attach`]; it goes away with the bridge namespace.

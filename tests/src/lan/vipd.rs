@@ -175,6 +175,32 @@ impl Host {
         self.with_vipd(|p| p.wait_exit(timeout))
     }
 
+    /// Waits up to `timeout` for vipd (sent SIGTERM) to exit, which it must, with 0.
+    pub fn assert_exits_cleanly(&self, timeout: Duration) {
+        match self.wait_vipd_exit(timeout) {
+            Some(s) => assert_eq!(s.code(), Some(0), "vipd on {} exited with {s}", self.name),
+            None => panic!(
+                "vipd on {} still running {timeout:?} after SIGTERM",
+                self.name
+            ),
+        }
+    }
+
+    /// Crashes vipd: SIGKILL, after which it must be gone within 3 s. Whatever it had
+    /// added to the kernel stays there.
+    pub fn crash_vipd(&self) {
+        assert!(
+            self.kill(Signal::SIGKILL),
+            "vipd on {} had exited before SIGKILL",
+            self.name
+        );
+        assert!(
+            self.wait_vipd_exit(Duration::from_secs(3)).is_some(),
+            "SIGKILL did not end vipd on {}",
+            self.name
+        );
+    }
+
     pub fn vipd_pid(&self) -> Option<u32> {
         lock(&self.vipd).as_ref().map(Proc::pid)
     }

@@ -9,7 +9,7 @@
 
 use std::time::Duration;
 
-use crate::configs::{vipd_yaml, VipdInstance};
+use crate::configs::web_config;
 
 pub mod chaos;
 pub mod checker;
@@ -39,11 +39,7 @@ pub const STATUS_TIMEOUT: Duration = Duration::from_millis(500);
 /// At most this many routers are down at once.
 pub const MAX_DOWN: usize = 2;
 
-/// A router's configuration: instance web (VRID 51, [`VIP4_CIDR`]) at `priority`,
-/// default settings otherwise.
+/// A router's configuration: [`web_config`] for [`VIP4_CIDR`] at `priority`.
 pub fn config(priority: u8) -> String {
-    vipd_yaml(
-        Some("debug"),
-        &[VipdInstance::new("web", 51, &[VIP4_CIDR]).priority(priority)],
-    )
+    web_config(priority, VIP4_CIDR)
 }
