@@ -49,8 +49,12 @@ pub use util::{epoch_now, exclusive, run_timeout, wait_until};
 
 /// The VIP most tests float.
 pub const VIP4: &str = "192.0.2.50";
+/// [`VIP4`] with its prefix length, as configured and as `ip addr` takes it.
+pub const VIP4_CIDR: &str = "192.0.2.50/24";
 /// The IPv6 VIP.
 pub const VIP6: &str = "2001:db8::50";
+/// [`VIP6`] with its prefix length.
+pub const VIP6_CIDR: &str = "2001:db8::50/64";
 
 /// RFC 5798 §6.1 Skew_Time in milliseconds, exact:
 /// ((256 − Priority) × Master_Adver_Interval) / 256.

@@ -87,6 +87,15 @@ impl Pinger {
         })
     }
 
+    /// [`Pinger::wait_replies`], which must come true: panics with `what` if not.
+    pub fn assert_replies(&self, n: usize, timeout: Duration, what: &str) {
+        assert!(
+            self.wait_replies(n, timeout),
+            "{what}: {n} more replies from {} did not come within {timeout:?}",
+            self.target
+        );
+    }
+
     pub fn stop(mut self) -> PingReport {
         let lines: Vec<Line> = self.mon.stop();
         let mut replies: Vec<f64> = lines.iter().filter_map(|l| parse_reply(&l.text)).collect();
@@ -123,6 +132,12 @@ impl PingReport {
             .map(|w| w[1] - w[0])
             .max_by(f64::total_cmp)
             .map(|g| Duration::from_secs_f64(g.max(0.0)))
+    }
+
+    /// [`PingReport::longest_gap_after`] in milliseconds, NaN if there is none.
+    pub fn longest_gap_after_ms(&self, from: f64) -> f64 {
+        self.longest_gap_after(from)
+            .map_or(f64::NAN, |g| g.as_secs_f64() * 1e3)
     }
 
     /// Replies received after `t`.

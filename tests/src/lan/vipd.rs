@@ -186,6 +186,17 @@ impl Host {
         }
     }
 
+    /// [`Host::assert_exits_cleanly`], and `vip` is gone from eth0: vipd took it along.
+    pub fn assert_left(&self, vip: &str, timeout: Duration) {
+        self.assert_exits_cleanly(timeout);
+        assert!(
+            !self.has_addr(vip),
+            "{} left its VIP behind: {:?}",
+            self.name,
+            self.addresses()
+        );
+    }
+
     /// Crashes vipd: SIGKILL, after which it must be gone within 3 s. Whatever it had
     /// added to the kernel stays there.
     pub fn crash_vipd(&self) {

@@ -10,6 +10,7 @@
 use std::time::Duration;
 
 use crate::configs::web_config;
+pub use crate::VIP4_CIDR;
 
 pub mod chaos;
 pub mod checker;
@@ -21,8 +22,6 @@ pub use checker::{settled_roles, Checker, Episode, View};
 pub use report::{daemon_problems, Run};
 pub use rng::{seed, Draw};
 
-/// The VIP with its prefix length, as configured and as `ip addr` takes it.
-pub const VIP4_CIDR: &str = "192.0.2.50/24";
 /// The seed when `VIPD_SOAK_SEED` is not set.
 pub const DEFAULT_SEED: u64 = 0x5EED_0051;
 /// After any action, and the longest a mismatch between kernel and vipd may last.

@@ -103,17 +103,8 @@ pub struct Run<'a> {
 impl Run<'_> {
     /// The summary printed after every run.
     pub fn summary(&self, chaos: &Chaos, ping: &PingReport) -> String {
-        let Run {
-            seed,
-            actions,
-            idle_picks,
-            chaos_secs,
-            restored,
-            settled,
-            settle_limit,
-            error_lines,
-            final_problems,
-        } = *self;
+        let (seed, actions, idle_picks) = (self.seed, self.actions, self.idle_picks);
+        let settle_limit = self.settle_limit;
         let mut s = String::new();
         let _ = writeln!(
             s,
@@ -122,7 +113,8 @@ impl Run<'_> {
         );
         let _ = writeln!(
             s,
-            "{actions} actions in {chaos_secs:.1} s ({idle_picks} rounds found nothing to do): {}",
+            "{actions} actions in {:.1} s ({idle_picks} rounds found nothing to do): {}",
+            self.chaos_secs,
             chaos
                 .taken
                 .iter()
@@ -155,15 +147,14 @@ impl Run<'_> {
                     "ping: longest gap {:.1} ms from {} ({before}); after the restore {:.1} ms; {ping}",
                     gap.as_secs_f64() * 1e3,
                     utc(at),
-                    ping.longest_gap_after(restored)
-                        .map_or(f64::NAN, |g| g.as_secs_f64() * 1e3)
+                    ping.longest_gap_after_ms(self.restored)
                 );
             }
             None => {
                 let _ = writeln!(s, "ping: no gap measured; {ping}");
             }
         }
-        match settled {
+        match self.settled {
             Some(t) => {
                 let _ = writeln!(
                     s,
@@ -190,8 +181,8 @@ impl Run<'_> {
                     .join("; ")
             }
         );
-        let _ = writeln!(s, "vipd ERROR log lines: {}", error_lines.len());
-        for l in error_lines.iter().take(20) {
+        let _ = writeln!(s, "vipd ERROR log lines: {}", self.error_lines.len());
+        for l in self.error_lines.iter().take(20) {
             let _ = writeln!(s, "  {l}");
         }
         let _ = writeln!(
@@ -199,7 +190,7 @@ impl Run<'_> {
             "violations: {}, faults: {}, final problems: {}",
             chaos.checker.violations.len(),
             chaos.faults.len(),
-            final_problems.len()
+            self.final_problems.len()
         );
         s
     }
