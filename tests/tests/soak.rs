@@ -60,11 +60,9 @@
 
 use std::time::{Duration, Instant};
 
-use vipd_e2e::soak::{
-    config, daemon_problems, seed, settled_roles, Chaos, Draw, Run, SAMPLE_EVERY,
-};
+use vipd_e2e::soak::{daemon_problems, seed, settled_roles, Chaos, Draw, Run, SAMPLE_EVERY};
 use vipd_e2e::{
-    assert_vipctl_agrees, describe, epoch_now, exclusive, wait_roles, Lan, Pinger, VIP4,
+    assert_vipctl_agrees, describe, epoch_now, exclusive, start_web, Lan, Pinger, VIP4, VIP4_CIDR,
 };
 
 /// How many actions the run takes (fewer if [`CHAOS_BUDGET`] runs out first).
@@ -83,28 +81,18 @@ fn seeded_chaos_keeps_one_master() {
     let seed = seed();
     println!("soak: seed {seed} ({seed:#x}); replay with VIPD_SOAK_SEED={seed}");
     let lan = Lan::new("soak");
-    let a = lan.host("a", "192.0.2.11", "2001:db8::11");
-    let b = lan.host("b", "192.0.2.12", "2001:db8::12");
-    let c = lan.host("c", "192.0.2.13", "2001:db8::13");
-    let client = lan.host("client", "192.0.2.100", "2001:db8::100");
+    let a = lan.host_at("a", 11);
+    let b = lan.host_at("b", 12);
+    let c = lan.host_at("c", 13);
+    let client = lan.host_at("client", 100);
     let all = [&a, &b, &c];
-    for (h, p) in [(&a, 150), (&b, 120), (&c, 100)] {
-        h.spawn_vipd(&config(p));
-    }
-    assert!(
-        wait_roles(&all, "a", VIP4, Duration::from_secs(10)),
-        "a never became the only master:\n{}",
-        describe(&all, VIP4)
-    );
-    let ping = Pinger::start(&client, VIP4, Duration::from_secs(120));
-    assert!(
-        ping.wait_replies(100, Duration::from_secs(5)),
-        "the client cannot ping the VIP held by a"
-    );
+    let routers = [(&a, 150), (&b, 120), (&c, 100)];
+    start_web(&routers, VIP4_CIDR);
+    let ping = Pinger::start_replying(&client, VIP4, Duration::from_secs(120), 100);
 
     // Declared after the hosts: dropped first, so a stopped vipd is continued before
     // anything else is torn down, also when the test panics.
-    let mut chaos = Chaos::new(&[(&a, 150), (&b, 120), (&c, 100)], seed);
+    let mut chaos = Chaos::new(&routers, seed);
     let begun = Instant::now();
     let mut actions = 0;
     let mut idle_picks = 0;
