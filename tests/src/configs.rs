@@ -91,6 +91,16 @@ pub fn vipd_yaml(log_level: Option<&str>, instances: &[VipdInstance]) -> String 
     y
 }
 
+/// The configuration most tests give vipd: one instance, web (VRID 51, on eth0),
+/// floating `vip_cidr` at `priority`, default settings otherwise (VRRPv3, adverts every
+/// 200 ms, preemption on), logging at debug level.
+pub fn web_config(priority: u8, vip_cidr: &str) -> String {
+    vipd_yaml(
+        Some("debug"),
+        &[VipdInstance::new("web", 51, &[vip_cidr]).priority(priority)],
+    )
+}
+
 /// One keepalived `vrrp_instance`.
 #[derive(Debug, Clone)]
 pub struct KeepalivedInstance {

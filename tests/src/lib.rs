@@ -12,9 +12,13 @@
 //! - everything is torn down in `Drop`, which also runs when a test panics; a failing
 //!   test prints the daemons' logs from there.
 //!
-//! Layout: [`lan`] (the LAN and its hosts), [`agree`] (whether `vipctl status` agrees
-//! with `ip addr`), [`proc`] (child processes and line monitors), [`ping`] (outage
-//! measurement), [`inject`] (hand-made VRRP packets), [`configs`] (vipd YAML and
+//! Layout: [`lan`] (the LAN and its hosts: topology, commands in a namespace, reading
+//! addresses back, the vipd process, its status and vipctl, keepalived), [`agree`]
+//! (whether `vipctl status` agrees with `ip addr`), [`proc`] (child processes and line
+//! monitors), [`roles`] (who is master: waiting for it, describing it), [`setup`] (the
+//! starting points the tests share), [`events`] (`ip monitor address` lines), [`ping`]
+//! (outage measurement), [`soak`] (the chaos soak's driver and
+//! invariant checker), [`inject`] (hand-made VRRP packets), [`configs`] (vipd YAML and
 //! keepalived configuration text), [`bins`] (finding and building the binaries under
 //! test), [`netns`] (namespaces and the stale sweep), [`util`] (bounded waiting and
 //! command helpers).
@@ -22,25 +26,35 @@
 pub mod agree;
 pub mod bins;
 pub mod configs;
+pub mod events;
 pub mod inject;
 pub mod lan;
 pub mod netns;
 pub mod ping;
 pub mod proc;
+pub mod roles;
+pub mod setup;
+pub mod soak;
 pub mod util;
 
 pub use agree::assert_vipctl_agrees;
-pub use configs::{keepalived_conf, vipd_yaml, KeepalivedInstance, VipdInstance};
+pub use configs::{keepalived_conf, vipd_yaml, web_config, KeepalivedInstance, VipdInstance};
 pub use lan::{Host, Lan};
 pub use nix::sys::signal::Signal;
 pub use ping::{PingReport, Pinger};
 pub use proc::{Line, Monitor, Proc};
+pub use roles::{assert_roles, describe, describe_all, holders, wait_master, wait_roles};
+pub use setup::{start_pair, start_web};
 pub use util::{epoch_now, exclusive, run_timeout, wait_until};
 
 /// The VIP most tests float.
 pub const VIP4: &str = "192.0.2.50";
+/// [`VIP4`] with its prefix length, as configured and as `ip addr` takes it.
+pub const VIP4_CIDR: &str = "192.0.2.50/24";
 /// The IPv6 VIP.
 pub const VIP6: &str = "2001:db8::50";
+/// [`VIP6`] with its prefix length.
+pub const VIP6_CIDR: &str = "2001:db8::50/64";
 
 /// RFC 5798 §6.1 Skew_Time in milliseconds, exact:
 /// ((256 − Priority) × Master_Adver_Interval) / 256.
@@ -51,109 +65,6 @@ pub fn skew_ms(priority: u8, advert_interval_ms: f64) -> f64 {
 /// RFC 5798 §6.1 Master_Down_Interval in milliseconds: 3 × interval + skew.
 pub fn master_down_ms(priority: u8, advert_interval_ms: f64) -> f64 {
     3.0 * advert_interval_ms + skew_ms(priority, advert_interval_ms)
-}
-
-/// A one-line-per-host picture of who holds `vip` and what each vipd says, for
-/// assertion messages.
-pub fn describe(hosts: &[&Host], vip: &str) -> String {
-    hosts
-        .iter()
-        .map(|h| {
-            let st = match h.try_status() {
-                Ok(s) => s
-                    .instances
-                    .first()
-                    .map(|i| {
-                        format!(
-                            "{} ({}, transitions {})",
-                            i.state.as_str(),
-                            i.reason,
-                            i.transitions
-                        )
-                    })
-                    .unwrap_or_else(|| "no instance".into()),
-                Err(e) => format!("no status: {e}"),
-            };
-            format!("{}: holds {vip}: {}, vipd: {st}", h.name, h.has_addr(vip))
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
-/// Every instance of every host, one line each (state, reason, transitions, VIPs as
-/// vipd reports them and whether `ip addr` on the instance's interface has them), plus
-/// each host's addresses per interface, for assertion messages in tests with several
-/// instances or interfaces.
-pub fn describe_all(hosts: &[&Host]) -> String {
-    let mut out = Vec::new();
-    for h in hosts {
-        let mut ifaces = vec!["eth0".to_string()];
-        ifaces.extend(h.extra_interfaces());
-        for iface in &ifaces {
-            out.push(format!(
-                "{} {iface}: {}",
-                h.name,
-                h.addresses_on(iface).join(" ")
-            ));
-        }
-        match h.try_status() {
-            Ok(s) if s.instances.is_empty() => out.push(format!("{}: no instances", h.name)),
-            Ok(s) => {
-                for i in &s.instances {
-                    let vips = i
-                        .vips
-                        .iter()
-                        .map(|v| {
-                            let addr = v.address.split('/').next().unwrap_or(&v.address);
-                            format!(
-                                "{} present={} in-kernel={}",
-                                v.address,
-                                v.present,
-                                h.has_addr_on(&i.interface, addr)
-                            )
-                        })
-                        .collect::<Vec<_>>()
-                        .join(", ");
-                    out.push(format!(
-                        "{} {} ({} vrid {}): {} ({}, transitions {}), {vips}",
-                        h.name,
-                        i.name,
-                        i.interface,
-                        i.vrid,
-                        i.state.as_str(),
-                        i.reason,
-                        i.transitions
-                    ));
-                }
-            }
-            Err(e) => out.push(format!("{}: no status: {e}", h.name)),
-        }
-    }
-    out.join("\n")
-}
-
-/// Waits until `master` is vipd master holding `vip` and every other host is backup
-/// without it. `hosts` must include `master`.
-pub fn wait_roles(hosts: &[&Host], master: &str, vip: &str, timeout: std::time::Duration) -> bool {
-    wait_until(timeout, std::time::Duration::from_millis(20), || {
-        hosts.iter().all(|h| {
-            let want = if h.name == master {
-                vipd_api::State::Master
-            } else {
-                vipd_api::State::Backup
-            };
-            h.state() == Some(want) && h.has_addr(vip) == (h.name == master)
-        })
-    })
-}
-
-/// Names of the hosts holding `vip` (by `ip addr`).
-pub fn holders(hosts: &[&Host], vip: &str) -> Vec<String> {
-    hosts
-        .iter()
-        .filter(|h| h.has_addr(vip))
-        .map(|h| h.name.clone())
-        .collect()
 }
 
 #[cfg(test)]

@@ -8,6 +8,9 @@ use crate::lan::Host;
 use crate::proc::{Line, Monitor};
 use crate::util::wait_until;
 
+/// How long [`Pinger::start_replying`] waits for the first replies.
+pub const FIRST_REPLIES: Duration = Duration::from_secs(5);
+
 /// A running pinger; stop it with [`Pinger::stop`] (or drop it).
 pub struct Pinger {
     mon: Monitor,
@@ -54,6 +57,19 @@ impl Pinger {
         }
     }
 
+    /// [`Pinger::start`], returned once `replies` replies have come within
+    /// [`FIRST_REPLIES`] (panics if not): the path to `target` is known good.
+    pub fn start_replying(client: &Host, target: &str, limit: Duration, replies: usize) -> Pinger {
+        let p = Pinger::start(client, target, limit);
+        assert!(
+            p.wait_replies(replies, FIRST_REPLIES),
+            "the client {} cannot ping {target}: fewer than {replies} replies within \
+             {FIRST_REPLIES:?}",
+            client.name
+        );
+        p
+    }
+
     /// Replies so far.
     pub fn replies(&self) -> usize {
         self.mon
@@ -69,6 +85,15 @@ impl Pinger {
         wait_until(timeout, Duration::from_millis(5), || {
             self.replies() >= base + n
         })
+    }
+
+    /// [`Pinger::wait_replies`], which must come true: panics with `what` if not.
+    pub fn assert_replies(&self, n: usize, timeout: Duration, what: &str) {
+        assert!(
+            self.wait_replies(n, timeout),
+            "{what}: {n} more replies from {} did not come within {timeout:?}",
+            self.target
+        );
     }
 
     pub fn stop(mut self) -> PingReport {
@@ -107,6 +132,12 @@ impl PingReport {
             .map(|w| w[1] - w[0])
             .max_by(f64::total_cmp)
             .map(|g| Duration::from_secs_f64(g.max(0.0)))
+    }
+
+    /// [`PingReport::longest_gap_after`] in milliseconds, NaN if there is none.
+    pub fn longest_gap_after_ms(&self, from: f64) -> f64 {
+        self.longest_gap_after(from)
+            .map_or(f64::NAN, |g| g.as_secs_f64() * 1e3)
     }
 
     /// Replies received after `t`.

@@ -13,8 +13,7 @@ use vipd_api::State;
 use vipd_e2e::inject::{send_raw_ipv4, v3_advert, vrrp_datagram};
 use vipd_e2e::lan::first_instance;
 use vipd_e2e::{
-    assert_vipctl_agrees, describe, vipd_yaml, wait_roles, wait_until, Host, Lan, VipdInstance,
-    VIP4,
+    assert_roles, assert_vipctl_agrees, start_pair, wait_until, Host, Lan, VIP4, VIP4_CIDR,
 };
 
 const PER_KIND: u64 = 3;
@@ -30,23 +29,9 @@ fn count(d: &BTreeMap<String, u64>, k: &str) -> u64 {
 #[test]
 fn bad_input_dropped_and_counted() {
     let lan = Lan::new("badin");
-    let a = lan.host("a", "192.0.2.11", "2001:db8::11");
-    let b = lan.host("b", "192.0.2.12", "2001:db8::12");
-    let x = lan.host("x", "192.0.2.66", "2001:db8::66");
-    let cfg = |p: u8| {
-        vipd_yaml(
-            Some("debug"),
-            &[VipdInstance::new("web", 51, &["192.0.2.50/24"]).priority(p)],
-        )
-    };
-    a.spawn_vipd(&cfg(150));
-    b.spawn_vipd(&cfg(100));
+    let x = lan.host_at("x", 66);
+    let (a, b) = start_pair(&lan, VIP4_CIDR);
     let both = [&a, &b];
-    assert!(
-        wait_roles(&both, "a", VIP4, Duration::from_secs(10)),
-        "a never became the only master:\n{}",
-        describe(&both, VIP4)
-    );
     let before = b.status();
     let before_inst = first_instance(&before).clone();
     assert_eq!(before_inst.state, State::Backup);
@@ -126,10 +111,12 @@ fn bad_input_dropped_and_counted() {
         "b made a transition: {inst:?}"
     );
     assert_eq!(inst.master_address.as_deref(), Some(a.ipv4.as_str()));
-    assert!(
-        wait_roles(&both, "a", VIP4, Duration::from_millis(100)),
-        "{}",
-        describe(&both, VIP4)
+    assert_roles(
+        &both,
+        "a",
+        VIP4,
+        Duration::from_millis(100),
+        "a is no longer the only master",
     );
     let a_inst = a.status();
     let a_inst = first_instance(&a_inst);

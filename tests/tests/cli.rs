@@ -23,6 +23,20 @@ fn vipd(h: &Host, args: &[&str], config: &Path) -> (Option<i32>, String, String)
     )
 }
 
+/// The `vips` line of a good instance.
+const VIPS: &str = "vips: [\"192.0.2.50/24\"]";
+
+/// A configuration file's text: `control_socket: "<sock>"`, then one instance, web on
+/// eth0 (lines 1 to 4), whose further lines (from line 5 on) are `rest`.
+fn web_file(sock: &impl std::fmt::Display, rest: &[&str]) -> String {
+    let mut text =
+        format!("control_socket: \"{sock}\"\ninstances:\n  - name: web\n    interface: eth0\n");
+    for l in rest {
+        text.push_str(&format!("    {l}\n"));
+    }
+    text
+}
+
 fn write(h: &Host, name: &str, text: &str) -> std::path::PathBuf {
     let p = h.dir().join(name);
     std::fs::write(&p, text).expect("write a config file into the test's temp dir");
@@ -32,46 +46,44 @@ fn write(h: &Host, name: &str, text: &str) -> std::path::PathBuf {
 #[test]
 fn bad_config_refused() {
     let lan = Lan::new("badcfg");
-    let h = lan.host("h", "192.0.2.11", "2001:db8::11");
+    let h = lan.host_at("h", 11);
     let sock = h.control_socket();
     let sock = sock.display();
 
-    // (file name, text, line that must be named, words the message must contain)
+    // (file name, text, line that must be named, words the message must contain); the
+    // instance's own lines start at line 5.
     let cases: Vec<(&str, String, usize, Vec<&str>)> = vec![
         (
             "vrid0.yaml",
-            format!(
-                "control_socket: \"{sock}\"\ninstances:\n  - name: web\n    interface: eth0\n    \
-                 vrid: 0\n    vips: [\"192.0.2.50/24\"]\n"
-            ),
+            web_file(&sock, &["vrid: 0", VIPS]),
             5,
             vec!["vrid"],
         ),
         (
             "typo.yaml",
-            format!(
-                "control_socket: \"{sock}\"\ninstances:\n  - name: web\n    interface: eth0\n    \
-                 vrid: 51\n    priorty: 100\n    vips: [\"192.0.2.50/24\"]\n"
-            ),
+            web_file(&sock, &["vrid: 51", "priorty: 100", VIPS]),
             6,
             vec!["priorty"],
         ),
         (
             "badvip.yaml",
-            format!(
-                "control_socket: \"{sock}\"\ninstances:\n  - name: web\n    interface: eth0\n    \
-                 vrid: 51\n    priority: 100\n    advert_interval: 200ms\n    vips: \
-                 [\"192.0.2.300/24\"]\n"
+            web_file(
+                &sock,
+                &[
+                    "vrid: 51",
+                    "priority: 100",
+                    "advert_interval: 200ms",
+                    "vips: [\"192.0.2.300/24\"]",
+                ],
             ),
             8,
             vec!["192.0.2.300"],
         ),
         (
             "interval.yaml",
-            format!(
-                "control_socket: \"{sock}\"\ninstances:\n  - name: web\n    interface: eth0\n    \
-                 vrid: 51\n    version: 2\n    advert_interval: 200ms\n    vips: \
-                 [\"192.0.2.50/24\"]\n"
+            web_file(
+                &sock,
+                &["vrid: 51", "version: 2", "advert_interval: 200ms", VIPS],
             ),
             7,
             vec!["advert_interval"],
@@ -118,9 +130,9 @@ fn bad_config_refused() {
     let good = write(
         &h,
         "good.yaml",
-        &format!(
-            "control_socket: \"{sock}\"\ninstances:\n  - name: web\n    interface: eth0\n    \
-             vrid: 51\n    priority: 150\n    advert_interval: 200ms\n    vips: [\"192.0.2.50/24\"]\n"
+        &web_file(
+            &sock,
+            &["vrid: 51", "priority: 150", "advert_interval: 200ms", VIPS],
         ),
     );
     let (code, stdout, stderr) = vipd(&h, &["--check"], &good);

@@ -5,14 +5,7 @@ use std::time::Duration;
 
 use vipd_api::State;
 use vipd_e2e::lan::first_instance;
-use vipd_e2e::{describe, holders, vipd_yaml, wait_roles, Host, Lan, VipdInstance, VIP4};
-
-fn config(priority: u8) -> String {
-    vipd_yaml(
-        Some("debug"),
-        &[VipdInstance::new("web", 51, &["192.0.2.50/24"]).priority(priority)],
-    )
-}
+use vipd_e2e::{describe, holders, start_web, Host, Lan, VIP4, VIP4_CIDR};
 
 /// `vipctl status --json` and `vipctl status` agree with `ip addr` on `h` (the shared
 /// check), and all three show `h` in the role the election should have given it.
@@ -34,7 +27,7 @@ fn check_vipctl_agrees(h: &Host, expect_master: bool) {
     };
     assert_eq!(inst.state, want, "{}: vipctl state ({inst:?})", h.name);
     assert_eq!(inst.vips.len(), 1, "{}: {inst:?}", h.name);
-    assert_eq!(inst.vips[0].address, "192.0.2.50/24");
+    assert_eq!(inst.vips[0].address, VIP4_CIDR);
     assert_eq!(
         inst.vips[0].present, in_kernel,
         "{}: vipctl says present={} but ip addr says {}",
@@ -76,26 +69,22 @@ fn check_vipctl_agrees(h: &Host, expect_master: bool) {
     println!("{} vipctl status:\n{text}", h.name);
 }
 
-fn run_election(id: &str, priorities: &[(&str, &str, &str, u8)]) {
+/// Elects among routers `(name, n, priority)`, each at 192.0.2.`n`.
+fn run_election(id: &str, routers: &[(&str, u8, u8)]) {
     let lan = Lan::new(id);
-    let hosts: Vec<Host> = priorities
+    let hosts: Vec<Host> = routers
         .iter()
-        .map(|(name, v4, v6, _)| lan.host(name, v4, v6))
+        .map(|(name, n, _)| lan.host_at(name, *n))
         .collect();
-    for (h, (_, _, _, prio)) in hosts.iter().zip(priorities) {
-        h.spawn_vipd(&config(*prio));
-    }
-    let best = priorities
+    let (best, best_n, _) = *routers
         .iter()
-        .max_by_key(|p| p.3)
-        .map(|p| p.0)
+        .max_by_key(|r| r.2)
         .expect("at least one host");
+    let best_addr = format!("192.0.2.{best_n}");
+    let with_priorities: Vec<(&Host, u8)> =
+        hosts.iter().zip(routers).map(|(h, r)| (h, r.2)).collect();
+    start_web(&with_priorities, VIP4_CIDR);
     let refs: Vec<&Host> = hosts.iter().collect();
-    assert!(
-        wait_roles(&refs, best, VIP4, Duration::from_secs(10)),
-        "no stable election with {best} master within 10 s:\n{}",
-        describe(&refs, VIP4)
-    );
     assert_eq!(holders(&refs, VIP4), vec![best.to_string()]);
     let transitions: Vec<u64> = refs
         .iter()
@@ -120,13 +109,7 @@ fn run_election(id: &str, priorities: &[(&str, &str, &str, u8)]) {
             assert!(inst.adverts_received > 0, "backup hears adverts: {inst:?}");
             assert_eq!(
                 inst.master_address.as_deref(),
-                Some(
-                    priorities
-                        .iter()
-                        .find(|p| p.0 == best)
-                        .map(|p| p.1)
-                        .expect("best")
-                ),
+                Some(best_addr.as_str()),
                 "{}: master address",
                 h.name
             );
@@ -137,24 +120,11 @@ fn run_election(id: &str, priorities: &[(&str, &str, &str, u8)]) {
 
 #[test]
 fn election_two_nodes() {
-    run_election(
-        "elect2",
-        &[
-            ("a", "192.0.2.11", "2001:db8::11", 150),
-            ("b", "192.0.2.12", "2001:db8::12", 100),
-        ],
-    );
+    run_election("elect2", &[("a", 11, 150), ("b", 12, 100)]);
 }
 
 #[test]
 fn election_three_nodes() {
     // The best is neither first nor last.
-    run_election(
-        "elect3",
-        &[
-            ("a", "192.0.2.21", "2001:db8::21", 100),
-            ("b", "192.0.2.22", "2001:db8::22", 200),
-            ("c", "192.0.2.23", "2001:db8::23", 150),
-        ],
-    );
+    run_election("elect3", &[("a", 21, 100), ("b", 22, 200), ("c", 23, 150)]);
 }

@@ -7,19 +7,13 @@
 use std::time::Duration;
 
 use vipd_api::State;
+use vipd_e2e::events::{is_addition, is_deletion};
 use vipd_e2e::lan::first_instance;
 use vipd_e2e::{
-    assert_vipctl_agrees, describe, epoch_now, exclusive, holders, skew_ms, vipd_yaml, wait_roles,
-    wait_until, Lan, Pinger, Signal, VipdInstance, VIP4, VIP6,
+    assert_roles, assert_vipctl_agrees, describe, epoch_now, exclusive, holders, skew_ms,
+    start_pair, wait_master, wait_until, web_config, Host, Lan, Pinger, Signal, VIP4, VIP4_CIDR,
+    VIP6, VIP6_CIDR,
 };
-
-/// Default settings: no advert_interval, no version (so VRRPv3 every 200 ms).
-fn config(priority: u8, vip: &str) -> String {
-    vipd_yaml(
-        Some("debug"),
-        &[VipdInstance::new("web", 51, &[vip]).priority(priority)],
-    )
-}
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
@@ -28,23 +22,10 @@ fn ms(d: Duration) -> f64 {
 /// Pulls the master's cable while a client pings the VIP.
 fn cable_pull(id: &str, vip: &str, vip_cidr: &str) {
     let lan = Lan::new(id);
-    let a = lan.host("a", "192.0.2.11", "2001:db8::11");
-    let b = lan.host("b", "192.0.2.12", "2001:db8::12");
-    let client = lan.host("client", "192.0.2.100", "2001:db8::100");
-    a.spawn_vipd(&config(150, vip_cidr));
-    b.spawn_vipd(&config(100, vip_cidr));
+    let client = lan.host_at("client", 100);
+    let (a, b) = start_pair(&lan, vip_cidr);
     let both = [&a, &b];
-    assert!(
-        wait_roles(&both, "a", vip, Duration::from_secs(10)),
-        "a never became the only master:\n{}",
-        describe(&both, vip)
-    );
-
-    let ping = Pinger::start(&client, vip, Duration::from_secs(30));
-    assert!(
-        ping.wait_replies(100, Duration::from_secs(5)),
-        "the client cannot ping the VIP {vip} held by a"
-    );
+    let ping = Pinger::start_replying(&client, vip, Duration::from_secs(30), 100);
     assert_eq!(
         client.neigh_mac(vip).as_deref(),
         Some(a.mac()),
@@ -69,9 +50,10 @@ fn cable_pull(id: &str, vip: &str, vip_cidr: &str) {
         describe(&both, vip)
     );
     assert_eq!(b.state(), Some(State::Master));
-    assert!(
-        ping.wait_replies(100, Duration::from_secs(3)),
-        "the client's pings did not resume after the failover"
+    ping.assert_replies(
+        100,
+        Duration::from_secs(3),
+        "the client's pings did not resume after the failover",
     );
     assert!(
         wait_until(Duration::from_secs(1), Duration::from_millis(5), || {
@@ -103,10 +85,12 @@ fn cable_pull(id: &str, vip: &str, vip_cidr: &str) {
 
     // The cable comes back: a preempts (150 > 100) and b steps down.
     a.plug_cable();
-    assert!(
-        wait_roles(&both, "a", vip, Duration::from_secs(5)),
-        "a did not take the VIP back after its cable returned:\n{}",
-        describe(&both, vip)
+    assert_roles(
+        &both,
+        "a",
+        vip,
+        Duration::from_secs(5),
+        "a did not take the VIP back after its cable returned",
     );
     assert_vipctl_agrees(&both);
 }
@@ -114,48 +98,34 @@ fn cable_pull(id: &str, vip: &str, vip_cidr: &str) {
 #[test]
 fn cable_pull_failover_default_settings() {
     let _serial = exclusive();
-    cable_pull("cable", VIP4, "192.0.2.50/24");
+    cable_pull("cable", VIP4, VIP4_CIDR);
 }
 
 #[test]
 fn ipv6_failover() {
     let _serial = exclusive();
-    cable_pull("ipv6", VIP6, "2001:db8::50/64");
+    cable_pull("ipv6", VIP6, VIP6_CIDR);
 }
 
 #[test]
 fn sigterm_failover() {
     let _serial = exclusive();
     let lan = Lan::new("sigterm");
-    let a = lan.host("a", "192.0.2.11", "2001:db8::11");
-    let b = lan.host("b", "192.0.2.12", "2001:db8::12");
-    let client = lan.host("client", "192.0.2.100", "2001:db8::100");
-    a.spawn_vipd(&config(150, "192.0.2.50/24"));
-    b.spawn_vipd(&config(100, "192.0.2.50/24"));
+    let client = lan.host_at("client", 100);
+    let (a, b) = start_pair(&lan, VIP4_CIDR);
     let both = [&a, &b];
-    assert!(
-        wait_roles(&both, "a", VIP4, Duration::from_secs(10)),
-        "a never became the only master:\n{}",
-        describe(&both, VIP4)
-    );
     let interval_ms = first_instance(&b.status()).advert_interval_ms;
     assert_eq!(interval_ms, 200, "the default advert interval");
     // RFC 5798 §6.1: 156 × 200 ms / 256 = 121.875 ms.
     let skew = skew_ms(100, 200.0);
     let limit_ms = skew + 250.0;
 
-    let addr_events = b.monitor(&["ip", "monitor", "address", "dev", "eth0"]);
-    let ping = Pinger::start(&client, VIP4, Duration::from_secs(30));
-    assert!(
-        ping.wait_replies(100, Duration::from_secs(5)),
-        "the client cannot ping the VIP"
-    );
+    let addr_events = b.address_events();
+    let ping = Pinger::start_replying(&client, VIP4, Duration::from_secs(30), 100);
 
     let sent = epoch_now();
     assert!(a.kill(Signal::SIGTERM), "a's vipd was already gone");
-    let added = addr_events.wait_for(Duration::from_secs(3), |l| {
-        l.text.contains("192.0.2.50/") && !l.text.starts_with("Deleted")
-    });
+    let added = addr_events.wait_for(Duration::from_secs(3), |l| is_addition(l, VIP4));
     let Some(added) = added else {
         panic!(
             "b did not add the VIP within 3 s of SIGTERM to a:\n{}",
@@ -164,10 +134,11 @@ fn sigterm_failover() {
     };
     let takeover_ms = (added.t - sent) * 1e3;
 
-    let exit = a.wait_vipd_exit(Duration::from_secs(5));
-    assert!(
-        ping.wait_replies(100, Duration::from_secs(3)),
-        "pings did not resume after the takeover"
+    a.assert_left(VIP4, Duration::from_secs(5));
+    ping.assert_replies(
+        100,
+        Duration::from_secs(3),
+        "pings did not resume after the takeover",
     );
     let report = ping.stop();
     let gap = report
@@ -177,15 +148,6 @@ fn sigterm_failover() {
         "sigterm_failover: SIGTERM→VIP on b {takeover_ms:.1} ms (skew {skew:.3} ms, limit \
          {limit_ms:.3} ms); longest ping gap {:.1} ms; {report}",
         ms(gap)
-    );
-    match exit {
-        Some(s) => assert_eq!(s.code(), Some(0), "vipd on a exited with {s}"),
-        None => panic!("vipd on a still running 5 s after SIGTERM"),
-    }
-    assert!(
-        !a.has_addr(VIP4),
-        "a left its VIP behind: {:?}",
-        a.addresses()
     );
     assert!(
         a.vipd_log().contains("SIGTERM"),
@@ -214,41 +176,33 @@ fn sigterm_failover() {
     b.assert_vipctl_agrees_with_kernel();
 }
 
+/// Crashes `master`'s vipd: its VIP stays in the kernel, and `backup` takes over.
+fn crash_master(master: &Host, backup: &Host) {
+    master.crash_vipd();
+    assert!(
+        master.has_addr(VIP4),
+        "after SIGKILL the VIP should still be on {} (nothing removed it)",
+        master.name
+    );
+    assert!(
+        wait_master(backup, VIP4, Duration::from_secs(3)),
+        "{} did not take over after {} crashed:\n{}",
+        backup.name,
+        master.name,
+        describe(&[master, backup], VIP4)
+    );
+}
+
 #[test]
 fn crash_leftover_cleanup() {
     let lan = Lan::new("crash");
-    let a = lan.host("a", "192.0.2.11", "2001:db8::11");
-    let b = lan.host("b", "192.0.2.12", "2001:db8::12");
-    a.spawn_vipd(&config(150, "192.0.2.50/24"));
-    b.spawn_vipd(&config(100, "192.0.2.50/24"));
-    {
-        let both = [&a, &b];
-        assert!(
-            wait_roles(&both, "a", VIP4, Duration::from_secs(10)),
-            "a never became the only master:\n{}",
-            describe(&both, VIP4)
-        );
-    }
+    let (a, b) = start_pair(&lan, VIP4_CIDR);
+    let both = [&a, &b];
 
     // Crash the master: its VIP stays in the kernel.
-    assert!(a.kill(Signal::SIGKILL));
-    assert!(
-        a.wait_vipd_exit(Duration::from_secs(3)).is_some(),
-        "SIGKILL did not end vipd"
-    );
-    assert!(
-        a.has_addr(VIP4),
-        "after SIGKILL the VIP should still be on a (nothing removed it)"
-    );
-    assert!(
-        wait_until(Duration::from_secs(3), Duration::from_millis(10), || {
-            b.has_addr(VIP4) && b.state() == Some(State::Master)
-        }),
-        "b did not take over after a crashed:\n{}",
-        describe(&[&a, &b], VIP4)
-    );
+    crash_master(&a, &b);
     assert_eq!(
-        holders(&[&a, &b], VIP4).len(),
+        holders(&both, VIP4).len(),
         2,
         "both hold it now: the leftover on a"
     );
@@ -256,71 +210,50 @@ fn crash_leftover_cleanup() {
     // 1. Restart a with a lower priority: it must remove the leftover at start-up and
     //    stay backup, leaving b the only holder.
     let restarted = epoch_now();
-    a.spawn_vipd(&config(50, "192.0.2.50/24"));
+    a.spawn_vipd(&web_config(50, VIP4_CIDR));
     assert!(
         wait_until(Duration::from_secs(3), Duration::from_millis(5), || !a
             .has_addr(VIP4)),
         "restarted vipd on a did not remove the leftover VIP:\n{}\nlog:\n{}",
-        describe(&[&a, &b], VIP4),
+        describe(&both, VIP4),
         a.vipd_log()
     );
     println!(
         "crash_leftover_cleanup: leftover removed {:.1} ms after restarting (including start-up)",
         (epoch_now() - restarted) * 1e3
     );
-    {
-        let both = [&a, &b];
-        assert!(
-            wait_roles(&both, "b", VIP4, Duration::from_secs(3)),
-            "after the restart b should be the only master:\n{}",
-            describe(&both, VIP4)
-        );
-        std::thread::sleep(Duration::from_millis(800));
-        assert_eq!(
-            holders(&both, VIP4),
-            vec!["b".to_string()],
-            "{}",
-            describe(&both, VIP4)
-        );
-        assert_eq!(a.state(), Some(State::Backup));
-        assert_vipctl_agrees(&both);
-    }
+    assert_roles(
+        &both,
+        "b",
+        VIP4,
+        Duration::from_secs(3),
+        "after the restart b should be the only master",
+    );
+    std::thread::sleep(Duration::from_millis(800));
+    assert_eq!(
+        holders(&both, VIP4),
+        vec!["b".to_string()],
+        "{}",
+        describe(&both, VIP4)
+    );
+    assert_eq!(a.state(), Some(State::Backup));
+    assert_vipctl_agrees(&both);
 
     // 2. Crash b (now master): a (50) takes over and b's VIP is left behind. Restart b
     //    with its old priority 100: it removes the leftover first, then preempts a.
-    assert!(b.kill(Signal::SIGKILL));
-    assert!(b.wait_vipd_exit(Duration::from_secs(3)).is_some());
-    assert!(
-        b.has_addr(VIP4),
-        "after SIGKILL the VIP should still be on b"
+    crash_master(&b, &a);
+    let events = b.address_events();
+    b.spawn_vipd(&web_config(100, VIP4_CIDR));
+    assert_roles(
+        &both,
+        "b",
+        VIP4,
+        Duration::from_secs(5),
+        "restarted b (100) should preempt a (50) and be the only master",
     );
-    assert!(
-        wait_until(Duration::from_secs(3), Duration::from_millis(10), || {
-            a.has_addr(VIP4) && a.state() == Some(State::Master)
-        }),
-        "a did not take over after b crashed:\n{}",
-        describe(&[&a, &b], VIP4)
-    );
-    let events = b.monitor(&["ip", "monitor", "address", "dev", "eth0"]);
-    std::thread::sleep(Duration::from_millis(200));
-    b.spawn_vipd(&config(100, "192.0.2.50/24"));
-    {
-        let both = [&a, &b];
-        assert!(
-            wait_roles(&both, "b", VIP4, Duration::from_secs(5)),
-            "restarted b (100) should preempt a (50) and be the only master:\n{}",
-            describe(&both, VIP4)
-        );
-    }
     let lines = events.lines();
-    let deleted = lines
-        .iter()
-        .position(|l| l.text.starts_with("Deleted") && l.text.contains("192.0.2.50/"));
-    let added_after = deleted.and_then(|d| {
-        lines[d..]
-            .iter()
-            .position(|l| !l.text.starts_with("Deleted") && l.text.contains("192.0.2.50/"))
-    });
+    let deleted = lines.iter().position(|l| is_deletion(l, VIP4));
+    let added_after = deleted.and_then(|d| lines[d..].iter().position(|l| is_addition(l, VIP4)));
     assert!(
         deleted.is_some() && added_after.is_some(),
         "b should delete the leftover at start-up and add the VIP again when master; \
@@ -331,7 +264,7 @@ fn crash_leftover_cleanup() {
         first_instance(&b.status()).state,
         State::Master,
         "{}",
-        describe(&[&a, &b], VIP4)
+        describe(&both, VIP4)
     );
-    assert_vipctl_agrees(&[&a, &b]);
+    assert_vipctl_agrees(&both);
 }

@@ -65,20 +65,51 @@ fn tail(s: &str, n: usize) -> String {
     lines[lines.len().saturating_sub(n)..].join("\n")
 }
 
-/// Waits until exactly `holder` holds the VIP and vipd on `v` is in `vipd_state`.
+/// Waits until exactly `holder` holds the VIP and vipd on `v` is in `vipd_state`;
+/// returns how long that took. Panics with `what` and the picture if not within
+/// `timeout`.
 fn wait_for(
     k: &Host,
     v: &Host,
-    holder: &str,
-    vipd_state: State,
+    (holder, vipd_state): (&str, State),
     timeout: Duration,
-) -> Option<Duration> {
+    what: &str,
+) -> Duration {
     let start = Instant::now();
-    wait_until(timeout, Duration::from_millis(20), || {
+    let came = wait_until(timeout, Duration::from_millis(20), || {
         holders(&[k, v], VIP4) == vec![holder.to_string()] && v.state() == Some(vipd_state)
-    })
-    .then(|| start.elapsed())
+    });
+    assert!(came, "{what}:\n{}", picture(k, v));
+    start.elapsed()
 }
+
+/// After `pause`, `holder` is still the only one holding the VIP.
+fn still_held(k: &Host, v: &Host, holder: &str, pause: Duration, what: &str) {
+    std::thread::sleep(pause);
+    assert_eq!(
+        holders(&[k, v], VIP4),
+        vec![holder.to_string()],
+        "{what}{}",
+        picture(k, v)
+    );
+}
+
+/// Each side took the other's adverts as they were meant, and vipctl agrees with the
+/// kernel on the vipd host (keepalived has no vipctl).
+fn assert_both_understand(k: &Host, v: &Host) {
+    assert_vipd_understands(v, k);
+    assert_keepalived_understands(k);
+    v.assert_vipctl_agrees_with_kernel();
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+/// keepalived master with vipd backup.
+const KA_MASTER: (&str, State) = ("ka", State::Backup);
+/// vipd master with keepalived backup.
+const VIPD_MASTER: (&str, State) = ("vipd", State::Master);
 
 /// vipd accepted the other side's adverts: no interop drops, and the master it knows is
 /// the keepalived host.
@@ -141,25 +172,20 @@ fn assert_keepalived_understands(k: &Host) {
 /// keepalived is master (150), vipd backup (100).
 fn keepalived_master(id: &str, version: u8) {
     let lan = Lan::new(id);
-    let k = lan.host("ka", "192.0.2.31", "2001:db8::31");
-    let v = lan.host("vipd", "192.0.2.32", "2001:db8::32");
+    let k = lan.host_at("ka", 31);
+    let v = lan.host_at("vipd", 32);
     k.spawn_keepalived(&ka_config(version, 150));
     v.spawn_vipd(&vipd_config(version, 100));
-    let t = wait_for(&k, &v, "ka", State::Backup, Duration::from_secs(15));
-    assert!(
-        t.is_some(),
-        "v{version}: keepalived should be master, vipd backup:\n{}",
-        picture(&k, &v)
+    wait_for(
+        &k,
+        &v,
+        KA_MASTER,
+        Duration::from_secs(15),
+        &format!("v{version}: keepalived should be master, vipd backup"),
     );
     // Stable for more than vipd's Master_Down_Interval (3 × 1 s + skew): vipd hears
     // keepalived.
-    std::thread::sleep(Duration::from_millis(4000));
-    assert_eq!(
-        holders(&[&k, &v], VIP4),
-        vec!["ka".to_string()],
-        "{}",
-        picture(&k, &v)
-    );
+    still_held(&k, &v, "ka", Duration::from_millis(4000), "");
     assert_eq!(v.state(), Some(State::Backup));
     assert_vipd_understands(&v, &k);
     v.assert_vipctl_agrees_with_kernel();
@@ -167,14 +193,15 @@ fn keepalived_master(id: &str, version: u8) {
     // Stop keepalived: it sends priority 0, vipd takes over after Skew_Time
     // (156 × 1 s / 256 = 609.375 ms), long before Master_Down_Interval (3.609 s).
     assert!(k.kill_keepalived(Signal::SIGTERM));
-    let took = wait_for(&k, &v, "vipd", State::Master, Duration::from_secs(6));
-    assert!(
-        took.is_some(),
-        "v{version}: vipd did not take over from stopped keepalived:\n{}",
-        picture(&k, &v)
+    let took = wait_for(
+        &k,
+        &v,
+        VIPD_MASTER,
+        Duration::from_secs(6),
+        &format!("v{version}: vipd did not take over from stopped keepalived"),
     );
     let skew = skew_ms(100, 1000.0);
-    let took_ms = took.map(|d| d.as_secs_f64() * 1e3).unwrap_or(f64::NAN);
+    let took_ms = ms(took);
     assert!(
         took_ms >= skew - 20.0 && took_ms <= skew + 1000.0,
         "v{version}: vipd took over {took_ms:.0} ms after SIGTERM to keepalived; expected \
@@ -188,57 +215,49 @@ fn keepalived_master(id: &str, version: u8) {
 
     // keepalived returns: it starts as backup, hears vipd's lower priority and preempts.
     k.spawn_keepalived(&ka_config(version, 150));
-    let back = wait_for(&k, &v, "ka", State::Backup, Duration::from_secs(10));
-    assert!(
-        back.is_some(),
-        "v{version}: keepalived did not take the VIP back from vipd:\n{}",
-        picture(&k, &v)
+    let back = wait_for(
+        &k,
+        &v,
+        KA_MASTER,
+        Duration::from_secs(10),
+        &format!("v{version}: keepalived did not take the VIP back from vipd"),
     );
     println!(
-        "keepalived_interop_v{version} (keepalived master): vipd took over {:.0} ms after \
-         SIGTERM to keepalived; keepalived took back {:.0} ms after its restart",
-        took.map(|d| d.as_secs_f64() * 1e3).unwrap_or(f64::NAN),
-        back.map(|d| d.as_secs_f64() * 1e3).unwrap_or(f64::NAN)
+        "keepalived_interop_v{version} (keepalived master): vipd took over {took_ms:.0} ms \
+         after SIGTERM to keepalived; keepalived took back {:.0} ms after its restart",
+        ms(back)
     );
-    std::thread::sleep(Duration::from_millis(1500));
-    assert_eq!(
-        holders(&[&k, &v], VIP4),
-        vec!["ka".to_string()],
-        "{}",
-        picture(&k, &v)
-    );
+    still_held(&k, &v, "ka", Duration::from_millis(1500), "");
     let st = v.status();
     assert_eq!(
         first_instance(&st).reason,
         "higher_priority_advert",
         "{st:?}"
     );
-    assert_vipd_understands(&v, &k);
-    assert_keepalived_understands(&k);
-    // Only the vipd host: keepalived has no vipctl.
-    v.assert_vipctl_agrees_with_kernel();
+    assert_both_understand(&k, &v);
 }
 
 /// vipd is master (150), keepalived backup (100).
 fn vipd_master(id: &str, version: u8) {
     let lan = Lan::new(id);
-    let k = lan.host("ka", "192.0.2.41", "2001:db8::41");
-    let v = lan.host("vipd", "192.0.2.42", "2001:db8::42");
+    let k = lan.host_at("ka", 41);
+    let v = lan.host_at("vipd", 42);
     v.spawn_vipd(&vipd_config(version, 150));
     k.spawn_keepalived(&ka_config(version, 100));
-    let t = wait_for(&k, &v, "vipd", State::Master, Duration::from_secs(15));
-    assert!(
-        t.is_some(),
-        "v{version}: vipd should be master, keepalived backup:\n{}",
-        picture(&k, &v)
+    wait_for(
+        &k,
+        &v,
+        VIPD_MASTER,
+        Duration::from_secs(15),
+        &format!("v{version}: vipd should be master, keepalived backup"),
     );
     // Longer than keepalived's Master_Down_Interval: keepalived hears vipd.
-    std::thread::sleep(Duration::from_millis(4500));
-    assert_eq!(
-        holders(&[&k, &v], VIP4),
-        vec!["vipd".to_string()],
-        "keepalived does not accept vipd's adverts:\n{}",
-        picture(&k, &v)
+    still_held(
+        &k,
+        &v,
+        "vipd",
+        Duration::from_millis(4500),
+        "keepalived does not accept vipd's adverts:\n",
     );
     let log = k.keepalived_log();
     assert!(
@@ -250,8 +269,7 @@ fn vipd_master(id: &str, version: u8) {
 
     // Stop vipd: priority 0, keepalived takes over.
     assert!(v.kill(Signal::SIGTERM));
-    let exit = v.wait_vipd_exit(Duration::from_secs(5));
-    assert_eq!(exit.and_then(|s| s.code()), Some(0), "vipd exit: {exit:?}");
+    v.assert_exits_cleanly(Duration::from_secs(5));
     let start = Instant::now();
     assert!(
         wait_until(Duration::from_secs(6), Duration::from_millis(20), || {
@@ -264,36 +282,27 @@ fn vipd_master(id: &str, version: u8) {
 
     // vipd returns and preempts keepalived.
     v.spawn_vipd(&vipd_config(version, 150));
-    let back = wait_for(&k, &v, "vipd", State::Master, Duration::from_secs(10));
-    assert!(
-        back.is_some(),
-        "v{version}: vipd did not take the VIP back:\n{}",
-        picture(&k, &v)
+    let back = wait_for(
+        &k,
+        &v,
+        VIPD_MASTER,
+        Duration::from_secs(10),
+        &format!("v{version}: vipd did not take the VIP back"),
     );
     // It preempts when its Master_Down_Timer (3 × 1 s + 414 ms) fires.
     let limit = master_down_ms(150, 1000.0) + 1000.0;
-    let back_ms = back.map(|d| d.as_secs_f64() * 1e3).unwrap_or(f64::NAN);
+    let back_ms = ms(back);
     assert!(
         back_ms <= limit,
         "v{version}: vipd preempted {back_ms:.0} ms after starting (limit {limit:.0} ms)"
     );
     println!(
         "keepalived_interop_v{version} (vipd master): keepalived took over {:.0} ms after \
-         vipd exited; vipd took back {:.0} ms after its restart",
-        took.as_secs_f64() * 1e3,
-        back.map(|d| d.as_secs_f64() * 1e3).unwrap_or(f64::NAN)
+         vipd exited; vipd took back {back_ms:.0} ms after its restart",
+        ms(took)
     );
-    std::thread::sleep(Duration::from_millis(1500));
-    assert_eq!(
-        holders(&[&k, &v], VIP4),
-        vec!["vipd".to_string()],
-        "{}",
-        picture(&k, &v)
-    );
-    assert_vipd_understands(&v, &k);
-    assert_keepalived_understands(&k);
-    // Only the vipd host: keepalived has no vipctl.
-    v.assert_vipctl_agrees_with_kernel();
+    still_held(&k, &v, "vipd", Duration::from_millis(1500), "");
+    assert_both_understand(&k, &v);
 }
 
 #[test]

@@ -13,26 +13,16 @@
 use std::time::Duration;
 
 use vipd_api::{InstanceStatus, State};
+use vipd_e2e::events::{about, is_addition, is_deletion, texts};
 use vipd_e2e::lan::first_instance;
 use vipd_e2e::{
-    assert_vipctl_agrees, describe, epoch_now, exclusive, vipd_yaml, wait_roles, wait_until, Host,
-    Lan, Line, Monitor, Pinger, Signal, VipdInstance, VIP4,
+    assert_vipctl_agrees, describe, epoch_now, exclusive, start_pair, wait_master, wait_until,
+    Host, Lan, Line, Monitor, Pinger, Signal, VIP4, VIP4_CIDR,
 };
-
-/// The VIP with its prefix length, as configured and as `ip addr` takes it.
-const VIP4_CIDR: &str = "192.0.2.50/24";
 
 /// How long vipd may take to put a VIP right after the kernel changed it: it reacts to
 /// netlink address events at once and polls every second anyway, so this is generous.
 const REPAIR_LIMIT: Duration = Duration::from_secs(2);
-
-/// Default settings (VRRPv3, 200 ms adverts, preemption on): instance web, VRID 51.
-fn config(priority: u8) -> String {
-    vipd_yaml(
-        Some("debug"),
-        &[VipdInstance::new("web", 51, &[VIP4_CIDR]).priority(priority)],
-    )
-}
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
@@ -41,45 +31,6 @@ fn ms(d: Duration) -> f64 {
 /// The first instance's status on `h` (vipd must answer).
 fn inst(h: &Host) -> InstanceStatus {
     first_instance(&h.status()).clone()
-}
-
-/// Starts a (192.0.2.11, priority 150) and b (192.0.2.12, priority 100) and waits until
-/// a is the only master holding the VIP.
-fn start_pair(lan: &Lan) -> (Host, Host) {
-    let a = lan.host("a", "192.0.2.11", "2001:db8::11");
-    let b = lan.host("b", "192.0.2.12", "2001:db8::12");
-    a.spawn_vipd(&config(150));
-    b.spawn_vipd(&config(100));
-    assert!(
-        wait_roles(&[&a, &b], "a", VIP4, Duration::from_secs(10)),
-        "a never became the only master:\n{}",
-        describe(&[&a, &b], VIP4)
-    );
-    (a, b)
-}
-
-/// `ip monitor address dev eth0` on `h`, given a moment to subscribe.
-fn address_events(h: &Host) -> Monitor {
-    let m = h.monitor(&["ip", "monitor", "address", "dev", "eth0"]);
-    std::thread::sleep(Duration::from_millis(200));
-    m
-}
-
-/// An `ip monitor address` line deleting `addr`.
-fn is_deletion(l: &Line, addr: &str) -> bool {
-    l.text.starts_with("Deleted") && l.text.contains(&format!(" {addr}/"))
-}
-
-/// An `ip monitor address` line adding `addr`.
-fn is_addition(l: &Line, addr: &str) -> bool {
-    !l.text.starts_with("Deleted") && l.text.contains(&format!(" {addr}/"))
-}
-
-fn texts(lines: &[Line]) -> Vec<String> {
-    lines
-        .iter()
-        .map(|l| format!("{:.6} {}", l.t, l.text))
-        .collect()
 }
 
 /// Polls `check` every 20 ms for `dur`; the first complaint it makes, if any.
@@ -135,62 +86,121 @@ fn drift_log(h: &Host) -> String {
         .join("\n")
 }
 
+/// How many of `lines` delete the VIP, and how many add it.
+fn deletions_and_additions(lines: &[Line]) -> (usize, usize) {
+    let count = |is: fn(&Line, &str) -> bool| lines.iter().filter(|l| is(l, VIP4)).count();
+    (count(is_deletion), count(is_addition))
+}
+
+/// A change made to a VIP by hand and vipd undoing it.
+struct Undone {
+    /// When the command ran (epoch seconds).
+    at: f64,
+    /// When the kernel showed the change by hand, if it did.
+    changed: Option<f64>,
+    /// When the kernel showed vipd undoing it.
+    undone: f64,
+    /// The host's address events up to then.
+    lines: Vec<Line>,
+}
+
+impl Undone {
+    /// How long after the command vipd undid it, in milliseconds.
+    fn undone_ms(&self) -> f64 {
+        (self.undone - self.at) * 1e3
+    }
+}
+
+/// Runs `ip addr <op> VIP4_CIDR dev eth0` on `h` ("del" on the master, "add" on a
+/// backup) and waits for vipd to undo it, as `events` (`h`'s address events) show: it
+/// must, within [`REPAIR_LIMIT`] of the command. Panics, with who holds what (`hosts`),
+/// the events and `h`'s log, if it does not.
+fn change_by_hand(h: &Host, events: &Monitor, op: &str, hosts: &[&Host]) -> Undone {
+    assert!(op == "del" || op == "add", "ip addr {op}: del or add");
+    let deleting = op == "del";
+    let by_hand = |l: &Line| {
+        if deleting {
+            is_deletion(l, VIP4)
+        } else {
+            is_addition(l, VIP4)
+        }
+    };
+    let undoing = |l: &Line| {
+        if deleting {
+            is_addition(l, VIP4)
+        } else {
+            is_deletion(l, VIP4)
+        }
+    };
+    let at = epoch_now();
+    h.exec_ok(&["ip", "addr", op, VIP4_CIDR, "dev", "eth0"]);
+    let undone = events.wait_for(REPAIR_LIMIT + Duration::from_secs(1), |l| {
+        l.t >= at && undoing(l)
+    });
+    let lines = events.lines();
+    let changed = lines.iter().find(|l| by_hand(l)).map(|l| l.t);
+    let Some(undone) = undone else {
+        panic!(
+            "vipd on {} did not undo `ip addr {op} {VIP4_CIDR}` within {:?}:\n{}\n{}'s \
+             address events: {:#?}\n{}'s log:\n{}",
+            h.name,
+            REPAIR_LIMIT + Duration::from_secs(1),
+            describe(hosts, VIP4),
+            h.name,
+            texts(&lines),
+            h.name,
+            drift_log(h)
+        );
+    };
+    let u = Undone {
+        at,
+        changed,
+        undone: undone.t,
+        lines,
+    };
+    assert!(
+        u.undone_ms() <= ms(REPAIR_LIMIT),
+        "{} undid `ip addr {op} {VIP4_CIDR}` {:.1} ms after it, more than {:?}; events \
+         {:#?}\nlog:\n{}",
+        h.name,
+        u.undone_ms(),
+        REPAIR_LIMIT,
+        texts(&u.lines),
+        drift_log(h)
+    );
+    u
+}
+
 #[test]
 fn vip_removed_by_hand_is_added_back() {
     let _serial = exclusive();
     let lan = Lan::new("driftdel");
-    let (a, b) = start_pair(&lan);
-    let client = lan.host("client", "192.0.2.100", "2001:db8::100");
+    let (a, b) = start_pair(&lan, VIP4_CIDR);
+    let client = lan.host_at("client", 100);
 
-    let ping = Pinger::start(&client, VIP4, Duration::from_secs(30));
-    assert!(
-        ping.wait_replies(100, Duration::from_secs(5)),
-        "the client cannot ping the VIP held by a"
-    );
+    let ping = Pinger::start_replying(&client, VIP4, Duration::from_secs(30), 100);
     let (a_tr, b_tr) = (inst(&a).transitions, inst(&b).transitions);
-    let a_events = address_events(&a);
-    let b_events = address_events(&b);
+    let a_events = a.address_events();
+    let b_events = b.address_events();
 
-    let removed = epoch_now();
-    a.exec_ok(&["ip", "addr", "del", VIP4_CIDR, "dev", "eth0"]);
-    let back = a_events.wait_for(REPAIR_LIMIT + Duration::from_secs(1), |l| {
-        l.t >= removed && is_addition(l, VIP4)
-    });
-    let lines = a_events.lines();
-    let deleted_at = lines.iter().find(|l| is_deletion(l, VIP4)).map(|l| l.t);
-    let Some(back) = back else {
-        panic!(
-            "vipd on a did not add {VIP4} back within {:?} of `ip addr del`:\n{}\na's \
-             address events: {:#?}\na's log:\n{}",
-            REPAIR_LIMIT + Duration::from_secs(1),
-            describe(&[&a, &b], VIP4),
-            texts(&lines),
-            drift_log(&a)
-        );
-    };
-    let restore_ms = (back.t - removed) * 1e3;
+    let del = change_by_hand(&a, &a_events, "del", &[&a, &b]);
     assert!(
-        deleted_at.is_some_and(|d| d <= back.t),
+        del.changed.is_some_and(|d| d <= del.undone),
         "a's address events do not show the deletion before the re-add: {:#?}",
-        texts(&lines)
-    );
-    assert!(
-        restore_ms <= ms(REPAIR_LIMIT),
-        "a added {VIP4} back {restore_ms:.1} ms after `ip addr del`, more than {:?}; \
-         events {:#?}\nlog:\n{}",
-        REPAIR_LIMIT,
-        texts(&lines),
-        drift_log(&a)
+        texts(&del.lines)
     );
 
     // The election noticed nothing: a is still master (no transition), b still backup.
     if let Err(e) = roles_unchanged(&a, a_tr, &b, b_tr) {
         panic!("right after the re-add: {e}\na's log:\n{}", drift_log(&a));
     }
-    assert!(
-        ping.wait_replies(100, Duration::from_secs(3)),
-        "the client's pings did not resume after the VIP came back:\n{}",
-        describe(&[&a, &b], VIP4)
+    ping.assert_replies(
+        100,
+        Duration::from_secs(3),
+        &format!(
+            "the client's pings did not resume after the VIP came back:\n{}",
+            describe(&[&a, &b], VIP4)
+        ),
     );
     // Past at least one housekeeping round: still nothing moved, and the VIP stayed.
     if let Err(e) = hold(Duration::from_millis(1200), || {
@@ -200,7 +210,7 @@ fn vip_removed_by_hand_is_added_back() {
     }
     let report = ping.stop();
     let gap = report
-        .longest_gap_after(removed)
+        .longest_gap_after(del.at)
         .expect("replies around the removal");
     assert_eq!(
         client.neigh_mac(VIP4).as_deref(),
@@ -208,31 +218,25 @@ fn vip_removed_by_hand_is_added_back() {
         "the client's neighbour entry for {VIP4} should still be a's"
     );
     let a_lines = a_events.lines();
-    let removals = a_lines.iter().filter(|l| is_deletion(l, VIP4)).count();
-    let additions = a_lines.iter().filter(|l| is_addition(l, VIP4)).count();
     assert_eq!(
-        (removals, additions),
+        deletions_and_additions(&a_lines),
         (1, 1),
         "a's VIP should have gone once (by hand) and come back once: {:#?}",
         texts(&a_lines)
     );
-    let b_vip: Vec<String> = texts(
-        &b_events
-            .lines()
-            .into_iter()
-            .filter(|l| l.text.contains(&format!(" {VIP4}/")))
-            .collect::<Vec<_>>(),
-    );
+    let b_vip: Vec<String> = texts(&about(&b_events, VIP4));
     assert!(
         b_vip.is_empty(),
         "b (backup) touched {VIP4}: {b_vip:#?}\nb's log:\n{}",
         drift_log(&b)
     );
     println!(
-        "vip_removed_by_hand_is_added_back: `ip addr del` at {removed:.6}; kernel deleted it \
-         {:.1} ms later; a added it back {restore_ms:.1} ms after the command; longest \
+        "vip_removed_by_hand_is_added_back: `ip addr del` at {:.6}; kernel deleted it \
+         {:.1} ms later; a added it back {:.1} ms after the command; longest \
          client ping gap after the removal {:.1} ms; {report}",
-        deleted_at.map_or(f64::NAN, |d| (d - removed) * 1e3),
+        del.at,
+        del.changed.map_or(f64::NAN, |d| (d - del.at) * 1e3),
+        del.undone_ms(),
         ms(gap)
     );
     assert!(
@@ -248,37 +252,12 @@ fn vip_removed_by_hand_is_added_back() {
 fn vip_added_by_hand_on_a_backup_is_removed() {
     let _serial = exclusive();
     let lan = Lan::new("driftadd");
-    let (a, b) = start_pair(&lan);
+    let (a, b) = start_pair(&lan, VIP4_CIDR);
     let (a_tr, b_tr) = (inst(&a).transitions, inst(&b).transitions);
-    let a_events = address_events(&a);
-    let b_events = address_events(&b);
+    let a_events = a.address_events();
+    let b_events = b.address_events();
 
-    let added = epoch_now();
-    b.exec_ok(&["ip", "addr", "add", VIP4_CIDR, "dev", "eth0"]);
-    let gone = b_events.wait_for(REPAIR_LIMIT + Duration::from_secs(1), |l| {
-        l.t >= added && is_deletion(l, VIP4)
-    });
-    let lines = b_events.lines();
-    let appeared_at = lines.iter().find(|l| is_addition(l, VIP4)).map(|l| l.t);
-    let Some(gone) = gone else {
-        panic!(
-            "vipd on b (backup) did not remove {VIP4} within {:?} of `ip addr add`:\n{}\nb's \
-             address events: {:#?}\nb's log:\n{}",
-            REPAIR_LIMIT + Duration::from_secs(1),
-            describe(&[&a, &b], VIP4),
-            texts(&lines),
-            drift_log(&b)
-        );
-    };
-    let remove_ms = (gone.t - added) * 1e3;
-    assert!(
-        remove_ms <= ms(REPAIR_LIMIT),
-        "b removed {VIP4} {remove_ms:.1} ms after `ip addr add`, more than {:?}; events \
-         {:#?}\nlog:\n{}",
-        REPAIR_LIMIT,
-        texts(&lines),
-        drift_log(&b)
-    );
+    let add = change_by_hand(&b, &b_events, "add", &[&a, &b]);
     if let Err(e) = roles_unchanged(&a, a_tr, &b, b_tr) {
         panic!("right after the removal: {e}\nb's log:\n{}", drift_log(&b));
     }
@@ -288,28 +267,24 @@ fn vip_added_by_hand_on_a_backup_is_removed() {
         panic!("after the removal: {e}\nb's log:\n{}", drift_log(&b));
     }
     let b_lines = b_events.lines();
-    let adds = b_lines.iter().filter(|l| is_addition(l, VIP4)).count();
-    let dels = b_lines.iter().filter(|l| is_deletion(l, VIP4)).count();
     assert_eq!(
-        (adds, dels),
+        deletions_and_additions(&b_lines),
         (1, 1),
         "b's VIP should have appeared once (by hand) and gone once: {:#?}",
         texts(&b_lines)
     );
-    let a_vip = a_events
-        .lines()
-        .into_iter()
-        .filter(|l| l.text.contains(&format!(" {VIP4}/")))
-        .collect::<Vec<_>>();
+    let a_vip = about(&a_events, VIP4);
     assert!(
         a_vip.is_empty(),
         "a (master) touched its VIP when b's copy came and went: {:#?}",
         texts(&a_vip)
     );
     println!(
-        "vip_added_by_hand_on_a_backup_is_removed: `ip addr add` at {added:.6}; kernel added \
-         it {:.1} ms later; b removed it {remove_ms:.1} ms after the command",
-        appeared_at.map_or(f64::NAN, |t| (t - added) * 1e3)
+        "vip_added_by_hand_on_a_backup_is_removed: `ip addr add` at {:.6}; kernel added \
+         it {:.1} ms later; b removed it {:.1} ms after the command",
+        add.at,
+        add.changed.map_or(f64::NAN, |t| (t - add.at) * 1e3),
+        add.undone_ms()
     );
     assert_vipctl_agrees(&[&a, &b]);
 }
@@ -336,7 +311,7 @@ fn advert_vrid51(text: &str) -> Option<(f64, String, u8)> {
 fn advert_source_change_restarts_the_instance_with_the_new_source() {
     let _serial = exclusive();
     let lan = Lan::new("driftsrc");
-    let (a, b) = start_pair(&lan);
+    let (a, b) = start_pair(&lan, VIP4_CIDR);
     // Deleting the primary address of a subnet deletes its secondaries too unless the
     // kernel promotes one (the namespace default is not to; systemd sets it on hosts):
     // 192.0.2.22/24, added after 192.0.2.12/24, is a secondary of the same subnet.
@@ -415,23 +390,13 @@ fn advert_source_change_restarts_the_instance_with_the_new_source() {
     let sent = epoch_now();
     assert!(a.kill(Signal::SIGTERM), "a's vipd was already gone");
     assert!(
-        wait_until(Duration::from_secs(3), Duration::from_millis(5), || {
-            b.state() == Some(State::Master) && b.has_addr(VIP4)
-        }),
+        wait_master(&b, VIP4, Duration::from_secs(3)),
         "b did not take over within 3 s of SIGTERM to a:\n{}\nb's log:\n{}",
         describe(&[&a, &b], VIP4),
         drift_log(&b)
     );
     let takeover_ms = (epoch_now() - sent) * 1e3;
-    match a.wait_vipd_exit(Duration::from_secs(5)) {
-        Some(s) => assert_eq!(s.code(), Some(0), "vipd on a exited with {s}"),
-        None => panic!("vipd on a still running 5 s after SIGTERM"),
-    }
-    assert!(
-        !a.has_addr(VIP4),
-        "a left its VIP behind: {:?}",
-        a.addresses()
-    );
+    a.assert_left(VIP4, Duration::from_secs(5));
     let sb = inst(&b);
     assert_eq!(sb.local_address.as_deref(), Some("192.0.2.22"), "{sb:#?}");
     assert_eq!(sb.master_address.as_deref(), Some("192.0.2.22"), "{sb:#?}");
@@ -485,10 +450,10 @@ fn advert_source_change_restarts_the_instance_with_the_new_source() {
 fn link_flap_on_the_backup_is_harmless() {
     let _serial = exclusive();
     let lan = Lan::new("driftflap");
-    let (a, b) = start_pair(&lan);
+    let (a, b) = start_pair(&lan, VIP4_CIDR);
     let a_tr = inst(&a).transitions;
     let b_tr = inst(&b).transitions;
-    let a_events = address_events(&a);
+    let a_events = a.address_events();
 
     // a must stay master with its VIP and transitions throughout.
     let a_steady = || -> Result<(), String> {
@@ -540,11 +505,7 @@ fn link_flap_on_the_backup_is_harmless() {
     }) {
         panic!("after the flaps: {e}\nb's log:\n{}", drift_log(&b));
     }
-    let a_vip = a_events
-        .lines()
-        .into_iter()
-        .filter(|l| l.text.contains(&format!(" {VIP4}/")))
-        .collect::<Vec<_>>();
+    let a_vip = about(&a_events, VIP4);
     assert!(
         a_vip.is_empty(),
         "a's VIP changed while b's link flapped: {:#?}",

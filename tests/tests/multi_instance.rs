@@ -241,6 +241,17 @@ fn set(items: &[&str]) -> BTreeSet<String> {
     items.iter().map(|s| s.to_string()).collect()
 }
 
+/// Waits (polling every 5 ms) up to `timeout` for `h` to hold both of web's VIPs on
+/// eth0; returns how long after `since` (epoch seconds) it did, in milliseconds. Panics
+/// with `what` and every instance of `hosts` if it does not.
+fn web_moves_to(h: &Host, since: f64, timeout: Duration, what: &str, hosts: &[&Host]) -> f64 {
+    let moved = wait_until(timeout, Duration::from_millis(5), || {
+        h.has_addr_on("eth0", "192.0.2.50") && h.has_addr_on("eth0", "192.0.2.51")
+    });
+    assert!(moved, "{what}:\n{}", describe_all(hosts));
+    (epoch_now() - since) * 1e3
+}
+
 /// A one-shot ping (5 tries, 0.2 s apart) from `client` to `target` answers.
 fn answers(client: &Host, target: &str) -> bool {
     let out = client.exec(&["ping", "-n", "-c", "5", "-i", "0.2", "-W", "1", target]);
@@ -252,9 +263,9 @@ fn one_vipd_runs_several_instances_independently() {
     let _serial = exclusive();
     let lan = Lan::new("multi");
     lan.add_segment("br1");
-    let a = lan.host("a", "192.0.2.11", "2001:db8::11");
-    let b = lan.host("b", "192.0.2.12", "2001:db8::12");
-    let client = lan.host("client", "192.0.2.100", "2001:db8::100");
+    let a = lan.host_at("a", 11);
+    let b = lan.host_at("b", 12);
+    let client = lan.host_at("client", 100);
     for (h, v4) in [(&a, A_ETH1), (&b, B_ETH1), (&client, CLIENT_ETH1)] {
         lan.attach(h, "br1", "eth1", &[&format!("{v4}/25")]);
     }
@@ -317,19 +328,9 @@ fn one_vipd_runs_several_instances_independently() {
     }
 
     // Pings to one VIP of each instance, from the segment it lives on.
-    let ping_web = Pinger::start(&client, "192.0.2.50", Duration::from_secs(30));
-    let ping_api = Pinger::start(&client, "192.0.2.52", Duration::from_secs(30));
-    let ping_db = Pinger::start(&client, "192.0.2.150", Duration::from_secs(30));
-    for (p, vip) in [
-        (&ping_web, "192.0.2.50"),
-        (&ping_api, "192.0.2.52"),
-        (&ping_db, "192.0.2.150"),
-    ] {
-        assert!(
-            p.wait_replies(50, Duration::from_secs(5)),
-            "the client's pings to {vip} get no replies"
-        );
-    }
+    let ping_web = Pinger::start_replying(&client, "192.0.2.50", Duration::from_secs(30), 50);
+    let ping_api = Pinger::start_replying(&client, "192.0.2.52", Duration::from_secs(30), 50);
+    let ping_db = Pinger::start_replying(&client, "192.0.2.150", Duration::from_secs(30), 50);
     // Settled once more just before the pull, so nothing below is left over from it.
     wait_settled(&initial, Duration::from_secs(3), "before the pull");
     let before_a = check_vipctl_json(&a, initial[0].1, a_local);
@@ -339,19 +340,20 @@ fn one_vipd_runs_several_instances_independently() {
     // stays on a.
     let pulled = epoch_now();
     a.pull_cable_on("eth0");
-    let both_web = || b.has_addr_on("eth0", "192.0.2.50") && b.has_addr_on("eth0", "192.0.2.51");
-    assert!(
-        wait_until(Duration::from_secs(3), Duration::from_millis(5), both_web),
-        "b did not take both web VIPs within 3 s of a's eth0 cable being pulled:\n{}",
-        describe_all(&[&a, &b])
+    let took_ms = web_moves_to(
+        &b,
+        pulled,
+        Duration::from_secs(3),
+        "b did not take both web VIPs within 3 s of a's eth0 cable being pulled",
+        &[&a, &b],
     );
-    let took_ms = (epoch_now() - pulled) * 1e3;
     let pulled_state: [Want; 2] = [(&a, [Fault, Fault, Master]), (&b, [Master, Master, Backup])];
     wait_settled(&pulled_state, Duration::from_secs(3), "after the pull");
     assert!(a.link_up_on("eth1"), "a's eth1 lost carrier too");
-    assert!(
-        ping_web.wait_replies(50, Duration::from_secs(3)),
-        "the client's pings to web did not resume after the failover"
+    ping_web.assert_replies(
+        50,
+        Duration::from_secs(3),
+        "the client's pings to web did not resume after the failover",
     );
     // A little longer, so a db that was going to move would have done so (b's
     // Master_Down_Interval is 3 × 200 ms + skew ≈ 722 ms).
@@ -382,30 +384,33 @@ fn one_vipd_runs_several_instances_independently() {
         "b's api changed state while a's eth0 was out:\n{}",
         describe_all(&[&a, &b])
     );
-    assert!(
-        ping_db.wait_replies(50, Duration::from_secs(3)),
-        "the client's pings to db stopped"
+    ping_db.assert_replies(
+        50,
+        Duration::from_secs(3),
+        "the client's pings to db stopped",
     );
-    assert!(
-        ping_api.wait_replies(50, Duration::from_secs(3)),
-        "the client's pings to api stopped"
+    ping_api.assert_replies(
+        50,
+        Duration::from_secs(3),
+        "the client's pings to api stopped",
     );
 
     // The cable comes back: a preempts web (150 > 100); api stays on b (150 > 100); db
     // never moved.
     let plugged = epoch_now();
     a.plug_cable_on("eth0");
-    let a_web = || a.has_addr_on("eth0", "192.0.2.50") && a.has_addr_on("eth0", "192.0.2.51");
-    assert!(
-        wait_until(Duration::from_secs(5), Duration::from_millis(5), a_web),
-        "a did not take the web VIPs back within 5 s of its eth0 cable returning:\n{}",
-        describe_all(&[&a, &b])
+    let back_ms = web_moves_to(
+        &a,
+        plugged,
+        Duration::from_secs(5),
+        "a did not take the web VIPs back within 5 s of its eth0 cable returning",
+        &[&a, &b],
     );
-    let back_ms = (epoch_now() - plugged) * 1e3;
     wait_settled(&initial, Duration::from_secs(5), "after the cable returned");
-    assert!(
-        ping_web.wait_replies(50, Duration::from_secs(3)),
-        "the client's pings to web did not resume after a took it back"
+    ping_web.assert_replies(
+        50,
+        Duration::from_secs(3),
+        "the client's pings to web did not resume after a took it back",
     );
     assert_vipctl_agrees(&[&a, &b]);
     let after_a = check_vipctl_json(&a, initial[0].1, a_local);

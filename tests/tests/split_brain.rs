@@ -18,16 +18,9 @@ use std::time::Duration;
 
 use vipd_api::State;
 use vipd_e2e::{
-    assert_vipctl_agrees, describe, epoch_now, exclusive, vipd_yaml, wait_roles, wait_until, Lan,
-    Pinger, VipdInstance, VIP4, VIP6,
+    assert_roles, assert_vipctl_agrees, describe, epoch_now, exclusive, start_pair, wait_until,
+    Host, Lan, Pinger, VIP4, VIP4_CIDR, VIP6, VIP6_CIDR,
 };
-
-fn config(priority: u8, vip_cidr: &str) -> String {
-    vipd_yaml(
-        Some("debug"),
-        &[VipdInstance::new("web", 51, &[vip_cidr]).priority(priority)],
-    )
-}
 
 /// A line of `tcpdump -n -tt -i any`: time, interface, direction, rest.
 struct Frame {
@@ -64,13 +57,13 @@ fn vrrp_source(rest: &str) -> Option<&str> {
 #[test]
 fn split_brain_heals() {
     let _serial = exclusive();
-    split_brain("split", VIP4, "192.0.2.50/24");
+    split_brain("split", VIP4, VIP4_CIDR);
 }
 
 #[test]
 fn split_brain_heals_ipv6() {
     let _serial = exclusive();
-    split_brain("split6", VIP6, "2001:db8::50/64");
+    split_brain("split6", VIP6, VIP6_CIDR);
 }
 
 /// The VIP's announcement as tcpdump shows it: a gratuitous ARP or an unsolicited
@@ -82,11 +75,10 @@ fn is_announcement(rest: &str) -> bool {
 fn split_brain(id: &str, vip: &str, vip_cidr: &str) {
     let v6 = vip.contains(':');
     let lan = Lan::new(id);
-    let a = lan.host("a", "192.0.2.11", "2001:db8::11");
-    let b = lan.host("b", "192.0.2.12", "2001:db8::12");
-    let client = lan.host("client", "192.0.2.100", "2001:db8::100");
+    let client = lan.host_at("client", 100);
+    let (a, b) = start_pair(&lan, vip_cidr);
     // VRRPv3 over IPv6 is sent from the link-local address (RFC 5798 §5.1.2.1).
-    let source = |h: &vipd_e2e::Host| {
+    let source = |h: &Host| {
         if v6 {
             h.link_local().expect("host has a link-local address")
         } else {
@@ -94,19 +86,8 @@ fn split_brain(id: &str, vip: &str, vip_cidr: &str) {
         }
     };
     let (a_src, b_src) = (source(&a), source(&b));
-    a.spawn_vipd(&config(150, vip_cidr));
-    b.spawn_vipd(&config(100, vip_cidr));
     let both = [&a, &b];
-    assert!(
-        wait_roles(&both, "a", vip, Duration::from_secs(10)),
-        "a never became the only master:\n{}",
-        describe(&both, vip)
-    );
-    let ping = Pinger::start(&client, vip, Duration::from_secs(60));
-    assert!(
-        ping.wait_replies(50, Duration::from_secs(5)),
-        "client cannot ping the VIP"
-    );
+    let ping = Pinger::start_replying(&client, vip, Duration::from_secs(60), 50);
 
     // Split.
     a.set_isolated(true);
@@ -131,9 +112,10 @@ fn split_brain(id: &str, vip: &str, vip_cidr: &str) {
         b.mac(),
         client.neigh_mac(vip)
     );
-    assert!(
-        ping.wait_replies(50, Duration::from_secs(3)),
-        "client cannot ping the VIP during the split"
+    ping.assert_replies(
+        50,
+        Duration::from_secs(3),
+        "client cannot ping the VIP during the split",
     );
     // Settled in the split: both master with the VIP, and vipctl says so on both.
     assert_vipctl_agrees(&both);
@@ -153,10 +135,12 @@ fn split_brain(id: &str, vip: &str, vip_cidr: &str) {
     b.set_isolated(false);
     let heal_cmd_done = epoch_now();
 
-    assert!(
-        wait_roles(&both, "a", vip, Duration::from_secs(3)),
-        "after the heal a should be the only master:\n{}",
-        describe(&both, vip)
+    assert_roles(
+        &both,
+        "a",
+        vip,
+        Duration::from_secs(3),
+        "after the heal a should be the only master",
     );
     let changed = neigh.wait_for(Duration::from_secs(3), |l| {
         l.text.starts_with(&format!("{vip} ")) && l.text.contains(a.mac())

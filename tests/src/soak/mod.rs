@@ -1,0 +1,44 @@
+//! The machinery of the seeded chaos soak (`tests/soak.rs`): three vipd routers a, b and
+//! c float [`VIP4_CIDR`] (instance web, VRID 51) while a [`Chaos`] driver disrupts them
+//! and a [`Checker`] samples them every [`SAMPLE_EVERY`].
+//!
+//! Layout: [`rng`] (the seed and what is drawn from vipd-sim's `SplitMix64`), [`chaos`]
+//! (the actions, their undoing and the sampling), [`checker`] (the invariants and the
+//! episodes in which they failed), [`report`] (the summary and the report of what went
+//! wrong).
+
+use std::time::Duration;
+
+use crate::configs::web_config;
+pub use crate::VIP4_CIDR;
+
+pub mod chaos;
+pub mod checker;
+pub mod report;
+pub mod rng;
+
+pub use chaos::{Chaos, Kind};
+pub use checker::{settled_roles, Checker, Episode, View};
+pub use report::{daemon_problems, Run};
+pub use rng::{seed, Draw};
+
+/// The seed when `VIPD_SOAK_SEED` is not set.
+pub const DEFAULT_SEED: u64 = 0x5EED_0051;
+/// After any action, and the longest a mismatch between kernel and vipd may last.
+///
+/// Justification: the slowest thing VRRP itself does here is b's Master_Down_Interval
+/// (3 × 200 ms + 106 ms skew ≈ 706 ms, c's ≈ 722 ms) before a backup takes over; a
+/// higher-priority master that returns is obeyed at the next advert (≤ 200 ms). 1.5 s
+/// is twice the former, for a loaded two-core machine.
+pub const GRACE: Duration = Duration::from_millis(1500);
+/// How often the routers are sampled.
+pub const SAMPLE_EVERY: Duration = Duration::from_millis(20);
+/// How long one status query may take while sampling.
+pub const STATUS_TIMEOUT: Duration = Duration::from_millis(500);
+/// At most this many routers are down at once.
+pub const MAX_DOWN: usize = 2;
+
+/// A router's configuration: [`web_config`] for [`VIP4_CIDR`] at `priority`.
+pub fn config(priority: u8) -> String {
+    web_config(priority, VIP4_CIDR)
+}
