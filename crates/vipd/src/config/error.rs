@@ -10,7 +10,8 @@ use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use super::locate::{locate_repeated_key, locate_second_document, FieldPath};
+use super::locate::{locate_repeated_key, locate_second_document};
+use super::path::FieldPath;
 
 /// A 1-based line and column in the config file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -13,72 +13,7 @@ use std::fmt;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use super::error::Position;
-
-/// One step in a [`FieldPath`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) enum Step {
-    Key(String),
-    Index(usize),
-}
-
-/// A path to a field, displayed like serde_norway displays paths: `instances[1].vrid`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(super) struct FieldPath(Vec<Step>);
-
-impl FieldPath {
-    pub(super) fn root() -> Self {
-        FieldPath(Vec::new())
-    }
-
-    pub(super) fn key(&self, key: &str) -> Self {
-        self.with(Step::Key(key.to_owned()))
-    }
-
-    pub(super) fn index(&self, index: usize) -> Self {
-        self.with(Step::Index(index))
-    }
-
-    fn with(&self, step: Step) -> Self {
-        let mut steps = self.0.clone();
-        steps.push(step);
-        FieldPath(steps)
-    }
-
-    /// Reads a path as serde_norway prints it (`instances[0].garp`); `None` for
-    /// anything else, such as its `?` for an unknown position.
-    pub(super) fn parse(text: &str) -> Option<FieldPath> {
-        let mut path = FieldPath::root();
-        for part in text.split('.') {
-            let (key, mut indexes) = part.split_at(part.find('[').unwrap_or(part.len()));
-            if key.is_empty() || !key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-                return None;
-            }
-            path = path.key(key);
-            while let Some(rest) = indexes.strip_prefix('[') {
-                let (n, tail) = rest.split_once(']')?;
-                path = path.index(n.parse().ok()?);
-                indexes = tail;
-            }
-            if !indexes.is_empty() {
-                return None;
-            }
-        }
-        Some(path)
-    }
-}
-
-impl fmt::Display for FieldPath {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, step) in self.0.iter().enumerate() {
-            match step {
-                Step::Key(k) if i == 0 => f.write_str(k)?,
-                Step::Key(k) => write!(f, ".{k}")?,
-                Step::Index(n) => write!(f, "[{n}]")?,
-            }
-        }
-        Ok(())
-    }
-}
+use super::path::{FieldPath, Step};
 
 /// Marks the deliberate failure so it cannot be confused with a real error.
 const FOUND: &str = "\u{1}vipd-locate-found\u{1}";
@@ -86,14 +21,15 @@ const FOUND: &str = "\u{1}vipd-locate-found\u{1}";
 /// The position of the value at `path`, or of its nearest ancestor that is in the text
 /// (a defaulted field is not). `None` only if not even the document start was read.
 pub(super) fn locate(text: &str, path: &FieldPath) -> Option<Position> {
-    (0..=path.0.len())
+    let steps = path.steps();
+    (0..=steps.len())
         .rev()
-        .find_map(|len| probe(text, &path.0[..len], Target::Node))
+        .find_map(|len| probe(text, &steps[..len], Target::Node))
 }
 
 /// The position of the second occurrence of `key` in the mapping at `parent`.
 pub(super) fn locate_repeated_key(text: &str, parent: &FieldPath, key: &str) -> Option<Position> {
-    probe(text, &parent.0, Target::RepeatedKey(key))
+    probe(text, parent.steps(), Target::RepeatedKey(key))
 }
 
 /// The position of the `---` that starts a second YAML document, if any.
@@ -295,22 +231,6 @@ instances:
       count: 3
     vips: [192.0.2.3, \"192.0.2.4\"]
 ";
-
-    #[test]
-    fn displays_and_parses_like_serde_norway() {
-        let p = inst(1).key("garp").key("count");
-        assert_eq!(p.to_string(), "instances[1].garp.count");
-        assert_eq!(FieldPath::parse("instances[1].garp.count"), Some(p));
-        let v = inst(0).key("vips").index(3);
-        assert_eq!(FieldPath::parse("instances[0].vips[3]"), Some(v));
-        assert_eq!(
-            FieldPath::parse("log_level"),
-            Some(FieldPath::root().key("log_level"))
-        );
-        for bad in ["", "a..b", "a[", "a[x]", "a[1]x", "?", "a.?", ".a"] {
-            assert_eq!(FieldPath::parse(bad), None, "{bad:?}");
-        }
-    }
 
     #[test]
     fn finds_values_in_block_style() {

@@ -24,6 +24,7 @@ mod duration;
 mod error;
 mod fields;
 mod locate;
+mod path;
 mod raw;
 mod validate;
 

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::duration::HumanDuration;
-use super::locate::FieldPath;
+use super::path::FieldPath;
 use super::raw::{RawConfig, RawGarp, RawInstance};
 use super::VrrpVersion;
 use super::{ChecksumMode, Config, GarpConfig, InstanceConfig};
