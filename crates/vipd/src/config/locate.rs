@@ -2,21 +2,21 @@
 //! does not give precisely: cross-field checks done after deserializing (duplicate
 //! names, an interval that does not suit the version, ...) and repeated keys.
 //!
-//! Rather than scanning YAML by hand, this walks the document again with serde_norway
-//! and a visitor that fails on purpose when it reaches the wanted node. serde_norway
-//! stamps every error raised while visiting a node with that node's line and column,
-//! so the failure tells us exactly where the node is, whatever the YAML style (block
-//! or flow, quoted keys, comments, anchors).
+//! serde_norway has no public API for its parser's events and their marks, but it stamps
+//! every error raised while a node is visited with that node's line and column
+//! ([`serde_norway::Error::location`]). So this walks the document again with
+//! serde_norway's own deserializer towards the wanted node and, on arriving, rejects it
+//! on purpose: the rejection's location is the node's, whatever the YAML style (block or
+//! flow, quoted keys, comments, anchors). A flag set on arrival tells that rejection
+//! from any other error; no error text is read.
 
+use std::cell::Cell;
 use std::fmt;
 
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use super::error::Position;
 use super::path::{FieldPath, Step};
-
-/// Marks the deliberate failure so it cannot be confused with a real error.
-const FOUND: &str = "\u{1}vipd-locate-found\u{1}";
 
 /// The position of the value at `path`, or of its nearest ancestor that is in the text
 /// (a defaulted field is not). `None` only if not even the document start was read.
@@ -62,8 +62,14 @@ enum Target<'a> {
 
 fn probe(text: &str, steps: &[Step], target: Target<'_>) -> Option<Position> {
     let de = serde_norway::Deserializer::from_str(text);
-    match (Probe { steps, target }).deserialize(de) {
-        Err(e) if e.to_string().contains(FOUND) => e.location().map(|l| Position {
+    let arrived = Cell::new(false);
+    let probe = Probe {
+        steps,
+        target,
+        arrived: &arrived,
+    };
+    match probe.deserialize(de) {
+        Err(e) if arrived.get() => e.location().map(|l| Position {
             line: l.line(),
             column: l.column(),
         }),
@@ -71,10 +77,13 @@ fn probe(text: &str, steps: &[Step], target: Target<'_>) -> Option<Position> {
     }
 }
 
-/// Walks towards the node at `steps`; `Ok(())` means it is not there.
+/// Walks towards the node at `steps`; `Ok(())` means it is not there. `arrived` is set
+/// when the target is rejected, so the error that ends the walk is known to be that
+/// rejection.
 struct Probe<'a> {
     steps: &'a [Step],
     target: Target<'a>,
+    arrived: &'a Cell<bool>,
 }
 
 impl<'de> DeserializeSeed<'de> for Probe<'_> {
@@ -82,8 +91,10 @@ impl<'de> DeserializeSeed<'de> for Probe<'_> {
 
     fn deserialize<D: Deserializer<'de>>(self, de: D) -> Result<(), D::Error> {
         match (self.steps.first(), self.target) {
-            // Every visit method of `Found` fails, stamping the node's position.
-            (None, Target::Node) => de.deserialize_any(Found),
+            // `Reject` accepts nothing, so the error carries this node's position.
+            (None, Target::Node) => de.deserialize_any(Reject {
+                arrived: self.arrived,
+            }),
             _ => de.deserialize_any(self),
         }
     }
@@ -105,12 +116,13 @@ impl<'de> Visitor<'de> for Probe<'_> {
         let mut seen = false;
         while let Some(key) = map.next_key_seed(Key {
             fail_on: seen.then_some(want.0),
+            arrived: self.arrived,
         })? {
             match want.1 {
                 Some(rest) if key == want.0 => {
                     return map.next_value_seed(Probe {
                         steps: rest,
-                        target: self.target,
+                        ..self
                     });
                 }
                 _ => {
@@ -133,7 +145,7 @@ impl<'de> Visitor<'de> for Probe<'_> {
         }
         let next = Probe {
             steps: rest,
-            target: self.target,
+            ..self
         };
         seq.next_element_seed(next)?;
         Ok(())
@@ -166,6 +178,7 @@ impl<'de> Visitor<'de> for Probe<'_> {
 /// A mapping key, failing (at the key's position) if it equals `fail_on`.
 struct Key<'a> {
     fail_on: Option<&'a str>,
+    arrived: &'a Cell<bool>,
 }
 
 impl<'de> DeserializeSeed<'de> for Key<'_> {
@@ -185,20 +198,67 @@ impl<'de> Visitor<'de> for Key<'_> {
 
     fn visit_str<E: de::Error>(self, key: &str) -> Result<String, E> {
         if self.fail_on == Some(key) {
-            return Err(E::custom(FOUND));
+            self.arrived.set(true);
+            return Err(E::custom("repeated key"));
         }
         Ok(key.to_owned())
     }
 }
 
-/// A visitor that rejects whatever it is given; the rejection carries [`FOUND`].
-struct Found;
+/// A visitor that accepts nothing: whatever node it is given, it notes its arrival and
+/// fails, and serde_norway stamps the failure with that node's position. (Only a visit
+/// sets the flag: an error met before the node, such as a syntax error, leaves it unset.)
+struct Reject<'a> {
+    arrived: &'a Cell<bool>,
+}
 
-impl<'de> Visitor<'de> for Found {
+impl Reject<'_> {
+    fn arrive<E: de::Error>(self) -> Result<(), E> {
+        self.arrived.set(true);
+        Err(E::custom("vipd is locating this node"))
+    }
+}
+
+/// The visit methods serde_norway's `deserialize_any` calls for a scalar.
+macro_rules! reject_scalars {
+    ($($method:ident($ty:ty)),* $(,)?) => {
+        $(fn $method<E: de::Error>(self, _: $ty) -> Result<(), E> {
+            self.arrive()
+        })*
+    };
+}
+
+impl<'de> Visitor<'de> for Reject<'_> {
     type Value = ();
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(FOUND)
+        f.write_str("nothing (vipd is locating this node)")
+    }
+
+    reject_scalars!(
+        visit_bool(bool),
+        visit_i64(i64),
+        visit_i128(i128),
+        visit_u64(u64),
+        visit_u128(u128),
+        visit_f64(f64),
+        visit_str(&str),
+    );
+
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        self.arrive()
+    }
+    fn visit_none<E: de::Error>(self) -> Result<(), E> {
+        self.arrive()
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, _: A) -> Result<(), A::Error> {
+        self.arrive()
+    }
+    fn visit_map<A: MapAccess<'de>>(self, _: A) -> Result<(), A::Error> {
+        self.arrive()
+    }
+    fn visit_enum<A: de::EnumAccess<'de>>(self, _: A) -> Result<(), A::Error> {
+        self.arrive()
     }
 }
 
@@ -249,6 +309,19 @@ instances:
         assert_eq!(at(BLOCK, &inst(1).key("vips").index(1)), (14, 23));
         let flow = "instances: [{name: a, vrid: 1}, {name: b, vrid: 1}]\n";
         assert_eq!(at(flow, &inst(1).key("vrid")), (1, 49));
+    }
+
+    #[test]
+    fn finds_every_kind_of_node() {
+        let text = "a: 99999999999999999999\nb: !tag x\nc: ~\nd:\ne: -1.5\n";
+        let key = |k| FieldPath::root().key(k);
+        assert_eq!(at(text, &key("a")), (1, 4));
+        assert_eq!(at(text, &key("b")), (2, 4));
+        assert_eq!(at(text, &key("c")), (3, 4));
+        assert_eq!(at(text, &key("e")), (5, 4));
+        // serde_norway replays an alias from its anchor, so that is where it points.
+        let anchored = "g: &x 1\nf: *x\n";
+        assert_eq!(at(anchored, &key("f")), (1, 4));
     }
 
     #[test]
