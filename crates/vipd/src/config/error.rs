@@ -4,20 +4,28 @@
 //! line and column plus a message that starts with the field path (for example
 //! `instances[0].vrid: 0 is out of range 1..=255 at line 3 column 11`). This module
 //! splits such a message back into its parts. Errors found afterwards (cross-field
-//! checks) are located with [`super::locate`].
+//! checks) are located with [`super::locate`]; [`super::document`] reports its own.
 
 use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use super::locate::{locate_repeated_key, locate_second_document};
-use super::path::FieldPath;
+use super::document::DocumentError;
 
 /// A 1-based line and column in the config file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Position {
     pub line: usize,
     pub column: usize,
+}
+
+impl From<serde_norway::Location> for Position {
+    fn from(l: serde_norway::Location) -> Self {
+        Position {
+            line: l.line(),
+            column: l.column(),
+        }
+    }
 }
 
 /// Why a config file was rejected.
@@ -90,32 +98,36 @@ impl ConfigError {
         }
     }
 
+    /// Why the text is not one well-formed YAML document.
+    pub(super) fn from_document(path: &Path, err: DocumentError) -> ConfigError {
+        match err {
+            DocumentError::Yaml(e) => ConfigError::from_yaml(path, &e),
+            DocumentError::RepeatedKey { field, key, pos } => ConfigError::Invalid {
+                path: path.to_owned(),
+                pos,
+                field: field.to_string(),
+                message: format!("duplicate field `{key}`"),
+            },
+            DocumentError::SecondDocument { pos } => ConfigError::Syntax {
+                path: path.to_owned(),
+                pos,
+                message: "more than one document; a config file is a single YAML document"
+                    .to_owned(),
+            },
+        }
+    }
+
     /// Converts a serde_norway error, splitting its text into field path and message.
-    /// `text` is the document, used to sharpen positions serde_norway gives coarsely.
-    pub(super) fn from_yaml(path: &Path, text: &str, err: &serde_norway::Error) -> ConfigError {
-        let mut pos = err.location().map(|l| Position {
-            line: l.line(),
-            column: l.column(),
-        });
+    pub(super) fn from_yaml(path: &Path, err: &serde_norway::Error) -> ConfigError {
+        let pos = err.location().map(Position::from);
         let shown = strip_location(&err.to_string(), err.location());
         let (parent, message) = split_field_path(&shown);
         // serde names the key itself only in the message; put it in the path.
-        let key = ["unknown field `", "missing field `", "duplicate field `"]
+        let key = ["unknown field `", "missing field `"]
             .iter()
             .find_map(|prefix| message.strip_prefix(prefix))
             .and_then(|rest| rest.split_once('`'))
             .map(|(key, _)| key);
-        // serde_norway places a repeated key at the start of its mapping, and a second
-        // document nowhere; find the exact spot.
-        if message.starts_with("duplicate field `") {
-            let parent_path = parent.map_or(Some(FieldPath::root()), FieldPath::parse);
-            if let (Some(parent_path), Some(key)) = (parent_path, key) {
-                pos = locate_repeated_key(text, &parent_path, key).or(pos);
-            }
-        }
-        if pos.is_none() && message.contains("more than one document") {
-            pos = locate_second_document(text);
-        }
         let field = match (parent, key) {
             (Some(p), Some(k)) => Some(format!("{p}.{k}")),
             (None, Some(k)) => Some(k.to_owned()),

@@ -1,6 +1,6 @@
-//! Finding where a field is in the config text, for errors whose position serde_norway
-//! does not give precisely: cross-field checks done after deserializing (duplicate
-//! names, an interval that does not suit the version, ...) and repeated keys.
+//! Where a node is in the config text, for problems found after deserializing (those
+//! of `validate`: a missing field, a name used twice, an interval that does not suit the
+//! version, ...), when serde_norway no longer has a position to give.
 //!
 //! serde_norway has no public API for its parser's events and their marks, but it stamps
 //! every error raised while a node is visited with that node's line and column
@@ -14,6 +14,7 @@ use std::cell::Cell;
 use std::fmt;
 
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde_norway::Location;
 
 use super::error::Position;
 use super::path::{FieldPath, Step};
@@ -22,58 +23,27 @@ use super::path::{FieldPath, Step};
 /// (a defaulted field is not). `None` only if not even the document start was read.
 pub(super) fn locate(text: &str, path: &FieldPath) -> Option<Position> {
     let steps = path.steps();
-    (0..=steps.len())
-        .rev()
-        .find_map(|len| probe(text, &steps[..len], Target::Node))
+    (0..=steps.len()).rev().find_map(|len| {
+        let de = serde_norway::Deserializer::from_str(text);
+        location_in(de, &steps[..len]).ok()?.map(Position::from)
+    })
 }
 
-/// The position of the second occurrence of `key` in the mapping at `parent`.
-pub(super) fn locate_repeated_key(text: &str, parent: &FieldPath, key: &str) -> Option<Position> {
-    probe(text, parent.steps(), Target::RepeatedKey(key))
-}
-
-/// The position of the `---` that starts a second YAML document, if any.
-pub(super) fn locate_second_document(text: &str) -> Option<Position> {
-    let mut seen_content = false;
-    for (i, line) in text.lines().enumerate() {
-        let is_marker = line == "---" || line.starts_with("--- ") || line.starts_with("---\t");
-        if is_marker && seen_content {
-            return Some(Position {
-                line: i + 1,
-                column: 1,
-            });
-        }
-        let body = line.trim();
-        if is_marker || !(body.is_empty() || body.starts_with('#') || body.starts_with('%')) {
-            seen_content = true;
-        }
-    }
-    None
-}
-
-/// What to fail on once the walk has reached the end of the path.
-#[derive(Debug, Clone, Copy)]
-enum Target<'a> {
-    /// The node itself.
-    Node,
-    /// The second occurrence of this key in the mapping there.
-    RepeatedKey(&'a str),
-}
-
-fn probe(text: &str, steps: &[Step], target: Target<'_>) -> Option<Position> {
-    let de = serde_norway::Deserializer::from_str(text);
+/// Where the node at `steps` is in the document `de` reads: `Ok(None)` if the document
+/// has no such node, `Err` if reading it failed before reaching the node.
+pub(super) fn location_in(
+    de: serde_norway::Deserializer<'_>,
+    steps: &[Step],
+) -> Result<Option<Location>, serde_norway::Error> {
     let arrived = Cell::new(false);
-    let probe = Probe {
+    let walk = Probe {
         steps,
-        target,
         arrived: &arrived,
     };
-    match probe.deserialize(de) {
-        Err(e) if arrived.get() => e.location().map(|l| Position {
-            line: l.line(),
-            column: l.column(),
-        }),
-        _ => None,
+    match walk.deserialize(de) {
+        Err(e) if arrived.get() => Ok(e.location()),
+        Err(e) => Err(e),
+        Ok(()) => Ok(None),
     }
 }
 
@@ -82,7 +52,6 @@ fn probe(text: &str, steps: &[Step], target: Target<'_>) -> Option<Position> {
 /// rejection.
 struct Probe<'a> {
     steps: &'a [Step],
-    target: Target<'a>,
     arrived: &'a Cell<bool>,
 }
 
@@ -90,12 +59,13 @@ impl<'de> DeserializeSeed<'de> for Probe<'_> {
     type Value = ();
 
     fn deserialize<D: Deserializer<'de>>(self, de: D) -> Result<(), D::Error> {
-        match (self.steps.first(), self.target) {
+        if self.steps.is_empty() {
             // `Reject` accepts nothing, so the error carries this node's position.
-            (None, Target::Node) => de.deserialize_any(Reject {
+            de.deserialize_any(Reject {
                 arrived: self.arrived,
-            }),
-            _ => de.deserialize_any(self),
+            })
+        } else {
+            de.deserialize_any(self)
         }
     }
 }
@@ -108,28 +78,18 @@ impl<'de> Visitor<'de> for Probe<'_> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        let want = match (self.steps.split_first(), self.target) {
-            (Some((Step::Key(want), rest)), _) => (want.as_str(), Some(rest)),
-            (None, Target::RepeatedKey(key)) => (key, None),
-            _ => return Ok(()),
+        let Some((Step::Key(want), rest)) = self.steps.split_first() else {
+            return Ok(());
         };
-        let mut seen = false;
-        while let Some(key) = map.next_key_seed(Key {
-            fail_on: seen.then_some(want.0),
-            arrived: self.arrived,
-        })? {
-            match want.1 {
-                Some(rest) if key == want.0 => {
-                    return map.next_value_seed(Probe {
-                        steps: rest,
-                        ..self
-                    });
-                }
-                _ => {
-                    seen |= key == want.0;
-                    map.next_value::<IgnoredAny>()?;
-                }
+        // Keys are read as text, as serde's derive reads field names.
+        while let Some(key) = map.next_key::<String>()? {
+            if key == *want {
+                return map.next_value_seed(Probe {
+                    steps: rest,
+                    ..self
+                });
             }
+            map.next_value::<IgnoredAny>()?;
         }
         Ok(())
     }
@@ -143,65 +103,18 @@ impl<'de> Visitor<'de> for Probe<'_> {
                 return Ok(());
             }
         }
-        let next = Probe {
+        seq.next_element_seed(Probe {
             steps: rest,
             ..self
-        };
-        seq.next_element_seed(next)?;
+        })?;
         Ok(())
     }
 
     // Scalars on the way are simply not the node we want.
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
-        Ok(())
-    }
+    visit_scalars!(self => Ok(()));
+
     fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
         Ok(())
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_none<E: de::Error>(self) -> Result<(), E> {
-        Ok(())
-    }
-}
-
-/// A mapping key, failing (at the key's position) if it equals `fail_on`.
-struct Key<'a> {
-    fail_on: Option<&'a str>,
-    arrived: &'a Cell<bool>,
-}
-
-impl<'de> DeserializeSeed<'de> for Key<'_> {
-    type Value = String;
-
-    fn deserialize<D: Deserializer<'de>>(self, de: D) -> Result<String, D::Error> {
-        de.deserialize_str(self)
-    }
-}
-
-impl<'de> Visitor<'de> for Key<'_> {
-    type Value = String;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a key")
-    }
-
-    fn visit_str<E: de::Error>(self, key: &str) -> Result<String, E> {
-        if self.fail_on == Some(key) {
-            self.arrived.set(true);
-            return Err(E::custom("repeated key"));
-        }
-        Ok(key.to_owned())
     }
 }
 
@@ -219,15 +132,6 @@ impl Reject<'_> {
     }
 }
 
-/// The visit methods serde_norway's `deserialize_any` calls for a scalar.
-macro_rules! reject_scalars {
-    ($($method:ident($ty:ty)),* $(,)?) => {
-        $(fn $method<E: de::Error>(self, _: $ty) -> Result<(), E> {
-            self.arrive()
-        })*
-    };
-}
-
 impl<'de> Visitor<'de> for Reject<'_> {
     type Value = ();
 
@@ -235,20 +139,9 @@ impl<'de> Visitor<'de> for Reject<'_> {
         f.write_str("nothing (vipd is locating this node)")
     }
 
-    reject_scalars!(
-        visit_bool(bool),
-        visit_i64(i64),
-        visit_i128(i128),
-        visit_u64(u64),
-        visit_u128(u128),
-        visit_f64(f64),
-        visit_str(&str),
-    );
+    visit_scalars!(self => self.arrive());
 
-    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
-        self.arrive()
-    }
-    fn visit_none<E: de::Error>(self) -> Result<(), E> {
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
         self.arrive()
     }
     fn visit_seq<A: SeqAccess<'de>>(self, _: A) -> Result<(), A::Error> {
@@ -333,34 +226,12 @@ instances:
     }
 
     #[test]
-    fn finds_a_repeated_key() {
-        let text = "instances:\n  - name: a\n    vrid: 1\n    vrid: 2\n";
-        let p = locate_repeated_key(text, &inst(0), "vrid").expect("found");
-        assert_eq!((p.line, p.column), (4, 5));
-        let top = "log_level: info\ninstances: []\nlog_level: warn\n";
-        let p = locate_repeated_key(top, &FieldPath::root(), "log_level").expect("found");
-        assert_eq!((p.line, p.column), (3, 1));
-        assert_eq!(locate_repeated_key(text, &inst(0), "name"), None);
-    }
-
-    #[test]
-    fn finds_the_second_document() {
-        let pos = |t| locate_second_document(t).map(|p| p.line);
-        assert_eq!(pos("a: 1\n---\nb: 2\n"), Some(2));
-        assert_eq!(pos("# c\n---\na: 1\n--- \nb: 2\n"), Some(4));
-        assert_eq!(pos("---\na: 1\n"), None);
-        assert_eq!(pos("a: 1\n"), None);
-    }
-
-    #[test]
     fn broken_text_yields_what_was_read_before_the_break() {
         // The walk is streaming: nodes before the break are found, the rest fall back
         // to an ancestor. (Callers only locate fields in text that already parsed.)
         assert_eq!(at("a: [", &FieldPath::root().key("a")), (1, 4));
-        assert_eq!(
-            probe("a: 'open", &[Step::Key("a".into())], Target::Node),
-            None
-        );
+        let open = serde_norway::Deserializer::from_str("a: 'open");
+        assert!(location_in(open, &[Step::Key("a".into())]).is_err());
         assert_eq!(at("a: 'open", &FieldPath::root().key("a")), (1, 1));
         assert_eq!(at("", &FieldPath::root().key("a")), (1, 1));
     }
