@@ -77,6 +77,8 @@ fn second_document_start(text: &str, second: serde_norway::Deserializer<'_>) -> 
         Ok(node) => node?,
         Err(e) => return e.location().map(Position::from),
     };
+    // The index counts bytes after a byte order mark, which libyaml skips.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let before_node = text.get(..node.index()).unwrap_or_default();
     // The node's own line up to the node, then the lines above it, nearest first.
     for (above, line) in before_node.rsplit('\n').enumerate() {
@@ -298,6 +300,10 @@ mod tests {
         assert_eq!(second_document_line("a: 1\n--- {b: 2}\n"), Some(2));
         assert_eq!(second_document_line("a: 1\n---\n"), Some(2));
         assert_eq!(second_document_line("a: 1\r\n---\r\nb: 2\r\n"), Some(2));
+        assert_eq!(
+            second_document_line("\u{feff}a: é\n---\n# ü\nb: 2\n"),
+            Some(2)
+        );
         // After `...`, libyaml wants a `---`: it fails at what follows instead.
         assert_eq!(second_document_line("a: 1\n...\nb: 2\n"), Some(3));
         assert_eq!(second_document_line("a: 1\n...\n---\nb: 2\n"), Some(3));
