@@ -19,7 +19,7 @@ use serde::de::{
     VariantAccess, Visitor,
 };
 
-use super::error::Position;
+use super::error::{Fault, Position};
 use super::locate;
 use super::path::FieldPath;
 
@@ -36,6 +36,31 @@ pub(super) enum DocumentError {
     },
     /// The file holds a second document, starting at `pos`.
     SecondDocument { pos: Option<Position> },
+}
+
+impl From<DocumentError> for Fault {
+    fn from(err: DocumentError) -> Fault {
+        match err {
+            // libyaml's message, whole: it names what it was parsing and where that began
+            // (and repeats the position of the error itself).
+            DocumentError::Yaml(e) => Fault {
+                field: FieldPath::root(),
+                pos: e.location().map(Position::from),
+                message: e.to_string(),
+            },
+            DocumentError::RepeatedKey { field, key, pos } => Fault {
+                field,
+                pos,
+                message: format!("duplicate field `{key}`"),
+            },
+            DocumentError::SecondDocument { pos } => Fault {
+                field: FieldPath::root(),
+                pos,
+                message: "more than one document; a config file is a single YAML document"
+                    .to_owned(),
+            },
+        }
+    }
 }
 
 /// Reads all of `text` as YAML, without deserializing it into anything.

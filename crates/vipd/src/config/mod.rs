@@ -16,10 +16,11 @@
 //! `/etc/vipd.yaml:7:15: instances[0].vrid: 0 is out of range 1..=255`.
 //!
 //! How it fits together: `document` first reads the text as one YAML document with no
-//! repeated keys; `raw` mirrors the file with serde; the types in `fields` check single
-//! values while deserializing, so serde_norway reports their exact position; `validate`
-//! applies defaults and cross-field rules and names the field to blame (a `path`);
-//! `locate` finds that field's position in the text.
+//! repeated keys; `deserialize` turns it into `raw`, which mirrors the file, while the
+//! types in `fields` check single values (a failure's path comes from
+//! serde_path_to_error, its position from serde_norway); `validate` applies defaults
+//! and cross-field rules and names the field to blame (a `path`), and `locate` finds
+//! that field in the text. No error's text is ever taken apart.
 
 /// Implements the `Visitor` methods that serde_norway's `deserialize_any` calls for a
 /// scalar (all but `visit_str`), each evaluating `$value`, with `self` named `$this`.
@@ -53,6 +54,7 @@ macro_rules! visit_scalars {
     };
 }
 
+mod deserialize;
 mod document;
 mod duration;
 mod error;
@@ -65,6 +67,7 @@ mod validate;
 use std::path::Path;
 
 pub use duration::{parse_duration, DurationError, HumanDuration};
+use error::Fault;
 pub use error::{ConfigError, Position};
 pub use fields::LOG_LEVELS;
 pub use vipd_node::config::{
@@ -82,13 +85,14 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
 
 /// Parses and validates `text`; `path` is only used in error messages.
 pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
-    document::check(text).map_err(|e| ConfigError::from_document(path, e))?;
-    let raw: raw::RawConfig =
-        serde_norway::from_str(text).map_err(|e| ConfigError::from_yaml(path, &e))?;
-    validate::build(raw).map_err(|problem| ConfigError::Invalid {
-        path: path.to_owned(),
-        pos: locate::locate(text, &problem.field),
-        field: problem.field.to_string(),
-        message: problem.message,
+    let in_file = |fault: Fault| fault.in_file(path);
+    document::check(text).map_err(|e| in_file(e.into()))?;
+    let raw = deserialize::raw_config(text).map_err(in_file)?;
+    validate::build(raw).map_err(|problem| {
+        in_file(Fault {
+            pos: locate::locate(text, &problem.field),
+            field: problem.field,
+            message: problem.message,
+        })
     })
 }
