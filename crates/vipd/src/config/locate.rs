@@ -29,8 +29,9 @@ pub(super) fn locate(text: &str, path: &FieldPath) -> Option<Position> {
     })
 }
 
-/// Where the node at `steps` is in the document `de` reads: `Ok(None)` if the document
-/// has no such node, `Err` if reading it failed before reaching the node.
+/// Where the node at `steps` is in the document `de` reads. A walk that does not reach
+/// the node returns what ended it: `Ok(None)`, or an error (one met on the way, such as
+/// a syntax error, or serde_norway objecting to a mapping left half read).
 pub(super) fn location_in(
     de: serde_norway::Deserializer<'_>,
     steps: &[Step],
