@@ -1,22 +1,29 @@
 //! [`ConfigError`]: every problem with a config file, pinned to a file, line and field.
 //!
-//! Errors found while deserializing come from serde_norway, which reports a 1-based
-//! line and column plus a message that starts with the field path (for example
-//! `instances[0].vrid: 0 is out of range 1..=255 at line 3 column 11`). This module
-//! splits such a message back into its parts. Errors found afterwards (cross-field
-//! checks) are located with [`super::locate`].
+//! Each part arrives separately from where the problem was found (`document`,
+//! `deserialize`, `validate` with `locate`) as a [`Fault`]; nothing here reads the text
+//! of another error.
 
 use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use super::locate::{locate_repeated_key, locate_second_document, FieldPath};
+use super::path::FieldPath;
 
 /// A 1-based line and column in the config file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Position {
     pub line: usize,
     pub column: usize,
+}
+
+impl From<serde_norway::Location> for Position {
+    fn from(l: serde_norway::Location) -> Self {
+        Position {
+            line: l.line(),
+            column: l.column(),
+        }
+    }
 }
 
 /// Why a config file was rejected.
@@ -88,51 +95,35 @@ impl ConfigError {
             }
         }
     }
+}
 
-    /// Converts a serde_norway error, splitting its text into field path and message.
-    /// `text` is the document, used to sharpen positions serde_norway gives coarsely.
-    pub(super) fn from_yaml(path: &Path, text: &str, err: &serde_norway::Error) -> ConfigError {
-        let mut pos = err.location().map(|l| Position {
-            line: l.line(),
-            column: l.column(),
-        });
-        let shown = strip_location(&err.to_string(), err.location());
-        let (parent, message) = split_field_path(&shown);
-        // serde names the key itself only in the message; put it in the path.
-        let key = ["unknown field `", "missing field `", "duplicate field `"]
-            .iter()
-            .find_map(|prefix| message.strip_prefix(prefix))
-            .and_then(|rest| rest.split_once('`'))
-            .map(|(key, _)| key);
-        // serde_norway places a repeated key at the start of its mapping, and a second
-        // document nowhere; find the exact spot.
-        if message.starts_with("duplicate field `") {
-            let parent_path = parent.map_or(Some(FieldPath::root()), FieldPath::parse);
-            if let (Some(parent_path), Some(key)) = (parent_path, key) {
-                pos = locate_repeated_key(text, &parent_path, key).or(pos);
+/// A problem found in the text, not yet pinned to a file: the field to blame (the
+/// document itself for a problem of syntax or shape), where it is, and what is wrong.
+#[derive(Debug)]
+pub(super) struct Fault {
+    pub field: FieldPath,
+    pub pos: Option<Position>,
+    pub message: String,
+}
+
+impl Fault {
+    /// The [`ConfigError`] for this problem in the file at `path`.
+    pub(super) fn in_file(self, path: &Path) -> ConfigError {
+        let path = path.to_owned();
+        let Fault {
+            field,
+            pos,
+            message,
+        } = self;
+        if field.is_root() {
+            ConfigError::Syntax { path, pos, message }
+        } else {
+            ConfigError::Invalid {
+                path,
+                pos,
+                field: field.to_string(),
+                message,
             }
-        }
-        if pos.is_none() && message.contains("more than one document") {
-            pos = locate_second_document(text);
-        }
-        let field = match (parent, key) {
-            (Some(p), Some(k)) => Some(format!("{p}.{k}")),
-            (None, Some(k)) => Some(k.to_owned()),
-            (Some(p), None) => Some(p.to_owned()),
-            (None, None) => None,
-        };
-        match field {
-            Some(field) => ConfigError::Invalid {
-                path: path.to_owned(),
-                pos,
-                field,
-                message: message.to_owned(),
-            },
-            None => ConfigError::Syntax {
-                path: path.to_owned(),
-                pos,
-                message: message.to_owned(),
-            },
         }
     }
 }
@@ -150,60 +141,9 @@ impl fmt::Display for Where<'_> {
     }
 }
 
-/// Removes the ` at line L column C` (or ` at position N`) that serde_norway appends for
-/// the error's own location, since [`ConfigError`] shows it up front. Other marks (such
-/// as libyaml's "while scanning ... at line 2 column 11" context) are kept.
-fn strip_location(text: &str, loc: Option<serde_norway::Location>) -> String {
-    let Some(loc) = loc else {
-        return text.to_owned();
-    };
-    for mark in [
-        format!(" at line {} column {}", loc.line(), loc.column()),
-        format!(" at position {}", loc.index()),
-    ] {
-        if let Some(at) = text.find(&mark) {
-            return format!("{}{}", &text[..at], &text[at + mark.len()..]);
-        }
-    }
-    text.to_owned()
-}
-
-/// Splits `instances[0].vrid: message` into the path and the message. A prefix counts
-/// as a path only if it looks like one (identifiers, `.`, `[n]`), so messages such as
-/// `invalid type: sequence, ...` are left whole.
-fn split_field_path(text: &str) -> (Option<&str>, &str) {
-    if let Some((head, rest)) = text.split_once(": ") {
-        let looks_like_path = !head.is_empty()
-            && head
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "_-.[]?".contains(c))
-            && head.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_');
-        if looks_like_path {
-            return (Some(head), rest);
-        }
-    }
-    (None, text)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn splits_paths_only_when_they_look_like_paths() {
-        assert_eq!(
-            split_field_path("instances[0].vrid: 0 is out of range"),
-            (Some("instances[0].vrid"), "0 is out of range")
-        );
-        assert_eq!(
-            split_field_path("invalid type: sequence, expected a map"),
-            (None, "invalid type: sequence, expected a map")
-        );
-        assert_eq!(
-            split_field_path("mapping values are not allowed in this context"),
-            (None, "mapping values are not allowed in this context")
-        );
-    }
 
     #[test]
     fn display_has_file_position_and_field() {
@@ -222,5 +162,30 @@ mod tests {
         );
         assert_eq!(e.line(), Some(7));
         assert_eq!(e.field(), Some("instances[0].vrid"));
+    }
+
+    #[test]
+    fn a_fault_of_the_whole_document_has_no_field() {
+        let pos = Some(Position { line: 1, column: 1 });
+        let file = Path::new("/etc/vipd.yaml");
+        let shape = Fault {
+            field: FieldPath::root(),
+            pos,
+            message: "expected a mapping".into(),
+        };
+        let e = shape.in_file(file);
+        assert!(matches!(e, ConfigError::Syntax { .. }));
+        assert_eq!(e.to_string(), "/etc/vipd.yaml:1:1: expected a mapping");
+        let field = Fault {
+            field: FieldPath::root().key("instances"),
+            pos: None,
+            message: "at least one instance is required".into(),
+        };
+        let e = field.in_file(file);
+        assert_eq!(e.field(), Some("instances"));
+        assert_eq!(
+            e.to_string(),
+            "/etc/vipd.yaml: instances: at least one instance is required"
+        );
     }
 }

@@ -4,6 +4,13 @@
 //! Each type here fails from within its visitor (not after deserializing, as
 //! `#[serde(try_from)]` would): serde_norway then attributes the error to the value
 //! itself rather than to the enclosing mapping.
+//!
+//! The text fields (names, durations, addresses, ...) take any scalar, the way YAML
+//! resolves it: a plain `51` or `true` arrives as a number or a boolean and is read as
+//! its text, null as empty text. They read the same from the config text as from a
+//! [`serde_norway::Value`] of it, which `deserialize` relies on for its messages. A
+//! spelling YAML normalizes (`0x1F` is 31, `1e5` is 100000, `1.50` is 1.5) must be
+//! quoted to be kept.
 
 use std::fmt;
 use std::net::IpAddr;
@@ -28,8 +35,29 @@ pub const MAX_VIPS: usize = 255;
 /// Levels accepted for `log_level`.
 pub const LOG_LEVELS: &[&str] = &["error", "warn", "info", "debug", "trace"];
 
-/// A string checked by `check`, read with `deserialize_str` so plain scalars such as
-/// `51` are taken as text.
+/// The visit methods for scalars that YAML resolves to something other than a string:
+/// each passes the scalar on to `visit_str` as text.
+macro_rules! scalars_as_text {
+    () => {
+        fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+            self.visit_str(&v.to_string())
+        }
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+            self.visit_str(&v.to_string())
+        }
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+            self.visit_str(&v.to_string())
+        }
+        fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+            self.visit_str(&v.to_string())
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            self.visit_str("")
+        }
+    };
+}
+
+/// A string checked by `check`; any scalar is taken as text.
 macro_rules! checked_string {
     ($(#[$doc:meta])* $name:ident, $inner:ty, $expecting:literal, $check:path) => {
         $(#[$doc])*
@@ -47,8 +75,9 @@ macro_rules! checked_string {
                     fn visit_str<E: de::Error>(self, s: &str) -> Result<$name, E> {
                         $check(s).map($name).map_err(E::custom)
                     }
+                    scalars_as_text!();
                 }
-                de.deserialize_str(V)
+                de.deserialize_any(V)
             }
         }
     };
@@ -208,7 +237,7 @@ impl<'de> DeserializeSeed<'de> for NextVip<'_> {
     type Value = Vip;
 
     fn deserialize<D: Deserializer<'de>>(self, de: D) -> Result<Vip, D::Error> {
-        de.deserialize_str(self)
+        de.deserialize_any(self)
     }
 }
 
@@ -218,6 +247,8 @@ impl<'de> Visitor<'de> for NextVip<'_> {
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("an address such as 192.0.2.50/24 or 2001:db8::50/64")
     }
+
+    scalars_as_text!();
 
     fn visit_str<E: de::Error>(self, s: &str) -> Result<Vip, E> {
         let vip: Vip = s.parse().map_err(E::custom)?;
@@ -286,6 +317,26 @@ mod tests {
         ] {
             assert!(check_ifname(bad).is_err(), "{bad:?} accepted");
         }
+    }
+
+    #[test]
+    fn text_fields_take_scalars_as_yaml_resolves_them() {
+        let name = |yaml: &str| -> Result<String, String> {
+            serde_norway::from_str::<InstanceName>(yaml)
+                .map(|n| n.0)
+                .map_err(|e| e.to_string())
+        };
+        assert_eq!(name("51"), Ok("51".to_owned()));
+        assert_eq!(name("007"), Ok("007".to_owned()));
+        assert_eq!(name("true"), Ok("true".to_owned()));
+        assert_eq!(name("0x1F"), Ok("31".to_owned()));
+        assert_eq!(name("\"0x1F\""), Ok("0x1F".to_owned()));
+        assert!(name("~").is_err_and(|e| e.contains("the name is empty")));
+        let value: serde_norway::Value = serde_norway::from_str("51").expect("yaml");
+        let from_value = InstanceName::deserialize(&value).map(|n| n.0);
+        assert_eq!(from_value.map_err(|e| e.to_string()), name("51"));
+        let interval = serde_norway::from_str::<DurationField>("200").map_err(|e| e.to_string());
+        assert!(interval.is_err_and(|e| e.contains("`200` has no unit")));
     }
 
     #[test]

@@ -1,154 +1,72 @@
-//! Finding where a field is in the config text, for errors whose position serde_norway
-//! does not give precisely: cross-field checks done after deserializing (duplicate
-//! names, an interval that does not suit the version, ...) and repeated keys.
+//! Where a node is in the config text, for problems found after deserializing (those
+//! of `validate`: a missing field, a name used twice, an interval that does not suit the
+//! version, ...), when serde_norway no longer has a position to give.
 //!
-//! Rather than scanning YAML by hand, this walks the document again with serde_norway
-//! and a visitor that fails on purpose when it reaches the wanted node. serde_norway
-//! stamps every error raised while visiting a node with that node's line and column,
-//! so the failure tells us exactly where the node is, whatever the YAML style (block
-//! or flow, quoted keys, comments, anchors).
+//! serde_norway has no public API for its parser's events and their marks, but it stamps
+//! every error raised while a node is visited with that node's line and column
+//! ([`serde_norway::Error::location`]). So this walks the document again with
+//! serde_norway's own deserializer towards the wanted node and, on arriving, rejects it
+//! on purpose: the rejection's location is the node's, whatever the YAML style (block or
+//! flow, quoted keys, comments, anchors). A flag set on arrival tells that rejection
+//! from any other error; no error text is read.
 
+use std::cell::Cell;
 use std::fmt;
 
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde_norway::Location;
 
 use super::error::Position;
-
-/// One step in a [`FieldPath`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) enum Step {
-    Key(String),
-    Index(usize),
-}
-
-/// A path to a field, displayed like serde_norway displays paths: `instances[1].vrid`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(super) struct FieldPath(Vec<Step>);
-
-impl FieldPath {
-    pub(super) fn root() -> Self {
-        FieldPath(Vec::new())
-    }
-
-    pub(super) fn key(&self, key: &str) -> Self {
-        self.with(Step::Key(key.to_owned()))
-    }
-
-    pub(super) fn index(&self, index: usize) -> Self {
-        self.with(Step::Index(index))
-    }
-
-    fn with(&self, step: Step) -> Self {
-        let mut steps = self.0.clone();
-        steps.push(step);
-        FieldPath(steps)
-    }
-
-    /// Reads a path as serde_norway prints it (`instances[0].garp`); `None` for
-    /// anything else, such as its `?` for an unknown position.
-    pub(super) fn parse(text: &str) -> Option<FieldPath> {
-        let mut path = FieldPath::root();
-        for part in text.split('.') {
-            let (key, mut indexes) = part.split_at(part.find('[').unwrap_or(part.len()));
-            if key.is_empty() || !key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-                return None;
-            }
-            path = path.key(key);
-            while let Some(rest) = indexes.strip_prefix('[') {
-                let (n, tail) = rest.split_once(']')?;
-                path = path.index(n.parse().ok()?);
-                indexes = tail;
-            }
-            if !indexes.is_empty() {
-                return None;
-            }
-        }
-        Some(path)
-    }
-}
-
-impl fmt::Display for FieldPath {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, step) in self.0.iter().enumerate() {
-            match step {
-                Step::Key(k) if i == 0 => f.write_str(k)?,
-                Step::Key(k) => write!(f, ".{k}")?,
-                Step::Index(n) => write!(f, "[{n}]")?,
-            }
-        }
-        Ok(())
-    }
-}
-
-/// Marks the deliberate failure so it cannot be confused with a real error.
-const FOUND: &str = "\u{1}vipd-locate-found\u{1}";
+use super::path::{FieldPath, Step};
 
 /// The position of the value at `path`, or of its nearest ancestor that is in the text
 /// (a defaulted field is not). `None` only if not even the document start was read.
 pub(super) fn locate(text: &str, path: &FieldPath) -> Option<Position> {
-    (0..=path.0.len())
-        .rev()
-        .find_map(|len| probe(text, &path.0[..len], Target::Node))
+    let steps = path.steps();
+    (0..=steps.len()).rev().find_map(|len| {
+        let de = serde_norway::Deserializer::from_str(text);
+        location_in(de, &steps[..len]).ok()?.map(Position::from)
+    })
 }
 
-/// The position of the second occurrence of `key` in the mapping at `parent`.
-pub(super) fn locate_repeated_key(text: &str, parent: &FieldPath, key: &str) -> Option<Position> {
-    probe(text, &parent.0, Target::RepeatedKey(key))
-}
-
-/// The position of the `---` that starts a second YAML document, if any.
-pub(super) fn locate_second_document(text: &str) -> Option<Position> {
-    let mut seen_content = false;
-    for (i, line) in text.lines().enumerate() {
-        let is_marker = line == "---" || line.starts_with("--- ") || line.starts_with("---\t");
-        if is_marker && seen_content {
-            return Some(Position {
-                line: i + 1,
-                column: 1,
-            });
-        }
-        let body = line.trim();
-        if is_marker || !(body.is_empty() || body.starts_with('#') || body.starts_with('%')) {
-            seen_content = true;
-        }
-    }
-    None
-}
-
-/// What to fail on once the walk has reached the end of the path.
-#[derive(Debug, Clone, Copy)]
-enum Target<'a> {
-    /// The node itself.
-    Node,
-    /// The second occurrence of this key in the mapping there.
-    RepeatedKey(&'a str),
-}
-
-fn probe(text: &str, steps: &[Step], target: Target<'_>) -> Option<Position> {
-    let de = serde_norway::Deserializer::from_str(text);
-    match (Probe { steps, target }).deserialize(de) {
-        Err(e) if e.to_string().contains(FOUND) => e.location().map(|l| Position {
-            line: l.line(),
-            column: l.column(),
-        }),
-        _ => None,
+/// Where the node at `steps` is in the document `de` reads. A walk that does not reach
+/// the node returns what ended it: `Ok(None)`, or an error (one met on the way, such as
+/// a syntax error, or serde_norway objecting to a mapping left half read).
+pub(super) fn location_in(
+    de: serde_norway::Deserializer<'_>,
+    steps: &[Step],
+) -> Result<Option<Location>, serde_norway::Error> {
+    let arrived = Cell::new(false);
+    let walk = Probe {
+        steps,
+        arrived: &arrived,
+    };
+    match walk.deserialize(de) {
+        Err(e) if arrived.get() => Ok(e.location()),
+        Err(e) => Err(e),
+        Ok(()) => Ok(None),
     }
 }
 
-/// Walks towards the node at `steps`; `Ok(())` means it is not there.
+/// Walks towards the node at `steps`; `Ok(())` means it is not there. `arrived` is set
+/// when the target is rejected, so the error that ends the walk is known to be that
+/// rejection.
 struct Probe<'a> {
     steps: &'a [Step],
-    target: Target<'a>,
+    arrived: &'a Cell<bool>,
 }
 
 impl<'de> DeserializeSeed<'de> for Probe<'_> {
     type Value = ();
 
     fn deserialize<D: Deserializer<'de>>(self, de: D) -> Result<(), D::Error> {
-        match (self.steps.first(), self.target) {
-            // Every visit method of `Found` fails, stamping the node's position.
-            (None, Target::Node) => de.deserialize_any(Found),
-            _ => de.deserialize_any(self),
+        if self.steps.is_empty() {
+            // `Reject` accepts nothing, so the error carries this node's position.
+            de.deserialize_any(Reject {
+                arrived: self.arrived,
+            })
+        } else {
+            de.deserialize_any(self)
         }
     }
 }
@@ -161,27 +79,18 @@ impl<'de> Visitor<'de> for Probe<'_> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        let want = match (self.steps.split_first(), self.target) {
-            (Some((Step::Key(want), rest)), _) => (want.as_str(), Some(rest)),
-            (None, Target::RepeatedKey(key)) => (key, None),
-            _ => return Ok(()),
+        let Some((Step::Key(want), rest)) = self.steps.split_first() else {
+            return Ok(());
         };
-        let mut seen = false;
-        while let Some(key) = map.next_key_seed(Key {
-            fail_on: seen.then_some(want.0),
-        })? {
-            match want.1 {
-                Some(rest) if key == want.0 => {
-                    return map.next_value_seed(Probe {
-                        steps: rest,
-                        target: self.target,
-                    });
-                }
-                _ => {
-                    seen |= key == want.0;
-                    map.next_value::<IgnoredAny>()?;
-                }
+        // Keys are read as text, as serde's derive reads field names.
+        while let Some(key) = map.next_key::<String>()? {
+            if key == *want {
+                return map.next_value_seed(Probe {
+                    steps: rest,
+                    ..self
+                });
             }
+            map.next_value::<IgnoredAny>()?;
         }
         Ok(())
     }
@@ -195,74 +104,55 @@ impl<'de> Visitor<'de> for Probe<'_> {
                 return Ok(());
             }
         }
-        let next = Probe {
+        seq.next_element_seed(Probe {
             steps: rest,
-            target: self.target,
-        };
-        seq.next_element_seed(next)?;
+            ..self
+        })?;
         Ok(())
     }
 
     // Scalars on the way are simply not the node we want.
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
-        Ok(())
-    }
+    visit_scalars!(self => Ok(()));
+
     fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
         Ok(())
     }
-    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_none<E: de::Error>(self) -> Result<(), E> {
-        Ok(())
+}
+
+/// A visitor that accepts nothing: whatever node it is given, it notes its arrival and
+/// fails, and serde_norway stamps the failure with that node's position. (Only a visit
+/// sets the flag: an error met before the node, such as a syntax error, leaves it unset.)
+struct Reject<'a> {
+    arrived: &'a Cell<bool>,
+}
+
+impl Reject<'_> {
+    fn arrive<E: de::Error>(self) -> Result<(), E> {
+        self.arrived.set(true);
+        Err(E::custom("vipd is locating this node"))
     }
 }
 
-/// A mapping key, failing (at the key's position) if it equals `fail_on`.
-struct Key<'a> {
-    fail_on: Option<&'a str>,
-}
-
-impl<'de> DeserializeSeed<'de> for Key<'_> {
-    type Value = String;
-
-    fn deserialize<D: Deserializer<'de>>(self, de: D) -> Result<String, D::Error> {
-        de.deserialize_str(self)
-    }
-}
-
-impl<'de> Visitor<'de> for Key<'_> {
-    type Value = String;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a key")
-    }
-
-    fn visit_str<E: de::Error>(self, key: &str) -> Result<String, E> {
-        if self.fail_on == Some(key) {
-            return Err(E::custom(FOUND));
-        }
-        Ok(key.to_owned())
-    }
-}
-
-/// A visitor that rejects whatever it is given; the rejection carries [`FOUND`].
-struct Found;
-
-impl<'de> Visitor<'de> for Found {
+impl<'de> Visitor<'de> for Reject<'_> {
     type Value = ();
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(FOUND)
+        f.write_str("nothing (vipd is locating this node)")
+    }
+
+    visit_scalars!(self => self.arrive());
+
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
+        self.arrive()
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, _: A) -> Result<(), A::Error> {
+        self.arrive()
+    }
+    fn visit_map<A: MapAccess<'de>>(self, _: A) -> Result<(), A::Error> {
+        self.arrive()
+    }
+    fn visit_enum<A: de::EnumAccess<'de>>(self, _: A) -> Result<(), A::Error> {
+        self.arrive()
     }
 }
 
@@ -297,22 +187,6 @@ instances:
 ";
 
     #[test]
-    fn displays_and_parses_like_serde_norway() {
-        let p = inst(1).key("garp").key("count");
-        assert_eq!(p.to_string(), "instances[1].garp.count");
-        assert_eq!(FieldPath::parse("instances[1].garp.count"), Some(p));
-        let v = inst(0).key("vips").index(3);
-        assert_eq!(FieldPath::parse("instances[0].vips[3]"), Some(v));
-        assert_eq!(
-            FieldPath::parse("log_level"),
-            Some(FieldPath::root().key("log_level"))
-        );
-        for bad in ["", "a..b", "a[", "a[x]", "a[1]x", "?", "a.?", ".a"] {
-            assert_eq!(FieldPath::parse(bad), None, "{bad:?}");
-        }
-    }
-
-    #[test]
     fn finds_values_in_block_style() {
         assert_eq!(at(BLOCK, &FieldPath::root().key("log_level")), (2, 12));
         assert_eq!(at(BLOCK, &inst(0).key("name")), (4, 11));
@@ -332,6 +206,19 @@ instances:
     }
 
     #[test]
+    fn finds_every_kind_of_node() {
+        let text = "a: 99999999999999999999\nb: !tag x\nc: ~\nd:\ne: -1.5\n";
+        let key = |k| FieldPath::root().key(k);
+        assert_eq!(at(text, &key("a")), (1, 4));
+        assert_eq!(at(text, &key("b")), (2, 4));
+        assert_eq!(at(text, &key("c")), (3, 4));
+        assert_eq!(at(text, &key("e")), (5, 4));
+        // serde_norway replays an alias from its anchor, so that is where it points.
+        let anchored = "g: &x 1\nf: *x\n";
+        assert_eq!(at(anchored, &key("f")), (1, 4));
+    }
+
+    #[test]
     fn falls_back_to_the_nearest_ancestor() {
         // `version` is absent from instance 0, so its mapping is the best answer.
         assert_eq!(at(BLOCK, &inst(0).key("version")), (4, 5));
@@ -340,34 +227,12 @@ instances:
     }
 
     #[test]
-    fn finds_a_repeated_key() {
-        let text = "instances:\n  - name: a\n    vrid: 1\n    vrid: 2\n";
-        let p = locate_repeated_key(text, &inst(0), "vrid").expect("found");
-        assert_eq!((p.line, p.column), (4, 5));
-        let top = "log_level: info\ninstances: []\nlog_level: warn\n";
-        let p = locate_repeated_key(top, &FieldPath::root(), "log_level").expect("found");
-        assert_eq!((p.line, p.column), (3, 1));
-        assert_eq!(locate_repeated_key(text, &inst(0), "name"), None);
-    }
-
-    #[test]
-    fn finds_the_second_document() {
-        let pos = |t| locate_second_document(t).map(|p| p.line);
-        assert_eq!(pos("a: 1\n---\nb: 2\n"), Some(2));
-        assert_eq!(pos("# c\n---\na: 1\n--- \nb: 2\n"), Some(4));
-        assert_eq!(pos("---\na: 1\n"), None);
-        assert_eq!(pos("a: 1\n"), None);
-    }
-
-    #[test]
     fn broken_text_yields_what_was_read_before_the_break() {
         // The walk is streaming: nodes before the break are found, the rest fall back
         // to an ancestor. (Callers only locate fields in text that already parsed.)
         assert_eq!(at("a: [", &FieldPath::root().key("a")), (1, 4));
-        assert_eq!(
-            probe("a: 'open", &[Step::Key("a".into())], Target::Node),
-            None
-        );
+        let open = serde_norway::Deserializer::from_str("a: 'open");
+        assert!(location_in(open, &[Step::Key("a".into())]).is_err());
         assert_eq!(at("a: 'open", &FieldPath::root().key("a")), (1, 1));
         assert_eq!(at("", &FieldPath::root().key("a")), (1, 1));
     }

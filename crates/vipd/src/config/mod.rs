@@ -15,21 +15,59 @@
 //! Every error names the file, the 1-based line and column, and the field path, e.g.
 //! `/etc/vipd.yaml:7:15: instances[0].vrid: 0 is out of range 1..=255`.
 //!
-//! How it fits together: `raw` mirrors the file with serde; the types in `fields`
-//! check single values while deserializing, so serde_norway reports their exact
-//! position; `validate` applies defaults and cross-field rules and names the field
-//! to blame; `locate` finds that field's position in the text.
+//! How it fits together: `document` first reads the text as one YAML document with no
+//! repeated keys; `deserialize` turns it into `raw`, which mirrors the file, while the
+//! types in `fields` check single values (a failure's path comes from
+//! serde_path_to_error, its position from serde_norway); `validate` applies defaults
+//! and cross-field rules and names the field to blame (a `path`), and `locate` finds
+//! that field in the text. No error's text is ever taken apart.
 
+/// Implements the `Visitor` methods that serde_norway's `deserialize_any` calls for a
+/// scalar (all but `visit_str`), each evaluating `$value`, with `self` named `$this`.
+/// For the walks in `document` and `locate`, which look at the shape of a document.
+macro_rules! visit_scalars {
+    ($this:ident => $value:expr) => {
+        fn visit_bool<E: serde::de::Error>($this, _: bool) -> Result<Self::Value, E> {
+            $value
+        }
+        fn visit_i64<E: serde::de::Error>($this, _: i64) -> Result<Self::Value, E> {
+            $value
+        }
+        fn visit_i128<E: serde::de::Error>($this, _: i128) -> Result<Self::Value, E> {
+            $value
+        }
+        fn visit_u64<E: serde::de::Error>($this, _: u64) -> Result<Self::Value, E> {
+            $value
+        }
+        fn visit_u128<E: serde::de::Error>($this, _: u128) -> Result<Self::Value, E> {
+            $value
+        }
+        fn visit_f64<E: serde::de::Error>($this, _: f64) -> Result<Self::Value, E> {
+            $value
+        }
+        fn visit_unit<E: serde::de::Error>($this) -> Result<Self::Value, E> {
+            $value
+        }
+        fn visit_none<E: serde::de::Error>($this) -> Result<Self::Value, E> {
+            $value
+        }
+    };
+}
+
+mod deserialize;
+mod document;
 mod duration;
 mod error;
 mod fields;
 mod locate;
+mod path;
 mod raw;
 mod validate;
 
 use std::path::Path;
 
 pub use duration::{parse_duration, DurationError, HumanDuration};
+use error::Fault;
 pub use error::{ConfigError, Position};
 pub use fields::LOG_LEVELS;
 pub use vipd_node::config::{
@@ -47,17 +85,14 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
 
 /// Parses and validates `text`; `path` is only used in error messages.
 pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
-    let yaml_error = |e: serde_norway::Error| ConfigError::from_yaml(path, text, &e);
-    // serde_norway hands a document to the deserializer up to the first syntax
-    // error and reports that error only if nothing fails earlier. A key indented
-    // too little would then show up as a "missing field" in its mapping; reading
-    // the whole document first reports the syntax error instead.
-    serde_norway::from_str::<serde::de::IgnoredAny>(text).map_err(yaml_error)?;
-    let raw: raw::RawConfig = serde_norway::from_str(text).map_err(yaml_error)?;
-    validate::build(raw).map_err(|problem| ConfigError::Invalid {
-        path: path.to_owned(),
-        pos: locate::locate(text, &problem.field),
-        field: problem.field.to_string(),
-        message: problem.message,
+    let in_file = |fault: Fault| fault.in_file(path);
+    document::check(text).map_err(|e| in_file(e.into()))?;
+    let raw = deserialize::raw_config(text).map_err(in_file)?;
+    validate::build(raw).map_err(|problem| {
+        in_file(Fault {
+            pos: locate::locate(text, &problem.field),
+            field: problem.field,
+            message: problem.message,
+        })
     })
 }

@@ -1,5 +1,7 @@
-//! The config file as written: every optional field is an `Option`, so validation can
-//! tell "left out" (take the default) from "written" (check it against other fields).
+//! The config file as written. Every field is an `Option`, so validation can tell "left
+//! out" from "written": it takes the default for an optional field, and names a missing
+//! required one by its full path (serde's own "missing field" error is raised for the
+//! enclosing mapping, so its path would stop there).
 
 use serde::Deserialize;
 
@@ -16,7 +18,8 @@ pub(super) struct RawConfig {
     pub control_socket: Option<SocketPath>,
     #[serde(default)]
     pub log_level: Option<LogLevel>,
-    pub instances: Vec<RawInstance>,
+    #[serde(default)]
+    pub instances: Option<Vec<RawInstance>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -25,9 +28,12 @@ pub(super) struct RawConfig {
     expecting = "an instance: a mapping with `name`, `interface`, `vrid`, `vips`, ..."
 )]
 pub(super) struct RawInstance {
-    pub name: InstanceName,
-    pub interface: IfName,
-    pub vrid: RangedU8<1, 255>,
+    #[serde(default)]
+    pub name: Option<InstanceName>,
+    #[serde(default)]
+    pub interface: Option<IfName>,
+    #[serde(default)]
+    pub vrid: Option<RangedU8<1, 255>>,
     #[serde(default)]
     pub priority: Option<RangedU8<1, 255>>,
     #[serde(default)]
@@ -42,7 +48,8 @@ pub(super) struct RawInstance {
     pub accept: Option<bool>,
     #[serde(default)]
     pub checksum: Option<ChecksumMode>,
-    pub vips: VipList,
+    #[serde(default)]
+    pub vips: Option<VipList>,
     #[serde(default)]
     pub garp: Option<RawGarp>,
 }

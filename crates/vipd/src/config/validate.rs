@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::duration::HumanDuration;
-use super::locate::FieldPath;
+use super::path::FieldPath;
 use super::raw::{RawConfig, RawGarp, RawInstance};
 use super::VrrpVersion;
 use super::{ChecksumMode, Config, GarpConfig, InstanceConfig};
@@ -44,18 +44,24 @@ const V3_MAX_INTERVAL_CS: u128 = 4095;
 /// RFC 3768 §5.3.7: an 8-bit count of seconds.
 const V2_MAX_INTERVAL_S: u128 = 255;
 
+/// A field the file must have, or "missing field `key`" blamed on `at.key`.
+fn required<T>(value: Option<T>, at: &FieldPath, key: &str) -> Result<T, Problem> {
+    value.ok_or_else(|| Problem::new(at.key(key), format!("missing field `{key}`")))
+}
+
 pub(super) fn build(raw: RawConfig) -> Result<Config, Problem> {
     let root = FieldPath::root();
-    if raw.instances.is_empty() {
+    let raw_instances = required(raw.instances, &root, "instances")?;
+    if raw_instances.is_empty() {
         return Err(Problem::new(
             root.key("instances"),
             "at least one instance is required",
         ));
     }
-    let mut instances: Vec<InstanceConfig> = Vec::with_capacity(raw.instances.len());
+    let mut instances: Vec<InstanceConfig> = Vec::with_capacity(raw_instances.len());
     let mut names: HashMap<String, usize> = HashMap::new();
     let mut routers: HashMap<(String, u8, bool), usize> = HashMap::new();
-    for (i, raw_instance) in raw.instances.into_iter().enumerate() {
+    for (i, raw_instance) in raw_instances.into_iter().enumerate() {
         let at = root.key("instances").index(i);
         let inst = build_instance(raw_instance, &at)?;
         if let Some(first) = names.insert(inst.name.clone(), i) {
@@ -110,8 +116,11 @@ pub(super) fn build(raw: RawConfig) -> Result<Config, Problem> {
 }
 
 fn build_instance(raw: RawInstance, at: &FieldPath) -> Result<InstanceConfig, Problem> {
+    let name = required(raw.name, at, "name")?.0;
+    let interface = required(raw.interface, at, "interface")?.0;
+    let vrid = required(raw.vrid, at, "vrid")?.0;
+    let vips = required(raw.vips, at, "vips")?.0;
     let version = raw.version.unwrap_or(VrrpVersion::V3);
-    let vips = raw.vips.0;
     let ipv6 = vips.first().is_some_and(|v| v.addr.is_ipv6());
 
     if version == VrrpVersion::V2 && ipv6 {
@@ -152,9 +161,9 @@ fn build_instance(raw: RawInstance, at: &FieldPath) -> Result<InstanceConfig, Pr
     }
 
     Ok(InstanceConfig {
-        name: raw.name.0,
-        interface: raw.interface.0,
-        vrid: raw.vrid.0,
+        name,
+        interface,
+        vrid,
         priority: raw.priority.map_or(defaults::PRIORITY, |p| p.0),
         advert_interval,
         version,
