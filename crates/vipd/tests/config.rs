@@ -570,3 +570,87 @@ fn rejects_what_vipd_cannot_honour_or_keep_apart() {
         "",
     );
 }
+
+#[test]
+fn rejects_a_garp_refresh_that_floods_the_lan() {
+    let text = "\
+instances:
+  - name: web
+    interface: eth0
+    vrid: 51
+    vips: [192.0.2.50/24]
+    garp:
+      refresh: 100ms
+";
+    rejects(
+        text,
+        7,
+        Some("instances[0].garp.refresh"),
+        "100ms is too often; use 0s (never) or at least 1s",
+    );
+    let ok = text.replace("100ms", "1s");
+    assert_eq!(
+        parse(&ok).expect("1 s is allowed").instances[0]
+            .garp
+            .refresh,
+        Duration::from_secs(1)
+    );
+}
+
+/// A scratch directory of this test process, removed on drop.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(name: &str) -> Scratch {
+        let dir = std::env::temp_dir().join(format!("vipd-config-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("scratch dir");
+        Scratch(dir)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+#[test]
+fn only_a_regular_file_of_sane_size_is_read() {
+    let dir = Scratch::new("files");
+    // A FIFO would block the reader forever (nobody writes to it): refused at once.
+    let fifo = dir.0.join("fifo.yaml");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo runs");
+    assert!(made.success());
+    let started = std::time::Instant::now();
+    let e = config::load(&fifo).expect_err("a FIFO is no config file");
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "load waited on the FIFO"
+    );
+    assert!(
+        e.to_string().ends_with("cannot read: not a regular file"),
+        "{e}"
+    );
+    // A directory likewise.
+    let e = config::load(&dir.0).expect_err("a directory is no config file");
+    assert!(
+        e.to_string().ends_with("cannot read: not a regular file"),
+        "{e}"
+    );
+    // More than 1 MiB: refused before it is parsed.
+    let big = dir.0.join("big.yaml");
+    let mut text = String::from("# padding\n");
+    while text.len() <= 1024 * 1024 {
+        text.push_str("# a comment line to make the file large ........................\n");
+    }
+    std::fs::write(&big, &text).expect("write");
+    let e = config::load(&big).expect_err("too large");
+    assert!(
+        e.to_string()
+            .contains("more than the 1048576 a configuration may have"),
+        "{e}"
+    );
+}

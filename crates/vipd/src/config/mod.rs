@@ -74,12 +74,40 @@ pub use vipd_node::config::{
     ChecksumMode, Config, GarpConfig, InstanceConfig, Vip, VipParseError, VrrpVersion,
 };
 
-/// Reads, parses and validates the file at `path`.
+/// The largest configuration file read: a real one is a few kilobytes.
+pub const MAX_FILE_BYTES: u64 = 1024 * 1024;
+
+/// Reads, parses and validates the file at `path`. Only a regular file of at most
+/// [`MAX_FILE_BYTES`] is read: a FIFO or device would hang or never end.
 pub fn load(path: &Path) -> Result<Config, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+    let failed = |source: std::io::Error| ConfigError::Read {
         path: path.to_owned(),
         source,
-    })?;
+    };
+    let meta = std::fs::metadata(path).map_err(failed)?;
+    if !meta.is_file() {
+        return Err(failed(std::io::Error::other("not a regular file")));
+    }
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(failed(std::io::Error::other(format!(
+            "{} bytes, more than the {MAX_FILE_BYTES} a configuration may have",
+            meta.len()
+        ))));
+    }
+    let mut text = String::new();
+    std::io::Read::read_to_string(
+        &mut std::io::Read::take(
+            std::fs::File::open(path).map_err(failed)?,
+            MAX_FILE_BYTES + 1,
+        ),
+        &mut text,
+    )
+    .map_err(failed)?;
+    if text.len() as u64 > MAX_FILE_BYTES {
+        return Err(failed(std::io::Error::other(
+            "the file grew past the size limit while read",
+        )));
+    }
     parse(&text, path)
 }
 

@@ -172,23 +172,37 @@ fn build_instance(raw: RawInstance, at: &FieldPath) -> Result<InstanceConfig, Pr
         accept: raw.accept.unwrap_or(true),
         checksum,
         vips,
-        garp: build_garp(raw.garp),
+        garp: build_garp(raw.garp, &at.key("garp"))?,
     })
 }
 
-fn build_garp(raw: Option<RawGarp>) -> GarpConfig {
+/// The shortest periodic re-announcement: more often floods the LAN with ARP for nothing.
+const MIN_GARP_REFRESH: Duration = Duration::from_secs(1);
+
+fn build_garp(raw: Option<RawGarp>, at: &FieldPath) -> Result<GarpConfig, Problem> {
     let raw = raw.unwrap_or(RawGarp {
         count: None,
         repeat_after: None,
         refresh: None,
     });
-    GarpConfig {
+    let refresh = raw.refresh.map_or(defaults::GARP_REFRESH, |d| d.0);
+    if !refresh.is_zero() && refresh < MIN_GARP_REFRESH {
+        return Err(Problem::new(
+            at.key("refresh"),
+            format!(
+                "{} is too often; use 0s (never) or at least {}",
+                HumanDuration(refresh),
+                HumanDuration(MIN_GARP_REFRESH)
+            ),
+        ));
+    }
+    Ok(GarpConfig {
         count: raw.count.map_or(defaults::GARP_COUNT, |c| u32::from(c.0)),
         repeat_after: raw
             .repeat_after
             .map_or(defaults::GARP_REPEAT_AFTER, |d| d.0),
-        refresh: raw.refresh.map_or(defaults::GARP_REFRESH, |d| d.0),
-    }
+        refresh,
+    })
 }
 
 /// The advertisement interval must fit the version's packet field exactly.
