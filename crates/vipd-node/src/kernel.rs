@@ -339,6 +339,11 @@ impl Node {
     /// Starts the instances on `link` that are not running yet (interface or address
     /// missing at start, or after a reload or a source change).
     fn setup_waiting(&mut self, now: Instant, link: &Link, addrs: &[Addr]) {
+        // A stopping node starts nothing: a router started now could take a VIP that
+        // nothing would remove before the exit.
+        if self.stopping.is_some() {
+            return;
+        }
         for i in 0..self.instances.len() {
             if self.instances[i].router.is_none() && self.instances[i].cfg.interface == link.name {
                 if let Err(why) = self.setup(now, i, link, addrs) {
@@ -483,6 +488,10 @@ impl Node {
     /// An instance whose advert source address is gone or no longer the first one
     /// leaves gracefully and is set up again with the new source.
     fn check_sources(&mut self, now: Instant, index: u32, addrs: &[Addr]) {
+        // A stopping node's routers have left; none is restarted.
+        if self.stopping.is_some() {
+            return;
+        }
         for i in 0..self.instances.len() {
             let inst = &self.instances[i];
             if self.ifindex(&inst.cfg.interface) != Some(index) {

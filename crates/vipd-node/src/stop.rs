@@ -90,7 +90,8 @@ impl Node {
         self.push(Command::Exit(result));
     }
 
-    /// The wait is over: whatever is still under way counts as left behind.
+    /// The wait is over: whatever is still under way counts as left behind (an add
+    /// under way too: it may still land).
     pub(crate) fn stop_deadline(&mut self) {
         let Some(s) = self.stopping.as_mut() else {
             return;
@@ -100,7 +101,7 @@ impl Node {
         }
         s.done = true;
         let mut left = std::mem::take(&mut s.left);
-        for job in self.jobs.pending.values().filter(|j| !j.add) {
+        for job in self.jobs.pending.values() {
             for vip in &job.vips {
                 left.push((job.interface.clone(), *vip));
             }
