@@ -42,6 +42,10 @@ pub struct ReadId(pub u64);
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct RunId(pub u64);
 
+/// A socket open: answered by [`Event::SocketsOpened`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct OpenId(pub u64);
+
 /// A control request, numbered by the shell: answered by [`Command::Reply`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct RequestId(pub u64);
@@ -169,11 +173,9 @@ pub enum Event {
         id: ReadId,
         interfaces: Vec<IfaceRead>,
     },
-    /// The answer to [`Command::OpenSockets`].
+    /// The answer to [`Command::OpenSockets`] `id`.
     SocketsOpened {
-        interface: String,
-        family: Family,
-        source: IpAddr,
+        id: OpenId,
         result: Result<(), String>,
     },
     /// The answer to [`Command::SendAdvert`].
@@ -206,9 +208,10 @@ pub enum Command {
         interfaces: Vec<String>,
     },
     /// Have the interface's frame socket and its VRRP socket for `family` open (an IPv6
-    /// socket sends from `source`; an open one with another source is replaced).
-    /// Answer with [`Event::SocketsOpened`].
+    /// socket sends from `source`; an open one with another source is replaced once the
+    /// new one is open, and stays if it cannot be). Answer with [`Event::SocketsOpened`].
     OpenSockets {
+        id: OpenId,
         interface: String,
         ifindex: u32,
         family: Family,

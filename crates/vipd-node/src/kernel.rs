@@ -14,9 +14,13 @@ use std::net::IpAddr;
 use vipd_engine::{Input, Instant, Router, State};
 
 use crate::io::{
-    as_v6, has_vip, Addr, Command, Family, IfaceRead, Level, Link, LinkReadError, ReadId, What,
+    as_v6, has_vip, Addr, Command, Family, IfaceRead, Level, Link, LinkReadError, OpenId, ReadId,
+    What,
 };
-use crate::node::{Iface, Node, Socket, POLL};
+use crate::node::{Iface, Node, POLL};
+
+/// Why an instance waits while its sockets are opened: a moment, not worth a warning.
+const OPENING: &str = "opening its sockets";
 
 /// How long an interface's addresses may go unread (every read failing) before its
 /// masters hand over: they cannot confirm their VIPs.
@@ -285,7 +289,7 @@ impl Node {
 
     /// Drops an interface, its sockets and the routers on it; they start again when it
     /// returns.
-    fn forget_iface(&mut self, name: &str) {
+    pub(crate) fn forget_iface(&mut self, name: &str) {
         self.ifaces.remove(name);
         self.push(Command::CloseSockets {
             interface: name.to_string(),
@@ -308,7 +312,9 @@ impl Node {
         if inst.waiting.as_deref() != Some(why) {
             inst.waiting = Some(why.to_string());
             let name = inst.cfg.name.clone();
-            self.note(Level::Warn, Some(&name), format!("not started yet: {why}"));
+            if why != OPENING {
+                self.note(Level::Warn, Some(&name), format!("not started yet: {why}"));
+            }
         }
     }
 
@@ -391,30 +397,32 @@ impl Node {
                 blind: false,
             });
         // One IPv4 socket serves every source; an IPv6 one sends from its link-local.
-        let wanted = match family {
-            Family::V4 => iface.sockets.get(&family).map_or(source, |s| s.source),
-            Family::V6 => source,
+        let socket = iface.sockets.entry(family).or_default();
+        let wanted = match (family, socket.open) {
+            (Family::V4, Some(open)) => open,
+            _ => source,
         };
-        match iface.sockets.get(&family) {
-            Some(s) if s.source == wanted && s.open => {}
-            Some(s) if s.source == wanted => return Err("opening its sockets".into()),
-            _ => {
-                iface.sockets.insert(
-                    family,
-                    Socket {
-                        source: wanted,
-                        open: false,
-                    },
-                );
-                let index = link.index;
-                self.push(Command::OpenSockets {
-                    interface: link.name.clone(),
-                    ifindex: index,
-                    family,
-                    source: wanted,
-                });
-                return Err("opening its sockets".into());
+        if socket.open != Some(wanted) {
+            if socket.opening.is_some_and(|(_, s)| s == wanted) {
+                return Err(OPENING.into());
             }
+            self.opens += 1;
+            let id = OpenId(self.opens);
+            if let Some(s) = self
+                .ifaces
+                .get_mut(&link.name)
+                .and_then(|f| f.sockets.get_mut(&family))
+            {
+                s.opening = Some((id, wanted));
+            }
+            self.push(Command::OpenSockets {
+                id,
+                interface: link.name.clone(),
+                ifindex: link.index,
+                family,
+                source: wanted,
+            });
+            return Err(OPENING.into());
         }
         self.start_router(now, i, source)
     }
@@ -446,41 +454,47 @@ impl Node {
         Ok(())
     }
 
-    /// The shell opened (or could not open) an interface's sockets.
+    /// The shell opened (or could not open) sockets; only the answer to the open under
+    /// way for that interface and family counts.
     pub(crate) fn on_sockets_opened(
         &mut self,
         now: Instant,
-        interface: &str,
-        family: Family,
-        source: IpAddr,
+        id: OpenId,
         result: Result<(), String>,
     ) {
-        let Some(iface) = self.ifaces.get_mut(interface) else {
+        let found = self.ifaces.iter_mut().find_map(|(name, f)| {
+            f.sockets
+                .iter_mut()
+                .find(|(_, s)| s.opening.is_some_and(|(o, _)| o == id))
+                .map(|(family, s)| (name.clone(), *family, s))
+        });
+        let Some((interface, family, socket)) = found else {
+            // For an interface forgotten since, or an open superseded by a newer one.
             return;
         };
-        let asked = iface
-            .sockets
-            .get(&family)
-            .is_some_and(|s| s.source == source);
-        if !asked {
-            // An answer to an older request: a newer one is under way.
+        let Some((_, source)) = socket.opening.take() else {
             return;
-        }
-        if let Err(e) = result {
-            iface.sockets.remove(&family);
-            for i in 0..self.instances.len() {
-                if self.instances[i].router.is_none()
-                    && self.instances[i].cfg.interface == interface
-                    && self.instances[i].family() == family
-                {
-                    self.note_waiting(i, &format!("cannot open sockets: {e}"));
+        };
+        match result {
+            Ok(()) => socket.open = Some(source),
+            Err(e) => {
+                // The shell keeps whatever it had open; routers waiting say why.
+                for i in 0..self.instances.len() {
+                    let inst = &self.instances[i];
+                    if inst.router.is_none()
+                        && inst.cfg.interface == interface
+                        && inst.family() == family
+                    {
+                        self.note_waiting(i, &format!("cannot open sockets: {e}"));
+                    }
                 }
+                return;
             }
-            return;
         }
-        iface.sockets.insert(family, Socket { source, open: true });
-        let (link, addrs) = (iface.link.clone(), iface.addrs.clone());
-        self.setup_waiting(now, &link, &addrs);
+        if let Some(f) = self.ifaces.get(&interface) {
+            let (link, addrs) = (f.link.clone(), f.addrs.clone());
+            self.setup_waiting(now, &link, &addrs);
+        }
     }
 
     // ---- reconciliation -------------------------------------------------------------
@@ -563,6 +577,7 @@ impl Node {
         self.ifaces
             .get(interface)
             .and_then(|f| f.sockets.get(&Family::V6))
-            .and_then(|s| as_v6(s.source))
+            .and_then(|s| s.open)
+            .and_then(as_v6)
     }
 }

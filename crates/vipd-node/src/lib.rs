@@ -25,7 +25,7 @@ pub mod vip;
 
 pub use io::{
     has_vip, Addr, Command, Datagram, Event, ExitError, Family, IfaceRead, JobId, Level, Link,
-    LinkReadError, ReadId, Record, RequestId, RunId, VipJob, VipJobError, VipOp, What,
+    LinkReadError, OpenId, ReadId, Record, RequestId, RunId, VipJob, VipJobError, VipOp, What,
     ADDRESS_PROTOCOL,
 };
 pub use jobs::REMOVE_RETRY;

@@ -32,7 +32,7 @@ pub(crate) struct Iface {
     pub link: Link,
     /// The interface's addresses in the newest read.
     pub addrs: Vec<crate::io::Addr>,
-    /// Advert sockets: the source each was asked for, and whether it is open.
+    /// Advert sockets per family: what the shell has open, and what is being opened.
     pub sockets: BTreeMap<Family, Socket>,
     /// Datagrams whose VRID matches no instance here.
     pub unknown_vrid: u64,
@@ -42,10 +42,12 @@ pub(crate) struct Iface {
     pub blind: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub(crate) struct Socket {
-    pub source: IpAddr,
-    pub open: bool,
+    /// The source of the socket the shell has open (confirmed).
+    pub open: Option<IpAddr>,
+    /// An open under way: its id and source. Only its answer counts.
+    pub opening: Option<(crate::io::OpenId, IpAddr)>,
 }
 
 /// Every VRRP instance of a configuration, sans-IO.
@@ -62,6 +64,8 @@ pub struct Node {
     pub(crate) stopping: Option<Stopping>,
     /// Runs handed out so far.
     runs: u64,
+    /// Socket opens asked for so far.
+    pub(crate) opens: u64,
     commands: VecDeque<Command>,
 }
 
@@ -93,6 +97,7 @@ impl Node {
             status_waiting: Vec::new(),
             stopping: None,
             runs: 0,
+            opens: 0,
             commands: VecDeque::new(),
         };
         node.note(
@@ -128,12 +133,7 @@ impl Node {
                 "netlink event monitor closed; reading links and addresses once a second only",
             ),
             Event::KernelRead { id, interfaces } => self.on_kernel_read(now, id, interfaces),
-            Event::SocketsOpened {
-                interface,
-                family,
-                source,
-                result,
-            } => self.on_sockets_opened(now, &interface, family, source, result),
+            Event::SocketsOpened { id, result } => self.on_sockets_opened(now, id, result),
             Event::AdvertSent { run, ok } => self.feed_run(now, run, Input::AdvertSent { ok }),
             Event::VipJobDone { id, result } => self.on_job_done(now, id, result),
             Event::Reload(config) => self.reload(now, config),

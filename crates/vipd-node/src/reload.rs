@@ -85,6 +85,18 @@ impl Node {
                 .unwrap_or(usize::MAX)
         });
         self.config = new;
+        // Interfaces no instance uses any more: their sockets close (a VIP job still under
+        // way there finishes; its answer has no router to go to).
+        let used = self.interfaces();
+        let unused: Vec<String> = self
+            .ifaces
+            .keys()
+            .filter(|name| !used.contains(name))
+            .cloned()
+            .collect();
+        for name in unused {
+            self.forget_iface(&name);
+        }
         let kept = self.instances.len() - added - updated;
         self.note(
             Level::Info,

@@ -671,18 +671,8 @@ impl Lan {
                     },
                 );
             }
-            Command::OpenSockets {
-                interface,
-                family,
-                source,
-                ..
-            } => {
-                return Some(Event::SocketsOpened {
-                    interface,
-                    family,
-                    source,
-                    result: Ok(()),
-                })
+            Command::OpenSockets { id, .. } => {
+                return Some(Event::SocketsOpened { id, result: Ok(()) })
             }
             Command::CloseSockets { .. } => {}
             Command::SendAdvert {

@@ -107,6 +107,10 @@ fn busy(stream: &UnixStream) {
     }
 }
 
+/// How long a client waits for the daemon's answer: a status waits for a kernel read
+/// (each netlink request is bounded at 2 s).
+pub const ANSWER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 async fn connection(stream: UnixStream, tx: mpsc::Sender<Pending>) -> io::Result<()> {
     let (r, mut w) = stream.into_split();
     let mut line = String::new();
@@ -128,9 +132,15 @@ async fn connection(stream: UnixStream, tx: mpsc::Sender<Pending>) -> io::Result
                 if tx.send(Pending { request, reply }).await.is_err() {
                     return Ok(());
                 }
-                match answer.await {
-                    Ok(r) => r,
-                    Err(_) => return Ok(()),
+                match tokio::time::timeout(ANSWER_TIMEOUT, answer).await {
+                    Ok(Ok(r)) => r,
+                    Ok(Err(_)) => return Ok(()),
+                    Err(_) => Response::Error {
+                        v: PROTOCOL_VERSION,
+                        message: format!(
+                            "vipd did not answer within {ANSWER_TIMEOUT:?} (the kernel is slow to read?)"
+                        ),
+                    },
                 }
             }
         },

@@ -18,7 +18,7 @@ use crate::config::{Config, ConfigError};
 use crate::config_reader::ConfigReader;
 use crate::control::{self, ControlError, Pending};
 use crate::netlink::{Netlink, NetlinkError};
-use crate::sockets::Sockets;
+use crate::sockets::{Opened, Sockets};
 use crate::vip_writer::VipWriter;
 use crate::watcher::Watcher;
 
@@ -85,11 +85,12 @@ pub async fn run(
     let mut monitor = Netlink::monitor()?;
     let (_control, mut requests) = control::serve(&config.control_socket).await?;
     let (datagram_tx, mut datagrams) = mpsc::channel::<Event>(1024);
+    let (opened_tx, mut opened) = mpsc::unbounded_channel::<Opened>();
     let (results_tx, mut results) = mpsc::unbounded_channel::<Event>();
     let mut shell = Shell {
         config: ConfigReader::spawn(config_path, results_tx.clone())
             .map_err(DaemonError::Thread)?,
-        sockets: Sockets::new(datagram_tx),
+        sockets: Sockets::new(datagram_tx, opened_tx),
         vips: VipWriter::new(nl.clone(), results_tx.clone()),
         watcher: Watcher::spawn(nl, results_tx),
         replies: BTreeMap::new(),
@@ -107,6 +108,7 @@ pub async fn run(
         let event = tokio::select! {
             Some(ev) = datagrams.recv() => ev,
             Some(ev) = results.recv() => ev,
+            Some(o) = opened.recv() => shell.sockets.install(o),
             () = wakeup.wait() => Event::Timeout,
             ev = monitor.recv(), if monitoring => ev.unwrap_or_else(|| {
                 monitoring = false;
@@ -147,19 +149,12 @@ impl Shell {
         match command {
             Command::ReadKernel { id, interfaces } => self.watcher.read(id, interfaces),
             Command::OpenSockets {
+                id,
                 interface,
                 ifindex,
                 family,
                 source,
-            } => {
-                let result = self.sockets.open(&interface, ifindex, family, source);
-                return Some(Event::SocketsOpened {
-                    interface,
-                    family,
-                    source,
-                    result,
-                });
-            }
+            } => return self.sockets.open(id, interface, ifindex, family, source),
             Command::CloseSockets { interface } => self.sockets.close(&interface),
             Command::SendAdvert {
                 run,
@@ -176,8 +171,13 @@ impl Shell {
                 instance,
                 frames,
             } => match self.sockets.send_frames(&interface, &frames) {
-                Ok(sent) => debug!(instance, frames = sent, "announced VIPs"),
-                Err(e) => warn!(instance, "announce frames not sent: {e}"),
+                (sent, None) => debug!(instance, frames = sent, "announced VIPs"),
+                (sent, Some(e)) => warn!(
+                    instance,
+                    sent,
+                    of = frames.len(),
+                    "announce frames not all sent: {e}"
+                ),
             },
             Command::VipJob(job) => self.vips.submit(job),
             Command::Reply { id, response } => {

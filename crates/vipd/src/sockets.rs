@@ -1,6 +1,12 @@
 //! The sockets of the interfaces in use — a frame socket for announcements, a VRRP
 //! socket per family — and their receive tasks, which hand every datagram to the main
 //! loop as a node event. Opened, used and closed as the node commands.
+//!
+//! Opening and closing never happen on the main loop: joining or leaving a multicast
+//! group takes the kernel's rtnl lock, which a burst of interface or route changes can
+//! hold for long. Sockets are made on a blocking thread and installed when ready
+//! ([`Sockets::install`]); closed ones are dropped on a blocking thread once their
+//! reader has stopped.
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -10,7 +16,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tracing::warn;
-use vipd_node::{Datagram, Event, Family};
+use vipd_node::{Datagram, Event, Family, OpenId};
 use vipd_wire::{Ipv4Header, RxError, PROTOCOL};
 
 use crate::vrrp_socket::{FrameSocket, Received, VrrpSocket, MAX_DATAGRAM};
@@ -22,81 +28,181 @@ struct Reader {
     task: JoinHandle<()>,
 }
 
-impl Drop for Reader {
-    fn drop(&mut self) {
+impl Reader {
+    /// Stops the reader, then closes the socket on a blocking thread.
+    fn close(self) {
         self.task.abort();
+        let Reader { sock, task, .. } = self;
+        tokio::spawn(async move {
+            // Once the task is gone, `sock` is the last reference.
+            let _ = task.await;
+            tokio::task::spawn_blocking(move || drop(sock));
+        });
     }
 }
 
 struct IfaceSockets {
+    /// The interface index the sockets are bound to.
+    ifindex: u32,
     frames: FrameSocket,
     vrrp: BTreeMap<Family, Reader>,
+}
+
+/// Sockets made on a blocking thread, to be installed by the main loop.
+pub struct Opened {
+    id: OpenId,
+    interface: String,
+    ifindex: u32,
+    family: Family,
+    source: IpAddr,
+    frames: Option<FrameSocket>,
+    vrrp: Result<Option<VrrpSocket>, String>,
 }
 
 pub struct Sockets {
     ifaces: BTreeMap<String, IfaceSockets>,
     datagrams: mpsc::Sender<Event>,
+    opened: mpsc::UnboundedSender<Opened>,
 }
 
 impl Sockets {
-    /// Received datagrams go to `datagrams`.
-    pub fn new(datagrams: mpsc::Sender<Event>) -> Sockets {
+    /// Received datagrams go to `datagrams`; sockets made off the loop to `opened`.
+    pub fn new(datagrams: mpsc::Sender<Event>, opened: mpsc::UnboundedSender<Opened>) -> Sockets {
         Sockets {
             ifaces: BTreeMap::new(),
             datagrams,
+            opened,
         }
     }
 
-    /// Opens what is missing: the interface's frame socket, and its VRRP socket for
-    /// `family` (an IPv6 one from `source`; one with another source is replaced).
+    /// Makes what is missing — the interface's frame socket, its VRRP socket for
+    /// `family` (an IPv6 one from `source`) — on a blocking thread; the result comes
+    /// back through `opened`. Answers at once when nothing is missing.
     pub fn open(
-        &mut self,
-        interface: &str,
+        &self,
+        id: OpenId,
+        interface: String,
         ifindex: u32,
         family: Family,
         source: IpAddr,
-    ) -> Result<(), String> {
-        if !self.ifaces.contains_key(interface) {
-            let frames = FrameSocket::open(interface, ifindex).map_err(|e| e.to_string())?;
-            self.ifaces.insert(
-                interface.to_string(),
-                IfaceSockets {
-                    frames,
-                    vrrp: BTreeMap::new(),
-                },
-            );
-        }
-        let iface = self
-            .ifaces
-            .get_mut(interface)
-            .ok_or_else(|| format!("interface {interface} vanished"))?;
-        let current = iface.vrrp.get(&family);
-        let fits = match family {
-            Family::V4 => current.is_some(),
-            Family::V6 => current.is_some_and(|r| r.source == source),
+    ) -> Option<Event> {
+        // Sockets of an interface that was deleted and re-created are of no use.
+        let current = self.ifaces.get(&interface).filter(|i| i.ifindex == ifindex);
+        let need_frames = current.is_none();
+        let need_vrrp = match current.and_then(|i| i.vrrp.get(&family)) {
+            None => true,
+            Some(r) => family == Family::V6 && r.source != source,
         };
-        if fits {
-            return Ok(());
+        if !need_frames && !need_vrrp {
+            return Some(Event::SocketsOpened { id, result: Ok(()) });
         }
-        let sock = match source {
-            IpAddr::V6(src) => VrrpSocket::open_v6(interface, ifindex, src),
-            IpAddr::V4(_) => VrrpSocket::open_v4(interface, ifindex),
+        let opened = self.opened.clone();
+        tokio::task::spawn_blocking(move || {
+            let frames = match need_frames {
+                true => match FrameSocket::open(&interface, ifindex) {
+                    Ok(f) => Some(f),
+                    Err(e) => {
+                        let _ = opened.send(Opened {
+                            id,
+                            interface,
+                            ifindex,
+                            family,
+                            source,
+                            frames: None,
+                            vrrp: Err(e.to_string()),
+                        });
+                        return;
+                    }
+                },
+                false => None,
+            };
+            let vrrp = match (need_vrrp, source) {
+                (false, _) => Ok(None),
+                (true, IpAddr::V6(src)) => VrrpSocket::open_v6(&interface, ifindex, src).map(Some),
+                (true, IpAddr::V4(_)) => VrrpSocket::open_v4(&interface, ifindex).map(Some),
+            }
+            .map_err(|e| e.to_string());
+            let _ = opened.send(Opened {
+                id,
+                interface,
+                ifindex,
+                family,
+                source,
+                frames,
+                vrrp,
+            });
+        });
+        None
+    }
+
+    /// Puts sockets made by [`Sockets::open`] in place (a VRRP socket with a new source
+    /// replaces the old one) and starts their readers; returns the node's answer.
+    pub fn install(&mut self, o: Opened) -> Event {
+        let vrrp = match o.vrrp {
+            Ok(v) => v,
+            Err(e) => {
+                return Event::SocketsOpened {
+                    id: o.id,
+                    result: Err(e),
+                }
+            }
+        };
+        if let Some(frames) = o.frames {
+            match self.ifaces.get(&o.interface) {
+                // Another open of the same interface got there first: keep its sockets.
+                Some(i) if i.ifindex == o.ifindex => {
+                    tokio::task::spawn_blocking(move || drop(frames));
+                }
+                _ => {
+                    let new = IfaceSockets {
+                        ifindex: o.ifindex,
+                        frames,
+                        vrrp: BTreeMap::new(),
+                    };
+                    if let Some(old) = self.ifaces.insert(o.interface.clone(), new) {
+                        close_all(old);
+                    }
+                }
+            }
         }
-        .map_err(|e| e.to_string())?;
-        let sock = Arc::new(sock);
-        let task = tokio::spawn(receive(
-            sock.clone(),
-            ifindex,
-            family,
-            self.datagrams.clone(),
-        ));
-        // Replacing the old reader aborts its task.
-        iface.vrrp.insert(family, Reader { sock, source, task });
-        Ok(())
+        let Some(iface) = self
+            .ifaces
+            .get_mut(&o.interface)
+            .filter(|i| i.ifindex == o.ifindex)
+        else {
+            if let Some(sock) = vrrp {
+                tokio::task::spawn_blocking(move || drop(sock));
+            }
+            let result = Err(format!("interface {} changed meanwhile", o.interface));
+            return Event::SocketsOpened { id: o.id, result };
+        };
+        if let Some(sock) = vrrp {
+            let sock = Arc::new(sock);
+            let task = tokio::spawn(receive(
+                sock.clone(),
+                o.ifindex,
+                o.family,
+                self.datagrams.clone(),
+            ));
+            let reader = Reader {
+                sock,
+                source: o.source,
+                task,
+            };
+            if let Some(old) = iface.vrrp.insert(o.family, reader) {
+                old.close();
+            }
+        }
+        Event::SocketsOpened {
+            id: o.id,
+            result: Ok(()),
+        }
     }
 
     pub fn close(&mut self, interface: &str) {
-        self.ifaces.remove(interface);
+        if let Some(s) = self.ifaces.remove(interface) {
+            close_all(s);
+        }
     }
 
     /// Sends a VRRP message; says whether it went out.
@@ -113,18 +219,32 @@ impl Sockets {
         }
     }
 
-    /// Sends announcement frames; returns how many went out (stops at the first error).
-    pub fn send_frames(&self, interface: &str, frames: &[Vec<u8>]) -> Result<usize, String> {
+    /// Sends announcement frames, each one tried (one that fails does not keep the
+    /// others, of other VIPs, from going out); returns how many went out and the last
+    /// error.
+    pub fn send_frames(&self, interface: &str, frames: &[Vec<u8>]) -> (usize, Option<String>) {
         let Some(iface) = self.ifaces.get(interface) else {
-            return Err(format!("no frame socket on {interface}"));
+            return (0, Some(format!("no frame socket on {interface}")));
         };
-        for (sent, frame) in frames.iter().enumerate() {
-            if let Err(e) = iface.frames.send(frame) {
-                return Err(format!("{e} (after {sent} frames)"));
+        let mut sent = 0;
+        let mut error = None;
+        for frame in frames {
+            match iface.frames.send(frame) {
+                Ok(()) => sent += 1,
+                Err(e) => error = Some(e.to_string()),
             }
         }
-        Ok(frames.len())
+        (sent, error)
     }
+}
+
+/// Closes an interface's sockets off the loop.
+fn close_all(s: IfaceSockets) {
+    let IfaceSockets { frames, vrrp, .. } = s;
+    for reader in vrrp.into_values() {
+        reader.close();
+    }
+    tokio::task::spawn_blocking(move || drop(frames));
 }
 
 /// Reads one VRRP socket until the main loop goes away.
