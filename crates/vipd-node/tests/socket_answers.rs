@@ -1,0 +1,188 @@
+//! Socket opens are answered by id: an answer for an interface that was deleted and
+//! re-created since, or for a superseded open, starts nothing; a failed open keeps the
+//! instance waiting and says why.
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use vipd_node::config::{ChecksumMode, Config, GarpConfig, InstanceConfig, VrrpVersion};
+use vipd_node::{Addr, Command, Event, HostInfo, IfaceRead, Instant, Link, Node, OpenId, ReadId};
+
+fn config() -> Config {
+    Config {
+        control_socket: PathBuf::from("/run/vipd/vipd.sock"),
+        log_level: None,
+        instances: vec![InstanceConfig {
+            name: "web".into(),
+            interface: "eth0".into(),
+            vrid: 51,
+            priority: 150,
+            advert_interval: Duration::from_millis(100),
+            version: VrrpVersion::V3,
+            preempt: true,
+            preempt_delay: Duration::ZERO,
+            accept: true,
+            checksum: ChecksumMode::Rfc5798,
+            vips: vec!["192.0.2.50/24".parse().expect("vip")],
+            garp: GarpConfig {
+                count: 3,
+                repeat_after: Duration::from_secs(2),
+                refresh: Duration::ZERO,
+            },
+        }],
+    }
+}
+
+fn read(index: u32) -> Vec<IfaceRead> {
+    vec![IfaceRead {
+        name: "eth0".into(),
+        link: Ok(Link {
+            index,
+            name: "eth0".into(),
+            mac: [2, 0, 0, 0, 0, 1],
+            up: true,
+        }),
+        addrs: Some(Ok(vec![Addr {
+            addr: IpAddr::V4(Ipv4Addr::new(192, 0, 2, 11)),
+            prefix_len: 24,
+            tentative: false,
+            link_local: false,
+            protocol: None,
+            label: None,
+        }])),
+    }]
+}
+
+fn commands(node: &mut Node) -> Vec<Command> {
+    std::iter::from_fn(|| node.poll_command()).collect()
+}
+
+fn read_id(cmds: &[Command]) -> ReadId {
+    cmds.iter()
+        .find_map(|c| match c {
+            Command::ReadKernel { id, .. } => Some(*id),
+            _ => None,
+        })
+        .expect("a kernel read")
+}
+
+fn open(cmds: &[Command]) -> (OpenId, u32) {
+    cmds.iter()
+        .find_map(|c| match c {
+            Command::OpenSockets { id, ifindex, .. } => Some((*id, *ifindex)),
+            _ => None,
+        })
+        .expect("a socket open")
+}
+
+fn running(node: &Node) -> bool {
+    node.instances().any(|(_, r)| r.is_some())
+}
+
+const T: Instant = Instant::ZERO;
+
+#[test]
+fn an_answer_for_a_recreated_interface_starts_nothing() {
+    let host = HostInfo {
+        hostname: "h".into(),
+        pid: 1,
+    };
+    let mut node = Node::new(T, config(), host);
+    let id = read_id(&commands(&mut node));
+    node.handle(
+        T,
+        Event::KernelRead {
+            id,
+            interfaces: read(2),
+        },
+    );
+    let (old, index) = open(&commands(&mut node));
+    assert_eq!(index, 2);
+    // eth0 is deleted and re-created (index 3) before the open is answered.
+    node.handle(T, Event::LinkGone(2));
+    node.handle(T, Event::AddressesChanged(3));
+    let id = read_id(&commands(&mut node));
+    node.handle(
+        T,
+        Event::KernelRead {
+            id,
+            interfaces: read(3),
+        },
+    );
+    let (new, index) = open(&commands(&mut node));
+    assert_eq!(index, 3);
+    assert_ne!(new, old);
+    // The old answer starts nothing; the new one starts the instance.
+    node.handle(
+        T,
+        Event::SocketsOpened {
+            id: old,
+            result: Ok(()),
+        },
+    );
+    assert!(
+        !running(&node),
+        "started on sockets of the deleted interface"
+    );
+    node.handle(
+        T,
+        Event::SocketsOpened {
+            id: new,
+            result: Ok(()),
+        },
+    );
+    assert!(running(&node));
+}
+
+#[test]
+fn a_failed_open_keeps_the_instance_waiting_and_is_asked_again() {
+    let host = HostInfo {
+        hostname: "h".into(),
+        pid: 1,
+    };
+    let mut node = Node::new(T, config(), host);
+    let id = read_id(&commands(&mut node));
+    node.handle(
+        T,
+        Event::KernelRead {
+            id,
+            interfaces: read(2),
+        },
+    );
+    let (first, _) = open(&commands(&mut node));
+    node.handle(
+        T,
+        Event::SocketsOpened {
+            id: first,
+            result: Err("permission denied".into()),
+        },
+    );
+    assert!(!running(&node));
+    let said = commands(&mut node);
+    assert!(
+        said.iter().any(|c| matches!(c, Command::Record(r) if r.what.to_string().contains("cannot open sockets: permission denied"))),
+        "{said:?}"
+    );
+    // The next periodic read (1 s) asks again.
+    let t = Instant::from_nanos(1_000_000_000);
+    node.handle(t, Event::Timeout);
+    let id = read_id(&commands(&mut node));
+    node.handle(
+        t,
+        Event::KernelRead {
+            id,
+            interfaces: read(2),
+        },
+    );
+    let (second, _) = open(&commands(&mut node));
+    assert_ne!(second, first);
+    node.handle(
+        t,
+        Event::SocketsOpened {
+            id: second,
+            result: Ok(()),
+        },
+    );
+    assert!(running(&node));
+}
