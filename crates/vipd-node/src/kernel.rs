@@ -159,7 +159,18 @@ impl Node {
                 self.check_vips(now, &link.name, &addrs);
             }
         }
-        self.setup_waiting(now, &link, &addrs);
+        if link_current {
+            self.setup_waiting(now, &link, &addrs);
+        } else if self
+            .instances
+            .iter()
+            .any(|i| i.router.is_none() && i.cfg.interface == link.name)
+        {
+            // A link event came after this read began (the interface may be gone, or
+            // back with another index): the read's link is old news, and no instance
+            // starts from it. The read asked for now tells.
+            self.reads.again = true;
+        }
     }
 
     // ---- link events ------------------------------------------------------------------
