@@ -255,3 +255,61 @@ fn status_while_the_interface_is_gone_says_why() {
     assert!(lan.notes(0, Level::Error).is_empty());
     assert_no_breach(&lan);
 }
+
+/// A read that began before the interface was deleted, answered after, still shows the
+/// interface. It must not start the instance again on the deleted interface (a router
+/// with no link would become master without its VIP): the link event is newer news.
+/// The node reads again, learns that the interface does not exist, and starts the
+/// instance only from a read that follows the interface's return. (Read latency 5 ms
+/// makes the read overlap the deletion.)
+#[test]
+fn a_read_begun_before_the_interface_was_deleted_does_not_start_the_instance() {
+    let mut lan = Lan::builder()
+        .read_latency(Duration::from_millis(5))
+        .host(vipd_sim::cfg::node::web(150, 100))
+        .host(vipd_sim::cfg::node::web(100, 100))
+        .build();
+    lan.start_all();
+    // Host 0: read 0 → 5, up at 5, startup removal 5 → 7 (read 7 → 12), master at 5 +
+    // 341.40625 = 346.40625, add → 348.40625 (read → 353.40625, next at 1348.40625);
+    // adverts every 100 ms from 348.40625.
+    lan.run_until(ms(1000));
+    // An unrelated address at 1000: read 1000 → 1005. The interface goes at 1002.
+    lan.act(Act::AddAddr(0, vip("198.51.100.7/24")));
+    lan.schedule(ms(1002), Act::DeleteIface(0));
+    lan.schedule(ms(2000), Act::CreateIface(0));
+    lan.run_until(ms(1900));
+    assert_eq!(lan.entered(0, "web", State::Fault, ms(0)), Some(ms(1002)));
+    // 1005: the read shows the interface of 1000; a link event came since, so it does
+    // not count and the node reads again: 1005 → 1010, no such interface.
+    assert_eq!(
+        lan.seen(0, |s| matches!(s, Seen::Read))[3..],
+        [ms(1000), ms(1005)]
+    );
+    assert_eq!(
+        notes_with(&lan, 0, "not started yet: interface eth0 does not exist"),
+        vec![ms(1010)]
+    );
+    assert_eq!(lan.state(0, "web"), None);
+    assert_eq!(jobs_asked(&lan, 0, false), vec![ms(5), ms(1002)]);
+    // Host 1 last heard host 0 at 948.50625: master at 948.50625 + 360.9375 =
+    // 1309.44375.
+    assert_eq!(
+        lan.entered(1, "web", State::Master, ms(0)),
+        Some(at_ns(1_309_443_750))
+    );
+    // 2000: back; its address event: read 2000 → 2005 (the last one, 1005 → 1010, is
+    // long back); the instance starts at 2005 and preempts host 1 at 2005 + 341.40625
+    // = 2346.40625.
+    lan.run_until(ms(2500));
+    assert_eq!(
+        lan.entered(0, "web", State::Backup, ms(1100)),
+        Some(ms(2005))
+    );
+    assert_eq!(
+        lan.entered(0, "web", State::Master, ms(1100)),
+        Some(at_ns(2_346_406_250))
+    );
+    assert_eq!(lan.holders(vip50()), vec![0]);
+    assert_no_breach(&lan);
+}
