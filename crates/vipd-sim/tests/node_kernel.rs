@@ -313,3 +313,61 @@ fn a_read_begun_before_the_interface_was_deleted_does_not_start_the_instance() {
     assert_eq!(lan.holders(vip50()), vec![0]);
     assert_no_breach(&lan);
 }
+
+/// The interface is deleted while the master's add is in the kernel queue, and created
+/// again (another index) before that add's turn: the add names the old index and fails
+/// (the kernel's "no such device"), it does not land on the new interface; the removal
+/// after it finds nothing to remove. The failure belongs to a run that is gone and does
+/// not touch the instance started on the new interface. (Job latency 100 ms.)
+#[test]
+fn an_add_for_a_deleted_interface_does_not_land_on_its_successor() {
+    let mut lan = Lan::builder()
+        .job_latency(Duration::from_millis(100))
+        .host(vipd_sim::cfg::node::web(150, 100))
+        .host(vipd_sim::cfg::node::web(100, 100))
+        .build();
+    lan.start_all();
+    lan.schedule(ms(400), Act::DeleteIface(0));
+    lan.schedule(ms(410), Act::CreateIface(0));
+    lan.run_until(ms(500));
+    // Host 0: up at 1, startup removal 1 → 101; master at 342.40625, add (index 2)
+    // → 442.40625. Deleted at 400: link down, a removal (index 2) 400 → 542.40625,
+    // router dropped. Back at 410 (index 3): read 410 → 411, the instance starts:
+    // startup removal (index 3) 411 → 642.40625.
+    assert_eq!(jobs_asked(&lan, 0, false), vec![ms(1), ms(400), ms(411)]);
+    // 442.40625: the add's interface is gone: refused, nothing added.
+    assert_eq!(jobs_done(&lan, 0, true), vec![(at_ns(442_406_250), false)]);
+    assert!(!lan.holds(0, vip50()));
+    lan.run_until(ms(1000));
+    assert_eq!(jobs_done(&lan, 0, false)[1], (at_ns(542_406_250), true));
+    // The new run: backup at 411, master at 411 + 341.40625 = 752.40625 (host 1's
+    // adverts rank lower), add (index 3, queue free at 642.40625) → 852.40625, its
+    // first advert; no fault from the old run's refused add.
+    let t: Vec<_> = lan
+        .transitions(0)
+        .into_iter()
+        .filter(|x| x.0 > ms(400))
+        .map(|x| (x.0, x.3))
+        .collect();
+    assert_eq!(
+        t,
+        vec![
+            (ms(411), State::Backup),
+            (at_ns(752_406_250), State::Master)
+        ]
+    );
+    assert_eq!(jobs_done(&lan, 0, true)[1], (at_ns(852_406_250), true));
+    assert_eq!(lan.adverts(0, 150).first(), Some(&at_ns(852_406_250)));
+    // Host 1: master at 361.9375 (it never heard host 0), add (queue free at 101) →
+    // 461.9375; hears host 0 at 852.50625, removal → 952.50625.
+    assert_eq!(
+        lan.entered(1, "web", State::Master, ms(0)),
+        Some(at_ns(361_937_500))
+    );
+    assert_eq!(
+        lan.entered(1, "web", State::Backup, ms(400)),
+        Some(at_ns(852_506_250))
+    );
+    assert_eq!(lan.holders(vip50()), vec![0]);
+    assert_no_breach(&lan);
+}
