@@ -20,7 +20,7 @@ use common::*;
 use vipd_engine::State;
 use vipd_node::ExitError;
 use vipd_sim::cfg::node::{config, instance, web};
-use vipd_sim::lan::Act;
+use vipd_sim::lan::{Act, Lan};
 
 /// Host 0's reload replaces web with db (VRID 52, 192.0.2.60).
 fn db_only() -> vipd_node::config::Config {
@@ -216,5 +216,40 @@ fn a_second_stop_exits_at_once_and_the_next_start_cleans_up() {
     assert!(lan.holds(0, vip50()));
     lan.run_until(ms(1103));
     assert_eq!(lan.holders(vip50()), vec![1]);
+    assert_no_breach(&lan);
+}
+
+/// A kernel so slow that the removals cannot finish: the node waits SHUTDOWN_WAIT
+/// (20 s) from the stop, no longer, and names what it could not remove. (Job latency
+/// 30 s, one host.)
+#[test]
+fn stop_gives_up_on_removals_after_twenty_seconds() {
+    let mut lan = Lan::builder()
+        .job_latency(std::time::Duration::from_secs(30))
+        .host(web(150, 100))
+        .build();
+    lan.start_all();
+    // Up at 1 ms, startup removal 1 ms → 30.001 s; master at 342.40625 ms, add queued
+    // → 60.001 s.
+    lan.run_until(ms(1000));
+    assert_eq!(lan.state(0, "web"), Some(State::Master));
+    // Stop at 1 s: never advertised, so no priority 0; removal queued → 90.001 s. The
+    // wait ends at 1 + 20 = 21 s, with both removals (startup and leaving, the same
+    // VIP) still under way.
+    lan.act(Act::Stop(0));
+    lan.run_until(ms(100_000));
+    assert!(adverts_from(&lan, 0).is_empty());
+    assert_eq!(
+        exits(&lan, 0),
+        vec![(
+            ms(21_000),
+            Err(ExitError::VipsLeftBehind("192.0.2.50/24 on eth0".into()))
+        )]
+    );
+    assert_eq!(
+        notes_with(&lan, 0, "VIP removals not done after 20s"),
+        vec![ms(21_000)]
+    );
+    assert_eq!(vipd_node::SHUTDOWN_WAIT, std::time::Duration::from_secs(20));
     assert_no_breach(&lan);
 }

@@ -190,7 +190,9 @@ fn reelected_while_the_old_remove_is_in_flight_waits_for_the_new_add() {
 #[test]
 fn a_failing_removal_is_retried_every_second_until_it_works() {
     // One host with two instances; the reload drops db. web stays (untouched), so no
-    // instance owns db's VIP afterwards and only the retries can remove it.
+    // instance owns db's VIP afterwards and only the retries can remove it. (A VIP of
+    // a running non-master is also asked away by the drift check of every fresh read,
+    // so there a refusing kernel sees two removals a second: this retry and that one.)
     let web = instance("web", 51, 150, 100, &["192.0.2.50/24"]);
     let db = instance("db", 52, 150, 100, &["192.0.2.60/24"]);
     let mut lan = Lan::builder().host(config(vec![web.clone(), db])).build();
