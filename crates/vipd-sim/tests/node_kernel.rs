@@ -116,24 +116,29 @@ fn a_new_advert_source_restarts_the_instance_from_it() {
     lan.act(Act::AddAddr(0, new_src));
     lan.run_until(ms(1500));
 
-    // 1001: the source is gone and no other IPv4 address qualifies (.50 is a VIP):
-    // the master leaves — priority 0 from the old source, removal 1001 → 1003.
+    // 1001: the first read began before the second event: its addresses are old news
+    // and judge no source. 1002: the second read shows .11 gone and .21 the first
+    // usable IPv4 address (.50 is a VIP): the master leaves — priority 0 from the old
+    // source, removal 1002 → 1004 — and starts again from .21 in the same read (the
+    // IPv4 socket serves every source): Startup removal 1002 → 1006 (behind the other),
+    // backup, Master_Down_Timer at 1002 + 341.40625 = 1343.40625.
+    assert_eq!(
+        lan.seen(0, |s| matches!(s, Seen::Read))[3..5],
+        [ms(1000), ms(1001)]
+    );
     assert_eq!(
         notes_with(
             &lan,
             0,
-            "advert source address changed from 192.0.2.11 to none"
+            "advert source address changed from 192.0.2.11 to 192.0.2.21"
         ),
-        vec![ms(1001)]
+        vec![ms(1002)]
     );
-    assert_eq!(lan.entered(0, "web", State::Stopped, ms(0)), Some(ms(1001)));
+    assert_eq!(lan.entered(0, "web", State::Stopped, ms(0)), Some(ms(1002)));
     let adverts = adverts_from(&lan, 0);
     let goodbye = adverts.iter().position(|a| a.2 == 0).expect("a goodbye");
-    assert_eq!(adverts[goodbye], (ms(1001), Lan::addr_v4(0), 0));
+    assert_eq!(adverts[goodbye], (ms(1002), Lan::addr_v4(0), 0));
     assert_eq!(adverts[goodbye - 1].0, at_ns(944_406_250));
-    // 1002: the second read shows .21; the instance starts from it (the IPv4 socket
-    // serves every source) — Startup removal 1002 → 1005 (behind the one until 1003),
-    // backup, Master_Down_Timer at 1002 + 341.40625 = 1343.40625.
     let starting: Vec<_> = lan
         .timeline()
         .iter()
@@ -152,17 +157,17 @@ fn a_new_advert_source_restarts_the_instance_from_it() {
     );
     assert_eq!(
         jobs_done(&lan, 0, false)[1..],
-        [(ms(1003), true), (ms(1005), true)]
+        [(ms(1004), true), (ms(1006), true)]
     );
-    // Host 1 hears the priority 0 at 1001.1: master at 1001.1 + 60.9375 = 1062.0375,
-    // add → 1064.0375. Its adverts (priority 100) do not hold host 0 back (preempt):
+    // Host 1 hears the priority 0 at 1002.1: master at 1002.1 + 60.9375 = 1063.0375,
+    // add → 1065.0375. Its adverts (priority 100) do not hold host 0 back (preempt):
     // host 0 master at 1343.40625, add (queue free) → 1345.40625, the first advert
     // from .21. Host 1 hears it at 1345.50625 and removes the VIP by 1347.50625.
     assert_eq!(
         lan.entered(1, "web", State::Master, ms(1000)),
-        Some(at_ns(1_062_037_500))
+        Some(at_ns(1_063_037_500))
     );
-    assert_eq!(lan.adverts(1, 100).first(), Some(&at_ns(1_064_037_500)));
+    assert_eq!(lan.adverts(1, 100).first(), Some(&at_ns(1_065_037_500)));
     assert_eq!(
         lan.entered(0, "web", State::Master, ms(1000)),
         Some(at_ns(1_343_406_250))
