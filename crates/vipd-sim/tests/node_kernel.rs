@@ -376,3 +376,40 @@ fn an_add_for_a_deleted_interface_does_not_land_on_its_successor() {
     assert_eq!(lan.holders(vip50()), vec![0]);
     assert_no_breach(&lan);
 }
+
+/// The advert source flickers: removed and added back within one read. The read under
+/// way when it came back shows it missing, but an address event came after that read
+/// began, so it is old news: the node waits for the read that follows instead of
+/// making a healthy master hand over (and take over again a Master_Down_Interval
+/// later).
+#[test]
+fn a_source_address_back_before_the_read_returns_restarts_nothing() {
+    let mut lan = pair();
+    lan.run_until(ms(1000));
+    // Removed at 1000: read 1000 → 1001 (host 0 has none under way). Back at 1000.5:
+    // its event finds the read under way, so another read follows it: 1001 → 1002,
+    // which shows the address.
+    lan.act(Act::RemoveAddr(0, Lan::addr_v4(0)));
+    lan.run_until(at_ns(1_000_500_000));
+    lan.act(Act::AddAddr(0, vip("192.0.2.11/24")));
+    lan.run_until(ms(2000));
+    assert_eq!(
+        lan.seen(0, |s| matches!(s, Seen::Read))[3..5],
+        [ms(1000), ms(1001)]
+    );
+    assert!(notes_with(&lan, 0, "advert source address changed").is_empty());
+    assert!(lan.adverts(0, 0).is_empty());
+    // Adverts go on every 100 ms from 344.40625, the first advert, untouched: 1044.40625
+    // to 1944.40625 before 2000.
+    let after: Vec<_> = lan
+        .adverts(0, 150)
+        .into_iter()
+        .filter(|t| *t > ms(1000))
+        .collect();
+    let expected: Vec<_> = (7..17).map(|k| at_ns(344_406_250 + k * 100 * MS)).collect();
+    assert_eq!(after, expected);
+    assert_eq!(lan.transitions(0).len(), 2);
+    assert_eq!(lan.entered(1, "web", State::Master, ms(0)), None);
+    assert_eq!(lan.holders(vip50()), vec![0]);
+    assert_no_breach(&lan);
+}
