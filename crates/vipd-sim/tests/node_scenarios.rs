@@ -8,6 +8,11 @@
 //! Defaults: job latency 2 ms, read latency 1 ms, network 100 µs. A node reads the
 //! kernel when it starts; its instance starts when that read is back (t = 1 ms), and
 //! Startup asks to remove leftover VIPs (a 2 ms job).
+//!
+//! More scenarios, by concern: `node_vip_jobs.rs` (answers after the stint that asked,
+//! retried removals, failed adds), `node_kernel.rs` (VIPs by hand, stale reads, source
+//! changes, interfaces that go and return), `node_reload_stop.rs`, `node_status_demux.rs`;
+//! their helpers are in `common/mod.rs`.
 
 mod common;
 
