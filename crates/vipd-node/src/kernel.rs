@@ -6,7 +6,9 @@
 //! Stale news is never taken for current: a read's VIPs count only if no VIP change of
 //! that interface was asked for or finished since the read began, and none is under way
 //! (the kernel may be half-way); a read's link state counts only if no link event was
-//! handled since it began.
+//! handled since it began, and its addresses judge advert sources (and start waiting
+//! instances) only if no address event that asked for a read came since it began. Each
+//! such event asks for the next read, which then decides.
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -37,6 +39,8 @@ pub(crate) struct Reads {
     next_poll: Instant,
     /// Link events handled so far.
     link_events: u64,
+    /// Address events that asked for a read, so far.
+    addr_events: u64,
 }
 
 #[derive(Debug)]
@@ -45,6 +49,7 @@ struct InFlight {
     /// Per interface: the VIP-change epoch when the read began.
     epochs: BTreeMap<String, u64>,
     link_events: u64,
+    addr_events: u64,
 }
 
 impl Reads {
@@ -55,6 +60,7 @@ impl Reads {
             again: false,
             next_poll: now,
             link_events: 0,
+            addr_events: 0,
         }
     }
 
@@ -87,6 +93,7 @@ impl Node {
             id,
             epochs,
             link_events: self.reads.link_events,
+            addr_events: self.reads.addr_events,
         });
         self.reads.again = false;
         self.reads.next_poll = now + POLL;
@@ -111,6 +118,9 @@ impl Node {
 
     fn on_iface_read(&mut self, now: Instant, flight: &InFlight, read: &IfaceRead) {
         let link_current = flight.link_events == self.reads.link_events;
+        // An address event since the read began asked for another read (see
+        // `on_addresses_changed`): that one judges sources and starts instances.
+        let addrs_current = flight.addr_events == self.reads.addr_events;
         let link = match &read.link {
             Ok(link) => link.clone(),
             Err(LinkReadError::NoSuchInterface) => {
@@ -163,14 +173,28 @@ impl Node {
             if let Some(f) = self.ifaces.get_mut(&link.name) {
                 f.addrs = addrs.clone();
             }
-            self.check_sources(now, link.index, &addrs);
+            if addrs_current {
+                self.check_sources(now, link.index, &addrs);
+            }
             let fresh = flight.epochs.get(&link.name).copied() == Some(self.jobs.epoch(&link.name))
                 && !self.jobs.busy(&link.name);
             if fresh {
                 self.check_vips(now, &link.name, &addrs);
             }
         }
-        self.setup_waiting(now, &link, &addrs);
+        if link_current && addrs_current {
+            self.setup_waiting(now, &link, &addrs);
+        } else if !link_current
+            && self
+                .instances
+                .iter()
+                .any(|i| i.router.is_none() && i.cfg.interface == link.name)
+        {
+            // A link event came after this read began (the interface may be gone, or
+            // back with another index): the read's link is old news, and no instance
+            // starts from it. The read asked for now tells.
+            self.reads.again = true;
+        }
     }
 
     /// A read of `name` failed: after [`KERNEL_BLIND_LIMIT`] without a good one, its
@@ -231,6 +255,7 @@ impl Node {
     pub(crate) fn on_addresses_changed(&mut self, now: Instant, index: u32) {
         let ours = self.ifaces.values().any(|f| f.link.index == index);
         if ours || self.instances.iter().any(|i| i.router.is_none()) {
+            self.reads.addr_events += 1;
             self.read_kernel(now);
         }
     }

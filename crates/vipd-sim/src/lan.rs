@@ -11,8 +11,10 @@
 //! # The kernel
 //! - A **VIP job** runs after the jobs of its interface that came before it (one queue
 //!   per host and interface, as the daemon's VIP writer) and takes `job_latency`; its
-//!   effect on the addresses and its answer happen when it ends. A host can be told to
-//!   fail its next N adds or removals.
+//!   effect on the addresses and its answer happen when it ends. It acts on the
+//!   interface index it names: an add for an interface that is gone (or was re-created
+//!   with another index) fails, a removal from it is done without touching anything.
+//!   A host can be told to fail its next N adds or removals.
 //! - A **read** shows the addresses as they were when it began, and is answered
 //!   `read_latency` later: the worst case for a stale read.
 //! - Every address change (a job's, or one made by hand) is announced to the node at
@@ -761,13 +763,37 @@ impl Lan {
     }
 
     /// A VIP job ends: the kernel changes (unless told to fail), then the node hears.
-    /// The jobs of a crashed run are lost with it.
+    /// The job acts on the interface index it names, as the daemon's VIP writer does:
+    /// if that interface is gone (deleted, or re-created with another index), an add
+    /// fails ("no such device") and a removal is done (the addresses went with it),
+    /// neither touching the interface there is now. The jobs of a crashed run are
+    /// lost with it.
     fn job_end(&mut self, h: HostId, generation: u64, job: VipJob, ok: bool) {
         let add = matches!(job.op, VipOp::Add { .. });
         if self.hosts[h].generation != generation {
             return;
         }
-        if ok && self.hosts[h].kernel.exists {
+        let k = &self.hosts[h].kernel;
+        let there = k.exists && k.index == job.ifindex;
+        let refused = |message: &str| {
+            Err(VipJobError {
+                failed: if add {
+                    job.vips.first().copied().into_iter().collect()
+                } else {
+                    job.vips.clone()
+                },
+                message: message.into(),
+            })
+        };
+        let result = if !ok {
+            refused("refused by the simulated kernel")
+        } else if add && !there {
+            refused("no such device")
+        } else {
+            Ok(())
+        };
+        let changed = result.is_ok() && there;
+        if changed {
             for vip in &job.vips {
                 if add {
                     self.add_addr(h, *vip, true);
@@ -776,21 +802,15 @@ impl Lan {
                 }
             }
         }
-        self.record(h, Seen::JobDone { add, ok });
-        let result = if ok {
-            Ok(())
-        } else {
-            Err(VipJobError {
-                failed: if add {
-                    job.vips.first().copied().into_iter().collect()
-                } else {
-                    job.vips.clone()
-                },
-                message: "refused by the simulated kernel".into(),
-            })
-        };
+        self.record(
+            h,
+            Seen::JobDone {
+                add,
+                ok: result.is_ok(),
+            },
+        );
         self.deliver(h, Event::VipJobDone { id: job.id, result });
-        if ok {
+        if changed {
             self.addresses_changed(h);
         }
     }

@@ -8,44 +8,17 @@
 //! Defaults: job latency 2 ms, read latency 1 ms, network 100 µs. A node reads the
 //! kernel when it starts; its instance starts when that read is back (t = 1 ms), and
 //! Startup asks to remove leftover VIPs (a 2 ms job).
+//!
+//! More scenarios, by concern: `node_vip_jobs.rs` (answers after the stint that asked,
+//! retried removals, failed adds), `node_kernel.rs` (VIPs by hand, stale reads, source
+//! changes, interfaces that go and return), `node_reload_stop.rs`, `node_status_demux.rs`;
+//! their helpers are in `common/mod.rs`.
 
-use std::net::IpAddr;
+mod common;
 
-use vipd_engine::{Instant, State};
-use vipd_sim::cfg::node::{vip, web};
-use vipd_sim::lan::{Act, Lan};
-
-const MS: u64 = 1_000_000;
-
-fn ms(n: u64) -> Instant {
-    Instant::from_nanos(n * MS)
-}
-
-fn at_ns(ns: u64) -> Instant {
-    Instant::from_nanos(ns)
-}
-
-fn vip50() -> IpAddr {
-    vip("192.0.2.50/24").addr
-}
-
-/// Host 0 at priority 150, host 1 at 100, adverts every 100 ms, both started at 0.
-fn pair() -> Lan {
-    let mut lan = Lan::builder()
-        .host(web(150, 100))
-        .host(web(100, 100))
-        .build();
-    lan.start_all();
-    lan
-}
-
-fn assert_no_breach(lan: &Lan) {
-    assert!(
-        lan.breaches().is_empty(),
-        "invariants broken: {:?}",
-        lan.breaches()
-    );
-}
+use common::*;
+use vipd_engine::State;
+use vipd_sim::lan::Act;
 
 /// Master_Down_Interval of priority 150 at 100 ms: 300 ms + (256-150)/256 × 100 ms =
 /// 341.40625 ms, counted from the start at 1 ms: master at 342.40625 ms; its VIP job ends
