@@ -121,7 +121,8 @@ pub struct InstanceStatus {
     pub transitions: u64,
     pub adverts_sent: u64,
     pub adverts_received: u64,
-    /// Dropped packets by reason (stable names, e.g. "bad_ttl", "bad_checksum").
+    /// Dropped packets by reason (stable names, e.g. "bad_ttl", "bad_checksum"), and
+    /// answers to lower-priority adverts a master held back ("answer_rate_limited").
     pub drops: std::collections::BTreeMap<String, u64>,
 }
 

@@ -580,6 +580,53 @@ fn answers_to_lower_priority_adverts_announce_at_most_once_per_interval() {
 }
 
 #[test]
+fn answers_are_limited_per_sender_and_interval() {
+    let (mut r, t) = master(cfg(150, 100));
+    assert_eq!(t, ns(3_414_062_500));
+    let ms = |n: u64| ns(n * 1_000_000);
+    // 192.0.2.1 at priority 100: the first four adverts within one interval (1 s,
+    // from the first answer at 4 s) are answered, a priority 0 among them.
+    rx(&mut r, ms(4000), 1, &v3(1, 100, 100));
+    assert_eq!(outs(&mut r), vec![Out::Advert(150), Out::Announce(3)]);
+    for (at, p) in [(4100, 100), (4200, 0), (4300, 100)] {
+        rx(&mut r, ms(at), 1, &v3(1, p, 100));
+        assert_eq!(outs(&mut r), vec![Out::Advert(150)], "{at} ms");
+    }
+    assert_eq!(r.poll_timeout(), Some(ms(5300)));
+    // The fifth, and a priority 0 too, are only counted: no advert, the Adver_Timer
+    // stays at 4.3 + 1 s.
+    rx(&mut r, ms(4400), 1, &v3(1, 100, 100));
+    rx(&mut r, ms(4999), 1, &v3(1, 0, 100));
+    assert!(outs(&mut r).is_empty());
+    assert_eq!(r.poll_timeout(), Some(ms(5300)));
+    assert_eq!(r.status().drops.get("answer_rate_limited"), Some(&2));
+    assert_eq!(r.state(), State::Master);
+    // Other senders have windows of their own, four senders at a time: .3, .4 and .5
+    // are answered, .6 finds none free.
+    for from in [3, 4, 5] {
+        rx(&mut r, ms(4500), from, &v3(from, 100, 100));
+        assert_eq!(outs(&mut r), vec![Out::Advert(150)], "192.0.2.{from}");
+    }
+    rx(&mut r, ms(4500), 6, &v3(6, 100, 100));
+    assert!(outs(&mut r).is_empty());
+    assert_eq!(r.status().drops.get("answer_rate_limited"), Some(&3));
+    // At 4 + 1 s the first window is over: .1 is answered again (re-announcing too:
+    // 1 s since the last burst) and takes the free window, so .6 still finds none;
+    // at 4.5 + 1 s the other three are over and .6 is answered.
+    rx(&mut r, ms(5000), 1, &v3(1, 100, 100));
+    assert_eq!(outs(&mut r), vec![Out::Advert(150), Out::Announce(3)]);
+    rx(&mut r, ms(5000), 6, &v3(6, 100, 100));
+    assert!(outs(&mut r).is_empty());
+    rx(&mut r, ms(5500), 6, &v3(6, 100, 100));
+    assert_eq!(outs(&mut r), vec![Out::Advert(150)]);
+    // Confirmation + 4 + 3 + 1 + 1 answers; every advert was received.
+    let st = r.status();
+    assert_eq!(st.adverts_sent, 10);
+    assert_eq!(st.adverts_received, 13);
+    assert_eq!(st.drops.get("answer_rate_limited"), Some(&4));
+}
+
+#[test]
 fn shutdown_from_master_sends_priority_zero_then_deletes_vips_then_stops() {
     let (mut r, _) = master(cfg(150, 100));
     r.handle(secs(10), Input::Shutdown);
@@ -961,23 +1008,53 @@ fn three_failed_advert_sends_in_a_row_fault_the_master() {
     r.handle(ns(20_828_125_000), Input::AdvertSent { ok: false });
     assert_eq!(outs(&mut r), vec![Out::Advert(150)]);
     assert_eq!(r.state(), State::Master);
+    // A failure within one interval of the last one counted (an answer's, say) is
+    // not counted: at most one per Advertisement_Interval.
     r.handle(ns(21_000_000_000), Input::AdvertSent { ok: false });
-    assert_eq!(outs(&mut r), handover_fault(FaultCause::SendFailed));
+    assert!(outs(&mut r).is_empty());
+    assert_eq!(r.state(), State::Master);
+    // The advert of 20.828125 + 1 s failing is the third (the second burst,
+    // 19.828125 + 2 s, is due at the same instant).
+    r.handle(ns(21_828_125_000), Input::Timeout);
+    r.handle(ns(21_828_125_000), Input::AdvertSent { ok: false });
+    assert_eq!(
+        outs(&mut r),
+        [
+            vec![Out::Announce(3), Out::Advert(150)],
+            handover_fault(FaultCause::SendFailed)
+        ]
+        .concat()
+    );
     // No advert of this stint got out, so the back-off goes on (the first stint's
-    // fault waited 10 s): 21 + 20 s. A confirmed VIP add alone does not reset it.
-    assert_eq!(r.poll_timeout(), Some(secs(41)));
+    // fault waited 10 s): 21.828125 + 20 s. A confirmed VIP add alone does not reset
+    // it.
+    assert_eq!(r.poll_timeout(), Some(ns(41_828_125_000)));
 }
 
 #[test]
 fn advert_send_failures_interrupted_by_a_success_or_outside_master_do_not_fault() {
     let (mut r, t) = master(cfg(150, 100));
-    for ok in [false, false, true, false, false] {
-        r.handle(t, Input::AdvertSent { ok });
+    let s = |k: u64| t + Duration::from_secs(k);
+    // One interval (1 s) apart, each failure counts; a success in between starts the
+    // count afresh.
+    for (at, ok) in [(s(0), false), (s(1), false), (s(1), true), (s(2), false)] {
+        r.handle(at, Input::AdvertSent { ok });
+    }
+    r.handle(s(3), Input::AdvertSent { ok: false });
+    assert!(outs(&mut r).is_empty());
+    assert_eq!(r.state(), State::Master);
+    // Failures less than an interval after the last one counted count for nothing,
+    // however many (answers to a flood failing on a full send queue).
+    for _ in 0..10 {
+        r.handle(
+            s(3) + Duration::from_millis(999),
+            Input::AdvertSent { ok: false },
+        );
     }
     assert!(outs(&mut r).is_empty());
     assert_eq!(r.state(), State::Master);
-    // The next failure is the third in a row.
-    r.handle(t, Input::AdvertSent { ok: false });
+    // The next failure an interval after the last one counted is the third in a row.
+    r.handle(s(4), Input::AdvertSent { ok: false });
     assert_eq!(outs(&mut r), handover_fault(FaultCause::SendFailed));
 
     // A backup sends nothing of its own; failures reported there never fault it.
