@@ -445,6 +445,7 @@ mod tests {
                 adverts_sent: 1,
                 adverts_received: 0,
                 drops: BTreeMap::new(),
+                address_mismatch: None,
             }],
         }
     }

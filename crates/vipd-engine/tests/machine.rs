@@ -66,20 +66,6 @@ fn v3(from: u8, priority: u8, interval_cs: u16) -> Vec<u8> {
     bytes(Version::V3, from, priority, interval_cs)
 }
 
-/// A v3 advert of priority 200 at 100 cs from 192.0.2.1 listing `addresses`.
-fn v3_listing(addresses: Vec<IpAddr>) -> Vec<u8> {
-    Advert {
-        version: Version::V3,
-        vrid: VRID,
-        priority: 200,
-        interval_cs: 100,
-        addresses,
-        auth: V2Auth::default(),
-    }
-    .emit(ip(1), group(), V3Checksum::PseudoHeader)
-    .expect("emit")
-}
-
 /// Every advert among `outputs`, decoded from its bytes.
 fn sent_adverts(outputs: &[Output]) -> Vec<Advert> {
     outputs
@@ -180,6 +166,8 @@ enum Out {
     Announce(u32),
     State(State, State, Reason),
     Dropped(&'static str),
+    /// An advert listing other addresses accepted, from this sender.
+    Mismatch(IpAddr),
 }
 
 /// A backup's Master_Down_Timer fired: VIPs asked for, Master.
@@ -235,6 +223,7 @@ fn outs(r: &mut Rig) -> Vec<Out> {
             Output::Announce { count } => Out::Announce(count),
             Output::StateChanged { from, to, reason } => Out::State(from, to, reason),
             Output::Dropped(d) => Out::Dropped(d.kind()),
+            Output::AddressMismatch { from, .. } => Out::Mismatch(from),
         })
         .collect()
 }
@@ -1233,16 +1222,36 @@ fn v2_drops_other_intervals_and_auth_types() {
     assert_eq!(r.status().master_adver_interval_cs, 100);
 }
 
+/// A priority-200 advert at 100 cs from 192.0.2.1 listing `addresses`, of `version`.
+fn listing(version: Version, addresses: Vec<IpAddr>) -> Vec<u8> {
+    Advert {
+        version,
+        vrid: VRID,
+        priority: 200,
+        interval_cs: 100,
+        addresses,
+        auth: V2Auth::default(),
+    }
+    .emit(ip(1), group(), V3Checksum::PseudoHeader)
+    .expect("emit")
+}
+
 #[test]
-fn address_list_is_compared_as_a_set_in_both_directions() {
+fn v2_drops_another_address_list_compared_as_a_set_in_both_directions() {
+    // RFC 3768 §7.1: a VRRPv2 advert listing other addresses is dropped unless it
+    // comes from the owner.
     let (a, b, c) = (ip(100), ip(101), ip(102));
-    let mut r = backup(Config::v3(VRID, 100, 100, ip(2), vec![a, b]));
+    let mut r = backup(Config {
+        version: Version::V2,
+        ..Config::v3(VRID, 100, 100, ip(2), vec![a, b])
+    });
+    let v2 = |addresses| listing(Version::V2, addresses);
     // [a, a] has only addresses we know, and as many as we have, but not b.
-    rx(&mut r, secs(1), 1, &v3_listing(vec![a, a]));
+    rx(&mut r, secs(1), 1, &v2(vec![a, a]));
     // Missing b; an extra c.
-    rx(&mut r, secs(1), 1, &v3_listing(vec![a]));
-    rx(&mut r, secs(1), 1, &v3_listing(vec![a, b, c]));
-    rx(&mut r, secs(1), 1, &v3_listing(vec![c, b]));
+    rx(&mut r, secs(1), 1, &v2(vec![a]));
+    rx(&mut r, secs(1), 1, &v2(vec![a, b, c]));
+    rx(&mut r, secs(1), 1, &v2(vec![c, b]));
     assert_eq!(
         outs(&mut r),
         vec![
@@ -1256,20 +1265,82 @@ fn address_list_is_compared_as_a_set_in_both_directions() {
     assert_eq!(st.drops.get("address_mismatch"), Some(&4));
     assert_eq!(st.adverts_received, 0);
     assert_eq!(st.master, None);
-    // Untouched since startup: MDI(100) = 3.609375 s.
+    assert_eq!(st.address_mismatch, None);
+    // Untouched since startup: MDI(100) = 3 + 156/256 s = 3.609375 s.
     assert_eq!(r.poll_timeout(), Some(ns(3_609_375_000)));
     // The same set in another order, or with a repeat, is the same list.
-    rx(&mut r, secs(1), 1, &v3_listing(vec![b, a]));
+    rx(&mut r, secs(1), 1, &v2(vec![b, a]));
     assert!(outs(&mut r).is_empty());
     // 1 + 3.609375 s.
     assert_eq!(r.poll_timeout(), Some(ns(4_609_375_000)));
-    rx(&mut r, secs(2), 1, &v3_listing(vec![a, b, b]));
+    rx(&mut r, secs(2), 1, &v2(vec![a, b, b]));
     assert!(outs(&mut r).is_empty());
     // 2 + 3.609375 s.
     assert_eq!(r.poll_timeout(), Some(ns(5_609_375_000)));
     let st = r.status();
     assert_eq!(st.adverts_received, 2);
     assert_eq!(st.master, Some((ip(1), 200)));
+    // The owner's advert is accepted whatever it lists (and the difference noted).
+    let owner = Advert {
+        version: Version::V2,
+        vrid: VRID,
+        priority: 255,
+        interval_cs: 100,
+        addresses: vec![c],
+        auth: V2Auth::default(),
+    }
+    .emit(ip(3), group(), V3Checksum::PseudoHeader)
+    .expect("emit");
+    rx(&mut r, secs(3), 3, &owner);
+    assert_eq!(outs(&mut r), vec![Out::Mismatch(ip(3))]);
+    assert_eq!(r.status().master, Some((ip(3), 255)));
+}
+
+#[test]
+fn v3_accepts_another_address_list_and_reports_it() {
+    // RFC 5798 §7.1: the receiver "MAY verify" the list and "SHOULD log" a difference;
+    // the advert takes part in the election all the same.
+    let (a, b, c) = (ip(100), ip(101), ip(102));
+    let mut r = backup(Config::v3(VRID, 100, 100, ip(2), vec![a, b]));
+    let v3 = |addresses| listing(Version::V3, addresses);
+    rx(&mut r, secs(1), 1, &v3(vec![a]));
+    assert_eq!(outs(&mut r), vec![Out::Mismatch(ip(1))]);
+    // Accepted as from the master: 1 + 3.609375 s.
+    assert_eq!(r.poll_timeout(), Some(ns(4_609_375_000)));
+    assert_eq!(r.status().master, Some((ip(1), 200)));
+    rx(&mut r, secs(2), 1, &v3(vec![a, b, c]));
+    rx(&mut r, secs(3), 1, &v3(vec![b, a]));
+    assert_eq!(outs(&mut r), vec![Out::Mismatch(ip(1))]);
+    assert_eq!(r.poll_timeout(), Some(ns(6_609_375_000)));
+    let st = r.status();
+    assert_eq!(st.adverts_received, 3);
+    assert!(st.drops.is_empty(), "{:?}", st.drops);
+    assert_eq!(
+        st.address_mismatch,
+        Some(vipd_engine::AddressMismatch {
+            from: ip(1),
+            addresses: vec![a, b, c],
+            count: 2,
+            last: secs(2),
+        })
+    );
+    // A master hears a lower priority listing other addresses: answered as usual.
+    let (mut m, _) = master(Config::v3(VRID, 150, 100, ip(2), vec![a, b]));
+    let low = Advert {
+        version: Version::V3,
+        vrid: VRID,
+        priority: 100,
+        interval_cs: 100,
+        addresses: vec![a],
+        auth: V2Auth::default(),
+    }
+    .emit(ip(1), group(), V3Checksum::PseudoHeader)
+    .expect("emit");
+    rx(&mut m, secs(10), 1, &low);
+    assert_eq!(
+        outs(&mut m),
+        vec![Out::Mismatch(ip(1)), Out::Advert(150), Out::Announce(3)]
+    );
 }
 
 #[test]

@@ -18,6 +18,7 @@ use crate::io::{Command, Event, Family, Level, Link, Record, RequestId, RunId, W
 use crate::jobs::Jobs;
 use crate::kernel::Reads;
 use crate::stop::Stopping;
+use crate::warn::Warnings;
 
 /// Facts about the host the node reports in its status.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,6 +57,8 @@ pub struct Node {
     /// Status requests waiting for a kernel read that began after they arrived.
     pub(crate) status_waiting: Vec<(RequestId, crate::io::ReadId)>,
     pub(crate) stopping: Option<Stopping>,
+    /// Rate limits of the warnings about other routers' adverts.
+    pub(crate) warnings: Warnings,
     /// Runs handed out so far.
     runs: u64,
     commands: VecDeque<Command>,
@@ -88,6 +91,7 @@ impl Node {
             reads: Reads::new(now),
             status_waiting: Vec::new(),
             stopping: None,
+            warnings: Warnings::default(),
             runs: 0,
             commands: VecDeque::new(),
         };
@@ -304,6 +308,9 @@ impl Node {
             }
             Output::Dropped(reason) => {
                 self.record(Level::Debug, Some(&name), What::Dropped(reason))
+            }
+            Output::AddressMismatch { from, addresses } => {
+                self.warn_address_mismatch(now, i, from, &addresses)
             }
         }
     }
