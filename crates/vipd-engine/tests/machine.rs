@@ -1343,6 +1343,102 @@ fn v3_accepts_another_address_list_and_reports_it() {
     );
 }
 
+/// `keepalived_v3_ipv4.hex` of vipd-wire's fixtures: keepalived 2.2.7, VRRPv3 from
+/// 192.0.2.1, VRID 51, priority 150, 20 cs, VIP 192.0.2.50, checksummed with the IPv4
+/// pseudo-header (RFC 5798).
+const KEEPALIVED_V3_PSEUDO: [u8; 12] = [
+    0x31, 0x33, 0x96, 0x01, 0x00, 0x14, 0xd3, 0xf3, 0xc0, 0x00, 0x02, 0x32,
+];
+/// `hand_v3_ipv4_no_pseudo.hex`: VRRPv3 from 192.0.2.4, VRID 200, priority 1, 1 cs,
+/// 192.0.2.200, checksummed without the pseudo-header (RFC 9568's IPv4 form).
+const HAND_V3_PLAIN: [u8; 12] = [
+    0x31, 0xc8, 0x01, 0x01, 0x00, 0x01, 0x0a, 0x6d, 0xc0, 0x00, 0x02, 0xc8,
+];
+
+#[test]
+fn both_v3_checksum_forms_are_received_and_the_own_one_is_sent() {
+    let vip50 = ip(50);
+    for own in [V3Checksum::PseudoHeader, V3Checksum::NoPseudoHeader] {
+        // keepalived's pseudo-header advert, to a router of either form: accepted,
+        // learned as the master. MDI(100) at 20 cs = 60 + 156 * 20 / 256 cs =
+        // 0.721875 s from 1 s.
+        let mut r = backup(Config {
+            checksum: own,
+            ..Config::v3(51, 100, 20, ip(2), vec![vip50])
+        });
+        rx(&mut r, secs(1), 1, &KEEPALIVED_V3_PSEUDO);
+        assert!(outs(&mut r).is_empty(), "{own:?}");
+        assert_eq!(r.status().master, Some((ip(1), 150)), "{own:?}");
+        assert_eq!(r.poll_timeout(), Some(ns(1_721_875_000)), "{own:?}");
+        // The plain one, to a router of either form: accepted (priority 1 is below
+        // ours, so it is discarded by §6.4.2 afterwards, but counted as received).
+        let mut r = backup(Config {
+            checksum: own,
+            ..Config::v3(200, 100, 100, ip(2), vec![ip(200)])
+        });
+        rx(&mut r, secs(1), 4, &HAND_V3_PLAIN);
+        assert!(outs(&mut r).is_empty(), "{own:?}");
+        assert_eq!(r.status().adverts_received, 1, "{own:?}");
+        assert!(r.status().drops.is_empty(), "{own:?}");
+        // Its own adverts go out in its own form.
+        let (mut m, t) = master(Config {
+            checksum: own,
+            ..cfg(150, 100)
+        });
+        m.handle(t + Duration::from_secs(1), Input::Timeout);
+        let sent: Vec<Vec<u8>> = drain(&mut m)
+            .into_iter()
+            .filter_map(|o| match o {
+                Output::SendAdvert { bytes, .. } => Some(bytes),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(sent.len(), 1);
+        let check = vipd_wire::RxCheck {
+            version: Version::V3,
+            vrid: VRID,
+            src: ip(2),
+            dst: group(),
+            ttl: 255,
+            v3_checksum: own,
+        };
+        let got = vipd_wire::Advert::receive(&sent[0], &check).expect("own advert");
+        assert_eq!(got.checksum, Some(own));
+    }
+}
+
+#[test]
+fn zero_interval_and_no_addresses_are_dropped_with_reasons_of_their_own() {
+    let mut r = backup(cfg(100, 100));
+    let timer = r.poll_timeout();
+    // A priority-200 advert from 192.0.2.1 with its Max Adver Int set to 0 (RFC 5798
+    // erratum 8301), and one with no addresses at all (erratum 8299), checksums right.
+    let good = v3(1, 200, 100);
+    let mut zero = good.clone();
+    zero[4..8].fill(0);
+    let mut empty = good[..8].to_vec();
+    empty[3] = 0;
+    empty[6..8].fill(0);
+    for b in [&mut zero, &mut empty] {
+        let sum = vipd_wire::checksum::with_pseudo(ip(1), group(), vipd_wire::PROTOCOL, b)
+            .expect("one family");
+        b[6..8].copy_from_slice(&sum.to_be_bytes());
+    }
+    rx(&mut r, secs(1), 1, &zero);
+    rx(&mut r, secs(1), 1, &empty);
+    assert_eq!(
+        outs(&mut r),
+        vec![Out::Dropped("zero_interval"), Out::Dropped("no_addresses")]
+    );
+    let st = r.status();
+    assert_eq!(st.drops.get("zero_interval"), Some(&1));
+    assert_eq!(st.drops.get("no_addresses"), Some(&1));
+    assert_eq!(st.adverts_received, 0);
+    assert_eq!(st.master, None);
+    assert_eq!(r.poll_timeout(), timer);
+    assert_eq!(r.state(), State::Backup);
+}
+
 #[test]
 fn owner_drops_every_advert() {
     let mut r = rig(cfg(255, 100));
