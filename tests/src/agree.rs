@@ -447,6 +447,7 @@ mod tests {
                 drops: BTreeMap::new(),
                 address_mismatch: None,
             }],
+            interfaces: Vec::new(),
         }
     }
 

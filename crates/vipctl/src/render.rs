@@ -22,6 +22,21 @@ pub fn render_status(status: &Status) -> String {
         seconds(status.uptime_s),
         status.instances.len()
     );
+    let strays: Vec<String> = status
+        .interfaces
+        .iter()
+        .filter(|f| f.unknown_vrid > 0)
+        .map(|f| format!("{} {}", f.name, f.unknown_vrid))
+        .collect();
+    if !strays.is_empty() {
+        // Adverts for VRIDs no instance here has: other routers' business, or a VRID
+        // configured on one side only.
+        let _ = writeln!(
+            out,
+            "adverts for VRIDs not configured here: {}",
+            strays.join(", ")
+        );
+    }
     if status.instances.is_empty() {
         out.push_str("\n(no instances configured)\n");
     }
@@ -267,6 +282,10 @@ pub(crate) mod tests {
             pid: 4242,
             uptime_s: 90061.5,
             instances: vec![master, backup],
+            interfaces: vec![vipd_api::InterfaceStatus {
+                name: "eth0".into(),
+                unknown_vrid: 0,
+            }],
         }
     }
 
@@ -375,6 +394,37 @@ pub(crate) mod tests {
         let json = serde_json::to_string(&s).expect("serialise");
         let back: Status = serde_json::from_str(&json).expect("parse");
         assert_eq!(back, s);
+    }
+
+    #[test]
+    fn adverts_for_other_vrids_are_shown_per_interface_when_there_are_any() {
+        let mut s = sample_status();
+        let text = render_status(&s);
+        assert!(!text.contains("VRIDs not configured here"), "{text}");
+        s.interfaces[0].unknown_vrid = 42;
+        s.interfaces.push(vipd_api::InterfaceStatus {
+            name: "eth1".into(),
+            unknown_vrid: 0,
+        });
+        s.interfaces.push(vipd_api::InterfaceStatus {
+            name: "eth2".into(),
+            unknown_vrid: 7,
+        });
+        let text = render_status(&s);
+        assert_eq!(
+            lines(&text)[1],
+            "adverts for VRIDs not configured here: eth0 42, eth2 7"
+        );
+        // Optional on the wire: an older daemon's JSON has no "interfaces".
+        let json = serde_json::to_string(&s).expect("serialise");
+        assert!(json.contains("\"interfaces\":[{\"name\":\"eth0\",\"unknown_vrid\":42}"));
+        let back: Status = serde_json::from_str(&json).expect("parse");
+        assert_eq!(back, s);
+        s.interfaces.clear();
+        let json = serde_json::to_string(&s).expect("serialise");
+        assert!(!json.contains("interfaces"), "{json}");
+        let back: Status = serde_json::from_str(&json).expect("parse");
+        assert!(back.interfaces.is_empty());
     }
 
     #[test]

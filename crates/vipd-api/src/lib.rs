@@ -56,6 +56,19 @@ pub struct Status {
     /// Seconds the daemon has been running.
     pub uptime_s: f64,
     pub instances: Vec<InstanceStatus>,
+    /// The interfaces the instances run on, with what is counted per interface.
+    /// Added in protocol version 1 without a bump: optional.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub interfaces: Vec<InterfaceStatus>,
+}
+
+/// One interface in use.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InterfaceStatus {
+    pub name: String,
+    /// VRRP adverts received on it for a VRID (of their address family) that no
+    /// instance here has: discarded (RFC 5798 §7.1), only counted.
+    pub unknown_vrid: u64,
 }
 
 /// VRRP state as shown to people.

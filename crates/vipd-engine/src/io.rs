@@ -2,7 +2,7 @@
 
 use std::net::IpAddr;
 
-use vipd_wire::{RxError, Version};
+use vipd_wire::{RxError, V3Checksum, Version};
 
 use crate::router::State;
 
@@ -189,4 +189,8 @@ pub enum Output {
         from: IpAddr,
         addresses: Vec<IpAddr>,
     },
+    /// A VRRPv3 advert over IPv4 checksummed in the other `form` than ours was
+    /// accepted and counted (RFC 9568 §5.2.8): the sender may drop our adverts if it
+    /// takes only its own form.
+    OtherChecksumForm { from: IpAddr, form: V3Checksum },
 }

@@ -88,6 +88,8 @@ pub struct Status {
     pub drops: BTreeMap<&'static str, u64>,
     /// Accepted adverts that listed other virtual addresses than ours, if any.
     pub address_mismatch: Option<AddressMismatch>,
+    /// Accepted VRRPv3 adverts over IPv4 checksummed in the other form than ours.
+    pub other_checksum_form: u64,
 }
 
 /// Accepted adverts whose address list differs from ours (see
@@ -261,6 +263,7 @@ struct Counters {
     /// written (`emit_failed`), or answers held back (`answer_rate_limited`).
     drops: BTreeMap<&'static str, u64>,
     address_mismatch: Option<AddressMismatch>,
+    other_checksum_form: u64,
 }
 
 impl Counters {
@@ -432,6 +435,7 @@ impl Router {
             adverts_received: self.counters.adverts_received,
             drops: self.counters.drops.clone(),
             address_mismatch: self.counters.address_mismatch.clone(),
+            other_checksum_form: self.counters.other_checksum_form,
         }
     }
 
@@ -808,8 +812,8 @@ impl Router {
             v3_checksum: self.cfg.checksum,
         };
         // RFC 5798 §7.1 checks (TTL, version, length, checksum, VRID) in the codec.
-        let adv = match Advert::decode(bytes, &check) {
-            Ok(a) => a,
+        let (adv, form) = match Advert::receive(bytes, &check) {
+            Ok(r) => (r.advert, r.checksum),
             Err(e) => return self.drop_packet(DropReason::Wire(e)),
         };
         if src == self.cfg.primary {
@@ -853,6 +857,13 @@ impl Router {
                 return self.drop_packet(DropReason::AddressMismatch(src));
             }
             self.address_mismatch(now, src, &adv.addresses);
+        }
+        // RFC 9568 §5.2.8: either checksum form is received (see `Advert::receive`),
+        // but a router that takes only its own form drops ours: worth reporting.
+        if let Some(form) = form.filter(|f| *f != self.cfg.checksum) {
+            self.counters.other_checksum_form += 1;
+            self.out
+                .push_back(Output::OtherChecksumForm { from: src, form });
         }
         self.counters.adverts_received += 1;
         self.last_advert = Some(now);

@@ -168,6 +168,8 @@ enum Out {
     Dropped(&'static str),
     /// An advert listing other addresses accepted, from this sender.
     Mismatch(IpAddr),
+    /// A v3 advert checksummed in the other form accepted, from this sender.
+    OtherForm(IpAddr),
 }
 
 /// A backup's Master_Down_Timer fired: VIPs asked for, Master.
@@ -224,6 +226,7 @@ fn outs(r: &mut Rig) -> Vec<Out> {
             Output::StateChanged { from, to, reason } => Out::State(from, to, reason),
             Output::Dropped(d) => Out::Dropped(d.kind()),
             Output::AddressMismatch { from, .. } => Out::Mismatch(from),
+            Output::OtherChecksumForm { from, .. } => Out::OtherForm(from),
         })
         .collect()
 }
@@ -1367,7 +1370,17 @@ fn both_v3_checksum_forms_are_received_and_the_own_one_is_sent() {
             ..Config::v3(51, 100, 20, ip(2), vec![vip50])
         });
         rx(&mut r, secs(1), 1, &KEEPALIVED_V3_PSEUDO);
-        assert!(outs(&mut r).is_empty(), "{own:?}");
+        // The other form is reported (the sender may drop our adverts) and counted.
+        let other = |from| match own {
+            V3Checksum::PseudoHeader => vec![],
+            V3Checksum::NoPseudoHeader => vec![Out::OtherForm(ip(from))],
+        };
+        assert_eq!(outs(&mut r), other(1), "{own:?}");
+        assert_eq!(
+            r.status().other_checksum_form,
+            other(1).len() as u64,
+            "{own:?}"
+        );
         assert_eq!(r.status().master, Some((ip(1), 150)), "{own:?}");
         assert_eq!(r.poll_timeout(), Some(ns(1_721_875_000)), "{own:?}");
         // The plain one, to a router of either form: accepted (priority 1 is below
@@ -1377,7 +1390,11 @@ fn both_v3_checksum_forms_are_received_and_the_own_one_is_sent() {
             ..Config::v3(200, 100, 100, ip(2), vec![ip(200)])
         });
         rx(&mut r, secs(1), 4, &HAND_V3_PLAIN);
-        assert!(outs(&mut r).is_empty(), "{own:?}");
+        let other = match own {
+            V3Checksum::PseudoHeader => vec![Out::OtherForm(ip(4))],
+            V3Checksum::NoPseudoHeader => vec![],
+        };
+        assert_eq!(outs(&mut r), other, "{own:?}");
         assert_eq!(r.status().adverts_received, 1, "{own:?}");
         assert!(r.status().drops.is_empty(), "{own:?}");
         // Its own adverts go out in its own form.

@@ -59,6 +59,9 @@ pub struct Node {
     pub(crate) stopping: Option<Stopping>,
     /// Rate limits of the warnings about other routers' adverts.
     pub(crate) warnings: Warnings,
+    /// The source of the datagram being handed to a router, while it is (for the
+    /// warnings about what it was dropped for).
+    pub(crate) receiving_from: Option<IpAddr>,
     /// Runs handed out so far.
     runs: u64,
     commands: VecDeque<Command>,
@@ -92,6 +95,7 @@ impl Node {
             status_waiting: Vec::new(),
             stopping: None,
             warnings: Warnings::default(),
+            receiving_from: None,
             runs: 0,
             commands: VecDeque::new(),
         };
@@ -306,12 +310,11 @@ impl Node {
                     What::StateChanged { from, to, reason },
                 );
             }
-            Output::Dropped(reason) => {
-                self.record(Level::Debug, Some(&name), What::Dropped(reason))
-            }
+            Output::Dropped(reason) => self.note_drop(now, i, reason),
             Output::AddressMismatch { from, addresses } => {
                 self.warn_address_mismatch(now, i, from, &addresses)
             }
+            Output::OtherChecksumForm { from, form } => self.warn_checksum_form(now, i, from, form),
         }
     }
 

@@ -3,7 +3,8 @@
 //! arrived), never remembered.
 
 use vipd_api::{
-    AddressMismatch, InstanceStatus, Response, State, Status, VipStatus, PROTOCOL_VERSION,
+    AddressMismatch, InstanceStatus, InterfaceStatus, Response, State, Status, VipStatus,
+    PROTOCOL_VERSION,
 };
 use vipd_engine::Instant;
 
@@ -140,6 +141,14 @@ impl Node {
             pid: self.host.pid,
             uptime_s: now.saturating_since(self.started).as_secs_f64(),
             instances,
+            interfaces: self
+                .ifaces
+                .iter()
+                .map(|(name, f)| InterfaceStatus {
+                    name: name.clone(),
+                    unknown_vrid: f.unknown_vrid,
+                })
+                .collect(),
         }
     }
 }

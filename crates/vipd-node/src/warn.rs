@@ -8,7 +8,8 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::time::Duration;
 
-use vipd_engine::Instant;
+use vipd_engine::{DropReason, Instant};
+use vipd_wire::{RxError, V3Checksum};
 
 use crate::io::{Level, What};
 use crate::node::Node;
@@ -106,4 +107,85 @@ impl Node {
             },
         );
     }
+
+    /// Warns (rate-limited) that instance `i` accepted a VRRPv3 advert from `from`
+    /// checksummed in `form`, not its own.
+    pub(crate) fn warn_checksum_form(
+        &mut self,
+        now: Instant,
+        i: usize,
+        from: IpAddr,
+        form: V3Checksum,
+    ) {
+        let name = self.instances[i].cfg.name.clone();
+        let Some(held_back) = self.warnings.due(now, &name, "other_checksum_form") else {
+            return;
+        };
+        let (theirs, ours) = match form {
+            V3Checksum::NoPseudoHeader => ("without", "rfc5798: with"),
+            V3Checksum::PseudoHeader => ("with", "rfc9568: without"),
+        };
+        let detail = format!(
+            "VRRPv3 advert from {from} is checksummed {theirs} the IPv4 pseudo-header, this \
+             instance sends ({ours} it): accepted, but a router that takes only its own form \
+             drops this instance's adverts (set the same checksum on both)"
+        );
+        self.record(
+            Level::Warn,
+            Some(&name),
+            What::Mismatch {
+                kind: "other_checksum_form",
+                detail,
+                held_back,
+            },
+        );
+    }
+
+    /// Records a packet instance `i` dropped: at debug level, or — for a drop that
+    /// means another router of the VRID is configured differently — as a warning, at
+    /// once the first time and then at most once per [`WARN_EVERY`] for each reason
+    /// (debug in between).
+    pub(crate) fn note_drop(&mut self, now: Instant, i: usize, reason: DropReason) {
+        let name = self.instances[i].cfg.name.clone();
+        let held_back = if is_mismatch(&reason) {
+            self.warnings.due(now, &name, reason.kind())
+        } else {
+            None
+        };
+        let Some(held_back) = held_back else {
+            self.record(Level::Debug, Some(&name), What::Dropped(reason));
+            return;
+        };
+        let from = self
+            .receiving_from
+            .map_or_else(String::new, |a| format!(" from {a}"));
+        let detail = format!(
+            "advert{from} dropped ({}): {reason}; another router of VRID {} is configured \
+             differently",
+            reason.kind(),
+            self.instances[i].cfg.vrid
+        );
+        self.record(
+            Level::Warn,
+            Some(&name),
+            What::Mismatch {
+                kind: reason.kind(),
+                detail,
+                held_back,
+            },
+        );
+    }
+}
+
+/// Drops that mean another router of the VRID is configured differently (RFC 3768
+/// §7.1's interval, authentication and address checks, the version of RFC 5798 §7.1),
+/// as opposed to damaged or stray packets, which stay at debug level.
+fn is_mismatch(reason: &DropReason) -> bool {
+    matches!(
+        reason,
+        DropReason::IntervalMismatch { .. }
+            | DropReason::AuthMismatch(_)
+            | DropReason::AddressMismatch(_)
+            | DropReason::Wire(RxError::BadVersion { .. })
+    )
 }

@@ -197,6 +197,10 @@ pub enum What {
     AddressMismatch {
         from: IpAddr,
     },
+    /// The engine accepted a VRRPv3 advert from `from` checksummed in the other form.
+    OtherChecksumForm {
+        from: IpAddr,
+    },
     AddVips,
     /// The harness answered an `AddVips` (answers to `DelVips` are not recorded).
     VipApplied {
@@ -1006,6 +1010,9 @@ impl Sim {
                     ),
                     Output::AddressMismatch { from, .. } => {
                         self.record(node, What::AddressMismatch { from })
+                    }
+                    Output::OtherChecksumForm { from, .. } => {
+                        self.record(node, What::OtherChecksumForm { from })
                     }
                 }
             }
