@@ -445,7 +445,9 @@ mod tests {
                 adverts_sent: 1,
                 adverts_received: 0,
                 drops: BTreeMap::new(),
+                address_mismatch: None,
             }],
+            interfaces: Vec::new(),
         }
     }
 

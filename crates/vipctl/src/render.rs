@@ -22,6 +22,21 @@ pub fn render_status(status: &Status) -> String {
         seconds(status.uptime_s),
         status.instances.len()
     );
+    let strays: Vec<String> = status
+        .interfaces
+        .iter()
+        .filter(|f| f.unknown_vrid > 0)
+        .map(|f| format!("{} {}", f.name, f.unknown_vrid))
+        .collect();
+    if !strays.is_empty() {
+        // Adverts for VRIDs no instance here has: other routers' business, or a VRID
+        // configured on one side only.
+        let _ = writeln!(
+            out,
+            "adverts for VRIDs not configured here: {}",
+            strays.join(", ")
+        );
+    }
     if status.instances.is_empty() {
         out.push_str("\n(no instances configured)\n");
     }
@@ -109,6 +124,19 @@ fn render_instance(out: &mut String, i: &InstanceStatus) {
             drops.join(", ")
         },
     );
+    if let Some(m) = &i.address_mismatch {
+        line(
+            "vip mismatch",
+            format!(
+                "{} lists {} ({} advert{}, the last {} ago)",
+                m.from,
+                m.addresses.join(", "),
+                m.count,
+                plural(m.count),
+                seconds(m.last_age_s)
+            ),
+        );
+    }
 }
 
 /// The configured interval, and the master's where it differs (VRRPv3 backups follow
@@ -219,6 +247,7 @@ pub(crate) mod tests {
             adverts_sent: 512,
             adverts_received: 3,
             drops: BTreeMap::from([("bad_ttl".into(), 2), ("bad_checksum".into(), 0)]),
+            address_mismatch: None,
         };
         let backup = InstanceStatus {
             name: "web6".into(),
@@ -245,6 +274,7 @@ pub(crate) mod tests {
             adverts_sent: 0,
             adverts_received: 18_000,
             drops: BTreeMap::new(),
+            address_mismatch: None,
         };
         Status {
             v: 1,
@@ -252,6 +282,10 @@ pub(crate) mod tests {
             pid: 4242,
             uptime_s: 90061.5,
             instances: vec![master, backup],
+            interfaces: vec![vipd_api::InterfaceStatus {
+                name: "eth0".into(),
+                unknown_vrid: 0,
+            }],
         }
     }
 
@@ -327,6 +361,70 @@ pub(crate) mod tests {
         assert_ne!(old, json);
         let back: Status = serde_json::from_str(&old).expect("parse without the field");
         assert_eq!(back.instances[1].master_advert_interval_ms, None);
+    }
+
+    #[test]
+    fn an_address_list_mismatch_is_shown_and_optional_on_the_wire() {
+        let mut s = sample_status();
+        let text = render_status(&s);
+        assert!(!text.contains("vip mismatch"), "{text}");
+        // Absent from the JSON while there is none, so older clients see nothing new.
+        let json = serde_json::to_string(&s).expect("serialise");
+        assert!(!json.contains("address_mismatch"), "{json}");
+        s.instances[1].address_mismatch = Some(vipd_api::AddressMismatch {
+            from: "fe80::1".into(),
+            addresses: vec!["2001:db8::50".into(), "2001:db8::51".into()],
+            count: 12,
+            last_age_s: 0.43,
+        });
+        let text = render_status(&s);
+        assert!(
+            text.contains(
+                "\n   vip mismatch: fe80::1 lists 2001:db8::50, 2001:db8::51 (12 adverts, the last 0.4s ago)\n"
+            ),
+            "{text}"
+        );
+        for line in text.lines().skip(1).filter(|line| !line.is_empty()) {
+            assert_eq!(line.find(": "), Some(LABEL_WIDTH), "misaligned: {line:?}");
+        }
+        // JSON of an older daemon, without the field, parses.
+        let json = serde_json::to_string(&sample_status()).expect("serialise");
+        let back: Status = serde_json::from_str(&json).expect("parse");
+        assert_eq!(back.instances[1].address_mismatch, None);
+        let json = serde_json::to_string(&s).expect("serialise");
+        let back: Status = serde_json::from_str(&json).expect("parse");
+        assert_eq!(back, s);
+    }
+
+    #[test]
+    fn adverts_for_other_vrids_are_shown_per_interface_when_there_are_any() {
+        let mut s = sample_status();
+        let text = render_status(&s);
+        assert!(!text.contains("VRIDs not configured here"), "{text}");
+        s.interfaces[0].unknown_vrid = 42;
+        s.interfaces.push(vipd_api::InterfaceStatus {
+            name: "eth1".into(),
+            unknown_vrid: 0,
+        });
+        s.interfaces.push(vipd_api::InterfaceStatus {
+            name: "eth2".into(),
+            unknown_vrid: 7,
+        });
+        let text = render_status(&s);
+        assert_eq!(
+            lines(&text)[1],
+            "adverts for VRIDs not configured here: eth0 42, eth2 7"
+        );
+        // Optional on the wire: an older daemon's JSON has no "interfaces".
+        let json = serde_json::to_string(&s).expect("serialise");
+        assert!(json.contains("\"interfaces\":[{\"name\":\"eth0\",\"unknown_vrid\":42}"));
+        let back: Status = serde_json::from_str(&json).expect("parse");
+        assert_eq!(back, s);
+        s.interfaces.clear();
+        let json = serde_json::to_string(&s).expect("serialise");
+        assert!(!json.contains("interfaces"), "{json}");
+        let back: Status = serde_json::from_str(&json).expect("parse");
+        assert!(back.interfaces.is_empty());
     }
 
     #[test]

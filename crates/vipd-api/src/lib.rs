@@ -56,6 +56,19 @@ pub struct Status {
     /// Seconds the daemon has been running.
     pub uptime_s: f64,
     pub instances: Vec<InstanceStatus>,
+    /// The interfaces the instances run on, with what is counted per interface.
+    /// Added in protocol version 1 without a bump: optional.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub interfaces: Vec<InterfaceStatus>,
+}
+
+/// One interface in use.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InterfaceStatus {
+    pub name: String,
+    /// VRRP adverts received on it for a VRID (of their address family) that no
+    /// instance here has: discarded (RFC 5798 §7.1), only counted.
+    pub unknown_vrid: u64,
 }
 
 /// VRRP state as shown to people.
@@ -121,8 +134,28 @@ pub struct InstanceStatus {
     pub transitions: u64,
     pub adverts_sent: u64,
     pub adverts_received: u64,
-    /// Dropped packets by reason (stable names, e.g. "bad_ttl", "bad_checksum").
+    /// Dropped packets by reason (stable names, e.g. "bad_ttl", "bad_checksum"), and
+    /// answers to lower-priority adverts a master held back ("answer_rate_limited").
     pub drops: std::collections::BTreeMap<String, u64>,
+    /// Adverts accepted although they list other virtual addresses than this instance
+    /// (VRRPv3, RFC 5798 §7.1): another router is configured differently, e.g. midway
+    /// through a rolling change. Absent while none came. Added in protocol version 1
+    /// without a bump: optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address_mismatch: Option<AddressMismatch>,
+}
+
+/// Adverts that listed other virtual addresses than the instance's own.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AddressMismatch {
+    /// The sender of the last one.
+    pub from: String,
+    /// The addresses it listed.
+    pub addresses: Vec<String>,
+    /// How many such adverts were accepted since the instance started.
+    pub count: u64,
+    /// Seconds since the last one.
+    pub last_age_s: f64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

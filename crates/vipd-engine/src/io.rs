@@ -2,7 +2,7 @@
 
 use std::net::IpAddr;
 
-use vipd_wire::{RxError, Version};
+use vipd_wire::{RxError, V3Checksum, Version};
 
 use crate::router::State;
 
@@ -133,7 +133,8 @@ pub enum DropReason {
     /// RFC 3768 §7.1: a v2 advert's auth type must match ours (none).
     #[error("authentication type {0} does not match the configured type 0")]
     AuthMismatch(u8),
-    /// RFC 5798 §7.1: the address list differs and the sender is not the owner.
+    /// RFC 3768 §7.1 (VRRPv2): the address list differs and the sender is not the
+    /// owner. (VRRPv3 accepts such an advert: [`Output::AddressMismatch`].)
     #[error("advert from {0} lists other virtual addresses than ours")]
     AddressMismatch(IpAddr),
     /// RFC 5798 §7.1: the address owner discards adverts.
@@ -189,4 +190,16 @@ pub enum Output {
     },
     /// A packet was dropped (already counted).
     Dropped(DropReason),
+    /// An advert listing other virtual addresses than ours was accepted (VRRPv3, or
+    /// the address owner's in VRRPv2) and counted: the routers are configured
+    /// differently, e.g. in the middle of a rolling change (RFC 5798 §7.1: "SHOULD log
+    /// the event").
+    AddressMismatch {
+        from: IpAddr,
+        addresses: Vec<IpAddr>,
+    },
+    /// A VRRPv3 advert over IPv4 checksummed in the other `form` than ours was
+    /// accepted and counted (RFC 9568 §5.2.8): the sender may drop our adverts if it
+    /// takes only its own form.
+    OtherChecksumForm { from: IpAddr, form: V3Checksum },
 }

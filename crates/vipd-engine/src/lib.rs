@@ -3,7 +3,7 @@
 //! The daemon (or a test) drives it with three calls and nothing else:
 //! ```text
 //! router.handle(now, Input::Packet { .. });       // or Timeout, LinkUp/Down, Tracked, VipApplied, Startup, Shutdown
-//! while let Some(out) = router.poll_output() { }  // SendAdvert, AddVips, DelVips, Announce, StateChanged, Dropped
+//! while let Some(out) = router.poll_output() { }  // SendAdvert, AddVips, DelVips, Announce, StateChanged, Dropped, AddressMismatch
 //! let wake = router.poll_timeout();               // when to call handle(now, Input::Timeout) next
 //! ```
 //! The engine never reads a clock, sleeps, or touches a socket; results of I/O come back
@@ -17,6 +17,6 @@ pub mod timers;
 
 pub use config::{AnnounceConfig, Config, ConfigError};
 pub use io::{DropReason, FaultCause, Input, Output, Reason, VipJobId};
-pub use router::{ReconfigureError, Router, State, Status};
+pub use router::{AddressMismatch, ReconfigureError, Router, State, Status};
 pub use time::{centis, Instant};
 pub use vipd_wire::{V3Checksum, Version};

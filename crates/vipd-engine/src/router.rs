@@ -11,9 +11,22 @@ use crate::io::{DropReason, FaultCause, Input, Output, Reason, VipJobId};
 use crate::time::{centis, Instant};
 use crate::timers::{master_down_interval, skew_time};
 
-/// Consecutive failed advert sends after which a master gives up its VIPs: three
-/// missed adverts is when backups declare it down (RFC 5798 §6.1).
+/// Failed advert sends after which a master gives up its VIPs: three missed adverts is
+/// when backups declare it down (RFC 5798 §6.1). At most one failure is counted per
+/// Advertisement_Interval (see `Router::advert_sent`), so these span three intervals.
 const SEND_FAILURES_FOR_FAULT: u32 = 3;
+
+/// Answers (an advert at once) a master gives one lower-priority sender within one
+/// Advertisement_Interval; further adverts of that sender in the interval are only
+/// counted (`answer_rate_limited`). A healing split brain needs two: the other
+/// master's advert and its farewell when it yields.
+const ANSWERS_PER_INTERVAL: u32 = 4;
+
+/// Lower-priority senders a master keeps answer windows for at a time. A flood from
+/// many (spoofed) sources gets at most this many times [`ANSWERS_PER_INTERVAL`]
+/// answers per interval; a real second master that finds no free window is still
+/// told by the next scheduled advert, within one interval.
+const ANSWERED_SENDERS: usize = 4;
 
 /// The longest wait in Fault before trying again after VIP or send failures.
 const MAX_FAULT_RETRY: Duration = Duration::from_secs(300);
@@ -73,6 +86,20 @@ pub struct Status {
     pub adverts_sent: u64,
     pub adverts_received: u64,
     pub drops: BTreeMap<&'static str, u64>,
+    /// Accepted adverts that listed other virtual addresses than ours, if any.
+    pub address_mismatch: Option<AddressMismatch>,
+    /// Accepted VRRPv3 adverts over IPv4 checksummed in the other form than ours.
+    pub other_checksum_form: u64,
+}
+
+/// Accepted adverts whose address list differs from ours (see
+/// [`Output::AddressMismatch`]): how many, and the last one's sender and list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AddressMismatch {
+    pub from: IpAddr,
+    pub addresses: Vec<IpAddr>,
+    pub count: u64,
+    pub last: Instant,
 }
 
 /// Why [`Router::reconfigure`] cannot apply a configuration in place.
@@ -100,10 +127,14 @@ struct MasterStint {
     announce_at: Option<Instant>,
     /// Since when this stint's adverts have all been sent without error.
     healthy_since: Option<Instant>,
-    /// Advert sends that failed in a row.
+    /// Advert sends that failed in a row, at most one per Advertisement_Interval.
     send_failures: u32,
+    /// When the last of `send_failures` was counted.
+    failure_counted: Option<Instant>,
     /// When a lower-priority master was last answered with an announcement.
     last_answer: Option<Instant>,
+    /// Recent answers to lower-priority senders.
+    answers: Answers,
 }
 
 impl MasterStint {
@@ -115,8 +146,51 @@ impl MasterStint {
             announce_at: None,
             healthy_since: None,
             send_failures: 0,
+            failure_counted: None,
             last_answer: None,
+            answers: Answers::default(),
         }
+    }
+}
+
+/// The answers a master gave lower-priority senders lately, so that a flood of
+/// lower-priority adverts cannot make it a reflector (one advert out per advert in).
+#[derive(Debug, Default)]
+struct Answers {
+    /// At most [`ANSWERED_SENDERS`] windows, one per sender.
+    windows: Vec<AnswerWindow>,
+}
+
+/// One sender's answers within one Advertisement_Interval from `start`.
+#[derive(Debug)]
+struct AnswerWindow {
+    sender: IpAddr,
+    start: Instant,
+    answers: u32,
+}
+
+impl Answers {
+    /// Whether `sender` may be answered at `now` (counted if so): at most
+    /// [`ANSWERS_PER_INTERVAL`] times in a window of `interval` opened by its first
+    /// answer, and only while a window is free for it.
+    fn allow(&mut self, now: Instant, sender: IpAddr, interval: Duration) -> bool {
+        self.windows.retain(|w| now < w.start + interval);
+        if let Some(w) = self.windows.iter_mut().find(|w| w.sender == sender) {
+            if w.answers >= ANSWERS_PER_INTERVAL {
+                return false;
+            }
+            w.answers += 1;
+            return true;
+        }
+        if self.windows.len() >= ANSWERED_SENDERS {
+            return false;
+        }
+        self.windows.push(AnswerWindow {
+            sender,
+            start: now,
+            answers: 1,
+        });
+        true
     }
 }
 
@@ -190,8 +264,11 @@ struct Counters {
     transitions: u64,
     adverts_sent: u64,
     adverts_received: u64,
-    /// Dropped packets (and adverts that could not be written) by counter name.
+    /// Dropped packets by counter name, and adverts of ours not sent: could not be
+    /// written (`emit_failed`), or answers held back (`answer_rate_limited`).
     drops: BTreeMap<&'static str, u64>,
+    address_mismatch: Option<AddressMismatch>,
+    other_checksum_form: u64,
 }
 
 impl Counters {
@@ -362,6 +439,8 @@ impl Router {
             adverts_sent: self.counters.adverts_sent,
             adverts_received: self.counters.adverts_received,
             drops: self.counters.drops.clone(),
+            address_mismatch: self.counters.address_mismatch.clone(),
+            other_checksum_form: self.counters.other_checksum_form,
         }
     }
 
@@ -421,11 +500,13 @@ impl Router {
     /// router sends on its way out of Master is answered once that stint is over,
     /// and the next stint starts with a clean record.
     fn advert_sent(&mut self, now: Instant, ok: bool) {
+        let interval = self.advert_interval();
         let Some(stint) = self.stint.as_mut() else {
             return;
         };
         if ok {
             stint.send_failures = 0;
+            stint.failure_counted = None;
             if stint.advertised {
                 // A master that has held its VIPs and advertised without an error for
                 // fault_retry is healthy: the next fault starts the back-off afresh.
@@ -438,8 +519,15 @@ impl Router {
                 }
             }
         } else {
-            stint.send_failures += 1;
             stint.healthy_since = None;
+            // One failure per Advertisement_Interval at most: what backups miss is
+            // scheduled adverts, one per interval. Extra sends failing in between
+            // (answers to a flood filling the send queue) must not fault a master
+            // whose adverts are only briefly held up.
+            if stint.failure_counted.map_or(true, |t| now >= t + interval) {
+                stint.send_failures += 1;
+                stint.failure_counted = Some(now);
+            }
             // A master that cannot advertise must not keep the VIPs: the backups take
             // over after Master_Down_Interval regardless.
             if stint.send_failures >= SEND_FAILURES_FOR_FAULT {
@@ -733,8 +821,8 @@ impl Router {
             v3_checksum: self.cfg.checksum,
         };
         // RFC 5798 §7.1 checks (TTL, version, length, checksum, VRID) in the codec.
-        let adv = match Advert::decode(bytes, &check) {
-            Ok(a) => a,
+        let (adv, form) = match Advert::receive(bytes, &check) {
+            Ok(r) => (r.advert, r.checksum),
             Err(e) => return self.drop_packet(DropReason::Wire(e)),
         };
         if src == self.cfg.primary {
@@ -761,15 +849,30 @@ impl Router {
             // The owner is master for good, yet a lower-priority master means a split
             // brain is healing: answer and re-announce like any other master would.
             if self.state == State::Master && adv.priority < 255 {
-                self.lower_priority_heard(now);
+                self.lower_priority_heard(now, src);
             }
             return;
         }
         // RFC 5798 §7.1: "MAY verify that the IPvX address(es) associated with the VRID
-        // are identical to the list in the VRRP packet ... If the packet was not
-        // generated by the address owner ... MUST drop the packet".
-        if adv.priority != 255 && !same_set(&adv.addresses, &self.cfg.vips) {
-            return self.drop_packet(DropReason::AddressMismatch(src));
+        // are identical to the list in the VRRP packet. If the above check fails, the
+        // receiver SHOULD log the event". vipd checks (as sets) and reports it.
+        if !same_set(&adv.addresses, &self.cfg.vips) {
+            // RFC 3768 §7.1 (VRRPv2) goes on: "If the packet was not generated by the
+            // address owner (Priority does not equal 255 (decimal)), the receiver MUST
+            // drop the packet". RFC 5798 dropped that rule: a VRRPv3 advert takes part
+            // in the election whatever it lists (as with keepalived 2.3.3 and later),
+            // so routers midway through a change of the list elect one master.
+            if self.cfg.version == Version::V2 && adv.priority != 255 {
+                return self.drop_packet(DropReason::AddressMismatch(src));
+            }
+            self.address_mismatch(now, src, &adv.addresses);
+        }
+        // RFC 9568 §5.2.8: either checksum form is received (see `Advert::receive`),
+        // but a router that takes only its own form drops ours: worth reporting.
+        if let Some(form) = form.filter(|f| *f != self.cfg.checksum) {
+            self.counters.other_checksum_form += 1;
+            self.out
+                .push_back(Output::OtherChecksumForm { from: src, form });
         }
         self.counters.adverts_received += 1;
         self.last_advert = Some(now);
@@ -779,6 +882,29 @@ impl Router {
             // Initialize, Fault, Stopped: not taking part; counted only.
             _ => {}
         }
+    }
+
+    /// Counts an accepted advert from `src` that lists `addresses`, not ours.
+    fn address_mismatch(&mut self, now: Instant, src: IpAddr, addresses: &[IpAddr]) {
+        let m = self
+            .counters
+            .address_mismatch
+            .get_or_insert_with(|| AddressMismatch {
+                from: src,
+                addresses: Vec::new(),
+                count: 0,
+                last: now,
+            });
+        m.count += 1;
+        m.last = now;
+        if m.from != src || m.addresses != addresses {
+            m.from = src;
+            m.addresses = addresses.to_vec();
+        }
+        self.out.push_back(Output::AddressMismatch {
+            from: src,
+            addresses: addresses.to_vec(),
+        });
     }
 
     fn learn_master(&mut self, now: Instant, adv: &Advert, src: IpAddr) {
@@ -872,7 +998,7 @@ impl Router {
             // "If the Priority in the ADVERTISEMENT is zero, then: Send an ADVERTISEMENT;
             // Reset the Adver_Timer to Advertisement_Interval". Another router was
             // master too and is leaving: re-announce so no host keeps its MAC.
-            self.lower_priority_heard(now);
+            self.lower_priority_heard(now, src);
             return;
         }
         let higher =
@@ -889,13 +1015,15 @@ impl Router {
             // priority master means a split brain is healing, so answer at once and
             // re-announce, and every host's ARP/ND cache points here within one
             // round trip instead of one advert interval or an ARP timeout.
-            self.lower_priority_heard(now);
+            self.lower_priority_heard(now, src);
         }
     }
 
-    /// A master heard a lower-priority master (or one leaving with priority 0).
-    fn lower_priority_heard(&mut self, now: Instant) {
-        let Some(stint) = self.stint.as_ref() else {
+    /// A master heard a lower-priority master (or one leaving with priority 0) at
+    /// `src`.
+    fn lower_priority_heard(&mut self, now: Instant, src: IpAddr) {
+        let interval = self.advert_interval();
+        let Some(stint) = self.stint.as_mut() else {
             return;
         };
         let pending = stint.vips_pending.is_some();
@@ -903,9 +1031,15 @@ impl Router {
             // Not master on the wire yet: the first advert follows the VIPs.
             return;
         }
+        // vipd hardening (also of the §6.4.3 priority-0 answer): a few answers per
+        // sender and Advertisement_Interval. The scheduled adverts go on regardless,
+        // so a real second master hears us within one interval all the same.
+        if !stint.answers.allow(now, src, interval) {
+            self.counters.dropped("answer_rate_limited");
+            return;
+        }
         self.send_advert(self.effective_priority());
         self.arm_adver_timer(now);
-        let interval = self.advert_interval();
         if let Some(stint) = self.stint.as_mut() {
             // At most one re-announcement per Advertisement_Interval: a one-way
             // partition delivers the other master's adverts again and again.

@@ -66,20 +66,6 @@ fn v3(from: u8, priority: u8, interval_cs: u16) -> Vec<u8> {
     bytes(Version::V3, from, priority, interval_cs)
 }
 
-/// A v3 advert of priority 200 at 100 cs from 192.0.2.1 listing `addresses`.
-fn v3_listing(addresses: Vec<IpAddr>) -> Vec<u8> {
-    Advert {
-        version: Version::V3,
-        vrid: VRID,
-        priority: 200,
-        interval_cs: 100,
-        addresses,
-        auth: V2Auth::default(),
-    }
-    .emit(ip(1), group(), V3Checksum::PseudoHeader)
-    .expect("emit")
-}
-
 /// Every advert among `outputs`, decoded from its bytes.
 fn sent_adverts(outputs: &[Output]) -> Vec<Advert> {
     outputs
@@ -180,6 +166,10 @@ enum Out {
     Announce(u32),
     State(State, State, Reason),
     Dropped(&'static str),
+    /// An advert listing other addresses accepted, from this sender.
+    Mismatch(IpAddr),
+    /// A v3 advert checksummed in the other form accepted, from this sender.
+    OtherForm(IpAddr),
 }
 
 /// A backup's Master_Down_Timer fired: VIPs asked for, Master.
@@ -235,6 +225,8 @@ fn outs(r: &mut Rig) -> Vec<Out> {
             Output::Announce { count } => Out::Announce(count),
             Output::StateChanged { from, to, reason } => Out::State(from, to, reason),
             Output::Dropped(d) => Out::Dropped(d.kind()),
+            Output::AddressMismatch { from, .. } => Out::Mismatch(from),
+            Output::OtherChecksumForm { from, .. } => Out::OtherForm(from),
         })
         .collect()
 }
@@ -577,6 +569,53 @@ fn answers_to_lower_priority_adverts_announce_at_most_once_per_interval() {
     assert_eq!(outs(&mut r), vec![Out::Advert(150), Out::Announce(3)]);
     // 1 (on confirmation) + 7 answers.
     assert_eq!(r.status().adverts_sent, 8);
+}
+
+#[test]
+fn answers_are_limited_per_sender_and_interval() {
+    let (mut r, t) = master(cfg(150, 100));
+    assert_eq!(t, ns(3_414_062_500));
+    let ms = |n: u64| ns(n * 1_000_000);
+    // 192.0.2.1 at priority 100: the first four adverts within one interval (1 s,
+    // from the first answer at 4 s) are answered, a priority 0 among them.
+    rx(&mut r, ms(4000), 1, &v3(1, 100, 100));
+    assert_eq!(outs(&mut r), vec![Out::Advert(150), Out::Announce(3)]);
+    for (at, p) in [(4100, 100), (4200, 0), (4300, 100)] {
+        rx(&mut r, ms(at), 1, &v3(1, p, 100));
+        assert_eq!(outs(&mut r), vec![Out::Advert(150)], "{at} ms");
+    }
+    assert_eq!(r.poll_timeout(), Some(ms(5300)));
+    // The fifth, and a priority 0 too, are only counted: no advert, the Adver_Timer
+    // stays at 4.3 + 1 s.
+    rx(&mut r, ms(4400), 1, &v3(1, 100, 100));
+    rx(&mut r, ms(4999), 1, &v3(1, 0, 100));
+    assert!(outs(&mut r).is_empty());
+    assert_eq!(r.poll_timeout(), Some(ms(5300)));
+    assert_eq!(r.status().drops.get("answer_rate_limited"), Some(&2));
+    assert_eq!(r.state(), State::Master);
+    // Other senders have windows of their own, four senders at a time: .3, .4 and .5
+    // are answered, .6 finds none free.
+    for from in [3, 4, 5] {
+        rx(&mut r, ms(4500), from, &v3(from, 100, 100));
+        assert_eq!(outs(&mut r), vec![Out::Advert(150)], "192.0.2.{from}");
+    }
+    rx(&mut r, ms(4500), 6, &v3(6, 100, 100));
+    assert!(outs(&mut r).is_empty());
+    assert_eq!(r.status().drops.get("answer_rate_limited"), Some(&3));
+    // At 4 + 1 s the first window is over: .1 is answered again (re-announcing too:
+    // 1 s since the last burst) and takes the free window, so .6 still finds none;
+    // at 4.5 + 1 s the other three are over and .6 is answered.
+    rx(&mut r, ms(5000), 1, &v3(1, 100, 100));
+    assert_eq!(outs(&mut r), vec![Out::Advert(150), Out::Announce(3)]);
+    rx(&mut r, ms(5000), 6, &v3(6, 100, 100));
+    assert!(outs(&mut r).is_empty());
+    rx(&mut r, ms(5500), 6, &v3(6, 100, 100));
+    assert_eq!(outs(&mut r), vec![Out::Advert(150)]);
+    // Confirmation + 4 + 3 + 1 + 1 answers; every advert was received.
+    let st = r.status();
+    assert_eq!(st.adverts_sent, 10);
+    assert_eq!(st.adverts_received, 13);
+    assert_eq!(st.drops.get("answer_rate_limited"), Some(&4));
 }
 
 #[test]
@@ -961,23 +1000,53 @@ fn three_failed_advert_sends_in_a_row_fault_the_master() {
     r.handle(ns(20_828_125_000), Input::AdvertSent { ok: false });
     assert_eq!(outs(&mut r), vec![Out::Advert(150)]);
     assert_eq!(r.state(), State::Master);
+    // A failure within one interval of the last one counted (an answer's, say) is
+    // not counted: at most one per Advertisement_Interval.
     r.handle(ns(21_000_000_000), Input::AdvertSent { ok: false });
-    assert_eq!(outs(&mut r), handover_fault(FaultCause::SendFailed));
+    assert!(outs(&mut r).is_empty());
+    assert_eq!(r.state(), State::Master);
+    // The advert of 20.828125 + 1 s failing is the third (the second burst,
+    // 19.828125 + 2 s, is due at the same instant).
+    r.handle(ns(21_828_125_000), Input::Timeout);
+    r.handle(ns(21_828_125_000), Input::AdvertSent { ok: false });
+    assert_eq!(
+        outs(&mut r),
+        [
+            vec![Out::Announce(3), Out::Advert(150)],
+            handover_fault(FaultCause::SendFailed)
+        ]
+        .concat()
+    );
     // No advert of this stint got out, so the back-off goes on (the first stint's
-    // fault waited 10 s): 21 + 20 s. A confirmed VIP add alone does not reset it.
-    assert_eq!(r.poll_timeout(), Some(secs(41)));
+    // fault waited 10 s): 21.828125 + 20 s. A confirmed VIP add alone does not reset
+    // it.
+    assert_eq!(r.poll_timeout(), Some(ns(41_828_125_000)));
 }
 
 #[test]
 fn advert_send_failures_interrupted_by_a_success_or_outside_master_do_not_fault() {
     let (mut r, t) = master(cfg(150, 100));
-    for ok in [false, false, true, false, false] {
-        r.handle(t, Input::AdvertSent { ok });
+    let s = |k: u64| t + Duration::from_secs(k);
+    // One interval (1 s) apart, each failure counts; a success in between starts the
+    // count afresh.
+    for (at, ok) in [(s(0), false), (s(1), false), (s(1), true), (s(2), false)] {
+        r.handle(at, Input::AdvertSent { ok });
+    }
+    r.handle(s(3), Input::AdvertSent { ok: false });
+    assert!(outs(&mut r).is_empty());
+    assert_eq!(r.state(), State::Master);
+    // Failures less than an interval after the last one counted count for nothing,
+    // however many (answers to a flood failing on a full send queue).
+    for _ in 0..10 {
+        r.handle(
+            s(3) + Duration::from_millis(999),
+            Input::AdvertSent { ok: false },
+        );
     }
     assert!(outs(&mut r).is_empty());
     assert_eq!(r.state(), State::Master);
-    // The next failure is the third in a row.
-    r.handle(t, Input::AdvertSent { ok: false });
+    // The next failure an interval after the last one counted is the third in a row.
+    r.handle(s(4), Input::AdvertSent { ok: false });
     assert_eq!(outs(&mut r), handover_fault(FaultCause::SendFailed));
 
     // A backup sends nothing of its own; failures reported there never fault it.
@@ -1156,16 +1225,36 @@ fn v2_drops_other_intervals_and_auth_types() {
     assert_eq!(r.status().master_adver_interval_cs, 100);
 }
 
+/// A priority-200 advert at 100 cs from 192.0.2.1 listing `addresses`, of `version`.
+fn listing(version: Version, addresses: Vec<IpAddr>) -> Vec<u8> {
+    Advert {
+        version,
+        vrid: VRID,
+        priority: 200,
+        interval_cs: 100,
+        addresses,
+        auth: V2Auth::default(),
+    }
+    .emit(ip(1), group(), V3Checksum::PseudoHeader)
+    .expect("emit")
+}
+
 #[test]
-fn address_list_is_compared_as_a_set_in_both_directions() {
+fn v2_drops_another_address_list_compared_as_a_set_in_both_directions() {
+    // RFC 3768 §7.1: a VRRPv2 advert listing other addresses is dropped unless it
+    // comes from the owner.
     let (a, b, c) = (ip(100), ip(101), ip(102));
-    let mut r = backup(Config::v3(VRID, 100, 100, ip(2), vec![a, b]));
+    let mut r = backup(Config {
+        version: Version::V2,
+        ..Config::v3(VRID, 100, 100, ip(2), vec![a, b])
+    });
+    let v2 = |addresses| listing(Version::V2, addresses);
     // [a, a] has only addresses we know, and as many as we have, but not b.
-    rx(&mut r, secs(1), 1, &v3_listing(vec![a, a]));
+    rx(&mut r, secs(1), 1, &v2(vec![a, a]));
     // Missing b; an extra c.
-    rx(&mut r, secs(1), 1, &v3_listing(vec![a]));
-    rx(&mut r, secs(1), 1, &v3_listing(vec![a, b, c]));
-    rx(&mut r, secs(1), 1, &v3_listing(vec![c, b]));
+    rx(&mut r, secs(1), 1, &v2(vec![a]));
+    rx(&mut r, secs(1), 1, &v2(vec![a, b, c]));
+    rx(&mut r, secs(1), 1, &v2(vec![c, b]));
     assert_eq!(
         outs(&mut r),
         vec![
@@ -1179,20 +1268,192 @@ fn address_list_is_compared_as_a_set_in_both_directions() {
     assert_eq!(st.drops.get("address_mismatch"), Some(&4));
     assert_eq!(st.adverts_received, 0);
     assert_eq!(st.master, None);
-    // Untouched since startup: MDI(100) = 3.609375 s.
+    assert_eq!(st.address_mismatch, None);
+    // Untouched since startup: MDI(100) = 3 + 156/256 s = 3.609375 s.
     assert_eq!(r.poll_timeout(), Some(ns(3_609_375_000)));
     // The same set in another order, or with a repeat, is the same list.
-    rx(&mut r, secs(1), 1, &v3_listing(vec![b, a]));
+    rx(&mut r, secs(1), 1, &v2(vec![b, a]));
     assert!(outs(&mut r).is_empty());
     // 1 + 3.609375 s.
     assert_eq!(r.poll_timeout(), Some(ns(4_609_375_000)));
-    rx(&mut r, secs(2), 1, &v3_listing(vec![a, b, b]));
+    rx(&mut r, secs(2), 1, &v2(vec![a, b, b]));
     assert!(outs(&mut r).is_empty());
     // 2 + 3.609375 s.
     assert_eq!(r.poll_timeout(), Some(ns(5_609_375_000)));
     let st = r.status();
     assert_eq!(st.adverts_received, 2);
     assert_eq!(st.master, Some((ip(1), 200)));
+    // The owner's advert is accepted whatever it lists (and the difference noted).
+    let owner = Advert {
+        version: Version::V2,
+        vrid: VRID,
+        priority: 255,
+        interval_cs: 100,
+        addresses: vec![c],
+        auth: V2Auth::default(),
+    }
+    .emit(ip(3), group(), V3Checksum::PseudoHeader)
+    .expect("emit");
+    rx(&mut r, secs(3), 3, &owner);
+    assert_eq!(outs(&mut r), vec![Out::Mismatch(ip(3))]);
+    assert_eq!(r.status().master, Some((ip(3), 255)));
+}
+
+#[test]
+fn v3_accepts_another_address_list_and_reports_it() {
+    // RFC 5798 §7.1: the receiver "MAY verify" the list and "SHOULD log" a difference;
+    // the advert takes part in the election all the same.
+    let (a, b, c) = (ip(100), ip(101), ip(102));
+    let mut r = backup(Config::v3(VRID, 100, 100, ip(2), vec![a, b]));
+    let v3 = |addresses| listing(Version::V3, addresses);
+    rx(&mut r, secs(1), 1, &v3(vec![a]));
+    assert_eq!(outs(&mut r), vec![Out::Mismatch(ip(1))]);
+    // Accepted as from the master: 1 + 3.609375 s.
+    assert_eq!(r.poll_timeout(), Some(ns(4_609_375_000)));
+    assert_eq!(r.status().master, Some((ip(1), 200)));
+    rx(&mut r, secs(2), 1, &v3(vec![a, b, c]));
+    rx(&mut r, secs(3), 1, &v3(vec![b, a]));
+    assert_eq!(outs(&mut r), vec![Out::Mismatch(ip(1))]);
+    assert_eq!(r.poll_timeout(), Some(ns(6_609_375_000)));
+    let st = r.status();
+    assert_eq!(st.adverts_received, 3);
+    assert!(st.drops.is_empty(), "{:?}", st.drops);
+    assert_eq!(
+        st.address_mismatch,
+        Some(vipd_engine::AddressMismatch {
+            from: ip(1),
+            addresses: vec![a, b, c],
+            count: 2,
+            last: secs(2),
+        })
+    );
+    // A master hears a lower priority listing other addresses: answered as usual.
+    let (mut m, _) = master(Config::v3(VRID, 150, 100, ip(2), vec![a, b]));
+    let low = Advert {
+        version: Version::V3,
+        vrid: VRID,
+        priority: 100,
+        interval_cs: 100,
+        addresses: vec![a],
+        auth: V2Auth::default(),
+    }
+    .emit(ip(1), group(), V3Checksum::PseudoHeader)
+    .expect("emit");
+    rx(&mut m, secs(10), 1, &low);
+    assert_eq!(
+        outs(&mut m),
+        vec![Out::Mismatch(ip(1)), Out::Advert(150), Out::Announce(3)]
+    );
+}
+
+/// `keepalived_v3_ipv4.hex` of vipd-wire's fixtures: keepalived 2.2.7, VRRPv3 from
+/// 192.0.2.1, VRID 51, priority 150, 20 cs, VIP 192.0.2.50, checksummed with the IPv4
+/// pseudo-header (RFC 5798).
+const KEEPALIVED_V3_PSEUDO: [u8; 12] = [
+    0x31, 0x33, 0x96, 0x01, 0x00, 0x14, 0xd3, 0xf3, 0xc0, 0x00, 0x02, 0x32,
+];
+/// `hand_v3_ipv4_no_pseudo.hex`: VRRPv3 from 192.0.2.4, VRID 200, priority 1, 1 cs,
+/// 192.0.2.200, checksummed without the pseudo-header (RFC 9568's IPv4 form).
+const HAND_V3_PLAIN: [u8; 12] = [
+    0x31, 0xc8, 0x01, 0x01, 0x00, 0x01, 0x0a, 0x6d, 0xc0, 0x00, 0x02, 0xc8,
+];
+
+#[test]
+fn both_v3_checksum_forms_are_received_and_the_own_one_is_sent() {
+    let vip50 = ip(50);
+    for own in [V3Checksum::PseudoHeader, V3Checksum::NoPseudoHeader] {
+        // keepalived's pseudo-header advert, to a router of either form: accepted,
+        // learned as the master. MDI(100) at 20 cs = 60 + 156 * 20 / 256 cs =
+        // 0.721875 s from 1 s.
+        let mut r = backup(Config {
+            checksum: own,
+            ..Config::v3(51, 100, 20, ip(2), vec![vip50])
+        });
+        rx(&mut r, secs(1), 1, &KEEPALIVED_V3_PSEUDO);
+        // The other form is reported (the sender may drop our adverts) and counted.
+        let other = |from| match own {
+            V3Checksum::PseudoHeader => vec![],
+            V3Checksum::NoPseudoHeader => vec![Out::OtherForm(ip(from))],
+        };
+        assert_eq!(outs(&mut r), other(1), "{own:?}");
+        assert_eq!(
+            r.status().other_checksum_form,
+            other(1).len() as u64,
+            "{own:?}"
+        );
+        assert_eq!(r.status().master, Some((ip(1), 150)), "{own:?}");
+        assert_eq!(r.poll_timeout(), Some(ns(1_721_875_000)), "{own:?}");
+        // The plain one, to a router of either form: accepted (priority 1 is below
+        // ours, so it is discarded by §6.4.2 afterwards, but counted as received).
+        let mut r = backup(Config {
+            checksum: own,
+            ..Config::v3(200, 100, 100, ip(2), vec![ip(200)])
+        });
+        rx(&mut r, secs(1), 4, &HAND_V3_PLAIN);
+        let other = match own {
+            V3Checksum::PseudoHeader => vec![Out::OtherForm(ip(4))],
+            V3Checksum::NoPseudoHeader => vec![],
+        };
+        assert_eq!(outs(&mut r), other, "{own:?}");
+        assert_eq!(r.status().adverts_received, 1, "{own:?}");
+        assert!(r.status().drops.is_empty(), "{own:?}");
+        // Its own adverts go out in its own form.
+        let (mut m, t) = master(Config {
+            checksum: own,
+            ..cfg(150, 100)
+        });
+        m.handle(t + Duration::from_secs(1), Input::Timeout);
+        let sent: Vec<Vec<u8>> = drain(&mut m)
+            .into_iter()
+            .filter_map(|o| match o {
+                Output::SendAdvert { bytes, .. } => Some(bytes),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(sent.len(), 1);
+        let check = vipd_wire::RxCheck {
+            version: Version::V3,
+            vrid: VRID,
+            src: ip(2),
+            dst: group(),
+            ttl: 255,
+            v3_checksum: own,
+        };
+        let got = vipd_wire::Advert::receive(&sent[0], &check).expect("own advert");
+        assert_eq!(got.checksum, Some(own));
+    }
+}
+
+#[test]
+fn zero_interval_and_no_addresses_are_dropped_with_reasons_of_their_own() {
+    let mut r = backup(cfg(100, 100));
+    let timer = r.poll_timeout();
+    // A priority-200 advert from 192.0.2.1 with its Max Adver Int set to 0 (RFC 5798
+    // erratum 8301), and one with no addresses at all (erratum 8299), checksums right.
+    let good = v3(1, 200, 100);
+    let mut zero = good.clone();
+    zero[4..8].fill(0);
+    let mut empty = good[..8].to_vec();
+    empty[3] = 0;
+    empty[6..8].fill(0);
+    for b in [&mut zero, &mut empty] {
+        let sum = vipd_wire::checksum::with_pseudo(ip(1), group(), vipd_wire::PROTOCOL, b)
+            .expect("one family");
+        b[6..8].copy_from_slice(&sum.to_be_bytes());
+    }
+    rx(&mut r, secs(1), 1, &zero);
+    rx(&mut r, secs(1), 1, &empty);
+    assert_eq!(
+        outs(&mut r),
+        vec![Out::Dropped("zero_interval"), Out::Dropped("no_addresses")]
+    );
+    let st = r.status();
+    assert_eq!(st.drops.get("zero_interval"), Some(&1));
+    assert_eq!(st.drops.get("no_addresses"), Some(&1));
+    assert_eq!(st.adverts_received, 0);
+    assert_eq!(st.master, None);
+    assert_eq!(r.poll_timeout(), timer);
+    assert_eq!(r.state(), State::Backup);
 }
 
 #[test]

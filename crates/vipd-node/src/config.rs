@@ -46,7 +46,8 @@ pub struct InstanceConfig {
     /// packets addressed to them. Only affects the data-plane policy of non-owner
     /// masters. Default true.
     pub accept: bool,
-    /// How VRRPv3 over IPv4 is checksummed. Default [`ChecksumMode::Rfc5798`].
+    /// How VRRPv3 over IPv4 adverts are checksummed when sent (either form is
+    /// received). Default [`ChecksumMode::Rfc5798`].
     pub checksum: ChecksumMode,
     /// 1..=255 addresses, all of one family (IPv4 only for v2), no duplicates.
     pub vips: Vec<Vip>,

@@ -31,6 +31,7 @@ impl Node {
             );
             return;
         };
+        self.receiving_from = Some(d.src);
         self.feed(
             now,
             i,
@@ -41,6 +42,7 @@ impl Node {
                 bytes: &d.bytes,
             },
         );
+        self.receiving_from = None;
     }
 
     /// A datagram no instance can claim is counted by every instance of its family on

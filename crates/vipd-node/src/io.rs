@@ -291,6 +291,15 @@ pub enum What {
         source: IpAddr,
         priority: u8,
     },
+    /// Adverts of another router that do not fit this instance's configuration: the
+    /// counter name (`kind`) and what it means. Warned about at most once per
+    /// [`crate::WARN_EVERY`] for each instance and kind; `held_back` more came since the
+    /// last warning.
+    Mismatch {
+        kind: &'static str,
+        detail: String,
+        held_back: u64,
+    },
     /// Anything else, in words.
     Note(String),
 }
@@ -315,6 +324,15 @@ impl fmt::Display for What {
                 f,
                 "instance starting on {interface}: VRID {vrid}, source {source}, priority {priority}"
             ),
+            What::Mismatch {
+                detail, held_back, ..
+            } => {
+                f.write_str(detail)?;
+                match held_back {
+                    0 => Ok(()),
+                    n => write!(f, " ({n} more since the last warning)"),
+                }
+            }
             What::Note(text) => f.write_str(text),
         }
     }

@@ -22,6 +22,7 @@ mod reload;
 mod status;
 mod stop;
 pub mod vip;
+mod warn;
 
 pub use io::{
     has_vip, Addr, Command, Datagram, Event, ExitError, Family, IfaceRead, JobId, Level, Link,
@@ -32,3 +33,4 @@ pub use jobs::REMOVE_RETRY;
 pub use node::{HostInfo, Node, POLL};
 pub use stop::SHUTDOWN_WAIT;
 pub use vipd_engine::Instant;
+pub use warn::WARN_EVERY;

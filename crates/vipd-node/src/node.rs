@@ -18,6 +18,7 @@ use crate::io::{Command, Event, Family, Level, Link, Record, RequestId, RunId, W
 use crate::jobs::Jobs;
 use crate::kernel::Reads;
 use crate::stop::Stopping;
+use crate::warn::Warnings;
 
 /// Facts about the host the node reports in its status.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,6 +63,11 @@ pub struct Node {
     /// Status requests waiting for a kernel read that began after they arrived.
     pub(crate) status_waiting: Vec<(RequestId, crate::io::ReadId)>,
     pub(crate) stopping: Option<Stopping>,
+    /// Rate limits of the warnings about other routers' adverts.
+    pub(crate) warnings: Warnings,
+    /// The source of the datagram being handed to a router, while it is (for the
+    /// warnings about what it was dropped for).
+    pub(crate) receiving_from: Option<IpAddr>,
     /// Runs handed out so far.
     runs: u64,
     /// Socket opens asked for so far.
@@ -96,6 +102,8 @@ impl Node {
             reads: Reads::new(now),
             status_waiting: Vec::new(),
             stopping: None,
+            warnings: Warnings::default(),
+            receiving_from: None,
             runs: 0,
             opens: 0,
             commands: VecDeque::new(),
@@ -306,9 +314,11 @@ impl Node {
                     What::StateChanged { from, to, reason },
                 );
             }
-            Output::Dropped(reason) => {
-                self.record(Level::Debug, Some(&name), What::Dropped(reason))
+            Output::Dropped(reason) => self.note_drop(now, i, reason),
+            Output::AddressMismatch { from, addresses } => {
+                self.warn_address_mismatch(now, i, from, &addresses)
             }
+            Output::OtherChecksumForm { from, form } => self.warn_checksum_form(now, i, from, form),
         }
     }
 

@@ -48,6 +48,8 @@ impl Node {
                 .instances
                 .iter()
                 .find(|c| c.name == inst.cfg.name && inst.cfg.same_identity(c));
+            // A changed instance warns afresh about routers configured otherwise.
+            self.warnings.forget(&inst.cfg.name);
             match same.map(|c| inst.update_in_place(now, c)) {
                 Some(Ok(())) => {
                     let name = inst.cfg.name.clone();

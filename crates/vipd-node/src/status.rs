@@ -2,7 +2,10 @@
 //! interface — read from the kernel for the request (a read that began after it
 //! arrived), never remembered.
 
-use vipd_api::{InstanceStatus, Response, State, Status, VipStatus, PROTOCOL_VERSION};
+use vipd_api::{
+    AddressMismatch, InstanceStatus, InterfaceStatus, Response, State, Status, VipStatus,
+    PROTOCOL_VERSION,
+};
 use vipd_engine::Instant;
 
 use crate::io::{has_vip, Command, IfaceRead, ReadId, RequestId};
@@ -96,6 +99,7 @@ impl Node {
                     adverts_sent: 0,
                     adverts_received: 0,
                     drops: Default::default(),
+                    address_mismatch: None,
                 };
                 let Some(r) = inst.router.as_ref() else {
                     return base;
@@ -121,6 +125,12 @@ impl Node {
                         .iter()
                         .map(|(k, v)| ((*k).to_string(), *v))
                         .collect(),
+                    address_mismatch: s.address_mismatch.map(|m| AddressMismatch {
+                        from: m.from.to_string(),
+                        addresses: m.addresses.iter().map(|a| a.to_string()).collect(),
+                        count: m.count,
+                        last_age_s: now.saturating_since(m.last).as_secs_f64(),
+                    }),
                     ..base
                 }
             })
@@ -131,6 +141,14 @@ impl Node {
             pid: self.host.pid,
             uptime_s: now.saturating_since(self.started).as_secs_f64(),
             instances,
+            interfaces: self
+                .ifaces
+                .iter()
+                .map(|(name, f)| InterfaceStatus {
+                    name: name.clone(),
+                    unknown_vrid: f.unknown_vrid,
+                })
+                .collect(),
         }
     }
 }

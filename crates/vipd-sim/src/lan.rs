@@ -81,6 +81,9 @@ pub enum Act {
     Status(HostId),
     /// Whether the host's kernel reads fail (a dead netlink connection).
     FailReads(HostId, bool),
+    /// A VRRP message from `src` (another router, not simulated) arrives on the host's
+    /// interface, sent to the VRRP group with TTL 255, as the IP layer delivers it.
+    Inject(HostId, IpAddr, Vec<u8>),
 }
 
 /// One timeline entry.
@@ -569,6 +572,24 @@ impl Lan {
             Act::FailAdds(h, n) => self.hosts[h].kernel.fail_adds = n,
             Act::FailRemoves(h, n) => self.hosts[h].kernel.fail_removes = n,
             Act::FailReads(h, fail) => self.hosts[h].kernel.fail_reads = fail,
+            Act::Inject(h, src, bytes) => {
+                let k = &self.hosts[h].kernel;
+                if !(k.exists && k.up) {
+                    return;
+                }
+                let dst = match src {
+                    IpAddr::V4(_) => IpAddr::V4(vipd_wire::MULTICAST_V4),
+                    IpAddr::V6(_) => IpAddr::V6(vipd_wire::MULTICAST_V6),
+                };
+                let event = Event::Datagram(Datagram {
+                    ifindex: k.index,
+                    src,
+                    dst,
+                    ttl: 255,
+                    bytes,
+                });
+                self.deliver(h, event);
+            }
             Act::Status(h) => {
                 let host = &mut self.hosts[h];
                 host.requests += 1;

@@ -55,7 +55,7 @@
 //!   (A master whose add failed leaves Master in the same instant, so it is never
 //!   seen as a master without its VIP for more than zero simulated time.)
 //! - **No lasting split brain**: take two running nodes `a` and `b` that are
-//!   *compatible* (same VRID, version, family and VIP set, and for VRRPv2 the same
+//!   *compatible* (same VRID, version and family, and for VRRPv2 the same VIP set and
 //!   interval — otherwise they drop each other's adverts by design and nothing can be
 //!   promised), connected, and both Master holding the VIP. Let `s` be the latest of:
 //!   the instant `a` became master-holding-VIP, the same for `b`, the instant they
@@ -192,6 +192,14 @@ pub enum What {
     /// The engine dropped a packet; the counter name.
     Dropped {
         kind: &'static str,
+    },
+    /// The engine accepted an advert from `from` that lists other addresses.
+    AddressMismatch {
+        from: IpAddr,
+    },
+    /// The engine accepted a VRRPv3 advert from `from` checksummed in the other form.
+    OtherChecksumForm {
+        from: IpAddr,
     },
     AddVips,
     /// The harness answered an `AddVips` (answers to `DelVips` are not recorded).
@@ -1000,6 +1008,12 @@ impl Sim {
                             kind: reason.kind(),
                         },
                     ),
+                    Output::AddressMismatch { from, .. } => {
+                        self.record(node, What::AddressMismatch { from })
+                    }
+                    Output::OtherChecksumForm { from, .. } => {
+                        self.record(node, What::OtherChecksumForm { from })
+                    }
                 }
             }
             if applied.is_empty() {
@@ -1058,14 +1072,15 @@ impl Sim {
     /// Whether two nodes' configurations let them hear each other's adverts at all.
     pub fn compatible(&self, a: NodeId, b: NodeId) -> bool {
         let (x, y) = (&self.nodes[a].cfg, &self.nodes[b].cfg);
-        // The engine compares address lists as sets (RFC 5798 §7.1), both ways.
+        // The engine compares address lists as sets, both ways; only VRRPv2 drops an
+        // advert with another list (RFC 3768 §7.1; VRRPv3 accepts it).
         let same_vips =
             x.vips.iter().all(|v| y.vips.contains(v)) && y.vips.iter().all(|v| x.vips.contains(v));
         x.vrid == y.vrid
             && x.version == y.version
             && x.primary.is_ipv6() == y.primary.is_ipv6()
-            && same_vips
-            && (x.version == Version::V3 || x.advert_interval_cs == y.advert_interval_cs)
+            && (x.version == Version::V3
+                || (same_vips && x.advert_interval_cs == y.advert_interval_cs))
     }
 
     /// The longest two connected masters may both hold the VIP (see module docs).

@@ -131,7 +131,8 @@ impl Version {
 }
 
 /// How a VRRPv3 checksum over IPv4 is computed. IPv6 always uses the pseudo-header;
-/// VRRPv2 never does.
+/// VRRPv2 never does. Adverts are sent in the configured form and received in either
+/// (see [`Advert::receive`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum V3Checksum {
     /// RFC 5798 §5.2.8 as written, and what keepalived and FRR send by default.
@@ -175,7 +176,18 @@ pub struct RxCheck {
     pub dst: IpAddr,
     /// TTL (IPv4) or hop limit (IPv6) the packet arrived with.
     pub ttl: u8,
+    /// The receiver's own form for VRRPv3 over IPv4: tried first; the other one is
+    /// accepted too.
     pub v3_checksum: V3Checksum,
+}
+
+/// An advert that passed every receive check, and how its checksum was made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Received {
+    pub advert: Advert,
+    /// VRRPv3 over IPv4: the form its checksum verified in. `None` where there is no
+    /// choice (VRRPv2: never a pseudo-header; IPv6: always one).
+    pub checksum: Option<V3Checksum>,
 }
 
 /// Why a received advert was dropped: one variant per reason, so each can be counted.
@@ -201,6 +213,10 @@ pub enum RxError {
     BadChecksum { got: u16, computed: u16 },
     #[error("VRID {got} is not the configured {expected}")]
     VridMismatch { got: u8, expected: u8 },
+    #[error("Max Advertise Interval is 0")]
+    ZeroInterval,
+    #[error("the advert lists no addresses")]
+    NoAddresses,
 }
 
 impl RxError {
@@ -217,6 +233,8 @@ impl RxError {
             RxError::V2OverIpv6 => "v2_over_ipv6",
             RxError::BadChecksum { .. } => "bad_checksum",
             RxError::VridMismatch { .. } => "vrid_mismatch",
+            RxError::ZeroInterval => "zero_interval",
+            RxError::NoAddresses => "no_addresses",
         }
     }
 }
@@ -365,7 +383,14 @@ impl Advert {
 
     /// Validates and decodes a received advert per RFC 5798 §7.1 (and RFC 3768 §7.1
     /// for v2). The checks run in the RFC's order; the first failure is returned.
+    /// [`Advert::receive`] also says which checksum form it was sent with.
     pub fn decode(bytes: &[u8], check: &RxCheck) -> Result<Advert, RxError> {
+        Self::receive(bytes, check).map(|r| r.advert)
+    }
+
+    /// [`Advert::decode`], saying which checksum form a VRRPv3 advert over IPv4 came
+    /// in.
+    pub fn receive(bytes: &[u8], check: &RxCheck) -> Result<Received, RxError> {
         // RFC 5798 §7.1: "MUST verify that the IP TTL is 255" / "IPv6 Hop Limit is 255".
         if check.ttl != 255 {
             return Err(RxError::BadTtl(check.ttl));
@@ -393,18 +418,34 @@ impl Advert {
         // message as the IP layer delivered it.
         let got = p.checksum();
         let zeroed = p.with_checksum_zeroed();
-        let computed = match (check.version, check.v3_checksum, v6) {
+        let sum = |form| match (check.version, form, v6) {
             // RFC 3768 §5.3.8: the VRRP message alone.
-            (Version::V2, _, _) => checksum::plain(&zeroed),
+            (Version::V2, _, _) => Some(checksum::plain(&zeroed)),
             // RFC 9568 §5.2.8's IPv4 variant without pseudo-header.
-            (Version::V3, V3Checksum::NoPseudoHeader, false) => checksum::plain(&zeroed),
+            (Version::V3, V3Checksum::NoPseudoHeader, false) => Some(checksum::plain(&zeroed)),
             // RFC 5798 §5.2.8: with the IPv4 or IPv6 pseudo-header.
-            (Version::V3, _, _) => checksum::with_pseudo(check.src, check.dst, PROTOCOL, &zeroed)
-                .ok_or(RxError::BadChecksum { got, computed: 0 })?,
+            (Version::V3, _, _) => checksum::with_pseudo(check.src, check.dst, PROTOCOL, &zeroed),
         };
-        if computed != got {
-            return Err(RxError::BadChecksum { got, computed });
-        }
+        let own = check.v3_checksum;
+        let computed = sum(own);
+        let form = if computed == Some(got) {
+            own
+        } else {
+            // RFC 9568 §5.2.8: VRRPv3 over IPv4 is checksummed with the pseudo-header
+            // (RFC 5798) or without it; a receiver takes either, whichever form it
+            // sends itself. VRRPv2 and IPv6 have no choice.
+            let other = match own {
+                V3Checksum::PseudoHeader => V3Checksum::NoPseudoHeader,
+                V3Checksum::NoPseudoHeader => V3Checksum::PseudoHeader,
+            };
+            let choice = check.version == Version::V3 && !v6;
+            if !choice || sum(other) != Some(got) {
+                // A pseudo-header of mixed families has no sum: nothing matches it.
+                let computed = computed.unwrap_or(0);
+                return Err(RxError::BadChecksum { got, computed });
+            }
+            other
+        };
         // §7.1: "MUST verify that the VRID is configured on the receiving interface".
         if p.vrid() != check.vrid {
             return Err(RxError::VridMismatch {
@@ -412,7 +453,21 @@ impl Advert {
                 expected: check.vrid,
             });
         }
-        Ok(Self::from_view(&p, &body, check.version))
+        let advert = Self::from_view(&p, &body, check.version);
+        // RFC 5798 erratum 8301: an advert with a Max Advertise Interval of 0 is
+        // discarded (a master cannot advertise every 0 cs; a backup would compute a
+        // Master_Down_Interval of Skew_Time alone). VRRPv2's Adver Int must equal the
+        // configured one (RFC 3768 §7.1), which the engine checks.
+        if check.version == Version::V3 && advert.interval_cs == 0 {
+            return Err(RxError::ZeroInterval);
+        }
+        // RFC 5798 erratum 8299: an advert with an address count of 0 is ignored (a
+        // virtual router has at least one address; RFC 3768 §5.3.5 alike for VRRPv2).
+        if advert.addresses.is_empty() {
+            return Err(RxError::NoAddresses);
+        }
+        let checksum = (check.version == Version::V3 && !v6).then_some(form);
+        Ok(Received { advert, checksum })
     }
 
     /// Decodes the fields without §7.1 validation (for tools and tests); still never panics.
@@ -606,17 +661,80 @@ mod tests {
                 expected: 52
             })
         );
-        // The same bytes checked without the pseudo-header fail: the modes differ.
-        assert!(matches!(
-            Advert::decode(
-                &good,
-                &RxCheck {
-                    v3_checksum: V3Checksum::NoPseudoHeader,
-                    ..c
-                }
-            ),
-            Err(RxError::BadChecksum { .. })
-        ));
+        // A receiver that sends without the pseudo-header takes the same bytes all the
+        // same (RFC 9568 §5.2.8), and is told they came with one.
+        let plain = RxCheck {
+            v3_checksum: V3Checksum::NoPseudoHeader,
+            ..c
+        };
+        assert_eq!(
+            Advert::receive(&good, &plain),
+            Ok(Received {
+                advert: a.clone(),
+                checksum: Some(V3Checksum::PseudoHeader)
+            })
+        );
+        assert_eq!(
+            Advert::receive(&good, &c),
+            Ok(Received {
+                advert: a,
+                checksum: Some(V3Checksum::PseudoHeader)
+            })
+        );
+    }
+
+    /// `bytes` with the checksum `c` expects in `form` put in.
+    fn checksummed(mut bytes: Vec<u8>, c: &RxCheck, form: V3Checksum) -> Vec<u8> {
+        bytes[6..8].fill(0);
+        let sum = match (c.version, form) {
+            (Version::V3, V3Checksum::PseudoHeader) => {
+                checksum::with_pseudo(c.src, c.dst, PROTOCOL, &bytes).expect("one family")
+            }
+            _ => checksum::plain(&bytes),
+        };
+        bytes[6..8].copy_from_slice(&sum.to_be_bytes());
+        bytes
+    }
+
+    #[test]
+    fn zero_interval_and_no_addresses_are_refused_with_errors_of_their_own() {
+        let a = v3();
+        let c = check(&a, SRC);
+        for form in [V3Checksum::PseudoHeader, V3Checksum::NoPseudoHeader] {
+            let good = a.emit(c.src, c.dst, form).expect("emit");
+            // RFC 5798 erratum 8301: Max Advertise Interval 0.
+            let mut zero = good.clone();
+            zero[4..6].fill(0);
+            let zero = checksummed(zero, &c, form);
+            assert_eq!(Advert::decode(&zero, &c), Err(RxError::ZeroInterval));
+            // The reserved nibble is not part of the interval.
+            let mut zero = zero;
+            zero[4] = 0xf0;
+            let zero = checksummed(zero, &c, form);
+            assert_eq!(Advert::decode(&zero, &c), Err(RxError::ZeroInterval));
+            // RFC 5798 erratum 8299: an address count of 0 (the header alone).
+            let mut empty = good[..FIXED_LEN].to_vec();
+            empty[3] = 0;
+            let empty = checksummed(empty, &c, form);
+            assert_eq!(Advert::decode(&empty, &c), Err(RxError::NoAddresses));
+            // parse, which checks nothing, still reads them.
+            assert_eq!(
+                Advert::parse(&empty, false).map(|a| a.addresses),
+                Ok(vec![])
+            );
+        }
+        // VRRPv2 with no addresses (the 8 bytes of authentication data follow the
+        // header) is refused the same way; its interval is the engine's to check.
+        let v2 = RxCheck {
+            version: Version::V2,
+            ..c
+        };
+        let mut bytes = vec![0x21, 51, 150, 0, 0, 1, 0, 0];
+        bytes.extend([0; V2_AUTH_LEN]);
+        let bytes = checksummed(bytes, &v2, V3Checksum::NoPseudoHeader);
+        assert_eq!(Advert::decode(&bytes, &v2), Err(RxError::NoAddresses));
+        assert_eq!(RxError::ZeroInterval.kind(), "zero_interval");
+        assert_eq!(RxError::NoAddresses.kind(), "no_addresses");
     }
 
     /// `decode` and `parse` share one length check: every cut of a good advert that

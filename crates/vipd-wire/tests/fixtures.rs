@@ -10,7 +10,8 @@ use std::path::PathBuf;
 
 use vipd_wire::checksum;
 use vipd_wire::{
-    Advert, RxCheck, RxError, V2Auth, V3Checksum, Version, MULTICAST_V4, MULTICAST_V6, PROTOCOL,
+    Advert, Received, RxCheck, RxError, V2Auth, V3Checksum, Version, MULTICAST_V4, MULTICAST_V6,
+    PROTOCOL,
 };
 
 /// One `.hex` file: the VRRP payload and the IP header fields it arrived with.
@@ -211,21 +212,37 @@ fn check_fixture(name: &str) -> Fixture {
         .expect("fixture value emits");
     assert_eq!(emitted, f.bytes, "{name}: emit");
 
-    // The wrong checksum mode. Only VRRPv3 over IPv4 has a choice; VRRPv2 never uses a
-    // pseudo-header and VRRPv3 over IPv6 always does, so for them the mode is ignored.
-    let wrong_mode = RxCheck {
-        v3_checksum: other_mode(f.mode),
-        ..check
-    };
-    let decoded = Advert::decode(&f.bytes, &wrong_mode);
-    if want.version == Version::V3 && !f.src.is_ipv6() {
-        assert!(
-            matches!(decoded, Err(RxError::BadChecksum { got, .. }) if got == got_sum),
-            "{name}: the other v3 checksum mode must fail, got {decoded:?}"
+    // Both checksum modes of the receiver. Only VRRPv3 over IPv4 has a choice, and a
+    // receiver takes either form whichever it sends (RFC 9568 §5.2.8), told which
+    // one the advert came in; VRRPv2 never uses a pseudo-header and VRRPv3 over IPv6
+    // always does, so for them the mode is ignored and no form is reported.
+    let choice = want.version == Version::V3 && !f.src.is_ipv6();
+    for mode in [f.mode, other_mode(f.mode)] {
+        let received = Advert::receive(
+            &f.bytes,
+            &RxCheck {
+                v3_checksum: mode,
+                ..check
+            },
         );
-    } else {
-        assert_eq!(decoded, Ok(want.clone()), "{name}: mode must not matter");
+        assert_eq!(
+            received,
+            Ok(Received {
+                advert: want.clone(),
+                checksum: choice.then_some(f.mode),
+            }),
+            "{name}: received by a router sending {mode:?}"
+        );
     }
+    // With the checksum damaged, neither form matches; the error names the receiver's
+    // own form's sum.
+    let mut damaged = f.bytes.clone();
+    damaged[6] ^= 0x01;
+    let decoded = Advert::decode(&damaged, &check);
+    assert!(
+        matches!(decoded, Err(RxError::BadChecksum { got, .. }) if got == got_sum ^ 0x0100),
+        "{name}: a damaged checksum must fail, got {decoded:?}"
+    );
 
     // The pseudo-header covers the IP source, so a VRRPv3 advert checked against
     // another source fails (unless it was sent without one); VRRPv2 does not care.
