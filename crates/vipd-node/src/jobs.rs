@@ -119,10 +119,16 @@ impl Node {
         if let Err(e) = &result {
             let what = if job.add { "VIP add" } else { "VIP removal" };
             let failed: Vec<String> = e.failed.iter().map(|v| v.to_string()).collect();
-            let then = if job.add {
-                "going to fault so another router takes over"
-            } else {
-                "retrying every second"
+            let live = job.owner.is_some_and(|o| {
+                self.instances
+                    .iter()
+                    .any(|i| i.router.is_some() && i.run == o.run)
+            });
+            let then = match (job.add, live) {
+                (true, true) => "going to fault so another router takes over",
+                // The instance that asked has restarted or gone since.
+                (true, false) => "the instance that asked for it no longer runs",
+                (false, _) => "retrying every second",
             };
             self.note(
                 Level::Warn,
