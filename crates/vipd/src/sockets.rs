@@ -55,8 +55,8 @@ pub struct Opened {
     ifindex: u32,
     family: Family,
     source: IpAddr,
-    frames: Option<FrameSocket>,
-    vrrp: Result<Option<VrrpSocket>, String>,
+    /// The frame socket and the VRRP socket, each if it had to be made.
+    made: Result<(Option<FrameSocket>, Option<VrrpSocket>), String>,
 }
 
 pub struct Sockets {
@@ -98,38 +98,25 @@ impl Sockets {
         }
         let opened = self.opened.clone();
         tokio::task::spawn_blocking(move || {
-            let frames = match need_frames {
-                true => match FrameSocket::open(&interface, ifindex) {
-                    Ok(f) => Some(f),
-                    Err(e) => {
-                        let _ = opened.send(Opened {
-                            id,
-                            interface,
-                            ifindex,
-                            family,
-                            source,
-                            frames: None,
-                            vrrp: Err(e.to_string()),
-                        });
-                        return;
-                    }
-                },
-                false => None,
-            };
-            let vrrp = match (need_vrrp, source) {
-                (false, _) => Ok(None),
-                (true, IpAddr::V6(src)) => VrrpSocket::open_v6(&interface, ifindex, src).map(Some),
-                (true, IpAddr::V4(_)) => VrrpSocket::open_v4(&interface, ifindex).map(Some),
-            }
-            .map_err(|e| e.to_string());
+            let made = (|| {
+                let frames = match need_frames {
+                    true => Some(FrameSocket::open(&interface, ifindex)?),
+                    false => None,
+                };
+                let vrrp = match (need_vrrp, source) {
+                    (false, _) => None,
+                    (true, IpAddr::V6(src)) => Some(VrrpSocket::open_v6(&interface, ifindex, src)?),
+                    (true, IpAddr::V4(_)) => Some(VrrpSocket::open_v4(&interface, ifindex)?),
+                };
+                Ok::<_, crate::vrrp_socket::SocketError>((frames, vrrp))
+            })();
             let _ = opened.send(Opened {
                 id,
                 interface,
                 ifindex,
                 family,
                 source,
-                frames,
-                vrrp,
+                made: made.map_err(|e| e.to_string()),
             });
         });
         None
@@ -138,8 +125,8 @@ impl Sockets {
     /// Puts sockets made by [`Sockets::open`] in place (a VRRP socket with a new source
     /// replaces the old one) and starts their readers; returns the node's answer.
     pub fn install(&mut self, o: Opened) -> Event {
-        let vrrp = match o.vrrp {
-            Ok(v) => v,
+        let (frames, vrrp) = match o.made {
+            Ok(made) => made,
             Err(e) => {
                 return Event::SocketsOpened {
                     id: o.id,
@@ -147,7 +134,7 @@ impl Sockets {
                 }
             }
         };
-        if let Some(frames) = o.frames {
+        if let Some(frames) = frames {
             match self.ifaces.get(&o.interface) {
                 // Another open of the same interface got there first: keep its sockets.
                 Some(i) if i.ifindex == o.ifindex => {
