@@ -62,6 +62,7 @@ mod fields;
 mod locate;
 mod path;
 mod raw;
+pub mod reference;
 mod validate;
 
 use std::path::Path;
