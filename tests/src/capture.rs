@@ -188,6 +188,33 @@ pub fn packets(m: &Monitor) -> Vec<Packet> {
     out
 }
 
+/// The adverts of a `tcpdump -x` capture with their bytes (the IP header on).
+pub fn advert_packets(m: &Monitor) -> Vec<(Advert, Vec<u8>)> {
+    packets(m)
+        .into_iter()
+        .filter_map(|p| Some((parse_advert(&p.line.text)?, p.bytes)))
+        .collect()
+}
+
+/// The VRRP message inside an IPv4 packet's bytes (after the header of IHL words).
+pub fn ipv4_payload(bytes: &[u8]) -> Option<&[u8]> {
+    let ihl = usize::from(bytes.first()? & 0x0f) * 4;
+    let total = usize::from(u16::from_be_bytes([*bytes.get(2)?, *bytes.get(3)?]));
+    bytes.get(ihl..total)
+}
+
+/// The IPv4 addresses a VRRP message over IPv4 carries (its count byte says how many;
+/// they start at byte 8).
+pub fn vrrp_v4_addresses(vrrp: &[u8]) -> Vec<String> {
+    let n = usize::from(vrrp.get(3).copied().unwrap_or(0));
+    (0..n)
+        .filter_map(|i| {
+            let a = vrrp.get(8 + 4 * i..12 + 4 * i)?;
+            Some(std::net::Ipv4Addr::new(a[0], a[1], a[2], a[3]).to_string())
+        })
+        .collect()
+}
+
 /// The RFC 1071 Internet checksum of `data` (odd length padded with a zero byte),
 /// written out here rather than taken from `vipd-wire`, so a test checks vipd's
 /// checksums against an independent computation.
@@ -266,6 +293,13 @@ mod tests {
             Some(vec![0xe0, 0, 0, 0x12, 0x31, 0x33, 0x96, 0x01])
         );
         assert_eq!(hex_line("1700000000.5 IP 192.0.2.11 > 224.0.0.18: x"), None);
+        let packet = [
+            0x45, 0xc0, 0, 32, 0, 0, 0x40, 0, 255, 112, 0, 0, 192, 0, 2, 11, 224, 0, 0, 18, 0x31,
+            51, 150, 1, 0, 20, 0, 0, 192, 0, 2, 50,
+        ];
+        let vrrp = ipv4_payload(&packet).expect("payload");
+        assert_eq!(vrrp.len(), 12);
+        assert_eq!(vrrp_v4_addresses(vrrp), vec!["192.0.2.50".to_string()]);
     }
 
     #[test]
