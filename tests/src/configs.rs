@@ -15,6 +15,10 @@ pub struct VipdInstance {
     pub advert_interval: Option<String>,
     pub version: Option<u8>,
     pub preempt: Option<bool>,
+    /// e.g. "2s".
+    pub preempt_delay: Option<String>,
+    /// `rfc5798` or `rfc9568`.
+    pub checksum: Option<String>,
     pub vips: Vec<String>,
 }
 
@@ -29,6 +33,8 @@ impl VipdInstance {
             advert_interval: None,
             version: None,
             preempt: None,
+            preempt_delay: None,
+            checksum: None,
             vips: vips.iter().map(|v| v.to_string()).collect(),
         }
     }
@@ -58,6 +64,16 @@ impl VipdInstance {
         self.preempt = Some(p);
         self
     }
+
+    pub fn preempt_delay(mut self, d: &str) -> Self {
+        self.preempt_delay = Some(d.to_string());
+        self
+    }
+
+    pub fn checksum(mut self, c: &str) -> Self {
+        self.checksum = Some(c.to_string());
+        self
+    }
 }
 
 /// A vipd configuration file body (everything but `control_socket`).
@@ -82,6 +98,12 @@ pub fn vipd_yaml(log_level: Option<&str>, instances: &[VipdInstance]) -> String 
         }
         if let Some(p) = i.preempt {
             let _ = writeln!(y, "    preempt: {p}");
+        }
+        if let Some(d) = &i.preempt_delay {
+            let _ = writeln!(y, "    preempt_delay: {d}");
+        }
+        if let Some(c) = &i.checksum {
+            let _ = writeln!(y, "    checksum: {c}");
         }
         y.push_str("    vips:\n");
         for v in &i.vips {

@@ -16,7 +16,8 @@
 //! addresses back, the vipd process, its status and vipctl, keepalived), [`agree`]
 //! (whether `vipctl status` agrees with `ip addr`), [`proc`] (child processes and line
 //! monitors), [`roles`] (who is master: waiting for it, describing it), [`setup`] (the
-//! starting points the tests share), [`events`] (`ip monitor address` lines), [`ping`]
+//! starting points the tests share), [`events`] (`ip monitor address` lines), [`capture`]
+//! (what `tcpdump` printed: adverts, gratuitous ARPs, packet bytes), [`ping`]
 //! (outage measurement), [`soak`] (the chaos soak's driver and
 //! invariant checker), [`inject`] (hand-made VRRP packets), [`configs`] (vipd YAML and
 //! keepalived configuration text), [`bins`] (finding and building the binaries under
@@ -25,6 +26,7 @@
 
 pub mod agree;
 pub mod bins;
+pub mod capture;
 pub mod configs;
 pub mod events;
 pub mod inject;

@@ -95,6 +95,13 @@ impl VrrpSocket {
         s.set_multicast_ttl_v4(255)
             .map_err(opt(iface, "IP_MULTICAST_TTL"))?;
         s.set_ttl_v4(255).map_err(opt(iface, "IP_TTL"))?;
+        // An instance whose advert source address was just removed (renumbering) still
+        // says goodbye from it: its priority 0 must carry the address the backups follow,
+        // or they ignore it and take over only at Master_Down_Interval. Without
+        // IP_TRANSPARENT the kernel refuses a source that is no longer local
+        // (ENETUNREACH). Every other advert is sent from a current address anyway.
+        s.set_ip_transparent_v4(true)
+            .map_err(opt(iface, "IP_TRANSPARENT"))?;
         s.join_multicast_v4_n(&MULTICAST_V4, &InterfaceIndexOrAddress::Index(ifindex))
             .map_err(opt(iface, "IP_ADD_MEMBERSHIP 224.0.0.18"))?;
         Self::finish(s, iface, ifindex, false)

@@ -12,8 +12,16 @@ impl Lan {
     /// `tcpdump -n -tt -l -i <iface> <filter>` in the bridge namespace (`any`: every
     /// bridge and port), returned once it is listening, so nothing after is missed.
     pub fn capture(&self, iface: &str, filter: &str) -> Monitor {
+        self.capture_with(iface, &[], filter)
+    }
+
+    /// [`Lan::capture`] with further tcpdump options (`-e` for the link-level header,
+    /// `-x` for the packet bytes; read them with [`crate::capture`]).
+    pub fn capture_with(&self, iface: &str, options: &[&str], filter: &str) -> Monitor {
         let mut c = self.bridge.command("tcpdump");
-        c.args(["-i", iface, "-n", "-tt", "-l", filter]);
+        c.args(["-i", iface, "-n", "-tt", "-l"])
+            .args(options)
+            .arg(filter);
         let capture = Monitor::spawn(c, "tcpdump in the bridge namespace");
         let listening = capture
             .wait_for(Duration::from_secs(5), |l| {

@@ -39,6 +39,7 @@ const TOOLS: &[(&str, &str)] = &[
     ("ping", "iputils-ping"),
     ("tcpdump", "tcpdump"),
     ("keepalived", "keepalived"),
+    ("nft", "nftables"),
 ];
 
 fn require_tools() {

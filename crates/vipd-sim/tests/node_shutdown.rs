@@ -1,0 +1,133 @@
+//! SIGTERM / SIGINT (`Act::Stop`) on a master: it sends priority 0, removes its VIPs and
+//! asks to exit once the removal is done — Ok when it worked; with an error when a
+//! removal failed twice (it is retried once); at once, with an error, when a second
+//! signal comes while a removal is still under way. The daemon turns an `Exit(Err)`
+//! into exit status 1 (`vipd::main`). Network 100 µs, read latency 1 ms.
+
+use std::time::Duration;
+
+use vipd_engine::{Instant, State};
+use vipd_node::ExitError;
+use vipd_sim::cfg::node::{vip, web};
+use vipd_sim::lan::{Act, Lan, Seen};
+
+const MS: u64 = 1_000_000;
+
+fn at(ns: u64) -> Instant {
+    Instant::from_nanos(ns)
+}
+
+/// When host 0 asked to exit, and with what.
+fn exits(lan: &Lan) -> Vec<(Instant, Result<(), ExitError>)> {
+    lan.timeline()
+        .iter()
+        .filter(|e| e.host == 0)
+        .filter_map(|e| match &e.what {
+            Seen::Exit(r) => Some((e.at, r.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The VIP removals host 0 asked for and their outcomes, in order: (instant, ok) of
+/// each ending.
+fn removals_done(lan: &Lan) -> Vec<(Instant, bool)> {
+    lan.timeline()
+        .iter()
+        .filter(|e| e.host == 0)
+        .filter_map(|e| match e.what {
+            Seen::JobDone { add: false, ok } => Some((e.at, ok)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Host 0 alone at priority 150, adverts every 100 ms, VIP jobs taking `job`; run to
+/// 1 s, by which it is master holding the VIP.
+fn master_alone(job: Duration) -> Lan {
+    let mut lan = Lan::builder().job_latency(job).host(web(150, 100)).build();
+    lan.start_all();
+    lan.run_until(at(1000 * MS));
+    assert_eq!(lan.state(0, "web"), Some(State::Master));
+    assert!(lan.holds(0, vip("192.0.2.50/24").addr));
+    lan
+}
+
+#[test]
+fn stop_waits_for_the_removal_and_exits_ok() {
+    let v = vip("192.0.2.50/24").addr;
+    let mut lan = master_alone(Duration::from_millis(20));
+    lan.act(Act::Stop(0));
+    assert_eq!(lan.adverts(0, 0), vec![at(1000 * MS)], "priority 0 at once");
+    // The removal takes 20 ms; the node waits for it.
+    lan.run_until(at(1020 * MS - 1));
+    assert!(exits(&lan).is_empty(), "exited before the removal ended");
+    lan.run_until(at(1100 * MS));
+    assert_eq!(exits(&lan), vec![(at(1020 * MS), Ok(()))]);
+    assert!(!lan.holds(0, v));
+}
+
+#[test]
+fn a_second_stop_during_the_removal_exits_at_once_with_an_error() {
+    let mut lan = master_alone(Duration::from_millis(20));
+    lan.act(Act::Stop(0));
+    // The removal asked for at 1000 ms ends at 1020 ms; the second signal comes at
+    // 1010 ms.
+    lan.schedule(at(1010 * MS), Act::Stop(0));
+    lan.run_until(at(1100 * MS));
+    assert_eq!(
+        exits(&lan),
+        vec![(at(1010 * MS), Err(ExitError::Impatient))],
+        "the second signal ends the wait at once, with an error"
+    );
+    // The removal's answer never reached the node (it had exited).
+    assert!(removals_done(&lan).iter().all(|(t, _)| *t < at(1000 * MS)));
+}
+
+#[test]
+fn a_removal_that_fails_twice_at_shutdown_exits_with_an_error() {
+    let v = vip("192.0.2.50/24");
+    let mut lan = master_alone(Duration::from_millis(2));
+    lan.set_check_holders(false);
+    lan.act(Act::FailRemoves(0, 2));
+    lan.act(Act::Stop(0));
+    assert_eq!(lan.adverts(0, 0), vec![at(1000 * MS)]);
+    lan.run_until(at(1100 * MS));
+    // The removal fails at 1002 ms; it is retried once at once, and that fails at
+    // 1004 ms: the node exits then, naming the VIP.
+    let stop_removals: Vec<(Instant, bool)> = removals_done(&lan)
+        .into_iter()
+        .filter(|(t, _)| *t >= at(1000 * MS))
+        .collect();
+    assert_eq!(
+        stop_removals,
+        vec![(at(1002 * MS), false), (at(1004 * MS), false)]
+    );
+    assert_eq!(
+        exits(&lan),
+        vec![(
+            at(1004 * MS),
+            Err(ExitError::VipsLeftBehind(format!("{v} on eth0")))
+        )]
+    );
+    assert!(lan.holds(0, v.addr), "the kernel kept it");
+}
+
+#[test]
+fn a_removal_that_fails_once_at_shutdown_is_retried_and_exits_ok() {
+    let v = vip("192.0.2.50/24").addr;
+    let mut lan = master_alone(Duration::from_millis(2));
+    lan.act(Act::FailRemoves(0, 1));
+    lan.act(Act::Stop(0));
+    lan.run_until(at(1100 * MS));
+    let stop_removals: Vec<(Instant, bool)> = removals_done(&lan)
+        .into_iter()
+        .filter(|(t, _)| *t >= at(1000 * MS))
+        .collect();
+    assert_eq!(
+        stop_removals,
+        vec![(at(1002 * MS), false), (at(1004 * MS), true)]
+    );
+    assert_eq!(exits(&lan), vec![(at(1004 * MS), Ok(()))]);
+    assert!(!lan.holds(0, v));
+}
