@@ -24,8 +24,8 @@ mod stop;
 pub mod vip;
 
 pub use io::{
-    has_vip, Addr, Command, Datagram, Event, ExitError, Family, IfaceRead, JobId, Level, Link,
-    LinkReadError, ReadId, Record, RequestId, RunId, VipJob, VipJobError, VipOp, What,
+    has_vip, Addr, AdvertCopy, Command, Datagram, Event, ExitError, Family, IfaceRead, JobId,
+    Level, Link, LinkReadError, ReadId, Record, RequestId, RunId, VipJob, VipJobError, VipOp, What,
     ADDRESS_PROTOCOL,
 };
 pub use jobs::REMOVE_RETRY;

@@ -120,6 +120,9 @@ impl Node {
                         .drops
                         .iter()
                         .map(|(k, v)| ((*k).to_string(), *v))
+                        .chain(
+                            (inst.not_a_peer > 0).then(|| ("not_a_peer".into(), inst.not_a_peer)),
+                        )
                         .collect(),
                     ..base
                 }
