@@ -273,3 +273,50 @@ fn one_list_of_every_router_serves_them_all() {
     assert_eq!(lan.holders(v), vec![1]);
     assert!(lan.breaches().is_empty(), "{:?}", lan.breaches());
 }
+
+#[test]
+fn a_reload_changes_the_peers_in_place() {
+    // Host 0 (master) reloads at 1 s with a second peer, 192.0.2.99: updated in place, no
+    // change of state, and its next advert (1.04440625 s) goes to both. At 2 s it reloads
+    // with 192.0.2.99 alone: host 1 hears its last advert at 1.94450625 s and takes over
+    // one Master_Down_Interval (3 × 100 ms + 156 / 256 × 100 ms = 360.9375 ms) later.
+    let (h0, h1) = (Lan::addr_v4(0), Lan::addr_v4(1));
+    let other: IpAddr = "192.0.2.99".parse().expect("addr");
+    let mut lan = Lan::builder()
+        .host(web_to(150, &[h1]))
+        .host(web_to(100, &[h0]))
+        .build();
+    lan.set_check_holders(false);
+    lan.start_all();
+    lan.run_until(at(1000 * MS));
+    lan.act(Act::Reload(0, web_to(150, &[h1, other])));
+    lan.run_until(at(2000 * MS));
+    let updated = lan
+        .notes(0, vipd_node::Level::Info)
+        .into_iter()
+        .filter(|(_, n)| n.contains("updated in place"))
+        .count();
+    assert_eq!(updated, 1);
+    let sent: Vec<(Instant, Vec<IpAddr>)> = lan
+        .timeline()
+        .iter()
+        .filter(|e| e.host == 0)
+        .filter_map(|e| match &e.what {
+            Seen::Advert { to, .. } => Some((e.at, to.clone())),
+            _ => None,
+        })
+        .collect();
+    let first_after = sent.iter().find(|(t, _)| *t > at(1000 * MS));
+    assert_eq!(first_after, Some(&(at(1_044_406_250), vec![h1, other])));
+    assert!(sent
+        .iter()
+        .all(|(t, to)| (*t < at(1000 * MS)) == (*to == vec![h1])));
+    assert_eq!(lan.transitions(0).len(), 2, "{:?}", lan.transitions(0));
+    lan.act(Act::Reload(0, web_to(150, &[other])));
+    lan.run_until(at(3000 * MS));
+    assert_eq!(lan.state(0, "web"), Some(State::Master));
+    assert_eq!(
+        lan.entered(1, "web", State::Master, at(0)),
+        Some(at(1_944_406_250 + 100_000 + 360_937_500))
+    );
+}
