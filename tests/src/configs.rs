@@ -36,10 +36,13 @@ impl VipdInstance {
         }
     }
 
-    /// Adverts to these peers only (documentation addresses), instead of multicast.
+    /// Adverts to these peers only (documentation or link-local addresses), instead of
+    /// multicast.
     pub fn unicast_peers(mut self, peers: &[&str]) -> Self {
         for p in peers {
-            crate::lan::assert_documentation_address(p);
+            if !p.starts_with("fe80:") {
+                crate::lan::assert_documentation_address(p);
+            }
         }
         self.unicast_peers = peers.iter().map(|p| p.to_string()).collect();
         self

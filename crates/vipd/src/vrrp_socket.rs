@@ -165,8 +165,8 @@ impl VrrpSocket {
                 })?;
             }
             (IpAddr::V6(_), IpAddr::V6(dst)) if self.v6 => {
-                // The scope matters for the group and link-local peers (and is ignored
-                // for any other address).
+                // The interface as the scope of the group and of link-local peers (the
+                // socket is bound to the device as well).
                 let dst = SockaddrIn6::from(SocketAddrV6::new(dst, 0, 0, self.ifindex));
                 self.sock.try_io(Interest::WRITABLE, || {
                     sendmsg(fd, &iov, &[], MsgFlags::empty(), Some(&dst)).map_err(io::Error::from)
