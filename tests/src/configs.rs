@@ -20,6 +20,8 @@ pub struct VipdInstance {
     /// `rfc5798` or `rfc9568`.
     pub checksum: Option<String>,
     pub vips: Vec<String>,
+    /// `unicast_peers`, left out when empty.
+    pub unicast_peers: Vec<String>,
 }
 
 impl VipdInstance {
@@ -36,7 +38,20 @@ impl VipdInstance {
             preempt_delay: None,
             checksum: None,
             vips: vips.iter().map(|v| v.to_string()).collect(),
+            unicast_peers: Vec::new(),
         }
+    }
+
+    /// Adverts to these peers only (documentation or link-local addresses), instead of
+    /// multicast.
+    pub fn unicast_peers(mut self, peers: &[&str]) -> Self {
+        for p in peers {
+            if !p.starts_with("fe80:") {
+                crate::lan::assert_documentation_address(p);
+            }
+        }
+        self.unicast_peers = peers.iter().map(|p| p.to_string()).collect();
+        self
     }
 
     /// The interface the instance runs on (default `eth0`).
@@ -109,6 +124,12 @@ pub fn vipd_yaml(log_level: Option<&str>, instances: &[VipdInstance]) -> String 
         for v in &i.vips {
             let _ = writeln!(y, "      - \"{v}\"");
         }
+        if !i.unicast_peers.is_empty() {
+            y.push_str("    unicast_peers:\n");
+            for p in &i.unicast_peers {
+                let _ = writeln!(y, "      - \"{p}\"");
+            }
+        }
     }
     y
 }
@@ -139,6 +160,25 @@ pub struct KeepalivedInstance {
 /// A keepalived configuration for one instance on eth0 (starting in BACKUP, preempting,
 /// no authentication, multicast adverts).
 pub fn keepalived_conf(router_id: &str, k: &KeepalivedInstance) -> String {
+    conf(router_id, k, None)
+}
+
+/// [`keepalived_conf`] with unicast adverts: `unicast_src_ip src` and a `unicast_peer`
+/// block of `peers` (documentation addresses).
+pub fn keepalived_unicast_conf(
+    router_id: &str,
+    k: &KeepalivedInstance,
+    src: &str,
+    peers: &[&str],
+) -> String {
+    crate::lan::assert_documentation_address(src);
+    for p in peers {
+        crate::lan::assert_documentation_address(p);
+    }
+    conf(router_id, k, Some((src, peers)))
+}
+
+fn conf(router_id: &str, k: &KeepalivedInstance, unicast: Option<(&str, &[&str])>) -> String {
     let mut c = String::new();
     let _ = writeln!(c, "global_defs {{");
     let _ = writeln!(c, "    router_id {router_id}");
@@ -150,6 +190,14 @@ pub fn keepalived_conf(router_id: &str, k: &KeepalivedInstance) -> String {
     let _ = writeln!(c, "    virtual_router_id {}", k.vrid);
     let _ = writeln!(c, "    priority {}", k.priority);
     let _ = writeln!(c, "    advert_int {}", k.advert_int);
+    if let Some((src, peers)) = unicast {
+        let _ = writeln!(c, "    unicast_src_ip {src}");
+        let _ = writeln!(c, "    unicast_peer {{");
+        for p in peers {
+            let _ = writeln!(c, "        {p}");
+        }
+        let _ = writeln!(c, "    }}");
+    }
     let _ = writeln!(c, "    virtual_ipaddress {{");
     for v in &k.vips {
         let _ = writeln!(c, "        {v}");
@@ -172,6 +220,37 @@ mod tests {
         assert!(y.contains("priority: 150"));
         assert!(!y.contains("advert_interval"));
         assert!(y.contains("- \"192.0.2.50/24\""));
+    }
+
+    #[test]
+    fn unicast_in_both_configurations() {
+        let y = vipd_yaml(
+            None,
+            &[VipdInstance::new("web", 51, &["192.0.2.50/24"]).unicast_peers(&["192.0.2.12"])],
+        );
+        assert!(
+            y.ends_with("    unicast_peers:\n      - \"192.0.2.12\"\n"),
+            "{y}"
+        );
+        assert!(
+            !vipd_yaml(None, &[VipdInstance::new("web", 51, &["192.0.2.50/24"])])
+                .contains("unicast")
+        );
+        let k = KeepalivedInstance {
+            version: 3,
+            vrid: 51,
+            priority: 100,
+            advert_int: "1".into(),
+            vips: vec!["192.0.2.50/24".into()],
+        };
+        let c = keepalived_unicast_conf("r", &k, "192.0.2.11", &["192.0.2.12"]);
+        assert!(
+            c.contains(
+                "    unicast_src_ip 192.0.2.11\n    unicast_peer {\n        192.0.2.12\n    }\n"
+            ),
+            "{c}"
+        );
+        assert!(!keepalived_conf("r", &k).contains("unicast"));
     }
 
     #[test]

@@ -38,9 +38,22 @@ pub fn ipv4_datagram(
     d
 }
 
-/// A valid VRRPv3 advert (RFC 5798 pseudo-header checksum) from `src`.
+/// A valid VRRPv3 advert (RFC 5798 pseudo-header checksum) from `src` to the VRRP group.
 pub fn v3_advert(
     src: Ipv4Addr,
+    vrid: u8,
+    priority: u8,
+    interval_cs: u16,
+    vips: &[Ipv4Addr],
+) -> Vec<u8> {
+    v3_advert_to(src, MULTICAST_V4, vrid, priority, interval_cs, vips)
+}
+
+/// A valid VRRPv3 advert from `src` to `dst` (its checksum covers that pseudo-header):
+/// unicast, as to a unicast peer, or to the group.
+pub fn v3_advert_to(
+    src: Ipv4Addr,
+    dst: Ipv4Addr,
     vrid: u8,
     priority: u8,
     interval_cs: u16,
@@ -54,11 +67,7 @@ pub fn v3_advert(
         addresses: vips.iter().map(|a| IpAddr::V4(*a)).collect(),
         auth: V2Auth::default(),
     };
-    match adv.emit(
-        IpAddr::V4(src),
-        IpAddr::V4(MULTICAST_V4),
-        V3Checksum::PseudoHeader,
-    ) {
+    match adv.emit(IpAddr::V4(src), IpAddr::V4(dst), V3Checksum::PseudoHeader) {
         Ok(b) => b,
         Err(e) => panic!("cannot build the advert {adv:?}: {e}"),
     }

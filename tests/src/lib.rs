@@ -40,7 +40,10 @@ pub mod soak;
 pub mod util;
 
 pub use agree::assert_vipctl_agrees;
-pub use configs::{keepalived_conf, vipd_yaml, web_config, KeepalivedInstance, VipdInstance};
+pub use configs::{
+    keepalived_conf, keepalived_unicast_conf, vipd_yaml, web_config, KeepalivedInstance,
+    VipdInstance,
+};
 pub use lan::{Host, Lan};
 pub use nix::sys::signal::Signal;
 pub use ping::{PingReport, Pinger};

@@ -3,6 +3,7 @@
 //! daemon's business (`vipd::config`); nothing here touches a file.
 
 use std::fmt;
+use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -52,6 +53,12 @@ pub struct InstanceConfig {
     /// 1..=255 addresses, all of one family (IPv4 only for v2), no duplicates.
     pub vips: Vec<Vip>,
     pub garp: GarpConfig,
+    /// Unicast peers, for networks without multicast: when not empty, adverts go to each
+    /// of these addresses instead of the VRRP group, and only adverts from them are
+    /// accepted (the rest are dropped as `not_a_peer`). The peers' advert sources: of
+    /// the instance's family, link-local for IPv6; no duplicates, none a VIP. Empty (the
+    /// default): multicast.
+    pub unicast_peers: Vec<IpAddr>,
 }
 
 /// Gratuitous ARP / unsolicited Neighbor Advertisement announcements.
@@ -68,8 +75,8 @@ pub struct GarpConfig {
 impl InstanceConfig {
     /// Whether `other` is the same virtual router on the same link, so that a reload
     /// can update it in place: interface, VRID, version and VIPs (with prefix lengths)
-    /// unchanged; priority, interval and the rest may differ. (Reload also matches
-    /// instances by name.)
+    /// unchanged; priority, interval, unicast peers and the rest may differ. (Reload
+    /// also matches instances by name.)
     pub fn same_identity(&self, other: &InstanceConfig) -> bool {
         self.interface == other.interface
             && self.vrid == other.vrid

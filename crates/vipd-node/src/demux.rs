@@ -31,6 +31,10 @@ impl Node {
             );
             return;
         };
+        if !self.instances[i].accepts_from(d.src) {
+            self.not_a_peer(i, d.src);
+            return;
+        }
         self.receiving_from = Some(d.src);
         self.feed(
             now,
@@ -43,6 +47,22 @@ impl Node {
             },
         );
         self.receiving_from = None;
+    }
+
+    /// An advert for unicast instance `i` from an address it does not list: dropped and
+    /// counted, whatever it says (fail closed).
+    fn not_a_peer(&mut self, i: usize, src: std::net::IpAddr) {
+        let inst = &mut self.instances[i];
+        if inst.router.is_none() {
+            return;
+        }
+        inst.not_a_peer += 1;
+        let name = inst.cfg.name.clone();
+        self.note(
+            Level::Debug,
+            Some(&name),
+            format!("dropped (not_a_peer): advert from {src}, which is not a unicast peer"),
+        );
     }
 
     /// A datagram no instance can claim is counted by every instance of its family on

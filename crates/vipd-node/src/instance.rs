@@ -4,10 +4,13 @@
 use std::net::IpAddr;
 
 use vipd_engine::{AnnounceConfig, Config as EngineConfig, Instant, ReconfigureError, Router};
-use vipd_wire::{V3Checksum, Version};
+use vipd_wire::{checksum, V3Checksum, Version, MULTICAST_V4, MULTICAST_V6};
 
 use crate::config::{ChecksumMode, InstanceConfig, VrrpVersion};
-use crate::io::{Addr, Family, RunId, ADDRESS_PROTOCOL};
+use crate::io::{Addr, AdvertCopy, Family, RunId, ADDRESS_PROTOCOL};
+
+/// Where the checksum sits in a VRRP message (RFC 5798 §5.1, RFC 3768 §5.1).
+const CHECKSUM: std::ops::Range<usize> = 6..8;
 
 pub struct Instance {
     pub cfg: InstanceConfig,
@@ -18,6 +21,9 @@ pub struct Instance {
     /// Which run the router is: answers for an earlier run (a send result, a VIP job)
     /// find no router and change nothing.
     pub run: RunId,
+    /// Adverts from addresses that are not unicast peers, dropped while the router ran
+    /// (reported with the engine's drops as `not_a_peer`).
+    pub not_a_peer: u64,
 }
 
 impl Instance {
@@ -27,7 +33,46 @@ impl Instance {
             router: None,
             waiting: Some("interface not set up yet".into()),
             run: RunId(0),
+            not_a_peer: 0,
         }
+    }
+
+    /// Whether an advert from `src` may reach the router: from anyone for a multicast
+    /// instance, only from a listed peer for a unicast one (fail closed).
+    pub fn accepts_from(&self, src: IpAddr) -> bool {
+        self.cfg.unicast_peers.is_empty() || self.cfg.unicast_peers.contains(&src)
+    }
+
+    /// The copies of an advert the engine wrote for the VRRP group (`bytes`, sent from
+    /// `src`): that one copy for a multicast instance; for a unicast one a copy to each
+    /// peer but `src` itself, its VRRPv3 pseudo-header checksum readdressed to the peer.
+    pub fn copies(&self, src: IpAddr, bytes: Vec<u8>) -> Vec<AdvertCopy> {
+        let group = match src {
+            IpAddr::V4(_) => IpAddr::V4(MULTICAST_V4),
+            IpAddr::V6(_) => IpAddr::V6(MULTICAST_V6),
+        };
+        if self.cfg.unicast_peers.is_empty() {
+            return vec![AdvertCopy { dst: group, bytes }];
+        }
+        // RFC 5798 §5.2.8: a VRRPv3 checksum covers the pseudo-header (always over IPv6,
+        // over IPv4 unless RFC 9568's form is configured); VRRPv2's never does.
+        let pseudo = self.cfg.version == VrrpVersion::V3
+            && (src.is_ipv6() || self.cfg.checksum == ChecksumMode::Rfc5798);
+        self.cfg
+            .unicast_peers
+            .iter()
+            .filter(|peer| **peer != src)
+            .map(|&dst| {
+                let mut bytes = bytes.clone();
+                if let (true, Some(field)) = (pseudo, bytes.get_mut(CHECKSUM)) {
+                    let old = u16::from_be_bytes([field[0], field[1]]);
+                    if let Some(new) = checksum::readdressed(old, group, dst) {
+                        field.copy_from_slice(&new.to_be_bytes());
+                    }
+                }
+                AdvertCopy { dst, bytes }
+            })
+            .collect()
     }
 
     pub fn family(&self) -> Family {

@@ -99,6 +99,15 @@ pub struct Datagram {
     pub bytes: Vec<u8>,
 }
 
+/// One copy of an advert: where it goes and its bytes (the VRRP message; a VRRPv3
+/// checksum over the pseudo-header covers this copy's destination).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdvertCopy {
+    /// 224.0.0.18 / ff02::12, or a unicast peer.
+    pub dst: IpAddr,
+    pub bytes: Vec<u8>,
+}
+
 /// Why a link could not be read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LinkReadError {
@@ -221,14 +230,15 @@ pub enum Command {
     CloseSockets {
         interface: String,
     },
-    /// Send a VRRP message from `src` to the VRRP group on the interface (TTL / hop limit
-    /// 255). Answer with [`Event::AdvertSent`].
+    /// Send one VRRP advert from `src` on the interface, a copy to each destination
+    /// (TTL / hop limit 255): the VRRP group, or each unicast peer. Answer with
+    /// [`Event::AdvertSent`]: `ok` when every copy went out.
     SendAdvert {
         run: RunId,
         interface: String,
         family: Family,
         src: IpAddr,
-        bytes: Vec<u8>,
+        to: Vec<AdvertCopy>,
     },
     /// Send these Ethernet frames (gratuitous ARP / unsolicited NA) on the interface.
     Announce {

@@ -459,6 +459,7 @@ impl Node {
         let inst = &mut self.instances[i];
         inst.router = Some(router);
         inst.run = run;
+        inst.not_a_peer = 0;
         inst.waiting = None;
         let c = &inst.cfg;
         let (name, what) = (

@@ -25,9 +25,9 @@ pub mod vip;
 mod warn;
 
 pub use io::{
-    has_vip, Addr, Command, Datagram, Event, ExitError, Family, IfaceRead, JobId, Level, Link,
-    LinkReadError, OpenId, ReadId, Record, RequestId, RunId, VipJob, VipJobError, VipOp, What,
-    ADDRESS_PROTOCOL,
+    has_vip, Addr, AdvertCopy, Command, Datagram, Event, ExitError, Family, IfaceRead, JobId,
+    Level, Link, LinkReadError, OpenId, ReadId, Record, RequestId, RunId, VipJob, VipJobError,
+    VipOp, What, ADDRESS_PROTOCOL,
 };
 pub use jobs::REMOVE_RETRY;
 pub use node::{HostInfo, Node, POLL};

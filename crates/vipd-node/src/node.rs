@@ -296,12 +296,13 @@ impl Node {
                 let Some(src) = inst.router.as_ref().map(|r| r.config().primary) else {
                     return;
                 };
+                let to = inst.copies(src, bytes);
                 self.push(Command::SendAdvert {
                     run,
                     interface,
                     family,
                     src,
-                    bytes,
+                    to,
                 });
             }
             Output::AddVips { id } => self.vip_job(now, i, id, true),

@@ -2,8 +2,8 @@
 //!
 //! Unchanged instances keep running untouched. An instance with the same name and
 //! identity (interface, VRID, version, VIPs) is updated in place: priority, interval,
-//! preemption, announcements and checksum change without a state change, and a master
-//! keeps its VIPs. Removed instances, and ones whose identity changed, leave gracefully
+//! preemption, announcements, checksum and unicast peers change without a state change,
+//! and a master keeps its VIPs. Removed instances, and ones whose identity changed, leave gracefully
 //! (priority 0, VIPs removed); new ones start from the next kernel read.
 
 use vipd_engine::{Input, Instant};

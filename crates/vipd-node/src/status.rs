@@ -124,6 +124,9 @@ impl Node {
                         .drops
                         .iter()
                         .map(|(k, v)| ((*k).to_string(), *v))
+                        .chain(
+                            (inst.not_a_peer > 0).then(|| ("not_a_peer".into(), inst.not_a_peer)),
+                        )
                         .collect(),
                     address_mismatch: s.address_mismatch.map(|m| AddressMismatch {
                         from: m.from.to_string(),

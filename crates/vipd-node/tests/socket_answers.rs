@@ -25,6 +25,7 @@ fn config() -> Config {
             accept: true,
             checksum: ChecksumMode::Rfc5798,
             vips: vec!["192.0.2.50/24".parse().expect("vip")],
+            unicast_peers: Vec::new(),
             garp: GarpConfig {
                 count: 3,
                 repeat_after: Duration::from_secs(2),

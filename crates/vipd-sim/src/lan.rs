@@ -22,8 +22,11 @@
 //!   `Event::LinkGone`).
 //!
 //! # The network
-//! One segment; an advert reaches every other running host whose interface exists, is
-//! up and is in the same partition, `net_latency` later.
+//! One segment; a datagram to the VRRP group reaches every other running host whose
+//! interface exists, is up and is in the same partition, `net_latency` later; one to a
+//! unicast address reaches only the host whose interface has that address (under the
+//! same conditions). [`Act::Inject`] puts a datagram on the segment from a machine that
+//! runs no node.
 //!
 //! # Order within one instant
 //! Queued items due at `t` in the order they were queued, then every node whose
@@ -83,7 +86,15 @@ pub enum Act {
     FailReads(HostId, bool),
     /// A VRRP message from `src` (another router, not simulated) arrives on the host's
     /// interface, sent to the VRRP group with TTL 255, as the IP layer delivers it.
-    Inject(HostId, IpAddr, Vec<u8>),
+    Arrive(HostId, IpAddr, Vec<u8>),
+    /// A machine outside the simulation (no node, in no partition: it reaches every
+    /// host whose link is up) sends this VRRP message from `src` to `dst` (the VRRP
+    /// group or a host's address) with TTL / hop limit 255.
+    Inject {
+        src: IpAddr,
+        dst: IpAddr,
+        bytes: Vec<u8>,
+    },
 }
 
 /// One timeline entry.
@@ -97,8 +108,13 @@ pub struct Entry {
 /// What was seen of a host.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Seen {
-    /// The node sent an advert with this priority from this source.
-    Advert { src: IpAddr, priority: u8 },
+    /// The node sent an advert with this priority from this source, to these
+    /// destinations (the VRRP group, or unicast peers).
+    Advert {
+        src: IpAddr,
+        priority: u8,
+        to: Vec<IpAddr>,
+    },
     /// A VIP job began (was handed to the kernel queue).
     JobAsked { add: bool, vips: Vec<Vip> },
     /// A VIP job ended; `ok` says whether it worked.
@@ -572,7 +588,7 @@ impl Lan {
             Act::FailAdds(h, n) => self.hosts[h].kernel.fail_adds = n,
             Act::FailRemoves(h, n) => self.hosts[h].kernel.fail_removes = n,
             Act::FailReads(h, fail) => self.hosts[h].kernel.fail_reads = fail,
-            Act::Inject(h, src, bytes) => {
+            Act::Arrive(h, src, bytes) => {
                 let k = &self.hosts[h].kernel;
                 if !(k.exists && k.up) {
                     return;
@@ -590,6 +606,7 @@ impl Lan {
                 });
                 self.deliver(h, event);
             }
+            Act::Inject { src, dst, bytes } => self.transmit(None, src, dst, bytes),
             Act::Status(h) => {
                 let host = &mut self.hosts[h];
                 host.requests += 1;
@@ -698,14 +715,25 @@ impl Lan {
                 return Some(Event::SocketsOpened { id, result: Ok(()) })
             }
             Command::CloseSockets { .. } => {}
-            Command::SendAdvert {
-                run, src, bytes, ..
-            } => {
-                let priority = bytes.get(2).copied().unwrap_or(0);
-                self.record(h, Seen::Advert { src, priority });
+            Command::SendAdvert { run, src, to, .. } => {
+                let priority = to
+                    .first()
+                    .and_then(|c| c.bytes.get(2))
+                    .copied()
+                    .unwrap_or(0);
+                self.record(
+                    h,
+                    Seen::Advert {
+                        src,
+                        priority,
+                        to: to.iter().map(|c| c.dst).collect(),
+                    },
+                );
                 let ok = self.hosts[h].kernel.exists && self.hosts[h].kernel.up;
                 if ok {
-                    self.multicast(h, src, bytes);
+                    for copy in to {
+                        self.transmit(Some(h), src, copy.dst, copy.bytes);
+                    }
                 }
                 return Some(Event::AdvertSent { run, ok });
             }
@@ -841,14 +869,21 @@ impl Lan {
         ka.exists && kb.exists && ka.up && kb.up && self.hosts[a].group == self.hosts[b].group
     }
 
-    fn multicast(&mut self, from: HostId, src: IpAddr, bytes: Vec<u8>) {
-        let dst = match src {
-            IpAddr::V4(_) => IpAddr::V4(vipd_wire::MULTICAST_V4),
-            IpAddr::V6(_) => IpAddr::V6(vipd_wire::MULTICAST_V6),
-        };
+    /// Sends a VRRP datagram from host `from` (none: a machine outside the simulation)
+    /// to the group or to the host whose interface has `dst`.
+    fn transmit(&mut self, from: Option<HostId>, src: IpAddr, dst: IpAddr, bytes: Vec<u8>) {
         let at = self.now + self.net_latency;
         for to in 0..self.hosts.len() {
-            if to == from || !self.connected(from, to) || self.hosts[to].node.is_none() {
+            let reachable = match from {
+                Some(from) => from != to && self.connected(from, to),
+                None => {
+                    let k = &self.hosts[to].kernel;
+                    k.exists && k.up
+                }
+            };
+            let k = &self.hosts[to].kernel;
+            let addressed = dst.is_multicast() || k.addrs.iter().any(|a| a.addr == dst);
+            if !reachable || !addressed || self.hosts[to].node.is_none() {
                 continue;
             }
             let event = Event::Datagram(Datagram {

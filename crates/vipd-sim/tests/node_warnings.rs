@@ -195,7 +195,7 @@ fn parameter_mismatches_are_warned_at_once_then_once_a_minute_per_reason() {
     for k in 0..150 {
         for (offset_ms, bytes) in &sends {
             let t = at_ns(S + k * S + offset_ms * MS);
-            lan.schedule(t, Act::Inject(0, r99(), bytes.clone()));
+            lan.schedule(t, Act::Arrive(0, r99(), bytes.clone()));
         }
     }
     lan.run_until(at_ns(151 * S));
@@ -289,7 +289,7 @@ fn the_other_checksum_form_is_accepted_and_warned_about_once_a_minute() {
         V3Checksum::NoPseudoHeader,
     );
     for k in 0..150 {
-        lan.schedule(at_ns(S + k * S), Act::Inject(0, r99(), bytes.clone()));
+        lan.schedule(at_ns(S + k * S), Act::Arrive(0, r99(), bytes.clone()));
     }
     lan.run_until(at_ns(151 * S));
     let said = warnings(&lan, 0, "other_checksum_form");

@@ -161,9 +161,9 @@ impl Shell {
                 interface,
                 family,
                 src,
-                bytes,
+                to,
             } => {
-                let ok = self.sockets.send_advert(&interface, family, src, &bytes);
+                let ok = self.sockets.send_advert(&interface, family, src, &to);
                 return Some(Event::AdvertSent { run, ok });
             }
             Command::Announce {

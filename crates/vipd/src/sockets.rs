@@ -16,7 +16,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tracing::warn;
-use vipd_node::{Datagram, Event, Family, OpenId};
+use vipd_node::{AdvertCopy, Datagram, Event, Family, OpenId};
 use vipd_wire::{Ipv4Header, RxError, PROTOCOL};
 
 use crate::vrrp_socket::{FrameSocket, Received, VrrpSocket, MAX_DATAGRAM};
@@ -192,18 +192,26 @@ impl Sockets {
         }
     }
 
-    /// Sends a VRRP message; says whether it went out.
-    pub fn send_advert(&self, interface: &str, family: Family, src: IpAddr, bytes: &[u8]) -> bool {
+    /// Sends each copy of a VRRP advert to its destination; says whether all went out
+    /// (a failed one does not keep the others from being sent).
+    pub fn send_advert(
+        &self,
+        interface: &str,
+        family: Family,
+        src: IpAddr,
+        to: &[AdvertCopy],
+    ) -> bool {
         let Some(reader) = self.ifaces.get(interface).and_then(|i| i.vrrp.get(&family)) else {
             return false;
         };
-        match reader.sock.send(src, bytes) {
-            Ok(()) => true,
-            Err(e) => {
-                warn!(interface, error = %e, "advert not sent");
-                false
+        let mut all = true;
+        for copy in to {
+            if let Err(e) = reader.sock.send(src, copy.dst, &copy.bytes) {
+                warn!(interface, dst = %copy.dst, error = %e, "advert not sent");
+                all = false;
             }
         }
+        all
     }
 
     /// Sends announcement frames, each one tried (one that fails does not keep the

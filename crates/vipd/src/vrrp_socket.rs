@@ -1,9 +1,10 @@
 //! Raw IP sockets for VRRP (protocol 112), one per interface and address family.
 //!
 //! RFC 5798 §5.1.1.3/§5.1.2.3: adverts are sent with TTL / hop limit 255 to 224.0.0.18
-//! or ff02::12; receivers check it is still 255. Sockets are bound to the device,
-//! `IP_MULTICAST_ALL` is off (or every group joined on the host would arrive), and our
-//! own multicast is not looped back.
+//! or ff02::12 (or, for unicast peers, to each peer's address); receivers check it is
+//! still 255. Sockets are bound to the device, `IP_MULTICAST_ALL` is off (or every group
+//! joined on the host would arrive), and our own multicast is not looped back. Adverts
+//! unicast to the host arrive on the same socket.
 
 use std::io::{self, IoSlice, IoSliceMut};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddrV4, SocketAddrV6};
@@ -140,14 +141,15 @@ impl VrrpSocket {
         Ok(VrrpSocket { sock, ifindex, v6 })
     }
 
-    /// Sends one advert from `src` to the VRRP group. It never waits: a full send queue
-    /// (EAGAIN) is a failed send, reported to the engine like any other, so one stuck
-    /// interface cannot stall the event loop.
-    pub fn send(&self, src: IpAddr, payload: &[u8]) -> io::Result<()> {
+    /// Sends one advert from `src` to `dst` (the VRRP group or a unicast peer, of the
+    /// socket's family). It never waits: a full send queue (EAGAIN) is a failed send,
+    /// reported to the engine like any other, so one stuck interface cannot stall the
+    /// event loop.
+    pub fn send(&self, src: IpAddr, dst: IpAddr, payload: &[u8]) -> io::Result<()> {
         let fd = self.sock.as_raw_fd();
         let iov = [IoSlice::new(payload)];
-        match src {
-            IpAddr::V4(src) if !self.v6 => {
+        match (src, dst) {
+            (IpAddr::V4(src), IpAddr::V4(dst)) if !self.v6 => {
                 // IP_PKTINFO pins the interface and the source address, so a VIP that is
                 // also on the interface is never picked as the advert source.
                 let info = libc::in_pktinfo {
@@ -157,7 +159,7 @@ impl VrrpSocket {
                     },
                     ipi_addr: libc::in_addr { s_addr: 0 },
                 };
-                let dst = SockaddrIn::from(SocketAddrV4::new(MULTICAST_V4, 0));
+                let dst = SockaddrIn::from(SocketAddrV4::new(dst, 0));
                 self.sock.try_io(Interest::WRITABLE, || {
                     sendmsg(
                         fd,
@@ -169,8 +171,10 @@ impl VrrpSocket {
                     .map_err(io::Error::from)
                 })?;
             }
-            IpAddr::V6(_) if self.v6 => {
-                let dst = SockaddrIn6::from(SocketAddrV6::new(MULTICAST_V6, 0, 0, self.ifindex));
+            (IpAddr::V6(_), IpAddr::V6(dst)) if self.v6 => {
+                // The interface as the scope of the group and of link-local peers (the
+                // socket is bound to the device as well).
+                let dst = SockaddrIn6::from(SocketAddrV6::new(dst, 0, 0, self.ifindex));
                 self.sock.try_io(Interest::WRITABLE, || {
                     sendmsg(fd, &iov, &[], MsgFlags::empty(), Some(&dst)).map_err(io::Error::from)
                 })?;
@@ -178,7 +182,7 @@ impl VrrpSocket {
             _ => {
                 return Err(io::Error::new(
                     io::ErrorKind::InvalidInput,
-                    "advert source of the wrong address family for this socket",
+                    "advert source or destination of the wrong address family for this socket",
                 ))
             }
         }

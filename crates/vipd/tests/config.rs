@@ -41,6 +41,7 @@ instances:
       count: 3                 # default 3
       repeat_after: 2s         # default 2s
       refresh: 0s              # default 0s (off)
+    unicast_peers: [192.0.2.12, 192.0.2.13]  # default none: multicast
 ";
 
 #[test]
@@ -51,6 +52,13 @@ fn documented_example_parses_to_the_expected_values() {
     assert_eq!(c.instances.len(), 1);
     let i = &c.instances[0];
     assert_eq!(i.name, "web");
+    assert_eq!(
+        i.unicast_peers,
+        vec![
+            "192.0.2.12".parse::<IpAddr>().expect("addr"),
+            "192.0.2.13".parse::<IpAddr>().expect("addr")
+        ]
+    );
     assert_eq!(i.interface, "eth0");
     assert_eq!(i.vrid, 51);
     assert_eq!(i.priority, 150);
@@ -98,6 +106,7 @@ fn defaults_for_v3() {
     assert_eq!(i.checksum, ChecksumMode::Rfc5798);
     assert_eq!(i.vips, vec![vip("2001:db8::1/128")]);
     assert!(i.is_ipv6());
+    assert!(i.unicast_peers.is_empty(), "multicast by default");
     assert_eq!(
         i.garp,
         GarpConfig {
@@ -380,6 +389,141 @@ fn rejects_bad_vip_lists() {
         5,
         Some("instances[0].vips[0]"),
         "multicast",
+    );
+}
+
+#[test]
+fn unicast_peers_of_either_family() {
+    let c = parse(
+        "\
+instances:
+  - name: v4
+    interface: eth0
+    vrid: 51
+    version: 2
+    vips: [192.0.2.50/24]
+    unicast_peers:
+      - 192.0.2.12
+      - 198.51.100.7
+  - name: v6
+    interface: eth0
+    vrid: 51
+    vips: [2001:db8::50/64]
+    unicast_peers: [\"fe80::12\", fe80::13]
+",
+    )
+    .expect("valid unicast config");
+    let addrs =
+        |list: &[&str]| -> Vec<IpAddr> { list.iter().map(|a| a.parse().expect("addr")).collect() };
+    assert_eq!(
+        c.instances[0].unicast_peers,
+        addrs(&["192.0.2.12", "198.51.100.7"])
+    );
+    assert_eq!(
+        c.instances[1].unicast_peers,
+        addrs(&["fe80::12", "fe80::13"])
+    );
+}
+
+#[test]
+fn rejects_bad_unicast_peers() {
+    let with = |vips: &str, peers: &str| {
+        format!(
+            "instances:\n  - name: a\n    interface: eth0\n    vrid: 1\n    vips: {vips}\n    unicast_peers: {peers}\n"
+        )
+    };
+    let v4 = "[192.0.2.50/24]";
+    let v6 = "[2001:db8::50/64]";
+    rejects(
+        &with(v4, "[]"),
+        6,
+        Some("instances[0].unicast_peers"),
+        "at least one peer is required; leave unicast_peers out to use multicast",
+    );
+    rejects(
+        &with(
+            v4,
+            "\n      - 192.0.2.12\n      - 192.0.2.13\n      - 192.0.2.12",
+        ),
+        9,
+        Some("instances[0].unicast_peers[2]"),
+        "192.0.2.12 is listed twice (also unicast_peers[0])",
+    );
+    rejects(
+        &with(v4, "\n      - 192.0.2.12\n      - fe80::12"),
+        8,
+        Some("instances[0].unicast_peers[1]"),
+        "fe80::12 is IPv6 but unicast_peers[0] is IPv4",
+    );
+    rejects(
+        &with(v4, "[fe80::12]"),
+        6,
+        Some("instances[0].unicast_peers[0]"),
+        "fe80::12 is IPv6 but the VIPs are IPv4",
+    );
+    rejects(
+        &with(v6, "\n      - fe80::12\n      - 2001:db8::12"),
+        8,
+        Some("instances[0].unicast_peers[1]"),
+        "2001:db8::12 is not link-local",
+    );
+    rejects(
+        &with(v4, "\n      - 192.0.2.12\n      - 192.0.2.50"),
+        8,
+        Some("instances[0].unicast_peers[1]"),
+        "192.0.2.50 is one of this instance's VIPs",
+    );
+    rejects(
+        &with(v4, "[192.0.2.12/24]"),
+        6,
+        Some("instances[0].unicast_peers[0]"),
+        "without a prefix length",
+    );
+    rejects(
+        &with(v4, "[192.0.2.300]"),
+        6,
+        Some("instances[0].unicast_peers[0]"),
+        "`192.0.2.300` is not an IP address",
+    );
+    for (bad, kind) in [
+        ("224.0.0.18", "multicast"),
+        ("0.0.0.0", "unspecified"),
+        ("127.0.0.1", "loopback"),
+        ("255.255.255.255", "broadcast"),
+    ] {
+        rejects(
+            &with(v4, &format!("[{bad}]")),
+            6,
+            Some("instances[0].unicast_peers[0]"),
+            kind,
+        );
+    }
+    rejects(
+        &with(v4, "192.0.2.12"),
+        6,
+        Some("instances[0].unicast_peers"),
+        "a list of the peers' addresses",
+    );
+    // Another instance's VIP is no advert source either.
+    rejects(
+        "\
+instances:
+  - name: a
+    interface: eth0
+    vrid: 1
+    vips: [192.0.2.50/24]
+    unicast_peers: [192.0.2.12]
+  - name: b
+    interface: eth0
+    vrid: 2
+    vips: [192.0.2.60/24]
+    unicast_peers:
+      - 192.0.2.13
+      - 192.0.2.50
+",
+        13,
+        Some("instances[1].unicast_peers[1]"),
+        "192.0.2.50 is a VIP of instances[0] (a)",
     );
 }
 

@@ -330,6 +330,23 @@ impl Host {
         ]));
     }
 
+    /// Whether the bridge floods multicast out of this host's port (`mcast_flood`; the
+    /// bridge's multicast snooping is off, so with it off the host receives no
+    /// multicast at all — no VRRP group adverts, no IPv6 neighbour discovery — while
+    /// broadcast (ARP) and unicast still arrive). For networks without multicast.
+    pub fn set_mcast_flood(&self, on: bool) {
+        run_ok(Command::new("bridge").args([
+            "-n",
+            &self.bridge_ns,
+            "link",
+            "set",
+            "dev",
+            &self.port,
+            "mcast_flood",
+            if on { "on" } else { "off" },
+        ]));
+    }
+
     /// The bridge-side end of `iface`'s cable (`eth0` or one added by [`Lan::attach`]).
     pub fn port_of(&self, iface: &str) -> Option<String> {
         if iface == "eth0" {

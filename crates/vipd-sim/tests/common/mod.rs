@@ -74,7 +74,7 @@ pub fn adverts_from(lan: &Lan, h: HostId) -> Vec<(Instant, IpAddr, u8)> {
         .iter()
         .filter(|e| e.host == h)
         .filter_map(|e| match e.what {
-            Seen::Advert { src, priority } => Some((e.at, src, priority)),
+            Seen::Advert { src, priority, .. } => Some((e.at, src, priority)),
             _ => None,
         })
         .collect()

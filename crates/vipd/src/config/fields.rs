@@ -278,6 +278,102 @@ impl<'de> Visitor<'de> for NextVip<'_> {
     }
 }
 
+/// The `unicast_peers` list: at least one address (no prefix length), all of one family,
+/// no duplicates, each one a host could send from. The checks against the rest of the
+/// instance (its family, its VIPs) are `validate`'s.
+///
+/// Checked element by element, so an error points at the offending entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeerList(pub Vec<IpAddr>);
+
+impl<'de> Deserialize<'de> for PeerList {
+    fn deserialize<D: Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = PeerList;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a list of the peers' addresses such as [192.0.2.12, 192.0.2.13]")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<PeerList, A::Error> {
+                let mut peers: Vec<IpAddr> = Vec::new();
+                while let Some(peer) = seq.next_element_seed(NextPeer { before: &peers })? {
+                    peers.push(peer);
+                }
+                if peers.is_empty() {
+                    return Err(de::Error::custom(
+                        "at least one peer is required; leave unicast_peers out to use multicast",
+                    ));
+                }
+                Ok(PeerList(peers))
+            }
+        }
+        de.deserialize_seq(V)
+    }
+}
+
+/// One entry of a [`PeerList`], checked against the entries before it.
+struct NextPeer<'a> {
+    before: &'a [IpAddr],
+}
+
+impl<'de> DeserializeSeed<'de> for NextPeer<'_> {
+    type Value = IpAddr;
+
+    fn deserialize<D: Deserializer<'de>>(self, de: D) -> Result<IpAddr, D::Error> {
+        de.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for NextPeer<'_> {
+    type Value = IpAddr;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an address such as 192.0.2.12 or fe80::12")
+    }
+
+    scalars_as_text!();
+
+    fn visit_str<E: de::Error>(self, s: &str) -> Result<IpAddr, E> {
+        let text = s.trim();
+        if text.contains('/') {
+            return Err(E::custom(format!(
+                "`{text}`: a peer is an address, without a prefix length"
+            )));
+        }
+        let peer: IpAddr = text
+            .parse()
+            .map_err(|_| E::custom(format!("`{text}` is not an IP address")))?;
+        let unusable = match peer {
+            a if a.is_unspecified() => Some("unspecified"),
+            a if a.is_loopback() => Some("a loopback address"),
+            a if a.is_multicast() => Some("a multicast address"),
+            IpAddr::V4(a) if a.is_broadcast() => Some("the broadcast address"),
+            _ => None,
+        };
+        if let Some(kind) = unusable {
+            return Err(E::custom(format!(
+                "{peer} is {kind} and cannot be a unicast peer"
+            )));
+        }
+        if let Some(i) = self.before.iter().position(|p| *p == peer) {
+            return Err(E::custom(format!(
+                "{peer} is listed twice (also unicast_peers[{i}])"
+            )));
+        }
+        if let Some(first) = self.before.first() {
+            if first.is_ipv4() != peer.is_ipv4() {
+                return Err(E::custom(format!(
+                    "{peer} is {} but unicast_peers[0] is {}; an instance's peers are all \
+                     of its address family",
+                    family(peer),
+                    family(*first)
+                )));
+            }
+        }
+        Ok(peer)
+    }
+}
+
 fn family(addr: IpAddr) -> &'static str {
     if addr.is_ipv4() {
         "IPv4"

@@ -10,7 +10,16 @@
 //!     priority: 150
 //!     advert_interval: 200ms
 //!     vips: [192.0.2.50/24]
+//!     unicast_peers: [192.0.2.12]          # optional; see below
 //! ```
+//!
+//! `unicast_peers` (optional, per instance) is for networks without multicast: adverts go
+//! to each listed address instead of 224.0.0.18 / ff02::12 (same VRRP message, from the
+//! interface's primary address, TTL / hop limit 255), and adverts from any other address
+//! are dropped and counted as `not_a_peer`. List the other routers' advert sources: their
+//! primary IPv4 address, or their IPv6 link-local address (fe80::). At least one entry,
+//! all of the instance's family, no duplicates, no VIP; leave the field out for
+//! multicast.
 //!
 //! Every error names the file, the 1-based line and column, and the field path, e.g.
 //! `/etc/vipd.yaml:7:15: instances[0].vrid: 0 is out of range 1..=255`.

@@ -5,7 +5,9 @@
 
 use serde::Deserialize;
 
-use super::fields::{DurationField, IfName, InstanceName, LogLevel, RangedU8, SocketPath, VipList};
+use super::fields::{
+    DurationField, IfName, InstanceName, LogLevel, PeerList, RangedU8, SocketPath, VipList,
+};
 use super::{ChecksumMode, VrrpVersion};
 
 #[derive(Debug, Deserialize)]
@@ -52,6 +54,8 @@ pub(super) struct RawInstance {
     pub vips: Option<VipList>,
     #[serde(default)]
     pub garp: Option<RawGarp>,
+    #[serde(default)]
+    pub unicast_peers: Option<PeerList>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -2,6 +2,7 @@
 //! than one field. Each failure names the field to blame; [`super::locate`] finds it.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -9,7 +10,7 @@ use super::duration::HumanDuration;
 use super::path::FieldPath;
 use super::raw::{RawConfig, RawGarp, RawInstance};
 use super::VrrpVersion;
-use super::{ChecksumMode, Config, GarpConfig, InstanceConfig};
+use super::{ChecksumMode, Config, GarpConfig, InstanceConfig, Vip};
 
 /// A problem with a deserialized config: which field, and what is wrong.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -106,6 +107,24 @@ pub(super) fn build(raw: RawConfig) -> Result<Config, Problem> {
         }
         instances.push(inst);
     }
+    // Nor is any other instance's VIP an advert source.
+    for (i, inst) in instances.iter().enumerate() {
+        for (j, peer) in inst.unicast_peers.iter().enumerate() {
+            if let Some((k, other)) = instances
+                .iter()
+                .enumerate()
+                .find(|(_, o)| o.vips.iter().any(|v| v.addr == *peer))
+            {
+                return Err(Problem::new(
+                    root.key("instances").index(i).key("unicast_peers").index(j),
+                    format!(
+                        "{peer} is a VIP of instances[{k}] ({}); list the peers' own addresses",
+                        other.name
+                    ),
+                ));
+            }
+        }
+    }
     Ok(Config {
         control_socket: raw
             .control_socket
@@ -160,6 +179,9 @@ fn build_instance(raw: RawInstance, at: &FieldPath) -> Result<InstanceConfig, Pr
         ));
     }
 
+    let unicast_peers = raw.unicast_peers.map_or_else(Vec::new, |p| p.0);
+    check_peers(&unicast_peers, &vips, &at.key("unicast_peers"))?;
+
     Ok(InstanceConfig {
         name,
         interface,
@@ -173,7 +195,41 @@ fn build_instance(raw: RawInstance, at: &FieldPath) -> Result<InstanceConfig, Pr
         checksum,
         vips,
         garp: build_garp(raw.garp, &at.key("garp"))?,
+        unicast_peers,
     })
+}
+
+/// Unicast peers are compared with the source of every advert received, so each must be
+/// an address a peer sends from: of the VIPs' family, for IPv6 link-local (RFC 5798
+/// §5.1.2.1: IPv6 adverts come from the link-local address), and never one of the VIPs.
+fn check_peers(peers: &[IpAddr], vips: &[Vip], at: &FieldPath) -> Result<(), Problem> {
+    let ipv6 = vips.first().is_some_and(|v| v.addr.is_ipv6());
+    for (j, peer) in peers.iter().enumerate() {
+        let blame = |m: String| Err(Problem::new(at.index(j), m));
+        if peer.is_ipv6() != ipv6 {
+            return blame(format!(
+                "{peer} is {} but the VIPs are {}; a peer must be of the instance's \
+                 address family",
+                if peer.is_ipv6() { "IPv6" } else { "IPv4" },
+                if ipv6 { "IPv6" } else { "IPv4" }
+            ));
+        }
+        if let IpAddr::V6(a) = peer {
+            // fe80::/10 (`Ipv6Addr::is_unicast_link_local` is newer than the MSRV).
+            if a.segments()[0] & 0xffc0 != 0xfe80 {
+                return blame(format!(
+                    "{peer} is not link-local; IPv6 adverts are sent from the link-local \
+                     address (fe80::/10), so list each peer's link-local address"
+                ));
+            }
+        }
+        if vips.iter().any(|v| v.addr == *peer) {
+            return blame(format!(
+                "{peer} is one of this instance's VIPs; list the peers' own addresses"
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The shortest periodic re-announcement: more often floods the LAN with ARP for nothing.
