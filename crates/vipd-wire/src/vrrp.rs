@@ -201,6 +201,9 @@ pub enum RxError {
     BadChecksum { got: u16, computed: u16 },
     #[error("VRID {got} is not the configured {expected}")]
     VridMismatch { got: u8, expected: u8 },
+    /// vipd's authentication trailer ([`crate::auth`]) is missing or does not hold.
+    #[error(transparent)]
+    Auth(#[from] crate::auth::AuthError),
 }
 
 impl RxError {
@@ -217,6 +220,7 @@ impl RxError {
             RxError::V2OverIpv6 => "v2_over_ipv6",
             RxError::BadChecksum { .. } => "bad_checksum",
             RxError::VridMismatch { .. } => "vrid_mismatch",
+            RxError::Auth(e) => e.kind(),
         }
     }
 }
@@ -309,8 +313,10 @@ impl<T: AsRef<[u8]>> AdvertPacket<T> {
     /// alike; the [`Body`] it returns is the only way to those bytes.
     fn check_len(&self, version: Version, ipv6: bool) -> Result<Body<'_>, RxError> {
         let (addresses, auth_data) = body_layout(version, usize::from(self.count()), ipv6);
+        let end = auth_data.end;
         match (self.b().get(addresses), self.b().get(auth_data)) {
             (Some(addresses), Some(auth_data)) => Ok(Body {
+                end,
                 addresses,
                 auth_data,
                 ipv6,
@@ -322,9 +328,10 @@ impl<T: AsRef<[u8]>> AdvertPacket<T> {
         }
     }
 
-    /// A copy of the advert with the checksum field zeroed: what the checksum covers.
-    fn with_checksum_zeroed(&self) -> Vec<u8> {
-        let mut bytes = self.b().to_vec();
+    /// A copy of the VRRP message (the first `len` bytes, as [`Self::check_len`] gave
+    /// them) with the checksum field zeroed: what the checksum covers.
+    fn message_with_checksum_zeroed(&self, len: usize) -> Vec<u8> {
+        let mut bytes = self.b()[..len.min(self.len())].to_vec();
         bytes[field::CHECKSUM].fill(0);
         bytes
     }
@@ -333,6 +340,9 @@ impl<T: AsRef<[u8]>> AdvertPacket<T> {
 /// The part of an advert after the fixed header, cut to the length its count gives
 /// by [`AdvertPacket::check_len`].
 struct Body<'a> {
+    /// Where the VRRP message ends: after the addresses and (v2) the authentication
+    /// data. Anything past it (vipd's authentication trailer) is not part of it.
+    end: usize,
     /// `count` addresses, back to back.
     addresses: &'a [u8],
     /// VRRPv2's 8 bytes of authentication data; empty for VRRPv3.
@@ -389,10 +399,12 @@ impl Advert {
         // §7.1: "MUST verify that the received packet contains the complete VRRP packet
         // (including fixed fields, and IPvX address(es))"; RFC 3768 adds the auth data.
         let body = p.check_len(check.version, v6)?;
-        // §7.1: "MUST verify the VRRP checksum". The checksum covers the whole VRRP
-        // message as the IP layer delivered it.
+        // §7.1: "MUST verify the VRRP checksum". The checksum covers the VRRP message,
+        // as long as its count makes it (§5.2.8: "the entire VRRP message"); bytes
+        // after it, such as vipd's authentication trailer (`crate::auth`), are not
+        // part of it.
         let got = p.checksum();
-        let zeroed = p.with_checksum_zeroed();
+        let zeroed = p.message_with_checksum_zeroed(body.end);
         let computed = match (check.version, check.v3_checksum, v6) {
             // RFC 3768 §5.3.8: the VRRP message alone.
             (Version::V2, _, _) => checksum::plain(&zeroed),
@@ -413,6 +425,20 @@ impl Advert {
             });
         }
         Ok(Self::from_view(&p, &body, check.version))
+    }
+
+    /// Splits received bytes into the VRRP message — as long as its count of addresses
+    /// makes it for `version` and the family it arrived over, checked like `decode`
+    /// checks it — and whatever follows (vipd's authentication trailer, or nothing).
+    /// The version field itself is not looked at: `decode` checks it.
+    pub fn split_message(
+        bytes: &[u8],
+        version: Version,
+        ipv6: bool,
+    ) -> Result<(&[u8], &[u8]), RxError> {
+        let p = AdvertPacket::new_checked(bytes)?;
+        let end = p.check_len(version, ipv6)?.end;
+        Ok(bytes.split_at(end))
     }
 
     /// Decodes the fields without §7.1 validation (for tools and tests); still never panics.
