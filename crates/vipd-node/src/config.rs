@@ -9,6 +9,7 @@ use std::time::Duration;
 use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;
 
+pub use crate::auth::{AuthConfig, AuthKey, KeyError};
 pub use crate::vip::{Vip, VipParseError};
 
 /// The whole configuration file.
@@ -51,6 +52,9 @@ pub struct InstanceConfig {
     /// 1..=255 addresses, all of one family (IPv4 only for v2), no duplicates.
     pub vips: Vec<Vip>,
     pub garp: GarpConfig,
+    /// HMAC-SHA256 authentication of adverts among vipd peers ([`crate::auth`]); none
+    /// by default. The keys come from the key files the daemon read.
+    pub auth: Option<AuthConfig>,
 }
 
 /// Gratuitous ARP / unsolicited Neighbor Advertisement announcements.

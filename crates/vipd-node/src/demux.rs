@@ -31,6 +31,11 @@ impl Node {
             );
             return;
         };
+        // With `auth`, only a message whose trailer holds goes on (see `auth`).
+        let bytes = match self.instances[i].authenticate(d.src, &d.bytes) {
+            Ok(message) => message,
+            Err(e) => return self.feed(now, i, Input::Rejected(e)),
+        };
         self.feed(
             now,
             i,
@@ -38,7 +43,7 @@ impl Node {
                 src: d.src,
                 dst: d.dst,
                 ttl: d.ttl,
-                bytes: &d.bytes,
+                bytes,
             },
         );
     }

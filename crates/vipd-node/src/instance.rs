@@ -18,6 +18,8 @@ pub struct Instance {
     /// Which run the router is: answers for an earlier run (a send result, a VIP job)
     /// find no router and change nothing.
     pub run: RunId,
+    /// With `auth`: the last sequence number accepted from each source.
+    pub replay: crate::auth::Replay,
 }
 
 impl Instance {
@@ -27,6 +29,7 @@ impl Instance {
             router: None,
             waiting: Some("interface not set up yet".into()),
             run: RunId(0),
+            replay: crate::auth::Replay::default(),
         }
     }
 

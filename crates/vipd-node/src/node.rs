@@ -24,6 +24,10 @@ use crate::stop::Stopping;
 pub struct HostInfo {
     pub hostname: String,
     pub pid: u32,
+    /// When the node started, in nanoseconds since the Unix epoch by the host's wall
+    /// clock: the first sequence number of authenticated adverts ([`crate::auth`]), so
+    /// that a restarted vipd's numbers start above its earlier run's.
+    pub started_unix_ns: u64,
 }
 
 /// What the node keeps per interface in use.
@@ -62,6 +66,8 @@ pub struct Node {
     pub(crate) stopping: Option<Stopping>,
     /// Runs handed out so far.
     runs: u64,
+    /// The sequence number of the next authenticated advert.
+    pub(crate) auth_seq: u64,
     commands: VecDeque<Command>,
 }
 
@@ -82,6 +88,7 @@ impl Node {
             .cloned()
             .map(Instance::new)
             .collect();
+        let auth_seq = host.started_unix_ns;
         let mut node = Node {
             config,
             host,
@@ -93,6 +100,7 @@ impl Node {
             status_waiting: Vec::new(),
             stopping: None,
             runs: 0,
+            auth_seq,
             commands: VecDeque::new(),
         };
         node.note(
@@ -288,6 +296,7 @@ impl Node {
                 let Some(src) = inst.router.as_ref().map(|r| r.config().primary) else {
                     return;
                 };
+                let bytes = self.signed(i, src, bytes);
                 self.push(Command::SendAdvert {
                     run,
                     interface,

@@ -84,6 +84,7 @@ pub mod node {
                 repeat_after: Duration::from_secs(2),
                 refresh: Duration::ZERO,
             },
+            auth: None,
         }
     }
 

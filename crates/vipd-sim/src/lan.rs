@@ -44,6 +44,9 @@ pub type HostId = usize;
 
 /// The one interface every host has.
 pub const IFACE: &str = "eth0";
+/// The hosts' wall clock at `Instant::ZERO`, in nanoseconds since the Unix epoch (14
+/// November 2023): a node started at `t` is given `SIM_EPOCH_NS + t` as its start time.
+pub const SIM_EPOCH_NS: u64 = 1_700_000_000_000_000_000;
 const MAX_STEPS_PER_INSTANT: usize = 100_000;
 
 /// Something done to the LAN or a host, at once or scheduled.
@@ -79,6 +82,14 @@ pub enum Act {
     Status(HostId),
     /// Whether the host's kernel reads fail (a dead netlink connection).
     FailReads(HostId, bool),
+    /// A VRRP datagram from `src` (TTL 255, to the VRRP group) arrives at host `to`'s
+    /// interface at once: a forgery from a host that runs no vipd, or captured bytes
+    /// sent again.
+    Inject {
+        to: HostId,
+        src: IpAddr,
+        bytes: Vec<u8>,
+    },
 }
 
 /// One timeline entry.
@@ -150,6 +161,8 @@ struct Host {
     group: usize,
     requests: u64,
     vipless_since: BTreeMap<String, Instant>,
+    /// The bytes of the last advert the host sent.
+    last_advert: Option<Vec<u8>>,
 }
 
 enum Item {
@@ -216,6 +229,7 @@ impl LanBuilder {
                 group: 0,
                 requests: 0,
                 vipless_since: BTreeMap::new(),
+                last_advert: None,
             })
             .collect();
         Lan {
@@ -247,6 +261,14 @@ pub struct Lan {
     breaches: Vec<Breach>,
     holders_since: BTreeMap<(IpAddr, HostId, HostId), Instant>,
     check_holders: bool,
+}
+
+/// The VRRP group of `src`'s family.
+fn group(src: IpAddr) -> IpAddr {
+    match src {
+        IpAddr::V4(_) => IpAddr::V4(vipd_wire::MULTICAST_V4),
+        IpAddr::V6(_) => IpAddr::V6(vipd_wire::MULTICAST_V6),
+    }
 }
 
 /// Host `h`'s own addresses.
@@ -310,6 +332,11 @@ impl Lan {
     /// Host `h`'s link-local IPv6 address.
     pub fn addr_v6(h: HostId) -> IpAddr {
         own_addrs(h)[1].addr
+    }
+
+    /// The bytes of the last advert host `h` sent, as they went on the wire.
+    pub fn last_advert_bytes(&self, h: HostId) -> Option<&[u8]> {
+        self.hosts[h].last_advert.as_deref()
     }
 
     pub fn node(&self, h: HostId) -> Option<&Node> {
@@ -504,6 +531,7 @@ impl Lan {
                 let info = HostInfo {
                     hostname: format!("host{h}"),
                     pid: 1000 + u32::try_from(h).unwrap_or(0),
+                    started_unix_ns: SIM_EPOCH_NS + now.as_nanos(),
                 };
                 host.node = Some(Node::new(now, host.config.clone(), info));
                 self.drain(h);
@@ -567,6 +595,16 @@ impl Lan {
             Act::FailAdds(h, n) => self.hosts[h].kernel.fail_adds = n,
             Act::FailRemoves(h, n) => self.hosts[h].kernel.fail_removes = n,
             Act::FailReads(h, fail) => self.hosts[h].kernel.fail_reads = fail,
+            Act::Inject { to, src, bytes } => {
+                let event = Event::Datagram(Datagram {
+                    ifindex: self.hosts[to].kernel.index,
+                    src,
+                    dst: group(src),
+                    ttl: 255,
+                    bytes,
+                });
+                self.deliver(to, event);
+            }
             Act::Status(h) => {
                 let host = &mut self.hosts[h];
                 host.requests += 1;
@@ -690,6 +728,7 @@ impl Lan {
             } => {
                 let priority = bytes.get(2).copied().unwrap_or(0);
                 self.record(h, Seen::Advert { src, priority });
+                self.hosts[h].last_advert = Some(bytes.clone());
                 let ok = self.hosts[h].kernel.exists && self.hosts[h].kernel.up;
                 if ok {
                     self.multicast(h, src, bytes);
@@ -811,10 +850,7 @@ impl Lan {
     }
 
     fn multicast(&mut self, from: HostId, src: IpAddr, bytes: Vec<u8>) {
-        let dst = match src {
-            IpAddr::V4(_) => IpAddr::V4(vipd_wire::MULTICAST_V4),
-            IpAddr::V6(_) => IpAddr::V6(vipd_wire::MULTICAST_V6),
-        };
+        let dst = group(src);
         let at = self.now + self.net_latency;
         for to in 0..self.hosts.len() {
             if to == from || !self.connected(from, to) || self.hosts[to].node.is_none() {

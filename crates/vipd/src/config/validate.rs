@@ -173,6 +173,7 @@ fn build_instance(raw: RawInstance, at: &FieldPath) -> Result<InstanceConfig, Pr
         checksum,
         vips,
         garp: build_garp(raw.garp, &at.key("garp"))?,
+        auth: None,
     })
 }
 
