@@ -5,7 +5,9 @@
 
 use serde::Deserialize;
 
-use super::fields::{DurationField, IfName, InstanceName, LogLevel, RangedU8, SocketPath, VipList};
+use super::fields::{
+    DurationField, IfName, InstanceName, KeyPath, LogLevel, RangedU8, SocketPath, VipList,
+};
 use super::{ChecksumMode, VrrpVersion};
 
 #[derive(Debug, Deserialize)]
@@ -52,6 +54,8 @@ pub(super) struct RawInstance {
     pub vips: Option<VipList>,
     #[serde(default)]
     pub garp: Option<RawGarp>,
+    #[serde(default)]
+    pub auth: Option<RawAuth>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -66,4 +70,16 @@ pub(super) struct RawGarp {
     pub repeat_after: Option<DurationField>,
     #[serde(default)]
     pub refresh: Option<DurationField>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a mapping with `key_file` (and optionally `previous_key_file`)"
+)]
+pub(super) struct RawAuth {
+    #[serde(default)]
+    pub key_file: Option<KeyPath>,
+    #[serde(default)]
+    pub previous_key_file: Option<KeyPath>,
 }
