@@ -16,6 +16,8 @@ pub struct VipdInstance {
     pub version: Option<u8>,
     pub preempt: Option<bool>,
     pub vips: Vec<String>,
+    /// `auth: {key_file: ...}`: the absolute path of the key file.
+    pub auth_key_file: Option<String>,
 }
 
 impl VipdInstance {
@@ -30,6 +32,7 @@ impl VipdInstance {
             version: None,
             preempt: None,
             vips: vips.iter().map(|v| v.to_string()).collect(),
+            auth_key_file: None,
         }
     }
 
@@ -56,6 +59,12 @@ impl VipdInstance {
 
     pub fn preempt(mut self, p: bool) -> Self {
         self.preempt = Some(p);
+        self
+    }
+
+    /// Authenticated adverts with the key in `path` (absolute).
+    pub fn auth_key_file(mut self, path: &std::path::Path) -> Self {
+        self.auth_key_file = Some(path.display().to_string());
         self
     }
 }
@@ -86,6 +95,10 @@ pub fn vipd_yaml(log_level: Option<&str>, instances: &[VipdInstance]) -> String 
         y.push_str("    vips:\n");
         for v in &i.vips {
             let _ = writeln!(y, "      - \"{v}\"");
+        }
+        if let Some(k) = &i.auth_key_file {
+            y.push_str("    auth:\n");
+            let _ = writeln!(y, "      key_file: \"{k}\"");
         }
     }
     y
