@@ -355,3 +355,23 @@ fn key_rotation_without_the_previous_key_splits_the_group() {
             >= 6
     );
 }
+
+/// A router without `auth` sees an authenticated advert as a normal one with 44 bytes
+/// behind it (the checksum covers the message alone) and follows it.
+#[test]
+fn a_router_without_auth_follows_an_authenticated_master() {
+    let mut lan = Lan::builder()
+        .host(web_auth(150, key("11"), None))
+        .host(web(100, 100))
+        .build();
+    lan.start_all();
+    lan.run_until(ms(2000));
+    assert_eq!(
+        lan.entered(0, "web", State::Master, ms(0)),
+        Some(at_ns(A_MASTER))
+    );
+    assert_eq!(lan.entered(1, "web", State::Master, ms(0)), None);
+    assert_eq!(drops(&lan, 1), BTreeMap::new());
+    assert_eq!(lan.holders(vip50()), vec![0]);
+    assert_no_breach(&lan);
+}
