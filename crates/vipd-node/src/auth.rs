@@ -282,12 +282,15 @@ impl Node {
     /// Instance `i`'s advert as it goes out: signed from `src` with the next sequence
     /// number if the instance has `auth`, as the engine wrote it otherwise.
     pub(crate) fn signed(&mut self, i: usize, src: IpAddr, message: Vec<u8>) -> Vec<u8> {
-        let Some(key) = self.instances[i].cfg.auth.as_ref().map(|a| a.key.clone()) else {
+        if self.instances[i].cfg.auth.is_none() {
             return message;
-        };
+        }
         let seq = self.auth_seq;
         self.auth_seq = self.auth_seq.saturating_add(1);
-        sign(&key, src, message, seq)
+        match self.instances[i].cfg.auth.as_ref() {
+            Some(auth) => sign(&auth.key, src, message, seq),
+            None => message,
+        }
     }
 }
 

@@ -16,7 +16,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use vipd_engine::{Instant, State};
 use vipd_node::auth::{sign, AuthConfig, AuthKey};
 use vipd_node::config::Config;
-use vipd_sim::cfg::node::{vip, web};
+use vipd_sim::cfg::node::{config, instance, vip, web};
 use vipd_sim::lan::{Act, HostId, Lan, SIM_EPOCH_NS};
 use vipd_wire::auth as trailer;
 use vipd_wire::{Advert, V2Auth, V3Checksum, Version, MULTICAST_V4};
@@ -373,5 +373,61 @@ fn a_router_without_auth_follows_an_authenticated_master() {
     assert_eq!(lan.entered(1, "web", State::Master, ms(0)), None);
     assert_eq!(drops(&lan, 1), BTreeMap::new());
     assert_eq!(lan.holders(vip50()), vec![0]);
+    assert_no_breach(&lan);
+}
+
+/// IPv6: adverts from the link-local address, the source's 16 bytes in the MAC.
+#[test]
+fn ipv6_peers_elect_and_ignore_forgeries() {
+    let v6 = |priority: u8| {
+        let mut i = instance("web6", 52, priority, 100, &["2001:db8::50/64"]);
+        i.auth = Some(AuthConfig {
+            key: key("44"),
+            previous_key: None,
+        });
+        config(vec![i])
+    };
+    let mut lan = Lan::builder().host(v6(150)).host(v6(100)).build();
+    lan.start_all();
+    lan.run_until(ms(1000));
+    assert_eq!(
+        lan.entered(0, "web6", State::Master, ms(0)),
+        Some(at_ns(A_MASTER))
+    );
+    let last = lan.last_advert_bytes(0).expect("host 0 sent adverts");
+    assert_eq!(last.len(), 8 + 16 + trailer::TRAILER_LEN);
+    let forger = IpAddr::V6(std::net::Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 0x66));
+    let forged = Advert {
+        version: Version::V3,
+        vrid: 52,
+        priority: 255,
+        interval_cs: 10,
+        addresses: vec![vip("2001:db8::50/64").addr],
+        auth: V2Auth::default(),
+    }
+    .emit(
+        forger,
+        IpAddr::V6(vipd_wire::MULTICAST_V6),
+        V3Checksum::PseudoHeader,
+    )
+    .expect("a valid advert");
+    // Host 0's genuine trailer, moved to the forger's source: the source is covered.
+    let moved = [&forged[..], &last[last.len() - trailer::TRAILER_LEN..]].concat();
+    for bytes in [forged, moved] {
+        lan.act(Act::Inject {
+            to: 1,
+            src: forger,
+            bytes,
+        });
+    }
+    lan.run_until(ms(2000));
+    assert_eq!(
+        auth_drops(&lan, 1),
+        [("auth_bad_mac", 1), ("auth_missing", 1)]
+            .into_iter()
+            .collect()
+    );
+    assert_eq!(lan.entered(1, "web6", State::Master, ms(0)), None);
+    assert_eq!(transitions_after(&lan, 0, at_ns(A_MASTER)), vec![]);
     assert_no_breach(&lan);
 }
