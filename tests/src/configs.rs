@@ -22,6 +22,8 @@ pub struct VipdInstance {
     pub vips: Vec<String>,
     /// `unicast_peers`, left out when empty.
     pub unicast_peers: Vec<String>,
+    /// `auth: {key_file: ...}`: the absolute path of the key file.
+    pub auth_key_file: Option<String>,
 }
 
 impl VipdInstance {
@@ -39,6 +41,7 @@ impl VipdInstance {
             checksum: None,
             vips: vips.iter().map(|v| v.to_string()).collect(),
             unicast_peers: Vec::new(),
+            auth_key_file: None,
         }
     }
 
@@ -89,6 +92,12 @@ impl VipdInstance {
         self.checksum = Some(c.to_string());
         self
     }
+
+    /// Authenticated adverts with the key in `path` (absolute).
+    pub fn auth_key_file(mut self, path: &std::path::Path) -> Self {
+        self.auth_key_file = Some(path.display().to_string());
+        self
+    }
 }
 
 /// A vipd configuration file body (everything but `control_socket`).
@@ -129,6 +138,10 @@ pub fn vipd_yaml(log_level: Option<&str>, instances: &[VipdInstance]) -> String 
             for p in &i.unicast_peers {
                 let _ = writeln!(y, "      - \"{p}\"");
             }
+        }
+        if let Some(k) = &i.auth_key_file {
+            y.push_str("    auth:\n");
+            let _ = writeln!(y, "      key_file: \"{k}\"");
         }
     }
     y

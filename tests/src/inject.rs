@@ -4,11 +4,13 @@
 //!
 //! The sender runs on a short-lived thread that joins the namespace with `setns(2)`
 //! (network namespaces are per thread), so the test process itself never sends a packet
-//! outside a test namespace.
+//! outside a test namespace. [`capture_vrrp_ipv4`] receives the same way, so that a
+//! captured advert can be sent again (a replay).
 
 use std::fs::File;
-use std::io;
+use std::io::{self, Read};
 use std::net::{IpAddr, Ipv4Addr, SocketAddrV4};
+use std::time::{Duration, Instant};
 
 use nix::sched::{setns, CloneFlags};
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
@@ -112,5 +114,60 @@ pub fn send_raw_ipv4(ns: &str, iface: &str, datagrams: Vec<Vec<u8>>) -> io::Resu
     match t.join() {
         Ok(r) => r,
         Err(_) => Err(io::Error::other("the sender thread panicked")),
+    }
+}
+
+fn capture_in_ns(
+    ns: &str,
+    iface: &str,
+    local: Ipv4Addr,
+    from: Ipv4Addr,
+    timeout: Duration,
+) -> io::Result<Vec<u8>> {
+    let nsfile = File::open(format!("/run/netns/{ns}"))?;
+    setns(&nsfile, CloneFlags::CLONE_NEWNET).map_err(io::Error::from)?;
+    let s = Socket::new(
+        Domain::IPV4,
+        Type::RAW,
+        Some(Protocol::from(i32::from(PROTOCOL))),
+    )?;
+    s.bind_device(Some(iface.as_bytes()))?;
+    s.join_multicast_v4(&MULTICAST_V4, &local)?;
+    let deadline = Instant::now() + timeout;
+    let mut buf = [0u8; 2048];
+    // Bounded: each read waits at most until the deadline.
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                format!("no VRRP datagram from {from} within {timeout:?}"),
+            ));
+        }
+        s.set_read_timeout(Some(left))?;
+        let n = (&s).read(&mut buf)?;
+        let d = &buf[..n];
+        if d.len() >= 20 && d[12..16] == from.octets() {
+            return Ok(d.to_vec());
+        }
+    }
+}
+
+/// Waits up to `timeout` for the next VRRP datagram from `from` on `iface` inside
+/// namespace `ns` (whose address there is `local`: it joins 224.0.0.18 with it) and
+/// returns it whole, IPv4 header included, ready for [`send_raw_ipv4`].
+pub fn capture_vrrp_ipv4(
+    ns: &str,
+    iface: &str,
+    local: Ipv4Addr,
+    from: Ipv4Addr,
+    timeout: Duration,
+) -> io::Result<Vec<u8>> {
+    let ns = ns.to_string();
+    let iface = iface.to_string();
+    let t = std::thread::spawn(move || capture_in_ns(&ns, &iface, local, from, timeout));
+    match t.join() {
+        Ok(r) => r,
+        Err(_) => Err(io::Error::other("the capturing thread panicked")),
     }
 }

@@ -10,6 +10,7 @@ use std::time::Duration;
 use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;
 
+pub use crate::auth::{AuthConfig, AuthKey, KeyError};
 pub use crate::vip::{Vip, VipParseError};
 
 /// The whole configuration file.
@@ -59,6 +60,9 @@ pub struct InstanceConfig {
     /// the instance's family, link-local for IPv6; no duplicates, none a VIP. Empty (the
     /// default): multicast.
     pub unicast_peers: Vec<IpAddr>,
+    /// HMAC-SHA256 authentication of adverts among vipd peers ([`crate::auth`]); none
+    /// by default. The keys come from the key files the daemon read.
+    pub auth: Option<AuthConfig>,
 }
 
 /// Gratuitous ARP / unsolicited Neighbor Advertisement announcements.

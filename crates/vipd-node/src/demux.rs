@@ -35,6 +35,11 @@ impl Node {
             self.not_a_peer(i, d.src);
             return;
         }
+        // With `auth`, only a message whose trailer holds goes on (see `auth`).
+        let bytes = match self.instances[i].authenticate(d.src, &d.bytes) {
+            Ok(message) => message,
+            Err(e) => return self.feed(now, i, Input::Rejected(e)),
+        };
         self.receiving_from = Some(d.src);
         self.feed(
             now,
@@ -43,7 +48,7 @@ impl Node {
                 src: d.src,
                 dst: d.dst,
                 ttl: d.ttl,
-                bytes: &d.bytes,
+                bytes,
             },
         );
         self.receiving_from = None;

@@ -24,6 +24,8 @@ pub struct Instance {
     /// Adverts from addresses that are not unicast peers, dropped while the router ran
     /// (reported with the engine's drops as `not_a_peer`).
     pub not_a_peer: u64,
+    /// With `auth`: the last sequence number accepted from each source.
+    pub replay: crate::auth::Replay,
 }
 
 impl Instance {
@@ -34,6 +36,7 @@ impl Instance {
             waiting: Some("interface not set up yet".into()),
             run: RunId(0),
             not_a_peer: 0,
+            replay: crate::auth::Replay::default(),
         }
     }
 

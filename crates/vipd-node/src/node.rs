@@ -14,7 +14,7 @@ use vipd_engine::{Input, Instant, Output, VipJobId};
 
 use crate::config::Config;
 use crate::instance::Instance;
-use crate::io::{Command, Event, Family, Level, Link, Record, RequestId, RunId, What};
+use crate::io::{AdvertCopy, Command, Event, Family, Level, Link, Record, RequestId, RunId, What};
 use crate::jobs::Jobs;
 use crate::kernel::Reads;
 use crate::stop::Stopping;
@@ -25,6 +25,10 @@ use crate::warn::Warnings;
 pub struct HostInfo {
     pub hostname: String,
     pub pid: u32,
+    /// When the node started, in nanoseconds since the Unix epoch by the host's wall
+    /// clock: the first sequence number of authenticated adverts ([`crate::auth`]), so
+    /// that a restarted vipd's numbers start above its earlier run's.
+    pub started_unix_ns: u64,
 }
 
 /// What the node keeps per interface in use.
@@ -72,6 +76,8 @@ pub struct Node {
     runs: u64,
     /// Socket opens asked for so far.
     pub(crate) opens: u64,
+    /// The sequence number of the next authenticated advert.
+    pub(crate) auth_seq: u64,
     commands: VecDeque<Command>,
 }
 
@@ -92,6 +98,7 @@ impl Node {
             .cloned()
             .map(Instance::new)
             .collect();
+        let auth_seq = host.started_unix_ns;
         let mut node = Node {
             config,
             host,
@@ -106,6 +113,7 @@ impl Node {
             receiving_from: None,
             runs: 0,
             opens: 0,
+            auth_seq,
             commands: VecDeque::new(),
         };
         node.note(
@@ -296,7 +304,16 @@ impl Node {
                 let Some(src) = inst.router.as_ref().map(|r| r.config().primary) else {
                     return;
                 };
-                let to = inst.copies(src, bytes);
+                // One copy per destination (a unicast peer's has its own VRRPv3
+                // checksum), each signed as it goes out: the MAC covers the checksum.
+                let copies = self.instances[i].copies(src, bytes);
+                let to = copies
+                    .into_iter()
+                    .map(|c| AdvertCopy {
+                        dst: c.dst,
+                        bytes: self.signed(i, src, c.bytes),
+                    })
+                    .collect();
                 self.push(Command::SendAdvert {
                     run,
                     interface,

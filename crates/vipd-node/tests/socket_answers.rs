@@ -26,6 +26,7 @@ fn config() -> Config {
             checksum: ChecksumMode::Rfc5798,
             vips: vec!["192.0.2.50/24".parse().expect("vip")],
             unicast_peers: Vec::new(),
+            auth: None,
             garp: GarpConfig {
                 count: 3,
                 repeat_after: Duration::from_secs(2),
@@ -88,6 +89,7 @@ fn an_answer_for_a_recreated_interface_starts_nothing() {
     let host = HostInfo {
         hostname: "h".into(),
         pid: 1,
+        started_unix_ns: 0,
     };
     let mut node = Node::new(T, config(), host);
     let id = read_id(&commands(&mut node));
@@ -141,6 +143,7 @@ fn a_failed_open_keeps_the_instance_waiting_and_is_asked_again() {
     let host = HostInfo {
         hostname: "h".into(),
         pid: 1,
+        started_unix_ns: 0,
     };
     let mut node = Node::new(T, config(), host);
     let id = read_id(&commands(&mut node));

@@ -85,6 +85,7 @@ pub mod node {
                 refresh: Duration::ZERO,
             },
             unicast_peers: Vec::new(),
+            auth: None,
         }
     }
 

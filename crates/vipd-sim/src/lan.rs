@@ -49,6 +49,9 @@ pub type HostId = usize;
 
 /// The one interface every host has.
 pub const IFACE: &str = "eth0";
+/// The hosts' wall clock at `Instant::ZERO`, in nanoseconds since the Unix epoch (14
+/// November 2023): a node started at `t` is given `SIM_EPOCH_NS + t` as its start time.
+pub const SIM_EPOCH_NS: u64 = 1_700_000_000_000_000_000;
 const MAX_STEPS_PER_INSTANT: usize = 100_000;
 
 /// Something done to the LAN or a host, at once or scheduled.
@@ -171,6 +174,8 @@ struct Host {
     group: usize,
     requests: u64,
     vipless_since: BTreeMap<String, Instant>,
+    /// The bytes of the last advert the host sent.
+    last_advert: Option<Vec<u8>>,
 }
 
 enum Item {
@@ -237,6 +242,7 @@ impl LanBuilder {
                 group: 0,
                 requests: 0,
                 vipless_since: BTreeMap::new(),
+                last_advert: None,
             })
             .collect();
         Lan {
@@ -268,6 +274,14 @@ pub struct Lan {
     breaches: Vec<Breach>,
     holders_since: BTreeMap<(IpAddr, HostId, HostId), Instant>,
     check_holders: bool,
+}
+
+/// The VRRP group of `src`'s family.
+fn group(src: IpAddr) -> IpAddr {
+    match src {
+        IpAddr::V4(_) => IpAddr::V4(vipd_wire::MULTICAST_V4),
+        IpAddr::V6(_) => IpAddr::V6(vipd_wire::MULTICAST_V6),
+    }
 }
 
 /// Host `h`'s own addresses.
@@ -331,6 +345,11 @@ impl Lan {
     /// Host `h`'s link-local IPv6 address.
     pub fn addr_v6(h: HostId) -> IpAddr {
         own_addrs(h)[1].addr
+    }
+
+    /// The bytes of the last advert host `h` sent, as they went on the wire.
+    pub fn last_advert_bytes(&self, h: HostId) -> Option<&[u8]> {
+        self.hosts[h].last_advert.as_deref()
     }
 
     pub fn node(&self, h: HostId) -> Option<&Node> {
@@ -525,6 +544,7 @@ impl Lan {
                 let info = HostInfo {
                     hostname: format!("host{h}"),
                     pid: 1000 + u32::try_from(h).unwrap_or(0),
+                    started_unix_ns: SIM_EPOCH_NS + now.as_nanos(),
                 };
                 host.node = Some(Node::new(now, host.config.clone(), info));
                 self.drain(h);
@@ -593,14 +613,10 @@ impl Lan {
                 if !(k.exists && k.up) {
                     return;
                 }
-                let dst = match src {
-                    IpAddr::V4(_) => IpAddr::V4(vipd_wire::MULTICAST_V4),
-                    IpAddr::V6(_) => IpAddr::V6(vipd_wire::MULTICAST_V6),
-                };
                 let event = Event::Datagram(Datagram {
                     ifindex: k.index,
                     src,
-                    dst,
+                    dst: group(src),
                     ttl: 255,
                     bytes,
                 });
@@ -729,6 +745,7 @@ impl Lan {
                         to: to.iter().map(|c| c.dst).collect(),
                     },
                 );
+                self.hosts[h].last_advert = to.first().map(|c| c.bytes.clone());
                 let ok = self.hosts[h].kernel.exists && self.hosts[h].kernel.up;
                 if ok {
                     for copy in to {

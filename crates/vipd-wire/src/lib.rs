@@ -1,11 +1,13 @@
 //! Wire formats spoken by vipd: VRRP adverts (RFC 3768 VRRPv2, RFC 5798 VRRPv3,
 //! IPv4 and IPv6), the IPv4 header they arrive in on a raw socket, gratuitous ARP
-//! and unsolicited ICMPv6 Neighbor Advertisement frames.
+//! and unsolicited ICMPv6 Neighbor Advertisement frames, and the layout of vipd's own
+//! authentication trailer behind an advert ([`auth`]).
 //!
 //! Everything here is pure: bytes in, values out (and back). Parsing checks lengths
 //! first and never panics on any input; the fuzz target in `fuzz/` holds it to that.
 
 pub mod announce;
+pub mod auth;
 pub mod checksum;
 pub mod ipv4;
 pub mod vrrp;

@@ -217,6 +217,9 @@ pub enum RxError {
     ZeroInterval,
     #[error("the advert lists no addresses")]
     NoAddresses,
+    /// vipd's authentication trailer ([`crate::auth`]) is missing or does not hold.
+    #[error(transparent)]
+    Auth(#[from] crate::auth::AuthError),
 }
 
 impl RxError {
@@ -235,6 +238,7 @@ impl RxError {
             RxError::VridMismatch { .. } => "vrid_mismatch",
             RxError::ZeroInterval => "zero_interval",
             RxError::NoAddresses => "no_addresses",
+            RxError::Auth(e) => e.kind(),
         }
     }
 }
@@ -327,8 +331,10 @@ impl<T: AsRef<[u8]>> AdvertPacket<T> {
     /// alike; the [`Body`] it returns is the only way to those bytes.
     fn check_len(&self, version: Version, ipv6: bool) -> Result<Body<'_>, RxError> {
         let (addresses, auth_data) = body_layout(version, usize::from(self.count()), ipv6);
+        let end = auth_data.end;
         match (self.b().get(addresses), self.b().get(auth_data)) {
             (Some(addresses), Some(auth_data)) => Ok(Body {
+                end,
                 addresses,
                 auth_data,
                 ipv6,
@@ -340,9 +346,10 @@ impl<T: AsRef<[u8]>> AdvertPacket<T> {
         }
     }
 
-    /// A copy of the advert with the checksum field zeroed: what the checksum covers.
-    fn with_checksum_zeroed(&self) -> Vec<u8> {
-        let mut bytes = self.b().to_vec();
+    /// A copy of the VRRP message (the first `len` bytes, as [`Self::check_len`] gave
+    /// them) with the checksum field zeroed: what the checksum covers.
+    fn message_with_checksum_zeroed(&self, len: usize) -> Vec<u8> {
+        let mut bytes = self.b()[..len.min(self.len())].to_vec();
         bytes[field::CHECKSUM].fill(0);
         bytes
     }
@@ -351,6 +358,9 @@ impl<T: AsRef<[u8]>> AdvertPacket<T> {
 /// The part of an advert after the fixed header, cut to the length its count gives
 /// by [`AdvertPacket::check_len`].
 struct Body<'a> {
+    /// Where the VRRP message ends: after the addresses and (v2) the authentication
+    /// data. Anything past it (vipd's authentication trailer) is not part of it.
+    end: usize,
     /// `count` addresses, back to back.
     addresses: &'a [u8],
     /// VRRPv2's 8 bytes of authentication data; empty for VRRPv3.
@@ -414,10 +424,12 @@ impl Advert {
         // §7.1: "MUST verify that the received packet contains the complete VRRP packet
         // (including fixed fields, and IPvX address(es))"; RFC 3768 adds the auth data.
         let body = p.check_len(check.version, v6)?;
-        // §7.1: "MUST verify the VRRP checksum". The checksum covers the whole VRRP
-        // message as the IP layer delivered it.
+        // §7.1: "MUST verify the VRRP checksum". The checksum covers the VRRP message,
+        // as long as its count makes it (§5.2.8: "the entire VRRP message"); bytes
+        // after it, such as vipd's authentication trailer (`crate::auth`), are not
+        // part of it.
         let got = p.checksum();
-        let zeroed = p.with_checksum_zeroed();
+        let zeroed = p.message_with_checksum_zeroed(body.end);
         let sum = |form| match (check.version, form, v6) {
             // RFC 3768 §5.3.8: the VRRP message alone.
             (Version::V2, _, _) => Some(checksum::plain(&zeroed)),
@@ -468,6 +480,20 @@ impl Advert {
         }
         let checksum = (check.version == Version::V3 && !v6).then_some(form);
         Ok(Received { advert, checksum })
+    }
+
+    /// Splits received bytes into the VRRP message — as long as its count of addresses
+    /// makes it for `version` and the family it arrived over, checked like `decode`
+    /// checks it — and whatever follows (vipd's authentication trailer, or nothing).
+    /// The version field itself is not looked at: `decode` checks it.
+    pub fn split_message(
+        bytes: &[u8],
+        version: Version,
+        ipv6: bool,
+    ) -> Result<(&[u8], &[u8]), RxError> {
+        let p = AdvertPacket::new_checked(bytes)?;
+        let end = p.check_len(version, ipv6)?.end;
+        Ok(bytes.split_at(end))
     }
 
     /// Decodes the fields without §7.1 validation (for tools and tests); still never panics.

@@ -184,7 +184,31 @@ fn assert_reemits(value: &Advert, check: &RxCheck) -> Result<(), TestCaseError> 
     Ok(())
 }
 
+/// How many of `bytes` the VRRP message takes, as its count makes it; all of them when
+/// they hold less than that (decode refuses those before looking at the checksum).
+fn message_len(bytes: &[u8], version: Version, ipv6: bool) -> usize {
+    Advert::split_message(bytes, version, ipv6).map_or(bytes.len(), |(m, _)| m.len())
+}
+
 proptest! {
+    /// Bytes after the VRRP message (vipd's authentication trailer, or anything) are
+    /// not part of it: the checksum does not cover them and the value is the same.
+    #[test]
+    fn trailing_bytes_change_nothing(
+        (advert, src, dst, mode) in sendable(),
+        trailer in prop::collection::vec(any::<u8>(), 0..=60),
+    ) {
+        let good = advert.emit(src, dst, mode).expect("a valid advert emits");
+        let check = check_for(&advert, src, dst, mode);
+        let mut bytes = good.clone();
+        bytes.extend_from_slice(&trailer);
+        prop_assert_eq!(Advert::decode(&bytes, &check), Ok(advert.clone()));
+        prop_assert_eq!(
+            Advert::split_message(&bytes, advert.version, src.is_ipv6()),
+            Ok((&good[..], &trailer[..]))
+        );
+    }
+
     #[test]
     fn valid_adverts_round_trip((advert, src, dst, mode) in sendable()) {
         let bytes = advert.emit(src, dst, mode).expect("a valid advert emits");
@@ -215,6 +239,13 @@ proptest! {
     /// and destinations; the bytes then are exactly what a sender of the other form
     /// would have sent, and go on to the later checks (or are accepted). Every other
     /// flip is refused. In particular none decodes to a different value.
+    ///
+    /// A flip that lowers the count is the exception: it shortens the message the
+    /// checksum covers (RFC 5798 §5.2.8: the VRRP message, as long as its count makes
+    /// it; what follows, such as vipd's authentication trailer, is not covered), so its
+    /// last addresses turn into trailing bytes and the sum is over other words. It is
+    /// refused unless the shorter message's sum happens to match (1 chance in 65535),
+    /// and then it decodes to an advert of that many addresses.
     #[test]
     fn every_single_bit_flip_is_rejected((advert, src, dst, mode) in sendable()) {
         let good = advert.emit(src, dst, mode).expect("a valid advert emits");
@@ -243,6 +274,11 @@ proptest! {
                 ),
                 3 if bad[3] > good[3] => prop_assert!(
                     matches!(got, Err(RxError::AddressCount { .. })),
+                    "bit {}: {:?}", bit, got
+                ),
+                3 => prop_assert!(
+                    matches!(&got, Err(RxError::BadChecksum { .. }))
+                        || matches!(&got, Ok(v) if v.addresses.len() == usize::from(bad[3])),
                     "bit {}: {:?}", bit, got
                 ),
                 _ => prop_assert!(
@@ -300,10 +336,11 @@ proptest! {
         bytes[7] = 0;
         let plain = check.version == Version::V2
             || (check.v3_checksum == V3Checksum::NoPseudoHeader && !check.src.is_ipv6());
+        let message = &bytes[..message_len(&bytes, check.version, check.src.is_ipv6())];
         let sum = if plain {
-            Some(checksum::plain(&bytes))
+            Some(checksum::plain(message))
         } else {
-            checksum::with_pseudo(check.src, check.dst, PROTOCOL, &bytes)
+            checksum::with_pseudo(check.src, check.dst, PROTOCOL, message)
         };
         if let Some(sum) = sum {
             bytes[6..8].copy_from_slice(&sum.to_be_bytes());
@@ -311,6 +348,20 @@ proptest! {
         if let Ok(value) = Advert::decode(&bytes, &check) {
             prop_assert_eq!(Ok(value.clone()), Advert::parse(&bytes, check.src.is_ipv6()));
             assert_reemits(&value, &check)?;
+        }
+    }
+
+    /// The authentication trailer's reader never panics either, and what it accepts
+    /// is a message decode can measure plus exactly one trailer.
+    #[test]
+    fn auth_split_never_panics(bytes in arbitrary_bytes(), v3 in any::<bool>(), ipv6 in any::<bool>()) {
+        let version = if v3 { Version::V3 } else { Version::V2 };
+        if let Ok(signed) = vipd_wire::auth::split(&bytes, version, ipv6) {
+            prop_assert_eq!(
+                signed.message.len() + vipd_wire::auth::TRAILER_LEN,
+                bytes.len()
+            );
+            prop_assert_eq!(signed.trailer.emit().to_vec(), bytes[signed.message.len()..].to_vec());
         }
     }
 
@@ -353,10 +404,13 @@ proptest! {
         bytes[7] = 0;
         let plain = advert.version == Version::V2
             || (mode == V3Checksum::NoPseudoHeader && !src.is_ipv6());
+        // Over the message as the flipped count makes it (a lowered count leaves the
+        // last addresses behind it, not covered).
+        let message = &bytes[..message_len(&bytes, advert.version, src.is_ipv6())];
         let sum = if plain {
-            checksum::plain(&bytes)
+            checksum::plain(message)
         } else {
-            checksum::with_pseudo(src, dst, PROTOCOL, &bytes).expect("same family")
+            checksum::with_pseudo(src, dst, PROTOCOL, message).expect("same family")
         };
         bytes[6..8].copy_from_slice(&sum.to_be_bytes());
         let check = check_for(&advert, src, dst, mode);

@@ -222,5 +222,10 @@ fn host_info() -> HostInfo {
             .and_then(|h| h.into_string().ok())
             .unwrap_or_else(|| "unknown".into()),
         pid: std::process::id(),
+        // The first sequence number of authenticated adverts. A clock before 1970 gives
+        // 0: peers then drop this run's adverts as replays until they restart.
+        started_unix_ns: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)),
     }
 }

@@ -798,3 +798,162 @@ fn only_a_regular_file_of_sane_size_is_read() {
         "{e}"
     );
 }
+
+/// A key file in `dir` holding `text`, with permission bits `mode`.
+fn key_file(dir: &Scratch, name: &str, text: &str, mode: u32) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let p = dir.0.join(name);
+    std::fs::write(&p, text).expect("write the key file");
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode)).expect("chmod");
+    p
+}
+
+/// One instance whose `auth` mapping is `auth` (lines from 7 on; `key_file` on line 8).
+fn with_auth(auth: &str) -> String {
+    format!(
+        "instances:\n  - name: web\n    interface: eth0\n    vrid: 51\n    vips: [192.0.2.50/24]\n    priority: 150\n    auth:\n{auth}"
+    )
+}
+
+const KEY_A: &str = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n";
+const KEY_B: &str = "ffeeddccbbaa99887766554433221100\n";
+
+#[test]
+fn auth_reads_the_key_files() {
+    let dir = Scratch::new("auth-ok");
+    let a = key_file(&dir, "web.key", KEY_A, 0o600);
+    let b = key_file(&dir, "web.key.old", KEY_B, 0o400);
+    let c = parse(&with_auth(&format!(
+        "      key_file: {}\n      previous_key_file: {}\n",
+        a.display(),
+        b.display()
+    )))
+    .expect("valid auth");
+    let auth = c.instances[0].auth.clone().expect("auth is set");
+    assert_eq!(auth.key, config::AuthKey::from_hex(KEY_A).expect("key A"));
+    assert_eq!(
+        auth.previous_key,
+        Some(config::AuthKey::from_hex(KEY_B).expect("key B"))
+    );
+    assert_eq!(auth.key.len(), 32);
+    // No key in any printout of the configuration.
+    let shown = format!("{c:?}");
+    assert!(
+        shown
+            .contains("auth: Some(AuthConfig { key: <redacted>, previous_key: Some(<redacted>) })"),
+        "{shown}"
+    );
+    assert!(
+        !shown.contains("0011") && !shown.contains("ffee"),
+        "{shown}"
+    );
+    // Without `auth`, none.
+    let plain = parse(
+        "instances:\n  - name: web\n    interface: eth0\n    vrid: 51\n    vips: [192.0.2.50/24]\n",
+    )
+    .expect("valid");
+    assert_eq!(plain.instances[0].auth, None);
+}
+
+#[test]
+fn auth_refuses_key_files_others_can_read() {
+    let dir = Scratch::new("auth-mode");
+    for mode in [0o644, 0o640, 0o604, 0o660, 0o602] {
+        let p = key_file(&dir, &format!("web-{mode:o}.key"), KEY_A, mode);
+        let text = with_auth(&format!("      key_file: {}\n", p.display()));
+        rejects(
+            &text,
+            8,
+            Some("instances[0].auth.key_file"),
+            &format!(
+                "key file {} has mode {mode:04o}; it must be readable by its owner only (0600 or stricter): chmod 600 {}",
+                p.display(),
+                p.display()
+            ),
+        );
+    }
+    // The previous key is held to the same rule, and blamed on its own line.
+    let good = key_file(&dir, "good.key", KEY_A, 0o600);
+    let open = key_file(&dir, "open.key", KEY_B, 0o644);
+    rejects(
+        &with_auth(&format!(
+            "      key_file: {}\n      previous_key_file: {}\n",
+            good.display(),
+            open.display()
+        )),
+        9,
+        Some("instances[0].auth.previous_key_file"),
+        "has mode 0644",
+    );
+}
+
+#[test]
+fn auth_refuses_bad_keys_and_paths() {
+    let dir = Scratch::new("auth-bad");
+    let at = |file: &Path| with_auth(&format!("      key_file: {}\n", file.display()));
+    let field = Some("instances[0].auth.key_file");
+    let missing = dir.0.join("missing.key");
+    rejects(
+        &at(&missing),
+        8,
+        field,
+        &format!(
+            "cannot read key file {}: No such file or directory",
+            missing.display()
+        ),
+    );
+    let short = key_file(&dir, "short.key", "0011223344556677\n", 0o600);
+    rejects(
+        &at(&short),
+        8,
+        field,
+        "the key is 8 bytes; at least 16 are required",
+    );
+    let words = key_file(&dir, "words.key", "correct horse battery staple\n", 0o600);
+    rejects(
+        &at(&words),
+        8,
+        field,
+        "not a hexadecimal digit (at offset 1)",
+    );
+    let empty = key_file(&dir, "empty.key", "", 0o600);
+    rejects(&at(&empty), 8, field, "the key is empty");
+    rejects(
+        &with_auth("      key_file: etc/web.key\n"),
+        8,
+        field,
+        "`etc/web.key` is not an absolute path",
+    );
+    rejects(
+        &with_auth("      previous_key_file: /etc/vipd/web.key\n"),
+        8,
+        Some("instances[0].auth.key_file"),
+        "missing field `key_file`",
+    );
+    rejects(
+        &with_auth("      keyfile: /etc/vipd/web.key\n"),
+        8,
+        Some("instances[0].auth.keyfile"),
+        "unknown field `keyfile`",
+    );
+    // A directory, and a FIFO (which would block an open): refused at once.
+    rejects(&at(&dir.0), 8, field, "is not a regular file");
+    let fifo = dir.0.join("fifo.key");
+    let made = std::process::Command::new("mkfifo")
+        .arg("-m")
+        .arg("600")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo runs");
+    assert!(made.success());
+    let started = std::time::Instant::now();
+    rejects(&at(&fifo), 8, field, "is not a regular file");
+    assert!(started.elapsed() < Duration::from_secs(1));
+    let big = key_file(&dir, "big.key", &"ab".repeat(3000), 0o600);
+    rejects(
+        &at(&big),
+        8,
+        field,
+        "is 6000 bytes; it should hold one hex key",
+    );
+}

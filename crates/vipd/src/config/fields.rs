@@ -103,6 +103,10 @@ checked_string!(
     /// A path for the control socket.
     SocketPath, PathBuf, "a socket path", check_socket_path
 );
+checked_string!(
+    /// The absolute path of a key file.
+    KeyPath, PathBuf, "the absolute path of a key file", check_key_path
+);
 
 fn check_instance_name(s: &str) -> Result<String, String> {
     if s.is_empty() {
@@ -152,6 +156,19 @@ fn check_log_level(s: &str) -> Result<String, String> {
             "unknown log level `{s}`; expected one of {}",
             LOG_LEVELS.join(", ")
         ))
+    }
+}
+
+/// Absolute, so that what is read does not depend on the directory vipd started in.
+fn check_key_path(s: &str) -> Result<PathBuf, String> {
+    if s.is_empty() {
+        Err("the key file path is empty".to_owned())
+    } else if !s.starts_with('/') {
+        Err(format!(
+            "`{s}` is not an absolute path; write the key file's full path, e.g. /etc/vipd/web.key"
+        ))
+    } else {
+        Ok(PathBuf::from(s))
     }
 }
 

@@ -11,6 +11,9 @@
 //!     advert_interval: 200ms
 //!     vips: [192.0.2.50/24]
 //!     unicast_peers: [192.0.2.12]          # optional; see below
+//!     auth:                              # optional: HMAC-SHA256 among vipd peers
+//!       key_file: /etc/vipd/web.key      # hex, >= 16 bytes, mode 0600
+//!       previous_key_file: /etc/vipd/web.key.old   # optional, during a rotation
 //! ```
 //!
 //! `unicast_peers` (optional, per instance) is for networks without multicast: adverts go
@@ -68,6 +71,7 @@ mod document;
 mod duration;
 mod error;
 mod fields;
+pub mod keys;
 mod locate;
 mod path;
 mod raw;
@@ -81,7 +85,8 @@ use error::Fault;
 pub use error::{ConfigError, Position};
 pub use fields::LOG_LEVELS;
 pub use vipd_node::config::{
-    ChecksumMode, Config, GarpConfig, InstanceConfig, Vip, VipParseError, VrrpVersion,
+    AuthConfig, AuthKey, ChecksumMode, Config, GarpConfig, InstanceConfig, Vip, VipParseError,
+    VrrpVersion,
 };
 
 /// The largest configuration file read: a real one is a few kilobytes.
@@ -121,12 +126,14 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
     parse(&text, path)
 }
 
-/// Parses and validates `text`; `path` is only used in error messages.
+/// Parses and validates `text`, and reads the key files its `auth` settings name
+/// ([`keys::read_key_file`]); `path` is only used in error messages.
 pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
     let in_file = |fault: Fault| fault.in_file(path);
     document::check(text).map_err(|e| in_file(e.into()))?;
     let raw = deserialize::raw_config(text).map_err(in_file)?;
-    validate::build(raw).map_err(|problem| {
+    let read_key = |p: &Path| keys::read_key_file(p).map_err(|e| e.to_string());
+    validate::build(raw, &read_key).map_err(|problem| {
         in_file(Fault {
             pos: locate::locate(text, &problem.field),
             field: problem.field,

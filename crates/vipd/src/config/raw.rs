@@ -6,7 +6,7 @@
 use serde::Deserialize;
 
 use super::fields::{
-    DurationField, IfName, InstanceName, LogLevel, PeerList, RangedU8, SocketPath, VipList,
+    DurationField, IfName, InstanceName, KeyPath, LogLevel, PeerList, RangedU8, SocketPath, VipList,
 };
 use super::{ChecksumMode, VrrpVersion};
 
@@ -56,6 +56,7 @@ pub(super) struct RawInstance {
     pub garp: Option<RawGarp>,
     #[serde(default)]
     pub unicast_peers: Option<PeerList>,
+    pub auth: Option<RawAuth>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -70,4 +71,16 @@ pub(super) struct RawGarp {
     pub repeat_after: Option<DurationField>,
     #[serde(default)]
     pub refresh: Option<DurationField>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a mapping with `key_file` (and optionally `previous_key_file`)"
+)]
+pub(super) struct RawAuth {
+    #[serde(default)]
+    pub key_file: Option<KeyPath>,
+    #[serde(default)]
+    pub previous_key_file: Option<KeyPath>,
 }

@@ -6,15 +6,16 @@
 use serde::de::{self, Deserialize, Deserializer, Visitor};
 use serde::forward_to_deserialize_any;
 
-use super::raw::{RawConfig, RawGarp, RawInstance};
+use super::raw::{RawAuth, RawConfig, RawGarp, RawInstance};
 
 /// The field paths the parser accepts, each mapping's fields after its prefix.
 pub fn field_paths() -> Vec<String> {
     let mut out = Vec::new();
-    let mappings: [(&str, &[&str]); 3] = [
+    let mappings: [(&str, &[&str]); 4] = [
         ("", fields_of::<RawConfig>()),
         ("instances[].", fields_of::<RawInstance>()),
         ("instances[].garp.", fields_of::<RawGarp>()),
+        ("instances[].auth.", fields_of::<RawAuth>()),
     ];
     for (prefix, fields) in mappings {
         out.extend(fields.iter().map(|f| format!("{prefix}{f}")));

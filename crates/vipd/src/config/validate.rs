@@ -3,14 +3,19 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
+
+use vipd_node::config::{AuthConfig, AuthKey};
 
 use super::duration::HumanDuration;
 use super::path::FieldPath;
-use super::raw::{RawConfig, RawGarp, RawInstance};
+use super::raw::{RawAuth, RawConfig, RawGarp, RawInstance};
 use super::VrrpVersion;
 use super::{ChecksumMode, Config, GarpConfig, InstanceConfig, Vip};
+
+/// Reads the key in a key file, or says why it cannot (see `super::keys`).
+pub(super) type ReadKey<'a> = &'a dyn Fn(&Path) -> Result<AuthKey, String>;
 
 /// A problem with a deserialized config: which field, and what is wrong.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,7 +55,7 @@ fn required<T>(value: Option<T>, at: &FieldPath, key: &str) -> Result<T, Problem
     value.ok_or_else(|| Problem::new(at.key(key), format!("missing field `{key}`")))
 }
 
-pub(super) fn build(raw: RawConfig) -> Result<Config, Problem> {
+pub(super) fn build(raw: RawConfig, read_key: ReadKey<'_>) -> Result<Config, Problem> {
     let root = FieldPath::root();
     let raw_instances = required(raw.instances, &root, "instances")?;
     if raw_instances.is_empty() {
@@ -64,7 +69,7 @@ pub(super) fn build(raw: RawConfig) -> Result<Config, Problem> {
     let mut routers: HashMap<(String, u8, bool), usize> = HashMap::new();
     for (i, raw_instance) in raw_instances.into_iter().enumerate() {
         let at = root.key("instances").index(i);
-        let inst = build_instance(raw_instance, &at)?;
+        let inst = build_instance(raw_instance, &at, read_key)?;
         if let Some(first) = names.insert(inst.name.clone(), i) {
             return Err(Problem::new(
                 at.key("name"),
@@ -134,7 +139,11 @@ pub(super) fn build(raw: RawConfig) -> Result<Config, Problem> {
     })
 }
 
-fn build_instance(raw: RawInstance, at: &FieldPath) -> Result<InstanceConfig, Problem> {
+fn build_instance(
+    raw: RawInstance,
+    at: &FieldPath,
+    read_key: ReadKey<'_>,
+) -> Result<InstanceConfig, Problem> {
     let name = required(raw.name, at, "name")?.0;
     let interface = required(raw.interface, at, "interface")?.0;
     let vrid = required(raw.vrid, at, "vrid")?.0;
@@ -196,7 +205,30 @@ fn build_instance(raw: RawInstance, at: &FieldPath) -> Result<InstanceConfig, Pr
         vips,
         garp: build_garp(raw.garp, &at.key("garp"))?,
         unicast_peers,
+        auth: build_auth(raw.auth, &at.key("auth"), read_key)?,
     })
+}
+
+/// The keys of `auth`, read from their files; a file that cannot be used is blamed on
+/// the field that names it.
+fn build_auth(
+    raw: Option<RawAuth>,
+    at: &FieldPath,
+    read_key: ReadKey<'_>,
+) -> Result<Option<AuthConfig>, Problem> {
+    let Some(raw) = raw else {
+        return Ok(None);
+    };
+    let key_file = required(raw.key_file, at, "key_file")?.0;
+    let read = |path: &Path, field: &str| {
+        read_key(path).map_err(|message| Problem::new(at.key(field), message))
+    };
+    let key = read(&key_file, "key_file")?;
+    let previous_key = match raw.previous_key_file {
+        Some(p) => Some(read(&p.0, "previous_key_file")?),
+        None => None,
+    };
+    Ok(Some(AuthConfig { key, previous_key }))
 }
 
 /// Unicast peers are compared with the source of every advert received, so each must be
