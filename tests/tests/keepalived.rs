@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use vipd_api::State;
 use vipd_e2e::lan::first_instance;
 use vipd_e2e::{
-    holders, keepalived_conf, master_down_ms, skew_ms, vipd_yaml, wait_until, Host,
+    exclusive, holders, keepalived_conf, master_down_ms, skew_ms, vipd_yaml, wait_until, Host,
     KeepalivedInstance, Lan, Signal, VipdInstance, VIP4,
 };
 
@@ -307,12 +307,14 @@ fn vipd_master(id: &str, version: u8) {
 
 #[test]
 fn keepalived_interop_v2() {
+    let _serial = exclusive();
     keepalived_master("kav2a", 2);
     vipd_master("kav2b", 2);
 }
 
 #[test]
 fn keepalived_interop_v3() {
+    let _serial = exclusive();
     keepalived_master("kav3a", 3);
     vipd_master("kav3b", 3);
 }

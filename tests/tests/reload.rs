@@ -30,7 +30,6 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::MutexGuard;
 use std::time::Duration;
 
 use vipd_api::{InstanceStatus, State};
@@ -38,7 +37,7 @@ use vipd_e2e::events::{is_addition, is_deletion, wait_added, wait_deleted};
 use vipd_e2e::lan::{instance, CONFIG_PREAMBLE_LINES};
 use vipd_e2e::{
     assert_vipctl_agrees, describe_all, epoch_now, exclusive, master_down_ms, skew_ms, start_pair,
-    vipd_yaml, wait_until, Host, Lan, Monitor, Pinger, VipdInstance, VIP4, VIP4_CIDR,
+    vipd_yaml, wait_until, Host, Lan, Monitor, Pinger, TimingLock, VipdInstance, VIP4, VIP4_CIDR,
 };
 
 const API_VIP: &str = "192.0.2.52/24";
@@ -74,7 +73,7 @@ struct Net {
     b: Host,
     client: Host,
     _lan: Lan,
-    _serial: MutexGuard<'static, ()>,
+    _serial: TimingLock,
 }
 
 /// Step 1 of every test: a (web 150) master with the VIP, b (web 100) backup. The
