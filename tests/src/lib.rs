@@ -21,8 +21,8 @@
 //! (outage measurement), [`soak`] (the chaos soak's driver and
 //! invariant checker), [`inject`] (hand-made VRRP packets), [`configs`] (vipd YAML and
 //! keepalived configuration text), [`bins`] (finding and building the binaries under
-//! test), [`netns`] (namespaces and the stale sweep), [`util`] (bounded waiting and
-//! command helpers).
+//! test), [`netns`] (namespaces and the stale sweep), [`util`] (bounded waiting,
+//! command helpers and the timing lock that keeps timed tests apart from every other).
 
 pub mod agree;
 pub mod bins;
@@ -50,7 +50,7 @@ pub use ping::{PingReport, Pinger};
 pub use proc::{Line, Monitor, Proc};
 pub use roles::{assert_roles, describe, describe_all, holders, wait_master, wait_roles};
 pub use setup::{start_pair, start_web};
-pub use util::{epoch_now, exclusive, run_timeout, wait_until};
+pub use util::{epoch_now, exclusive, run_timeout, wait_until, TimingLock};
 
 /// The VIP most tests float.
 pub const VIP4: &str = "192.0.2.50";

@@ -1,9 +1,10 @@
 //! Malformed VRRP packets from a third host are dropped and counted by reason, and
 //! change nothing.
 //!
-//! Every corrupted packet starts from a valid advert with priority 0 for the routers'
-//! VRID and VIP: if a backup wrongly accepted one, it would take over after Skew_Time
-//! (RFC 5798 §6.4.2), which the test would see as a state change.
+//! Every corrupted packet starts from a valid advert from x for the routers' VRID and
+//! VIP with priority 255, above master a's 150: accepted, it would make a step down to
+//! backup at once and b follow x (RFC 5798 §6.4.3, §6.4.2). So "nothing changed" can
+//! fail: and at the end the uncorrupted advert is sent once and must do exactly that.
 
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
@@ -38,12 +39,14 @@ fn bad_input_dropped_and_counted() {
 
     let src: Ipv4Addr = x.ipv4.parse().expect("x's address");
     let vip: Ipv4Addr = VIP4.parse().expect("VIP");
-    let valid = v3_advert(src, 51, 0, 20, &[vip]);
+    let valid = v3_advert(src, 51, 255, 20, &[vip]);
     assert_eq!(
         valid.len(),
         12,
         "a v3 advert with one IPv4 address is 12 bytes"
     );
+    let a_before = first_instance(&a.status()).clone();
+    assert_eq!(a_before.state, State::Master);
 
     let mut bad_checksum = valid.clone();
     bad_checksum[6] ^= 0xff;
@@ -79,24 +82,29 @@ fn bad_input_dropped_and_counted() {
     );
 
     let base = before_inst.drops.clone();
+    let a_base = a_before.drops.clone();
     let arrived = wait_until(Duration::from_secs(3), Duration::from_millis(20), || {
-        let now = drops(&b);
-        kinds
-            .iter()
-            .all(|(k, _)| count(&now, k) >= count(&base, k) + PER_KIND)
+        let (now_b, now_a) = (drops(&b), drops(&a));
+        kinds.iter().all(|(k, _)| {
+            count(&now_b, k) >= count(&base, k) + PER_KIND
+                && count(&now_a, k) >= count(&a_base, k) + PER_KIND
+        })
     });
-    let after_drops = drops(&b);
+    let (after_b, after_a) = (drops(&b), drops(&a));
     assert!(
         arrived,
-        "b did not count every kind {PER_KIND} times; before {base:?}, after {after_drops:?}\nlog:\n{}",
+        "a and b did not count every kind {PER_KIND} times; b before {base:?}, after \
+         {after_b:?}; a before {a_base:?}, after {after_a:?}\nb's log:\n{}",
         b.vipd_log()
     );
 
-    // Long enough for a wrongly accepted priority-0 advert to have made b master
-    // (Skew_Time 121.875 ms) or a wrongly accepted advert to have disturbed anything.
+    // Longer than b's Master_Down_Interval (721.875 ms): whatever a wrongly accepted
+    // advert set off would have played out.
     std::thread::sleep(Duration::from_millis(1000));
     let after = b.status();
     let inst = first_instance(&after);
+    let a_after = a.status();
+    let a_inst = first_instance(&a_after);
     for (k, _) in &kinds {
         assert_eq!(
             count(&inst.drops, k),
@@ -104,13 +112,31 @@ fn bad_input_dropped_and_counted() {
             "drops[{k}] on b: before {base:?}, after {:?}",
             inst.drops
         );
+        assert_eq!(
+            count(&a_inst.drops, k),
+            count(&a_base, k) + PER_KIND,
+            "drops[{k}] on a: before {a_base:?}, after {:?}",
+            a_inst.drops
+        );
     }
+    // Nothing moved: a is master with the transitions it had, b backup following a.
+    assert_eq!(a_inst.state, State::Master, "a changed state: {a_inst:?}");
+    assert_eq!(
+        a_inst.transitions, a_before.transitions,
+        "a made a transition: {a_inst:?}"
+    );
+    assert_eq!(a_inst.master_address.as_deref(), Some(a.ipv4.as_str()));
     assert_eq!(inst.state, State::Backup, "b changed state: {inst:?}");
     assert_eq!(
         inst.transitions, before_inst.transitions,
         "b made a transition: {inst:?}"
     );
-    assert_eq!(inst.master_address.as_deref(), Some(a.ipv4.as_str()));
+    assert_eq!(
+        inst.master_address.as_deref(),
+        Some(a.ipv4.as_str()),
+        "b follows another master: {inst:?}"
+    );
+    assert_eq!(inst.master_priority, Some(150), "{inst:?}");
     assert_roles(
         &both,
         "a",
@@ -118,12 +144,31 @@ fn bad_input_dropped_and_counted() {
         Duration::from_millis(100),
         "a is no longer the only master",
     );
-    let a_inst = a.status();
-    let a_inst = first_instance(&a_inst);
-    assert_eq!(a_inst.state, State::Master);
     println!(
-        "bad_input_dropped_and_counted: b drops {:?} (before {base:?}); a drops {:?}",
+        "bad_input_dropped_and_counted: b drops {:?} (before {base:?}); a drops {:?} \
+         (before {a_base:?})",
         inst.drops, a_inst.drops
     );
     assert_vipctl_agrees(&both);
+
+    // The control: the same advert uncorrupted, once, does move a (so the corrupted ones
+    // would have, had they been accepted).
+    let sent = match send_raw_ipv4(x.ns().name(), "eth0", vec![vrrp_datagram(src, 255, &valid)]) {
+        Ok(n) => n,
+        Err(e) => panic!("cannot send the valid advert from x: {e}"),
+    };
+    assert_eq!(sent, 1);
+    let mut seen = None;
+    let moved = wait_until(Duration::from_secs(1), Duration::from_millis(5), || {
+        let st = a.status();
+        let i = first_instance(&st).clone();
+        let ok = i.state == State::Backup && i.master_address.as_deref() == Some(x.ipv4.as_str());
+        seen = Some(i);
+        ok
+    });
+    assert!(
+        moved,
+        "the valid priority-255 advert from x did not make a backup following x, so the \
+         corrupted ones proved nothing: {seen:?}"
+    );
 }

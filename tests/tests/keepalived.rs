@@ -9,10 +9,11 @@
 use std::time::{Duration, Instant};
 
 use vipd_api::State;
+use vipd_e2e::events::wait_added;
 use vipd_e2e::lan::first_instance;
 use vipd_e2e::{
-    holders, keepalived_conf, master_down_ms, skew_ms, vipd_yaml, wait_until, Host,
-    KeepalivedInstance, Lan, Signal, VipdInstance, VIP4,
+    epoch_now, exclusive, holders, keepalived_conf, master_down_ms, skew_ms, vipd_yaml, wait_until,
+    Host, KeepalivedInstance, Lan, Signal, VipdInstance, VIP4,
 };
 
 fn vipd_config(version: u8, priority: u8) -> String {
@@ -100,6 +101,14 @@ fn assert_both_understand(k: &Host, v: &Host) {
     assert_vipd_understands(v, k);
     assert_keepalived_understands(k);
     v.assert_vipctl_agrees_with_kernel();
+}
+
+/// keepalived's log lines about its VRRP state and the adverts that move it.
+fn state_lines(log: &str) -> Vec<String> {
+    log.lines()
+        .filter(|l| l.contains("Entering") || l.contains("priority 0"))
+        .map(str::to_string)
+        .collect()
 }
 
 fn ms(d: Duration) -> f64 {
@@ -259,26 +268,72 @@ fn vipd_master(id: &str, version: u8) {
         Duration::from_millis(4500),
         "keepalived does not accept vipd's adverts:\n",
     );
+    // keepalived entered BACKUP at start-up and never became master: it accepted vipd's
+    // adverts all along (had it not, it would have entered MASTER after its
+    // Master_Down_Interval, 3.6 s, with the VIP on both hosts).
     let log = k.keepalived_log();
+    let states = state_lines(&log);
     assert!(
-        log.contains("BACKUP"),
-        "keepalived's log should show it in BACKUP:\n{}",
-        tail(&log, 40)
+        states.iter().any(|l| l.contains("Entering BACKUP STATE"))
+            && !states.iter().any(|l| l.contains("Entering MASTER STATE")),
+        "v{version}: keepalived should have entered BACKUP and stayed there while vipd was \
+         master; its state lines: {states:#?}\n{}",
+        picture(&k, &v)
     );
     v.assert_vipctl_agrees_with_kernel();
 
-    // Stop vipd: priority 0, keepalived takes over.
+    // Stop vipd: it sends priority 0 and keepalived takes over after its Skew_Time
+    // (256 − 100) × 1 s / 256 = 609.375 ms. Had keepalived not acted on the priority 0
+    // (or had vipd not sent it), keepalived would take over when its
+    // Master_Down_Interval (3609.375 ms after vipd's last advert, which came at most 1 s
+    // before the signal) runs out: 2609.375 ms after the signal at the earliest. Timed
+    // from the signal to the VIP appearing on keepalived's host.
+    let skew = skew_ms(100, 1000.0);
+    let earliest_master_down = master_down_ms(100, 1000.0) - 1000.0;
+    let limit = skew + 250.0;
+    assert!(limit + 1000.0 < earliest_master_down);
+    let k_events = k.address_events();
+    let sent = epoch_now();
     assert!(v.kill(Signal::SIGTERM));
+    let added = wait_added(&k_events, VIP4, sent, Duration::from_secs(6));
     v.assert_exits_cleanly(Duration::from_secs(5));
-    let start = Instant::now();
+    let Some(added) = added else {
+        panic!(
+            "v{version}: keepalived did not take over within 6 s of SIGTERM to vipd:\n{}",
+            picture(&k, &v)
+        );
+    };
+    let took_ms = (added.t - sent) * 1e3;
     assert!(
-        wait_until(Duration::from_secs(6), Duration::from_millis(20), || {
+        wait_until(Duration::from_secs(1), Duration::from_millis(20), || {
             holders(&[&k, &v], VIP4) == vec!["ka".to_string()]
         }),
-        "v{version}: keepalived did not take over from stopped vipd:\n{}",
+        "v{version}: keepalived should be the only holder after vipd left:\n{}",
         picture(&k, &v)
     );
-    let took = start.elapsed();
+    let log = k.keepalived_log();
+    let states = state_lines(&log);
+    println!(
+        "keepalived_interop_v{version} (vipd master): keepalived added the VIP \
+         {took_ms:.0} ms after SIGTERM to vipd (Skew_Time {skew:.3} ms, limit {limit:.0} \
+         ms; by Master_Down_Interval it would be {earliest_master_down:.0} ms at the \
+         earliest); keepalived's state lines: {states:#?}"
+    );
+    assert!(
+        took_ms >= skew - 20.0 && took_ms <= limit,
+        "v{version}: keepalived took over {took_ms:.0} ms after SIGTERM to vipd; expected \
+         its Skew_Time {skew:.3} ms after vipd's priority-0 advert (limit {limit:.0} ms; \
+         a takeover by Master_Down_Interval would be {earliest_master_down:.0} ms at the \
+         earliest)\n{}",
+        picture(&k, &v)
+    );
+    assert!(
+        states
+            .iter()
+            .any(|l| l.contains("Backup received priority 0 advertisement")),
+        "v{version}: keepalived's log does not say it received vipd's priority 0: \
+         {states:#?}"
+    );
 
     // vipd returns and preempts keepalived.
     v.spawn_vipd(&vipd_config(version, 150));
@@ -297,9 +352,8 @@ fn vipd_master(id: &str, version: u8) {
         "v{version}: vipd preempted {back_ms:.0} ms after starting (limit {limit:.0} ms)"
     );
     println!(
-        "keepalived_interop_v{version} (vipd master): keepalived took over {:.0} ms after \
-         vipd exited; vipd took back {back_ms:.0} ms after its restart",
-        ms(took)
+        "keepalived_interop_v{version} (vipd master): vipd took back {back_ms:.0} ms \
+         after its restart"
     );
     still_held(&k, &v, "vipd", Duration::from_millis(1500), "");
     assert_both_understand(&k, &v);
@@ -307,12 +361,14 @@ fn vipd_master(id: &str, version: u8) {
 
 #[test]
 fn keepalived_interop_v2() {
+    let _serial = exclusive();
     keepalived_master("kav2a", 2);
     vipd_master("kav2b", 2);
 }
 
 #[test]
 fn keepalived_interop_v3() {
+    let _serial = exclusive();
     keepalived_master("kav3a", 3);
     vipd_master("kav3b", 3);
 }

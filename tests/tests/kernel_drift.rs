@@ -1,10 +1,10 @@
 //! Kernel drift: the kernel's addresses change behind vipd's back and vipd puts things
 //! right without disturbing the election.
 //!
-//! - A master's VIP removed by hand is added back (netlink address events are handled
-//!   at once; housekeeping polls every second as a fallback), the master stays master
-//!   and a client's traffic resumes.
-//! - A VIP added by hand on a backup is removed again.
+//! - A master's VIP removed by hand is added back within 100 ms (netlink address events
+//!   are handled at once; the once-a-second read, a fallback, would be too slow), the
+//!   master stays master and a client's traffic resumes.
+//! - A VIP added by hand on a backup is removed again, as fast.
 //! - A backup whose advert source (its interface's first IPv4 address) changes restarts
 //!   its instance with the new source, quietly: the master notices nothing, and the
 //!   restarted backup takes over from the new source when the master leaves.
@@ -20,9 +20,21 @@ use vipd_e2e::{
     Host, Lan, Line, Monitor, Pinger, Signal, VIP4, VIP4_CIDR,
 };
 
-/// How long vipd may take to put a VIP right after the kernel changed it: it reacts to
-/// netlink address events at once and polls every second anyway, so this is generous.
-const REPAIR_LIMIT: Duration = Duration::from_secs(2);
+/// How long vipd may take to put a VIP right after the kernel changed it, counted from
+/// just before the `ip addr` command (whose own start-up in the namespace is part of
+/// it): it reacts to netlink address events at once, so this takes milliseconds, as the
+/// README says. Its fallback, a read every second, would be up to 1000 ms: this limit
+/// fails it, so only the event path passes.
+const REPAIR_LIMIT: Duration = Duration::from_millis(100);
+/// How long [`change_by_hand`] waits for the repair at all: past the once-a-second read,
+/// so a repair by the fallback alone is reported with its time rather than as none.
+const REPAIR_WAIT: Duration = Duration::from_millis(2500);
+/// The longest gap in the client's 5 ms pings around the removal. The VIP is gone for
+/// no longer than [`REPAIR_LIMIT`], but the pinger's replies are stamped in user space,
+/// so on a loaded two-core machine a gap can also be a pinger that was not scheduled
+/// (280 ms seen, 760 ms after a repair that took 6 ms); the timing of the repair itself
+/// is what [`REPAIR_LIMIT`] bounds, from the kernel's own events.
+const CLIENT_GAP_LIMIT: Duration = Duration::from_secs(2);
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
@@ -134,9 +146,7 @@ fn change_by_hand(h: &Host, events: &Monitor, op: &str, hosts: &[&Host]) -> Undo
     };
     let at = epoch_now();
     h.exec_ok(&["ip", "addr", op, VIP4_CIDR, "dev", "eth0"]);
-    let undone = events.wait_for(REPAIR_LIMIT + Duration::from_secs(1), |l| {
-        l.t >= at && undoing(l)
-    });
+    let undone = events.wait_for(REPAIR_WAIT, |l| l.t >= at && undoing(l));
     let lines = events.lines();
     let changed = lines.iter().find(|l| by_hand(l)).map(|l| l.t);
     let Some(undone) = undone else {
@@ -144,7 +154,7 @@ fn change_by_hand(h: &Host, events: &Monitor, op: &str, hosts: &[&Host]) -> Undo
             "vipd on {} did not undo `ip addr {op} {VIP4_CIDR}` within {:?}:\n{}\n{}'s \
              address events: {:#?}\n{}'s log:\n{}",
             h.name,
-            REPAIR_LIMIT + Duration::from_secs(1),
+            REPAIR_WAIT,
             describe(hosts, VIP4),
             h.name,
             texts(&lines),
@@ -160,8 +170,8 @@ fn change_by_hand(h: &Host, events: &Monitor, op: &str, hosts: &[&Host]) -> Undo
     };
     assert!(
         u.undone_ms() <= ms(REPAIR_LIMIT),
-        "{} undid `ip addr {op} {VIP4_CIDR}` {:.1} ms after it, more than {:?}; events \
-         {:#?}\nlog:\n{}",
+        "{} undid `ip addr {op} {VIP4_CIDR}` {:.1} ms after it, more than {:?}: not on the \
+         netlink address event (the once-a-second read alone?); events {:#?}\nlog:\n{}",
         h.name,
         u.undone_ms(),
         REPAIR_LIMIT,
@@ -240,10 +250,10 @@ fn vip_removed_by_hand_is_added_back() {
         ms(gap)
     );
     assert!(
-        gap <= REPAIR_LIMIT,
+        gap <= CLIENT_GAP_LIMIT,
         "client outage {:.1} ms > {:?}: {report}",
         ms(gap),
-        REPAIR_LIMIT
+        CLIENT_GAP_LIMIT
     );
     assert_vipctl_agrees(&[&a, &b]);
 }

@@ -30,7 +30,6 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::MutexGuard;
 use std::time::Duration;
 
 use vipd_api::{InstanceStatus, State};
@@ -38,7 +37,7 @@ use vipd_e2e::events::{is_addition, is_deletion, wait_added, wait_deleted};
 use vipd_e2e::lan::{instance, CONFIG_PREAMBLE_LINES};
 use vipd_e2e::{
     assert_vipctl_agrees, describe_all, epoch_now, exclusive, master_down_ms, skew_ms, start_pair,
-    vipd_yaml, wait_until, Host, Lan, Monitor, Pinger, VipdInstance, VIP4, VIP4_CIDR,
+    vipd_yaml, wait_until, Host, Lan, Monitor, Pinger, TimingLock, VipdInstance, VIP4, VIP4_CIDR,
 };
 
 const API_VIP: &str = "192.0.2.52/24";
@@ -74,7 +73,7 @@ struct Net {
     b: Host,
     client: Host,
     _lan: Lan,
-    _serial: MutexGuard<'static, ()>,
+    _serial: TimingLock,
 }
 
 /// Step 1 of every test: a (web 150) master with the VIP, b (web 100) backup. The
@@ -780,9 +779,21 @@ fn reload_adds_and_removes_instance() {
     assert_eq!(ba1.master_priority, Some(150));
     assert_vipctl_agrees(&both);
 
-    // api leaves a: priority 0, VIP removed; b takes over at Skew_Time.
+    // api leaves a: priority 0, VIP removed; b takes over at Skew_Time. Without the
+    // priority 0, b would take over when its Master_Down_Timer runs out: 721.875 ms
+    // after a's last api advert, which came at most 200 ms before SIGHUP, so no sooner
+    // than 521.875 ms after SIGHUP. The limits below are well short of that.
     let skew = skew_ms(100, 200.0);
-    let limit = 1000.0;
+    let earliest_master_down = master_down_ms(100, 200.0) - 200.0;
+    // SIGHUP to the priority-0 advert on the wire: reading the file, planning, sending.
+    let leave_limit = 150.0;
+    // The priority-0 advert to b's VIP: Skew_Time, then adding the VIP and the
+    // monitor's report of it.
+    let after_p0_limit = skew + 60.0;
+    // SIGHUP to b's VIP: both together, still 100 ms short of any Master_Down takeover.
+    let limit = skew + 250.0;
+    assert!(limit + 100.0 < earliest_master_down);
+    let capture = vrrp_capture(b);
     a.rewrite_vipd_config(&config(&[web(150)]));
     let t1 = epoch_now();
     let line = reload_counted(a, [1, 0, 0, 1]);
@@ -796,24 +807,68 @@ fn reload_adds_and_removes_instance() {
     let takeover = ms(added.t - t1);
     let a_deleted =
         wait_deleted(&net.a_events, API_ADDR, t1, Duration::from_secs(1)).map(|l| ms(l.t - t1));
+    // What a sent for api (VRID 52) from SIGHUP on, as b received it; a moment more for
+    // anything a might still send after leaving.
+    std::thread::sleep(Duration::from_millis(500));
+    let sent = adverts(&capture, &a.ipv4, 52, t1);
+    let p0 = sent.iter().find(|x| x.prio == 0).cloned();
     println!(
-        "api: a removed {API_ADDR} {} ms and b added it {takeover:.1} ms after SIGHUP \
-         (Skew_Time {skew:.3} ms, limit {limit} ms)",
-        a_deleted.map_or("(not seen)".into(), |d| format!("{d:.1}"))
+        "api: a removed {API_ADDR} {} ms, sent priority 0 {} ms, and b added it \
+         {takeover:.1} ms after SIGHUP (Skew_Time {skew:.3} ms; limits: priority 0 within \
+         {leave_limit} ms, VIP {after_p0_limit:.1} ms after it and {limit:.1} ms after \
+         SIGHUP; a Master_Down takeover would come {earliest_master_down:.1} ms at the \
+         earliest); a's api adverts since SIGHUP: {:?}",
+        a_deleted.map_or("(not seen)".into(), |d| format!("{d:.1}")),
+        p0.as_ref()
+            .map_or("(not seen)".into(), |p| format!("{:.1}", ms(p.t - t1))),
+        sent.iter()
+            .map(|x| format!("+{:.1} ms prio {}", ms(x.t - t1), x.prio))
+            .collect::<Vec<_>>()
     );
     assert!(
         a_deleted.is_some() && !a.has_addr(API_ADDR),
         "a kept api's VIP after api was removed:\n{}",
         describe_all(&both)
     );
+    let Some(p0) = p0 else {
+        panic!(
+            "b captured no priority-0 advert for api (VRID 52) from a after SIGHUP: a \
+             leaving master must send one; a's api adverts since: {sent:?}\na's log:\n{}",
+            reload_log(a)
+        );
+    };
     assert!(
-        takeover >= skew - 10.0,
-        "b took api {takeover:.1} ms after SIGHUP, before Skew_Time {skew:.3} ms"
+        sent.iter().all(|x| x.prio == 150 || x.prio == 0) && sent.last().map(|x| x.prio) == Some(0),
+        "a's last api advert must be its priority 0, and it sends nothing for api after it: \
+         {sent:?}"
+    );
+    assert_eq!(
+        sent.iter().filter(|x| x.prio == 0).count(),
+        1,
+        "a sent more than one priority-0 advert for api: {sent:?}"
+    );
+    let leave = ms(p0.t - t1);
+    assert!(
+        leave <= leave_limit,
+        "a sent its priority-0 advert for api {leave:.1} ms after SIGHUP (limit \
+         {leave_limit} ms)"
+    );
+    let after_p0 = ms(added.t - p0.t);
+    assert!(
+        after_p0 >= skew - 10.0,
+        "b took api {after_p0:.1} ms after a's priority 0, before Skew_Time {skew:.3} ms"
+    );
+    assert!(
+        after_p0 <= after_p0_limit,
+        "b took api {after_p0:.1} ms after a's priority-0 advert: a backup hearing \
+         priority 0 takes over at Skew_Time {skew:.3} ms (limit {after_p0_limit:.1} ms)"
     );
     assert!(
         takeover <= limit,
         "b took api {takeover:.1} ms after SIGHUP: a leaving master sends priority 0 and \
-         the backup takes over at Skew_Time {skew:.3} ms; limit {limit} ms\n{}",
+         the backup takes over at Skew_Time {skew:.3} ms; limit {limit:.1} ms (a takeover \
+         by Master_Down_Interval comes {earliest_master_down:.1} ms after SIGHUP at the \
+         earliest)\n{}",
         describe_all(&both)
     );
     let st = a.status();

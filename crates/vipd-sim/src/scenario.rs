@@ -15,8 +15,14 @@
 //!   - { at: "0", do: start, node: 0 }
 //!   - { at: "10", do: crash, node: 0 }
 //! expect:
-//!   # the first entry into `enters` at or after `after` (default 0) is at `at`,
-//!   # or never happens before `until` when `at: never`
+//!   # `state` holds over the whole of [from, until): the node is in it at `from`
+//!   # (transitions at that instant included) and changes state nowhere in between;
+//!   # a change at `until` itself is allowed. `until` defaults to the end of the run.
+//!   # Back-to-back intervals pin each transition to its exact instant.
+//!   - { node: 1, state: backup, from: "0", until: "13.0234375" }
+//!   - { node: 1, state: master, from: "13.0234375" }
+//!   # the older form: the first entry into `enters` at or after `after` (default 0)
+//!   # is at `at`, or never happens before `until` when `at: never`
 //!   - { node: 1, enters: master, after: "10", at: "13.0234375" }
 //! final:
 //!   vip_holders: [1]
@@ -159,16 +165,123 @@ pub struct Step {
     pub action: Action,
 }
 
-/// An expected state entry.
+/// An expectation about one node's state timeline, in one of two forms: `state` with
+/// `from` and optionally `until` (the state holds over that whole interval), or
+/// `enters` with `at` and optionally `after` (the first entry into a state).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Expect {
     pub node: NodeId,
-    pub enters: StateName,
+    /// Interval form: the state the node is in throughout [`from`, `until`).
+    #[serde(default)]
+    pub state: Option<StateName>,
+    #[serde(default)]
+    pub from: Option<String>,
+    /// Decimal seconds; default the scenario's `until`.
+    #[serde(default)]
+    pub until: Option<String>,
+    /// Entry form: the state entered.
+    #[serde(default)]
+    pub enters: Option<StateName>,
     #[serde(default)]
     pub after: Option<String>,
     /// Decimal seconds, or "never".
-    pub at: String,
+    #[serde(default)]
+    pub at: Option<String>,
+}
+
+/// Checks one expectation against the finished run; the complaint if it does not hold.
+fn check_expect(sim: &Sim, e: &Expect, end: Instant) -> Result<Option<String>, ScenarioError> {
+    let entry = e.enters.is_some() || e.at.is_some() || e.after.is_some();
+    let interval = e.state.is_some() || e.from.is_some() || e.until.is_some();
+    match (e.enters, e.state) {
+        (Some(enters), None) if !interval => {
+            let Some(at) = &e.at else {
+                return Err(err(format!("expectation {e:?}: `enters` needs `at`")));
+            };
+            let after = match &e.after {
+                Some(a) => parse_instant(a)?,
+                None => Instant::ZERO,
+            };
+            let got = sim.entered(e.node, enters.into(), after);
+            let want = if at.trim() == "never" {
+                None
+            } else {
+                Some(parse_instant(at)?)
+            };
+            Ok((got != want).then(|| {
+                format!(
+                    "node {} entering {enters:?} after {after}: expected {}, got {}",
+                    e.node,
+                    want.map_or("never".to_string(), |t| t.to_string()),
+                    got.map_or("never".to_string(), |t| t.to_string()),
+                )
+            }))
+        }
+        (None, Some(state)) if !entry => {
+            let Some(from) = &e.from else {
+                return Err(err(format!("expectation {e:?}: `state` needs `from`")));
+            };
+            let from = parse_instant(from)?;
+            let until = match &e.until {
+                Some(u) => parse_instant(u)?,
+                None => end,
+            };
+            if until <= from || until > end {
+                return Err(err(format!(
+                    "expectation {e:?}: the interval must be non-empty and end by the run's \
+                     end {end}"
+                )));
+            }
+            let want = State::from(state);
+            let at_from = sim.state_at(e.node, from);
+            if at_from != want {
+                return Ok(Some(format!(
+                    "node {} in {want:?} over [{from}, {until}): it is {at_from:?} at {from} \
+                     (transitions {})",
+                    e.node,
+                    timeline(sim, e.node)
+                )));
+            }
+            let inside: Vec<_> = sim
+                .transitions(e.node)
+                .into_iter()
+                .filter(|(at, ..)| *at > from && *at < until)
+                .collect();
+            Ok(inside.first().map(|(at, _, to, reason)| {
+                format!(
+                    "node {} in {want:?} over [{from}, {until}): it entered {to:?} \
+                     ({reason:?}) at {at} (transitions {})",
+                    e.node,
+                    timeline(sim, e.node)
+                )
+            }))
+        }
+        _ => Err(err(format!(
+            "expectation {e:?}: give either `state` and `from` (and `until`), or `enters` \
+             and `at` (and `after`)"
+        ))),
+    }
+}
+
+/// A node's transitions, for messages: `t3.414062500 Backup->Master, ...` (the first
+/// dozen).
+fn timeline(sim: &Sim, node: NodeId) -> String {
+    const SHOWN: usize = 12;
+    let all = sim.transitions(node);
+    let mut t: Vec<String> = all
+        .iter()
+        .take(SHOWN)
+        .map(|(at, from, to, _)| format!("{at} {from:?}->{to:?}"))
+        .collect();
+    if all.len() > SHOWN {
+        t.push(format!("... {} more", all.len() - SHOWN));
+    }
+    if t.is_empty() {
+        "none".to_string()
+    } else {
+        t.join(", ")
+    }
 }
 
 /// What must hold when the run ends.
@@ -217,6 +330,51 @@ impl Scenario {
         Self::from_yaml(&text).map_err(|e| err(format!("{}: {e}", path.display())))
     }
 
+    /// Where the interval expectations (`state`, `from`, `until`) leave a node's
+    /// timeline open: each node's intervals must tile [0, the run's end) without gap or
+    /// overlap, so that every transition is pinned to its instant. One line per gap or
+    /// overlap; empty when they tile.
+    pub fn timeline_gaps(&self) -> Result<Vec<String>, ScenarioError> {
+        let end = parse_instant(&self.until)?;
+        let mut gaps = Vec::new();
+        for node in 0..self.nodes.len() {
+            let mut spans = Vec::new();
+            for e in self
+                .expect
+                .iter()
+                .filter(|e| e.node == node && e.state.is_some())
+            {
+                let Some(from) = &e.from else { continue };
+                let until = match &e.until {
+                    Some(u) => parse_instant(u)?,
+                    None => end,
+                };
+                spans.push((parse_instant(from)?, until));
+            }
+            spans.sort();
+            let mut covered = Instant::ZERO;
+            for (from, until) in spans {
+                if from > covered {
+                    gaps.push(format!(
+                        "node {node}: nothing expected over [{covered}, {from})"
+                    ));
+                } else if from < covered {
+                    gaps.push(format!(
+                        "node {node}: intervals overlap over [{from}, {})",
+                        covered.min(until)
+                    ));
+                }
+                covered = covered.max(until);
+            }
+            if covered < end {
+                gaps.push(format!(
+                    "node {node}: nothing expected over [{covered}, {end})"
+                ));
+            }
+        }
+        Ok(gaps)
+    }
+
     /// Builds the LAN, schedules the steps, runs to `until` and checks every
     /// expectation; returns the finished simulation for further inspection.
     pub fn run(&self) -> Result<Sim, ScenarioError> {
@@ -260,24 +418,8 @@ impl Scenario {
             if e.node >= sim.len() {
                 return Err(err(format!("expectation names node {}", e.node)));
             }
-            let after = match &e.after {
-                Some(a) => parse_instant(a)?,
-                None => Instant::ZERO,
-            };
-            let got = sim.entered(e.node, e.enters.into(), after);
-            let want = if e.at.trim() == "never" {
-                None
-            } else {
-                Some(parse_instant(&e.at)?)
-            };
-            if got != want {
-                problems.push(format!(
-                    "node {} entering {:?} after {after}: expected {}, got {}",
-                    e.node,
-                    e.enters,
-                    want.map_or("never".to_string(), |t| t.to_string()),
-                    got.map_or("never".to_string(), |t| t.to_string()),
-                ));
+            if let Some(p) = check_expect(&sim, e, until)? {
+                problems.push(p);
             }
         }
         if let Some(h) = &self.final_.vip_holders {

@@ -526,6 +526,15 @@ impl Sim {
             })
             .collect()
     }
+    /// The state `node` was in at `at`, after every transition at that instant
+    /// (`Initialize` before its first).
+    pub fn state_at(&self, node: NodeId, at: Instant) -> State {
+        self.transitions(node)
+            .into_iter()
+            .take_while(|(t, ..)| *t <= at)
+            .last()
+            .map_or(State::Initialize, |(_, _, to, _)| to)
+    }
     /// The first instant at or after `after` at which `node` entered `state`.
     pub fn entered(&self, node: NodeId, state: State, after: Instant) -> Option<Instant> {
         self.transitions(node)

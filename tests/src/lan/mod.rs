@@ -16,6 +16,7 @@ use std::sync::{Mutex, MutexGuard};
 
 use crate::netns::NetNs;
 use crate::proc::Proc;
+use crate::util::TimingLock;
 
 mod addresses;
 mod addressing;
@@ -44,6 +45,10 @@ pub struct Lan {
     dir: PathBuf,
     ports: Cell<u32>,
     bridge: NetNs,
+    /// The shared hold on the timing lock ([`crate::util::shared`]), unless this
+    /// thread's test holds it exclusively; declared last, so it is released only once
+    /// the namespaces are gone.
+    _timing: Option<TimingLock>,
 }
 
 /// One host of a [`Lan`]: its namespace and the daemons running in it.

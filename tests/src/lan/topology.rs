@@ -12,7 +12,7 @@ use serde_json::Value;
 use super::addressing::assert_documentation_address;
 use super::{lock, Host, Lan};
 use crate::netns::{ns_name, sweep_stale, NetNs, PREFIX};
-use crate::util::{run_ok, wait_until};
+use crate::util::{run_ok, shared, wait_until};
 
 /// Bridge `name` in `ns`, up, with multicast snooping and querier off (so VRRP's
 /// multicast floods every port, as on a plain switch).
@@ -61,8 +61,11 @@ fn require_tools() {
 }
 
 impl Lan {
-    /// A new, empty LAN for test `test_id` (letters and digits, at most 12).
+    /// A new, empty LAN for test `test_id` (letters and digits, at most 12). Holds the
+    /// timing lock shared for as long as it lives (unless the test holds it exclusively,
+    /// see [`crate::exclusive`]): no timed test runs beside it.
     pub fn new(test_id: &str) -> Lan {
+        let timing = shared();
         assert!(
             nix::unistd::geteuid().is_root(),
             "the end-to-end tests create network namespaces and must run as root"
@@ -86,6 +89,7 @@ impl Lan {
             dir,
             ports: Cell::new(0),
             bridge,
+            _timing: timing,
         }
     }
 

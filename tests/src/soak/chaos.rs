@@ -103,7 +103,8 @@ pub enum Kind {
     DelVip,
 }
 
-const KINDS: [Kind; 6] = [
+/// Every action kind; a run takes each at least once (see [`Chaos::act`]).
+pub const KINDS: [Kind; 6] = [
     Kind::Cable,
     Kind::Stop,
     Kind::Term,
@@ -179,11 +180,28 @@ impl<'h> Chaos<'h> {
             .collect()
     }
 
-    /// Picks and takes one action; returns what it was, if any was possible.
+    /// The action kinds not taken so far.
+    pub fn missing_kinds(&self) -> Vec<Kind> {
+        KINDS
+            .iter()
+            .copied()
+            .filter(|k| !self.taken.contains_key(k))
+            .collect()
+    }
+
+    /// Picks and takes one action; returns what it was, if any was possible. Kinds not
+    /// taken yet come first (for the first half of the tries), so that every run, whatever
+    /// its seed, exercises each kind early on.
     pub fn act(&mut self) -> Option<Kind> {
         // Bounded: a few tries for a kind that something can be done with.
-        for _ in 0..16 {
-            let kind = KINDS[self.rng.below(KINDS.len())];
+        for attempt in 0..16 {
+            let missing = self.missing_kinds();
+            let pool: &[Kind] = if attempt < 8 && !missing.is_empty() {
+                &missing
+            } else {
+                &KINDS
+            };
+            let kind = pool[self.rng.below(pool.len())];
             let free = self.free();
             let now = Instant::now();
             let t = epoch_now();
