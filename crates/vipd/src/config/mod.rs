@@ -66,6 +66,29 @@ macro_rules! visit_scalars {
     };
 }
 
+/// The visit methods for scalars that YAML resolves to something other than a string:
+/// each passes the scalar on to `visit_str` as text.
+macro_rules! scalars_as_text {
+    () => {
+        fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+            self.visit_str(&v.to_string())
+        }
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+            self.visit_str(&v.to_string())
+        }
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+            self.visit_str(&v.to_string())
+        }
+        fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+            self.visit_str(&v.to_string())
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            self.visit_str("")
+        }
+    };
+}
+
+mod address_lists;
 mod deserialize;
 mod document;
 mod duration;

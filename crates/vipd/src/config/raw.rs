@@ -5,9 +5,8 @@
 
 use serde::Deserialize;
 
-use super::fields::{
-    DurationField, IfName, InstanceName, KeyPath, LogLevel, PeerList, RangedU8, SocketPath, VipList,
-};
+use super::address_lists::{PeerList, VipList};
+use super::fields::{DurationField, IfName, InstanceName, KeyPath, LogLevel, RangedU8, SocketPath};
 use super::{ChecksumMode, VrrpVersion};
 
 #[derive(Debug, Deserialize)]
