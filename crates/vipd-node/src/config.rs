@@ -9,6 +9,9 @@ use std::time::Duration;
 use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;
 
+pub use crate::check_config::{
+    CheckConfig, CheckInit, CheckKind, HostPort, HttpCheck, ProcessMatch, StatusMatch, Track,
+};
 pub use crate::vip::{Vip, VipParseError};
 
 /// The whole configuration file.
@@ -20,6 +23,8 @@ pub struct Config {
     pub log_level: Option<String>,
     /// At least one; names unique, (interface, VRID, family) unique.
     pub instances: Vec<InstanceConfig>,
+    /// Health checks by name; instances track them (`InstanceConfig::track`).
+    pub checks: std::collections::BTreeMap<String, CheckConfig>,
 }
 
 /// One virtual router.
@@ -51,6 +56,8 @@ pub struct InstanceConfig {
     /// 1..=255 addresses, all of one family (IPv4 only for v2), no duplicates.
     pub vips: Vec<Vip>,
     pub garp: GarpConfig,
+    /// The checks this instance tracks; every name is a key of `Config::checks`.
+    pub track: Vec<Track>,
 }
 
 /// Gratuitous ARP / unsolicited Neighbor Advertisement announcements.

@@ -11,6 +11,7 @@
 //! effect happened: each command that needs an answer carries an id, and the answer comes
 //! back as an event carrying it.
 
+mod check_config;
 pub mod config;
 mod demux;
 pub mod instance;

@@ -84,6 +84,7 @@ pub mod node {
                 repeat_after: Duration::from_secs(2),
                 refresh: Duration::ZERO,
             },
+            track: Vec::new(),
         }
     }
 
@@ -99,6 +100,7 @@ pub mod node {
             control_socket: PathBuf::from("/run/vipd/vipd.sock"),
             log_level: None,
             instances,
+            checks: Default::default(),
         }
     }
 

@@ -20,6 +20,8 @@ pub(super) struct RawConfig {
     pub log_level: Option<LogLevel>,
     #[serde(default)]
     pub instances: Option<Vec<RawInstance>>,
+    #[serde(default)]
+    pub checks: Option<std::collections::BTreeMap<String, super::tracking::RawCheck>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -52,6 +54,8 @@ pub(super) struct RawInstance {
     pub vips: Option<VipList>,
     #[serde(default)]
     pub garp: Option<RawGarp>,
+    #[serde(default)]
+    pub track: Option<Vec<super::tracking::RawTrack>>,
 }
 
 #[derive(Debug, Deserialize)]
