@@ -445,7 +445,9 @@ mod tests {
                 adverts_sent: 1,
                 adverts_received: 0,
                 drops: BTreeMap::new(),
+                tracking: Vec::new(),
             }],
+            checks: Vec::new(),
         }
     }
 

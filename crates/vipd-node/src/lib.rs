@@ -12,6 +12,7 @@
 //! back as an event carrying it.
 
 mod check_config;
+mod checks;
 pub mod config;
 mod demux;
 pub mod instance;
@@ -25,9 +26,9 @@ mod stop;
 pub mod vip;
 
 pub use io::{
-    has_vip, Addr, Command, Datagram, Event, ExitError, Family, IfaceRead, JobId, Level, Link,
-    LinkReadError, OpenId, ReadId, Record, RequestId, RunId, VipJob, VipJobError, VipOp, What,
-    ADDRESS_PROTOCOL,
+    has_vip, Addr, CheckResult, CheckRunId, Command, Datagram, Event, ExitError, Family, IfaceRead,
+    JobId, Level, Link, LinkReadError, OpenId, ReadId, Record, RequestId, RunId, VipJob,
+    VipJobError, VipOp, What, ADDRESS_PROTOCOL,
 };
 pub use jobs::REMOVE_RETRY;
 pub use node::{HostInfo, Node, POLL};

@@ -62,6 +62,8 @@ pub struct Node {
     /// Status requests waiting for a kernel read that began after they arrived.
     pub(crate) status_waiting: Vec<(RequestId, crate::io::ReadId)>,
     pub(crate) stopping: Option<Stopping>,
+    /// Health checks and their states.
+    pub(crate) checks: crate::checks::Checks,
     /// Runs handed out so far.
     runs: u64,
     /// Socket opens asked for so far.
@@ -86,6 +88,7 @@ impl Node {
             .cloned()
             .map(Instance::new)
             .collect();
+        let checks = crate::checks::Checks::new(now, &config.checks);
         let mut node = Node {
             config,
             host,
@@ -96,6 +99,7 @@ impl Node {
             reads: Reads::new(now),
             status_waiting: Vec::new(),
             stopping: None,
+            checks,
             runs: 0,
             opens: 0,
             commands: VecDeque::new(),
@@ -111,6 +115,7 @@ impl Node {
             ),
         );
         node.read_kernel(now);
+        node.start_checks(now);
         node
     }
 
@@ -139,6 +144,7 @@ impl Node {
             Event::Reload(config) => self.reload(now, config),
             Event::Control { id, request } => self.on_control(now, id, request),
             Event::Stop => self.stop(now),
+            Event::CheckResult { id, result } => self.on_check_result(now, id, result),
         }
     }
 
@@ -156,6 +162,10 @@ impl Node {
             self.stopping.as_ref().map(|s| s.deadline),
             self.jobs.retry_at(),
             self.reads.next_poll(self.stopping.is_some()),
+            self.stopping
+                .is_none()
+                .then(|| self.checks.next_due())
+                .flatten(),
         ];
         routers.chain(own.into_iter().flatten()).min()
     }
@@ -209,6 +219,7 @@ impl Node {
         if self.stopping.as_ref().is_some_and(|s| s.deadline <= now) {
             self.stop_deadline();
         }
+        self.checks_due(now);
     }
 
     // ---- helpers for the other modules --------------------------------------------

@@ -96,6 +96,7 @@ impl Node {
                     adverts_sent: 0,
                     adverts_received: 0,
                     drops: Default::default(),
+                    tracking: self.checks.tracked(c).2,
                 };
                 let Some(r) = inst.router.as_ref() else {
                     return base;
@@ -131,6 +132,7 @@ impl Node {
             pid: self.host.pid,
             uptime_s: now.saturating_since(self.started).as_secs_f64(),
             instances,
+            checks: self.check_status(now),
         }
     }
 }

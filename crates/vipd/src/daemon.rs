@@ -187,6 +187,16 @@ impl Shell {
                 }
             }
             Command::Record(record) => log(&record),
+            // Check runners come with the next change; until then every check fails.
+            Command::RunCheck { id, .. } | Command::WatchProcess { id, .. } => {
+                return Some(Event::CheckResult {
+                    id,
+                    result: vipd_node::CheckResult::Error(
+                        "checks are not run by this build yet".into(),
+                    ),
+                })
+            }
+            Command::StopWatch { .. } => {}
             // Handled by `execute`.
             Command::Exit(_) => {}
         }
