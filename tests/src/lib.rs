@@ -17,7 +17,8 @@
 //! (whether `vipctl status` agrees with `ip addr`), [`proc`] (child processes and line
 //! monitors), [`roles`] (who is master: waiting for it, describing it), [`setup`] (the
 //! starting points the tests share), [`events`] (`ip monitor address` lines), [`ping`]
-//! (outage measurement), [`soak`] (the chaos soak's driver and
+//! (outage measurement), [`web`] (nginx on a host and an HTTP client for the
+//! health-check tests), [`soak`] (the chaos soak's driver and
 //! invariant checker), [`inject`] (hand-made VRRP packets), [`configs`] (vipd YAML and
 //! keepalived configuration text), [`bins`] (finding and building the binaries under
 //! test), [`netns`] (namespaces and the stale sweep), [`util`] (bounded waiting and
@@ -36,6 +37,7 @@ pub mod roles;
 pub mod setup;
 pub mod soak;
 pub mod util;
+pub mod web;
 
 pub use agree::assert_vipctl_agrees;
 pub use configs::{keepalived_conf, vipd_yaml, web_config, KeepalivedInstance, VipdInstance};
