@@ -328,3 +328,18 @@ fn rejects_bad_track_lists_at_their_line() {
         "no checks are declared",
     );
 }
+
+#[test]
+fn the_nginx_example_parses() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/nginx");
+    for (file, priority) in [("vipd-a.yaml", 150), ("vipd-b.yaml", 100)] {
+        let c = config::load(&dir.join(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
+        assert_eq!(c.instances[0].priority, priority, "{file}");
+        let tracked: Vec<&str> = c.instances[0]
+            .track
+            .iter()
+            .map(|t| t.check.as_str())
+            .collect();
+        assert_eq!(tracked, ["nginx", "nginx_http", "drain"], "{file}");
+    }
+}
