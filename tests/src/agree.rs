@@ -446,8 +446,10 @@ mod tests {
                 adverts_received: 0,
                 drops: BTreeMap::new(),
                 address_mismatch: None,
+                tracking: Vec::new(),
             }],
             interfaces: Vec::new(),
+            checks: Vec::new(),
         }
     }
 

@@ -60,6 +60,9 @@ pub struct Status {
     /// Added in protocol version 1 without a bump: optional.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub interfaces: Vec<InterfaceStatus>,
+    /// Every health check (`checks:`), by name. Optional, so older peers parse it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub checks: Vec<CheckStatus>,
 }
 
 /// One interface in use.
@@ -143,6 +146,10 @@ pub struct InstanceStatus {
     /// without a bump: optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub address_mismatch: Option<AddressMismatch>,
+    /// The checks this instance tracks and what each does to it now; the priority
+    /// they produce is `priority_effective`. Optional, so older peers parse it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tracking: Vec<TrackStatus>,
 }
 
 /// Adverts that listed other virtual addresses than the instance's own.
@@ -156,6 +163,61 @@ pub struct AddressMismatch {
     pub count: u64,
     /// Seconds since the last one.
     pub last_age_s: f64,
+}
+
+/// One entry of an instance's track list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrackStatus {
+    pub check: String,
+    /// 0: a failing check puts the instance in Fault; otherwise added to the priority
+    /// (a negative weight while the check fails, a positive one while it is up; for a
+    /// file check, the file's value × weight).
+    pub weight: i32,
+    /// Whether the check now lowers the priority, withholds a positive weight, or
+    /// puts the instance in Fault.
+    pub failing: bool,
+    /// What it adds to the priority now.
+    pub adds: i64,
+    /// Whether it puts the instance in Fault now.
+    pub fault: bool,
+}
+
+/// One health check.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CheckStatus {
+    pub name: String,
+    /// process, http, tcp, exec, interface or file.
+    pub kind: String,
+    /// What it looks at: `pidfile /run/nginx.pid`, `http://127.0.0.1/healthz`, ...
+    pub target: String,
+    pub up: bool,
+    /// Seconds since it last went up or down (or since it was set up).
+    pub since_s: f64,
+    /// The newest result in words: `exit 0`, `HTTP 503 (expected 2xx)`, `pid 4242`,
+    /// `timed out after 500ms`, `connection refused`, ...
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_result: Option<String>,
+    /// Seconds since the newest result came.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_result_age_s: Option<f64>,
+    /// An exec check's exit code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit_code: Option<i32>,
+    /// An http check's status.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http_status: Option<u16>,
+    /// A process check's process ids.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pids: Vec<u32>,
+    /// A file check's value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<i64>,
+    /// Why the newest result failed, when it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Results so far, and how many of them failed.
+    pub results: u64,
+    pub failures: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

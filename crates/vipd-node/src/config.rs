@@ -11,6 +11,9 @@ use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;
 
 pub use crate::auth::{AuthConfig, AuthKey, KeyError};
+pub use crate::check_config::{
+    CheckConfig, CheckInit, CheckKind, HostPort, HttpCheck, ProcessMatch, StatusMatch, Track,
+};
 pub use crate::vip::{Vip, VipParseError};
 
 /// The whole configuration file.
@@ -22,6 +25,8 @@ pub struct Config {
     pub log_level: Option<String>,
     /// At least one; names unique, (interface, VRID, family) unique.
     pub instances: Vec<InstanceConfig>,
+    /// Health checks by name; instances track them (`InstanceConfig::track`).
+    pub checks: std::collections::BTreeMap<String, CheckConfig>,
 }
 
 /// One virtual router.
@@ -63,6 +68,8 @@ pub struct InstanceConfig {
     /// HMAC-SHA256 authentication of adverts among vipd peers ([`crate::auth`]); none
     /// by default. The keys come from the key files the daemon read.
     pub auth: Option<AuthConfig>,
+    /// The checks this instance tracks; every name is a key of `Config::checks`.
+    pub track: Vec<Track>,
 }
 
 /// Gratuitous ARP / unsolicited Neighbor Advertisement announcements.

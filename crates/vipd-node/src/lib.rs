@@ -12,6 +12,8 @@
 //! back as an event carrying it.
 
 pub mod auth;
+mod check_config;
+mod checks;
 pub mod config;
 mod demux;
 pub mod instance;
@@ -26,9 +28,9 @@ pub mod vip;
 mod warn;
 
 pub use io::{
-    has_vip, Addr, AdvertCopy, Command, Datagram, Event, ExitError, Family, IfaceRead, JobId,
-    Level, Link, LinkReadError, OpenId, ReadId, Record, RequestId, RunId, VipJob, VipJobError,
-    VipOp, What, ADDRESS_PROTOCOL,
+    has_vip, Addr, AdvertCopy, CheckResult, CheckRunId, Command, Datagram, Event, ExitError,
+    Family, IfaceRead, JobId, Level, Link, LinkReadError, OpenId, ReadId, Record, RequestId, RunId,
+    VipJob, VipJobError, VipOp, What, ADDRESS_PROTOCOL,
 };
 pub use jobs::REMOVE_RETRY;
 pub use node::{HostInfo, Node, POLL};

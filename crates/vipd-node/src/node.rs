@@ -72,6 +72,8 @@ pub struct Node {
     /// The source of the datagram being handed to a router, while it is (for the
     /// warnings about what it was dropped for).
     pub(crate) receiving_from: Option<IpAddr>,
+    /// Health checks and their states.
+    pub(crate) checks: crate::checks::Checks,
     /// Runs handed out so far.
     runs: u64,
     /// Socket opens asked for so far.
@@ -99,6 +101,7 @@ impl Node {
             .map(Instance::new)
             .collect();
         let auth_seq = host.started_unix_ns;
+        let checks = crate::checks::Checks::new(now, &config.checks);
         let mut node = Node {
             config,
             host,
@@ -111,6 +114,7 @@ impl Node {
             stopping: None,
             warnings: Warnings::default(),
             receiving_from: None,
+            checks,
             runs: 0,
             opens: 0,
             auth_seq,
@@ -127,6 +131,7 @@ impl Node {
             ),
         );
         node.read_kernel(now);
+        node.start_checks(now);
         node
     }
 
@@ -155,6 +160,7 @@ impl Node {
             Event::Reload(config) => self.reload(now, config),
             Event::Control { id, request } => self.on_control(now, id, request),
             Event::Stop => self.stop(now),
+            Event::CheckResult { id, result } => self.on_check_result(now, id, result),
         }
     }
 
@@ -172,6 +178,10 @@ impl Node {
             self.stopping.as_ref().map(|s| s.deadline),
             self.jobs.retry_at(),
             self.reads.next_poll(self.stopping.is_some()),
+            self.stopping
+                .is_none()
+                .then(|| self.checks.next_due())
+                .flatten(),
         ];
         routers.chain(own.into_iter().flatten()).min()
     }
@@ -225,6 +235,7 @@ impl Node {
         if self.stopping.as_ref().is_some_and(|s| s.deadline <= now) {
             self.stop_deadline();
         }
+        self.checks_due(now);
     }
 
     // ---- helpers for the other modules --------------------------------------------

@@ -87,6 +87,7 @@ impl Node {
                 .unwrap_or(usize::MAX)
         });
         self.config = new;
+        self.reload_checks(now);
         // Interfaces no instance uses any more: their sockets close (a VIP job still under
         // way there finishes; its answer has no router to go to).
         let used = self.interfaces();

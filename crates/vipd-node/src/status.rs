@@ -100,6 +100,7 @@ impl Node {
                     adverts_received: 0,
                     drops: Default::default(),
                     address_mismatch: None,
+                    tracking: self.checks.tracked(c).2,
                 };
                 let Some(r) = inst.router.as_ref() else {
                     return base;
@@ -152,6 +153,7 @@ impl Node {
                     unknown_vrid: f.unknown_vrid,
                 })
                 .collect(),
+            checks: self.check_status(now),
         }
     }
 }

@@ -32,7 +32,9 @@ fn config() -> Config {
                 repeat_after: Duration::from_secs(2),
                 refresh: Duration::ZERO,
             },
+            track: Vec::new(),
         }],
+        checks: Default::default(),
     }
 }
 

@@ -86,6 +86,7 @@ pub mod node {
             },
             unicast_peers: Vec::new(),
             auth: None,
+            track: Vec::new(),
         }
     }
 
@@ -101,6 +102,7 @@ pub mod node {
             control_socket: PathBuf::from("/run/vipd/vipd.sock"),
             log_level: None,
             instances,
+            checks: Default::default(),
         }
     }
 

@@ -40,8 +40,8 @@ use std::time::Duration;
 use vipd_engine::{Instant, State};
 use vipd_node::config::{Config, Vip};
 use vipd_node::{
-    Addr, Command, Datagram, Event, ExitError, HostInfo, IfaceRead, Level, Link, LinkReadError,
-    Node, Record, RequestId, VipJob, VipJobError, VipOp, What,
+    Addr, CheckResult, CheckRunId, Command, Datagram, Event, ExitError, HostInfo, IfaceRead, Level,
+    Link, LinkReadError, Node, Record, RequestId, VipJob, VipJobError, VipOp, What,
 };
 
 /// Index of a host, in the order they were added.
@@ -98,6 +98,15 @@ pub enum Act {
         dst: IpAddr,
         bytes: Vec<u8>,
     },
+    /// From now on, runs of check `name` on the host answer `result` after the host's
+    /// check latency (`None`: they never answer, a hung runner); a process watch of
+    /// that name reports it at once.
+    SetCheck(HostId, String, Option<CheckResult>),
+    /// Another interface of the host (created if new, index 10 and up, no addresses)
+    /// goes up or down.
+    OtherLink(HostId, String, bool),
+    /// That other interface is deleted.
+    OtherLinkGone(HostId, String),
 }
 
 /// One timeline entry.
@@ -132,6 +141,10 @@ pub enum Seen {
     Reply(vipd_api::Response),
     /// The node asked to exit.
     Exit(Result<(), ExitError>),
+    /// A run of a check began.
+    CheckRun { check: String },
+    /// A process watch began (`true`) or ended.
+    Watch { check: String, on: bool },
 }
 
 /// A broken promise.
@@ -163,6 +176,8 @@ struct Kernel {
     fail_reads: bool,
     /// When the interface's VIP queue is free again.
     queue_free: Instant,
+    /// Other interfaces: name -> (index, up).
+    others: BTreeMap<String, (u32, bool)>,
 }
 
 struct Host {
@@ -176,6 +191,10 @@ struct Host {
     vipless_since: BTreeMap<String, Instant>,
     /// The bytes of the last advert the host sent.
     last_advert: Option<Vec<u8>>,
+    /// What runs of each check answer (absent: success); `None`: no answer.
+    check_answers: BTreeMap<String, Option<CheckResult>>,
+    /// Process watches under way: id -> check.
+    watches: BTreeMap<CheckRunId, String>,
 }
 
 enum Item {
@@ -197,6 +216,7 @@ enum Item {
 
 /// Builds a [`Lan`].
 pub struct LanBuilder {
+    check_latency: Duration,
     job_latency: Duration,
     read_latency: Duration,
     net_latency: Duration,
@@ -210,6 +230,11 @@ impl LanBuilder {
     }
     pub fn read_latency(mut self, d: Duration) -> Self {
         self.read_latency = d;
+        self
+    }
+    /// How long a run of a polled check takes to answer (default 1 ms).
+    pub fn check_latency(mut self, d: Duration) -> Self {
+        self.check_latency = d;
         self
     }
     pub fn net_latency(mut self, d: Duration) -> Self {
@@ -237,16 +262,20 @@ impl LanBuilder {
                     fail_removes: 0,
                     fail_reads: false,
                     queue_free: Instant::ZERO,
+                    others: BTreeMap::new(),
                 },
                 generation: 0,
                 group: 0,
                 requests: 0,
                 vipless_since: BTreeMap::new(),
                 last_advert: None,
+                check_answers: BTreeMap::new(),
+                watches: BTreeMap::new(),
             })
             .collect();
         Lan {
             now: Instant::ZERO,
+            check_latency: self.check_latency,
             job_latency: self.job_latency,
             read_latency: self.read_latency,
             net_latency: self.net_latency,
@@ -264,6 +293,7 @@ impl LanBuilder {
 /// The simulated LAN.
 pub struct Lan {
     now: Instant,
+    check_latency: Duration,
     job_latency: Duration,
     read_latency: Duration,
     net_latency: Duration,
@@ -310,6 +340,7 @@ fn own_addrs(h: HostId) -> Vec<Addr> {
 impl Lan {
     pub fn builder() -> LanBuilder {
         LanBuilder {
+            check_latency: Duration::from_millis(1),
             job_latency: Duration::from_millis(2),
             read_latency: Duration::from_millis(1),
             net_latency: Duration::from_micros(100),
@@ -555,6 +586,7 @@ impl Lan {
                 host.node = None;
                 host.generation += 1;
                 host.vipless_since.clear();
+                host.watches.clear();
             }
             Act::Reload(h, config) => {
                 self.hosts[h].config = config.clone();
@@ -623,6 +655,44 @@ impl Lan {
                 self.deliver(h, event);
             }
             Act::Inject { src, dst, bytes } => self.transmit(None, src, dst, bytes),
+            Act::SetCheck(h, name, answer) => {
+                self.hosts[h]
+                    .check_answers
+                    .insert(name.clone(), answer.clone());
+                let ids: Vec<CheckRunId> = self.hosts[h]
+                    .watches
+                    .iter()
+                    .filter(|(_, c)| **c == name)
+                    .map(|(id, _)| *id)
+                    .collect();
+                if let Some(result) = answer {
+                    for id in ids {
+                        let event = Event::CheckResult {
+                            id,
+                            result: result.clone(),
+                        };
+                        self.deliver(h, event);
+                    }
+                }
+            }
+            Act::OtherLink(h, name, up) => {
+                let k = &mut self.hosts[h].kernel;
+                let next = 10 + u32::try_from(k.others.len()).unwrap_or(0);
+                let entry = k.others.entry(name.clone()).or_insert((next, up));
+                entry.1 = up;
+                let link = Link {
+                    index: entry.0,
+                    name,
+                    mac: [2, 0, 0, 0, 1, u8::try_from(h + 1).unwrap_or(u8::MAX)],
+                    up,
+                };
+                self.deliver(h, Event::Link(link));
+            }
+            Act::OtherLinkGone(h, name) => {
+                if let Some((index, _)) = self.hosts[h].kernel.others.remove(&name) {
+                    self.deliver(h, Event::LinkGone(index));
+                }
+            }
             Act::Status(h) => {
                 let host = &mut self.hosts[h];
                 host.requests += 1;
@@ -799,6 +869,57 @@ impl Lan {
                 host.node = None;
                 host.generation += 1;
                 host.vipless_since.clear();
+                host.watches.clear();
+            }
+            Command::RunCheck {
+                id, check, kind, ..
+            } => {
+                self.record(
+                    h,
+                    Seen::CheckRun {
+                        check: check.clone(),
+                    },
+                );
+                let answer = match self.hosts[h].check_answers.get(&check) {
+                    Some(a) => a.clone(),
+                    None => Some(success(&kind)),
+                };
+                if let Some(result) = answer {
+                    let at = now + self.check_latency;
+                    self.enqueue(
+                        at,
+                        Item::Deliver {
+                            host: h,
+                            generation,
+                            event: Event::CheckResult { id, result },
+                        },
+                    );
+                }
+            }
+            Command::WatchProcess { id, check, .. } => {
+                self.record(
+                    h,
+                    Seen::Watch {
+                        check: check.clone(),
+                        on: true,
+                    },
+                );
+                let answer = match self.hosts[h].check_answers.get(&check) {
+                    Some(a) => a.clone(),
+                    None => Some(CheckResult::Process {
+                        pids: vec![100],
+                        why: None,
+                    }),
+                };
+                self.hosts[h].watches.insert(id, check);
+                if let Some(result) = answer {
+                    return Some(Event::CheckResult { id, result });
+                }
+            }
+            Command::StopWatch { id } => {
+                if let Some(check) = self.hosts[h].watches.remove(&id) {
+                    self.record(h, Seen::Watch { check, on: false });
+                }
             }
         }
         None
@@ -812,6 +933,18 @@ impl Lan {
                 name,
                 link: Err(LinkReadError::Failed("simulated netlink failure".into())),
                 addrs: None,
+            };
+        }
+        if let Some((index, up)) = k.others.get(&name) {
+            return IfaceRead {
+                link: Ok(Link {
+                    index: *index,
+                    name: name.clone(),
+                    mac: [2, 0, 0, 0, 1, u8::try_from(h + 1).unwrap_or(u8::MAX)],
+                    up: *up,
+                }),
+                name,
+                addrs: Some(Ok(Vec::new())),
             };
         }
         if name != IFACE || !k.exists {
@@ -1023,5 +1156,30 @@ impl Lan {
                 }
             }
         }
+    }
+}
+
+/// What a run of a check of `kind` answers when the test said nothing: success.
+fn success(kind: &vipd_node::config::CheckKind) -> CheckResult {
+    use vipd_node::config::CheckKind;
+    match kind {
+        CheckKind::Exec { .. } => CheckResult::Exited {
+            code: Some(0),
+            signal: None,
+            output: String::new(),
+        },
+        CheckKind::Http(_) => CheckResult::Http {
+            status: 200,
+            body_matched: None,
+        },
+        CheckKind::File(_) => CheckResult::Value {
+            value: 0,
+            note: None,
+        },
+        CheckKind::Process(_) => CheckResult::Process {
+            pids: vec![100],
+            why: None,
+        },
+        CheckKind::Tcp(_) | CheckKind::Interface(_) => CheckResult::Connected,
     }
 }

@@ -13,6 +13,7 @@ use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, error, info, warn};
 use vipd_node::{Command, Event, ExitError, HostInfo, Level, Node, Record, RequestId};
 
+use crate::checks::CheckRunner;
 use crate::clock::{Clock, Wakeup};
 use crate::config::{Config, ConfigError};
 use crate::config_reader::ConfigReader;
@@ -45,6 +46,7 @@ struct Shell {
     sockets: Sockets,
     vips: VipWriter,
     watcher: Watcher,
+    checks: CheckRunner,
     /// Control requests waiting for the node's answer.
     replies: BTreeMap<RequestId, oneshot::Sender<vipd_api::Response>>,
     requests: u64,
@@ -92,6 +94,7 @@ pub async fn run(
             .map_err(DaemonError::Thread)?,
         sockets: Sockets::new(datagram_tx, opened_tx),
         vips: VipWriter::new(nl.clone(), results_tx.clone()),
+        checks: CheckRunner::spawn(results_tx.clone()).map_err(DaemonError::Thread)?,
         watcher: Watcher::spawn(nl, results_tx),
         replies: BTreeMap::new(),
         requests: 0,
@@ -187,6 +190,19 @@ impl Shell {
                 }
             }
             Command::Record(record) => log(&record),
+            Command::RunCheck {
+                id,
+                check,
+                kind,
+                timeout,
+            } => self.checks.run(id, check, kind, timeout),
+            Command::WatchProcess {
+                id,
+                check,
+                process,
+                rescan,
+            } => self.checks.watch(id, check, process, rescan),
+            Command::StopWatch { id } => self.checks.stop(id),
             // Handled by `execute`.
             Command::Exit(_) => {}
         }

@@ -99,6 +99,7 @@ mod locate;
 mod path;
 mod raw;
 pub mod reference;
+mod tracking;
 mod validate;
 
 use std::path::Path;
@@ -107,9 +108,10 @@ pub use duration::{parse_duration, DurationError, HumanDuration};
 use error::Fault;
 pub use error::{ConfigError, Position};
 pub use fields::LOG_LEVELS;
+pub use tracking::{parse_host_port, parse_http_url};
 pub use vipd_node::config::{
-    AuthConfig, AuthKey, ChecksumMode, Config, GarpConfig, InstanceConfig, Vip, VipParseError,
-    VrrpVersion,
+    AuthConfig, AuthKey, CheckConfig, CheckInit, CheckKind, ChecksumMode, Config, GarpConfig,
+    InstanceConfig, StatusMatch, Track, Vip, VipParseError, VrrpVersion,
 };
 
 /// The largest configuration file read: a real one is a few kilobytes.

@@ -21,6 +21,8 @@ pub(super) struct RawConfig {
     pub log_level: Option<LogLevel>,
     #[serde(default)]
     pub instances: Option<Vec<RawInstance>>,
+    #[serde(default)]
+    pub checks: Option<std::collections::BTreeMap<String, super::tracking::RawCheck>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -56,6 +58,7 @@ pub(super) struct RawInstance {
     #[serde(default)]
     pub unicast_peers: Option<PeerList>,
     pub auth: Option<RawAuth>,
+    pub track: Option<Vec<super::tracking::RawTrack>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -7,12 +7,15 @@ use serde::de::{self, Deserialize, Deserializer, Visitor};
 use serde::forward_to_deserialize_any;
 
 use super::raw::{RawAuth, RawConfig, RawGarp, RawInstance};
+use super::tracking::{RawCheck, RawProcess};
 
 /// The field paths the parser accepts, each mapping's fields after its prefix.
 pub fn field_paths() -> Vec<String> {
     let mut out = Vec::new();
-    let mappings: [(&str, &[&str]); 4] = [
+    let mappings: [(&str, &[&str]); 6] = [
         ("", fields_of::<RawConfig>()),
+        ("checks.NAME.", fields_of::<RawCheck>()),
+        ("checks.NAME.process.", fields_of::<RawProcess>()),
         ("instances[].", fields_of::<RawInstance>()),
         ("instances[].garp.", fields_of::<RawGarp>()),
         ("instances[].auth.", fields_of::<RawAuth>()),
