@@ -801,8 +801,10 @@ impl Router {
         });
     }
 
-    /// Ends a planned handover under way: the VIPs are removed now.
-    fn end_handover(&mut self) {
+    /// Ends a planned handover under way: the VIPs are removed now (`DelVips`). For a
+    /// driver that cannot keep the router until the handover is over (an instance
+    /// reloaded away); nothing happens when no handover is under way.
+    pub fn end_handover(&mut self) {
         if self.handover.take().is_some() {
             self.del_vips();
         }

@@ -550,7 +550,8 @@ impl Node {
                 Some(&name),
                 format!("advert source address changed from {current} to {new}; restarting the instance"),
             );
-            self.feed(now, i, Input::Shutdown);
+            // The router is dropped here: it leaves without waiting for a new master.
+            self.leave_now(now, i);
             let inst = &mut self.instances[i];
             inst.router = None;
             inst.waiting = Some("advert source address changed".into());

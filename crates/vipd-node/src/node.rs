@@ -148,6 +148,10 @@ impl Node {
             Event::Control { id, request } => self.on_control(now, id, request),
             Event::Stop => self.stop(now),
         }
+        if self.stopping.is_some() {
+            // A handover may have ended (an advert heard, its bound passed, a link gone).
+            self.stop_progress(now);
+        }
     }
 
     pub fn poll_command(&mut self) -> Option<Command> {
@@ -261,6 +265,16 @@ impl Node {
     pub(crate) fn feed(&mut self, now: Instant, i: usize, input: Input<'_>) {
         if let Some(r) = self.instances[i].router.as_mut() {
             r.handle(now, input);
+        }
+        self.drain(now, i);
+    }
+
+    /// Instance `i`'s router leaves (priority 0 if it was master) and removes its VIPs
+    /// at once, without the make-before-break wait: for a router about to be dropped.
+    pub(crate) fn leave_now(&mut self, now: Instant, i: usize) {
+        if let Some(r) = self.instances[i].router.as_mut() {
+            r.handle(now, Input::Shutdown);
+            r.end_handover();
         }
         self.drain(now, i);
     }

@@ -6,7 +6,7 @@
 //! keeps its VIPs. Removed instances, and ones whose identity changed, leave gracefully
 //! (priority 0, VIPs removed); new ones start from the next kernel read.
 
-use vipd_engine::{Input, Instant};
+use vipd_engine::Instant;
 
 use crate::config::Config;
 use crate::instance::Instance;
@@ -68,7 +68,9 @@ impl Node {
         // The leaving ones say goodbye through the normal output path.
         self.instances = leaving;
         for i in 0..self.instances.len() {
-            self.feed(now, i, Input::Shutdown);
+            // The router goes away with this reload, so it cannot wait for a new master:
+            // its VIPs are removed now (make-before-break covers stop and maintenance).
+            self.leave_now(now, i);
         }
         let removed = self.instances.len();
         self.instances = keep;

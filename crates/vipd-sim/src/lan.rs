@@ -234,6 +234,7 @@ impl LanBuilder {
             timeline: Vec::new(),
             breaches: Vec::new(),
             holders_since: BTreeMap::new(),
+            handovers: BTreeMap::new(),
             check_holders: true,
         }
     }
@@ -251,6 +252,9 @@ pub struct Lan {
     timeline: Vec<Entry>,
     breaches: Vec<Breach>,
     holders_since: BTreeMap<(IpAddr, HostId, HostId), Instant>,
+    /// Planned handovers seen, per host and VIP, while the host still holds the VIP:
+    /// when each began (its priority-0 advert) and how long it may last.
+    handovers: BTreeMap<(HostId, IpAddr), (Instant, Duration)>,
     check_holders: bool,
 }
 
@@ -885,9 +889,20 @@ impl Lan {
         interval + self.net_latency + self.job_latency * 2
     }
 
+    /// The longest two hosts may both hold a VIP during a planned handover, counted from
+    /// its start (the leaving master's priority-0 advert): the handover's bound
+    /// (Master_Down_Interval, see [`crate::sim::handover_bound`]), then the removal,
+    /// which may wait behind one job, plus the network.
+    pub fn handover_holders_bound(&self, bound: Duration) -> Duration {
+        bound + self.net_latency + self.job_latency * 2
+    }
+
     /// Checks, after every instant: no master lacks a VIP for longer than
     /// [`Lan::vipless_bound`]; no two running, connected hosts hold the same VIP for
-    /// longer than [`Lan::holders_bound`] of the larger advert interval.
+    /// longer than [`Lan::holders_bound`] of the larger advert interval — except during
+    /// a planned handover (make-before-break: a master leaving on a stop, a reload or
+    /// maintenance keeps its VIPs until the new master is heard), where two holders
+    /// are allowed for [`Lan::handover_holders_bound`] counted from the handover's start.
     fn check(&mut self) {
         let now = self.now;
         for h in 0..self.hosts.len() {
@@ -922,6 +937,30 @@ impl Lan {
                 }
             }
         }
+        // Planned handovers under way, remembered while the host still holds the VIP.
+        let mut seen = BTreeMap::new();
+        for h in 0..self.hosts.len() {
+            let Some(node) = self.hosts[h].node.as_ref() else {
+                continue;
+            };
+            for (_, router) in node.instances() {
+                let Some(r) = router else { continue };
+                if let Some(ho) = r.handover() {
+                    let bound = crate::sim::handover_bound(r.config());
+                    for vip in &r.config().vips {
+                        seen.insert((h, *vip), (ho.since, bound));
+                    }
+                }
+            }
+        }
+        for (key, value) in seen {
+            self.handovers.entry(key).or_insert(value);
+        }
+        let handovers = std::mem::take(&mut self.handovers);
+        self.handovers = handovers
+            .into_iter()
+            .filter(|((h, vip), _)| self.hosts[*h].node.is_some() && self.holds(*h, *vip))
+            .collect();
         if !self.check_holders {
             return;
         }
@@ -954,8 +993,17 @@ impl Lan {
         self.holders_since
             .retain(|(v, a, b), _| pairs.iter().any(|p| (p.0, p.1, p.2) == (*v, *a, *b)));
         for (vip, a, b, interval) in pairs {
-            let since = *self.holders_since.entry((vip, a, b)).or_insert(now);
-            if now.saturating_since(since) > self.holders_bound(interval) {
+            let mut since = *self.holders_since.entry((vip, a, b)).or_insert(now);
+            let mut bound = self.holders_bound(interval);
+            let handover = [a, b]
+                .iter()
+                .filter_map(|h| self.handovers.get(&(*h, vip)))
+                .min_by_key(|(start, _)| *start);
+            if let Some((start, limit)) = handover {
+                since = *start;
+                bound = self.handover_holders_bound(*limit);
+            }
+            if now.saturating_since(since) > bound {
                 let breach = Breach::TwoHolders {
                     vip,
                     hosts: (a, b),

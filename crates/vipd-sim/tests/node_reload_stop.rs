@@ -170,20 +170,24 @@ fn stop_with_a_removal_failing_twice_retries_once_and_reports_the_vip() {
     lan.act(Act::FailRemoves(0, 2));
     lan.act(Act::Stop(0));
     lan.run_until(ms(1500));
-    // 1000: priority 0, removal 1000 → 1002 (refused); retried at once when the
-    // refusal comes: 1002 → 1004 (refused again): exit then.
+    // 1000: priority 0, the VIP kept (make-before-break). Host 1 takes over at
+    // 1000.1 + 60.9375 = 1061.0375, its add ends at 1063.0375 and its first advert
+    // reaches host 0 at 1063.1375: removal 1063.1375 → 1065.1375 (refused); retried at
+    // once when the refusal comes: → 1067.1375 (refused again): exit then.
     assert_eq!(lan.adverts(0, 0), vec![ms(1000)]);
-    assert_eq!(jobs_asked(&lan, 0, false), vec![ms(1), ms(1000), ms(1002)]);
+    assert_eq!(
+        jobs_asked(&lan, 0, false),
+        vec![ms(1), at_ns(1_063_137_500), at_ns(1_065_137_500)]
+    );
     assert_eq!(
         exits(&lan, 0),
         vec![(
-            ms(1004),
+            at_ns(1_067_137_500),
             Err(ExitError::VipsLeftBehind("192.0.2.50/24 on eth0".into()))
         )]
     );
     assert!(lan.holds(0, vip50()));
-    // Host 1 takes over at 1000.1 + 60.9375 = 1061.0375; the stray copy on host 0 is
-    // a stopped host's (the next start removes it).
+    // The stray copy on host 0 is a stopped host's (the next start removes it).
     assert_eq!(
         lan.entered(1, "web", State::Master, ms(0)),
         Some(at_ns(1_061_037_500))
