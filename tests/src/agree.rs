@@ -446,6 +446,7 @@ mod tests {
                 adverts_received: 0,
                 drops: BTreeMap::new(),
                 address_mismatch: None,
+                maintenance: false,
             }],
             interfaces: Vec::new(),
         }

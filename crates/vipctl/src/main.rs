@@ -2,7 +2,11 @@
 //!
 //! ```text
 //! vipctl [--socket PATH] status [--json]
+//! vipctl [--socket PATH] maintenance on|off [INSTANCE…]
 //! ```
+//!
+//! `maintenance` changes state: vipd allows it to root and to members of its
+//! `admin_group`; anyone else gets "permission denied" (exit code 1).
 //!
 //! Exit codes: 0 success; 1 vipd answered with an error (or an unreadable answer);
 //! 2 vipd could not be reached (not running, permission denied, no answer in time).
@@ -51,6 +55,21 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
+    /// Maintenance on: a master hands its VIPs over without a gap and the instances
+    /// stay backup (across reloads and restarts) until maintenance is off. Every
+    /// instance when none is named. Needs root or the configured admin_group.
+    Maintenance {
+        #[arg(value_enum)]
+        mode: OnOff,
+        /// Instances to change (default: every instance).
+        instances: Vec<String>,
+    },
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum OnOff {
+    On,
+    Off,
 }
 
 fn main() -> ExitCode {
@@ -84,7 +103,16 @@ fn run(
     err: &mut dyn Write,
 ) -> u8 {
     let socket = socket_path(cli, env_socket);
-    let Cmd::Status { json } = cli.command;
+    let json = match &cli.command {
+        Cmd::Status { json } => *json,
+        Cmd::Maintenance { mode, instances } => {
+            let command = Command::Maintenance {
+                on: *mode == OnOff::On,
+                instances: instances.clone(),
+            };
+            return mutate(&socket, command, timeout, out, err);
+        }
+    };
     let response = match client::call(&socket, &Request::new(Command::Status), timeout) {
         Ok(r) => r,
         Err(e) => return report(err, &e),
@@ -93,6 +121,10 @@ fn run(
         Response::Status(status) => status,
         Response::Error { message, .. } => {
             let _ = writeln!(err, "vipctl: vipd refused the request: {message}");
+            return EXIT_DAEMON_ERROR;
+        }
+        Response::Done { .. } => {
+            let _ = writeln!(err, "vipctl: vipd answered a status request with no status");
             return EXIT_DAEMON_ERROR;
         }
     };
@@ -121,6 +153,31 @@ fn run(
             EXIT_DAEMON_ERROR
         }
         _ => EXIT_OK,
+    }
+}
+
+/// Sends a mutating command; prints what vipd did, or why it refused.
+fn mutate(
+    socket: &std::path::Path,
+    command: Command,
+    timeout: Duration,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> u8 {
+    match client::call(socket, &Request::new(command), timeout) {
+        Err(e) => report(err, &e),
+        Ok(Response::Done { message, .. }) => {
+            let _ = writeln!(out, "{message}");
+            EXIT_OK
+        }
+        Ok(Response::Error { message, .. }) => {
+            let _ = writeln!(err, "vipctl: vipd refused the request: {message}");
+            EXIT_DAEMON_ERROR
+        }
+        Ok(Response::Status(_)) => {
+            let _ = writeln!(err, "vipctl: vipd answered with a status, not a result");
+            EXIT_DAEMON_ERROR
+        }
     }
 }
 

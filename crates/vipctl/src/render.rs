@@ -64,6 +64,12 @@ fn render_instance(out: &mut String, i: &InstanceStatus) {
             format!("{state} ({})", i.reason)
         },
     );
+    if i.maintenance {
+        line(
+            "maintenance",
+            "on: stays backup until `vipctl maintenance off`".to_owned(),
+        );
+    }
     line(
         "in state",
         format!(
@@ -248,6 +254,7 @@ pub(crate) mod tests {
             adverts_received: 3,
             drops: BTreeMap::from([("bad_ttl".into(), 2), ("bad_checksum".into(), 0)]),
             address_mismatch: None,
+            maintenance: false,
         };
         let backup = InstanceStatus {
             name: "web6".into(),
@@ -275,6 +282,7 @@ pub(crate) mod tests {
             adverts_received: 18_000,
             drops: BTreeMap::new(),
             address_mismatch: None,
+            maintenance: false,
         };
         Status {
             v: 1,

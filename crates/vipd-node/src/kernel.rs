@@ -475,6 +475,9 @@ impl Node {
         if !link_up {
             self.feed(now, i, Input::LinkDown);
         }
+        if self.maintenance.contains(&name) {
+            self.feed(now, i, Input::Maintenance(true));
+        }
         self.feed(now, i, Input::Startup);
         Ok(())
     }

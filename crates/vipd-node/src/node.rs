@@ -63,6 +63,8 @@ pub struct Node {
     /// Status requests waiting for a kernel read that began after they arrived.
     pub(crate) status_waiting: Vec<(RequestId, crate::io::ReadId)>,
     pub(crate) stopping: Option<Stopping>,
+    /// Which instances are in maintenance (kept by the shell across restarts).
+    pub(crate) maintenance: crate::maintenance::Maintenance,
     /// Rate limits of the warnings about other routers' adverts.
     pub(crate) warnings: Warnings,
     /// The source of the datagram being handed to a router, while it is (for the
@@ -85,7 +87,14 @@ const DRAIN_ROUNDS: usize = 64;
 impl Node {
     /// A node for `config`, started at `now`. Its first commands read the interfaces; the
     /// instances start as the reads show their interfaces and addresses.
-    pub fn new(now: Instant, config: Config, host: HostInfo) -> Node {
+    ///
+    /// `maintenance` is the state the shell kept from the last run (empty if none).
+    pub fn new(
+        now: Instant,
+        config: Config,
+        host: HostInfo,
+        maintenance: crate::maintenance::Maintenance,
+    ) -> Node {
         let instances = config
             .instances
             .iter()
@@ -102,6 +111,7 @@ impl Node {
             reads: Reads::new(now),
             status_waiting: Vec::new(),
             stopping: None,
+            maintenance,
             warnings: Warnings::default(),
             receiving_from: None,
             runs: 0,
@@ -145,7 +155,11 @@ impl Node {
             Event::AdvertSent { run, ok } => self.feed_run(now, run, Input::AdvertSent { ok }),
             Event::VipJobDone { id, result } => self.on_job_done(now, id, result),
             Event::Reload(config) => self.reload(now, config),
-            Event::Control { id, request } => self.on_control(now, id, request),
+            Event::Control {
+                id,
+                request,
+                caller,
+            } => self.on_control(now, id, request, &caller),
             Event::Stop => self.stop(now),
         }
         if self.stopping.is_some() {

@@ -13,6 +13,8 @@ fn config() -> Config {
     Config {
         control_socket: PathBuf::from("/run/vipd/vipd.sock"),
         log_level: None,
+        state_dir: PathBuf::from("/var/lib/vipd"),
+        admin_gid: None,
         instances: vec![InstanceConfig {
             name: "web".into(),
             interface: "eth0".into(),
@@ -88,7 +90,7 @@ fn an_answer_for_a_recreated_interface_starts_nothing() {
         hostname: "h".into(),
         pid: 1,
     };
-    let mut node = Node::new(T, config(), host);
+    let mut node = Node::new(T, config(), host, Default::default());
     let id = read_id(&commands(&mut node));
     node.handle(
         T,
@@ -141,7 +143,7 @@ fn a_failed_open_keeps_the_instance_waiting_and_is_asked_again() {
         hostname: "h".into(),
         pid: 1,
     };
-    let mut node = Node::new(T, config(), host);
+    let mut node = Node::new(T, config(), host, Default::default());
     let id = read_id(&commands(&mut node));
     node.handle(
         T,

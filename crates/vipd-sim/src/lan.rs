@@ -37,8 +37,8 @@ use std::time::Duration;
 use vipd_engine::{Instant, State};
 use vipd_node::config::{Config, Vip};
 use vipd_node::{
-    Addr, Command, Datagram, Event, ExitError, HostInfo, IfaceRead, Level, Link, LinkReadError,
-    Node, Record, RequestId, VipJob, VipJobError, VipOp, What,
+    Addr, Caller, Command, Datagram, Event, ExitError, HostInfo, IfaceRead, Level, Link,
+    LinkReadError, Maintenance, Node, Record, RequestId, VipJob, VipJobError, VipOp, What,
 };
 
 /// Index of a host, in the order they were added.
@@ -79,6 +79,13 @@ pub enum Act {
     FailRemoves(HostId, u32),
     /// A control request (`vipctl status`).
     Status(HostId),
+    /// `vipctl maintenance on|off [instances]` run by `caller`.
+    Maintenance {
+        host: HostId,
+        on: bool,
+        instances: Vec<String>,
+        caller: Caller,
+    },
     /// Whether the host's kernel reads fail (a dead netlink connection).
     FailReads(HostId, bool),
     /// A VRRP message from `src` (another router, not simulated) arrives on the host's
@@ -113,6 +120,8 @@ pub enum Seen {
     Reply(vipd_api::Response),
     /// The node asked to exit.
     Exit(Result<(), ExitError>),
+    /// The node asked for this maintenance state to be kept (written to "disk").
+    Saved(Maintenance),
 }
 
 /// A broken promise.
@@ -155,6 +164,9 @@ struct Host {
     group: usize,
     requests: u64,
     vipless_since: BTreeMap<String, Instant>,
+    /// The maintenance state kept under the state directory: survives crashes and
+    /// restarts, given to every new node.
+    saved: Maintenance,
 }
 
 enum Item {
@@ -221,6 +233,7 @@ impl LanBuilder {
                 group: 0,
                 requests: 0,
                 vipless_since: BTreeMap::new(),
+                saved: Maintenance::default(),
             })
             .collect();
         Lan {
@@ -514,7 +527,12 @@ impl Lan {
                     hostname: format!("host{h}"),
                     pid: 1000 + u32::try_from(h).unwrap_or(0),
                 };
-                host.node = Some(Node::new(now, host.config.clone(), info));
+                host.node = Some(Node::new(
+                    now,
+                    host.config.clone(),
+                    info,
+                    host.saved.clone(),
+                ));
                 self.drain(h);
             }
             Act::Stop(h) => self.deliver(h, Event::Stop),
@@ -599,7 +617,35 @@ impl Lan {
                 host.requests += 1;
                 let id = RequestId(host.requests);
                 let request = vipd_api::Request::new(vipd_api::Command::Status);
-                self.deliver(h, Event::Control { id, request });
+                let caller = Caller::root();
+                self.deliver(
+                    h,
+                    Event::Control {
+                        id,
+                        request,
+                        caller,
+                    },
+                );
+            }
+            Act::Maintenance {
+                host: h,
+                on,
+                instances,
+                caller,
+            } => {
+                let host = &mut self.hosts[h];
+                host.requests += 1;
+                let id = RequestId(host.requests);
+                let request =
+                    vipd_api::Request::new(vipd_api::Command::Maintenance { on, instances });
+                self.deliver(
+                    h,
+                    Event::Control {
+                        id,
+                        request,
+                        caller,
+                    },
+                );
             }
         }
     }
@@ -751,6 +797,10 @@ impl Lan {
                 );
             }
             Command::Reply { response, .. } => self.record(h, Seen::Reply(response)),
+            Command::SaveMaintenance(m) => {
+                self.hosts[h].saved = m.clone();
+                self.record(h, Seen::Saved(m));
+            }
             Command::Record(r) => self.record(h, Seen::Record(r)),
             Command::Exit(result) => {
                 self.record(h, Seen::Exit(result));

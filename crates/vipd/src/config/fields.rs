@@ -103,6 +103,14 @@ checked_string!(
     /// A path for the control socket.
     SocketPath, PathBuf, "a socket path", check_socket_path
 );
+checked_string!(
+    /// The state directory: an absolute path.
+    StateDir, PathBuf, "a directory path", check_state_dir
+);
+checked_string!(
+    /// A group name (or a numeric gid), resolved when the configuration is built.
+    GroupName, String, "a group name", check_group_name
+);
 
 fn check_instance_name(s: &str) -> Result<String, String> {
     if s.is_empty() {
@@ -152,6 +160,26 @@ fn check_log_level(s: &str) -> Result<String, String> {
             "unknown log level `{s}`; expected one of {}",
             LOG_LEVELS.join(", ")
         ))
+    }
+}
+
+fn check_state_dir(s: &str) -> Result<PathBuf, String> {
+    if s.is_empty() {
+        Err("the state directory is empty".to_owned())
+    } else if !s.starts_with('/') {
+        Err(format!("`{s}` is not an absolute path"))
+    } else {
+        Ok(PathBuf::from(s))
+    }
+}
+
+fn check_group_name(s: &str) -> Result<String, String> {
+    if s.is_empty() {
+        Err("the group name is empty".to_owned())
+    } else if s.contains(|c: char| c.is_whitespace() || c == ':') {
+        Err(format!("`{s}` is not a group name"))
+    } else {
+        Ok(s.to_owned())
     }
 }
 

@@ -5,17 +5,24 @@
 
 use serde::Deserialize;
 
-use super::fields::{DurationField, IfName, InstanceName, LogLevel, RangedU8, SocketPath, VipList};
+use super::fields::{
+    DurationField, GroupName, IfName, InstanceName, LogLevel, RangedU8, SocketPath, StateDir,
+    VipList,
+};
 use super::{ChecksumMode, VrrpVersion};
 
 #[derive(Debug, Deserialize)]
 #[serde(
     deny_unknown_fields,
-    expecting = "a mapping with `instances` (and optionally `control_socket`, `log_level`)"
+    expecting = "a mapping with `instances` (and optionally `control_socket`, `log_level`, `state_dir`, `admin_group`)"
 )]
 pub(super) struct RawConfig {
     #[serde(default)]
     pub control_socket: Option<SocketPath>,
+    #[serde(default)]
+    pub state_dir: Option<StateDir>,
+    #[serde(default)]
+    pub admin_group: Option<GroupName>,
     #[serde(default)]
     pub log_level: Option<LogLevel>,
     #[serde(default)]
