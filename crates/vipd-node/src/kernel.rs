@@ -475,6 +475,8 @@ impl Node {
         if !link_up {
             self.feed(now, i, Input::LinkDown);
         }
+        // A leaving master with one of these VIPs removes them first.
+        self.end_leaving_for(now, i);
         if self.maintenance.contains(&name) {
             self.feed(now, i, Input::Maintenance(true));
         }

@@ -57,6 +57,9 @@ pub struct Node {
     pub(crate) host: HostInfo,
     pub(crate) started: Instant,
     pub(crate) instances: Vec<Instance>,
+    /// Instances a reload removed or restarted whose master is still handing over
+    /// (make-before-break): they hear adverts and time out until the handover ends.
+    pub(crate) leaving: Vec<Instance>,
     pub(crate) ifaces: BTreeMap<String, Iface>,
     pub(crate) jobs: Jobs,
     pub(crate) reads: Reads,
@@ -106,6 +109,7 @@ impl Node {
             host,
             started: now,
             instances,
+            leaving: Vec::new(),
             ifaces: BTreeMap::new(),
             jobs: Jobs::default(),
             reads: Reads::new(now),
@@ -177,6 +181,7 @@ impl Node {
         let routers = self
             .instances
             .iter()
+            .chain(&self.leaving)
             .filter_map(|i| i.router.as_ref().and_then(|r| r.poll_timeout()));
         let own = [
             self.stopping.as_ref().map(|s| s.deadline),
@@ -204,6 +209,14 @@ impl Node {
         names
     }
 
+    /// The routers of instances a reload removed or restarted that are still handing
+    /// over their VIPs (make-before-break), for tests and tools.
+    pub fn leaving(&self) -> impl Iterator<Item = (&str, &vipd_engine::Router)> {
+        self.leaving
+            .iter()
+            .filter_map(|i| i.router.as_ref().map(|r| (i.cfg.name.as_str(), r)))
+    }
+
     /// Each instance's name, state and router (if running), for tests and tools.
     pub fn instances(&self) -> impl Iterator<Item = (&str, Option<&vipd_engine::Router>)> {
         self.instances
@@ -220,6 +233,16 @@ impl Node {
                 .is_some_and(|t| t <= now);
             if due {
                 self.feed(now, i, Input::Timeout);
+            }
+        }
+        for k in (0..self.leaving.len()).rev() {
+            let due = self.leaving[k]
+                .router
+                .as_ref()
+                .and_then(|r| r.poll_timeout())
+                .is_some_and(|t| t <= now);
+            if due {
+                self.feed_leaving(now, k, Input::Timeout);
             }
         }
         if self.jobs.retry_at().is_some_and(|t| t <= now) {
@@ -281,6 +304,67 @@ impl Node {
             r.handle(now, input);
         }
         self.drain(now, i);
+    }
+
+    /// Feeds `input` to leaving instance `k`'s router: only its VIP removal matters (when
+    /// the handover ends); once it has ended the instance is gone.
+    pub(crate) fn feed_leaving(&mut self, now: Instant, k: usize, input: Input<'_>) {
+        let Some(inst) = self.leaving.get_mut(k) else {
+            return;
+        };
+        let Some(r) = inst.router.as_mut() else {
+            self.leaving.remove(k);
+            return;
+        };
+        r.handle(now, input);
+        let mut removals = Vec::new();
+        for _ in 0..DRAIN_ROUNDS {
+            match r.poll_output() {
+                Some(Output::DelVips { id }) => removals.push(id),
+                Some(_) => {}
+                None => break,
+            }
+        }
+        let done = r.handover().is_none();
+        let run = inst.run;
+        let name = inst.cfg.name.clone();
+        let interface = inst.cfg.interface.clone();
+        let vips = inst.cfg.vips.clone();
+        for engine_id in removals {
+            if let Some(index) = self.ifindex(&interface) {
+                let owner = crate::jobs::Owner { run, engine_id };
+                self.submit_job(
+                    Some(owner),
+                    interface.clone(),
+                    index,
+                    crate::io::VipOp::Remove,
+                    vips.clone(),
+                    Some(name.clone()),
+                );
+            }
+        }
+        if done {
+            self.leaving.remove(k);
+        }
+    }
+
+    /// Ends the handovers of leaving instances that share a VIP with instance `i`
+    /// (about to start): their removal must come before anything the new one does.
+    pub(crate) fn end_leaving_for(&mut self, now: Instant, i: usize) {
+        let vips: Vec<IpAddr> = self.instances[i].cfg.vips.iter().map(|v| v.addr).collect();
+        for k in (0..self.leaving.len()).rev() {
+            if self.leaving[k]
+                .cfg
+                .vips
+                .iter()
+                .any(|v| vips.contains(&v.addr))
+            {
+                if let Some(r) = self.leaving[k].router.as_mut() {
+                    r.end_handover();
+                }
+                self.feed_leaving(now, k, Input::Timeout);
+            }
+        }
     }
 
     /// Instance `i`'s router leaves (priority 0 if it was master) and removes its VIPs

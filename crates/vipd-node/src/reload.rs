@@ -3,10 +3,12 @@
 //! Unchanged instances keep running untouched. An instance with the same name and
 //! identity (interface, VRID, version, VIPs) is updated in place: priority, interval,
 //! preemption, announcements and checksum change without a state change, and a master
-//! keeps its VIPs. Removed instances, and ones whose identity changed, leave gracefully
-//! (priority 0, VIPs removed); new ones start from the next kernel read.
+//! keeps its VIPs. Removed instances, and ones whose identity changed, leave gracefully:
+//! a master hands over make-before-break (priority 0, its VIPs kept until the new
+//! master is heard or Master_Down_Interval passes; meanwhile it waits in the node's
+//! `leaving` list); new ones start from the next kernel read.
 
-use vipd_engine::Instant;
+use vipd_engine::{Input, Instant};
 
 use crate::config::Config;
 use crate::instance::Instance;
@@ -68,11 +70,14 @@ impl Node {
         // The leaving ones say goodbye through the normal output path.
         self.instances = leaving;
         for i in 0..self.instances.len() {
-            // The router goes away with this reload, so it cannot wait for a new master:
-            // its VIPs are removed now (make-before-break covers stop and maintenance).
-            self.leave_now(now, i);
+            self.feed(now, i, Input::Shutdown);
         }
         let removed = self.instances.len();
+        // Masters handing over wait in `leaving` until the new master is heard.
+        let handing_over = std::mem::take(&mut self.instances)
+            .into_iter()
+            .filter(|i| i.router.as_ref().is_some_and(|r| r.handover().is_some()));
+        self.leaving.extend(handing_over);
         self.instances = keep;
         let mut added = 0;
         for c in &new.instances {
@@ -90,8 +95,10 @@ impl Node {
         });
         self.config = new;
         // Interfaces no instance uses any more: their sockets close (a VIP job still under
-        // way there finishes; its answer has no router to go to).
-        let used = self.interfaces();
+        // way there finishes; its answer has no router to go to). One a leaving master
+        // still hands over on stays until the next reload.
+        let mut used = self.interfaces();
+        used.extend(self.leaving.iter().map(|i| i.cfg.interface.clone()));
         let unused: Vec<String> = self
             .ifaces
             .keys()

@@ -130,6 +130,7 @@ impl Node {
     pub(crate) fn handing_over(&self) -> bool {
         self.instances
             .iter()
+            .chain(&self.leaving)
             .any(|i| i.router.as_ref().is_some_and(|r| r.handover().is_some()))
     }
 

@@ -993,8 +993,11 @@ impl Lan {
             let Some(node) = self.hosts[h].node.as_ref() else {
                 continue;
             };
-            for (_, router) in node.instances() {
-                let Some(r) = router else { continue };
+            let routers = node
+                .instances()
+                .filter_map(|(_, r)| r)
+                .chain(node.leaving().map(|(_, r)| r));
+            for r in routers {
                 if let Some(ho) = r.handover() {
                     let bound = crate::sim::handover_bound(r.config());
                     for vip in &r.config().vips {

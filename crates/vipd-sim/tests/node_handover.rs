@@ -78,8 +78,7 @@ fn stopped_master_with_no_backup_removes_its_vip_at_master_down_interval_then_ex
 }
 
 #[test]
-fn a_reload_that_removes_a_master_instance_still_removes_its_vip_at_once() {
-    // The router goes away with the reload, so it cannot wait for the new master.
+fn a_reload_that_removes_the_master_instance_hands_over_make_before_break() {
     let mut lan = pair();
     lan.run_until(ms(1000));
     lan.act(Act::Reload(
@@ -92,8 +91,48 @@ fn a_reload_that_removes_a_master_instance_still_removes_its_vip_at_once() {
             &["192.0.2.60/24"],
         )]),
     ));
-    lan.run_until(ms(1500));
+    // 1000: web leaves with priority 0 and keeps its VIP; host 1 master at 1061.0375,
+    // first advert at 1063.0375, heard at 1063.1375: web's removal then (db's startup
+    // removal came first, 1001 → 1003).
+    lan.run_until(before(at_ns(1_063_137_500)));
     assert_eq!(lan.adverts(0, 0), vec![ms(1000)]);
-    assert_eq!(jobs_asked(&lan, 0, false)[1], ms(1000));
+    assert_eq!(lan.holders(vip50()), vec![0, 1]);
+    assert_eq!(lan.node(0).map(|n| n.leaving().count()), Some(1));
+    lan.run_until(ms(1500));
+    assert_eq!(
+        jobs_asked(&lan, 0, false),
+        vec![ms(1), ms(1001), at_ns(1_063_137_500)]
+    );
+    assert_eq!(lan.holders(vip50()), vec![1]);
+    assert_eq!(lan.node(0).map(|n| n.leaving().count()), Some(0));
     assert_no_breach(&lan);
+}
+
+#[test]
+fn a_restarted_instance_ends_the_handover_of_its_old_self_before_it_starts() {
+    // Same name and VIP, another VRID: the instance restarts. The new one must not
+    // find its VIP removed later by the old one: the old one's removal comes first.
+    let mut lan = pair();
+    lan.run_until(ms(1000));
+    lan.act(Act::Reload(
+        0,
+        vipd_sim::cfg::node::config(vec![vipd_sim::cfg::node::instance(
+            "web",
+            53,
+            150,
+            100,
+            &["192.0.2.50/24"],
+        )]),
+    ));
+    lan.run_until(ms(1500));
+    // 1000: priority 0 from the old web; the new web starts from the read 1000 → 1001,
+    // ending the old one's handover there: its removal 1001 → 1003, then the new one's
+    // startup removal 1001 → 1005.
+    assert_eq!(lan.adverts(0, 0), vec![ms(1000)]);
+    assert_eq!(jobs_asked(&lan, 0, false), vec![ms(1), ms(1001), ms(1001)]);
+    assert_eq!(lan.node(0).map(|n| n.leaving().count()), Some(0));
+    assert!(lan
+        .breaches()
+        .iter()
+        .all(|b| !matches!(b, vipd_sim::lan::Breach::MasterWithoutVip { .. })));
 }
