@@ -264,6 +264,46 @@ mod tests {
     }
 
     #[test]
+    fn maintenance_sends_the_command_and_prints_what_was_done_or_why_not() {
+        let sock = TempSocket::new("maint");
+        let done = serde_json::to_string(&Response::Done {
+            v: 1,
+            message: "maintenance on for web".into(),
+        })
+        .expect("encode");
+        let server = serve_once(UnixListener::bind(&sock.0).expect("bind"), Some(done));
+        let (code, out, err) = run_against(&sock.0, &["maintenance", "on", "web"]);
+        let request = server.join().expect("server thread");
+        assert_eq!(
+            request,
+            b"{\"v\":1,\"command\":\"maintenance\",\"on\":true,\"instances\":[\"web\"]}\n"
+        );
+        assert_eq!(
+            (code, out.as_str(), err.as_str()),
+            (0, "maintenance on for web\n", "")
+        );
+        drop(sock);
+
+        let sock = TempSocket::new("maint-denied");
+        let denied = serde_json::to_string(&Response::Error {
+            v: 1,
+            message: "permission denied: maintenance changes are allowed to root".into(),
+        })
+        .expect("encode");
+        let server = serve_once(UnixListener::bind(&sock.0).expect("bind"), Some(denied));
+        let (code, out, err) = run_against(&sock.0, &["maintenance", "off"]);
+        let request = server.join().expect("server thread");
+        assert_eq!(
+            request,
+            b"{\"v\":1,\"command\":\"maintenance\",\"on\":false}\n"
+        );
+        assert_eq!(code, EXIT_DAEMON_ERROR);
+        assert!(out.is_empty());
+        assert!(err.contains("permission denied"), "{err}");
+        assert!(Cli::try_parse_from(["vipctl", "maintenance", "maybe"]).is_err());
+    }
+
+    #[test]
     fn status_sends_one_request_line_and_prints_the_report() {
         let sock = TempSocket::new("status");
         let server = serve_once(
