@@ -447,6 +447,7 @@ mod tests {
                 drops: BTreeMap::new(),
                 address_mismatch: None,
                 tracking: Vec::new(),
+                maintenance: false,
             }],
             interfaces: Vec::new(),
             checks: Vec::new(),

@@ -114,6 +114,12 @@ fn render_instance(out: &mut String, i: &InstanceStatus) {
             format!("{state} ({})", i.reason)
         },
     );
+    if i.maintenance {
+        line(
+            "maintenance",
+            "on: stays backup until `vipctl maintenance off`".to_owned(),
+        );
+    }
     line(
         "in state",
         format!(
@@ -302,6 +308,7 @@ pub(crate) mod tests {
             drops: BTreeMap::from([("bad_ttl".into(), 2), ("bad_checksum".into(), 0)]),
             address_mismatch: None,
             tracking: Vec::new(),
+            maintenance: false,
         };
         let backup = InstanceStatus {
             name: "web6".into(),
@@ -330,6 +337,7 @@ pub(crate) mod tests {
             drops: BTreeMap::new(),
             address_mismatch: None,
             tracking: Vec::new(),
+            maintenance: false,
         };
         Status {
             v: 1,

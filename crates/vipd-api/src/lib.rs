@@ -27,6 +27,16 @@ pub struct Request {
 pub enum Command {
     /// The state of every instance.
     Status,
+    /// Maintenance on or off for the named instances (every instance when none is
+    /// named). On: a master hands over make-before-break and the instance stays backup
+    /// until off. Kept across reloads and restarts. A mutating command: allowed to
+    /// uid 0 and members of the configured `admin_group` only. Added in protocol
+    /// version 1 without a bump (an older daemon answers "bad request").
+    Maintenance {
+        on: bool,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        instances: Vec<String>,
+    },
 }
 
 impl Request {
@@ -43,8 +53,20 @@ impl Request {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Response {
     Status(Status),
-    Error { v: u32, message: String },
+    Error {
+        v: u32,
+        message: String,
+    },
+    /// A mutating command was carried out; `message` says what it did. Added in
+    /// protocol version 1 without a bump.
+    Done {
+        v: u32,
+        message: String,
+    },
 }
+
+/// The start of the [`Response::Error`] message when the caller may not run a command.
+pub const PERMISSION_DENIED: &str = "permission denied";
 
 /// Everything `vipctl status` shows.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -150,6 +172,10 @@ pub struct InstanceStatus {
     /// they produce is `priority_effective`. Optional, so older peers parse it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tracking: Vec<TrackStatus>,
+    /// In maintenance (`vipctl maintenance on`): backup, never taking over, until
+    /// turned off. Added in protocol version 1 without a bump: optional.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub maintenance: bool,
 }
 
 /// Adverts that listed other virtual addresses than the instance's own.
@@ -239,6 +265,28 @@ mod tests {
         assert_eq!(s, r#"{"v":1,"command":"status"}"#);
         let back: Request = serde_json::from_str(&s).expect("parse");
         assert_eq!(back, r);
+    }
+
+    #[test]
+    fn maintenance_wire_form() {
+        let r = Request::new(Command::Maintenance {
+            on: true,
+            instances: vec!["web".into()],
+        });
+        let s = serde_json::to_string(&r).expect("serialize");
+        assert_eq!(
+            s,
+            r#"{"v":1,"command":"maintenance","on":true,"instances":["web"]}"#
+        );
+        let all: Request =
+            serde_json::from_str(r#"{"v":1,"command":"maintenance","on":false}"#).expect("parse");
+        assert_eq!(
+            all.command,
+            Command::Maintenance {
+                on: false,
+                instances: vec![]
+            }
+        );
     }
 
     #[test]

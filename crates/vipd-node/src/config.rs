@@ -16,6 +16,9 @@ pub use crate::check_config::{
 };
 pub use crate::vip::{Vip, VipParseError};
 
+/// The state directory unless configured otherwise.
+pub const DEFAULT_STATE_DIR: &str = "/var/lib/vipd";
+
 /// The whole configuration file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
@@ -23,6 +26,12 @@ pub struct Config {
     pub control_socket: PathBuf,
     /// One of [`LOG_LEVELS`], lower-cased; `RUST_LOG` overrides it.
     pub log_level: Option<String>,
+    /// Where vipd keeps state across restarts (maintenance); default
+    /// [`DEFAULT_STATE_DIR`].
+    pub state_dir: PathBuf,
+    /// The group (resolved to its gid when the file was read) whose members may run
+    /// mutating control commands besides root; none: root only.
+    pub admin_gid: Option<u32>,
     /// At least one; names unique, (interface, VRID, family) unique.
     pub instances: Vec<InstanceConfig>,
     /// Health checks by name; instances track them (`InstanceConfig::track`).

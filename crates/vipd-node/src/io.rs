@@ -199,10 +199,11 @@ pub enum Event {
     },
     /// SIGHUP: the configuration file re-read, or why it could not be.
     Reload(Result<Config, String>),
-    /// A control request.
+    /// A control request, and who sent it.
     Control {
         id: RequestId,
         request: vipd_api::Request,
+        caller: Caller,
     },
     /// SIGTERM / SIGINT. A second one stops waiting for the VIP removals.
     Stop,
@@ -260,6 +261,10 @@ pub enum Command {
     },
     /// Something worth a log line (and, later, an event stream entry).
     Record(Record),
+    /// Keep this maintenance state under the state directory (replacing what is there,
+    /// atomically), so that a restart starts with it ([`crate::Node::new`]). Nothing
+    /// answers: a failure is the shell's to log.
+    SaveMaintenance(crate::maintenance::Maintenance),
     /// The node is done (after [`Event::Stop`]): exit with this result.
     Exit(Result<(), ExitError>),
     /// Run one check once (http, tcp, exec or file), within `timeout`, and answer with
@@ -317,6 +322,26 @@ pub enum CheckResult {
     TimedOut(std::time::Duration),
     /// The run failed (connection refused, cannot start the program, ...).
     Error(String),
+}
+
+/// Who sent a control request: the peer's credentials on the control socket
+/// (SO_PEERCRED), with its supplementary groups as the shell found them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    pub uid: u32,
+    pub gid: u32,
+    pub groups: Vec<u32>,
+}
+
+impl Caller {
+    /// root, for tests and tools that call the node directly.
+    pub fn root() -> Caller {
+        Caller {
+            uid: 0,
+            gid: 0,
+            groups: Vec::new(),
+        }
+    }
 }
 
 /// Why a stopping node could not finish cleanly.

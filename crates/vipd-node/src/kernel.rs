@@ -496,6 +496,11 @@ impl Node {
         if !link_up {
             self.feed(now, i, Input::LinkDown);
         }
+        // A leaving master with one of these VIPs removes them first.
+        self.end_leaving_for(now, i);
+        if self.maintenance.contains(&name) {
+            self.feed(now, i, Input::Maintenance(true));
+        }
         self.feed(now, i, Input::Startup);
         Ok(())
     }
@@ -571,7 +576,8 @@ impl Node {
                 Some(&name),
                 format!("advert source address changed from {current} to {new}; restarting the instance"),
             );
-            self.feed(now, i, Input::Shutdown);
+            // The router is dropped here: it leaves without waiting for a new master.
+            self.leave_now(now, i);
             let inst = &mut self.instances[i];
             inst.router = None;
             inst.waiting = Some("advert source address changed".into());

@@ -40,8 +40,9 @@ use std::time::Duration;
 use vipd_engine::{Instant, State};
 use vipd_node::config::{Config, Vip};
 use vipd_node::{
-    Addr, CheckResult, CheckRunId, Command, Datagram, Event, ExitError, HostInfo, IfaceRead, Level,
-    Link, LinkReadError, Node, Record, RequestId, VipJob, VipJobError, VipOp, What,
+    Addr, Caller, CheckResult, CheckRunId, Command, Datagram, Event, ExitError, HostInfo,
+    IfaceRead, Level, Link, LinkReadError, Maintenance, Node, Record, RequestId, VipJob,
+    VipJobError, VipOp, What,
 };
 
 /// Index of a host, in the order they were added.
@@ -85,6 +86,13 @@ pub enum Act {
     FailRemoves(HostId, u32),
     /// A control request (`vipctl status`).
     Status(HostId),
+    /// `vipctl maintenance on|off [instances]` run by `caller`.
+    Maintenance {
+        host: HostId,
+        on: bool,
+        instances: Vec<String>,
+        caller: Caller,
+    },
     /// Whether the host's kernel reads fail (a dead netlink connection).
     FailReads(HostId, bool),
     /// A VRRP message from `src` (another router, not simulated) arrives on the host's
@@ -145,6 +153,8 @@ pub enum Seen {
     CheckRun { check: String },
     /// A process watch began (`true`) or ended.
     Watch { check: String, on: bool },
+    /// The node asked for this maintenance state to be kept (written to "disk").
+    Saved(Maintenance),
 }
 
 /// A broken promise.
@@ -195,6 +205,9 @@ struct Host {
     check_answers: BTreeMap<String, Option<CheckResult>>,
     /// Process watches under way: id -> check.
     watches: BTreeMap<CheckRunId, String>,
+    /// The maintenance state kept under the state directory: survives crashes and
+    /// restarts, given to every new node.
+    saved: Maintenance,
 }
 
 enum Item {
@@ -271,6 +284,7 @@ impl LanBuilder {
                 last_advert: None,
                 check_answers: BTreeMap::new(),
                 watches: BTreeMap::new(),
+                saved: Maintenance::default(),
             })
             .collect();
         Lan {
@@ -285,6 +299,7 @@ impl LanBuilder {
             timeline: Vec::new(),
             breaches: Vec::new(),
             holders_since: BTreeMap::new(),
+            handovers: BTreeMap::new(),
             check_holders: true,
         }
     }
@@ -303,6 +318,9 @@ pub struct Lan {
     timeline: Vec<Entry>,
     breaches: Vec<Breach>,
     holders_since: BTreeMap<(IpAddr, HostId, HostId), Instant>,
+    /// Planned handovers seen, per host and VIP, while the host still holds the VIP:
+    /// when each began (its priority-0 advert) and how long it may last.
+    handovers: BTreeMap<(HostId, IpAddr), (Instant, Duration)>,
     check_holders: bool,
 }
 
@@ -577,7 +595,12 @@ impl Lan {
                     pid: 1000 + u32::try_from(h).unwrap_or(0),
                     started_unix_ns: SIM_EPOCH_NS + now.as_nanos(),
                 };
-                host.node = Some(Node::new(now, host.config.clone(), info));
+                host.node = Some(Node::new(
+                    now,
+                    host.config.clone(),
+                    info,
+                    host.saved.clone(),
+                ));
                 self.drain(h);
             }
             Act::Stop(h) => self.deliver(h, Event::Stop),
@@ -698,7 +721,35 @@ impl Lan {
                 host.requests += 1;
                 let id = RequestId(host.requests);
                 let request = vipd_api::Request::new(vipd_api::Command::Status);
-                self.deliver(h, Event::Control { id, request });
+                let caller = Caller::root();
+                self.deliver(
+                    h,
+                    Event::Control {
+                        id,
+                        request,
+                        caller,
+                    },
+                );
+            }
+            Act::Maintenance {
+                host: h,
+                on,
+                instances,
+                caller,
+            } => {
+                let host = &mut self.hosts[h];
+                host.requests += 1;
+                let id = RequestId(host.requests);
+                let request =
+                    vipd_api::Request::new(vipd_api::Command::Maintenance { on, instances });
+                self.deliver(
+                    h,
+                    Event::Control {
+                        id,
+                        request,
+                        caller,
+                    },
+                );
             }
         }
     }
@@ -862,6 +913,10 @@ impl Lan {
                 );
             }
             Command::Reply { response, .. } => self.record(h, Seen::Reply(response)),
+            Command::SaveMaintenance(m) => {
+                self.hosts[h].saved = m.clone();
+                self.record(h, Seen::Saved(m));
+            }
             Command::Record(r) => self.record(h, Seen::Record(r)),
             Command::Exit(result) => {
                 self.record(h, Seen::Exit(result));
@@ -1070,9 +1125,20 @@ impl Lan {
         interval + self.net_latency + self.job_latency * 2
     }
 
+    /// The longest two hosts may both hold a VIP during a planned handover, counted from
+    /// its start (the leaving master's priority-0 advert): the handover's bound
+    /// (Master_Down_Interval, see [`crate::sim::handover_bound`]), then the removal,
+    /// which may wait behind one job, plus the network.
+    pub fn handover_holders_bound(&self, bound: Duration) -> Duration {
+        bound + self.net_latency + self.job_latency * 2
+    }
+
     /// Checks, after every instant: no master lacks a VIP for longer than
     /// [`Lan::vipless_bound`]; no two running, connected hosts hold the same VIP for
-    /// longer than [`Lan::holders_bound`] of the larger advert interval.
+    /// longer than [`Lan::holders_bound`] of the larger advert interval — except during
+    /// a planned handover (make-before-break: a master leaving on a stop, a reload or
+    /// maintenance keeps its VIPs until the new master is heard), where two holders
+    /// are allowed for [`Lan::handover_holders_bound`] counted from the handover's start.
     fn check(&mut self) {
         let now = self.now;
         for h in 0..self.hosts.len() {
@@ -1107,6 +1173,33 @@ impl Lan {
                 }
             }
         }
+        // Planned handovers under way, remembered while the host still holds the VIP.
+        let mut seen = BTreeMap::new();
+        for h in 0..self.hosts.len() {
+            let Some(node) = self.hosts[h].node.as_ref() else {
+                continue;
+            };
+            let routers = node
+                .instances()
+                .filter_map(|(_, r)| r)
+                .chain(node.leaving().map(|(_, r)| r));
+            for r in routers {
+                if let Some(ho) = r.handover() {
+                    let bound = crate::sim::handover_bound(r.config());
+                    for vip in &r.config().vips {
+                        seen.insert((h, *vip), (ho.since, bound));
+                    }
+                }
+            }
+        }
+        for (key, value) in seen {
+            self.handovers.entry(key).or_insert(value);
+        }
+        let handovers = std::mem::take(&mut self.handovers);
+        self.handovers = handovers
+            .into_iter()
+            .filter(|((h, vip), _)| self.hosts[*h].node.is_some() && self.holds(*h, *vip))
+            .collect();
         if !self.check_holders {
             return;
         }
@@ -1139,8 +1232,17 @@ impl Lan {
         self.holders_since
             .retain(|(v, a, b), _| pairs.iter().any(|p| (p.0, p.1, p.2) == (*v, *a, *b)));
         for (vip, a, b, interval) in pairs {
-            let since = *self.holders_since.entry((vip, a, b)).or_insert(now);
-            if now.saturating_since(since) > self.holders_bound(interval) {
+            let mut since = *self.holders_since.entry((vip, a, b)).or_insert(now);
+            let mut bound = self.holders_bound(interval);
+            let handover = [a, b]
+                .iter()
+                .filter_map(|h| self.handovers.get(&(*h, vip)))
+                .min_by_key(|(start, _)| *start);
+            if let Some((start, limit)) = handover {
+                since = *start;
+                bound = self.handover_holders_bound(*limit);
+            }
+            if now.saturating_since(since) > bound {
                 let breach = Breach::TwoHolders {
                     vip,
                     hosts: (a, b),

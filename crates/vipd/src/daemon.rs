@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use tokio::signal::unix::{signal, Signal, SignalKind};
 use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, error, info, warn};
-use vipd_node::{Command, Event, ExitError, HostInfo, Level, Node, Record, RequestId};
+use vipd_node::{Command, Event, ExitError, HostInfo, Level, Maintenance, Node, Record, RequestId};
 
 use crate::checks::CheckRunner;
 use crate::clock::{Clock, Wakeup};
@@ -20,6 +20,7 @@ use crate::config_reader::ConfigReader;
 use crate::control::{self, ControlError, Pending};
 use crate::netlink::{Netlink, NetlinkError};
 use crate::sockets::{Opened, Sockets};
+use crate::state::StateWriter;
 use crate::vip_writer::VipWriter;
 use crate::watcher::Watcher;
 
@@ -50,6 +51,8 @@ struct Shell {
     /// Control requests waiting for the node's answer.
     replies: BTreeMap<RequestId, oneshot::Sender<vipd_api::Response>>,
     requests: u64,
+    /// Writes the maintenance state under the state directory, off the loop.
+    state: StateWriter,
 }
 
 /// The signals vipd acts on, caught from the moment they are installed.
@@ -98,9 +101,22 @@ pub async fn run(
         watcher: Watcher::spawn(nl, results_tx),
         replies: BTreeMap::new(),
         requests: 0,
+        state: StateWriter::spawn(config.state_dir.clone()),
     };
+    // Read before the loop starts. An unreadable state is taken as every instance in
+    // maintenance: taking the VIPs back unasked is the worse mistake.
+    let maintenance = match crate::state::load_maintenance(&config.state_dir) {
+        Ok(m) => m,
+        Err(e) => {
+            error!("{e}; every instance starts in maintenance (`vipctl maintenance off` ends it)");
+            Maintenance::everything()
+        }
+    };
+    if !maintenance.is_empty() {
+        info!(all = maintenance.all, instances = ?maintenance.instances, "starting in maintenance");
+    }
     let clock = Clock::start();
-    let mut node = Node::new(clock.now(), config, host_info());
+    let mut node = Node::new(clock.now(), config, host_info(), maintenance);
     let mut wakeup = Wakeup::default();
     let mut monitoring = true;
     loop {
@@ -203,6 +219,7 @@ impl Shell {
                 rescan,
             } => self.checks.watch(id, check, process, rescan),
             Command::StopWatch { id } => self.checks.stop(id),
+            Command::SaveMaintenance(m) => self.state.save(m),
             // Handled by `execute`.
             Command::Exit(_) => {}
         }
@@ -216,6 +233,7 @@ impl Shell {
         Event::Control {
             id,
             request: p.request,
+            caller: p.caller,
         }
     }
 }

@@ -12,6 +12,7 @@ pub mod logging;
 pub mod netlink;
 mod netlink_conn;
 pub mod sockets;
+pub mod state;
 mod sys;
 pub mod vip_writer;
 pub mod vrrp_socket;

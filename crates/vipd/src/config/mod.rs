@@ -3,6 +3,8 @@
 //! ```yaml
 //! control_socket: /run/vipd/vipd.sock   # optional
 //! log_level: info                        # optional; RUST_LOG overrides
+//! state_dir: /var/lib/vipd               # optional; kept across restarts (maintenance)
+//! admin_group: vipd-admin                # optional; may run mutating commands besides root
 //! instances:
 //!   - name: web
 //!     interface: eth0

@@ -6,17 +6,24 @@
 use serde::Deserialize;
 
 use super::address_lists::{PeerList, VipList};
-use super::fields::{DurationField, IfName, InstanceName, KeyPath, LogLevel, RangedU8, SocketPath};
+use super::fields::{
+    DurationField, GroupName, IfName, InstanceName, KeyPath, LogLevel, RangedU8, SocketPath,
+    StateDir,
+};
 use super::{ChecksumMode, VrrpVersion};
 
 #[derive(Debug, Deserialize)]
 #[serde(
     deny_unknown_fields,
-    expecting = "a mapping with `instances` (and optionally `control_socket`, `log_level`)"
+    expecting = "a mapping with `instances` (and optionally `control_socket`, `log_level`, `state_dir`, `admin_group`)"
 )]
 pub(super) struct RawConfig {
     #[serde(default)]
     pub control_socket: Option<SocketPath>,
+    #[serde(default)]
+    pub state_dir: Option<StateDir>,
+    #[serde(default)]
+    pub admin_group: Option<GroupName>,
     #[serde(default)]
     pub log_level: Option<LogLevel>,
     #[serde(default)]

@@ -134,14 +134,36 @@ pub(super) fn build(raw: RawConfig, read_key: ReadKey<'_>) -> Result<Config, Pro
             }
         }
     }
+    let admin_gid = match raw.admin_group {
+        None => None,
+        Some(g) => Some(resolve_group(&g.0).map_err(|m| Problem::new(root.key("admin_group"), m))?),
+    };
     Ok(Config {
         control_socket: raw
             .control_socket
             .map_or_else(|| PathBuf::from(vipd_api::DEFAULT_SOCKET), |s| s.0),
         log_level: raw.log_level.map(|l| l.0),
+        state_dir: raw.state_dir.map_or_else(
+            || PathBuf::from(vipd_node::config::DEFAULT_STATE_DIR),
+            |d| d.0,
+        ),
+        admin_gid,
         instances,
         checks,
     })
+}
+
+/// The gid of group `name` (a number is taken as a gid), from the host's group
+/// database, once, when the configuration is read.
+fn resolve_group(name: &str) -> Result<u32, String> {
+    if let Ok(gid) = name.parse::<u32>() {
+        return Ok(gid);
+    }
+    match nix::unistd::Group::from_name(name) {
+        Ok(Some(g)) => Ok(g.gid.as_raw()),
+        Ok(None) => Err(format!("group `{name}` does not exist on this host")),
+        Err(e) => Err(format!("cannot look up group `{name}`: {e}")),
+    }
 }
 
 fn build_instance(
