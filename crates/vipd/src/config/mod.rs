@@ -91,6 +91,7 @@ macro_rules! scalars_as_text {
 }
 
 mod address_lists;
+mod check_raw;
 mod deserialize;
 mod document;
 mod duration;
@@ -106,11 +107,11 @@ mod validate;
 
 use std::path::Path;
 
+pub use check_raw::{parse_host_port, parse_http_url};
 pub use duration::{parse_duration, DurationError, HumanDuration};
 use error::Fault;
 pub use error::{ConfigError, Position};
 pub use fields::LOG_LEVELS;
-pub use tracking::{parse_host_port, parse_http_url};
 pub use vipd_node::config::{
     AuthConfig, AuthKey, CheckConfig, CheckInit, CheckKind, ChecksumMode, Config, GarpConfig,
     InstanceConfig, StatusMatch, Track, Vip, VipParseError, VrrpVersion,

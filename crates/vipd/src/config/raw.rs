@@ -29,7 +29,7 @@ pub(super) struct RawConfig {
     #[serde(default)]
     pub instances: Option<Vec<RawInstance>>,
     #[serde(default)]
-    pub checks: Option<std::collections::BTreeMap<String, super::tracking::RawCheck>>,
+    pub checks: Option<std::collections::BTreeMap<String, super::check_raw::RawCheck>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -65,7 +65,7 @@ pub(super) struct RawInstance {
     #[serde(default)]
     pub unicast_peers: Option<PeerList>,
     pub auth: Option<RawAuth>,
-    pub track: Option<Vec<super::tracking::RawTrack>>,
+    pub track: Option<Vec<super::check_raw::RawTrack>>,
 }
 
 #[derive(Debug, Deserialize)]

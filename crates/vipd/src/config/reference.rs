@@ -6,8 +6,8 @@
 use serde::de::{self, Deserialize, Deserializer, Visitor};
 use serde::forward_to_deserialize_any;
 
+use super::check_raw::{RawCheck, RawProcess};
 use super::raw::{RawAuth, RawConfig, RawGarp, RawInstance};
-use super::tracking::{RawCheck, RawProcess};
 
 /// The field paths the parser accepts, each mapping's fields after its prefix.
 pub fn field_paths() -> Vec<String> {
