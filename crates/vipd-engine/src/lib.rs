@@ -17,6 +17,6 @@ pub mod timers;
 
 pub use config::{AnnounceConfig, Config, ConfigError};
 pub use io::{DropReason, FaultCause, Input, Output, Reason, VipJobId};
-pub use router::{AddressMismatch, ReconfigureError, Router, State, Status};
+pub use router::{AddressMismatch, ReconfigureError, Router, State, Status, HANDOVER_GRACE};
 pub use time::{centis, Instant};
 pub use vipd_wire::{V3Checksum, Version};

@@ -9,7 +9,10 @@
 //! VIPs (the kernel keeps answering for them) until a new master has taken over, that
 //! is until an advert of nonzero priority from another router is heard — a new
 //! master sends its first advert only once its VIPs are confirmed, together with its
-//! gratuitous ARPs / NAs, which move the clients. If none comes, the VIPs are removed
+//! gratuitous ARPs / NAs, which move the clients — and then [`HANDOVER_GRACE`] more,
+//! so that the clients have processed those announcements before the old holder stops
+//! answering (without it, a probe sent in the instant between the two was lost, seen
+//! with IPv6 in the e2e tests). If none comes, the VIPs are removed
 //! when the bound passes: Master_Down_Interval at our own priority and
 //! Advertisement_Interval, counted from the priority-0 advert (longer than any
 //! backup's Skew_Time, after which one takes over). A link going down ends the
@@ -28,6 +31,10 @@ use std::time::Duration;
 use vipd_wire::{Advert, RxCheck, V2Auth, Version, MULTICAST_V4, MULTICAST_V6};
 
 use crate::config::{Config, ConfigError};
+
+/// How long a master handing over keeps its VIPs after the new master's first advert:
+/// the clients' time to follow the announcements sent with it.
+pub const HANDOVER_GRACE: Duration = Duration::from_millis(20);
 use crate::io::{DropReason, FaultCause, Input, Output, Reason, VipJobId};
 use crate::time::{centis, Instant};
 use crate::timers::{master_down_interval, skew_time};
@@ -1018,9 +1025,12 @@ impl Router {
         self.last_advert = Some(now);
         if adv.priority > 0 {
             // A router advertising at a real priority is master and holds the VIPs
-            // (it advertises only once they are confirmed): a planned handover is
-            // complete.
-            self.end_handover();
+            // (it advertises only once they are confirmed), and it announces them in
+            // the same moment: a planned handover is complete once the clients had
+            // HANDOVER_GRACE to follow those announcements.
+            if let Some(h) = self.handover.as_mut() {
+                h.until = h.until.min(now + HANDOVER_GRACE);
+            }
         }
         match self.state {
             State::Backup => self.backup_rx(now, &adv, src),

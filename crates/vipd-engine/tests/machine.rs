@@ -643,8 +643,15 @@ fn shutdown_from_master_hands_over_and_removes_vips_when_the_new_master_is_heard
     // Another leaver's priority 0 is not a new master.
     rx(&mut r, ns(10_200_000_000), 3, &v3(3, 0, 100));
     assert!(outs(&mut r).is_empty());
-    // The new master's first advert (sent once its VIPs are confirmed): the VIPs go now.
+    // The new master's first advert (sent once its VIPs are confirmed, with its
+    // announcements): the VIPs go HANDOVER_GRACE (20 ms) later, once the clients have
+    // followed the announcements.
     rx(&mut r, ns(10_609_375_000), 1, &v3(1, 100, 100));
+    assert!(outs(&mut r).is_empty());
+    assert_eq!(r.poll_timeout(), Some(ns(10_629_375_000)));
+    r.handle(ns(10_629_374_999), Input::Timeout);
+    assert!(outs(&mut r).is_empty());
+    r.handle(ns(10_629_375_000), Input::Timeout);
     assert_eq!(outs(&mut r), vec![Out::Del]);
     assert_eq!(r.handover(), None);
     assert_eq!(r.poll_timeout(), None);
@@ -732,8 +739,11 @@ fn maintenance_hands_over_stays_backup_and_off_preempts_again() {
     assert!(r.status().maintenance);
     // Only the handover's bound is pending: no Master_Down_Timer.
     assert_eq!(r.poll_timeout(), Some(ns(13_414_062_500)));
-    // Backup 192.0.2.1 at priority 100 took over: its first advert ends the handover.
+    // Backup 192.0.2.1 at priority 100 took over: its first advert ends the handover
+    // HANDOVER_GRACE (20 ms) later.
     rx(&mut r, ns(10_700_000_000), 1, &v3(1, 100, 100));
+    assert!(outs(&mut r).is_empty());
+    r.handle(ns(10_720_000_000), Input::Timeout);
     assert_eq!(outs(&mut r), vec![Out::Del]);
     assert_eq!(r.poll_timeout(), None);
     // Lower-priority adverts are not preempted, and a priority 0 does not make it

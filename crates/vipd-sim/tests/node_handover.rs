@@ -1,7 +1,8 @@
 //! Node-level scenarios of the make-before-break handover: a master stopped on purpose
-//! keeps its VIP until the new master's first advert reaches it (or Master_Down_Interval
-//! passes when nobody takes over), and only then removes it; the node exits after that
-//! removal.
+//! keeps its VIP until the new master's first advert reaches it and HANDOVER_GRACE
+//! (20 ms, the clients' time to follow the new master's announcements) has passed (or
+//! Master_Down_Interval passes when nobody takes over), and only then removes it; the
+//! node exits after that removal.
 //!
 //! Rules used (see node_reload_stop.rs for the defaults): job 2 ms, read 1 ms, network
 //! 100 µs, adverts every 100 ms; host 0 (priority 150) master from 342.40625 ms, its VIP
@@ -16,7 +17,7 @@ use vipd_sim::cfg::node::web;
 use vipd_sim::lan::{Act, Lan, Seen};
 
 #[test]
-fn stopped_master_removes_its_vip_exactly_when_the_new_masters_first_advert_arrives() {
+fn stopped_master_removes_its_vip_a_grace_after_the_new_masters_first_advert_arrives() {
     let mut lan = pair();
     lan.run_until(ms(1000));
     lan.act(Act::Stop(0));
@@ -34,19 +35,19 @@ fn stopped_master_removes_its_vip_exactly_when_the_new_masters_first_advert_arri
     );
     assert_eq!(lan.adverts(1, 100).first(), Some(&at_ns(1_063_037_500)));
     // From then both hold it (the planned overlap) ...
-    lan.run_until(at_ns(1_063_137_499));
+    lan.run_until(at_ns(1_083_137_499));
     assert_eq!(lan.holders(vip50()), vec![0, 1]);
     assert_eq!(jobs_asked(&lan, 0, false), vec![ms(1)]);
-    // ... until the advert reaches host 0 at 1063.1375: the removal is asked then, and
-    // ends at 1065.1375, when the node exits.
+    // ... until 20 ms after the advert reached host 0 at 1063.1375: the removal is
+    // asked at 1083.1375, and ends at 1085.1375, when the node exits.
     lan.run_until(ms(2000));
     assert_eq!(
         jobs_asked(&lan, 0, false),
-        vec![ms(1), at_ns(1_063_137_500)]
+        vec![ms(1), at_ns(1_083_137_500)]
     );
     assert_eq!(
         lan.seen(0, |s| matches!(s, Seen::Exit(Ok(())))),
-        vec![at_ns(1_065_137_500)]
+        vec![at_ns(1_085_137_500)]
     );
     assert_eq!(lan.holders(vip50()), vec![1]);
     assert_no_breach(&lan);
@@ -92,16 +93,16 @@ fn a_reload_that_removes_the_master_instance_hands_over_make_before_break() {
         )]),
     ));
     // 1000: web leaves with priority 0 and keeps its VIP; host 1 master at 1061.0375,
-    // first advert at 1063.0375, heard at 1063.1375: web's removal then (db's startup
-    // removal came first, 1001 → 1003).
-    lan.run_until(before(at_ns(1_063_137_500)));
+    // first advert at 1063.0375, heard at 1063.1375: web's removal 20 ms after that
+    // (db's startup removal came first, 1001 → 1003).
+    lan.run_until(before(at_ns(1_083_137_500)));
     assert_eq!(lan.adverts(0, 0), vec![ms(1000)]);
     assert_eq!(lan.holders(vip50()), vec![0, 1]);
     assert_eq!(lan.node(0).map(|n| n.leaving().count()), Some(1));
     lan.run_until(ms(1500));
     assert_eq!(
         jobs_asked(&lan, 0, false),
-        vec![ms(1), ms(1001), at_ns(1_063_137_500)]
+        vec![ms(1), ms(1001), at_ns(1_083_137_500)]
     );
     assert_eq!(lan.holders(vip50()), vec![1]);
     assert_eq!(lan.node(0).map(|n| n.leaving().count()), Some(0));

@@ -67,7 +67,8 @@ fn maintenance_on_hands_over_make_before_break_and_stays_backup_across_a_restart
     lan.run_until(ms(1000));
     maintenance(&mut lan, 0, true, &[], Caller::root());
     // 1000: priority 0, backup (maintenance), the VIP kept; host 1 master at
-    // 1061.0375, first advert at 1063.0375, heard at 1063.1375: host 0 removes it then.
+    // 1061.0375, first advert at 1063.0375, heard at 1063.1375: host 0 removes it
+    // HANDOVER_GRACE (20 ms) later.
     lan.run_until(ms(2000));
     assert_eq!(lan.adverts(0, 0), vec![ms(1000)]);
     assert_eq!(
@@ -80,7 +81,7 @@ fn maintenance_on_hands_over_make_before_break_and_stays_backup_across_a_restart
     );
     assert_eq!(
         jobs_asked(&lan, 0, false),
-        vec![ms(1), at_ns(1_063_137_500)]
+        vec![ms(1), at_ns(1_083_137_500)]
     );
     assert_eq!(
         replies(&lan, 0),

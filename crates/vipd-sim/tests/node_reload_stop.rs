@@ -80,19 +80,19 @@ fn instance_reloaded_away_while_re_adding_hands_over_and_removes_after_the_add()
     assert_eq!(lan.entered(0, "db", State::Backup, ms(0)), Some(ms(1004)));
     // Host 1 hears the priority 0 at 1002.1: master at 1002.1 + 60.9375 = 1063.0375,
     // add → 1065.0375, first advert then, heard by host 0 at 1065.1375: web's removal
-    // 1065.1375 → 1067.1375.
+    // HANDOVER_GRACE (20 ms) later, 1085.1375 → 1087.1375.
     assert_eq!(
         lan.entered(1, "web", State::Master, ms(0)),
         Some(at_ns(1_063_037_500))
     );
     assert_eq!(lan.adverts(1, 100).first(), Some(&at_ns(1_065_037_500)));
-    assert_eq!(jobs_asked(&lan, 0, false)[2], at_ns(1_065_137_500));
-    assert_eq!(jobs_done(&lan, 0, false)[2], (at_ns(1_067_137_500), true));
+    assert_eq!(jobs_asked(&lan, 0, false)[2], at_ns(1_085_137_500));
+    assert_eq!(jobs_done(&lan, 0, false)[2], (at_ns(1_087_137_500), true));
     assert_eq!(lan.holders(vip50()), vec![1]);
     assert_no_breach(&lan);
 }
 
-/// The same exactly when the VIP goes: still there a nanosecond before 1067.1375 ms.
+/// The same exactly when the VIP goes: still there a nanosecond before 1087.1375 ms.
 #[test]
 fn instance_reloaded_away_while_re_adding_keeps_the_vip_until_the_removal_ends() {
     let mut lan = pair();
@@ -102,10 +102,10 @@ fn instance_reloaded_away_while_re_adding_keeps_the_vip_until_the_removal_ends()
     lan.act(Act::Reload(0, db_only()));
     lan.run_until(ms(1003));
     assert!(lan.holds(0, vip50()));
-    lan.run_until(before(at_ns(1_067_137_500)));
+    lan.run_until(before(at_ns(1_087_137_500)));
     assert!(lan.holds(0, vip50()));
     assert_eq!(lan.holders(vip50()), vec![0, 1]);
-    lan.run_until(at_ns(1_067_137_500));
+    lan.run_until(at_ns(1_087_137_500));
     assert!(!lan.holds(0, vip50()));
     assert_no_breach(&lan);
 }
@@ -172,17 +172,18 @@ fn stop_with_a_removal_failing_twice_retries_once_and_reports_the_vip() {
     lan.run_until(ms(1500));
     // 1000: priority 0, the VIP kept (make-before-break). Host 1 takes over at
     // 1000.1 + 60.9375 = 1061.0375, its add ends at 1063.0375 and its first advert
-    // reaches host 0 at 1063.1375: removal 1063.1375 → 1065.1375 (refused); retried at
-    // once when the refusal comes: → 1067.1375 (refused again): exit then.
+    // reaches host 0 at 1063.1375: removal HANDOVER_GRACE (20 ms) later, 1083.1375 →
+    // 1085.1375 (refused); retried at once when the refusal comes: → 1087.1375 (refused
+    // again): exit then.
     assert_eq!(lan.adverts(0, 0), vec![ms(1000)]);
     assert_eq!(
         jobs_asked(&lan, 0, false),
-        vec![ms(1), at_ns(1_063_137_500), at_ns(1_065_137_500)]
+        vec![ms(1), at_ns(1_083_137_500), at_ns(1_085_137_500)]
     );
     assert_eq!(
         exits(&lan, 0),
         vec![(
-            at_ns(1_067_137_500),
+            at_ns(1_087_137_500),
             Err(ExitError::VipsLeftBehind("192.0.2.50/24 on eth0".into()))
         )]
     );

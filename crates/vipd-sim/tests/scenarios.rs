@@ -212,20 +212,19 @@ fn priority_zero_shutdown_takeover_after_skew_time() {
         sim.run_until_state(B, State::Master, at(60, 0)),
         Some(at(10, 609_475_000))
     );
-    // Both hold it until B's first advert reaches A, 100 us later: only then does A
-    // remove it.
+    // Both hold it until B's first advert reaches A, 100 us later, and HANDOVER_GRACE
+    // (20 ms) more: only then does A remove it.
     assert_eq!(sim.vip_holders(), vec![A, B]);
     sim.run_until(at(10, 609_575_000));
     assert_eq!(
         did_at(&sim, A, at(10, 609_575_000)),
-        vec![
-            &What::Received {
-                from: Some(B),
-                priority: Some(100)
-            },
-            &What::DelVips
-        ]
+        vec![&What::Received {
+            from: Some(B),
+            priority: Some(100)
+        }]
     );
+    sim.run_until(at(10, 629_575_000));
+    assert_eq!(did_at(&sim, A, at(10, 629_575_000)), vec![&What::DelVips]);
     assert_eq!(sim.vip_holders(), vec![B]);
     // A starts again at 20 s (same process): Startup, Backup, then it discards B's
     // lower-priority adverts and takes over at 20 + 3.4140625 = 23.4140625 s.
