@@ -1,17 +1,15 @@
 //! The config file format, end to end: the documented example, defaults, the shipped
 //! examples, and bad configs that must be pinned to the right line and field.
 
+mod common;
+
+use common::{parse, rejects};
+
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use vipd::config::{self, ChecksumMode, Config, ConfigError, GarpConfig, Vip, VrrpVersion};
-
-const FILE: &str = "/etc/vipd.yaml";
-
-fn parse(text: &str) -> Result<Config, ConfigError> {
-    config::parse(text, Path::new(FILE))
-}
+use vipd::config::{self, ChecksumMode, ConfigError, GarpConfig, Vip, VrrpVersion};
 
 fn vip(s: &str) -> Vip {
     s.parse().expect("test VIP")
@@ -208,29 +206,6 @@ fn unreadable_file_names_the_path() {
         e.to_string(),
         "/nonexistent/vipd-test/vipd.yaml: cannot read: No such file or directory (os error 2)"
     );
-}
-
-/// Asserts that `text` is rejected at `line` with `field` named, and that the message
-/// (after the position and field) contains `says`.
-#[track_caller]
-fn rejects(text: &str, line: usize, field: Option<&str>, says: &str) {
-    let e = match parse(text) {
-        Ok(c) => panic!("accepted a bad config:\n{text}\nparsed as {c:?}"),
-        Err(e) => e,
-    };
-    let shown = e.to_string();
-    assert_eq!(e.line(), Some(line), "wrong line in `{shown}`");
-    assert_eq!(e.field(), field, "wrong field in `{shown}`");
-    assert!(
-        e.message().contains(says),
-        "`{shown}` does not say `{says}`"
-    );
-    let column = e.column().expect("has a column");
-    let prefix = match field {
-        Some(f) => format!("{FILE}:{line}:{column}: {f}: "),
-        None => format!("{FILE}:{line}:{column}: "),
-    };
-    assert!(shown.starts_with(&prefix), "`{shown}` lacks `{prefix}`");
 }
 
 #[test]

@@ -1,39 +1,14 @@
 //! `checks:` and `track:` in the config file: the shape the README documents, defaults,
 //! and bad checks and track lists pinned to their line and field.
 
+mod common;
+
+use common::{parse, rejects};
+
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use vipd::config::{self, CheckInit, CheckKind, Config, ConfigError, StatusMatch, Track};
-
-const FILE: &str = "/etc/vipd.yaml";
-
-fn parse(text: &str) -> Result<Config, ConfigError> {
-    config::parse(text, Path::new(FILE))
-}
-
-/// Asserts that `text` is rejected at `line` with `field` named, and that the message
-/// contains `says`.
-#[track_caller]
-fn rejects(text: &str, line: usize, field: Option<&str>, says: &str) {
-    let e = match parse(text) {
-        Ok(c) => panic!("accepted a bad config:\n{text}\nparsed as {c:?}"),
-        Err(e) => e,
-    };
-    let shown = e.to_string();
-    assert_eq!(e.line(), Some(line), "wrong line in `{shown}`");
-    assert_eq!(e.field(), field, "wrong field in `{shown}`");
-    assert!(
-        e.message().contains(says),
-        "`{shown}` does not say `{says}`"
-    );
-    let column = e.column().expect("has a column");
-    let prefix = match field {
-        Some(f) => format!("{FILE}:{line}:{column}: {f}: "),
-        None => format!("{FILE}:{line}:{column}: "),
-    };
-    assert!(shown.starts_with(&prefix), "`{shown}` lacks `{prefix}`");
-}
+use vipd::config::{self, CheckInit, CheckKind, StatusMatch, Track};
 
 /// The issue's example, as users will write it.
 const DOCUMENTED: &str = "\
