@@ -18,8 +18,14 @@ struct Args {
     #[arg(short, long, default_value = "/etc/vipd/vipd.yaml")]
     config: PathBuf,
     /// Validate the configuration and exit: 0 if valid, 1 if not.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "release")]
     check: bool,
+    /// Remove the VIPs that a vipd with this configuration added and left behind (after
+    /// a crash or SIGKILL), and nothing else; then exit. Also works when the file no
+    /// longer parses: the VIPs the daemon last ran with are remembered beside its
+    /// control socket.
+    #[arg(long)]
+    release: bool,
 }
 
 fn main() -> ExitCode {
@@ -36,6 +42,9 @@ fn main() -> ExitCode {
     };
     if args.check {
         return rt.block_on(check(&args.config));
+    }
+    if args.release {
+        return rt.block_on(release(&args.config));
     }
     rt.block_on(serve(args.config))
 }
@@ -66,6 +75,56 @@ async fn check(path: &std::path::Path) -> ExitCode {
         if config.instances.len() == 1 { "" } else { "s" }
     );
     ExitCode::SUCCESS
+}
+
+/// `--release`: the configuration's VIPs and the remembered ones, those vipd added.
+async fn release(path: &std::path::Path) -> ExitCode {
+    use vipd::release::{self, Remembered};
+    let (mut what, socket) = match config::load(path) {
+        Ok(c) => (Remembered::from_config(&c), c.control_socket.clone()),
+        Err(e) => {
+            eprintln!("vipd: {e}; releasing the VIPs the daemon remembered");
+            let text = std::fs::read_to_string(path).unwrap_or_default();
+            (
+                Remembered::default(),
+                release::control_socket_of_broken(&text),
+            )
+        }
+    };
+    let file = release::path_for(&socket);
+    match Remembered::read(&file) {
+        Ok(Some(r)) => what.merge(&r),
+        Ok(None) => {}
+        Err(e) => eprintln!("vipd: cannot read the release file {e}"),
+    }
+    if what.instances.is_empty() {
+        eprintln!(
+            "vipd: nothing to release: no valid configuration and no release file {}",
+            file.display()
+        );
+        return ExitCode::from(1);
+    }
+    let out = match release::release(&what).await {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("vipd: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    for r in &out.removed {
+        println!("vipd: released {r}");
+    }
+    for k in &out.kept {
+        println!("vipd: kept {k}: not added by vipd");
+    }
+    for e in &out.errors {
+        eprintln!("vipd: error: {e}");
+    }
+    if out.errors.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
 }
 
 async fn serve(path: PathBuf) -> ExitCode {
