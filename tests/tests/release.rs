@@ -5,16 +5,16 @@
 
 use std::time::Duration;
 
-use vipd_e2e::bins;
 use vipd_e2e::{
     describe, exclusive, holders, start_pair, wait_master, web_config, Host, Lan, VIP4, VIP4_CIDR,
 };
 
-/// Runs `vipd --config <a's config> --release` in `h`'s namespace: (success, stdout).
+/// Runs `vipd --config <h's config> --release` in `h`'s namespace (unprivileged in
+/// that mode, as systemd's `ExecStopPost=` runs it): (success, stdout).
 fn release(h: &Host) -> (bool, String) {
     let cfg = h.vipd_config_path().expect("vipd was started");
     let out = h
-        .command(bins::vipd())
+        .vipd_command()
         .arg("--config")
         .arg(&cfg)
         .arg("--release")
