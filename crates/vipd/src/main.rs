@@ -29,6 +29,9 @@ struct Args {
 }
 
 fn main() -> ExitCode {
+    if let Some(code) = generate_packaging_files() {
+        return code;
+    }
     let args = Args::parse();
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -98,11 +101,12 @@ async fn release(path: &std::path::Path) -> ExitCode {
         Err(e) => eprintln!("vipd: cannot read the release file {e}"),
     }
     if what.instances.is_empty() {
+        // Nothing this configuration ever ran (a daemon that never started): done.
         eprintln!(
             "vipd: nothing to release: no valid configuration and no release file {}",
             file.display()
         );
-        return ExitCode::from(1);
+        return ExitCode::SUCCESS;
     }
     let out = match release::release(&what).await {
         Ok(o) => o,
@@ -155,4 +159,46 @@ async fn serve(path: PathBuf) -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// `vipd --generate-man DIR` (hidden, for packaging): writes the man page `vipd.8` and
+/// the bash, zsh and fish completions, all generated from the clap definitions above, to
+/// DIR; `packaging/man` and `packaging/completions` hold the committed copies the
+/// Debian package ships (a test keeps them current).
+fn generate_packaging_files() -> Option<ExitCode> {
+    let mut args = std::env::args_os().skip(1);
+    if args.next().as_deref() != Some(std::ffi::OsStr::new("--generate-man")) {
+        return None;
+    }
+    let Some(dir) = args.next().map(PathBuf::from) else {
+        eprintln!("vipd: --generate-man needs a directory");
+        return Some(ExitCode::from(2));
+    };
+    let write = || -> std::io::Result<()> {
+        use clap::CommandFactory;
+        std::fs::create_dir_all(&dir)?;
+        let mut cmd = Args::command();
+        let mut page = Vec::new();
+        clap_mangen::Man::new(cmd.clone())
+            .section("8")
+            .render(&mut page)?;
+        std::fs::write(dir.join("vipd.8"), page)?;
+        for (shell, file) in [
+            (clap_complete::Shell::Bash, "vipd.bash"),
+            (clap_complete::Shell::Zsh, "_vipd"),
+            (clap_complete::Shell::Fish, "vipd.fish"),
+        ] {
+            let mut out = Vec::new();
+            clap_complete::generate(shell, &mut cmd, "vipd", &mut out);
+            std::fs::write(dir.join(file), out)?;
+        }
+        Ok(())
+    };
+    Some(match write() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("vipd: {}: {e}", dir.display());
+            ExitCode::from(1)
+        }
+    })
 }
