@@ -22,3 +22,6 @@ if ! awk -v s="$score" 'BEGIN { exit !(s <= 2.0) }'; then
   echo "ci: the unit's exposure rose to $score (README: 1.8)" >&2
   exit 1
 fi
+
+echo "== the Ansible role"
+bash packaging/ansible/ci-test.sh
