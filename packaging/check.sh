@@ -23,5 +23,34 @@ if ! awk -v s="$score" 'BEGIN { exit !(s <= 2.0) }'; then
   exit 1
 fi
 
+echo "== Debian package: build, lintian, install, use, remove, purge"
+if ! command -v cargo-deb >/dev/null 2>&1; then
+  cargo install -q --locked cargo-deb
+fi
+cargo deb -p vipd
+deb=$(ls -t target/debian/vipd_*.deb | head -n 1)
+dpkg-deb --contents "$deb"
+# Errors fail CI; warnings and the rest are printed.
+lintian --fail-on error --info "$deb"
+dpkg -i "$deb"
+/usr/sbin/vipd --version
+/usr/bin/vipctl --version
+getent passwd vipd
+getent group vipd
+for page in man8/vipd.8 man8/vipctl.8 man5/vipd.yaml.5; do
+  MANWIDTH=80 man -l "/usr/share/man/$page.gz" | head -n 8
+done
+# The installed unit, now that the binary and its man pages exist.
+systemd-analyze verify /lib/systemd/system/vipd.service
+dpkg -r vipd
+test ! -e /usr/sbin/vipd && test ! -e /usr/bin/vipctl
+test -e /etc/vipd/vipd.yaml   # a conffile stays until purge
+dpkg -P vipd
+test ! -e /etc/vipd/vipd.yaml
+if getent passwd vipd >/dev/null || getent group vipd >/dev/null; then
+  echo "ci: purge left the vipd user or group" >&2
+  exit 1
+fi
+
 echo "== the Ansible role"
 bash packaging/ansible/ci-test.sh
