@@ -136,6 +136,48 @@ fn report(err: &mut dyn Write, e: &ClientError) -> u8 {
     }
 }
 
+/// `vipctl --generate-man DIR` (hidden, for packaging): writes the man page `vipctl.8` and
+/// the bash, zsh and fish completions, all generated from the clap definitions above, to
+/// DIR; `packaging/man` and `packaging/completions` hold the committed copies the
+/// Debian package ships (a test keeps them current).
+fn generate_packaging_files() -> Option<ExitCode> {
+    let mut args = std::env::args_os().skip(1);
+    if args.next().as_deref() != Some(std::ffi::OsStr::new("--generate-man")) {
+        return None;
+    }
+    let Some(dir) = args.next().map(PathBuf::from) else {
+        eprintln!("vipctl: --generate-man needs a directory");
+        return Some(ExitCode::from(2));
+    };
+    let write = || -> std::io::Result<()> {
+        use clap::CommandFactory;
+        std::fs::create_dir_all(&dir)?;
+        let mut cmd = Cli::command();
+        let mut page = Vec::new();
+        clap_mangen::Man::new(cmd.clone())
+            .section("8")
+            .render(&mut page)?;
+        std::fs::write(dir.join("vipctl.8"), page)?;
+        for (shell, file) in [
+            (clap_complete::Shell::Bash, "vipctl.bash"),
+            (clap_complete::Shell::Zsh, "_vipctl"),
+            (clap_complete::Shell::Fish, "vipctl.fish"),
+        ] {
+            let mut out = Vec::new();
+            clap_complete::generate(shell, &mut cmd, "vipctl", &mut out);
+            std::fs::write(dir.join(file), out)?;
+        }
+        Ok(())
+    };
+    Some(match write() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("vipctl: {}: {e}", dir.display());
+            ExitCode::from(1)
+        }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -358,46 +400,4 @@ mod tests {
         let c = cli(&["vipctl", "status", "--json"]);
         assert!(matches!(c.command, Cmd::Status { json: true }));
     }
-}
-
-/// `vipctl --generate-man DIR` (hidden, for packaging): writes the man page `vipctl.8` and
-/// the bash, zsh and fish completions, all generated from the clap definitions above, to
-/// DIR; `packaging/man` and `packaging/completions` hold the committed copies the
-/// Debian package ships (a test keeps them current).
-fn generate_packaging_files() -> Option<ExitCode> {
-    let mut args = std::env::args_os().skip(1);
-    if args.next().as_deref() != Some(std::ffi::OsStr::new("--generate-man")) {
-        return None;
-    }
-    let Some(dir) = args.next().map(PathBuf::from) else {
-        eprintln!("vipctl: --generate-man needs a directory");
-        return Some(ExitCode::from(2));
-    };
-    let write = || -> std::io::Result<()> {
-        use clap::CommandFactory;
-        std::fs::create_dir_all(&dir)?;
-        let mut cmd = Cli::command();
-        let mut page = Vec::new();
-        clap_mangen::Man::new(cmd.clone())
-            .section("8")
-            .render(&mut page)?;
-        std::fs::write(dir.join("vipctl.8"), page)?;
-        for (shell, file) in [
-            (clap_complete::Shell::Bash, "vipctl.bash"),
-            (clap_complete::Shell::Zsh, "_vipctl"),
-            (clap_complete::Shell::Fish, "vipctl.fish"),
-        ] {
-            let mut out = Vec::new();
-            clap_complete::generate(shell, &mut cmd, "vipctl", &mut out);
-            std::fs::write(dir.join(file), out)?;
-        }
-        Ok(())
-    };
-    Some(match write() {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("vipctl: {}: {e}", dir.display());
-            ExitCode::from(1)
-        }
-    })
 }
