@@ -19,11 +19,17 @@ _vipctl() {
             vipctl,help)
                 cmd="vipctl__subcmd__help"
                 ;;
+            vipctl,maintenance)
+                cmd="vipctl__subcmd__maintenance"
+                ;;
             vipctl,status)
                 cmd="vipctl__subcmd__status"
                 ;;
             vipctl__subcmd__help,help)
                 cmd="vipctl__subcmd__help__subcmd__help"
+                ;;
+            vipctl__subcmd__help,maintenance)
+                cmd="vipctl__subcmd__help__subcmd__maintenance"
                 ;;
             vipctl__subcmd__help,status)
                 cmd="vipctl__subcmd__help__subcmd__status"
@@ -35,7 +41,7 @@ _vipctl() {
 
     case "${cmd}" in
         vipctl)
-            opts="-h -V --socket --help --version status help"
+            opts="-h -V --socket --help --version status maintenance help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -53,7 +59,7 @@ _vipctl() {
             return 0
             ;;
         vipctl__subcmd__help)
-            opts="status help"
+            opts="status maintenance help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -80,6 +86,20 @@ _vipctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        vipctl__subcmd__help__subcmd__maintenance)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         vipctl__subcmd__help__subcmd__status)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -87,6 +107,24 @@ _vipctl() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vipctl__subcmd__maintenance)
+            opts="-h --socket --help on off"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

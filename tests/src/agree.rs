@@ -446,8 +446,11 @@ mod tests {
                 adverts_received: 0,
                 drops: BTreeMap::new(),
                 address_mismatch: None,
+                tracking: Vec::new(),
+                maintenance: false,
             }],
             interfaces: Vec::new(),
+            checks: Vec::new(),
         }
     }
 

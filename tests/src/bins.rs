@@ -38,6 +38,7 @@ fn sources_of(package: &str) -> &'static [&'static str] {
     match package {
         "vipd" => &[
             "crates/vipd",
+            "crates/vipd-node",
             "crates/vipd-engine",
             "crates/vipd-wire",
             "crates/vipd-api",

@@ -18,7 +18,8 @@
 //! monitors), [`roles`] (who is master: waiting for it, describing it), [`setup`] (the
 //! starting points the tests share), [`events`] (`ip monitor address` lines), [`capture`]
 //! (what `tcpdump` printed: adverts, gratuitous ARPs, packet bytes), [`ping`]
-//! (outage measurement), [`soak`] (the chaos soak's driver and
+//! (outage measurement), [`web`] (nginx on a host and an HTTP client for the
+//! health-check tests), [`soak`] (the chaos soak's driver and
 //! invariant checker), [`inject`] (hand-made VRRP packets), [`configs`] (vipd YAML and
 //! keepalived configuration text), [`bins`] (finding and building the binaries under
 //! test), [`netns`] (namespaces and the stale sweep), [`util`] (bounded waiting,
@@ -38,6 +39,7 @@ pub mod roles;
 pub mod setup;
 pub mod soak;
 pub mod util;
+pub mod web;
 
 pub use agree::assert_vipctl_agrees;
 pub use configs::{

@@ -25,6 +25,18 @@ pub struct PingReport {
     pub replies: Vec<f64>,
     /// `ping`'s own summary lines.
     pub summary: Vec<String>,
+    /// (icmp_seq, wall-clock time) of every reply, in the order of their times.
+    pub seqs: Vec<(u64, f64)>,
+}
+
+/// The `icmp_seq` of a reply line (see [`parse_reply`]).
+pub fn parse_seq(line: &str) -> Option<u64> {
+    parse_reply(line)?;
+    let rest = &line[line.find("icmp_seq=")? + "icmp_seq=".len()..];
+    let end = rest
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(rest.len());
+    rest[..end].parse().ok()
 }
 
 /// Parses `[1700000000.123456] 64 bytes from 192.0.2.50: icmp_seq=1 ttl=64 time=0.1 ms`.
@@ -100,6 +112,11 @@ impl Pinger {
         let lines: Vec<Line> = self.mon.stop();
         let mut replies: Vec<f64> = lines.iter().filter_map(|l| parse_reply(&l.text)).collect();
         replies.sort_by(f64::total_cmp);
+        let mut seqs: Vec<(u64, f64)> = lines
+            .iter()
+            .filter_map(|l| Some((parse_seq(&l.text)?, parse_reply(&l.text)?)))
+            .collect();
+        seqs.sort_by(|a, b| a.1.total_cmp(&b.1));
         let summary = lines
             .iter()
             .filter(|l| l.text.contains("packets transmitted") || l.text.starts_with("rtt"))
@@ -109,6 +126,7 @@ impl Pinger {
             target: self.target.clone(),
             replies,
             summary,
+            seqs,
         }
     }
 }
@@ -138,6 +156,29 @@ impl PingReport {
     pub fn longest_gap_after_ms(&self, from: f64) -> f64 {
         self.longest_gap_after(from)
             .map_or(f64::NAN, |g| g.as_secs_f64() * 1e3)
+    }
+
+    /// Echo requests that got no reply although a later one did, counted from the last
+    /// reply at or before `from` to the last reply: the probes an event at `from`
+    /// lost. (Requests after the last reply are not counted: the pinger was stopped.)
+    pub fn lost_after(&self, from: f64) -> Vec<u64> {
+        let first = self
+            .seqs
+            .iter()
+            .filter(|(_, t)| *t <= from)
+            .map(|(s, _)| *s)
+            .max()
+            .unwrap_or(0);
+        let seen: std::collections::BTreeSet<u64> = self
+            .seqs
+            .iter()
+            .map(|(s, _)| *s)
+            .filter(|s| *s >= first)
+            .collect();
+        let Some(&last) = seen.iter().next_back() else {
+            return Vec::new();
+        };
+        (first..=last).filter(|s| !seen.contains(s)).collect()
     }
 
     /// Replies received after `t`.
@@ -171,6 +212,7 @@ mod tests {
     fn parses_ping_d_lines() {
         let l = "[1732389000.123456] 64 bytes from 192.0.2.50: icmp_seq=1 ttl=64 time=0.071 ms";
         assert_eq!(parse_reply(l), Some(1732389000.123456));
+        assert_eq!(parse_seq(l), Some(1));
         assert_eq!(
             parse_reply("PING 192.0.2.50 (192.0.2.50) 56(84) bytes of data."),
             None
@@ -187,7 +229,10 @@ mod tests {
             target: "x".into(),
             replies: vec![1.0, 1.005, 1.010, 1.5, 1.505],
             summary: vec![],
+            seqs: vec![(1, 1.0), (2, 1.005), (3, 1.010), (7, 1.5), (8, 1.505)],
         };
+        assert_eq!(r.lost_after(1.007), vec![4, 5, 6]);
+        assert_eq!(r.lost_after(1.6), Vec::<u64>::new());
         let (g, at) = r.longest_gap().expect("gap");
         assert!((g.as_secs_f64() - 0.49).abs() < 1e-9);
         assert!((at - 1.010).abs() < 1e-9);

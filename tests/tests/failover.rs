@@ -171,6 +171,10 @@ fn sigterm_failover() {
         "client outage {:.1} ms > {limit_ms:.3} ms: {report}",
         ms(gap)
     );
+    // A stop is a planned handover (make-before-break): a keeps answering until b's
+    // first advert, so no reply is lost at all.
+    let lost = report.lost_after(sent);
+    assert!(lost.is_empty(), "lost icmp_seq {lost:?}: {report}");
     assert_eq!(client.neigh_mac(VIP4).as_deref(), Some(b.mac()));
     // a's vipd is gone; b's vipctl agrees with its kernel.
     b.assert_vipctl_agrees_with_kernel();

@@ -89,6 +89,11 @@ fn split_brain(id: &str, vip: &str, vip_cidr: &str) {
     let both = [&a, &b];
     let ping = Pinger::start_replying(&client, vip, Duration::from_secs(60), 50);
 
+    // a's second announcement burst comes 2 s after it became master (the default
+    // `garp.repeat_after`); split only after it, or it could turn the client back to a
+    // during the split and leave nothing for the heal to change.
+    std::thread::sleep(Duration::from_millis(2500));
+
     // Split.
     a.set_isolated(true);
     b.set_isolated(true);
@@ -130,6 +135,11 @@ fn split_brain(id: &str, vip: &str, vip_cidr: &str) {
     let neigh = client.monitor(&["ip", "monitor", "neigh", "dev", "eth0"]);
     std::thread::sleep(Duration::from_millis(300));
 
+    assert_eq!(
+        client.neigh_mac(vip).as_deref(),
+        Some(b.mac()),
+        "right before the heal the client's entry for the VIP should still be b's"
+    );
     let heal_cmd = epoch_now();
     a.set_isolated(false);
     b.set_isolated(false);

@@ -2,7 +2,11 @@
 //!
 //! ```text
 //! vipctl [--socket PATH] status [--json]
+//! vipctl [--socket PATH] maintenance on|off [INSTANCE…]
 //! ```
+//!
+//! `maintenance` changes state: vipd allows it to root and to members of its
+//! `admin_group`; anyone else gets "permission denied" (exit code 1).
 //!
 //! Exit codes: 0 success; 1 vipd answered with an error (or an unreadable answer);
 //! 2 vipd could not be reached (not running, permission denied, no answer in time).
@@ -51,6 +55,21 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
+    /// Maintenance on: a master hands its VIPs over without a gap and the instances
+    /// stay backup (across reloads and restarts) until maintenance is off. Every
+    /// instance when none is named. Needs root or the configured admin_group.
+    Maintenance {
+        #[arg(value_enum)]
+        mode: OnOff,
+        /// Instances to change (default: every instance).
+        instances: Vec<String>,
+    },
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum OnOff {
+    On,
+    Off,
 }
 
 fn main() -> ExitCode {
@@ -87,7 +106,16 @@ fn run(
     err: &mut dyn Write,
 ) -> u8 {
     let socket = socket_path(cli, env_socket);
-    let Cmd::Status { json } = cli.command;
+    let json = match &cli.command {
+        Cmd::Status { json } => *json,
+        Cmd::Maintenance { mode, instances } => {
+            let command = Command::Maintenance {
+                on: *mode == OnOff::On,
+                instances: instances.clone(),
+            };
+            return mutate(&socket, command, timeout, out, err);
+        }
+    };
     let response = match client::call(&socket, &Request::new(Command::Status), timeout) {
         Ok(r) => r,
         Err(e) => return report(err, &e),
@@ -96,6 +124,10 @@ fn run(
         Response::Status(status) => status,
         Response::Error { message, .. } => {
             let _ = writeln!(err, "vipctl: vipd refused the request: {message}");
+            return EXIT_DAEMON_ERROR;
+        }
+        Response::Done { .. } => {
+            let _ = writeln!(err, "vipctl: vipd answered a status request with no status");
             return EXIT_DAEMON_ERROR;
         }
     };
@@ -124,6 +156,31 @@ fn run(
             EXIT_DAEMON_ERROR
         }
         _ => EXIT_OK,
+    }
+}
+
+/// Sends a mutating command; prints what vipd did, or why it refused.
+fn mutate(
+    socket: &std::path::Path,
+    command: Command,
+    timeout: Duration,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> u8 {
+    match client::call(socket, &Request::new(command), timeout) {
+        Err(e) => report(err, &e),
+        Ok(Response::Done { message, .. }) => {
+            let _ = writeln!(out, "{message}");
+            EXIT_OK
+        }
+        Ok(Response::Error { message, .. }) => {
+            let _ = writeln!(err, "vipctl: vipd refused the request: {message}");
+            EXIT_DAEMON_ERROR
+        }
+        Ok(Response::Status(_)) => {
+            let _ = writeln!(err, "vipctl: vipd answered with a status, not a result");
+            EXIT_DAEMON_ERROR
+        }
     }
 }
 
@@ -249,6 +306,46 @@ mod tests {
 
     fn status_reply() -> String {
         serde_json::to_string(&Response::Status(sample_status())).expect("encode")
+    }
+
+    #[test]
+    fn maintenance_sends_the_command_and_prints_what_was_done_or_why_not() {
+        let sock = TempSocket::new("maint");
+        let done = serde_json::to_string(&Response::Done {
+            v: 1,
+            message: "maintenance on for web".into(),
+        })
+        .expect("encode");
+        let server = serve_once(UnixListener::bind(&sock.0).expect("bind"), Some(done));
+        let (code, out, err) = run_against(&sock.0, &["maintenance", "on", "web"]);
+        let request = server.join().expect("server thread");
+        assert_eq!(
+            request,
+            b"{\"v\":1,\"command\":\"maintenance\",\"on\":true,\"instances\":[\"web\"]}\n"
+        );
+        assert_eq!(
+            (code, out.as_str(), err.as_str()),
+            (0, "maintenance on for web\n", "")
+        );
+        drop(sock);
+
+        let sock = TempSocket::new("maint-denied");
+        let denied = serde_json::to_string(&Response::Error {
+            v: 1,
+            message: "permission denied: maintenance changes are allowed to root".into(),
+        })
+        .expect("encode");
+        let server = serve_once(UnixListener::bind(&sock.0).expect("bind"), Some(denied));
+        let (code, out, err) = run_against(&sock.0, &["maintenance", "off"]);
+        let request = server.join().expect("server thread");
+        assert_eq!(
+            request,
+            b"{\"v\":1,\"command\":\"maintenance\",\"on\":false}\n"
+        );
+        assert_eq!(code, EXIT_DAEMON_ERROR);
+        assert!(out.is_empty());
+        assert!(err.contains("permission denied"), "{err}");
+        assert!(Cli::try_parse_from(["vipctl", "maintenance", "maybe"]).is_err());
     }
 
     #[test]

@@ -44,7 +44,57 @@ pub fn render_status(status: &Status) -> String {
         out.push('\n');
         render_instance(&mut out, inst);
     }
+    if !status.checks.is_empty() {
+        out.push('\n');
+        for c in &status.checks {
+            render_check(&mut out, c);
+        }
+    }
     out
+}
+
+/// One line per check: `check: nginx  up 12.3s  process pidfile /run/nginx.pid  (pid 4242)`.
+fn render_check(out: &mut String, c: &vipd_api::CheckStatus) {
+    let state = if c.up { "up" } else { "down" };
+    let mut line = format!(
+        "{}  {state} {}  {} {}",
+        c.name,
+        seconds(c.since_s),
+        c.kind,
+        c.target
+    );
+    match (&c.last_result, c.last_result_age_s) {
+        (Some(r), Some(age)) => {
+            let _ = write!(line, "  (last: {r}, {} ago)", seconds(age));
+        }
+        (Some(r), None) => {
+            let _ = write!(line, "  (last: {r})");
+        }
+        _ => line.push_str("  (no result yet)"),
+    }
+    let _ = writeln!(out, "{:>LABEL_WIDTH$}: {line}", "check");
+}
+
+/// `nginx failing (fault), upstream ok (-60 while failing)`.
+fn tracking(i: &InstanceStatus) -> String {
+    let items: Vec<String> = i
+        .tracking
+        .iter()
+        .map(|t| {
+            let what = if t.fault {
+                "fault".to_owned()
+            } else if t.adds != 0 {
+                format!("{:+}", t.adds)
+            } else if t.weight == 0 {
+                "fault if failing".to_owned()
+            } else {
+                format!("weight {:+}", t.weight)
+            };
+            let state = if t.failing { "failing" } else { "ok" };
+            format!("{} {state} ({what})", t.check)
+        })
+        .collect();
+    items.join(", ")
 }
 
 fn render_instance(out: &mut String, i: &InstanceStatus) {
@@ -64,6 +114,12 @@ fn render_instance(out: &mut String, i: &InstanceStatus) {
             format!("{state} ({})", i.reason)
         },
     );
+    if i.maintenance {
+        line(
+            "maintenance",
+            "on: stays backup until `vipctl maintenance off`".to_owned(),
+        );
+    }
     line(
         "in state",
         format!(
@@ -80,6 +136,9 @@ fn render_instance(out: &mut String, i: &InstanceStatus) {
             i.priority_effective, i.priority_configured
         ),
     );
+    if !i.tracking.is_empty() {
+        line("tracking", tracking(i));
+    }
     line(
         "local address",
         i.local_address.clone().unwrap_or_else(|| "unknown".into()),
@@ -248,6 +307,8 @@ pub(crate) mod tests {
             adverts_received: 3,
             drops: BTreeMap::from([("bad_ttl".into(), 2), ("bad_checksum".into(), 0)]),
             address_mismatch: None,
+            tracking: Vec::new(),
+            maintenance: false,
         };
         let backup = InstanceStatus {
             name: "web6".into(),
@@ -275,6 +336,8 @@ pub(crate) mod tests {
             adverts_received: 18_000,
             drops: BTreeMap::new(),
             address_mismatch: None,
+            tracking: Vec::new(),
+            maintenance: false,
         };
         Status {
             v: 1,
@@ -286,6 +349,7 @@ pub(crate) mod tests {
                 name: "eth0".into(),
                 unknown_vrid: 0,
             }],
+            checks: Vec::new(),
         }
     }
 
@@ -459,6 +523,74 @@ pub(crate) mod tests {
         let text = render_status(&s);
         assert!(text.starts_with("host: node-a   pid: 4242   uptime: ?   instances: 0\n"));
         assert!(text.contains("(no instances configured)"));
+    }
+
+    #[test]
+    fn checks_and_tracking() {
+        let mut s = sample_status();
+        s.instances[1].tracking = vec![
+            vipd_api::TrackStatus {
+                check: "nginx".into(),
+                weight: 0,
+                failing: false,
+                adds: 0,
+                fault: false,
+            },
+            vipd_api::TrackStatus {
+                check: "upstream".into(),
+                weight: -10,
+                failing: true,
+                adds: -10,
+                fault: false,
+            },
+        ];
+        s.checks = vec![
+            vipd_api::CheckStatus {
+                name: "nginx".into(),
+                kind: "process".into(),
+                target: "pidfile /run/nginx.pid".into(),
+                up: true,
+                since_s: 12.34,
+                last_result: Some("pid 4242".into()),
+                last_result_age_s: Some(12.34),
+                exit_code: None,
+                http_status: None,
+                pids: vec![4242],
+                value: None,
+                error: None,
+                results: 1,
+                failures: 0,
+            },
+            vipd_api::CheckStatus {
+                name: "upstream".into(),
+                kind: "exec".into(),
+                target: "/usr/local/bin/check".into(),
+                up: false,
+                since_s: 3.0,
+                last_result: Some("timed out after 500ms".into()),
+                last_result_age_s: Some(0.5),
+                exit_code: None,
+                http_status: None,
+                pids: vec![],
+                value: None,
+                error: Some("timed out after 500ms".into()),
+                results: 9,
+                failures: 3,
+            },
+        ];
+        let text = render_status(&s);
+        for want in [
+            "       tracking: nginx ok (fault if failing), upstream failing (-10)",
+            "          check: nginx  up 12.3s  process pidfile /run/nginx.pid  (last: pid 4242, 12.3s ago)",
+            "          check: upstream  down 3.0s  exec /usr/local/bin/check  (last: timed out after 500ms, 0.5s ago)",
+        ] {
+            assert!(text.lines().any(|l| l == want), "missing {want:?} in:\n{text}");
+        }
+        // JSON from a daemon without checks still parses.
+        let json = serde_json::to_string(&sample_status()).expect("serialise");
+        assert!(!json.contains("\"checks\""));
+        let back: Status = serde_json::from_str(&json).expect("parse");
+        assert!(back.checks.is_empty());
     }
 
     #[test]

@@ -27,6 +27,16 @@ pub struct Request {
 pub enum Command {
     /// The state of every instance.
     Status,
+    /// Maintenance on or off for the named instances (every instance when none is
+    /// named). On: a master hands over make-before-break and the instance stays backup
+    /// until off. Kept across reloads and restarts. A mutating command: allowed to
+    /// uid 0 and members of the configured `admin_group` only. Added in protocol
+    /// version 1 without a bump (an older daemon answers "bad request").
+    Maintenance {
+        on: bool,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        instances: Vec<String>,
+    },
 }
 
 impl Request {
@@ -43,8 +53,20 @@ impl Request {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Response {
     Status(Status),
-    Error { v: u32, message: String },
+    Error {
+        v: u32,
+        message: String,
+    },
+    /// A mutating command was carried out; `message` says what it did. Added in
+    /// protocol version 1 without a bump.
+    Done {
+        v: u32,
+        message: String,
+    },
 }
+
+/// The start of the [`Response::Error`] message when the caller may not run a command.
+pub const PERMISSION_DENIED: &str = "permission denied";
 
 /// Everything `vipctl status` shows.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -60,6 +82,9 @@ pub struct Status {
     /// Added in protocol version 1 without a bump: optional.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub interfaces: Vec<InterfaceStatus>,
+    /// Every health check (`checks:`), by name. Optional, so older peers parse it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub checks: Vec<CheckStatus>,
 }
 
 /// One interface in use.
@@ -143,6 +168,14 @@ pub struct InstanceStatus {
     /// without a bump: optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub address_mismatch: Option<AddressMismatch>,
+    /// The checks this instance tracks and what each does to it now; the priority
+    /// they produce is `priority_effective`. Optional, so older peers parse it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tracking: Vec<TrackStatus>,
+    /// In maintenance (`vipctl maintenance on`): backup, never taking over, until
+    /// turned off. Added in protocol version 1 without a bump: optional.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub maintenance: bool,
 }
 
 /// Adverts that listed other virtual addresses than the instance's own.
@@ -156,6 +189,61 @@ pub struct AddressMismatch {
     pub count: u64,
     /// Seconds since the last one.
     pub last_age_s: f64,
+}
+
+/// One entry of an instance's track list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrackStatus {
+    pub check: String,
+    /// 0: a failing check puts the instance in Fault; otherwise added to the priority
+    /// (a negative weight while the check fails, a positive one while it is up; for a
+    /// file check, the file's value × weight).
+    pub weight: i32,
+    /// Whether the check now lowers the priority, withholds a positive weight, or
+    /// puts the instance in Fault.
+    pub failing: bool,
+    /// What it adds to the priority now.
+    pub adds: i64,
+    /// Whether it puts the instance in Fault now.
+    pub fault: bool,
+}
+
+/// One health check.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CheckStatus {
+    pub name: String,
+    /// process, http, tcp, exec, interface or file.
+    pub kind: String,
+    /// What it looks at: `pidfile /run/nginx.pid`, `http://127.0.0.1/healthz`, ...
+    pub target: String,
+    pub up: bool,
+    /// Seconds since it last went up or down (or since it was set up).
+    pub since_s: f64,
+    /// The newest result in words: `exit 0`, `HTTP 503 (expected 2xx)`, `pid 4242`,
+    /// `timed out after 500ms`, `connection refused`, ...
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_result: Option<String>,
+    /// Seconds since the newest result came.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_result_age_s: Option<f64>,
+    /// An exec check's exit code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit_code: Option<i32>,
+    /// An http check's status.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http_status: Option<u16>,
+    /// A process check's process ids.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pids: Vec<u32>,
+    /// A file check's value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<i64>,
+    /// Why the newest result failed, when it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Results so far, and how many of them failed.
+    pub results: u64,
+    pub failures: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -177,6 +265,28 @@ mod tests {
         assert_eq!(s, r#"{"v":1,"command":"status"}"#);
         let back: Request = serde_json::from_str(&s).expect("parse");
         assert_eq!(back, r);
+    }
+
+    #[test]
+    fn maintenance_wire_form() {
+        let r = Request::new(Command::Maintenance {
+            on: true,
+            instances: vec!["web".into()],
+        });
+        let s = serde_json::to_string(&r).expect("serialize");
+        assert_eq!(
+            s,
+            r#"{"v":1,"command":"maintenance","on":true,"instances":["web"]}"#
+        );
+        let all: Request =
+            serde_json::from_str(r#"{"v":1,"command":"maintenance","on":false}"#).expect("parse");
+        assert_eq!(
+            all.command,
+            Command::Maintenance {
+                on: false,
+                instances: vec![]
+            }
+        );
     }
 
     #[test]

@@ -21,7 +21,15 @@ pub enum Input<'a> {
     /// RFC 5798 §6.4.1 Startup event.
     Startup,
     /// RFC 5798 §6.4.2/§6.4.3 Shutdown event: leave gracefully (priority-0 advert).
+    /// A master that others know as master hands over make-before-break: it keeps its
+    /// VIPs until the new master's first advert is heard, or for at most
+    /// Master_Down_Interval (see [`crate::Router`]'s "Planned handover").
     Shutdown,
+    /// Maintenance on (`true`): a master hands over make-before-break as on Shutdown,
+    /// and the router stays Backup and never takes over (not even as address owner)
+    /// until maintenance is turned off (`false`); then it waits Master_Down_Interval
+    /// as at Startup (and preempts a lower-priority master if configured to).
+    Maintenance(bool),
     /// A deadline from `poll_timeout` has passed (calling early is harmless).
     Timeout,
     /// A VRRP packet as the IP layer delivered it (IP header already removed).
@@ -89,6 +97,10 @@ pub enum Reason {
     Fault(FaultCause),
     /// Every fault cause has cleared.
     Recovered,
+    /// In maintenance: Backup, never taking over.
+    Maintenance,
+    /// Maintenance was turned off: Backup, taking part again.
+    MaintenanceOver,
 }
 
 /// What keeps an instance in Fault.
@@ -118,6 +130,8 @@ impl Reason {
             Reason::Fault(FaultCause::SendFailed) => "advert_send_failed",
             Reason::Fault(FaultCause::KernelUnreachable) => "kernel_unreachable",
             Reason::Recovered => "recovered",
+            Reason::Maintenance => "maintenance",
+            Reason::MaintenanceOver => "maintenance_over",
         }
     }
 }
@@ -179,7 +193,9 @@ pub enum Output {
     /// Remove every VIP from the interface (absent ones are fine) and answer with
     /// `Input::VipApplied { id, ok }`. The engine relies on no answer to a remove
     /// (it has stopped counting on the VIPs when it asks), but the driver still
-    /// answers, so that every request has exactly one answer.
+    /// answers, so that every request has exactly one answer. After a planned
+    /// handover (Shutdown or maintenance of a master) it comes only when the handover
+    /// ends: the new master's advert was heard, or Master_Down_Interval passed.
     DelVips { id: VipJobId },
     /// Send `count` gratuitous ARPs / unsolicited NAs for every VIP now.
     Announce { count: u32 },

@@ -1,4 +1,25 @@
 //! The RFC 5798 §6.4 state machine for one virtual router, plus Fault and Stopped.
+//!
+//! # Planned handover (make-before-break)
+//! RFC 5798 §6.4.3 has a master that shuts down send priority 0 and remove its VIPs at
+//! once: the VIPs then belong to nobody until a backup's Skew_Time has run out and it
+//! has added them, and clients lose that gap. vipd hands over make-before-break when it
+//! leaves Master for a planned reason — Shutdown (SIGTERM, an instance reloaded away
+//! or restarted) and maintenance: it sends priority 0 as the RFC says, but keeps its
+//! VIPs (the kernel keeps answering for them) until a new master has taken over, that
+//! is until an advert of nonzero priority from another router is heard — a new
+//! master sends its first advert only once its VIPs are confirmed, together with its
+//! gratuitous ARPs / NAs, which move the clients. If none comes, the VIPs are removed
+//! when the bound passes: Master_Down_Interval at our own priority and
+//! Advertisement_Interval, counted from the priority-0 advert (longer than any
+//! backup's Skew_Time, after which one takes over). A link going down ends the
+//! handover at once. Unplanned departures (faults) remove the VIPs at once as before.
+//!
+//! The invariant this changes: *never two holders of a VIP except during a planned
+//! handover, and then for at most the bound (Master_Down_Interval from the handover's
+//! start, plus the time to remove the VIPs)* — outside of partitions and the short
+//! overlap while a split brain heals. The simulator's checker (vipd-sim `Lan`) knows
+//! it in this form.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::net::IpAddr;
@@ -90,6 +111,11 @@ pub struct Status {
     pub address_mismatch: Option<AddressMismatch>,
     /// Accepted VRRPv3 adverts over IPv4 checksummed in the other form than ours.
     pub other_checksum_form: u64,
+    /// In maintenance: Backup and never taking over.
+    pub maintenance: bool,
+    /// A planned handover under way: VIPs kept until a new master is heard, or
+    /// until this instant.
+    pub handover_until: Option<Instant>,
 }
 
 /// Accepted adverts whose address list differs from ours (see
@@ -285,6 +311,16 @@ struct Followed {
     heard: Instant,
 }
 
+/// A planned handover under way (see the module docs): the VIPs are kept until a new
+/// master's advert is heard or `until`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Handover {
+    /// When the priority-0 advert went out.
+    pub since: Instant,
+    /// When the VIPs are removed even if no new master was heard.
+    pub until: Instant,
+}
+
 /// One VRRP virtual router.
 #[derive(Debug)]
 pub struct Router {
@@ -309,6 +345,10 @@ pub struct Router {
     counters: Counters,
     /// The last `VipJobId` handed out (0: none yet).
     last_vip_job: u64,
+    /// A planned handover under way: the VIPs are still held.
+    handover: Option<Handover>,
+    /// In maintenance: never taking over.
+    maintenance: bool,
     out: VecDeque<Output>,
 }
 
@@ -329,6 +369,8 @@ impl Router {
             faults: Faults::new(cfg.fault_retry),
             counters: Counters::default(),
             last_vip_job: 0,
+            handover: None,
+            maintenance: false,
             out: VecDeque::new(),
             cfg,
         })
@@ -401,10 +443,18 @@ impl Router {
     pub fn poll_timeout(&self) -> Option<Instant> {
         let t = self.timer.map(|(_, at)| at);
         let announce = self.stint.as_ref().and_then(|s| s.announce_at);
-        match (t, announce) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        let handover = self.handover.map(|h| h.until);
+        [t, announce, handover].into_iter().flatten().min()
+    }
+
+    /// The planned handover under way, if any: the VIPs are still held.
+    pub fn handover(&self) -> Option<Handover> {
+        self.handover
+    }
+
+    /// Whether the router is in maintenance (see `Input::Maintenance`).
+    pub fn maintenance(&self) -> bool {
+        self.maintenance
     }
 
     /// Priority used on the wire and in elections: configured ± tracked weights,
@@ -441,6 +491,8 @@ impl Router {
             drops: self.counters.drops.clone(),
             address_mismatch: self.counters.address_mismatch.clone(),
             other_checksum_form: self.counters.other_checksum_form,
+            maintenance: self.maintenance,
+            handover_until: self.handover.map(|h| h.until),
         }
     }
 
@@ -449,6 +501,7 @@ impl Router {
         match input {
             Input::Startup => self.startup(now),
             Input::Shutdown => self.shutdown(now),
+            Input::Maintenance(on) => self.set_maintenance(now, on),
             Input::Timeout => self.timeout(now),
             Input::Packet {
                 src,
@@ -462,6 +515,8 @@ impl Router {
                 self.reconsider_fault(now);
             }
             Input::LinkDown => {
+                // The VIPs cannot serve anyone on a dead link: a handover ends now.
+                self.end_handover();
                 self.faults.link_up = false;
                 self.reconsider_fault(now);
             }
@@ -477,7 +532,8 @@ impl Router {
             Input::VipApplied { id, ok } => self.vip_applied(now, id, ok),
             Input::AdvertSent { ok } => self.advert_sent(now, ok),
             Input::VipsPresent => {
-                if self.state != State::Master {
+                // During a planned handover the VIPs are kept on purpose.
+                if self.state != State::Master && self.handover.is_none() {
                     self.del_vips();
                 }
             }
@@ -570,6 +626,8 @@ impl Router {
             return;
         }
         // VIPs left by an earlier run (a crash) are never trusted: start from none.
+        // (A handover still under way ends with this removal too.)
+        self.handover = None;
         self.del_vips();
         // A new start tries afresh; old add or send failures are not carried over.
         self.faults.forget_failures();
@@ -581,6 +639,14 @@ impl Router {
     fn enter_active(&mut self, now: Instant, reason: Reason) {
         if let Some(cause) = self.faults.cause() {
             self.enter_fault(now, cause);
+            return;
+        }
+        if self.maintenance {
+            // Backup without a Master_Down_Timer: it never takes over.
+            self.master_adver_interval_cs = self.cfg.advert_interval_cs;
+            self.master = None;
+            self.timer = None;
+            self.set_state(now, State::Backup, Reason::Maintenance);
             return;
         }
         if self.cfg.priority == 255 {
@@ -618,7 +684,12 @@ impl Router {
     }
 
     fn become_backup_timer(&mut self, now: Instant, wait: Duration) {
-        self.timer = Some((Timer::MasterDown, now + wait));
+        // In maintenance no Master_Down_Timer runs: the router never takes over.
+        self.timer = if self.maintenance {
+            None
+        } else {
+            Some((Timer::MasterDown, now + wait))
+        };
     }
 
     /// §6.4.2 "If the Master_Down_Timer fires": send an advert, add the VIPs (then
@@ -628,6 +699,8 @@ impl Router {
     /// (`vip_applied`): a router that cannot hold the VIPs then never makes the
     /// current master yield to it.
     fn become_master(&mut self, now: Instant, reason: Reason) {
+        // A handover of ours still under way ends here: the VIPs stay, ours again.
+        self.handover = None;
         let id = next_vip_job(&mut self.last_vip_job);
         self.out.push_back(Output::AddVips { id });
         self.stint = Some(MasterStint::new(id));
@@ -696,18 +769,81 @@ impl Router {
     fn shutdown(&mut self, now: Instant) {
         match self.state {
             State::Initialize | State::Stopped => return,
-            State::Master => {
-                // Only a master others have heard hands over; see `enter_fault`.
-                if self.advertised() {
-                    self.send_advert(0);
-                }
-                self.del_vips();
-            }
+            State::Master => self.hand_over(now),
             State::Backup | State::Fault => {}
         }
         self.timer = None;
         self.master = None;
         self.set_state(now, State::Stopped, Reason::Shutdown);
+    }
+
+    /// A master leaves for a planned reason (Shutdown, maintenance). One others have
+    /// heard as master sends priority 0 and keeps its VIPs until a new master is heard
+    /// or Master_Down_Interval passes (make-before-break, see the module docs); one
+    /// still waiting for its first VIP confirmation was never heard as master and
+    /// removes them at once.
+    fn hand_over(&mut self, now: Instant) {
+        if !self.advertised() {
+            self.del_vips();
+            return;
+        }
+        self.send_advert(0);
+        // The backups learned our Advertisement_Interval; any of them takes over
+        // within its Skew_Time, well inside this bound.
+        let bound = master_down_interval(
+            self.cfg.version,
+            self.effective_priority(),
+            self.cfg.advert_interval_cs,
+        );
+        self.handover = Some(Handover {
+            since: now,
+            until: now + bound,
+        });
+    }
+
+    /// Ends a planned handover under way: the VIPs are removed now (`DelVips`). For a
+    /// driver that cannot keep the router until the handover is over (an instance
+    /// reloaded away); nothing happens when no handover is under way.
+    pub fn end_handover(&mut self) {
+        if self.handover.take().is_some() {
+            self.del_vips();
+        }
+    }
+
+    /// `Input::Maintenance`.
+    fn set_maintenance(&mut self, now: Instant, on: bool) {
+        if on == self.maintenance {
+            return;
+        }
+        self.maintenance = on;
+        if on {
+            match self.state {
+                State::Master => {
+                    self.hand_over(now);
+                    self.timer = None;
+                    self.master = None;
+                    self.set_state(now, State::Backup, Reason::Maintenance);
+                }
+                State::Backup => {
+                    self.timer = None;
+                    self.reason = Reason::Maintenance;
+                }
+                // Fault keeps its cause and recovers into maintenance; Initialize
+                // and Stopped start into it.
+                State::Fault | State::Initialize | State::Stopped => {}
+            }
+            return;
+        }
+        if self.state == State::Backup {
+            if self.cfg.priority == 255 {
+                self.become_master(now, Reason::Owner);
+            } else {
+                // As at Startup (§6.4.1): a master we follow keeps us backup, a
+                // lower one is preempted when the timer runs out.
+                self.become_backup_timer(now, self.master_down_interval());
+                self.reason = Reason::MaintenanceOver;
+            }
+        }
     }
 
     /// The answer to a VIP change. Only the add this master waits for counts; an
@@ -755,6 +891,10 @@ impl Router {
     // ---- timers --------------------------------------------------------------
 
     fn timeout(&mut self, now: Instant) {
+        if self.handover.is_some_and(|h| now >= h.until) {
+            // No new master heard within the bound: the VIPs go anyway.
+            self.end_handover();
+        }
         if let Some(stint) = self.stint.as_mut() {
             if stint.announce_at.is_some_and(|at| now >= at) {
                 if stint.vips_pending.is_none() {
@@ -876,6 +1016,12 @@ impl Router {
         }
         self.counters.adverts_received += 1;
         self.last_advert = Some(now);
+        if adv.priority > 0 {
+            // A router advertising at a real priority is master and holds the VIPs
+            // (it advertises only once they are confirmed): a planned handover is
+            // complete.
+            self.end_handover();
+        }
         match self.state {
             State::Backup => self.backup_rx(now, &adv, src),
             State::Master => self.master_rx(now, &adv, src),

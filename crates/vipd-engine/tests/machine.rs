@@ -619,17 +619,34 @@ fn answers_are_limited_per_sender_and_interval() {
 }
 
 #[test]
-fn shutdown_from_master_sends_priority_zero_then_deletes_vips_then_stops() {
+fn shutdown_from_master_hands_over_and_removes_vips_when_the_new_master_is_heard() {
     let (mut r, _) = master(cfg(150, 100));
     r.handle(secs(10), Input::Shutdown);
+    // Make-before-break: priority 0 goes out, the VIPs stay.
     assert_eq!(
         outs(&mut r),
         vec![
             Out::Advert(0),
-            Out::Del,
             Out::State(State::Master, State::Stopped, Reason::Shutdown)
         ]
     );
+    // The bound: Master_Down_Interval at priority 150 and 100 cs:
+    // 3 s + (256 - 150) * 1 s / 256 = 3.4140625 s after the handover.
+    let h = r.handover().expect("handover under way");
+    assert_eq!(h.since, secs(10));
+    assert_eq!(h.until, ns(13_414_062_500));
+    assert_eq!(r.poll_timeout(), Some(ns(13_414_062_500)));
+    assert_eq!(r.status().handover_until, Some(ns(13_414_062_500)));
+    // A kernel read showing the VIPs does not remove them while handing over.
+    r.handle(ns(10_100_000_000), Input::VipsPresent);
+    assert!(outs(&mut r).is_empty());
+    // Another leaver's priority 0 is not a new master.
+    rx(&mut r, ns(10_200_000_000), 3, &v3(3, 0, 100));
+    assert!(outs(&mut r).is_empty());
+    // The new master's first advert (sent once its VIPs are confirmed): the VIPs go now.
+    rx(&mut r, ns(10_609_375_000), 1, &v3(1, 100, 100));
+    assert_eq!(outs(&mut r), vec![Out::Del]);
+    assert_eq!(r.handover(), None);
     assert_eq!(r.poll_timeout(), None);
     // Stopped ignores timeouts and packets (counted only).
     r.handle(secs(20), Input::Timeout);
@@ -646,6 +663,166 @@ fn shutdown_from_master_sends_priority_zero_then_deletes_vips_then_stops() {
     );
     // 30 + 3.4140625 s.
     assert_eq!(r.poll_timeout(), Some(ns(33_414_062_500)));
+}
+
+#[test]
+fn shutdown_handover_without_a_new_master_removes_vips_at_master_down_interval() {
+    let (mut r, _) = master(cfg(150, 100));
+    r.handle(secs(10), Input::Shutdown);
+    outs(&mut r);
+    // One nanosecond early: nothing.
+    r.handle(ns(13_414_062_499), Input::Timeout);
+    assert!(outs(&mut r).is_empty());
+    assert!(r.handover().is_some());
+    r.handle(ns(13_414_062_500), Input::Timeout);
+    assert_eq!(outs(&mut r), vec![Out::Del]);
+    assert_eq!(r.handover(), None);
+    assert_eq!(r.poll_timeout(), None);
+    // The advert of a late new master removes nothing more.
+    rx(&mut r, secs(14), 1, &v3(1, 100, 100));
+    assert!(outs(&mut r).is_empty());
+}
+
+#[test]
+fn shutdown_handover_ends_at_once_when_the_link_goes_down() {
+    let (mut r, _) = master(cfg(150, 100));
+    r.handle(secs(10), Input::Shutdown);
+    outs(&mut r);
+    r.handle(secs(11), Input::LinkDown);
+    assert_eq!(outs(&mut r), vec![Out::Del]);
+    assert_eq!(r.poll_timeout(), None);
+}
+
+#[test]
+fn shutdown_of_a_master_never_heard_removes_vips_at_once() {
+    // Master with its VIP add not yet confirmed: nobody knows it as master.
+    let mut r = master_pending(cfg(150, 100), ns(3_414_062_500));
+    drain(&mut r);
+    r.handle(secs(4), Input::Shutdown);
+    assert_eq!(
+        outs(&mut r),
+        vec![
+            Out::Del,
+            Out::State(State::Master, State::Stopped, Reason::Shutdown)
+        ]
+    );
+    assert_eq!(r.handover(), None);
+}
+
+#[test]
+fn a_fault_is_unplanned_and_removes_vips_at_once() {
+    let (mut r, _) = master(cfg(150, 100));
+    tracked(&mut r, secs(10), 0, true);
+    assert_eq!(outs(&mut r), handover_fault(FaultCause::Tracked));
+    assert_eq!(r.handover(), None);
+}
+
+#[test]
+fn maintenance_hands_over_stays_backup_and_off_preempts_again() {
+    let (mut r, _) = master(cfg(150, 100));
+    r.handle(secs(10), Input::Maintenance(true));
+    assert_eq!(
+        outs(&mut r),
+        vec![
+            Out::Advert(0),
+            Out::State(State::Master, State::Backup, Reason::Maintenance)
+        ]
+    );
+    assert!(r.maintenance());
+    assert!(r.status().maintenance);
+    // Only the handover's bound is pending: no Master_Down_Timer.
+    assert_eq!(r.poll_timeout(), Some(ns(13_414_062_500)));
+    // Backup 192.0.2.1 at priority 100 took over: its first advert ends the handover.
+    rx(&mut r, ns(10_700_000_000), 1, &v3(1, 100, 100));
+    assert_eq!(outs(&mut r), vec![Out::Del]);
+    assert_eq!(r.poll_timeout(), None);
+    // Lower-priority adverts are not preempted, and a priority 0 does not make it
+    // take over at Skew_Time.
+    rx(&mut r, secs(11), 1, &v3(1, 100, 100));
+    rx(&mut r, secs(12), 1, &v3(1, 0, 100));
+    assert!(outs(&mut r).is_empty());
+    assert_eq!(r.poll_timeout(), None);
+    r.handle(secs(60), Input::Timeout);
+    assert!(outs(&mut r).is_empty());
+    assert_eq!(r.state(), State::Backup);
+    // Turning it on again changes nothing.
+    r.handle(secs(61), Input::Maintenance(true));
+    assert!(outs(&mut r).is_empty());
+    // Off: Master_Down_Interval as at Startup, 70 + 3.4140625 s.
+    r.handle(secs(70), Input::Maintenance(false));
+    assert!(outs(&mut r).is_empty());
+    assert_eq!(r.status().reason, Reason::MaintenanceOver);
+    assert_eq!(r.poll_timeout(), Some(ns(73_414_062_500)));
+    // The lower-priority master's adverts are discarded (preempt), the timer runs out.
+    rx(&mut r, secs(71), 1, &v3(1, 100, 100));
+    assert_eq!(r.poll_timeout(), Some(ns(73_414_062_500)));
+    r.timeout_and_vips(ns(73_414_062_500), true);
+    assert_eq!(
+        outs(&mut r),
+        vec![
+            Out::Add,
+            Out::State(State::Backup, State::Master, Reason::MasterDown),
+            Out::Advert(150),
+            Out::Announce(3),
+        ]
+    );
+}
+
+#[test]
+fn maintenance_from_backup_never_takes_over_and_survives_a_fault() {
+    let mut r = backup(cfg(150, 100));
+    r.handle(secs(1), Input::Maintenance(true));
+    assert!(outs(&mut r).is_empty());
+    assert_eq!(r.status().reason, Reason::Maintenance);
+    assert_eq!(r.poll_timeout(), None);
+    r.handle(secs(2), Input::LinkDown);
+    r.handle(secs(3), Input::LinkUp);
+    assert_eq!(
+        outs(&mut r),
+        vec![
+            Out::State(
+                State::Backup,
+                State::Fault,
+                Reason::Fault(FaultCause::LinkDown)
+            ),
+            Out::State(State::Fault, State::Backup, Reason::Maintenance),
+        ]
+    );
+    assert_eq!(r.poll_timeout(), None);
+    // A restart (Stopped, then Startup) stays in maintenance too.
+    r.handle(secs(4), Input::Shutdown);
+    r.handle(secs(5), Input::Startup);
+    assert_eq!(
+        outs(&mut r),
+        vec![
+            Out::State(State::Backup, State::Stopped, Reason::Shutdown),
+            Out::Del,
+            Out::State(State::Stopped, State::Backup, Reason::Maintenance),
+        ]
+    );
+    assert_eq!(r.poll_timeout(), None);
+}
+
+#[test]
+fn owner_in_maintenance_is_backup_and_becomes_master_when_it_ends() {
+    let mut r = rig(cfg(255, 100));
+    r.handle(Instant::ZERO, Input::Maintenance(true));
+    r.handle(Instant::ZERO, Input::Startup);
+    assert_eq!(
+        outs(&mut r),
+        vec![
+            Out::Del,
+            Out::State(State::Initialize, State::Backup, Reason::Maintenance),
+        ]
+    );
+    r.handle(secs(1), Input::Maintenance(false));
+    assert_eq!(
+        outs(&mut r),
+        vec![
+            Out::Add,
+            Out::State(State::Backup, State::Master, Reason::Owner)
+        ]
+    );
 }
 
 #[test]

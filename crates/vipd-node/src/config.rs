@@ -11,7 +11,13 @@ use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;
 
 pub use crate::auth::{AuthConfig, AuthKey, KeyError};
+pub use crate::check_config::{
+    CheckConfig, CheckInit, CheckKind, HostPort, HttpCheck, ProcessMatch, StatusMatch, Track,
+};
 pub use crate::vip::{Vip, VipParseError};
+
+/// The state directory unless configured otherwise.
+pub const DEFAULT_STATE_DIR: &str = "/var/lib/vipd";
 
 /// The whole configuration file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,8 +26,16 @@ pub struct Config {
     pub control_socket: PathBuf,
     /// One of [`LOG_LEVELS`], lower-cased; `RUST_LOG` overrides it.
     pub log_level: Option<String>,
+    /// Where vipd keeps state across restarts (maintenance); default
+    /// [`DEFAULT_STATE_DIR`].
+    pub state_dir: PathBuf,
+    /// The group (resolved to its gid when the file was read) whose members may run
+    /// mutating control commands besides root; none: root only.
+    pub admin_gid: Option<u32>,
     /// At least one; names unique, (interface, VRID, family) unique.
     pub instances: Vec<InstanceConfig>,
+    /// Health checks by name; instances track them (`InstanceConfig::track`).
+    pub checks: std::collections::BTreeMap<String, CheckConfig>,
 }
 
 /// One virtual router.
@@ -63,6 +77,8 @@ pub struct InstanceConfig {
     /// HMAC-SHA256 authentication of adverts among vipd peers ([`crate::auth`]); none
     /// by default. The keys come from the key files the daemon read.
     pub auth: Option<AuthConfig>,
+    /// The checks this instance tracks; every name is a key of `Config::checks`.
+    pub track: Vec<Track>,
 }
 
 /// Gratuitous ARP / unsolicited Neighbor Advertisement announcements.

@@ -14,6 +14,26 @@ impl Node {
             self.reject_all(now, d.ifindex, family, RxError::Truncated(d.bytes.len()));
             return;
         };
+        // A leaving master of the same virtual router (reloaded away or restarted) waits
+        // for this advert to end its handover.
+        for k in (0..self.leaving.len()).rev() {
+            let inst = &self.leaving[k];
+            if inst.cfg.vrid == vrid
+                && inst.family() == family
+                && self.ifindex(&inst.cfg.interface) == Some(d.ifindex)
+            {
+                self.feed_leaving(
+                    now,
+                    k,
+                    Input::Packet {
+                        src: d.src,
+                        dst: d.dst,
+                        ttl: d.ttl,
+                        bytes: &d.bytes,
+                    },
+                );
+            }
+        }
         let target = self.instances.iter().position(|inst| {
             inst.cfg.vrid == vrid
                 && inst.family() == family

@@ -199,13 +199,20 @@ pub enum Event {
     },
     /// SIGHUP: the configuration file re-read, or why it could not be.
     Reload(Result<Config, String>),
-    /// A control request.
+    /// A control request, and who sent it.
     Control {
         id: RequestId,
         request: vipd_api::Request,
+        caller: Caller,
     },
     /// SIGTERM / SIGINT. A second one stops waiting for the VIP removals.
     Stop,
+    /// The result of [`Command::RunCheck`] `id`, or news from [`Command::WatchProcess`]
+    /// `id` (a watch reports whenever what it sees changes).
+    CheckResult {
+        id: CheckRunId,
+        result: CheckResult,
+    },
 }
 
 /// Work for the shell, drained with [`crate::Node::poll_command`].
@@ -254,8 +261,87 @@ pub enum Command {
     },
     /// Something worth a log line (and, later, an event stream entry).
     Record(Record),
+    /// Keep this maintenance state under the state directory (replacing what is there,
+    /// atomically), so that a restart starts with it ([`crate::Node::new`]). Nothing
+    /// answers: a failure is the shell's to log.
+    SaveMaintenance(crate::maintenance::Maintenance),
     /// The node is done (after [`Event::Stop`]): exit with this result.
     Exit(Result<(), ExitError>),
+    /// Run one check once (http, tcp, exec or file), within `timeout`, and answer with
+    /// [`Event::CheckResult`] `id`. The node never has two runs of a check under way.
+    RunCheck {
+        id: CheckRunId,
+        check: String,
+        kind: crate::config::CheckKind,
+        timeout: std::time::Duration,
+    },
+    /// Watch a process check's processes until [`Command::StopWatch`] `id`: report
+    /// ([`Event::CheckResult`] `id`, [`CheckResult::Process`]) what is found at once,
+    /// the moment a watched process dies, and whenever a look (at least every
+    /// `rescan`, and when the pidfile changes) finds other processes.
+    WatchProcess {
+        id: CheckRunId,
+        check: String,
+        process: crate::config::ProcessMatch,
+        rescan: std::time::Duration,
+    },
+    /// End watch `id` (its check was removed or changed).
+    StopWatch {
+        id: CheckRunId,
+    },
+}
+
+/// A run or a watch of a check: answered by [`Event::CheckResult`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct CheckRunId(pub u64);
+
+/// What one run of a check (or a watch) found; what it means is the node's decision.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CheckResult {
+    /// An exec check's program ended: its exit code (none if a signal ended it), the
+    /// signal, and the first line of its output (bounded).
+    Exited {
+        code: Option<i32>,
+        signal: Option<i32>,
+        output: String,
+    },
+    /// An http check's answer: its status, and whether the body held `expect_body`
+    /// (none when not asked).
+    Http {
+        status: u16,
+        body_matched: Option<bool>,
+    },
+    /// A tcp check connected.
+    Connected,
+    /// A process check's processes (none: nothing runs), and why none were found.
+    Process { pids: Vec<u32>, why: Option<String> },
+    /// A file check's value; `note` says why it is 0 when the file could not be read or
+    /// held no integer.
+    Value { value: i64, note: Option<String> },
+    /// The run took longer than its timeout (an exec check's process group was killed).
+    TimedOut(std::time::Duration),
+    /// The run failed (connection refused, cannot start the program, ...).
+    Error(String),
+}
+
+/// Who sent a control request: the peer's credentials on the control socket
+/// (SO_PEERCRED), with its supplementary groups as the shell found them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    pub uid: u32,
+    pub gid: u32,
+    pub groups: Vec<u32>,
+}
+
+impl Caller {
+    /// root, for tests and tools that call the node directly.
+    pub fn root() -> Caller {
+        Caller {
+            uid: 0,
+            gid: 0,
+            groups: Vec::new(),
+        }
+    }
 }
 
 /// Why a stopping node could not finish cleanly.

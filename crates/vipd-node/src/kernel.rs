@@ -84,7 +84,18 @@ impl Node {
         }
         self.reads.next_id += 1;
         let id = ReadId(self.reads.next_id);
-        let interfaces = self.interfaces();
+        // Interface checks' interfaces too, first: a router that starts with this read
+        // then hears their state already.
+        let mut interfaces: Vec<String> = Vec::new();
+        for name in self
+            .checks
+            .interfaces()
+            .chain(self.interfaces().iter().map(String::as_str))
+        {
+            if !interfaces.iter().any(|i| i == name) {
+                interfaces.push(name.to_owned());
+            }
+        }
         let epochs = interfaces
             .iter()
             .map(|n| (n.clone(), self.jobs.epoch(n)))
@@ -121,6 +132,7 @@ impl Node {
         // An address event since the read began asked for another read (see
         // `on_addresses_changed`): that one judges sources and starts instances.
         let addrs_current = flight.addr_events == self.reads.addr_events;
+        self.checks_iface_read(now, link_current, read);
         let link = match &read.link {
             Ok(link) => link.clone(),
             Err(LinkReadError::NoSuchInterface) => {
@@ -237,9 +249,11 @@ impl Node {
 
     /// A link event from the kernel: the freshest news there is.
     pub(crate) fn on_link_event(&mut self, now: Instant, link: Link) {
-        if self.ifaces.contains_key(&link.name) {
+        if self.ifaces.contains_key(&link.name) || self.checks.interfaces().any(|i| i == link.name)
+        {
             self.reads.link_events += 1;
         }
+        self.checks_link(now, &link);
         self.on_link(now, link);
     }
 
@@ -247,6 +261,7 @@ impl Node {
         if self.ifaces.values().any(|f| f.link.index == index) {
             self.reads.link_events += 1;
         }
+        self.checks_link_gone(now, index);
         self.on_link_gone(now, index);
     }
 
@@ -473,8 +488,18 @@ impl Node {
         );
         let link_up = self.ifaces.get(&c.interface).is_some_and(|f| f.link.up);
         self.record(Level::Info, Some(&name), what);
+        // Tracked checks before Startup: a fault-tracked check that is down keeps the
+        // router in Fault from the start.
+        if !self.instances[i].cfg.track.is_empty() {
+            self.feed_tracked(now, i);
+        }
         if !link_up {
             self.feed(now, i, Input::LinkDown);
+        }
+        // A leaving master with one of these VIPs removes them first.
+        self.end_leaving_for(now, i);
+        if self.maintenance.contains(&name) {
+            self.feed(now, i, Input::Maintenance(true));
         }
         self.feed(now, i, Input::Startup);
         Ok(())
@@ -551,7 +576,8 @@ impl Node {
                 Some(&name),
                 format!("advert source address changed from {current} to {new}; restarting the instance"),
             );
-            self.feed(now, i, Input::Shutdown);
+            // The router is dropped here: it leaves without waiting for a new master.
+            self.leave_now(now, i);
             let inst = &mut self.instances[i];
             inst.router = None;
             inst.waiting = Some("advert source address changed".into());

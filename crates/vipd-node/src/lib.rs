@@ -12,12 +12,15 @@
 //! back as an event carrying it.
 
 pub mod auth;
+mod check_config;
+mod checks;
 pub mod config;
 mod demux;
 pub mod instance;
 pub mod io;
 mod jobs;
 mod kernel;
+pub mod maintenance;
 mod node;
 mod reload;
 mod status;
@@ -26,11 +29,12 @@ pub mod vip;
 mod warn;
 
 pub use io::{
-    has_vip, Addr, AdvertCopy, Command, Datagram, Event, ExitError, Family, IfaceRead, JobId,
-    Level, Link, LinkReadError, OpenId, ReadId, Record, RequestId, RunId, VipJob, VipJobError,
-    VipOp, What, ADDRESS_PROTOCOL,
+    has_vip, Addr, AdvertCopy, Caller, CheckResult, CheckRunId, Command, Datagram, Event,
+    ExitError, Family, IfaceRead, JobId, Level, Link, LinkReadError, OpenId, ReadId, Record,
+    RequestId, RunId, VipJob, VipJobError, VipOp, What, ADDRESS_PROTOCOL,
 };
 pub use jobs::REMOVE_RETRY;
+pub use maintenance::Maintenance;
 pub use node::{HostInfo, Node, POLL};
 pub use stop::SHUTDOWN_WAIT;
 pub use vipd_engine::Instant;

@@ -61,17 +61,24 @@ pub struct Node {
     pub(crate) host: HostInfo,
     pub(crate) started: Instant,
     pub(crate) instances: Vec<Instance>,
+    /// Instances a reload removed or restarted whose master is still handing over
+    /// (make-before-break): they hear adverts and time out until the handover ends.
+    pub(crate) leaving: Vec<Instance>,
     pub(crate) ifaces: BTreeMap<String, Iface>,
     pub(crate) jobs: Jobs,
     pub(crate) reads: Reads,
     /// Status requests waiting for a kernel read that began after they arrived.
     pub(crate) status_waiting: Vec<(RequestId, crate::io::ReadId)>,
     pub(crate) stopping: Option<Stopping>,
+    /// Which instances are in maintenance (kept by the shell across restarts).
+    pub(crate) maintenance: crate::maintenance::Maintenance,
     /// Rate limits of the warnings about other routers' adverts.
     pub(crate) warnings: Warnings,
     /// The source of the datagram being handed to a router, while it is (for the
     /// warnings about what it was dropped for).
     pub(crate) receiving_from: Option<IpAddr>,
+    /// Health checks and their states.
+    pub(crate) checks: crate::checks::Checks,
     /// Runs handed out so far.
     runs: u64,
     /// Socket opens asked for so far.
@@ -91,7 +98,14 @@ const DRAIN_ROUNDS: usize = 64;
 impl Node {
     /// A node for `config`, started at `now`. Its first commands read the interfaces; the
     /// instances start as the reads show their interfaces and addresses.
-    pub fn new(now: Instant, config: Config, host: HostInfo) -> Node {
+    ///
+    /// `maintenance` is the state the shell kept from the last run (empty if none).
+    pub fn new(
+        now: Instant,
+        config: Config,
+        host: HostInfo,
+        maintenance: crate::maintenance::Maintenance,
+    ) -> Node {
         let instances = config
             .instances
             .iter()
@@ -99,18 +113,22 @@ impl Node {
             .map(Instance::new)
             .collect();
         let auth_seq = host.started_unix_ns;
+        let checks = crate::checks::Checks::new(now, &config.checks);
         let mut node = Node {
             config,
             host,
             started: now,
             instances,
+            leaving: Vec::new(),
             ifaces: BTreeMap::new(),
             jobs: Jobs::default(),
             reads: Reads::new(now),
             status_waiting: Vec::new(),
             stopping: None,
+            maintenance,
             warnings: Warnings::default(),
             receiving_from: None,
+            checks,
             runs: 0,
             opens: 0,
             auth_seq,
@@ -127,6 +145,7 @@ impl Node {
             ),
         );
         node.read_kernel(now);
+        node.start_checks(now);
         node
     }
 
@@ -153,8 +172,17 @@ impl Node {
             Event::AdvertSent { run, ok } => self.feed_run(now, run, Input::AdvertSent { ok }),
             Event::VipJobDone { id, result } => self.on_job_done(now, id, result),
             Event::Reload(config) => self.reload(now, config),
-            Event::Control { id, request } => self.on_control(now, id, request),
+            Event::Control {
+                id,
+                request,
+                caller,
+            } => self.on_control(now, id, request, &caller),
             Event::Stop => self.stop(now),
+            Event::CheckResult { id, result } => self.on_check_result(now, id, result),
+        }
+        if self.stopping.is_some() {
+            // A handover may have ended (an advert heard, its bound passed, a link gone).
+            self.stop_progress(now);
         }
     }
 
@@ -167,11 +195,16 @@ impl Node {
         let routers = self
             .instances
             .iter()
+            .chain(&self.leaving)
             .filter_map(|i| i.router.as_ref().and_then(|r| r.poll_timeout()));
         let own = [
             self.stopping.as_ref().map(|s| s.deadline),
             self.jobs.retry_at(),
             self.reads.next_poll(self.stopping.is_some()),
+            self.stopping
+                .is_none()
+                .then(|| self.checks.next_due())
+                .flatten(),
         ];
         routers.chain(own.into_iter().flatten()).min()
     }
@@ -194,6 +227,14 @@ impl Node {
         names
     }
 
+    /// The routers of instances a reload removed or restarted that are still handing
+    /// over their VIPs (make-before-break), for tests and tools.
+    pub fn leaving(&self) -> impl Iterator<Item = (&str, &vipd_engine::Router)> {
+        self.leaving
+            .iter()
+            .filter_map(|i| i.router.as_ref().map(|r| (i.cfg.name.as_str(), r)))
+    }
+
     /// Each instance's name, state and router (if running), for tests and tools.
     pub fn instances(&self) -> impl Iterator<Item = (&str, Option<&vipd_engine::Router>)> {
         self.instances
@@ -212,6 +253,16 @@ impl Node {
                 self.feed(now, i, Input::Timeout);
             }
         }
+        for k in (0..self.leaving.len()).rev() {
+            let due = self.leaving[k]
+                .router
+                .as_ref()
+                .and_then(|r| r.poll_timeout())
+                .is_some_and(|t| t <= now);
+            if due {
+                self.feed_leaving(now, k, Input::Timeout);
+            }
+        }
         if self.jobs.retry_at().is_some_and(|t| t <= now) {
             self.retry_stray();
         }
@@ -225,6 +276,7 @@ impl Node {
         if self.stopping.as_ref().is_some_and(|s| s.deadline <= now) {
             self.stop_deadline();
         }
+        self.checks_due(now);
     }
 
     // ---- helpers for the other modules --------------------------------------------
@@ -269,6 +321,77 @@ impl Node {
     pub(crate) fn feed(&mut self, now: Instant, i: usize, input: Input<'_>) {
         if let Some(r) = self.instances[i].router.as_mut() {
             r.handle(now, input);
+        }
+        self.drain(now, i);
+    }
+
+    /// Feeds `input` to leaving instance `k`'s router: only its VIP removal matters (when
+    /// the handover ends); once it has ended the instance is gone.
+    pub(crate) fn feed_leaving(&mut self, now: Instant, k: usize, input: Input<'_>) {
+        let Some(inst) = self.leaving.get_mut(k) else {
+            return;
+        };
+        let Some(r) = inst.router.as_mut() else {
+            self.leaving.remove(k);
+            return;
+        };
+        r.handle(now, input);
+        let mut removals = Vec::new();
+        for _ in 0..DRAIN_ROUNDS {
+            match r.poll_output() {
+                Some(Output::DelVips { id }) => removals.push(id),
+                Some(_) => {}
+                None => break,
+            }
+        }
+        let done = r.handover().is_none();
+        let run = inst.run;
+        let name = inst.cfg.name.clone();
+        let interface = inst.cfg.interface.clone();
+        let vips = inst.cfg.vips.clone();
+        for engine_id in removals {
+            if let Some(index) = self.ifindex(&interface) {
+                let owner = crate::jobs::Owner { run, engine_id };
+                self.submit_job(
+                    Some(owner),
+                    interface.clone(),
+                    index,
+                    crate::io::VipOp::Remove,
+                    vips.clone(),
+                    Some(name.clone()),
+                );
+            }
+        }
+        if done {
+            self.leaving.remove(k);
+        }
+    }
+
+    /// Ends the handovers of leaving instances that share a VIP with instance `i`
+    /// (about to start): their removal must come before anything the new one does.
+    pub(crate) fn end_leaving_for(&mut self, now: Instant, i: usize) {
+        let vips: Vec<IpAddr> = self.instances[i].cfg.vips.iter().map(|v| v.addr).collect();
+        for k in (0..self.leaving.len()).rev() {
+            if self.leaving[k]
+                .cfg
+                .vips
+                .iter()
+                .any(|v| vips.contains(&v.addr))
+            {
+                if let Some(r) = self.leaving[k].router.as_mut() {
+                    r.end_handover();
+                }
+                self.feed_leaving(now, k, Input::Timeout);
+            }
+        }
+    }
+
+    /// Instance `i`'s router leaves (priority 0 if it was master) and removes its VIPs
+    /// at once, without the make-before-break wait: for a router about to be dropped.
+    pub(crate) fn leave_now(&mut self, now: Instant, i: usize) {
+        if let Some(r) = self.instances[i].router.as_mut() {
+            r.handle(now, Input::Shutdown);
+            r.end_handover();
         }
         self.drain(now, i);
     }

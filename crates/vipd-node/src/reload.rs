@@ -2,9 +2,11 @@
 //!
 //! Unchanged instances keep running untouched. An instance with the same name and
 //! identity (interface, VRID, version, VIPs) is updated in place: priority, interval,
-//! preemption, announcements, checksum and unicast peers change without a state change,
-//! and a master keeps its VIPs. Removed instances, and ones whose identity changed, leave gracefully
-//! (priority 0, VIPs removed); new ones start from the next kernel read.
+//! preemption, announcements, checksum, unicast peers and auth keys change without a
+//! state change, and a master keeps its VIPs. Removed instances, and ones whose identity
+//! changed, leave gracefully: a master hands over make-before-break (priority 0, its VIPs
+//! kept until the new master is heard or Master_Down_Interval passes; meanwhile it waits
+//! in the node's `leaving` list); new ones start from the next kernel read.
 
 use vipd_engine::{Input, Instant};
 
@@ -71,6 +73,11 @@ impl Node {
             self.feed(now, i, Input::Shutdown);
         }
         let removed = self.instances.len();
+        // Masters handing over wait in `leaving` until the new master is heard.
+        let handing_over = std::mem::take(&mut self.instances)
+            .into_iter()
+            .filter(|i| i.router.as_ref().is_some_and(|r| r.handover().is_some()));
+        self.leaving.extend(handing_over);
         self.instances = keep;
         let mut added = 0;
         for c in &new.instances {
@@ -87,9 +94,12 @@ impl Node {
                 .unwrap_or(usize::MAX)
         });
         self.config = new;
+        self.reload_checks(now);
         // Interfaces no instance uses any more: their sockets close (a VIP job still under
-        // way there finishes; its answer has no router to go to).
-        let used = self.interfaces();
+        // way there finishes; its answer has no router to go to). One a leaving master
+        // still hands over on stays until the next reload.
+        let mut used = self.interfaces();
+        used.extend(self.leaving.iter().map(|i| i.cfg.interface.clone()));
         let unused: Vec<String> = self
             .ifaces
             .keys()

@@ -8,16 +8,25 @@ use vipd_api::{
 };
 use vipd_engine::Instant;
 
-use crate::io::{has_vip, Command, IfaceRead, ReadId, RequestId};
+use crate::io::{has_vip, Caller, Command, IfaceRead, ReadId, RequestId};
 use crate::node::Node;
 
 impl Node {
-    pub(crate) fn on_control(&mut self, now: Instant, id: RequestId, request: vipd_api::Request) {
+    pub(crate) fn on_control(
+        &mut self,
+        now: Instant,
+        id: RequestId,
+        request: vipd_api::Request,
+        caller: &Caller,
+    ) {
         // The control socket already refused other protocol versions.
         match request.command {
             vipd_api::Command::Status => {
                 self.status_waiting.push((id, self.reads.upcoming()));
                 self.read_kernel(now);
+            }
+            vipd_api::Command::Maintenance { on, instances } => {
+                self.on_maintenance(now, id, caller, on, instances)
             }
         }
     }
@@ -100,6 +109,8 @@ impl Node {
                     adverts_received: 0,
                     drops: Default::default(),
                     address_mismatch: None,
+                    tracking: self.checks.tracked(c).2,
+                    maintenance: self.maintenance.contains(&c.name),
                 };
                 let Some(r) = inst.router.as_ref() else {
                     return base;
@@ -152,6 +163,7 @@ impl Node {
                     unknown_vrid: f.unknown_vrid,
                 })
                 .collect(),
+            checks: self.check_status(now),
         }
     }
 }

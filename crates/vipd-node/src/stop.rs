@@ -1,6 +1,8 @@
-//! SIGTERM / SIGINT: every instance leaves (a master sends priority 0 and removes its
-//! VIPs); the node waits for the removals, retries a failed one once, and then asks to
-//! exit — with an error naming every VIP it could not remove. A second signal, or
+//! SIGTERM / SIGINT: every instance leaves (a master sends priority 0 and hands over
+//! make-before-break: it keeps its VIPs until the new master's advert is heard, or for
+//! Master_Down_Interval, then removes them); the node waits for the handovers and the
+//! removals, retries a failed one once, and then asks to exit — with an error naming
+//! every VIP it could not remove. A second signal, or
 //! [`SHUTDOWN_WAIT`] without the last answers, ends the wait.
 
 use std::time::Duration;
@@ -72,7 +74,7 @@ impl Node {
                 self.submit_job(None, interface, index, VipOp::Remove, vec![vip], None);
             }
         }
-        if !self.jobs.pending.is_empty() {
+        if !self.jobs.pending.is_empty() || self.handing_over() {
             return;
         }
         let Some(s) = self.stopping.as_mut() else {
@@ -121,6 +123,15 @@ impl Node {
         self.push(Command::Exit(Err(ExitError::VipsLeftBehind(describe(
             &left,
         )))));
+    }
+
+    /// Whether a router is still handing over make-before-break (its VIPs kept until
+    /// the new master is heard or the bound passes).
+    pub(crate) fn handing_over(&self) -> bool {
+        self.instances
+            .iter()
+            .chain(&self.leaving)
+            .any(|i| i.router.as_ref().is_some_and(|r| r.handover().is_some()))
     }
 
     /// Whether the node has asked to exit.

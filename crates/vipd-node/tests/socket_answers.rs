@@ -13,6 +13,8 @@ fn config() -> Config {
     Config {
         control_socket: PathBuf::from("/run/vipd/vipd.sock"),
         log_level: None,
+        state_dir: PathBuf::from("/var/lib/vipd"),
+        admin_gid: None,
         instances: vec![InstanceConfig {
             name: "web".into(),
             interface: "eth0".into(),
@@ -32,7 +34,9 @@ fn config() -> Config {
                 repeat_after: Duration::from_secs(2),
                 refresh: Duration::ZERO,
             },
+            track: Vec::new(),
         }],
+        checks: Default::default(),
     }
 }
 
@@ -91,7 +95,7 @@ fn an_answer_for_a_recreated_interface_starts_nothing() {
         pid: 1,
         started_unix_ns: 0,
     };
-    let mut node = Node::new(T, config(), host);
+    let mut node = Node::new(T, config(), host, Default::default());
     let id = read_id(&commands(&mut node));
     node.handle(
         T,
@@ -145,7 +149,7 @@ fn a_failed_open_keeps_the_instance_waiting_and_is_asked_again() {
         pid: 1,
         started_unix_ns: 0,
     };
-    let mut node = Node::new(T, config(), host);
+    let mut node = Node::new(T, config(), host, Default::default());
     let id = read_id(&commands(&mut node));
     node.handle(
         T,

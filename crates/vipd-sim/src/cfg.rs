@@ -58,6 +58,9 @@ pub mod node {
 
     use vipd_node::config::{ChecksumMode, Config, GarpConfig, InstanceConfig, Vip, VrrpVersion};
 
+    /// The admin group of every simulated node's configuration (`admin_group`).
+    pub const ADMIN_GID: u32 = 900;
+
     /// One instance `name` on eth0: VRID `vrid`, `priority`, adverts every
     /// `interval_ms`, these VIPs (`addr/prefix`).
     pub fn instance(
@@ -86,6 +89,7 @@ pub mod node {
             },
             unicast_peers: Vec::new(),
             auth: None,
+            track: Vec::new(),
         }
     }
 
@@ -95,12 +99,15 @@ pub mod node {
             .unwrap_or_else(|e| panic!("bad VIP {text:?} in a scenario: {e}"))
     }
 
-    /// A node configuration of these instances.
+    /// A node configuration of these instances (admin group [`ADMIN_GID`]).
     pub fn config(instances: Vec<InstanceConfig>) -> Config {
         Config {
             control_socket: PathBuf::from("/run/vipd/vipd.sock"),
             log_level: None,
+            state_dir: PathBuf::from("/var/lib/vipd"),
+            admin_gid: Some(ADMIN_GID),
             instances,
+            checks: Default::default(),
         }
     }
 

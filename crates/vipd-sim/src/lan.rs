@@ -40,8 +40,9 @@ use std::time::Duration;
 use vipd_engine::{Instant, State};
 use vipd_node::config::{Config, Vip};
 use vipd_node::{
-    Addr, Command, Datagram, Event, ExitError, HostInfo, IfaceRead, Level, Link, LinkReadError,
-    Node, Record, RequestId, VipJob, VipJobError, VipOp, What,
+    Addr, Caller, CheckResult, CheckRunId, Command, Datagram, Event, ExitError, HostInfo,
+    IfaceRead, Level, Link, LinkReadError, Maintenance, Node, Record, RequestId, VipJob,
+    VipJobError, VipOp, What,
 };
 
 /// Index of a host, in the order they were added.
@@ -85,6 +86,13 @@ pub enum Act {
     FailRemoves(HostId, u32),
     /// A control request (`vipctl status`).
     Status(HostId),
+    /// `vipctl maintenance on|off [instances]` run by `caller`.
+    Maintenance {
+        host: HostId,
+        on: bool,
+        instances: Vec<String>,
+        caller: Caller,
+    },
     /// Whether the host's kernel reads fail (a dead netlink connection).
     FailReads(HostId, bool),
     /// A VRRP message from `src` (another router, not simulated) arrives on the host's
@@ -98,6 +106,15 @@ pub enum Act {
         dst: IpAddr,
         bytes: Vec<u8>,
     },
+    /// From now on, runs of check `name` on the host answer `result` after the host's
+    /// check latency (`None`: they never answer, a hung runner); a process watch of
+    /// that name reports it at once.
+    SetCheck(HostId, String, Option<CheckResult>),
+    /// Another interface of the host (created if new, index 10 and up, no addresses)
+    /// goes up or down.
+    OtherLink(HostId, String, bool),
+    /// That other interface is deleted.
+    OtherLinkGone(HostId, String),
 }
 
 /// One timeline entry.
@@ -132,6 +149,12 @@ pub enum Seen {
     Reply(vipd_api::Response),
     /// The node asked to exit.
     Exit(Result<(), ExitError>),
+    /// A run of a check began.
+    CheckRun { check: String },
+    /// A process watch began (`true`) or ended.
+    Watch { check: String, on: bool },
+    /// The node asked for this maintenance state to be kept (written to "disk").
+    Saved(Maintenance),
 }
 
 /// A broken promise.
@@ -163,6 +186,8 @@ struct Kernel {
     fail_reads: bool,
     /// When the interface's VIP queue is free again.
     queue_free: Instant,
+    /// Other interfaces: name -> (index, up).
+    others: BTreeMap<String, (u32, bool)>,
 }
 
 struct Host {
@@ -176,6 +201,13 @@ struct Host {
     vipless_since: BTreeMap<String, Instant>,
     /// The bytes of the last advert the host sent.
     last_advert: Option<Vec<u8>>,
+    /// What runs of each check answer (absent: success); `None`: no answer.
+    check_answers: BTreeMap<String, Option<CheckResult>>,
+    /// Process watches under way: id -> check.
+    watches: BTreeMap<CheckRunId, String>,
+    /// The maintenance state kept under the state directory: survives crashes and
+    /// restarts, given to every new node.
+    saved: Maintenance,
 }
 
 enum Item {
@@ -197,6 +229,7 @@ enum Item {
 
 /// Builds a [`Lan`].
 pub struct LanBuilder {
+    check_latency: Duration,
     job_latency: Duration,
     read_latency: Duration,
     net_latency: Duration,
@@ -210,6 +243,11 @@ impl LanBuilder {
     }
     pub fn read_latency(mut self, d: Duration) -> Self {
         self.read_latency = d;
+        self
+    }
+    /// How long a run of a polled check takes to answer (default 1 ms).
+    pub fn check_latency(mut self, d: Duration) -> Self {
+        self.check_latency = d;
         self
     }
     pub fn net_latency(mut self, d: Duration) -> Self {
@@ -237,16 +275,21 @@ impl LanBuilder {
                     fail_removes: 0,
                     fail_reads: false,
                     queue_free: Instant::ZERO,
+                    others: BTreeMap::new(),
                 },
                 generation: 0,
                 group: 0,
                 requests: 0,
                 vipless_since: BTreeMap::new(),
                 last_advert: None,
+                check_answers: BTreeMap::new(),
+                watches: BTreeMap::new(),
+                saved: Maintenance::default(),
             })
             .collect();
         Lan {
             now: Instant::ZERO,
+            check_latency: self.check_latency,
             job_latency: self.job_latency,
             read_latency: self.read_latency,
             net_latency: self.net_latency,
@@ -256,6 +299,7 @@ impl LanBuilder {
             timeline: Vec::new(),
             breaches: Vec::new(),
             holders_since: BTreeMap::new(),
+            handovers: BTreeMap::new(),
             check_holders: true,
         }
     }
@@ -264,6 +308,7 @@ impl LanBuilder {
 /// The simulated LAN.
 pub struct Lan {
     now: Instant,
+    check_latency: Duration,
     job_latency: Duration,
     read_latency: Duration,
     net_latency: Duration,
@@ -273,6 +318,9 @@ pub struct Lan {
     timeline: Vec<Entry>,
     breaches: Vec<Breach>,
     holders_since: BTreeMap<(IpAddr, HostId, HostId), Instant>,
+    /// Planned handovers seen, per host and VIP, while the host still holds the VIP:
+    /// when each began (its priority-0 advert) and how long it may last.
+    handovers: BTreeMap<(HostId, IpAddr), (Instant, Duration)>,
     check_holders: bool,
 }
 
@@ -310,6 +358,7 @@ fn own_addrs(h: HostId) -> Vec<Addr> {
 impl Lan {
     pub fn builder() -> LanBuilder {
         LanBuilder {
+            check_latency: Duration::from_millis(1),
             job_latency: Duration::from_millis(2),
             read_latency: Duration::from_millis(1),
             net_latency: Duration::from_micros(100),
@@ -546,7 +595,12 @@ impl Lan {
                     pid: 1000 + u32::try_from(h).unwrap_or(0),
                     started_unix_ns: SIM_EPOCH_NS + now.as_nanos(),
                 };
-                host.node = Some(Node::new(now, host.config.clone(), info));
+                host.node = Some(Node::new(
+                    now,
+                    host.config.clone(),
+                    info,
+                    host.saved.clone(),
+                ));
                 self.drain(h);
             }
             Act::Stop(h) => self.deliver(h, Event::Stop),
@@ -555,6 +609,7 @@ impl Lan {
                 host.node = None;
                 host.generation += 1;
                 host.vipless_since.clear();
+                host.watches.clear();
             }
             Act::Reload(h, config) => {
                 self.hosts[h].config = config.clone();
@@ -623,12 +678,78 @@ impl Lan {
                 self.deliver(h, event);
             }
             Act::Inject { src, dst, bytes } => self.transmit(None, src, dst, bytes),
+            Act::SetCheck(h, name, answer) => {
+                self.hosts[h]
+                    .check_answers
+                    .insert(name.clone(), answer.clone());
+                let ids: Vec<CheckRunId> = self.hosts[h]
+                    .watches
+                    .iter()
+                    .filter(|(_, c)| **c == name)
+                    .map(|(id, _)| *id)
+                    .collect();
+                if let Some(result) = answer {
+                    for id in ids {
+                        let event = Event::CheckResult {
+                            id,
+                            result: result.clone(),
+                        };
+                        self.deliver(h, event);
+                    }
+                }
+            }
+            Act::OtherLink(h, name, up) => {
+                let k = &mut self.hosts[h].kernel;
+                let next = 10 + u32::try_from(k.others.len()).unwrap_or(0);
+                let entry = k.others.entry(name.clone()).or_insert((next, up));
+                entry.1 = up;
+                let link = Link {
+                    index: entry.0,
+                    name,
+                    mac: [2, 0, 0, 0, 1, u8::try_from(h + 1).unwrap_or(u8::MAX)],
+                    up,
+                };
+                self.deliver(h, Event::Link(link));
+            }
+            Act::OtherLinkGone(h, name) => {
+                if let Some((index, _)) = self.hosts[h].kernel.others.remove(&name) {
+                    self.deliver(h, Event::LinkGone(index));
+                }
+            }
             Act::Status(h) => {
                 let host = &mut self.hosts[h];
                 host.requests += 1;
                 let id = RequestId(host.requests);
                 let request = vipd_api::Request::new(vipd_api::Command::Status);
-                self.deliver(h, Event::Control { id, request });
+                let caller = Caller::root();
+                self.deliver(
+                    h,
+                    Event::Control {
+                        id,
+                        request,
+                        caller,
+                    },
+                );
+            }
+            Act::Maintenance {
+                host: h,
+                on,
+                instances,
+                caller,
+            } => {
+                let host = &mut self.hosts[h];
+                host.requests += 1;
+                let id = RequestId(host.requests);
+                let request =
+                    vipd_api::Request::new(vipd_api::Command::Maintenance { on, instances });
+                self.deliver(
+                    h,
+                    Event::Control {
+                        id,
+                        request,
+                        caller,
+                    },
+                );
             }
         }
     }
@@ -792,6 +913,10 @@ impl Lan {
                 );
             }
             Command::Reply { response, .. } => self.record(h, Seen::Reply(response)),
+            Command::SaveMaintenance(m) => {
+                self.hosts[h].saved = m.clone();
+                self.record(h, Seen::Saved(m));
+            }
             Command::Record(r) => self.record(h, Seen::Record(r)),
             Command::Exit(result) => {
                 self.record(h, Seen::Exit(result));
@@ -799,6 +924,57 @@ impl Lan {
                 host.node = None;
                 host.generation += 1;
                 host.vipless_since.clear();
+                host.watches.clear();
+            }
+            Command::RunCheck {
+                id, check, kind, ..
+            } => {
+                self.record(
+                    h,
+                    Seen::CheckRun {
+                        check: check.clone(),
+                    },
+                );
+                let answer = match self.hosts[h].check_answers.get(&check) {
+                    Some(a) => a.clone(),
+                    None => Some(success(&kind)),
+                };
+                if let Some(result) = answer {
+                    let at = now + self.check_latency;
+                    self.enqueue(
+                        at,
+                        Item::Deliver {
+                            host: h,
+                            generation,
+                            event: Event::CheckResult { id, result },
+                        },
+                    );
+                }
+            }
+            Command::WatchProcess { id, check, .. } => {
+                self.record(
+                    h,
+                    Seen::Watch {
+                        check: check.clone(),
+                        on: true,
+                    },
+                );
+                let answer = match self.hosts[h].check_answers.get(&check) {
+                    Some(a) => a.clone(),
+                    None => Some(CheckResult::Process {
+                        pids: vec![100],
+                        why: None,
+                    }),
+                };
+                self.hosts[h].watches.insert(id, check);
+                if let Some(result) = answer {
+                    return Some(Event::CheckResult { id, result });
+                }
+            }
+            Command::StopWatch { id } => {
+                if let Some(check) = self.hosts[h].watches.remove(&id) {
+                    self.record(h, Seen::Watch { check, on: false });
+                }
             }
         }
         None
@@ -812,6 +988,18 @@ impl Lan {
                 name,
                 link: Err(LinkReadError::Failed("simulated netlink failure".into())),
                 addrs: None,
+            };
+        }
+        if let Some((index, up)) = k.others.get(&name) {
+            return IfaceRead {
+                link: Ok(Link {
+                    index: *index,
+                    name: name.clone(),
+                    mac: [2, 0, 0, 0, 1, u8::try_from(h + 1).unwrap_or(u8::MAX)],
+                    up: *up,
+                }),
+                name,
+                addrs: Some(Ok(Vec::new())),
             };
         }
         if name != IFACE || !k.exists {
@@ -937,9 +1125,20 @@ impl Lan {
         interval + self.net_latency + self.job_latency * 2
     }
 
+    /// The longest two hosts may both hold a VIP during a planned handover, counted from
+    /// its start (the leaving master's priority-0 advert): the handover's bound
+    /// (Master_Down_Interval, see [`crate::sim::handover_bound`]), then the removal,
+    /// which may wait behind one job, plus the network.
+    pub fn handover_holders_bound(&self, bound: Duration) -> Duration {
+        bound + self.net_latency + self.job_latency * 2
+    }
+
     /// Checks, after every instant: no master lacks a VIP for longer than
     /// [`Lan::vipless_bound`]; no two running, connected hosts hold the same VIP for
-    /// longer than [`Lan::holders_bound`] of the larger advert interval.
+    /// longer than [`Lan::holders_bound`] of the larger advert interval — except during
+    /// a planned handover (make-before-break: a master leaving on a stop, a reload or
+    /// maintenance keeps its VIPs until the new master is heard), where two holders
+    /// are allowed for [`Lan::handover_holders_bound`] counted from the handover's start.
     fn check(&mut self) {
         let now = self.now;
         for h in 0..self.hosts.len() {
@@ -974,6 +1173,33 @@ impl Lan {
                 }
             }
         }
+        // Planned handovers under way, remembered while the host still holds the VIP.
+        let mut seen = BTreeMap::new();
+        for h in 0..self.hosts.len() {
+            let Some(node) = self.hosts[h].node.as_ref() else {
+                continue;
+            };
+            let routers = node
+                .instances()
+                .filter_map(|(_, r)| r)
+                .chain(node.leaving().map(|(_, r)| r));
+            for r in routers {
+                if let Some(ho) = r.handover() {
+                    let bound = crate::sim::handover_bound(r.config());
+                    for vip in &r.config().vips {
+                        seen.insert((h, *vip), (ho.since, bound));
+                    }
+                }
+            }
+        }
+        for (key, value) in seen {
+            self.handovers.entry(key).or_insert(value);
+        }
+        let handovers = std::mem::take(&mut self.handovers);
+        self.handovers = handovers
+            .into_iter()
+            .filter(|((h, vip), _)| self.hosts[*h].node.is_some() && self.holds(*h, *vip))
+            .collect();
         if !self.check_holders {
             return;
         }
@@ -1006,8 +1232,17 @@ impl Lan {
         self.holders_since
             .retain(|(v, a, b), _| pairs.iter().any(|p| (p.0, p.1, p.2) == (*v, *a, *b)));
         for (vip, a, b, interval) in pairs {
-            let since = *self.holders_since.entry((vip, a, b)).or_insert(now);
-            if now.saturating_since(since) > self.holders_bound(interval) {
+            let mut since = *self.holders_since.entry((vip, a, b)).or_insert(now);
+            let mut bound = self.holders_bound(interval);
+            let handover = [a, b]
+                .iter()
+                .filter_map(|h| self.handovers.get(&(*h, vip)))
+                .min_by_key(|(start, _)| *start);
+            if let Some((start, limit)) = handover {
+                since = *start;
+                bound = self.handover_holders_bound(*limit);
+            }
+            if now.saturating_since(since) > bound {
                 let breach = Breach::TwoHolders {
                     vip,
                     hosts: (a, b),
@@ -1023,5 +1258,30 @@ impl Lan {
                 }
             }
         }
+    }
+}
+
+/// What a run of a check of `kind` answers when the test said nothing: success.
+fn success(kind: &vipd_node::config::CheckKind) -> CheckResult {
+    use vipd_node::config::CheckKind;
+    match kind {
+        CheckKind::Exec { .. } => CheckResult::Exited {
+            code: Some(0),
+            signal: None,
+            output: String::new(),
+        },
+        CheckKind::Http(_) => CheckResult::Http {
+            status: 200,
+            body_matched: None,
+        },
+        CheckKind::File(_) => CheckResult::Value {
+            value: 0,
+            note: None,
+        },
+        CheckKind::Process(_) => CheckResult::Process {
+            pids: vec![100],
+            why: None,
+        },
+        CheckKind::Tcp(_) | CheckKind::Interface(_) => CheckResult::Connected,
     }
 }

@@ -53,7 +53,11 @@
 //!
 //! - **VIP consistency**: a running node is in Master if and only if it holds the VIP.
 //!   (A master whose add failed leaves Master in the same instant, so it is never
-//!   seen as a master without its VIP for more than zero simulated time.)
+//!   seen as a master without its VIP for more than zero simulated time.) The one
+//!   exception is a planned handover (make-before-break, see `vipd_engine::router`):
+//!   a master that shut down or went into maintenance keeps the VIP after its
+//!   priority-0 advert, for at most [`handover_bound`] from that advert — checked
+//!   here with the bound worked out independently of the engine's own deadline.
 //! - **No lasting split brain**: take two running nodes `a` and `b` that are
 //!   *compatible* (same VRID, version and family, and for VRRPv2 the same VIP set and
 //!   interval — otherwise they drop each other's adverts by design and nothing can be
@@ -1073,6 +1077,12 @@ impl Sim {
 
     // ---- invariants ----------------------------------------------------------------
 
+    /// The longest a node may keep the VIP after its priority-0 advert in a planned
+    /// handover (see [`handover_bound`]).
+    pub fn handover_bound(&self, node: NodeId) -> Duration {
+        handover_bound(&self.nodes[node].cfg)
+    }
+
     /// Whether the invariants are checked after every instant.
     pub fn check_invariants(&self) -> bool {
         self.check
@@ -1181,14 +1191,31 @@ impl Sim {
                     continue;
                 }
                 let master = nd.router.state() == State::Master;
+                let handing_over = nd
+                    .router
+                    .handover()
+                    .is_some_and(|h| now - h.since <= handover_bound(&nd.cfg));
                 if master && !nd.holds_vip {
                     self.violations
                         .push(Violation::MasterWithoutVip { at: now, node });
-                } else if nd.holds_vip && !master {
+                } else if nd.holds_vip && !master && !handing_over {
                     self.violations
                         .push(Violation::VipWithoutMaster { at: now, node });
                 }
             }
         }
     }
+}
+
+/// The longest a router configured with `cfg` may keep its VIPs in a planned handover,
+/// counted from its priority-0 advert: Master_Down_Interval, bounded from above
+/// without the engine's arithmetic as three Advertisement_Intervals plus the longest
+/// Skew_Time (under one interval in VRRPv3, under one second in VRRPv2).
+pub fn handover_bound(cfg: &Config) -> Duration {
+    let interval = centis(u64::from(cfg.advert_interval_cs));
+    let skew = match cfg.version {
+        Version::V3 => interval,
+        Version::V2 => Duration::from_secs(1),
+    };
+    interval * 3 + skew
 }

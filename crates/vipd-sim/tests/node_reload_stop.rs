@@ -55,8 +55,9 @@ fn priority_reloaded_while_the_add_is_in_flight_shows_in_the_first_advert() {
 }
 
 /// A master that has advertised is re-adding its VIP (removed by hand) when a reload
-/// drops the instance: it says priority 0 at once, its removal waits in the queue for
-/// the add, and host 1 takes over at its Skew_Time after the priority 0.
+/// drops the instance: it says priority 0 at once and hands over make-before-break —
+/// the add completes and the VIP stays until host 1's first advert, after its
+/// Skew_Time and its own add.
 #[test]
 fn instance_reloaded_away_while_re_adding_hands_over_and_removes_after_the_add() {
     let mut lan = pair();
@@ -67,33 +68,31 @@ fn instance_reloaded_away_while_re_adding_hands_over_and_removes_after_the_add()
     assert_eq!(jobs_asked(&lan, 0, true)[1..], [ms(1001)]);
     lan.act(Act::Reload(0, db_only()));
     lan.run_until(ms(1500));
-    // 1002: web leaves — it had advertised, so priority 0 now; its removal waits for
-    // the add: 1003 → 1005.
+    // 1002: web leaves — it had advertised, so priority 0 now — and keeps the VIP; the
+    // add still completes at 1003.
     assert_eq!(lan.adverts(0, 0), vec![ms(1002)]);
-    assert_eq!(jobs_asked(&lan, 0, false)[1], ms(1002));
     assert_eq!(jobs_done(&lan, 0, true)[1], (ms(1003), true));
-    assert_eq!(jobs_done(&lan, 0, false)[1], (ms(1005), true));
-    // The add put the VIP back at 1003 for no one; the removal takes it at 1005.
-    let vip = vip50();
-    assert!(!lan.holds(0, vip));
     // The reload asks for a read, 1002 → 1003; but the add's address event (1003,
     // handled before that answer) came after it began, so db starts from the read that
-    // follows, 1003 → 1004. Its startup removal waits for web's: 1005 → 1007.
-    assert_eq!(jobs_asked(&lan, 0, false)[2], ms(1004));
-    assert_eq!(jobs_done(&lan, 0, false)[2], (ms(1007), true));
+    // follows, 1003 → 1004: its startup removal 1004 → 1006.
+    assert_eq!(jobs_asked(&lan, 0, false)[1], ms(1004));
+    assert_eq!(jobs_done(&lan, 0, false)[1], (ms(1006), true));
     assert_eq!(lan.entered(0, "db", State::Backup, ms(0)), Some(ms(1004)));
     // Host 1 hears the priority 0 at 1002.1: master at 1002.1 + 60.9375 = 1063.0375,
-    // add → 1065.0375, first advert then.
+    // add → 1065.0375, first advert then, heard by host 0 at 1065.1375: web's removal
+    // 1065.1375 → 1067.1375.
     assert_eq!(
         lan.entered(1, "web", State::Master, ms(0)),
         Some(at_ns(1_063_037_500))
     );
     assert_eq!(lan.adverts(1, 100).first(), Some(&at_ns(1_065_037_500)));
-    assert_eq!(lan.holders(vip), vec![1]);
+    assert_eq!(jobs_asked(&lan, 0, false)[2], at_ns(1_065_137_500));
+    assert_eq!(jobs_done(&lan, 0, false)[2], (at_ns(1_067_137_500), true));
+    assert_eq!(lan.holders(vip50()), vec![1]);
     assert_no_breach(&lan);
 }
 
-/// The same exactly when the VIP goes: still there a nanosecond before 1005 ms.
+/// The same exactly when the VIP goes: still there a nanosecond before 1067.1375 ms.
 #[test]
 fn instance_reloaded_away_while_re_adding_keeps_the_vip_until_the_removal_ends() {
     let mut lan = pair();
@@ -103,9 +102,10 @@ fn instance_reloaded_away_while_re_adding_keeps_the_vip_until_the_removal_ends()
     lan.act(Act::Reload(0, db_only()));
     lan.run_until(ms(1003));
     assert!(lan.holds(0, vip50()));
-    lan.run_until(before(ms(1005)));
+    lan.run_until(before(at_ns(1_067_137_500)));
     assert!(lan.holds(0, vip50()));
-    lan.run_until(ms(1005));
+    assert_eq!(lan.holders(vip50()), vec![0, 1]);
+    lan.run_until(at_ns(1_067_137_500));
     assert!(!lan.holds(0, vip50()));
     assert_no_breach(&lan);
 }
@@ -170,20 +170,24 @@ fn stop_with_a_removal_failing_twice_retries_once_and_reports_the_vip() {
     lan.act(Act::FailRemoves(0, 2));
     lan.act(Act::Stop(0));
     lan.run_until(ms(1500));
-    // 1000: priority 0, removal 1000 → 1002 (refused); retried at once when the
-    // refusal comes: 1002 → 1004 (refused again): exit then.
+    // 1000: priority 0, the VIP kept (make-before-break). Host 1 takes over at
+    // 1000.1 + 60.9375 = 1061.0375, its add ends at 1063.0375 and its first advert
+    // reaches host 0 at 1063.1375: removal 1063.1375 → 1065.1375 (refused); retried at
+    // once when the refusal comes: → 1067.1375 (refused again): exit then.
     assert_eq!(lan.adverts(0, 0), vec![ms(1000)]);
-    assert_eq!(jobs_asked(&lan, 0, false), vec![ms(1), ms(1000), ms(1002)]);
+    assert_eq!(
+        jobs_asked(&lan, 0, false),
+        vec![ms(1), at_ns(1_063_137_500), at_ns(1_065_137_500)]
+    );
     assert_eq!(
         exits(&lan, 0),
         vec![(
-            ms(1004),
+            at_ns(1_067_137_500),
             Err(ExitError::VipsLeftBehind("192.0.2.50/24 on eth0".into()))
         )]
     );
     assert!(lan.holds(0, vip50()));
-    // Host 1 takes over at 1000.1 + 60.9375 = 1061.0375; the stray copy on host 0 is
-    // a stopped host's (the next start removes it).
+    // The stray copy on host 0 is a stopped host's (the next start removes it).
     assert_eq!(
         lan.entered(1, "web", State::Master, ms(0)),
         Some(at_ns(1_061_037_500))

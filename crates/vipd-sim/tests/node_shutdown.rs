@@ -1,5 +1,7 @@
-//! SIGTERM / SIGINT (`Act::Stop`) on a master: it sends priority 0, removes its VIPs and
-//! asks to exit once the removal is done — Ok when it worked; with an error when a
+//! SIGTERM / SIGINT (`Act::Stop`) on a master: it sends priority 0, hands over
+//! make-before-break — alone here, no new master is heard, so it keeps its VIPs for the
+//! bound, its Master_Down_Interval (3 × 100 ms + (256 - 150) / 256 × 100 ms =
+//! 341.40625 ms) — then removes them and asks to exit once the removal is done — Ok when it worked; with an error when a
 //! removal failed twice (it is retried once); at once, with an error, when a second
 //! signal comes while a removal is still under way. The daemon turns an `Exit(Err)`
 //! into exit status 1 (`vipd::main`). Network 100 µs, read latency 1 ms.
@@ -42,6 +44,10 @@ fn removals_done(lan: &Lan) -> Vec<(Instant, bool)> {
         .collect()
 }
 
+/// When a master alone that got SIGTERM at 1000 ms asks for its VIP removal: after the
+/// make-before-break bound.
+const REMOVE: u64 = 1000 * MS + 341_406_250;
+
 /// Host 0 alone at priority 150, adverts every 100 ms, VIP jobs taking `job`; run to
 /// 1 s, by which it is master holding the VIP.
 fn master_alone(job: Duration) -> Lan {
@@ -59,11 +65,12 @@ fn stop_waits_for_the_removal_and_exits_ok() {
     let mut lan = master_alone(Duration::from_millis(20));
     lan.act(Act::Stop(0));
     assert_eq!(lan.adverts(0, 0), vec![at(1000 * MS)], "priority 0 at once");
-    // The removal takes 20 ms; the node waits for it.
-    lan.run_until(at(1020 * MS - 1));
+    // The removal, asked for at the bound, takes 20 ms; the node waits for it.
+    lan.run_until(at(REMOVE + 20 * MS - 1));
     assert!(exits(&lan).is_empty(), "exited before the removal ended");
-    lan.run_until(at(1100 * MS));
-    assert_eq!(exits(&lan), vec![(at(1020 * MS), Ok(()))]);
+    assert!(lan.holds(0, v), "the VIP is kept until the removal ends");
+    lan.run_until(at(1500 * MS));
+    assert_eq!(exits(&lan), vec![(at(REMOVE + 20 * MS), Ok(()))]);
     assert!(!lan.holds(0, v));
 }
 
@@ -71,8 +78,7 @@ fn stop_waits_for_the_removal_and_exits_ok() {
 fn a_second_stop_during_the_removal_exits_at_once_with_an_error() {
     let mut lan = master_alone(Duration::from_millis(20));
     lan.act(Act::Stop(0));
-    // The removal asked for at 1000 ms ends at 1020 ms; the second signal comes at
-    // 1010 ms.
+    // The handover keeps the VIP until REMOVE; the second signal comes at 1010 ms.
     lan.schedule(at(1010 * MS), Act::Stop(0));
     lan.run_until(at(1100 * MS));
     assert_eq!(
@@ -92,21 +98,21 @@ fn a_removal_that_fails_twice_at_shutdown_exits_with_an_error() {
     lan.act(Act::FailRemoves(0, 2));
     lan.act(Act::Stop(0));
     assert_eq!(lan.adverts(0, 0), vec![at(1000 * MS)]);
-    lan.run_until(at(1100 * MS));
-    // The removal fails at 1002 ms; it is retried once at once, and that fails at
-    // 1004 ms: the node exits then, naming the VIP.
+    lan.run_until(at(1500 * MS));
+    // The removal asked for at the bound fails 2 ms later; it is retried once at once,
+    // and that fails 2 ms after: the node exits then, naming the VIP.
     let stop_removals: Vec<(Instant, bool)> = removals_done(&lan)
         .into_iter()
         .filter(|(t, _)| *t >= at(1000 * MS))
         .collect();
     assert_eq!(
         stop_removals,
-        vec![(at(1002 * MS), false), (at(1004 * MS), false)]
+        vec![(at(REMOVE + 2 * MS), false), (at(REMOVE + 4 * MS), false)]
     );
     assert_eq!(
         exits(&lan),
         vec![(
-            at(1004 * MS),
+            at(REMOVE + 4 * MS),
             Err(ExitError::VipsLeftBehind(format!("{v} on eth0")))
         )]
     );
@@ -119,15 +125,15 @@ fn a_removal_that_fails_once_at_shutdown_is_retried_and_exits_ok() {
     let mut lan = master_alone(Duration::from_millis(2));
     lan.act(Act::FailRemoves(0, 1));
     lan.act(Act::Stop(0));
-    lan.run_until(at(1100 * MS));
+    lan.run_until(at(1500 * MS));
     let stop_removals: Vec<(Instant, bool)> = removals_done(&lan)
         .into_iter()
         .filter(|(t, _)| *t >= at(1000 * MS))
         .collect();
     assert_eq!(
         stop_removals,
-        vec![(at(1002 * MS), false), (at(1004 * MS), true)]
+        vec![(at(REMOVE + 2 * MS), false), (at(REMOVE + 4 * MS), true)]
     );
-    assert_eq!(exits(&lan), vec![(at(1004 * MS), Ok(()))]);
+    assert_eq!(exits(&lan), vec![(at(REMOVE + 4 * MS), Ok(()))]);
     assert!(!lan.holds(0, v));
 }

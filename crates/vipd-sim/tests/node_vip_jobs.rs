@@ -210,27 +210,41 @@ fn a_failing_removal_is_retried_every_second_until_it_works() {
     lan.act(Act::FailRemoves(0, 3));
     lan.act(Act::Reload(0, config(vec![web])));
     lan.run_until(ms(6000));
-    // db leaves at 1000: priority 0 (it had advertised) and a removal 1000 → 1002,
-    // refused. Retries: 1002 + 1 s = 2002 → 2004 (refused), 2004 + 1 s = 3004 → 3006
-    // (refused), 3006 + 1 s = 4006 → 4008, which works: the VIP is gone at 4008.
+    // db leaves at 1000: priority 0 (it had advertised), handing over make-before-break;
+    // nobody takes over, so its removal comes at Master_Down_Interval, 1000 + 341.40625
+    // = 1341.40625 → 1343.40625, refused. Retries one second after each refusal:
+    // 2343.40625 → 2345.40625 (refused), 3345.40625 → 3347.40625 (refused),
+    // 4347.40625 → 4349.40625, which works.
     assert_eq!(lan.adverts(0, 0), vec![ms(1000)]);
     let removals: Vec<_> = jobs_asked(&lan, 0, false)
         .into_iter()
         .filter(|t| *t >= ms(1000))
         .collect();
-    assert_eq!(removals, vec![ms(1000), ms(2002), ms(3004), ms(4006)]);
+    assert_eq!(
+        removals,
+        vec![
+            at_ns(1_341_406_250),
+            at_ns(2_343_406_250),
+            at_ns(3_345_406_250),
+            at_ns(4_347_406_250)
+        ]
+    );
     assert_eq!(
         jobs_done(&lan, 0, false)[2..],
         [
-            (ms(1002), false),
-            (ms(2004), false),
-            (ms(3006), false),
-            (ms(4008), true)
+            (at_ns(1_343_406_250), false),
+            (at_ns(2_345_406_250), false),
+            (at_ns(3_347_406_250), false),
+            (at_ns(4_349_406_250), true)
         ]
     );
     assert_eq!(
         notes_with(&lan, 0, "VIP removal failed on eth0 (192.0.2.60/24)"),
-        vec![ms(1002), ms(2004), ms(3006)]
+        vec![
+            at_ns(1_343_406_250),
+            at_ns(2_345_406_250),
+            at_ns(3_347_406_250)
+        ]
     );
     assert!(!lan.holds(0, vip60));
     // web was not disturbed.

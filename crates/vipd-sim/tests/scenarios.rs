@@ -191,13 +191,13 @@ fn priority_zero_shutdown_takeover_after_skew_time() {
     let mut sim = started_pair(US100);
     sim.run_until(at(10, 0));
     sim.stop(A);
-    // A, all at 10 s: priority-0 advert, then DelVips, then Stopped.
+    // A, all at 10 s: priority-0 advert, then Stopped; it keeps the VIP
+    // (make-before-break).
     let a_at_10 = did_at(&sim, A, at(10, 0));
     assert_eq!(
         a_at_10,
         vec![
             &What::SentAdvert { priority: 0 },
-            &What::DelVips,
             &What::StateChanged {
                 from: State::Master,
                 to: State::Stopped,
@@ -205,11 +205,26 @@ fn priority_zero_shutdown_takeover_after_skew_time() {
             }
         ]
     );
+    assert_eq!(sim.vip_holders(), vec![A]);
     // B receives it at 10.0001 s and sets the Master_Down_Timer to Skew_Time:
     // 156 * 100 / 256 cs = 60.9375 cs; 10.0001 + 0.609375 = 10.609475 s.
     assert_eq!(
         sim.run_until_state(B, State::Master, at(60, 0)),
         Some(at(10, 609_475_000))
+    );
+    // Both hold it until B's first advert reaches A, 100 us later: only then does A
+    // remove it.
+    assert_eq!(sim.vip_holders(), vec![A, B]);
+    sim.run_until(at(10, 609_575_000));
+    assert_eq!(
+        did_at(&sim, A, at(10, 609_575_000)),
+        vec![
+            &What::Received {
+                from: Some(B),
+                priority: Some(100)
+            },
+            &What::DelVips
+        ]
     );
     assert_eq!(sim.vip_holders(), vec![B]);
     // A starts again at 20 s (same process): Startup, Backup, then it discards B's

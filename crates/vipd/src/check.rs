@@ -28,6 +28,7 @@ pub async fn host_check(cfg: &Config) -> HostReport {
             return report;
         }
     };
+    check_checks(cfg, &nl, &mut report).await;
     for inst in &cfg.instances {
         let link = match nl.link_by_name(&inst.interface).await {
             Ok(l) => l,
@@ -63,6 +64,64 @@ pub async fn host_check(cfg: &Config) -> HostReport {
         }
     }
     report
+}
+
+/// What this host says about the checks: programs and users that do not exist,
+/// interfaces that are missing, pidfile directories that are not there.
+async fn check_checks(cfg: &Config, nl: &Netlink, report: &mut HostReport) {
+    use vipd_node::config::CheckKind;
+    for (name, c) in &cfg.checks {
+        match &c.kind {
+            CheckKind::Exec { argv, user } => {
+                if let Some(program) = argv.first().filter(|p| p.contains('/')) {
+                    if !std::path::Path::new(program).is_file() {
+                        report
+                            .warnings
+                            .push(format!("check {name}: {program} does not exist"));
+                    }
+                }
+                if let Some(u) = user {
+                    if !matches!(nix::unistd::User::from_name(u), Ok(Some(_))) {
+                        report
+                            .errors
+                            .push(format!("check {name}: there is no user {u} on this host"));
+                    }
+                }
+            }
+            CheckKind::Interface(i) => {
+                if let Err(e) = nl.link_by_name(i).await {
+                    report.warnings.push(format!("check {name}: {e}"));
+                }
+            }
+            CheckKind::Process(p) => {
+                if let Some(dir) = p.pidfile.as_deref().and_then(std::path::Path::parent) {
+                    if !dir.is_dir() {
+                        report.warnings.push(format!(
+                            "check {name}: the pidfile's directory {} does not exist",
+                            dir.display()
+                        ));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    let unused: Vec<&str> = cfg
+        .checks
+        .keys()
+        .filter(|c| {
+            !cfg.instances
+                .iter()
+                .any(|i| i.track.iter().any(|t| &t.check == *c))
+        })
+        .map(String::as_str)
+        .collect();
+    if !unused.is_empty() {
+        report.warnings.push(format!(
+            "checks no instance tracks (they run all the same): {}",
+            unused.join(", ")
+        ));
+    }
 }
 
 /// Whether `a` and `b` share their first `prefix` bits.

@@ -11,10 +11,12 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::{mpsc, oneshot, Semaphore};
 use vipd_api::{Request, Response, PROTOCOL_VERSION};
+use vipd_node::Caller;
 
-/// A request waiting for the main loop's answer.
+/// A request waiting for the main loop's answer, with who sent it.
 pub struct Pending {
     pub request: Request,
+    pub caller: Caller,
     pub reply: oneshot::Sender<Response>,
 }
 
@@ -112,6 +114,9 @@ fn busy(stream: &UnixStream) {
 pub const ANSWER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 async fn connection(stream: UnixStream, tx: mpsc::Sender<Pending>) -> io::Result<()> {
+    // SO_PEERCRED: the peer's credentials when it connected, from the kernel.
+    let cred = stream.peer_cred()?;
+    let caller = caller(cred.uid(), cred.gid(), cred.pid()).await;
     let (r, mut w) = stream.into_split();
     let mut line = String::new();
     let mut reader = BufReader::new(r).take(64 * 1024);
@@ -129,7 +134,12 @@ async fn connection(stream: UnixStream, tx: mpsc::Sender<Pending>) -> io::Result
             },
             Ok(request) => {
                 let (reply, answer) = oneshot::channel();
-                if tx.send(Pending { request, reply }).await.is_err() {
+                let pending = Pending {
+                    request,
+                    caller,
+                    reply,
+                };
+                if tx.send(pending).await.is_err() {
                     return Ok(());
                 }
                 match tokio::time::timeout(ANSWER_TIMEOUT, answer).await {
@@ -160,6 +170,47 @@ async fn connection(stream: UnixStream, tx: mpsc::Sender<Pending>) -> io::Result
                 "client did not read the answer",
             ))
         })
+}
+
+/// The caller: uid and gid from SO_PEERCRED, and the supplementary groups of the
+/// peer process from the `Groups:` line of /proc/<pid>/status (read on a blocking
+/// thread, off the main loop). The process's own groups are what the kernel checks its
+/// file access with — they reflect `setpriv --clear-groups`, `newgrp` and group changes
+/// since login, which the group database (getgrouplist) does not. The file is trusted
+/// only if its effective uid is the peer's (the pid was not reused); otherwise, or
+/// without a pid (another pid namespace), only the primary gid counts.
+async fn caller(uid: u32, gid: u32, pid: Option<i32>) -> Caller {
+    let groups = match pid.filter(|p| *p > 0) {
+        Some(pid) => tokio::task::spawn_blocking(move || proc_groups(pid, uid))
+            .await
+            .unwrap_or_default(),
+        None => Vec::new(),
+    };
+    Caller { uid, gid, groups }
+}
+
+/// The supplementary groups of process `pid`, if its effective uid is `uid`.
+fn proc_groups(pid: i32, uid: u32) -> Vec<u32> {
+    let Ok(text) = std::fs::read_to_string(format!("/proc/{pid}/status")) else {
+        return Vec::new();
+    };
+    parse_groups(&text, uid).unwrap_or_default()
+}
+
+/// The `Groups:` of a /proc/<pid>/status text whose effective uid (the second field of
+/// `Uid:`) is `uid`.
+fn parse_groups(status: &str, uid: u32) -> Option<Vec<u32>> {
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .map(|rest| rest.split_whitespace().collect::<Vec<_>>())
+    };
+    let euid: u32 = field("Uid:")?.get(1)?.parse().ok()?;
+    if euid != uid {
+        return None;
+    }
+    field("Groups:")?.iter().map(|g| g.parse().ok()).collect()
 }
 
 /// Parses a request line, checking the protocol version first so an old or new client
@@ -225,6 +276,32 @@ mod tests {
         assert!(answer.contains("served"), "{answer}");
         drop(sock);
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn groups_come_from_proc_status_only_for_the_peers_uid() {
+        let status = "Name:\tvipctl\nUid:\t1000\t1000\t1000\t1000\nGid:\t1000\t1000\t1000\t1000\nGroups:\t4 27 900 \n";
+        assert_eq!(parse_groups(status, 1000), Some(vec![4, 27, 900]));
+        // Another process now has that pid: its groups are not the caller's.
+        assert_eq!(parse_groups(status, 0), None);
+        let none = "Uid:\t65534\t65534\t65534\t65534\nGroups:\t\n";
+        assert_eq!(parse_groups(none, 65534), Some(vec![]));
+    }
+
+    #[tokio::test]
+    async fn own_groups_are_read_for_a_live_pid() {
+        let me = nix::unistd::geteuid().as_raw();
+        let pid = i32::try_from(std::process::id()).expect("pid fits");
+        let c = caller(me, 0, Some(pid)).await;
+        let mut want: Vec<u32> = nix::unistd::getgroups()
+            .expect("getgroups")
+            .into_iter()
+            .map(|g| g.as_raw())
+            .collect();
+        want.sort_unstable();
+        let mut got = c.groups.clone();
+        got.sort_unstable();
+        assert_eq!(got, want);
     }
 
     #[test]

@@ -11,14 +11,16 @@ use std::path::PathBuf;
 use tokio::signal::unix::{signal, Signal, SignalKind};
 use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, error, info, warn};
-use vipd_node::{Command, Event, ExitError, HostInfo, Level, Node, Record, RequestId};
+use vipd_node::{Command, Event, ExitError, HostInfo, Level, Maintenance, Node, Record, RequestId};
 
+use crate::checks::CheckRunner;
 use crate::clock::{Clock, Wakeup};
 use crate::config::{Config, ConfigError};
 use crate::config_reader::ConfigReader;
 use crate::control::{self, ControlError, Pending};
 use crate::netlink::{Netlink, NetlinkError};
 use crate::sockets::{Opened, Sockets};
+use crate::state::StateWriter;
 use crate::vip_writer::VipWriter;
 use crate::watcher::Watcher;
 
@@ -45,9 +47,12 @@ struct Shell {
     sockets: Sockets,
     vips: VipWriter,
     watcher: Watcher,
+    checks: CheckRunner,
     /// Control requests waiting for the node's answer.
     replies: BTreeMap<RequestId, oneshot::Sender<vipd_api::Response>>,
     requests: u64,
+    /// Writes the maintenance state under the state directory, off the loop.
+    state: StateWriter,
 }
 
 /// The signals vipd acts on, caught from the moment they are installed.
@@ -97,12 +102,26 @@ pub async fn run(
         .map_err(DaemonError::Thread)?,
         sockets: Sockets::new(datagram_tx, opened_tx),
         vips: VipWriter::new(nl.clone(), results_tx.clone()),
+        checks: CheckRunner::spawn(results_tx.clone()).map_err(DaemonError::Thread)?,
         watcher: Watcher::spawn(nl, results_tx),
         replies: BTreeMap::new(),
         requests: 0,
+        state: StateWriter::spawn(config.state_dir.clone()),
     };
+    // Read before the loop starts. An unreadable state is taken as every instance in
+    // maintenance: taking the VIPs back unasked is the worse mistake.
+    let maintenance = match crate::state::load_maintenance(&config.state_dir) {
+        Ok(m) => m,
+        Err(e) => {
+            error!("{e}; every instance starts in maintenance (`vipctl maintenance off` ends it)");
+            Maintenance::everything()
+        }
+    };
+    if !maintenance.is_empty() {
+        info!(all = maintenance.all, instances = ?maintenance.instances, "starting in maintenance");
+    }
     let clock = Clock::start();
-    let mut node = Node::new(clock.now(), config, host_info());
+    let mut node = Node::new(clock.now(), config, host_info(), maintenance);
     let mut wakeup = Wakeup::default();
     let mut monitoring = true;
     loop {
@@ -192,6 +211,20 @@ impl Shell {
                 }
             }
             Command::Record(record) => log(&record),
+            Command::RunCheck {
+                id,
+                check,
+                kind,
+                timeout,
+            } => self.checks.run(id, check, kind, timeout),
+            Command::WatchProcess {
+                id,
+                check,
+                process,
+                rescan,
+            } => self.checks.watch(id, check, process, rescan),
+            Command::StopWatch { id } => self.checks.stop(id),
+            Command::SaveMaintenance(m) => self.state.save(m),
             // Handled by `execute`.
             Command::Exit(_) => {}
         }
@@ -205,6 +238,7 @@ impl Shell {
         Event::Control {
             id,
             request: p.request,
+            caller: p.caller,
         }
     }
 }

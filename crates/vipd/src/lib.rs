@@ -2,6 +2,7 @@
 //! (`vipd_node`): sockets, netlink, the control socket, signals. The binary in `main.rs` is a thin shell over this library.
 
 pub mod check;
+pub mod checks;
 pub mod clock;
 pub mod config;
 pub mod config_reader;
@@ -12,6 +13,7 @@ pub mod netlink;
 mod netlink_conn;
 pub mod release;
 pub mod sockets;
+pub mod state;
 mod sys;
 pub mod vip_writer;
 pub mod vrrp_socket;

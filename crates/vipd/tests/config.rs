@@ -957,3 +957,34 @@ fn auth_refuses_bad_keys_and_paths() {
         "is 6000 bytes; it should hold one hex key",
     );
 }
+
+#[test]
+fn state_dir_and_admin_group() {
+    const INSTANCES: &str =
+        "instances:\n  - name: a\n    interface: eth0\n    vrid: 1\n    vips: [192.0.2.1]\n";
+    let c = parse(INSTANCES).expect("defaults");
+    assert_eq!(c.state_dir, PathBuf::from("/var/lib/vipd"));
+    assert_eq!(c.admin_gid, None);
+    // A group name is resolved to its gid when the file is read (root is gid 0
+    // everywhere); a number is a gid.
+    let c = parse(&format!(
+        "state_dir: /tmp/vipd-state\nadmin_group: root\n{INSTANCES}"
+    ))
+    .expect("state_dir and admin_group");
+    assert_eq!(c.state_dir, PathBuf::from("/tmp/vipd-state"));
+    assert_eq!(c.admin_gid, Some(0));
+    let c = parse(&format!("admin_group: 4242\n{INSTANCES}")).expect("numeric gid");
+    assert_eq!(c.admin_gid, Some(4242));
+    rejects(
+        &format!("admin_group: no-such-group-vipd\n{INSTANCES}"),
+        1,
+        Some("admin_group"),
+        "group `no-such-group-vipd` does not exist",
+    );
+    rejects(
+        &format!("state_dir: var/lib/vipd\n{INSTANCES}"),
+        1,
+        Some("state_dir"),
+        "not an absolute path",
+    );
+}

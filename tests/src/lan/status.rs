@@ -55,6 +55,9 @@ impl Host {
             Ok(Response::Error { message, .. }) => {
                 Err(format!("vipd answered an error: {message}"))
             }
+            Ok(Response::Done { message, .. }) => {
+                Err(format!("vipd answered a status request with: {message}"))
+            }
             Err(e) => Err(format!(
                 "unparsable answer ({e}): {}",
                 String::from_utf8_lossy(&buf)

@@ -53,8 +53,9 @@ pub fn setpriv_args() -> Vec<String> {
     ]
 }
 
-/// Lines [`Host::start_vipd`] puts before the caller's YAML (the `control_socket` line).
-pub const CONFIG_PREAMBLE_LINES: usize = 1;
+/// Lines [`Host::start_vipd`] puts before the caller's YAML (the `control_socket` and
+/// `state_dir` lines).
+pub const CONFIG_PREAMBLE_LINES: usize = 2;
 
 impl Host {
     /// The control socket of this host's vipd.
@@ -102,8 +103,8 @@ impl Host {
     /// Starts vipd without waiting for it; returns the config file's path.
     pub fn start_vipd(&self, yaml: &str) -> PathBuf {
         assert!(
-            !yaml.contains("control_socket"),
-            "spawn_vipd adds control_socket itself"
+            !yaml.contains("control_socket") && !yaml.contains("state_dir"),
+            "spawn_vipd adds control_socket and state_dir itself"
         );
         let n = self.spawns.get() + 1;
         self.spawns.set(n);
@@ -123,13 +124,20 @@ impl Host {
         cfg
     }
 
-    /// What [`Host::start_vipd`] writes for `yaml`: the control socket line first (so
-    /// line N of `yaml` is line N + [`CONFIG_PREAMBLE_LINES`] of the file), then `yaml`.
+    /// What [`Host::start_vipd`] writes for `yaml`: the control socket and state
+    /// directory lines first (so line N of `yaml` is line N + [`CONFIG_PREAMBLE_LINES`]
+    /// of the file), then `yaml`.
     pub fn vipd_config_text(&self, yaml: &str) -> String {
         format!(
-            "control_socket: \"{}\"\n{yaml}",
-            self.control_socket().display()
+            "control_socket: \"{}\"\nstate_dir: \"{}\"\n{yaml}",
+            self.control_socket().display(),
+            self.state_dir().display()
         )
+    }
+
+    /// The state directory of this host's vipd (kept across its restarts).
+    pub fn state_dir(&self) -> PathBuf {
+        self.dir.join("state")
     }
 
     /// The config file the current vipd was started with (`--config`), if one was.

@@ -83,6 +83,14 @@ checked_string!(
     /// The absolute path of a key file.
     KeyPath, PathBuf, "the absolute path of a key file", check_key_path
 );
+checked_string!(
+    /// The state directory: an absolute path.
+    StateDir, PathBuf, "a directory path", check_state_dir
+);
+checked_string!(
+    /// A group name (or a numeric gid), resolved when the configuration is built.
+    GroupName, String, "a group name", check_group_name
+);
 
 fn check_instance_name(s: &str) -> Result<String, String> {
     if s.is_empty() {
@@ -145,6 +153,26 @@ fn check_key_path(s: &str) -> Result<PathBuf, String> {
         ))
     } else {
         Ok(PathBuf::from(s))
+    }
+}
+
+fn check_state_dir(s: &str) -> Result<PathBuf, String> {
+    if s.is_empty() {
+        Err("the state directory is empty".to_owned())
+    } else if !s.starts_with('/') {
+        Err(format!("`{s}` is not an absolute path"))
+    } else {
+        Ok(PathBuf::from(s))
+    }
+}
+
+fn check_group_name(s: &str) -> Result<String, String> {
+    if s.is_empty() {
+        Err("the group name is empty".to_owned())
+    } else if s.contains(|c: char| c.is_whitespace() || c == ':') {
+        Err(format!("`{s}` is not a group name"))
+    } else {
+        Ok(s.to_owned())
     }
 }
 

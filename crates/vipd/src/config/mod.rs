@@ -3,6 +3,8 @@
 //! ```yaml
 //! control_socket: /run/vipd/vipd.sock   # optional
 //! log_level: info                        # optional; RUST_LOG overrides
+//! state_dir: /var/lib/vipd               # optional; kept across restarts (maintenance)
+//! admin_group: vipd-admin                # optional; may run mutating commands besides root
 //! instances:
 //!   - name: web
 //!     interface: eth0
@@ -89,6 +91,7 @@ macro_rules! scalars_as_text {
 }
 
 mod address_lists;
+mod check_raw;
 mod deserialize;
 mod document;
 mod duration;
@@ -99,17 +102,19 @@ mod locate;
 mod path;
 mod raw;
 pub mod reference;
+mod tracking;
 mod validate;
 
 use std::path::Path;
 
+pub use check_raw::{parse_host_port, parse_http_url};
 pub use duration::{parse_duration, DurationError, HumanDuration};
 use error::Fault;
 pub use error::{ConfigError, Position};
 pub use fields::LOG_LEVELS;
 pub use vipd_node::config::{
-    AuthConfig, AuthKey, ChecksumMode, Config, GarpConfig, InstanceConfig, Vip, VipParseError,
-    VrrpVersion,
+    AuthConfig, AuthKey, CheckConfig, CheckInit, CheckKind, ChecksumMode, Config, GarpConfig,
+    InstanceConfig, StatusMatch, Track, Vip, VipParseError, VrrpVersion,
 };
 
 /// The largest configuration file read: a real one is a few kilobytes.

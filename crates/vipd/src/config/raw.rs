@@ -6,21 +6,30 @@
 use serde::Deserialize;
 
 use super::address_lists::{PeerList, VipList};
-use super::fields::{DurationField, IfName, InstanceName, KeyPath, LogLevel, RangedU8, SocketPath};
+use super::fields::{
+    DurationField, GroupName, IfName, InstanceName, KeyPath, LogLevel, RangedU8, SocketPath,
+    StateDir,
+};
 use super::{ChecksumMode, VrrpVersion};
 
 #[derive(Debug, Deserialize)]
 #[serde(
     deny_unknown_fields,
-    expecting = "a mapping with `instances` (and optionally `control_socket`, `log_level`)"
+    expecting = "a mapping with `instances` (and optionally `control_socket`, `log_level`, `state_dir`, `admin_group`)"
 )]
 pub(super) struct RawConfig {
     #[serde(default)]
     pub control_socket: Option<SocketPath>,
     #[serde(default)]
+    pub state_dir: Option<StateDir>,
+    #[serde(default)]
+    pub admin_group: Option<GroupName>,
+    #[serde(default)]
     pub log_level: Option<LogLevel>,
     #[serde(default)]
     pub instances: Option<Vec<RawInstance>>,
+    #[serde(default)]
+    pub checks: Option<std::collections::BTreeMap<String, super::check_raw::RawCheck>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -56,6 +65,7 @@ pub(super) struct RawInstance {
     #[serde(default)]
     pub unicast_peers: Option<PeerList>,
     pub auth: Option<RawAuth>,
+    pub track: Option<Vec<super::check_raw::RawTrack>>,
 }
 
 #[derive(Debug, Deserialize)]

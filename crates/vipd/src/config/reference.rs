@@ -6,13 +6,16 @@
 use serde::de::{self, Deserialize, Deserializer, Visitor};
 use serde::forward_to_deserialize_any;
 
+use super::check_raw::{RawCheck, RawProcess};
 use super::raw::{RawAuth, RawConfig, RawGarp, RawInstance};
 
 /// The field paths the parser accepts, each mapping's fields after its prefix.
 pub fn field_paths() -> Vec<String> {
     let mut out = Vec::new();
-    let mappings: [(&str, &[&str]); 4] = [
+    let mappings: [(&str, &[&str]); 6] = [
         ("", fields_of::<RawConfig>()),
+        ("checks.NAME.", fields_of::<RawCheck>()),
+        ("checks.NAME.process.", fields_of::<RawProcess>()),
         ("instances[].", fields_of::<RawInstance>()),
         ("instances[].garp.", fields_of::<RawGarp>()),
         ("instances[].auth.", fields_of::<RawAuth>()),

@@ -25,7 +25,7 @@ pub(super) struct Problem {
 }
 
 impl Problem {
-    fn new(field: FieldPath, message: impl Into<String>) -> Problem {
+    pub(super) fn new(field: FieldPath, message: impl Into<String>) -> Problem {
         Problem {
             field,
             message: message.into(),
@@ -64,12 +64,16 @@ pub(super) fn build(raw: RawConfig, read_key: ReadKey<'_>) -> Result<Config, Pro
             "at least one instance is required",
         ));
     }
+    let checks = match raw.checks {
+        Some(c) => super::tracking::build_checks(c, &root.key("checks"))?,
+        None => Default::default(),
+    };
     let mut instances: Vec<InstanceConfig> = Vec::with_capacity(raw_instances.len());
     let mut names: HashMap<String, usize> = HashMap::new();
     let mut routers: HashMap<(String, u8, bool), usize> = HashMap::new();
     for (i, raw_instance) in raw_instances.into_iter().enumerate() {
         let at = root.key("instances").index(i);
-        let inst = build_instance(raw_instance, &at, read_key)?;
+        let inst = build_instance(raw_instance, &at, read_key, &checks)?;
         if let Some(first) = names.insert(inst.name.clone(), i) {
             return Err(Problem::new(
                 at.key("name"),
@@ -130,19 +134,43 @@ pub(super) fn build(raw: RawConfig, read_key: ReadKey<'_>) -> Result<Config, Pro
             }
         }
     }
+    let admin_gid = match raw.admin_group {
+        None => None,
+        Some(g) => Some(resolve_group(&g.0).map_err(|m| Problem::new(root.key("admin_group"), m))?),
+    };
     Ok(Config {
         control_socket: raw
             .control_socket
             .map_or_else(|| PathBuf::from(vipd_api::DEFAULT_SOCKET), |s| s.0),
         log_level: raw.log_level.map(|l| l.0),
+        state_dir: raw.state_dir.map_or_else(
+            || PathBuf::from(vipd_node::config::DEFAULT_STATE_DIR),
+            |d| d.0,
+        ),
+        admin_gid,
         instances,
+        checks,
     })
+}
+
+/// The gid of group `name` (a number is taken as a gid), from the host's group
+/// database, once, when the configuration is read.
+fn resolve_group(name: &str) -> Result<u32, String> {
+    if let Ok(gid) = name.parse::<u32>() {
+        return Ok(gid);
+    }
+    match nix::unistd::Group::from_name(name) {
+        Ok(Some(g)) => Ok(g.gid.as_raw()),
+        Ok(None) => Err(format!("group `{name}` does not exist on this host")),
+        Err(e) => Err(format!("cannot look up group `{name}`: {e}")),
+    }
 }
 
 fn build_instance(
     raw: RawInstance,
     at: &FieldPath,
     read_key: ReadKey<'_>,
+    checks: &std::collections::BTreeMap<String, vipd_node::config::CheckConfig>,
 ) -> Result<InstanceConfig, Problem> {
     let name = required(raw.name, at, "name")?.0;
     let interface = required(raw.interface, at, "interface")?.0;
@@ -206,6 +234,10 @@ fn build_instance(
         garp: build_garp(raw.garp, &at.key("garp"))?,
         unicast_peers,
         auth: build_auth(raw.auth, &at.key("auth"), read_key)?,
+        track: match raw.track {
+            Some(t) => super::tracking::build_track(t, checks, &at.key("track"))?,
+            None => Vec::new(),
+        },
     })
 }
 

@@ -1,0 +1,331 @@
+//! The process check's watch: a thread blocked in poll(2) on a pidfd for each process it
+//! watches (readable the moment that process exits, in any network namespace, unlike
+//! the kernel's process-events connector) and on an inotify watch of the pidfile's
+//! directory (a pidfile written or removed), waking at least every `rescan` to look
+//! again (a process started under a name, a pidfile on a file system without inotify).
+//! Each look that finds other processes than the last one is reported at once.
+//!
+//! Which processes: the one whose pid is in the pidfile; or every one whose `comm`,
+//! `argv[0]` or `argv[0]`'s last component is `name`; or the one in the pidfile if it
+//! has that name. A zombie (dead, not yet reaped) does not count.
+
+use std::io::Read;
+use std::os::fd::OwnedFd;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use rustix::event::{poll, PollFd, PollFlags, Timespec};
+use rustix::fs::inotify;
+use rustix::process::{pidfd_open, Pid, PidfdFlags};
+use tokio::sync::mpsc::UnboundedSender;
+use vipd_node::config::ProcessMatch;
+use vipd_node::{CheckResult, CheckRunId, Event};
+
+/// The most processes one check watches (by name).
+const MAX_PIDS: usize = 64;
+/// The most /proc entries one scan looks at.
+const MAX_SCAN: usize = 1_000_000;
+/// The longest a watch sleeps without looking at its stop flag.
+const MAX_SLEEP: Duration = Duration::from_secs(1);
+
+/// What a look found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Found {
+    pub pids: Vec<u32>,
+    /// Why none was found.
+    pub why: Option<String>,
+}
+
+/// Watches until `stop` is set, reporting to `results` as `Event::CheckResult { id }`.
+pub(super) fn watch(
+    id: CheckRunId,
+    check: &str,
+    m: &ProcessMatch,
+    rescan: Duration,
+    stop: &AtomicBool,
+    results: &UnboundedSender<Event>,
+) {
+    let notify = m.pidfile.as_deref().and_then(pidfile_watch);
+    let mut last: Option<Found> = None;
+    let mut fds: Vec<OwnedFd> = Vec::new();
+    let mut since_look = Duration::MAX;
+    loop {
+        if stop.load(Ordering::Relaxed) {
+            return;
+        }
+        if since_look >= rescan || fds.is_empty() && last.is_none() {
+            let found = find_processes(m);
+            // A pidfd per process; one that died meanwhile is looked for again at once.
+            let mut opened = Vec::with_capacity(found.pids.len());
+            let mut raced = false;
+            for pid in &found.pids {
+                match i32::try_from(*pid).ok().and_then(Pid::from_raw) {
+                    Some(p) => match pidfd_open(p, PidfdFlags::empty()) {
+                        Ok(fd) => opened.push(fd),
+                        Err(_) => raced = true,
+                    },
+                    None => raced = true,
+                }
+            }
+            if raced {
+                continue;
+            }
+            fds = opened;
+            since_look = Duration::ZERO;
+            if last.as_ref() != Some(&found) {
+                if stop.load(Ordering::Relaxed) {
+                    return;
+                }
+                let result = CheckResult::Process {
+                    pids: found.pids.clone(),
+                    why: found.why.clone(),
+                };
+                if results.send(Event::CheckResult { id, result }).is_err() {
+                    return;
+                }
+                tracing::debug!(check, pids = ?found.pids, "process check looked");
+                last = Some(found);
+            }
+        }
+        let sleep = rescan.saturating_sub(since_look).min(MAX_SLEEP);
+        let mut polled: Vec<PollFd<'_>> = fds
+            .iter()
+            .map(|fd| PollFd::new(fd, PollFlags::IN))
+            .collect();
+        if let Some(n) = &notify {
+            polled.push(PollFd::new(n, PollFlags::IN));
+        }
+        let timeout = Timespec {
+            tv_sec: i64::try_from(sleep.as_secs()).unwrap_or(1),
+            tv_nsec: i64::from(sleep.subsec_nanos()),
+        };
+        let started = std::time::Instant::now();
+        let woke = match poll(&mut polled, Some(&timeout)) {
+            Ok(n) => n > 0,
+            // EINTR and the like: look again.
+            Err(_) => true,
+        };
+        drop(polled);
+        since_look = since_look.saturating_add(started.elapsed());
+        if woke {
+            if let Some(n) = &notify {
+                drain(n);
+            }
+            // A death or a pidfile change: look now.
+            since_look = Duration::MAX;
+        }
+    }
+}
+
+/// An inotify watch of the pidfile's directory (none if inotify is unavailable: the
+/// periodic look still sees every change).
+fn pidfile_watch(pidfile: &Path) -> Option<OwnedFd> {
+    let dir = pidfile.parent()?;
+    let fd = inotify::init(inotify::CreateFlags::NONBLOCK | inotify::CreateFlags::CLOEXEC).ok()?;
+    let mask = inotify::WatchFlags::CLOSE_WRITE
+        | inotify::WatchFlags::MOVED_TO
+        | inotify::WatchFlags::MOVED_FROM
+        | inotify::WatchFlags::CREATE
+        | inotify::WatchFlags::DELETE;
+    inotify::add_watch(&fd, dir, mask).ok()?;
+    Some(fd)
+}
+
+/// Reads and forgets the pending inotify events (bounded).
+fn drain(fd: &OwnedFd) {
+    let mut buf = [0u8; 4096];
+    for _ in 0..64 {
+        match rustix::io::read(fd, &mut buf) {
+            Ok(n) if n > 0 => {}
+            _ => return,
+        }
+    }
+}
+
+/// The processes a process check matches now.
+pub fn find_processes(m: &ProcessMatch) -> Found {
+    let none = |why: String| Found {
+        pids: Vec::new(),
+        why: Some(why),
+    };
+    if let Some(pidfile) = &m.pidfile {
+        let pid = match read_pidfile(pidfile) {
+            Ok(p) => p,
+            Err(why) => return none(why),
+        };
+        if !alive(pid) {
+            return none(format!(
+                "pid {pid} from {} is not running",
+                pidfile.display()
+            ));
+        }
+        if let Some(name) = &m.name {
+            if !named(pid, name) {
+                return none(format!(
+                    "pid {pid} from {} is not {name}",
+                    pidfile.display()
+                ));
+            }
+        }
+        return Found {
+            pids: vec![pid],
+            why: None,
+        };
+    }
+    let Some(name) = &m.name else {
+        return none("no pidfile and no name to look for".into());
+    };
+    let me = std::process::id();
+    let mut pids = Vec::new();
+    if let Ok(entries) = std::fs::read_dir("/proc") {
+        for e in entries.flatten().take(MAX_SCAN) {
+            let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+                continue;
+            };
+            if pid != me && named(pid, name) && alive(pid) {
+                pids.push(pid);
+                if pids.len() >= MAX_PIDS {
+                    break;
+                }
+            }
+        }
+    }
+    pids.sort_unstable();
+    if pids.is_empty() {
+        none(format!("no process named {name}"))
+    } else {
+        Found { pids, why: None }
+    }
+}
+
+fn read_pidfile(path: &Path) -> Result<u32, String> {
+    let mut text = String::new();
+    let file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    file.take(64)
+        .read_to_string(&mut text)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    let t = text.trim();
+    match t.parse::<u32>() {
+        Ok(p) if p > 0 => Ok(p),
+        _ => Err(format!("{} holds no pid: {t:?}", path.display())),
+    }
+}
+
+/// Whether `pid` runs: it exists and is no zombie.
+fn alive(pid: u32) -> bool {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return false;
+    };
+    // `pid (comm) S ...`: the state follows the last ')', as comm may hold anything.
+    match stat
+        .rfind(')')
+        .and_then(|i| stat[i + 1..].split_whitespace().next())
+    {
+        Some(state) => state != "Z" && state != "X",
+        None => false,
+    }
+}
+
+/// Whether `pid`'s comm, argv[0] or argv[0]'s last component is `name`.
+fn named(pid: u32, name: &str) -> bool {
+    if std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim_end() == name) {
+        return true;
+    }
+    let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
+        return false;
+    };
+    let argv0 = cmdline.split(|b| *b == 0).next().unwrap_or_default();
+    let argv0 = String::from_utf8_lossy(argv0);
+    argv0 == name || argv0.rsplit('/').next() == Some(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+
+    #[test]
+    fn finds_by_pidfile_and_name_and_not_zombies() {
+        let dir = std::env::temp_dir().join(format!("vipd-proc-check-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let mut child = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .expect("sleep");
+        let pid = child.id();
+        let pidfile = dir.join("sleep.pid");
+        std::fs::write(&pidfile, format!("{pid}\n")).expect("pidfile");
+        let by_file = ProcessMatch {
+            pidfile: Some(pidfile.clone()),
+            name: None,
+        };
+        assert_eq!(find_processes(&by_file).pids, vec![pid]);
+        let both = ProcessMatch {
+            pidfile: Some(pidfile.clone()),
+            name: Some("sleep".into()),
+        };
+        assert_eq!(find_processes(&both).pids, vec![pid]);
+        let wrong = ProcessMatch {
+            pidfile: Some(pidfile.clone()),
+            name: Some("nginx".into()),
+        };
+        assert!(find_processes(&wrong).pids.is_empty());
+        let by_name = ProcessMatch {
+            pidfile: None,
+            name: Some("sleep".into()),
+        };
+        assert!(find_processes(&by_name).pids.contains(&pid));
+        // Killed and not reaped yet: a zombie, which does not count.
+        child.kill().expect("kill");
+        std::thread::sleep(Duration::from_millis(100));
+        assert!(find_processes(&by_file).pids.is_empty());
+        let _ = child.wait();
+        let missing = ProcessMatch {
+            pidfile: Some(PathBuf::from("/nonexistent/x.pid")),
+            name: None,
+        };
+        assert!(find_processes(&missing).why.is_some());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_watch_sees_a_death_at_once() {
+        let mut child = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .expect("sleep");
+        let dir = std::env::temp_dir().join(format!("vipd-proc-watch-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let pidfile = dir.join("sleep.pid");
+        std::fs::write(&pidfile, format!("{}\n", child.id())).expect("pidfile");
+        let m = ProcessMatch {
+            pidfile: Some(pidfile),
+            name: None,
+        };
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let stop = std::sync::Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let t = std::thread::spawn(move || {
+            watch(CheckRunId(1), "t", &m, Duration::from_secs(30), &flag, &tx)
+        });
+        let first = rx.blocking_recv().expect("first look");
+        assert!(
+            matches!(first, Event::CheckResult { result: CheckResult::Process { ref pids, .. }, .. } if pids.len() == 1)
+        );
+        let killed = std::time::Instant::now();
+        child.kill().expect("kill");
+        let next = rx.blocking_recv().expect("the death");
+        let seen = killed.elapsed();
+        assert!(
+            matches!(next, Event::CheckResult { result: CheckResult::Process { ref pids, .. }, .. } if pids.is_empty()),
+            "{next:?}"
+        );
+        // With a 30 s rescan, only the pidfd can have told this fast.
+        assert!(seen < Duration::from_millis(500), "{seen:?}");
+        stop.store(true, Ordering::Relaxed);
+        let _ = child.wait();
+        let _ = t.join();
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

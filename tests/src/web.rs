@@ -1,0 +1,369 @@
+//! nginx on a host and an HTTP client GETting a VIP every 10 ms, for the tests of
+//! health checks.
+//!
+//! [`Nginx`] runs Debian's nginx in a host's namespace with a prefix, pidfile and logs
+//! of its own under the host's directory, listening on port 80 of every address (so
+//! whichever host holds the VIP can serve it), in a process group of its own (so the
+//! master and its workers are killed, stopped and continued together). Every page
+//! says `served by <host>`. It is killed when dropped, and with the namespace anyway.
+//!
+//! [`Getter`] is the client: a thread that joins the client's namespace with setns(2)
+//! and GETs `http://<vip>/` every 10 ms (bounded by a time limit), recording when each
+//! request ended and which host served it (or that it failed).
+
+use std::fs::File;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+use std::process::{Child, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use nix::sched::{setns, CloneFlags};
+use nix::sys::signal::{killpg, Signal};
+use nix::unistd::Pid;
+
+use crate::lan::{assert_documentation_address, Host};
+use crate::util::{epoch_now, wait_until};
+
+/// nginx in a host's namespace.
+pub struct Nginx {
+    host: String,
+    ns: String,
+    dir: PathBuf,
+    child: Option<Child>,
+    starts: u32,
+}
+
+impl Nginx {
+    /// Writes the configuration under `<host dir>/nginx` and starts nginx; returns once
+    /// it serves on 127.0.0.1 in the namespace (panics if not within 5 s).
+    pub fn start(h: &Host) -> Nginx {
+        let path = std::env::var_os("PATH").unwrap_or_default();
+        let found = std::env::split_paths(&path)
+            .chain(["/usr/sbin".into(), "/sbin".into()])
+            .any(|d| d.join("nginx").is_file());
+        assert!(
+            found,
+            "the health-check tests need nginx (Debian package nginx); install it with \
+             apt-get or run `bash .ci/run`, which does"
+        );
+        let dir = h.dir().join("nginx");
+        for sub in ["", "tmp", "logs"] {
+            if let Err(e) = std::fs::create_dir_all(dir.join(sub)) {
+                panic!("cannot create {}: {e}", dir.display());
+            }
+        }
+        let d = dir.display();
+        let conf = format!(
+            "daemon off;\nmaster_process on;\nworker_processes 1;\npid {d}/nginx.pid;\n\
+             error_log {d}/logs/error.log info;\nevents {{ worker_connections 256; }}\n\
+             http {{\n  access_log off;\n  client_body_temp_path {d}/tmp/body;\n  \
+             proxy_temp_path {d}/tmp/proxy;\n  fastcgi_temp_path {d}/tmp/fastcgi;\n  \
+             uwsgi_temp_path {d}/tmp/uwsgi;\n  scgi_temp_path {d}/tmp/scgi;\n  \
+             server {{\n    listen 80 default_server;\n    listen [::]:80 default_server;\n    \
+             location = /healthz {{ return 200 \"ok\\n\"; }}\n    \
+             location / {{ return 200 \"served by {}\\n\"; }}\n  }}\n}}\n",
+            h.name
+        );
+        if let Err(e) = std::fs::write(dir.join("nginx.conf"), conf) {
+            panic!("cannot write nginx.conf: {e}");
+        }
+        let mut n = Nginx {
+            host: h.name.clone(),
+            ns: h.ns().name().to_string(),
+            dir,
+            child: None,
+            starts: 0,
+        };
+        n.spawn(h);
+        n
+    }
+
+    /// The pidfile nginx writes (its master's pid).
+    pub fn pidfile(&self) -> PathBuf {
+        self.dir.join("nginx.pid")
+    }
+
+    fn spawn(&mut self, h: &Host) {
+        self.starts += 1;
+        let log = self.dir.join(format!("logs/stderr-{}.log", self.starts));
+        let out = match File::create(&log) {
+            Ok(f) => f,
+            Err(e) => panic!("cannot create {}: {e}", log.display()),
+        };
+        let err = match out.try_clone() {
+            Ok(f) => f,
+            Err(e) => panic!("cannot duplicate a log handle: {e}"),
+        };
+        let mut cmd = h.command("nginx");
+        cmd.arg("-p")
+            .arg(&self.dir)
+            .arg("-e")
+            .arg(self.dir.join("logs/error.log"))
+            .arg("-c")
+            .arg(self.dir.join("nginx.conf"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::from(out))
+            .stderr(Stdio::from(err))
+            .process_group(0);
+        let child = match cmd.spawn() {
+            Ok(c) => c,
+            Err(e) => panic!("cannot start nginx on {}: {e}", self.host),
+        };
+        self.child = Some(child);
+        let ready = wait_until(Duration::from_secs(5), Duration::from_millis(20), || {
+            self.serves_locally(h)
+        });
+        assert!(
+            ready,
+            "nginx on {} does not serve within 5 s; its log:\n{}",
+            self.host,
+            std::fs::read_to_string(self.dir.join("logs/error.log")).unwrap_or_default()
+        );
+    }
+
+    /// Whether nginx answers `served by <host>` on 127.0.0.1 in the namespace.
+    pub fn serves_locally(&self, _h: &Host) -> bool {
+        let ns = self.ns.clone();
+        let addr: SocketAddr = ([127, 0, 0, 1], 80).into();
+        let t = std::thread::spawn(move || {
+            join_netns(&ns).ok()?;
+            get(addr, Duration::from_millis(500))
+        });
+        t.join().ok().flatten().as_deref() == Some(&format!("served by {}", self.host))
+    }
+
+    /// Sends `sig` to nginx's whole process group (master and workers).
+    pub fn signal_all(&self, sig: Signal) {
+        let Some(pid) = self.child.as_ref().and_then(|c| i32::try_from(c.id()).ok()) else {
+            panic!("nginx on {} is not running", self.host);
+        };
+        if let Err(e) = killpg(Pid::from_raw(pid), sig) {
+            panic!("cannot send {sig} to nginx on {}: {e}", self.host);
+        }
+    }
+
+    /// SIGKILLs master and workers and reaps the master.
+    pub fn kill_all(&mut self) {
+        self.signal_all(Signal::SIGKILL);
+        if let Some(mut c) = self.child.take() {
+            let _ = c.wait();
+        }
+    }
+
+    /// Starts nginx again (after [`Nginx::kill_all`]) with the same files.
+    pub fn restart(&mut self, h: &Host) {
+        if self.child.is_some() {
+            self.kill_all();
+        }
+        self.spawn(h);
+    }
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            if let Ok(pid) = i32::try_from(c.id()) {
+                let _ = killpg(Pid::from_raw(pid), Signal::SIGKILL);
+            }
+            let _ = c.wait();
+        }
+    }
+}
+
+fn join_netns(ns: &str) -> std::io::Result<()> {
+    let f = File::open(format!("/run/netns/{ns}"))?;
+    setns(&f, CloneFlags::CLONE_NEWNET).map_err(std::io::Error::from)
+}
+
+/// How long the client waits for a connection: on this LAN one takes microseconds, and
+/// a SYN sent to a host that no longer holds the VIP is never answered. Short, so the
+/// client tries again soon (every 10 ms as usual once the wait is over).
+const CONNECT_TIMEOUT: Duration = Duration::from_millis(30);
+
+/// One GET of `/` from `addr`: the first line of the body, or None if it failed.
+fn get(addr: SocketAddr, timeout: Duration) -> Option<String> {
+    let mut s = TcpStream::connect_timeout(&addr, CONNECT_TIMEOUT.min(timeout)).ok()?;
+    s.set_read_timeout(Some(timeout)).ok()?;
+    s.set_write_timeout(Some(timeout)).ok()?;
+    s.write_all(b"GET / HTTP/1.1\r\nHost: vip\r\nConnection: close\r\n\r\n")
+        .ok()?;
+    let mut buf = Vec::new();
+    s.take(4096).read_to_end(&mut buf).ok()?;
+    let text = String::from_utf8_lossy(&buf);
+    if !text.starts_with("HTTP/1.1 200") {
+        return None;
+    }
+    let body = text.split("\r\n\r\n").nth(1)?;
+    Some(body.lines().next()?.to_string())
+}
+
+/// One request of a [`Getter`].
+#[derive(Debug, Clone)]
+pub struct Sample {
+    /// When it began, epoch seconds (a request that hangs until its 200 ms timeout
+    /// belongs to the moment it was sent; it waits 100 ms for an answer).
+    pub t: f64,
+    /// Who served it (`a` for `served by a`), none if it failed.
+    pub by: Option<String>,
+}
+
+/// The client: GETs a VIP every 10 ms from a thread in the client's namespace.
+pub struct Getter {
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<Vec<Sample>>>,
+    samples: Vec<Sample>,
+}
+
+/// The period of the client's requests.
+pub const PERIOD: Duration = Duration::from_millis(10);
+
+impl Getter {
+    /// Starts GETting `http://<vip>/` from `client` every 10 ms for at most `limit`.
+    pub fn start(client: &Host, vip: &str, limit: Duration) -> Getter {
+        assert_documentation_address(vip);
+        let addr: SocketAddr = match vip.parse::<std::net::IpAddr>() {
+            Ok(ip) => (ip, 80).into(),
+            Err(e) => panic!("{vip}: {e}"),
+        };
+        let ns = client.ns().name().to_string();
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::spawn(move || {
+            let mut samples = Vec::new();
+            if join_netns(&ns).is_err() {
+                return samples;
+            }
+            let end = Instant::now() + limit;
+            let mut next = Instant::now();
+            while !flag.load(Ordering::Relaxed) && Instant::now() < end {
+                let t = epoch_now();
+                let by = get(addr, Duration::from_millis(100))
+                    .and_then(|b| b.strip_prefix("served by ").map(str::to_string));
+                samples.push(Sample { t, by });
+                next += PERIOD;
+                let now = Instant::now();
+                if next > now {
+                    std::thread::sleep(next - now);
+                } else {
+                    next = now;
+                }
+            }
+            samples
+        });
+        Getter {
+            stop,
+            thread: Some(thread),
+            samples: Vec::new(),
+        }
+    }
+
+    /// Stops the client and returns every request it made.
+    pub fn stop(&mut self) -> Vec<Sample> {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            self.samples = t.join().unwrap_or_default();
+        }
+        self.samples.clone()
+    }
+}
+
+impl Drop for Getter {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// What the client saw around an event at `from` (epoch seconds).
+#[derive(Debug, Clone)]
+pub struct Outage {
+    /// From the last request served before the first failure after `from` to the next
+    /// one served (zero if none failed).
+    pub gap: Duration,
+    /// Requests that failed after `from`.
+    pub failed: usize,
+    /// Who served the first request after the gap.
+    pub then: Option<String>,
+}
+
+/// The longest run of failed requests after `from`, measured between the served
+/// requests around it.
+pub fn outage_after(samples: &[Sample], from: f64) -> Outage {
+    let mut last_ok: Option<f64> = samples
+        .iter()
+        .rev()
+        .find(|s| s.t <= from && s.by.is_some())
+        .map(|s| s.t);
+    let mut in_gap = false;
+    let mut best = (0.0f64, None);
+    let mut failed = 0;
+    for s in samples.iter().filter(|s| s.t > from) {
+        match &s.by {
+            None => {
+                failed += 1;
+                in_gap = true;
+            }
+            Some(who) => {
+                if in_gap {
+                    if let Some(ok) = last_ok {
+                        if s.t - ok > best.0 {
+                            best = (s.t - ok, Some(who.clone()));
+                        }
+                    }
+                }
+                in_gap = false;
+                last_ok = Some(s.t);
+            }
+        }
+    }
+    Outage {
+        gap: Duration::from_secs_f64(best.0.max(0.0)),
+        failed,
+        then: best.1,
+    }
+}
+
+/// Who served the requests after `from`, in order, each once per run.
+pub fn servers_after(samples: &[Sample], from: f64) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for s in samples.iter().filter(|s| s.t > from) {
+        let who = s.by.clone().unwrap_or_else(|| "-".into());
+        if out.last() != Some(&who) {
+            out.push(who);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outages() {
+        let s = |t: f64, by: Option<&str>| Sample {
+            t,
+            by: by.map(str::to_string),
+        };
+        let samples = vec![
+            s(1.00, Some("a")),
+            s(1.01, Some("a")),
+            s(1.02, None),
+            s(1.03, None),
+            s(1.14, Some("b")),
+            s(1.15, Some("b")),
+        ];
+        let o = outage_after(&samples, 1.015);
+        assert_eq!(o.failed, 2);
+        assert!((o.gap.as_secs_f64() - 0.13).abs() < 1e-9);
+        assert_eq!(o.then.as_deref(), Some("b"));
+        assert_eq!(servers_after(&samples, 0.0), vec!["a", "-", "b"]);
+    }
+}
