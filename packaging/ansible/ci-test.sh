@@ -28,6 +28,7 @@ vipd_install: false
 vipd_manage_service: false
 vipd_config_dir: "$scratch/{{ inventory_hostname }}"
 vipd_control_socket: "$scratch/{{ inventory_hostname }}/vipd.sock"
+vipd_state_dir: "$scratch/{{ inventory_hostname }}/state"
 vipd_config_group: root
 vipd_binary: $vipd
 ansible_connection: local
