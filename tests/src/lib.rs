@@ -46,7 +46,7 @@ pub use configs::{
     keepalived_conf, keepalived_unicast_conf, vipd_yaml, web_config, KeepalivedInstance,
     VipdInstance,
 };
-pub use lan::{Host, Lan};
+pub use lan::{run_vipd_unprivileged, vipd_unprivileged, Host, Lan};
 pub use nix::sys::signal::Signal;
 pub use ping::{PingReport, Pinger};
 pub use proc::{Line, Monitor, Proc};

@@ -73,6 +73,9 @@ enum OnOff {
 }
 
 fn main() -> ExitCode {
+    if let Some(code) = generate_packaging_files() {
+        return code;
+    }
     let cli = Cli::parse();
     let env_socket = std::env::var_os(SOCKET_ENV);
     let code = run(
@@ -188,6 +191,48 @@ fn report(err: &mut dyn Write, e: &ClientError) -> u8 {
     } else {
         EXIT_DAEMON_ERROR
     }
+}
+
+/// `vipctl --generate-man DIR` (hidden, for packaging): writes the man page `vipctl.8` and
+/// the bash, zsh and fish completions, all generated from the clap definitions above, to
+/// DIR; `packaging/man` and `packaging/completions` hold the committed copies the
+/// Debian package ships (a test keeps them current).
+fn generate_packaging_files() -> Option<ExitCode> {
+    let mut args = std::env::args_os().skip(1);
+    if args.next().as_deref() != Some(std::ffi::OsStr::new("--generate-man")) {
+        return None;
+    }
+    let Some(dir) = args.next().map(PathBuf::from) else {
+        eprintln!("vipctl: --generate-man needs a directory");
+        return Some(ExitCode::from(2));
+    };
+    let write = || -> std::io::Result<()> {
+        use clap::CommandFactory;
+        std::fs::create_dir_all(&dir)?;
+        let mut cmd = Cli::command();
+        let mut page = Vec::new();
+        clap_mangen::Man::new(cmd.clone())
+            .section("8")
+            .render(&mut page)?;
+        std::fs::write(dir.join("vipctl.8"), page)?;
+        for (shell, file) in [
+            (clap_complete::Shell::Bash, "vipctl.bash"),
+            (clap_complete::Shell::Zsh, "_vipctl"),
+            (clap_complete::Shell::Fish, "vipctl.fish"),
+        ] {
+            let mut out = Vec::new();
+            clap_complete::generate(shell, &mut cmd, "vipctl", &mut out);
+            std::fs::write(dir.join(file), out)?;
+        }
+        Ok(())
+    };
+    Some(match write() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("vipctl: {}: {e}", dir.display());
+            ExitCode::from(1)
+        }
+    })
 }
 
 #[cfg(test)]

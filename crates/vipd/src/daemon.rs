@@ -93,8 +93,13 @@ pub async fn run(
     let (opened_tx, mut opened) = mpsc::unbounded_channel::<Opened>();
     let (results_tx, mut results) = mpsc::unbounded_channel::<Event>();
     let mut shell = Shell {
-        config: ConfigReader::spawn(config_path, results_tx.clone())
-            .map_err(DaemonError::Thread)?,
+        config: ConfigReader::spawn(
+            config_path,
+            results_tx.clone(),
+            crate::release::path_for(&config.control_socket),
+            crate::release::Remembered::from_config(&config),
+        )
+        .map_err(DaemonError::Thread)?,
         sockets: Sockets::new(datagram_tx, opened_tx),
         vips: VipWriter::new(nl.clone(), results_tx.clone()),
         checks: CheckRunner::spawn(results_tx.clone()).map_err(DaemonError::Thread)?,

@@ -11,6 +11,7 @@ pub mod daemon;
 pub mod logging;
 pub mod netlink;
 mod netlink_conn;
+pub mod release;
 pub mod sockets;
 pub mod state;
 mod sys;

@@ -18,11 +18,20 @@ struct Args {
     #[arg(short, long, default_value = "/etc/vipd/vipd.yaml")]
     config: PathBuf,
     /// Validate the configuration and exit: 0 if valid, 1 if not.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "release")]
     check: bool,
+    /// Remove the VIPs that a vipd with this configuration added and left behind (after
+    /// a crash or SIGKILL), and nothing else; then exit. Also works when the file no
+    /// longer parses: the VIPs the daemon last ran with are remembered beside its
+    /// control socket.
+    #[arg(long)]
+    release: bool,
 }
 
 fn main() -> ExitCode {
+    if let Some(code) = generate_packaging_files() {
+        return code;
+    }
     let args = Args::parse();
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -36,6 +45,9 @@ fn main() -> ExitCode {
     };
     if args.check {
         return rt.block_on(check(&args.config));
+    }
+    if args.release {
+        return rt.block_on(release(&args.config));
     }
     rt.block_on(serve(args.config))
 }
@@ -68,6 +80,57 @@ async fn check(path: &std::path::Path) -> ExitCode {
     ExitCode::SUCCESS
 }
 
+/// `--release`: the configuration's VIPs and the remembered ones, those vipd added.
+async fn release(path: &std::path::Path) -> ExitCode {
+    use vipd::release::{self, Remembered};
+    let (mut what, socket) = match config::load(path) {
+        Ok(c) => (Remembered::from_config(&c), c.control_socket.clone()),
+        Err(e) => {
+            eprintln!("vipd: {e}; releasing the VIPs the daemon remembered");
+            let text = std::fs::read_to_string(path).unwrap_or_default();
+            (
+                Remembered::default(),
+                release::control_socket_of_broken(&text),
+            )
+        }
+    };
+    let file = release::path_for(&socket);
+    match Remembered::read(&file) {
+        Ok(Some(r)) => what.merge(&r),
+        Ok(None) => {}
+        Err(e) => eprintln!("vipd: cannot read the release file {e}"),
+    }
+    if what.instances.is_empty() {
+        // Nothing this configuration ever ran (a daemon that never started): done.
+        eprintln!(
+            "vipd: nothing to release: no valid configuration and no release file {}",
+            file.display()
+        );
+        return ExitCode::SUCCESS;
+    }
+    let out = match release::release(&what).await {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("vipd: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    for r in &out.removed {
+        println!("vipd: released {r}");
+    }
+    for k in &out.kept {
+        println!("vipd: kept {k}: not added by vipd");
+    }
+    for e in &out.errors {
+        eprintln!("vipd: error: {e}");
+    }
+    if out.errors.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
 async fn serve(path: PathBuf) -> ExitCode {
     // Before anything else: the default action of an early SIGHUP (a reload sent while
     // vipd starts) or SIGTERM would kill it on the spot.
@@ -96,4 +159,46 @@ async fn serve(path: PathBuf) -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// `vipd --generate-man DIR` (hidden, for packaging): writes the man page `vipd.8` and
+/// the bash, zsh and fish completions, all generated from the clap definitions above, to
+/// DIR; `packaging/man` and `packaging/completions` hold the committed copies the
+/// Debian package ships (a test keeps them current).
+fn generate_packaging_files() -> Option<ExitCode> {
+    let mut args = std::env::args_os().skip(1);
+    if args.next().as_deref() != Some(std::ffi::OsStr::new("--generate-man")) {
+        return None;
+    }
+    let Some(dir) = args.next().map(PathBuf::from) else {
+        eprintln!("vipd: --generate-man needs a directory");
+        return Some(ExitCode::from(2));
+    };
+    let write = || -> std::io::Result<()> {
+        use clap::CommandFactory;
+        std::fs::create_dir_all(&dir)?;
+        let mut cmd = Args::command();
+        let mut page = Vec::new();
+        clap_mangen::Man::new(cmd.clone())
+            .section("8")
+            .render(&mut page)?;
+        std::fs::write(dir.join("vipd.8"), page)?;
+        for (shell, file) in [
+            (clap_complete::Shell::Bash, "vipd.bash"),
+            (clap_complete::Shell::Zsh, "_vipd"),
+            (clap_complete::Shell::Fish, "vipd.fish"),
+        ] {
+            let mut out = Vec::new();
+            clap_complete::generate(shell, &mut cmd, "vipd", &mut out);
+            std::fs::write(dir.join(file), out)?;
+        }
+        Ok(())
+    };
+    Some(match write() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("vipd: {}: {e}", dir.display());
+            ExitCode::from(1)
+        }
+    })
 }

@@ -31,7 +31,9 @@ pub use addressing::{
     assert_allowed_destination, assert_documentation_address, is_documentation_address,
 };
 pub use status::{first_instance, instance};
-pub use vipd::CONFIG_PREAMBLE_LINES;
+pub use vipd::{
+    run_vipd_unprivileged, setpriv_args, vipd_unprivileged, CONFIG_PREAMBLE_LINES, UNPRIVILEGED_ID,
+};
 
 /// Locks a mutex, recovering it if a panicking test poisoned it.
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {

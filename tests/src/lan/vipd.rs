@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 use std::process::ExitStatus;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use nix::sys::signal::Signal;
@@ -11,6 +12,46 @@ use super::{lock, Host};
 use crate::bins;
 use crate::proc::Proc;
 use crate::util::wait_until;
+
+/// Whether [`Host::start_vipd`] starts vipd unprivileged ([`run_vipd_unprivileged`]).
+static UNPRIVILEGED: AtomicBool = AtomicBool::new(false);
+
+/// The uid and gid unprivileged vipd runs as: `nobody`/`nogroup`, whose temp dirs the
+/// harness hands over ([`Host::start_vipd`] chowns the host's directory).
+pub const UNPRIVILEGED_ID: u32 = 65534;
+
+/// From now on this test process starts every vipd unprivileged: through `setpriv` as
+/// [`UNPRIVILEGED_ID`] with no supplementary groups and only CAP_NET_ADMIN and
+/// CAP_NET_RAW (ambient, and all the bounding set holds) — as the systemd unit runs it.
+/// Process-wide. A test binary whose name starts with `unprivileged` (for example
+/// `tests/unprivileged.rs`, which includes the failover tests) runs in this mode from
+/// the start, without calling it.
+pub fn run_vipd_unprivileged() {
+    UNPRIVILEGED.store(true, Ordering::SeqCst);
+}
+
+/// Whether vipd is started unprivileged ([`run_vipd_unprivileged`]).
+pub fn vipd_unprivileged() -> bool {
+    UNPRIVILEGED.load(Ordering::SeqCst)
+        || std::env::current_exe().is_ok_and(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("unprivileged"))
+        })
+}
+
+/// The `setpriv` arguments (before the program) of unprivileged mode.
+pub fn setpriv_args() -> Vec<String> {
+    let caps = "+net_admin,+net_raw";
+    vec![
+        format!("--reuid={UNPRIVILEGED_ID}"),
+        format!("--regid={UNPRIVILEGED_ID}"),
+        "--clear-groups".into(),
+        format!("--inh-caps=-all,{caps}"),
+        format!("--ambient-caps=-all,{caps}"),
+        format!("--bounding-set=-all,{caps}"),
+        "--".into(),
+    ]
+}
 
 /// Lines [`Host::start_vipd`] puts before the caller's YAML (the `control_socket` and
 /// `state_dir` lines).
@@ -42,6 +83,23 @@ impl Host {
         }
     }
 
+    /// A command running the vipd binary in this host's namespace; unprivileged in that
+    /// mode ([`run_vipd_unprivileged`]), with the host's directory (control socket,
+    /// release file) handed to [`UNPRIVILEGED_ID`].
+    pub fn vipd_command(&self) -> std::process::Command {
+        if !vipd_unprivileged() {
+            return self.command(bins::vipd());
+        }
+        let id = Some(nix::unistd::Uid::from_raw(UNPRIVILEGED_ID));
+        let gid = Some(nix::unistd::Gid::from_raw(UNPRIVILEGED_ID));
+        if let Err(e) = nix::unistd::chown(&self.dir, id, gid) {
+            panic!("cannot chown {}: {e}", self.dir.display());
+        }
+        let mut c = self.command("setpriv");
+        c.args(setpriv_args()).arg(bins::vipd());
+        c
+    }
+
     /// Starts vipd without waiting for it; returns the config file's path.
     pub fn start_vipd(&self, yaml: &str) -> PathBuf {
         assert!(
@@ -56,7 +114,7 @@ impl Host {
         }
         *lock(&self.vipd_config) = Some(cfg.clone());
         let log = self.dir.join(format!("vipd-{n}.log"));
-        let mut cmd = self.command(bins::vipd());
+        let mut cmd = self.vipd_command();
         cmd.arg("--config").arg(&cfg);
         cmd.env("RUST_LOG", "info,vipd=debug,vipd_engine=debug");
         let new = Proc::spawn(cmd, &format!("vipd on {}", self.name), &log);

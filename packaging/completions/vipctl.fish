@@ -1,0 +1,40 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_vipctl_global_optspecs
+    string join \n socket= h/help V/version
+end
+
+function __fish_vipctl_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_vipctl_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_vipctl_using_subcommand
+    set -l cmd (__fish_vipctl_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c vipctl -n "__fish_vipctl_needs_command" -l socket -d 'The daemon\'s control socket [env: VIPD_SOCKET] [default: /run/vipd/vipd.sock]' -r -F
+complete -c vipctl -n "__fish_vipctl_needs_command" -s h -l help -d 'Print help'
+complete -c vipctl -n "__fish_vipctl_needs_command" -s V -l version -d 'Print version'
+complete -c vipctl -n "__fish_vipctl_needs_command" -f -a "status" -d 'Show the state of every VRRP instance'
+complete -c vipctl -n "__fish_vipctl_needs_command" -f -a "maintenance" -d 'Maintenance on: a master hands its VIPs over without a gap and the instances stay backup (across reloads and restarts) until maintenance is off. Every instance when none is named. Needs root or the configured admin_group'
+complete -c vipctl -n "__fish_vipctl_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c vipctl -n "__fish_vipctl_using_subcommand status" -l socket -d 'The daemon\'s control socket [env: VIPD_SOCKET] [default: /run/vipd/vipd.sock]' -r -F
+complete -c vipctl -n "__fish_vipctl_using_subcommand status" -l json -d 'Print the daemon\'s status as JSON instead of a report'
+complete -c vipctl -n "__fish_vipctl_using_subcommand status" -s h -l help -d 'Print help'
+complete -c vipctl -n "__fish_vipctl_using_subcommand maintenance" -l socket -d 'The daemon\'s control socket [env: VIPD_SOCKET] [default: /run/vipd/vipd.sock]' -r -F
+complete -c vipctl -n "__fish_vipctl_using_subcommand maintenance" -s h -l help -d 'Print help'
+complete -c vipctl -n "__fish_vipctl_using_subcommand help; and not __fish_seen_subcommand_from status maintenance help" -f -a "status" -d 'Show the state of every VRRP instance'
+complete -c vipctl -n "__fish_vipctl_using_subcommand help; and not __fish_seen_subcommand_from status maintenance help" -f -a "maintenance" -d 'Maintenance on: a master hands its VIPs over without a gap and the instances stay backup (across reloads and restarts) until maintenance is off. Every instance when none is named. Needs root or the configured admin_group'
+complete -c vipctl -n "__fish_vipctl_using_subcommand help; and not __fish_seen_subcommand_from status maintenance help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
