@@ -20,6 +20,10 @@ pub struct Config {
     pub control_socket: PathBuf,
     /// One of [`LOG_LEVELS`], lower-cased; `RUST_LOG` overrides it.
     pub log_level: Option<String>,
+    /// SCHED_FIFO priority of the daemon's main loop, 1..=99; 0 (the default) = off.
+    pub realtime_priority: u8,
+    /// Whether the daemon locks its memory in RAM (mlockall). Default false.
+    pub lock_memory: bool,
     /// At least one; names unique, (interface, VRID, family) unique.
     pub instances: Vec<InstanceConfig>,
 }

@@ -99,6 +99,8 @@ pub mod node {
     pub fn config(instances: Vec<InstanceConfig>) -> Config {
         Config {
             control_socket: PathBuf::from("/run/vipd/vipd.sock"),
+            realtime_priority: 0,
+            lock_memory: false,
             log_level: None,
             instances,
         }

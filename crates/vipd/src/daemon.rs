@@ -37,6 +37,8 @@ pub enum DaemonError {
     Signals(#[source] std::io::Error),
     #[error(transparent)]
     Exit(#[from] ExitError),
+    #[error(transparent)]
+    Realtime(#[from] crate::realtime::RealtimeError),
 }
 
 /// What executes the node's commands.
@@ -96,6 +98,8 @@ pub async fn run(
         replies: BTreeMap::new(),
         requests: 0,
     };
+    // The helper threads exist now: only this one, the loop's, is raised.
+    enter_realtime(&config)?;
     let clock = Clock::start();
     let mut node = Node::new(clock.now(), config, host_info());
     let mut wakeup = Wakeup::default();
@@ -202,6 +206,25 @@ impl Shell {
             request: p.request,
         }
     }
+}
+
+/// `realtime_priority`, `lock_memory`: for this thread, once the helpers run.
+fn enter_realtime(config: &Config) -> Result<(), DaemonError> {
+    if config.lock_memory {
+        crate::realtime::lock_memory()?;
+        info!(
+            rss_kb = crate::realtime::rss_kb(),
+            "lock_memory: memory locked"
+        );
+    }
+    if config.realtime_priority > 0 {
+        crate::realtime::raise(config.realtime_priority)?;
+        info!(
+            priority = config.realtime_priority,
+            "realtime_priority: the main loop runs under SCHED_FIFO"
+        );
+    }
+    Ok(())
 }
 
 /// A node record as a log line.

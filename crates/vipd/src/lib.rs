@@ -10,6 +10,7 @@ pub mod daemon;
 pub mod logging;
 pub mod netlink;
 mod netlink_conn;
+pub mod realtime;
 pub mod sockets;
 mod sys;
 pub mod vip_writer;

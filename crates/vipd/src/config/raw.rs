@@ -20,6 +20,10 @@ pub(super) struct RawConfig {
     #[serde(default)]
     pub log_level: Option<LogLevel>,
     #[serde(default)]
+    pub realtime_priority: Option<RangedU8<0, 99>>,
+    #[serde(default)]
+    pub lock_memory: Option<bool>,
+    #[serde(default)]
     pub instances: Option<Vec<RawInstance>>,
 }
 

@@ -135,6 +135,8 @@ pub(super) fn build(raw: RawConfig, read_key: ReadKey<'_>) -> Result<Config, Pro
             .control_socket
             .map_or_else(|| PathBuf::from(vipd_api::DEFAULT_SOCKET), |s| s.0),
         log_level: raw.log_level.map(|l| l.0),
+        realtime_priority: raw.realtime_priority.map_or(0, |p| p.0),
+        lock_memory: raw.lock_memory.unwrap_or(false),
         instances,
     })
 }
