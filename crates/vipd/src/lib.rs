@@ -7,6 +7,7 @@ pub mod config;
 pub mod config_reader;
 pub mod control;
 pub mod daemon;
+pub mod hot_path;
 pub mod logging;
 pub mod netlink;
 mod netlink_conn;
