@@ -106,10 +106,13 @@ pub enum RlimitResource {
     MemLock,
 }
 
-/// mlockall(MCL_CURRENT | MCL_FUTURE): every page mapped now and later stays in RAM.
-pub fn lock_all_memory() -> std::io::Result<()> {
+/// mlockall(MCL_CURRENT | MCL_FUTURE), and with `on_fault` MCL_ONFAULT: every page in
+/// RAM now, and every page that comes in later, stays there; with MCL_ONFAULT pages that
+/// were never touched are not brought in for it.
+pub fn lock_all_memory(on_fault: bool) -> std::io::Result<()> {
+    let flags = libc::MCL_CURRENT | libc::MCL_FUTURE | if on_fault { libc::MCL_ONFAULT } else { 0 };
     // SAFETY: no pointers; affects only this process's page locking.
-    let r = unsafe { libc::mlockall(libc::MCL_CURRENT | libc::MCL_FUTURE) };
+    let r = unsafe { libc::mlockall(flags) };
     if r == 0 {
         Ok(())
     } else {
