@@ -123,7 +123,12 @@ start() {
   pids+=($!)
 }
 
-has_vip() { ip -n "$1" -o addr show dev eth0 | grep -q ' 192\.0\.2\.50/'; }
+# (Read whole before grep: with pipefail, grep -q leaving early could fail the pipe.)
+has_vip() {
+  local out
+  out=$(ip -n "$1" -o addr show dev eth0)
+  grep -q ' 192\.0\.2\.50/' <<<"$out"
+}
 
 # Stops both routers and clears what they may have left.
 stop_all() {
