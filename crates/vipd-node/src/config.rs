@@ -32,6 +32,10 @@ pub struct Config {
     /// The group (resolved to its gid when the file was read) whose members may run
     /// mutating control commands besides root; none: root only.
     pub admin_gid: Option<u32>,
+    /// SCHED_FIFO priority of the daemon's main loop, 1..=99; 0 (the default) = off.
+    pub realtime_priority: u8,
+    /// Whether the daemon locks its memory in RAM (mlockall). Default false.
+    pub lock_memory: bool,
     /// At least one; names unique, (interface, VRID, family) unique.
     pub instances: Vec<InstanceConfig>,
     /// Health checks by name; instances track them (`InstanceConfig::track`).

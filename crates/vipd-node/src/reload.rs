@@ -38,6 +38,15 @@ impl Node {
                 "control_socket changes take effect at the next restart",
             );
         }
+        if (new.realtime_priority, new.lock_memory)
+            != (self.config.realtime_priority, self.config.lock_memory)
+        {
+            self.note(
+                Level::Warn,
+                None,
+                "realtime_priority and lock_memory changes take effect at the next restart",
+            );
+        }
         let mut keep = Vec::new();
         let mut leaving = Vec::new();
         let mut updated = 0;

@@ -12,6 +12,8 @@ use vipd_node::{Addr, Command, Event, HostInfo, IfaceRead, Instant, Link, Node, 
 fn config() -> Config {
     Config {
         control_socket: PathBuf::from("/run/vipd/vipd.sock"),
+        realtime_priority: 0,
+        lock_memory: false,
         log_level: None,
         state_dir: PathBuf::from("/var/lib/vipd"),
         admin_gid: None,

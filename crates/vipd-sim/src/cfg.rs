@@ -103,6 +103,8 @@ pub mod node {
     pub fn config(instances: Vec<InstanceConfig>) -> Config {
         Config {
             control_socket: PathBuf::from("/run/vipd/vipd.sock"),
+            realtime_priority: 0,
+            lock_memory: false,
             log_level: None,
             state_dir: PathBuf::from("/var/lib/vipd"),
             admin_gid: Some(ADMIN_GID),

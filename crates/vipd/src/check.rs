@@ -19,6 +19,11 @@ pub struct HostReport {
 /// Looks at the host for a valid configuration.
 pub async fn host_check(cfg: &Config) -> HostReport {
     let mut report = HostReport::default();
+    let privileges = crate::realtime::Privileges::current();
+    let (errors, warnings) =
+        crate::realtime::check(cfg.realtime_priority, cfg.lock_memory, &privileges);
+    report.errors.extend(errors);
+    report.warnings.extend(warnings);
     let nl = match Netlink::open() {
         Ok(n) => n,
         Err(e) => {

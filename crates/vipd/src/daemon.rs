@@ -18,6 +18,7 @@ use crate::clock::{Clock, Wakeup};
 use crate::config::{Config, ConfigError};
 use crate::config_reader::ConfigReader;
 use crate::control::{self, ControlError, Pending};
+use crate::hot_path;
 use crate::netlink::{Netlink, NetlinkError};
 use crate::sockets::{Opened, Sockets};
 use crate::state::StateWriter;
@@ -39,6 +40,8 @@ pub enum DaemonError {
     Signals(#[source] std::io::Error),
     #[error(transparent)]
     Exit(#[from] ExitError),
+    #[error(transparent)]
+    Realtime(#[from] crate::realtime::RealtimeError),
 }
 
 /// What executes the node's commands.
@@ -120,6 +123,8 @@ pub async fn run(
     if !maintenance.is_empty() {
         info!(all = maintenance.all, instances = ?maintenance.instances, "starting in maintenance");
     }
+    // The helper threads exist now: only this one, the loop's, is raised.
+    enter_realtime(&config)?;
     let clock = Clock::start();
     let mut node = Node::new(clock.now(), config, host_info(), maintenance);
     let mut wakeup = Wakeup::default();
@@ -128,22 +133,75 @@ pub async fn run(
         if let Some(exit) = shell.execute(&clock, &mut node) {
             return exit.map_err(DaemonError::from);
         }
+        // The hot path (`hot_path`): a due timer before anything else, received packets
+        // in bounded batches with the timers looked at between any two.
+        let mut hot = Hot::new(&mut shell, &mut node, &clock);
+        hot_path::fire_due_timers(&mut hot);
+        if let Some(exit) = hot.exit {
+            return exit.map_err(DaemonError::from);
+        }
         wakeup.arm(node.poll_timeout().map(|t| clock.to_tokio(t)));
         let event = tokio::select! {
-            Some(ev) = datagrams.recv() => ev,
-            Some(ev) = results.recv() => ev,
-            Some(o) = opened.recv() => shell.sockets.install(o),
+            biased;
             () = wakeup.wait() => Event::Timeout,
+            _ = sigterm.recv() => { info!("SIGTERM: leaving"); Event::Stop }
+            _ = sigint.recv() => { info!("SIGINT: leaving"); Event::Stop }
+            Some(o) = opened.recv() => shell.sockets.install(o),
+            Some(ev) = results.recv() => ev,
             ev = monitor.recv(), if monitoring => ev.unwrap_or_else(|| {
                 monitoring = false;
                 Event::MonitorClosed
             }),
             Some(p) = requests.recv() => shell.request(p),
             _ = sighup.recv() => { shell.config.request(); continue; }
-            _ = sigterm.recv() => { info!("SIGTERM: leaving"); Event::Stop }
-            _ = sigint.recv() => { info!("SIGINT: leaving"); Event::Stop }
+            Some(ev) = datagrams.recv() => {
+                let mut hot = Hot::new(&mut shell, &mut node, &clock);
+                hot_path::packet_batch(ev, &mut datagrams, &mut hot);
+                if let Some(exit) = hot.exit {
+                    return exit.map_err(DaemonError::from);
+                }
+                continue;
+            }
         };
         node.handle(clock.now(), event);
+    }
+}
+
+/// The node with its shell and clock, as the hot path drives it.
+struct Hot<'a> {
+    shell: &'a mut Shell,
+    node: &'a mut Node,
+    clock: &'a Clock,
+    /// Set once the node asked to exit; later events are then left alone.
+    exit: Option<Result<(), ExitError>>,
+}
+
+impl<'a> Hot<'a> {
+    fn new(shell: &'a mut Shell, node: &'a mut Node, clock: &'a Clock) -> Self {
+        Hot {
+            shell,
+            node,
+            clock,
+            exit: None,
+        }
+    }
+}
+
+impl hot_path::Core for Hot<'_> {
+    fn timer_due(&self) -> bool {
+        self.exit.is_none()
+            && self
+                .node
+                .poll_timeout()
+                .is_some_and(|t| t <= self.clock.now())
+    }
+
+    fn handle(&mut self, event: Event) {
+        if self.exit.is_some() {
+            return;
+        }
+        self.node.handle(self.clock.now(), event);
+        self.exit = self.shell.execute(self.clock, self.node);
     }
 }
 
@@ -241,6 +299,25 @@ impl Shell {
             caller: p.caller,
         }
     }
+}
+
+/// `realtime_priority`, `lock_memory`: for this thread, once the helpers run.
+fn enter_realtime(config: &Config) -> Result<(), DaemonError> {
+    if config.lock_memory {
+        crate::realtime::lock_memory()?;
+        info!(
+            rss_kb = crate::realtime::rss_kb(),
+            "lock_memory: memory locked"
+        );
+    }
+    if config.realtime_priority > 0 {
+        crate::realtime::raise(config.realtime_priority)?;
+        info!(
+            priority = config.realtime_priority,
+            "realtime_priority: the main loop runs under SCHED_FIFO"
+        );
+    }
+    Ok(())
 }
 
 /// A node record as a log line.

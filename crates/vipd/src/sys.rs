@@ -28,3 +28,94 @@ pub fn link_addr(ifindex: u32, ethertype: u16, dst_mac: [u8; 6]) -> Option<LinkA
         )
     }
 }
+
+/// Puts the calling thread (and only it: on Linux `sched_setscheduler(0, ..)` names
+/// the calling thread) under SCHED_FIFO at `priority`, with SCHED_RESET_ON_FORK, so
+/// every thread or process it creates afterwards starts under the normal policy.
+pub fn set_fifo(priority: u8) -> std::io::Result<()> {
+    let param = libc::sched_param {
+        sched_priority: i32::from(priority),
+    };
+    // SAFETY: `param` is a valid sched_param that lives across the call; pid 0 is the
+    // calling thread.
+    let r = unsafe {
+        libc::sched_setscheduler(0, libc::SCHED_FIFO | libc::SCHED_RESET_ON_FORK, &param)
+    };
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+/// The calling thread's scheduling policy (SCHED_RESET_ON_FORK masked off) and priority.
+pub fn scheduler() -> std::io::Result<(i32, i32)> {
+    let mut param = libc::sched_param { sched_priority: 0 };
+    // SAFETY: plain calls on the calling thread; `param` is a valid out-parameter.
+    let (policy, r) = unsafe {
+        (
+            libc::sched_getscheduler(0),
+            libc::sched_getparam(0, &mut param),
+        )
+    };
+    if policy < 0 || r != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok((policy & !libc::SCHED_RESET_ON_FORK, param.sched_priority))
+}
+
+/// Sets RLIMIT_RTTIME: the CPU time, in microseconds, a real-time thread may use without
+/// blocking; past `soft` the kernel sends SIGXCPU, past `hard` SIGKILL.
+pub fn limit_rttime(soft_us: u64, hard_us: u64) -> std::io::Result<()> {
+    let lim = libc::rlimit {
+        rlim_cur: soft_us,
+        rlim_max: hard_us,
+    };
+    // SAFETY: `lim` is a valid rlimit that lives across the call.
+    let r = unsafe { libc::setrlimit(libc::RLIMIT_RTTIME, &lim) };
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+/// A resource limit's soft value (`RLIM_INFINITY` as `u64::MAX`).
+pub fn soft_limit(resource: RlimitResource) -> std::io::Result<u64> {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    let which = match resource {
+        RlimitResource::RtPrio => libc::RLIMIT_RTPRIO,
+        RlimitResource::MemLock => libc::RLIMIT_MEMLOCK,
+    };
+    // SAFETY: `lim` is a valid out-parameter.
+    let r = unsafe { libc::getrlimit(which, &mut lim) };
+    if r == 0 {
+        Ok(lim.rlim_cur)
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+/// The limits [`soft_limit`] reads.
+#[derive(Debug, Clone, Copy)]
+pub enum RlimitResource {
+    RtPrio,
+    MemLock,
+}
+
+/// mlockall(MCL_CURRENT | MCL_FUTURE), and with `on_fault` MCL_ONFAULT: every page in
+/// RAM now, and every page that comes in later, stays there; with MCL_ONFAULT pages that
+/// were never touched are not brought in for it.
+pub fn lock_all_memory(on_fault: bool) -> std::io::Result<()> {
+    let flags = libc::MCL_CURRENT | libc::MCL_FUTURE | if on_fault { libc::MCL_ONFAULT } else { 0 };
+    // SAFETY: no pointers; affects only this process's page locking.
+    let r = unsafe { libc::mlockall(flags) };
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}

@@ -27,6 +27,10 @@ pub(super) struct RawConfig {
     #[serde(default)]
     pub log_level: Option<LogLevel>,
     #[serde(default)]
+    pub realtime_priority: Option<RangedU8<0, 99>>,
+    #[serde(default)]
+    pub lock_memory: Option<bool>,
+    #[serde(default)]
     pub instances: Option<Vec<RawInstance>>,
     #[serde(default)]
     pub checks: Option<std::collections::BTreeMap<String, super::check_raw::RawCheck>>,

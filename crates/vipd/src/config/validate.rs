@@ -148,6 +148,8 @@ pub(super) fn build(raw: RawConfig, read_key: ReadKey<'_>) -> Result<Config, Pro
             |d| d.0,
         ),
         admin_gid,
+        realtime_priority: raw.realtime_priority.map_or(0, |p| p.0),
+        lock_memory: raw.lock_memory.unwrap_or(false),
         instances,
         checks,
     })
