@@ -7,11 +7,14 @@ cd "$(dirname "$0")/.."
 export CARGO_INCREMENTAL=0
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
+# Where cargo puts what it builds (CARGO_TARGET_DIR or ./target).
+target=$(cargo metadata --format-version 1 --no-deps \
+  | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
 
 echo "== systemd unit: verify, exposure"
 # verify needs the binaries the unit names to exist: a copy pointing at the built one.
 cargo build -q -p vipd --bins
-sed "s#/usr/sbin/vipd#$PWD/target/debug/vipd#g" packaging/systemd/vipd.service \
+sed "s#/usr/sbin/vipd#$target/debug/vipd#g" packaging/systemd/vipd.service \
   >"$scratch/vipd.service"
 systemd-analyze verify --man=no "$scratch/vipd.service"
 exposure=$(systemd-analyze security --offline=true "$scratch/vipd.service" | tail -n 1)
@@ -28,7 +31,7 @@ if ! command -v cargo-deb >/dev/null 2>&1; then
   cargo install -q --locked cargo-deb
 fi
 cargo deb -p vipd
-deb=$(ls -t target/debian/vipd_*.deb | head -n 1)
+deb=$(ls -t "$target"/debian/vipd_*.deb | head -n 1)
 dpkg-deb --contents "$deb"
 # Errors fail CI; warnings and the rest are printed.
 lintian --fail-on error --info "$deb"
@@ -53,4 +56,4 @@ if getent passwd vipd >/dev/null || getent group vipd >/dev/null; then
 fi
 
 echo "== the Ansible role"
-bash packaging/ansible/ci-test.sh
+VIPD_BIN_DIR="${VIPD_BIN_DIR:-$target/debug}" bash packaging/ansible/ci-test.sh
