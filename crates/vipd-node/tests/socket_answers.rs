@@ -90,36 +90,39 @@ fn running(node: &Node) -> bool {
 
 const T: Instant = Instant::ZERO;
 
-#[test]
-fn an_answer_for_a_recreated_interface_starts_nothing() {
+/// A node for `config()`, started at T.
+fn node() -> Node {
     let host = HostInfo {
         hostname: "h".into(),
         pid: 1,
         started_unix_ns: 0,
     };
-    let mut node = Node::new(T, config(), host, Default::default());
-    let id = read_id(&commands(&mut node));
+    Node::new(T, config(), host, Default::default())
+}
+
+/// Answers the read the node asked for with eth0 at `index`; returns the socket open
+/// that follows (its id and interface index).
+fn answer_read(node: &mut Node, t: Instant, index: u32) -> (OpenId, u32) {
+    let id = read_id(&commands(node));
     node.handle(
-        T,
+        t,
         Event::KernelRead {
             id,
-            interfaces: read(2),
+            interfaces: read(index),
         },
     );
-    let (old, index) = open(&commands(&mut node));
+    open(&commands(node))
+}
+
+#[test]
+fn an_answer_for_a_recreated_interface_starts_nothing() {
+    let mut node = node();
+    let (old, index) = answer_read(&mut node, T, 2);
     assert_eq!(index, 2);
     // eth0 is deleted and re-created (index 3) before the open is answered.
     node.handle(T, Event::LinkGone(2));
     node.handle(T, Event::AddressesChanged(3));
-    let id = read_id(&commands(&mut node));
-    node.handle(
-        T,
-        Event::KernelRead {
-            id,
-            interfaces: read(3),
-        },
-    );
-    let (new, index) = open(&commands(&mut node));
+    let (new, index) = answer_read(&mut node, T, 3);
     assert_eq!(index, 3);
     assert_ne!(new, old);
     // The old answer starts nothing; the new one starts the instance.
@@ -146,21 +149,8 @@ fn an_answer_for_a_recreated_interface_starts_nothing() {
 
 #[test]
 fn a_failed_open_keeps_the_instance_waiting_and_is_asked_again() {
-    let host = HostInfo {
-        hostname: "h".into(),
-        pid: 1,
-        started_unix_ns: 0,
-    };
-    let mut node = Node::new(T, config(), host, Default::default());
-    let id = read_id(&commands(&mut node));
-    node.handle(
-        T,
-        Event::KernelRead {
-            id,
-            interfaces: read(2),
-        },
-    );
-    let (first, _) = open(&commands(&mut node));
+    let mut node = node();
+    let (first, _) = answer_read(&mut node, T, 2);
     node.handle(
         T,
         Event::SocketsOpened {
@@ -177,15 +167,7 @@ fn a_failed_open_keeps_the_instance_waiting_and_is_asked_again() {
     // The next periodic read (1 s) asks again.
     let t = Instant::from_nanos(1_000_000_000);
     node.handle(t, Event::Timeout);
-    let id = read_id(&commands(&mut node));
-    node.handle(
-        t,
-        Event::KernelRead {
-            id,
-            interfaces: read(2),
-        },
-    );
-    let (second, _) = open(&commands(&mut node));
+    let (second, _) = answer_read(&mut node, t, 2);
     assert_ne!(second, first);
     node.handle(
         t,
