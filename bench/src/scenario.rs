@@ -1,0 +1,197 @@
+//! One run of one scenario: a LAN of three namespaces (client 192.0.2.100, routers a
+//! 192.0.2.11 at priority 150 and b 192.0.2.12 at 100, VIP 192.0.2.50), the agent on
+//! both routers, a client pinging the VIP every 5 ms; then the failure, and what the
+//! client saw around it.
+
+use std::thread::sleep;
+use std::time::Duration;
+
+use vipd_e2e::{epoch_now, master_down_ms, skew_ms, wait_until, Host, Lan, Pinger, Signal};
+
+use crate::agent::{self, Agent, Instance, Timer};
+
+const VIP: &str = "192.0.2.50";
+const VIP_CIDR: &str = "192.0.2.50/24";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Scenario {
+    /// The master's cable pulled (its bridge port down): an unplanned failure.
+    Cable,
+    /// SIGTERM to the master: a planned stop.
+    Sigterm,
+    /// Both routers cut off from each other (bridge port isolation; the client still
+    /// reaches both) until both are master, then healed: the outage after the heal.
+    Split,
+    /// `vipctl maintenance on` on the master (vipd only: keepalived has no such command).
+    Maintenance,
+}
+
+impl Scenario {
+    pub const ALL: [Scenario; 4] = [
+        Scenario::Cable,
+        Scenario::Sigterm,
+        Scenario::Split,
+        Scenario::Maintenance,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Scenario::Cable => "cable",
+            Scenario::Sigterm => "sigterm",
+            Scenario::Split => "split",
+            Scenario::Maintenance => "maintenance",
+        }
+    }
+
+    pub fn describe(self) -> &'static str {
+        match self {
+            Scenario::Cable => "master's cable pulled",
+            Scenario::Sigterm => "master SIGTERM",
+            Scenario::Split => "split brain heals",
+            Scenario::Maintenance => "planned maintenance handover",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Scenario, String> {
+        Scenario::ALL
+            .into_iter()
+            .find(|sc| sc.name() == s)
+            .ok_or_else(|| {
+                format!("scenario {s:?}: expected one of cable, sigterm, split, maintenance")
+            })
+    }
+
+    /// Whether `agent` can take part.
+    pub fn supports(self, agent: Agent) -> bool {
+        !(self == Scenario::Maintenance && agent == Agent::Keepalived)
+    }
+
+    /// The least outage RFC 5798 allows, in ms, for the backup (priority 100): a dead
+    /// master is noticed after Master_Down_Interval (§6.1); one that sends priority 0 on
+    /// its way out after Skew_Time (§6.4.2). None where the RFC sets no floor.
+    pub fn floor_ms(self, interval_ms: u32) -> Option<f64> {
+        let i = f64::from(interval_ms);
+        match self {
+            Scenario::Cable => Some(master_down_ms(100, i)),
+            Scenario::Sigterm => Some(skew_ms(100, i)),
+            Scenario::Split | Scenario::Maintenance => None,
+        }
+    }
+}
+
+/// What the client saw.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// The longest gap between echo replies from the last one before the event on.
+    pub gap_ms: f64,
+    /// Echo requests lost.
+    pub lost: usize,
+    /// Whether the traffic came back within the bound (if not, `gap_ms` is the bound).
+    pub recovered: bool,
+    /// Echo replies, in seconds relative to the event.
+    pub replies: Vec<f64>,
+}
+
+/// One scenario, run once with `agent` and `timer`. Panics (from the harness) when the
+/// LAN cannot be set up or the routers never settle; the caller catches that.
+pub fn run(id: &str, agent: Agent, scenario: Scenario, timer: Timer) -> Outcome {
+    let interval = Duration::from_millis(u64::from(timer.interval_ms(agent)));
+    let _serial = vipd_e2e::exclusive();
+    let lan = Lan::new(id);
+    let client = lan.host_at("client", 100);
+    let a = lan.host_at("a", 11);
+    let b = lan.host_at("b", 12);
+    let one = |priority| {
+        [Instance {
+            vrid: 51,
+            priority,
+            vip: VIP_CIDR.to_string(),
+        }]
+    };
+    agent::start(agent, &a, timer, &one(150));
+    agent::start(agent, &b, timer, &one(100));
+    settle(&a, &b, interval);
+    let ping = Pinger::start_replying(&client, VIP, Duration::from_secs(120), 40);
+
+    // How long the traffic may take to come back: generous (a stuck ARP entry shows
+    // as an outage this long, not as a hang).
+    let bound = interval * 5 + Duration::from_secs(5);
+    let event = match scenario {
+        Scenario::Cable => {
+            let t = epoch_now();
+            a.pull_cable();
+            t
+        }
+        Scenario::Sigterm => {
+            let t = epoch_now();
+            agent::signal(agent, &a, Signal::SIGTERM);
+            t
+        }
+        Scenario::Maintenance => {
+            let t = epoch_now();
+            let out = a.vipctl(&["maintenance", "on"]);
+            assert!(
+                out.status.success(),
+                "vipctl maintenance on failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            t
+        }
+        Scenario::Split => {
+            a.set_isolated(true);
+            b.set_isolated(true);
+            let both = wait_until(bound, Duration::from_millis(5), || b.has_addr(VIP));
+            assert!(both, "b never took over while split");
+            // Let the split settle: the client follows b's announcements.
+            sleep(interval * 2 + Duration::from_millis(500));
+            let t = epoch_now();
+            a.set_isolated(false);
+            b.set_isolated(false);
+            t
+        }
+    };
+    let moved = |h: &Host, other: &Host| h.has_addr(VIP) && !other.has_addr(VIP);
+    let settled = wait_until(bound, Duration::from_millis(5), || match scenario {
+        Scenario::Split => moved(&a, &b),
+        _ => b.has_addr(VIP),
+    });
+    // Traffic is back once 40 more replies (200 ms of probes) have come.
+    let recovered = settled && ping.wait_replies(40, bound);
+    if !recovered {
+        // Keep pinging to the bound so the gap shows as at least that.
+        sleep(Duration::from_millis(100));
+    }
+    let report = ping.stop();
+    let gap_ms = if recovered {
+        report.longest_gap_after_ms(event)
+    } else {
+        (epoch_now() - event) * 1e3
+    };
+    Outcome {
+        gap_ms,
+        lost: report.lost_after(event).len(),
+        recovered,
+        replies: report.replies.iter().map(|t| t - event).collect(),
+    }
+}
+
+/// Waits until a holds the VIP and b does not, and it stays so for four advert
+/// intervals (the election is over); panics if that does not come about.
+fn settle(a: &Host, b: &Host, interval: Duration) {
+    let bound = interval * 6 + Duration::from_secs(10);
+    let calm = interval * 4 + Duration::from_millis(300);
+    let start = std::time::Instant::now();
+    let mut since: Option<std::time::Instant> = None;
+    while start.elapsed() < bound {
+        if a.has_addr(VIP) && !b.has_addr(VIP) {
+            let s = *since.get_or_insert_with(std::time::Instant::now);
+            if s.elapsed() >= calm {
+                return;
+            }
+        } else {
+            since = None;
+        }
+        sleep(Duration::from_millis(10));
+    }
+    panic!("the routers did not settle (a master, b backup) within {bound:?}");
+}
