@@ -25,18 +25,21 @@ struct Args {
     /// Repetitions of each scenario, agent and timer.
     #[arg(long, default_value_t = 3)]
     reps: usize,
-    /// Scenarios, comma-separated: cable, sigterm, split, maintenance.
+    /// Scenarios, comma-separated: cable, sigterm, split, maintenance, nginx.
     #[arg(long, value_delimiter = ',', value_parser = Scenario::parse,
-          default_value = "cable,sigterm,split,maintenance")]
+          default_value = "cable,sigterm,split,maintenance,nginx")]
     scenarios: Vec<Scenario>,
     /// Advert intervals for the cable and sigterm scenarios: "default" (each agent's
     /// own), or e.g. 1s, 100ms, 10ms. The others run with the defaults only.
     #[arg(long, value_delimiter = ',', value_parser = Timer::parse,
           default_value = "default,1s,100ms,10ms")]
     timers: Vec<Timer>,
-    /// Instance counts for the footprint (none: skip it).
+    /// Instance counts for the footprint.
     #[arg(long, value_delimiter = ',', default_value = "1,200")]
     footprint: Vec<u8>,
+    /// Skip the footprint.
+    #[arg(long)]
+    no_footprint: bool,
     /// Where results.md and the plots go.
     #[arg(long, default_value = "bench/results")]
     out: PathBuf,
@@ -58,7 +61,7 @@ fn main() -> ExitCode {
     for &scenario in &args.scenarios {
         let timers: Vec<Timer> = match scenario {
             Scenario::Cable | Scenario::Sigterm => args.timers.clone(),
-            Scenario::Split | Scenario::Maintenance => vec![Timer::Default],
+            Scenario::Split | Scenario::Maintenance | Scenario::Nginx => vec![Timer::Default],
         };
         for timer in timers {
             let first = cells.len();
@@ -109,7 +112,8 @@ fn main() -> ExitCode {
         }
     }
     let mut fp = Vec::new();
-    for &instances in &args.footprint {
+    let counts: &[u8] = if args.no_footprint { &[] } else { &args.footprint };
+    for &instances in counts {
         for agent in Agent::ALL {
             n += 1;
             let id = format!("bn{n}");
@@ -147,7 +151,7 @@ fn main() -> ExitCode {
 /// timer); returns the file names written, or why not.
 fn draw_plots(args: &Args, cells: &[Cell]) -> Vec<Result<String, String>> {
     let mut out = Vec::new();
-    for scenario in [Scenario::Cable, Scenario::Sigterm, Scenario::Split] {
+    for scenario in Scenario::ALL {
         let rows: Vec<plot::Row> = cells
             .iter()
             .filter(|c| c.scenario == scenario)
@@ -206,7 +210,9 @@ fn render(
     let _ = writeln!(
         md,
         "Outage: the longest gap between echo replies seen by a client pinging the VIP \
-         every 5 ms, from the last reply before the event. RFC floor: Master_Down_Interval \
+         every 5 ms, from the last reply before the event (for nginx: the longest run of \
+         failed requests of a client GETting it every 10 ms, between the served ones \
+         around it; \"lost\" counts failed requests). RFC floor: Master_Down_Interval \
          (3 × interval + Skew_Time) for a dead master, Skew_Time for one that leaves with a \
          priority-0 advert; \"defaults\" means 200 ms adverts for vipd and 1 s for \
          keepalived. At 10 ms both run with their real-time option (vipd \

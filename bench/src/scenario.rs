@@ -6,6 +6,7 @@
 use std::thread::sleep;
 use std::time::Duration;
 
+use vipd_e2e::web::{outage_after, Getter, Nginx};
 use vipd_e2e::{epoch_now, master_down_ms, skew_ms, wait_until, Host, Lan, Pinger, Signal};
 
 use crate::agent::{self, Agent, Instance, Timer};
@@ -24,14 +25,18 @@ pub enum Scenario {
     Split,
     /// `vipctl maintenance on` on the master (vipd only: keepalived has no such command).
     Maintenance,
+    /// nginx killed (SIGKILL to its process group) on the master, which tracks it: the
+    /// outage an HTTP client GETting the VIP every 10 ms sees.
+    Nginx,
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 4] = [
+    pub const ALL: [Scenario; 5] = [
         Scenario::Cable,
         Scenario::Sigterm,
         Scenario::Split,
         Scenario::Maintenance,
+        Scenario::Nginx,
     ];
 
     pub fn name(self) -> &'static str {
@@ -40,6 +45,7 @@ impl Scenario {
             Scenario::Sigterm => "sigterm",
             Scenario::Split => "split",
             Scenario::Maintenance => "maintenance",
+            Scenario::Nginx => "nginx",
         }
     }
 
@@ -49,6 +55,7 @@ impl Scenario {
             Scenario::Sigterm => "master SIGTERM",
             Scenario::Split => "split brain heals",
             Scenario::Maintenance => "planned maintenance handover",
+            Scenario::Nginx => "nginx killed on the master (HTTP)",
         }
     }
 
@@ -57,7 +64,7 @@ impl Scenario {
             .into_iter()
             .find(|sc| sc.name() == s)
             .ok_or_else(|| {
-                format!("scenario {s:?}: expected one of cable, sigterm, split, maintenance")
+                format!("scenario {s:?}: expected one of cable, sigterm, split, maintenance, nginx")
             })
     }
 
@@ -74,7 +81,7 @@ impl Scenario {
         match self {
             Scenario::Cable => Some(master_down_ms(100, i)),
             Scenario::Sigterm => Some(skew_ms(100, i)),
-            Scenario::Split | Scenario::Maintenance => None,
+            Scenario::Split | Scenario::Maintenance | Scenario::Nginx => None,
         }
     }
 }
@@ -95,6 +102,9 @@ pub struct Outcome {
 /// One scenario, run once with `agent` and `timer`. Panics (from the harness) when the
 /// LAN cannot be set up or the routers never settle; the caller catches that.
 pub fn run(id: &str, agent: Agent, scenario: Scenario, timer: Timer) -> Outcome {
+    if scenario == Scenario::Nginx {
+        return nginx(id, agent, timer);
+    }
     let interval = Duration::from_millis(u64::from(timer.interval_ms(agent)));
     let _serial = vipd_e2e::exclusive();
     let lan = Lan::new(id);
@@ -137,6 +147,7 @@ pub fn run(id: &str, agent: Agent, scenario: Scenario, timer: Timer) -> Outcome 
             );
             t
         }
+        Scenario::Nginx => unreachable!("run() hands nginx to nginx()"),
         Scenario::Split => {
             a.set_isolated(true);
             b.set_isolated(true);
@@ -194,4 +205,87 @@ fn settle(a: &Host, b: &Host, interval: Duration) {
         sleep(Duration::from_millis(10));
     }
     panic!("the routers did not settle (a master, b backup) within {bound:?}");
+}
+
+/// nginx on both routers, each agent tracking its own nginx the way its documentation
+/// suggests: vipd a process check on nginx's pidfile (a pidfd: the death is seen at
+/// once); keepalived a `vrrp_script` running `pgrep -F <pidfile>` every second (its
+/// least interval), `fall 1`. nginx is killed on the master; the outage is what a client
+/// GETting the VIP every 10 ms sees.
+fn nginx(id: &str, agent: Agent, timer: Timer) -> Outcome {
+    let interval = Duration::from_millis(u64::from(timer.interval_ms(agent)));
+    let _serial = vipd_e2e::exclusive();
+    let lan = Lan::new(id);
+    let client = lan.host_at("client", 100);
+    let a = lan.host_at("a", 11);
+    let b = lan.host_at("b", 12);
+    let mut na = Nginx::start(&a);
+    let nb = Nginx::start(&b);
+    for (h, n, priority) in [(&a, &na, 150u8), (&b, &nb, 100u8)] {
+        let pidfile = n.pidfile().display().to_string();
+        let one = [Instance {
+            vrid: 51,
+            priority,
+            vip: VIP_CIDR.to_string(),
+        }];
+        match agent {
+            Agent::Vipd => {
+                let base = agent::vipd_config(timer, &one);
+                let tracked = base.replacen(
+                    "instances:\n",
+                    &format!(
+                        "checks:\n  nginx:\n    process: {{pidfile: \"{pidfile}\"}}\n    interval: 1s\ninstances:\n"
+                    ),
+                    1,
+                ) + "    track: [nginx]\n";
+                h.spawn_vipd(&tracked);
+            }
+            Agent::Keepalived => {
+                let base = agent::keepalived_config(&h.name, timer, &one);
+                let script = format!(
+                    "vrrp_script chk_nginx {{\n    script \"/usr/bin/pgrep -F {pidfile}\"\n    \
+                     interval 1\n    fall 1\n    rise 1\n}}\n"
+                );
+                let conf = base
+                    .replacen("vrrp_instance", &format!("{script}vrrp_instance"), 1)
+                    .replacen(
+                        "    virtual_ipaddress",
+                        "    track_script {\n        chk_nginx\n    }\n    virtual_ipaddress",
+                        1,
+                    );
+                h.spawn_keepalived(&conf);
+            }
+        }
+    }
+    settle(&a, &b, interval);
+    let mut get = Getter::start(&client, VIP, Duration::from_secs(120));
+    sleep(Duration::from_millis(300));
+    let event = epoch_now();
+    na.kill_all();
+    let bound = interval * 5 + Duration::from_secs(5);
+    let moved = wait_until(bound, Duration::from_millis(5), || b.has_addr(VIP));
+    // Time for the client to follow (a few hundred requests' worth).
+    sleep(Duration::from_millis(500));
+    let samples = get.stop();
+    let outage = outage_after(&samples, event);
+    let served_by_b = samples
+        .iter()
+        .rev()
+        .take(10)
+        .all(|s| s.by.as_deref() == Some("b"));
+    let recovered = moved && served_by_b;
+    Outcome {
+        gap_ms: if recovered {
+            outage.gap.as_secs_f64() * 1e3
+        } else {
+            (epoch_now() - event) * 1e3
+        },
+        lost: outage.failed,
+        recovered,
+        replies: samples
+            .iter()
+            .filter(|s| s.by.is_some())
+            .map(|s| s.t - event)
+            .collect(),
+    }
 }
