@@ -92,7 +92,7 @@ fn rss_kib(pid: u32) -> u64 {
 }
 
 /// utime + stime of the processes (every thread), in clock ticks.
-fn cpu_ticks(pids: &[u32]) -> u64 {
+pub fn cpu_ticks(pids: &[u32]) -> u64 {
     pids.iter()
         .map(|p| {
             let stat = std::fs::read_to_string(format!("/proc/{p}/stat")).unwrap_or_default();
@@ -110,7 +110,7 @@ fn cpu_ticks(pids: &[u32]) -> u64 {
         .sum()
 }
 
-fn ticks_per_second() -> f64 {
+pub fn ticks_per_second() -> f64 {
     match nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK) {
         Ok(Some(t)) if t > 0 => t as f64,
         _ => 100.0,

@@ -3,6 +3,7 @@
 //! and about ten quiet minutes of the machine. See bench/README.md.
 
 mod agent;
+mod flood;
 mod footprint;
 mod plot;
 mod report;
@@ -40,6 +41,12 @@ struct Args {
     /// Skip the footprint.
     #[arg(long)]
     no_footprint: bool,
+    /// Flood rates, packets per second, for the robustness runs.
+    #[arg(long, value_delimiter = ',', default_value = "10000,50000")]
+    flood: Vec<u32>,
+    /// Skip the robustness runs.
+    #[arg(long)]
+    no_flood: bool,
     /// Where results.md and the plots go.
     #[arg(long, default_value = "bench/results")]
     out: PathBuf,
@@ -112,7 +119,11 @@ fn main() -> ExitCode {
         }
     }
     let mut fp = Vec::new();
-    let counts: &[u8] = if args.no_footprint { &[] } else { &args.footprint };
+    let counts: &[u8] = if args.no_footprint {
+        &[]
+    } else {
+        &args.footprint
+    };
     for &instances in counts {
         for agent in Agent::ALL {
             n += 1;
@@ -132,8 +143,31 @@ fn main() -> ExitCode {
             });
         }
     }
+    let rates: &[u32] = if args.no_flood { &[] } else { &args.flood };
+    let mut floods = Vec::new();
+    for &rate in rates {
+        for kind in flood::Kind::ALL {
+            for agent in Agent::ALL {
+                n += 1;
+                let id = format!("bn{n}");
+                let result = catch_unwind(AssertUnwindSafe(|| flood::run(&id, agent, kind, rate)))
+                    .map_err(|p| panic_text(&p));
+                println!(
+                    "{} {} at {rate}/s: {result:?}",
+                    agent.name(),
+                    kind.describe()
+                );
+                floods.push(report::FloodRow {
+                    agent,
+                    kind,
+                    rate,
+                    result,
+                });
+            }
+        }
+    }
     let plots = draw_plots(&args, &cells);
-    let md = render(&args, &cells, &fp, &plots, started.elapsed());
+    let md = render(&args, &cells, &fp, &floods, &plots, started.elapsed());
     let path = args.out.join("results.md");
     if let Err(e) = std::fs::write(&path, &md) {
         eprintln!("bench: cannot write {}: {e}", path.display());
@@ -190,6 +224,7 @@ fn render(
     args: &Args,
     cells: &[Cell],
     fp: &[FootprintRow],
+    floods: &[report::FloodRow],
     plots: &[Result<String, String>],
     took: std::time::Duration,
 ) -> String {
@@ -233,6 +268,14 @@ fn render(
     if !fp.is_empty() {
         md.push_str("\n## Footprint\n\n");
         md.push_str(&report::footprint_table(fp));
+    }
+    if !floods.is_empty() {
+        md.push_str(
+            "\n## Under a flood\n\nA third host floods the VRRP group for 5 s while a pair runs \
+             at 100 ms adverts (the master should send 10 adverts a second throughout, and \
+             nothing should move).\n\n",
+        );
+        md.push_str(&report::flood_table(floods));
     }
     md.push('\n');
     for p in plots {

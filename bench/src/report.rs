@@ -166,6 +166,49 @@ pub fn footprint_table(rows: &[FootprintRow]) -> String {
     t
 }
 
+/// One robustness run.
+#[derive(Debug, Clone)]
+pub struct FloodRow {
+    pub agent: Agent,
+    pub kind: crate::flood::Kind,
+    pub rate: u32,
+    pub result: Result<crate::flood::FloodResult, String>,
+}
+
+pub fn flood_table(rows: &[FloodRow]) -> String {
+    let mut t = String::from(
+        "| flood | asked, pps | agent | sent, pps | VIP moves | master adverts per s | \
+         master CPU, % of a core |\n|---|---|---|---|---|---|---|\n",
+    );
+    for r in rows {
+        match &r.result {
+            Ok(f) => {
+                let _ = writeln!(
+                    t,
+                    "| {} | {} | {} | {:.0} | {} | {:.1} | {:.1} |",
+                    r.kind.describe(),
+                    r.rate,
+                    r.agent.name(),
+                    f.pps,
+                    f.vip_moves,
+                    f.master_adverts_per_s,
+                    f.cpu_pct
+                );
+            }
+            Err(e) => {
+                let _ = writeln!(
+                    t,
+                    "| {} | {} | {} | failed: {e} | | | |",
+                    r.kind.describe(),
+                    r.rate,
+                    r.agent.name()
+                );
+            }
+        }
+    }
+    t
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -122,6 +122,9 @@ pub fn run(id: &str, agent: Agent, scenario: Scenario, timer: Timer) -> Outcome 
     agent::start(agent, &b, timer, &one(100));
     settle(&a, &b, interval);
     let ping = Pinger::start_replying(&client, VIP, Duration::from_secs(120), 40);
+    // BENCH_TRACE=1: print what crossed the bridge around the event (not ICMP).
+    let mut trace =
+        std::env::var_os("BENCH_TRACE").map(|_| lan.capture("br0", "not icmp and not icmp6"));
 
     // How long the traffic may take to come back: generous (a stuck ARP entry shows
     // as an outage this long, not as a hang).
@@ -173,6 +176,15 @@ pub fn run(id: &str, agent: Agent, scenario: Scenario, timer: Timer) -> Outcome 
         sleep(Duration::from_millis(100));
     }
     let report = ping.stop();
+    if let Some(t) = trace.as_mut() {
+        for l in t
+            .stop()
+            .iter()
+            .filter(|l| !l.stderr && (l.t - event).abs() < 1.5)
+        {
+            println!("  {:+9.4} {}", l.t - event, l.text);
+        }
+    }
     let gap_ms = if recovered {
         report.longest_gap_after_ms(event)
     } else {
