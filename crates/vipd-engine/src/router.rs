@@ -929,7 +929,20 @@ impl Router {
                 if stint.is_some_and(|s| s.advertised || s.vips_pending.is_none()) {
                     self.send_advert(self.effective_priority());
                 }
-                self.arm_adver_timer(now);
+                // Reset from when the timer was due, not from when the driver got round
+                // to it: a driver that wakes a little late every time (timer
+                // granularity, scheduling) would otherwise stretch every interval by
+                // its lateness (10 ms adverts went out every 11.1 ms). A driver so late
+                // that the next one is due already starts afresh from now (no burst).
+                let next = at + self.advert_interval();
+                self.timer = Some((
+                    Timer::Adver,
+                    if next > now {
+                        next
+                    } else {
+                        now + self.advert_interval()
+                    },
+                ));
             }
             (Timer::FaultRetry, State::Fault) => {
                 self.faults.forget_failures();

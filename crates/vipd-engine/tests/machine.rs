@@ -1847,3 +1847,48 @@ fn reconfigure_a_backup_above_its_master_preempts_at_the_master_down_timer() {
     r.handle(ns(4_609_375_000), Input::Timeout);
     assert_eq!(outs(&mut r), took_over());
 }
+
+// ---- advert cadence ---------------------------------------------------------------------------
+
+/// A driver that gets round to every Adver_Timer 1.3 ms late (tokio rounds its sleeps
+/// up to the next millisecond, and the loop takes its time) still sends one advert per
+/// Advertisement_Interval on average: each timer is reset from when it was due, so the
+/// lateness does not add up (it did: 10 ms adverts went out every 11.1 ms).
+#[test]
+fn a_late_driver_does_not_stretch_the_advert_interval() {
+    let (mut r, t) = master(cfg(100, 1));
+    let late = std::time::Duration::from_micros(1300);
+    let mut sent_at = Vec::new();
+    for _ in 0..100 {
+        let due = r.poll_timeout().expect("adver timer");
+        r.handle(due + late, Input::Timeout);
+        if sent_adverts(&drain(&mut r)).len() == 1 {
+            sent_at.push(due + late);
+        }
+    }
+    assert_eq!(sent_at.len(), 100);
+    // The k-th scheduled advert goes out at t + k × 10 ms + the lateness.
+    for (k, at) in sent_at.iter().enumerate() {
+        assert_eq!(
+            *at,
+            t + std::time::Duration::from_millis(10 * (k as u64 + 1)) + late,
+            "advert {k}"
+        );
+    }
+}
+
+/// A driver that wakes later than a whole interval starts the cadence afresh from then:
+/// no burst of adverts to catch up.
+#[test]
+fn a_stalled_driver_sends_one_advert_and_goes_on_from_then() {
+    let (mut r, t) = master(cfg(100, 1));
+    let due = r.poll_timeout().expect("adver timer");
+    assert_eq!(due, t + std::time::Duration::from_millis(10));
+    let woke = due + std::time::Duration::from_millis(35);
+    r.handle(woke, Input::Timeout);
+    assert_eq!(sent_adverts(&drain(&mut r)).len(), 1);
+    assert_eq!(
+        r.poll_timeout(),
+        Some(woke + std::time::Duration::from_millis(10))
+    );
+}
