@@ -47,6 +47,9 @@ struct Args {
     /// Skip the robustness runs.
     #[arg(long)]
     no_flood: bool,
+    /// Agents, comma-separated: vipd, keepalived.
+    #[arg(long, value_delimiter = ',', value_parser = parse_agent, default_value = "vipd,keepalived")]
+    agents: Vec<Agent>,
     /// Where results.md and the plots go.
     #[arg(long, default_value = "bench/results")]
     out: PathBuf,
@@ -72,7 +75,12 @@ fn main() -> ExitCode {
         };
         for timer in timers {
             let first = cells.len();
-            for agent in Agent::ALL.into_iter().filter(|a| scenario.supports(*a)) {
+            for agent in args
+                .agents
+                .iter()
+                .copied()
+                .filter(|a| scenario.supports(*a))
+            {
                 cells.push(Cell {
                     scenario,
                     timer,
@@ -125,7 +133,7 @@ fn main() -> ExitCode {
         &args.footprint
     };
     for &instances in counts {
-        for agent in Agent::ALL {
+        for agent in args.agents.iter().copied() {
             n += 1;
             let id = format!("bn{n}");
             let result = catch_unwind(AssertUnwindSafe(|| {
@@ -147,7 +155,7 @@ fn main() -> ExitCode {
     let mut floods = Vec::new();
     for &rate in rates {
         for kind in flood::Kind::ALL {
-            for agent in Agent::ALL {
+            for agent in args.agents.iter().copied() {
                 n += 1;
                 let id = format!("bn{n}");
                 let result = catch_unwind(AssertUnwindSafe(|| flood::run(&id, agent, kind, rate)))
@@ -289,6 +297,13 @@ fn render(
         }
     }
     md
+}
+
+fn parse_agent(s: &str) -> Result<Agent, String> {
+    Agent::ALL
+        .into_iter()
+        .find(|a| a.name() == s)
+        .ok_or_else(|| format!("agent {s:?}: expected vipd or keepalived"))
 }
 
 fn first_line(cmd: &mut Command) -> String {
