@@ -2,7 +2,9 @@
 //! wants to read the daemon's state).
 //!
 //! Framing: one JSON object per line, UTF-8, in both directions. The client sends a
-//! [`Request`]; the daemon answers with one [`Response`] and closes the connection.
+//! [`Request`]; the daemon answers with one [`Response`] and closes the connection —
+//! except for [`Command::Watch`], answered with [`Response::Watching`] and then one
+//! [`WatchLine`] per event until the daemon stops (an `end` record) or the client leaves.
 //! Every message carries `"v": 1`; a daemon refuses a version it does not speak with
 //! [`Response::Error`] naming the versions it does.
 
