@@ -57,7 +57,11 @@ impl DropSummaries {
         instance: &str,
         kind: &'static str,
     ) -> Option<BTreeMap<&'static str, u64>> {
-        let s = self.per.entry(instance.to_string()).or_default();
+        // No allocation per packet once the instance has an entry (a flood is many).
+        if !self.per.contains_key(instance) {
+            self.per.insert(instance.to_string(), Summary::default());
+        }
+        let s = self.per.get_mut(instance)?;
         *s.counts.entry(kind).or_insert(0) += 1;
         match s.last {
             Some(last) if now < last + DROP_SUMMARY_EVERY => None,
@@ -105,8 +109,11 @@ impl Node {
 
     /// Counts a drop of instance `i` for the summaries; publishes one if due.
     pub(crate) fn count_drop(&mut self, now: Instant, i: usize, reason: &DropReason) {
-        let name = self.instances[i].cfg.name.clone();
-        if let Some(counts) = self.drops.count(now, &name, reason.kind()) {
+        let due = self
+            .drops
+            .count(now, &self.instances[i].cfg.name, reason.kind());
+        if let Some(counts) = due {
+            let name = self.instances[i].cfg.name.clone();
             self.publish(now, drops_event(name, counts));
         }
     }
