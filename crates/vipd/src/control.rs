@@ -338,6 +338,53 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
     }
 
+    #[tokio::test]
+    async fn a_watch_streams_after_its_answer_and_a_client_that_leaves_closes_its_channel() {
+        let dir = std::env::temp_dir().join(format!("vipd-watch-{}", std::process::id()));
+        let path = dir.join("vipd.sock");
+        let (sock, mut requests) = serve(&path).await.expect("serve");
+        let mut c = UnixStream::connect(&path).await.expect("connect");
+        c.write_all(b"{\"v\":1,\"command\":\"watch\"}\n")
+            .await
+            .expect("send");
+        let pending = tokio::time::timeout(Duration::from_secs(2), requests.recv())
+            .await
+            .expect("request within 2 s")
+            .expect("request");
+        let tx = pending.stream.expect("a watch comes with its channel");
+        // An event queued before the answer is sent still comes after it.
+        let line = |text: &str| Outgoing {
+            line: text.into(),
+            last: false,
+        };
+        tx.try_send(line("{\"first\":1}\n")).expect("room");
+        let _ = pending.reply.send(Response::Watching {
+            v: PROTOCOL_VERSION,
+            instances: vec![],
+        });
+        tx.try_send(line("{\"second\":2}\n")).expect("room");
+        let mut reader = BufReader::new(&mut c);
+        let mut got = Vec::new();
+        for _ in 0..3 {
+            let mut l = String::new();
+            tokio::time::timeout(Duration::from_secs(2), reader.read_line(&mut l))
+                .await
+                .expect("a line within 2 s")
+                .expect("read");
+            got.push(l);
+        }
+        assert!(got[0].contains(r#""kind":"watching""#), "{got:?}");
+        assert_eq!(got[1..], ["{\"first\":1}\n", "{\"second\":2}\n"]);
+        // The client leaves: its task ends and the loop's side sees the channel closed.
+        drop(reader);
+        drop(c);
+        tokio::time::timeout(Duration::from_secs(2), tx.closed())
+            .await
+            .expect("the channel closes within 2 s of the client leaving");
+        drop(sock);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
     #[test]
     fn groups_come_from_proc_status_only_for_the_peers_uid() {
         let status = "Name:\tvipctl\nUid:\t1000\t1000\t1000\t1000\nGid:\t1000\t1000\t1000\t1000\nGroups:\t4 27 900 \n";
