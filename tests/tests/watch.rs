@@ -3,24 +3,34 @@
 //! its reason, in order, and the end of the stream when vipd stops. A watcher that
 //! never reads (a small receive buffer) while thousands of events are published slows
 //! neither a `status` answer nor a failover, and when it finally reads it is told how
-//! many events it missed.
+//! many events it missed. A flood of bad packets makes at most one drop summary a second,
+//! and the summaries add up to what `status` counted.
 
+use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
+use std::net::Ipv4Addr;
 use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use vipd_api::{Command, Request, Response, State, WatchEvent, WatchLine};
+use vipd_e2e::inject::{send_raw_ipv4, v3_advert, vrrp_datagram};
+use vipd_e2e::lan::first_instance;
 use vipd_e2e::{
     bins, describe, exclusive, start_pair, wait_master, wait_until, Host, Lan, Monitor, Signal,
     VIP4, VIP4_CIDR,
 };
 
 /// `vipctl watch --json` on `h`, its exit code printed after it as `vipctl exited N`.
+/// The shell passes SIGINT and SIGTERM on to vipctl: stopping the monitor must end
+/// vipctl too (an orphan would hold the output pipe open, and the monitor's readers
+/// would wait for it forever).
 fn watch_json(h: &Host) -> Monitor {
     let mut c = h.command("sh");
     c.arg("-c")
-        .arg(r#""$0" "$@"; echo "vipctl exited $?""#)
+        .arg(
+            r#""$0" "$@" & pid=$!; trap 'kill $pid' INT TERM; wait $pid; rc=$?; wait $pid; echo "vipctl exited $rc""#,
+        )
         .arg(bins::vipctl())
         .arg("--socket")
         .arg(h.control_socket())
@@ -302,4 +312,122 @@ fn a_stuck_watcher_delays_neither_status_nor_failover_and_is_told_what_it_missed
     {
         assert_eq!(*e, maintenance(k % 2 == 0), "toggle {k}");
     }
+}
+
+/// Seconds since midnight of an RFC 3339 UTC time with milliseconds.
+fn time_of_day(t: &str) -> f64 {
+    let field = |r: std::ops::Range<usize>| -> f64 {
+        t.get(r)
+            .and_then(|f| f.parse().ok())
+            .unwrap_or_else(|| panic!("not an RFC 3339 time: {t}"))
+    };
+    field(11..13) * 3600.0 + field(14..16) * 60.0 + field(17..23)
+}
+
+/// Bad packets of each kind in the flood.
+const FLOOD_EACH: usize = 500;
+
+#[test]
+fn a_drop_flood_makes_at_most_one_summary_a_second_adding_up_to_the_status_counts() {
+    let _serial = exclusive();
+    let lan = Lan::new("watchdrop");
+    let x = lan.host_at("x", 66);
+    let (a, b) = start_pair(&lan, VIP4_CIDR);
+    let before = first_instance(&b.status()).drops.clone();
+    let mut watch = watch_json(&b);
+    assert!(
+        watch
+            .wait_for(Duration::from_secs(5), |l| l
+                .text
+                .contains(r#""kind":"watching""#))
+            .is_some(),
+        "no answer to the watch: {:?}",
+        watch.lines()
+    );
+    // Adverts with TTL 64 and with a damaged checksum, alternately, 2 ms apart.
+    let src: Ipv4Addr = x.ipv4.parse().expect("x's address");
+    let vip: Ipv4Addr = VIP4.parse().expect("VIP");
+    let valid = v3_advert(src, 51, 255, 20, &[vip]);
+    let mut damaged = valid.clone();
+    damaged[6] ^= 0xff;
+    let mut flood = Vec::new();
+    for _ in 0..FLOOD_EACH {
+        flood.push(vrrp_datagram(src, 64, &valid));
+        flood.push(vrrp_datagram(src, 255, &damaged));
+    }
+    let t0 = Instant::now();
+    let sent = send_raw_ipv4(x.ns().name(), "eth0", flood).expect("send the flood from x");
+    let flood_s = t0.elapsed().as_secs_f64();
+    assert_eq!(sent, 2 * FLOOD_EACH);
+    // The last summary comes at most a second after the last drop.
+    let counted = |d: &BTreeMap<String, u64>, k: &str| {
+        d.get(k).copied().unwrap_or(0) - before.get(k).copied().unwrap_or(0)
+    };
+    let summed = |lines: &[WatchLine], k: &str| -> u64 {
+        lines
+            .iter()
+            .filter_map(|l| match &l.event {
+                WatchEvent::Drops { by_reason, .. } => by_reason.get(k).copied(),
+                _ => None,
+            })
+            .sum()
+    };
+    let parsed = |m: &Monitor| {
+        let texts: Vec<String> = m
+            .lines()
+            .into_iter()
+            .filter(|l| !l.stderr)
+            .map(|l| l.text)
+            .collect();
+        stream_lines(&texts)
+    };
+    let mut status = BTreeMap::new();
+    let agreed = wait_until(Duration::from_secs(3), Duration::from_millis(50), || {
+        status = first_instance(&b.status()).drops.clone();
+        let lines = parsed(&watch);
+        ["bad_ttl", "bad_checksum"]
+            .iter()
+            .all(|k| counted(&status, k) > 0 && summed(&lines, k) == counted(&status, k))
+    });
+    let lines = parsed(&watch);
+    watch.stop();
+    let summaries: Vec<&WatchLine> = lines
+        .iter()
+        .filter(|l| matches!(l.event, WatchEvent::Drops { .. }))
+        .collect();
+    println!(
+        "drop flood: {sent} sent in {flood_s:.2} s; status counted bad_ttl {}, bad_checksum \
+         {}; {} summaries: {:?}",
+        counted(&status, "bad_ttl"),
+        counted(&status, "bad_checksum"),
+        summaries.len(),
+        summaries
+            .iter()
+            .map(|l| match &l.event {
+                WatchEvent::Drops { total, .. } => format!("{} {total}", l.time),
+                _ => String::new(),
+            })
+            .collect::<Vec<_>>()
+    );
+    assert!(
+        agreed,
+        "the summaries do not add up to the status counts: status {status:?}, summaries \
+         {summaries:?}\n{}",
+        describe(&[&a, &b], VIP4)
+    );
+    // One at the first drop, then at most one a second: a flood of flood_s seconds
+    // makes at most ceil(flood_s) + 1, each at least a second after the one before (to
+    // the millisecond of the stamps).
+    let bound = flood_s.ceil() as usize + 1;
+    assert!(
+        (2..=bound).contains(&summaries.len()),
+        "{} summaries for a flood of {flood_s:.2} s (at most {bound})",
+        summaries.len()
+    );
+    for w in summaries.windows(2) {
+        let gap = time_of_day(&w[1].time) - time_of_day(&w[0].time);
+        assert!(gap >= 0.999, "summaries {gap:.3} s apart: {w:?}");
+    }
+    // Only drops: the flood changed nothing else.
+    assert_eq!(summaries.len(), lines.len(), "{lines:?}");
 }
