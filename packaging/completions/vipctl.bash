@@ -25,6 +25,9 @@ _vipctl() {
             vipctl,status)
                 cmd="vipctl__subcmd__status"
                 ;;
+            vipctl,watch)
+                cmd="vipctl__subcmd__watch"
+                ;;
             vipctl__subcmd__help,help)
                 cmd="vipctl__subcmd__help__subcmd__help"
                 ;;
@@ -34,6 +37,9 @@ _vipctl() {
             vipctl__subcmd__help,status)
                 cmd="vipctl__subcmd__help__subcmd__status"
                 ;;
+            vipctl__subcmd__help,watch)
+                cmd="vipctl__subcmd__help__subcmd__watch"
+                ;;
             *)
                 ;;
         esac
@@ -41,7 +47,7 @@ _vipctl() {
 
     case "${cmd}" in
         vipctl)
-            opts="-h -V --socket --help --version status maintenance help"
+            opts="-h -V --socket --help --version status maintenance watch help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -59,7 +65,7 @@ _vipctl() {
             return 0
             ;;
         vipctl__subcmd__help)
-            opts="status maintenance help"
+            opts="status maintenance watch help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -114,6 +120,20 @@ _vipctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        vipctl__subcmd__help__subcmd__watch)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         vipctl__subcmd__maintenance)
             opts="-h --socket --help on off"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -133,6 +153,24 @@ _vipctl() {
             return 0
             ;;
         vipctl__subcmd__status)
+            opts="-h --json --socket --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vipctl__subcmd__watch)
             opts="-h --json --socket --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

@@ -50,7 +50,7 @@ impl ClientError {
         !matches!(self, ClientError::BadAnswer(_) | ClientError::BadRequest(_))
     }
 
-    fn from_io(path: &Path, timeout: Duration, source: io::Error) -> ClientError {
+    pub fn from_io(path: &Path, timeout: Duration, source: io::Error) -> ClientError {
         let path = path.to_owned();
         match source.kind() {
             io::ErrorKind::NotFound => ClientError::NoSocket { path },
@@ -84,6 +84,24 @@ pub fn call(socket: &Path, request: &Request, timeout: Duration) -> Result<Respo
         return Err(ClientError::NoAnswer);
     }
     serde_json::from_str(&answer).map_err(ClientError::BadAnswer)
+}
+
+/// Sends `request` (a `watch`) and returns the connection, to read the answer line (within
+/// `timeout`: the read timeout is set) and then the stream.
+pub fn open_stream(
+    socket: &Path,
+    request: &Request,
+    timeout: Duration,
+) -> Result<BufReader<UnixStream>, ClientError> {
+    let io_err = |e| ClientError::from_io(socket, timeout, e);
+    let mut stream = connect(socket, timeout).map_err(io_err)?;
+    stream.set_read_timeout(Some(timeout)).map_err(io_err)?;
+    stream.set_write_timeout(Some(timeout)).map_err(io_err)?;
+    let mut line = serde_json::to_vec(request).map_err(ClientError::BadRequest)?;
+    line.push(b'\n');
+    stream.write_all(&line).map_err(io_err)?;
+    stream.flush().map_err(io_err)?;
+    Ok(BufReader::new(stream))
 }
 
 /// `UnixStream::connect` has no timeout of its own; connecting to a daemon whose

@@ -3,6 +3,7 @@
 //! ```text
 //! vipctl [--socket PATH] status [--json]
 //! vipctl [--socket PATH] maintenance on|off [INSTANCE…]
+//! vipctl [--socket PATH] watch [--json] [INSTANCE…]
 //! ```
 //!
 //! `maintenance` changes state: vipd allows it to root and to members of its
@@ -14,6 +15,7 @@
 
 mod client;
 mod render;
+mod watch;
 
 use std::ffi::OsString;
 use std::io::{self, Write};
@@ -28,11 +30,11 @@ use crate::client::ClientError;
 use crate::render::render_status;
 
 /// Success.
-const EXIT_OK: u8 = 0;
+pub(crate) const EXIT_OK: u8 = 0;
 /// vipd answered, but with an error.
-const EXIT_DAEMON_ERROR: u8 = 1;
+pub(crate) const EXIT_DAEMON_ERROR: u8 = 1;
 /// vipd could not be reached.
-const EXIT_UNREACHABLE: u8 = 2;
+pub(crate) const EXIT_UNREACHABLE: u8 = 2;
 
 /// The environment variable naming the control socket when `--socket` is not given.
 const SOCKET_ENV: &str = "VIPD_SOCKET";
@@ -62,6 +64,18 @@ enum Cmd {
         #[arg(value_enum)]
         mode: OnOff,
         /// Instances to change (default: every instance).
+        instances: Vec<String>,
+    },
+    /// Follow what vipd does, one line per event as it happens: state changes, health
+    /// check changes, maintenance on/off, reloads and dropped packets (summarised at
+    /// most once a second). Runs until vipd stops (exit 0) or goes away (exit 2), or
+    /// Ctrl-C.
+    Watch {
+        /// Print the daemon's JSON lines as they come (the answer first).
+        #[arg(long)]
+        json: bool,
+        /// Instances to watch (default: every instance). Reloads and checks concern
+        /// no one instance and always come.
         instances: Vec<String>,
     },
 }
@@ -115,6 +129,9 @@ fn run(
             };
             return mutate(&socket, command, timeout, out, err);
         }
+        Cmd::Watch { json, instances } => {
+            return watch::watch(&socket, instances.clone(), *json, timeout, out, err);
+        }
     };
     let response = match client::call(&socket, &Request::new(Command::Status), timeout) {
         Ok(r) => r,
@@ -126,7 +143,7 @@ fn run(
             let _ = writeln!(err, "vipctl: vipd refused the request: {message}");
             return EXIT_DAEMON_ERROR;
         }
-        Response::Done { .. } => {
+        Response::Done { .. } | Response::Watching { .. } => {
             let _ = writeln!(err, "vipctl: vipd answered a status request with no status");
             return EXIT_DAEMON_ERROR;
         }
@@ -177,14 +194,14 @@ fn mutate(
             let _ = writeln!(err, "vipctl: vipd refused the request: {message}");
             EXIT_DAEMON_ERROR
         }
-        Ok(Response::Status(_)) => {
+        Ok(Response::Status(_) | Response::Watching { .. }) => {
             let _ = writeln!(err, "vipctl: vipd answered with a status, not a result");
             EXIT_DAEMON_ERROR
         }
     }
 }
 
-fn report(err: &mut dyn Write, e: &ClientError) -> u8 {
+pub(crate) fn report(err: &mut dyn Write, e: &ClientError) -> u8 {
     let _ = writeln!(err, "vipctl: {e}");
     if e.is_unreachable() {
         EXIT_UNREACHABLE
@@ -488,6 +505,84 @@ mod tests {
             socket_path(&cli(&["vipctl", "status"]), None),
             PathBuf::from(vipd_api::DEFAULT_SOCKET)
         );
+    }
+
+    #[test]
+    fn watch_prints_events_until_the_end_record_and_exits_0() {
+        let sock = TempSocket::new("watch");
+        let ack = serde_json::to_string(&Response::Watching {
+            v: 1,
+            instances: vec![vipd_api::WatchStart {
+                name: "web".into(),
+                state: vipd_api::State::Backup,
+                priority: 100,
+                maintenance: false,
+            }],
+        })
+        .expect("encode");
+        let changed = r#"{"v":1,"time":"2026-12-01T02:30:05.123Z","kind":"state_changed","instance":"web","from":"backup","to":"master","reason":"master_down_timer","priority":100}"#;
+        let end =
+            r#"{"v":1,"time":"2026-12-01T02:30:06.000Z","kind":"end","reason":"vipd is stopping"}"#;
+        let reply = format!(
+            "{ack}
+{changed}
+{end}"
+        );
+        let server = serve_once(UnixListener::bind(&sock.0).expect("bind"), Some(reply));
+        let (code, out, err) = run_against(&sock.0, &["watch", "web"]);
+        assert_eq!(code, EXIT_OK, "{err}");
+        assert_eq!(
+            out,
+            concat!(
+                "watching web: backup, priority 100\n",
+                "2026-12-01T02:30:05.123Z  web  backup -> master (master_down_timer, priority 100)\n",
+                "2026-12-01T02:30:06.000Z  -  stream ended: vipd is stopping\n",
+            )
+        );
+        let request = server.join().expect("server");
+        assert_eq!(
+            String::from_utf8(request).expect("utf-8"),
+            "{\"v\":1,\"command\":\"watch\",\"instances\":[\"web\"]}\n"
+        );
+    }
+
+    #[test]
+    fn watch_json_prints_the_raw_lines_and_an_unended_stream_is_exit_2() {
+        let sock = TempSocket::new("watch-json");
+        let ack = r#"{"kind":"watching","v":1,"instances":[]}"#;
+        let missed = r#"{"v":1,"time":"2026-12-01T02:30:05.123Z","kind":"missed","count":3}"#;
+        let reply = format!(
+            "{ack}
+{missed}"
+        );
+        let server = serve_once(UnixListener::bind(&sock.0).expect("bind"), Some(reply));
+        let (code, out, err) = run_against(&sock.0, &["watch", "--json"]);
+        server.join().expect("server");
+        assert_eq!(code, EXIT_UNREACHABLE);
+        assert_eq!(
+            out,
+            format!(
+                "{ack}
+{missed}
+"
+            )
+        );
+        assert!(err.contains("closed the stream without ending it"), "{err}");
+    }
+
+    #[test]
+    fn watch_refused_is_exit_1() {
+        let sock = TempSocket::new("watch-refused");
+        let refused = r#"{"kind":"error","v":1,"message":"no instance named db"}"#;
+        let server = serve_once(
+            UnixListener::bind(&sock.0).expect("bind"),
+            Some(refused.into()),
+        );
+        let (code, out, err) = run_against(&sock.0, &["watch", "db"]);
+        server.join().expect("server");
+        assert_eq!(code, EXIT_DAEMON_ERROR);
+        assert!(out.is_empty());
+        assert!(err.contains("no instance named db"), "{err}");
     }
 
     #[test]

@@ -2,7 +2,9 @@
 //! wants to read the daemon's state).
 //!
 //! Framing: one JSON object per line, UTF-8, in both directions. The client sends a
-//! [`Request`]; the daemon answers with one [`Response`] and closes the connection.
+//! [`Request`]; the daemon answers with one [`Response`] and closes the connection —
+//! except for [`Command::Watch`], answered with [`Response::Watching`] and then one
+//! [`WatchLine`] per event until the daemon stops (an `end` record) or the client leaves.
 //! Every message carries `"v": 1`; a daemon refuses a version it does not speak with
 //! [`Response::Error`] naming the versions it does.
 
@@ -37,6 +39,16 @@ pub enum Command {
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         instances: Vec<String>,
     },
+    /// Keep the connection open and stream events ([`WatchLine`], one a line) about the
+    /// named instances (every instance when none is named; events that concern no one
+    /// instance, such as reloads and checks, always come). The first line is the answer
+    /// ([`Response::Watching`], or an error); the stream ends with an `end` record when
+    /// vipd stops. Not mutating: allowed to anyone who can connect. Added in protocol
+    /// version 1 without a bump (an older daemon answers "bad request").
+    Watch {
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        instances: Vec<String>,
+    },
 }
 
 impl Request {
@@ -63,6 +75,92 @@ pub enum Response {
         v: u32,
         message: String,
     },
+    /// The answer to [`Command::Watch`]: the subscription holds from here on, and the
+    /// watched instances as they stand now (the stream's starting point). Added in
+    /// protocol version 1 without a bump.
+    Watching {
+        v: u32,
+        instances: Vec<WatchStart>,
+    },
+}
+
+/// One watched instance as it stands when the watch begins.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WatchStart {
+    pub name: String,
+    pub state: State,
+    /// The effective priority (configured, plus what tracked checks add).
+    pub priority: u8,
+    pub maintenance: bool,
+}
+
+/// One line of a watch stream after the answer: when and what.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WatchLine {
+    pub v: u32,
+    /// When it happened, by the daemon's wall clock: RFC 3339, UTC, milliseconds
+    /// (`2026-12-01T02:30:05.123Z`).
+    pub time: String,
+    #[serde(flatten)]
+    pub event: WatchEvent,
+}
+
+/// What happened, as a watch stream tells it (`"kind"` names the variant).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum WatchEvent {
+    /// An instance changed VRRP state; `priority` is its effective priority then.
+    StateChanged {
+        instance: String,
+        from: State,
+        to: State,
+        /// Why (stable names, e.g. "master_down_timer", "higher_priority_advert").
+        reason: String,
+        priority: u8,
+    },
+    /// A health check went up or down (a file check: its value changed); `saw` is the
+    /// result that decided it, in words (`exit 1`, `HTTP 503 (expected 2xx)`, ...).
+    Check {
+        check: String,
+        up: bool,
+        saw: String,
+    },
+    /// Maintenance on or off for an instance, and the uid that asked.
+    Maintenance {
+        instance: String,
+        on: bool,
+        uid: u32,
+    },
+    /// A reload (SIGHUP) was applied: what changed, one entry each (`added db`,
+    /// `removed web`, `updated web`, `restarted web: …`, `checks: …`); empty when
+    /// nothing did.
+    ReloadApplied { changes: Vec<String> },
+    /// A reload was refused; the running configuration stays.
+    ReloadRejected { error: String },
+    /// Packets an instance dropped since its last summary, by reason (stable names as in
+    /// the status's `drops`). At most one a second per instance.
+    Drops {
+        instance: String,
+        total: u64,
+        by_reason: std::collections::BTreeMap<String, u64>,
+    },
+    /// This many events were not delivered to this watcher (it read too slowly and its
+    /// buffer was full); the next line follows them.
+    Missed { count: u64 },
+    /// The stream ends (vipd is stopping); nothing follows.
+    End { reason: String },
+}
+
+impl WatchEvent {
+    /// The instance the event concerns, if one.
+    pub fn instance(&self) -> Option<&str> {
+        match self {
+            WatchEvent::StateChanged { instance, .. }
+            | WatchEvent::Maintenance { instance, .. }
+            | WatchEvent::Drops { instance, .. } => Some(instance),
+            _ => None,
+        }
+    }
 }
 
 /// The start of the [`Response::Error`] message when the caller may not run a command.
@@ -286,6 +384,49 @@ mod tests {
                 on: false,
                 instances: vec![]
             }
+        );
+    }
+
+    #[test]
+    fn watch_wire_form() {
+        let r = Request::new(Command::Watch {
+            instances: vec!["web".into()],
+        });
+        let s = serde_json::to_string(&r).expect("serialize");
+        assert_eq!(s, r#"{"v":1,"command":"watch","instances":["web"]}"#);
+        let all: Request = serde_json::from_str(r#"{"v":1,"command":"watch"}"#).expect("parse");
+        assert_eq!(all.command, Command::Watch { instances: vec![] });
+        let line = WatchLine {
+            v: 1,
+            time: "2026-12-01T02:30:05.123Z".into(),
+            event: WatchEvent::Missed { count: 7 },
+        };
+        let s = serde_json::to_string(&line).expect("serialize");
+        assert_eq!(
+            s,
+            r#"{"v":1,"time":"2026-12-01T02:30:05.123Z","kind":"missed","count":7}"#
+        );
+        let back: WatchLine = serde_json::from_str(&s).expect("parse");
+        assert_eq!(back, line);
+        let changed = WatchLine {
+            v: 1,
+            time: "2026-12-01T02:30:05.123Z".into(),
+            event: WatchEvent::StateChanged {
+                instance: "web".into(),
+                from: State::Backup,
+                to: State::Master,
+                reason: "master_down_timer".into(),
+                priority: 100,
+            },
+        };
+        let s = serde_json::to_string(&changed).expect("serialize");
+        assert_eq!(
+            s,
+            r#"{"v":1,"time":"2026-12-01T02:30:05.123Z","kind":"state_changed","instance":"web","from":"backup","to":"master","reason":"master_down_timer","priority":100}"#
+        );
+        assert_eq!(
+            serde_json::from_str::<WatchLine>(&s).expect("parse"),
+            changed
         );
     }
 

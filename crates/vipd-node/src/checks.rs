@@ -443,12 +443,18 @@ impl Node {
             st.since = now;
         }
         if changed {
+            let event = vipd_api::WatchEvent::Check {
+                check: name.to_string(),
+                up: st.up,
+                saw: words.clone(),
+            };
             let (level, text) = match (st.up, st.is_file()) {
                 (_, true) => (Level::Info, format!("check {name}: {words}")),
                 (true, false) => (Level::Info, format!("check {name} is up: {words}")),
                 (false, false) => (Level::Warn, format!("check {name} is down: {words}")),
             };
             self.note(level, None, text);
+            self.publish(now, event);
             self.apply_tracking(now);
         } else if !ok && st.up {
             let (failures, fall) = (st.failures, st.cfg.fall);
@@ -572,6 +578,12 @@ impl Node {
                 (Level::Warn, "down")
             };
             self.note(level, None, format!("check {name} is {state}: {words}"));
+            let event = vipd_api::WatchEvent::Check {
+                check: name.to_string(),
+                up,
+                saw: words,
+            };
+            self.publish(now, event);
             self.apply_tracking(now);
         }
     }

@@ -7,7 +7,7 @@
 use std::fmt;
 use std::net::{IpAddr, Ipv6Addr};
 
-use vipd_engine::{DropReason, Reason, State};
+use vipd_engine::{DropReason, Instant, Reason, State};
 use vipd_wire::RxError;
 
 use crate::config::{Config, Vip};
@@ -259,8 +259,12 @@ pub enum Command {
         id: RequestId,
         response: vipd_api::Response,
     },
-    /// Something worth a log line (and, later, an event stream entry).
+    /// Something worth a log line.
     Record(Record),
+    /// An event for the watchers of the event stream (`vipctl watch`), with the instant
+    /// it happened; the shell stamps it with the wall clock and hands it to every
+    /// watcher. Nothing answers.
+    Publish(Published),
     /// Keep this maintenance state under the state directory (replacing what is there,
     /// atomically), so that a restart starts with it ([`crate::Node::new`]). Nothing
     /// answers: a failure is the shell's to log.
@@ -289,6 +293,13 @@ pub enum Command {
     StopWatch {
         id: CheckRunId,
     },
+}
+
+/// An event of the event stream and when it happened ([`Command::Publish`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Published {
+    pub at: Instant,
+    pub event: vipd_api::WatchEvent,
 }
 
 /// A run or a watch of a check: answered by [`Event::CheckResult`].

@@ -29,11 +29,12 @@ mod status;
 mod stop;
 pub mod vip;
 mod warn;
+mod watch;
 
 pub use io::{
     has_vip, Addr, AdvertCopy, Caller, CheckResult, CheckRunId, Command, Datagram, Event,
-    ExitError, Family, IfaceRead, JobId, Level, Link, LinkReadError, OpenId, ReadId, Record,
-    RequestId, RunId, VipJob, VipJobError, VipOp, What, ADDRESS_PROTOCOL,
+    ExitError, Family, IfaceRead, JobId, Level, Link, LinkReadError, OpenId, Published, ReadId,
+    Record, RequestId, RunId, VipJob, VipJobError, VipOp, What, ADDRESS_PROTOCOL,
 };
 pub use jobs::REMOVE_RETRY;
 pub use maintenance::Maintenance;
@@ -41,3 +42,4 @@ pub use node::{HostInfo, Node, POLL};
 pub use stop::SHUTDOWN_WAIT;
 pub use vipd_engine::Instant;
 pub use warn::WARN_EVERY;
+pub use watch::DROP_SUMMARY_EVERY;

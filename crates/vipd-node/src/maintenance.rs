@@ -159,6 +159,12 @@ impl Node {
                         "maintenance off: takes part in elections again"
                     },
                 );
+                let event = vipd_api::WatchEvent::Maintenance {
+                    instance: name,
+                    on: now_on,
+                    uid: caller.uid,
+                };
+                self.publish(now, event);
                 self.feed(now, i, Input::Maintenance(now_on));
             }
         }

@@ -79,6 +79,8 @@ pub struct Node {
     pub(crate) receiving_from: Option<IpAddr>,
     /// Health checks and their states.
     pub(crate) checks: crate::checks::Checks,
+    /// Drops counted for the event stream's summaries.
+    pub(crate) drops: crate::watch::DropSummaries,
     /// Runs handed out so far.
     runs: u64,
     /// Socket opens asked for so far.
@@ -129,6 +131,7 @@ impl Node {
             warnings: Warnings::default(),
             receiving_from: None,
             checks,
+            drops: Default::default(),
             runs: 0,
             opens: 0,
             auth_seq,
@@ -205,6 +208,7 @@ impl Node {
                 .is_none()
                 .then(|| self.checks.next_due())
                 .flatten(),
+            self.drops.next_due(),
         ];
         routers.chain(own.into_iter().flatten()).min()
     }
@@ -277,6 +281,7 @@ impl Node {
             self.stop_deadline();
         }
         self.checks_due(now);
+        self.drop_summaries_due(now);
     }
 
     // ---- helpers for the other modules --------------------------------------------
@@ -449,11 +454,20 @@ impl Node {
             Output::DelVips { id } => self.vip_job(now, i, id, false),
             Output::Announce { count } => self.announce(i, count),
             Output::StateChanged { from, to, reason } => {
+                let priority = inst.router.as_ref().map_or(0, |r| r.effective_priority());
                 self.record(
                     Level::Info,
                     Some(&name),
                     What::StateChanged { from, to, reason },
                 );
+                let event = vipd_api::WatchEvent::StateChanged {
+                    instance: name,
+                    from: crate::status::api_state(from),
+                    to: crate::status::api_state(to),
+                    reason: reason.as_str().to_string(),
+                    priority,
+                };
+                self.publish(now, event);
             }
             Output::Dropped(reason) => self.note_drop(now, i, reason),
             Output::AddressMismatch { from, addresses } => {

@@ -28,6 +28,7 @@ impl Node {
                     None,
                     format!("reload refused, keeping the running configuration: {e}"),
                 );
+                self.publish(now, vipd_api::WatchEvent::ReloadRejected { error: e });
                 return;
             }
         };
@@ -50,6 +51,9 @@ impl Node {
         let mut keep = Vec::new();
         let mut leaving = Vec::new();
         let mut updated = 0;
+        // What changed, for the event stream.
+        let mut changes = Vec::new();
+        let mut restarted = Vec::new();
         for mut inst in std::mem::take(&mut self.instances) {
             if new.instances.contains(&inst.cfg) {
                 keep.push(inst);
@@ -65,15 +69,29 @@ impl Node {
                 Some(Ok(())) => {
                     let name = inst.cfg.name.clone();
                     self.note(Level::Info, Some(&name), "instance updated in place");
+                    changes.push(format!("updated {name}"));
                     updated += 1;
                     keep.push(inst);
                 }
                 Some(Err(e)) => {
                     let name = inst.cfg.name.clone();
                     self.note(Level::Info, Some(&name), format!("instance restarts: {e}"));
+                    changes.push(format!("restarted {name}: {e}"));
+                    restarted.push(name);
                     leaving.push(inst);
                 }
-                None => leaving.push(inst),
+                None => {
+                    let name = inst.cfg.name.clone();
+                    if new.instances.iter().any(|c| c.name == name) {
+                        changes.push(format!(
+                            "restarted {name}: interface, VRID, version or VIPs changed"
+                        ));
+                        restarted.push(name);
+                    } else {
+                        changes.push(format!("removed {name}"));
+                    }
+                    leaving.push(inst);
+                }
             }
         }
         // The leaving ones say goodbye through the normal output path.
@@ -92,6 +110,9 @@ impl Node {
         for c in &new.instances {
             if !self.instances.iter().any(|i| i.cfg == *c) {
                 self.instances.push(Instance::new(c.clone()));
+                if !restarted.contains(&c.name) {
+                    changes.push(format!("added {}", c.name));
+                }
                 added += 1;
             }
         }
@@ -102,6 +123,7 @@ impl Node {
                 .position(|c| c.name == i.cfg.name)
                 .unwrap_or(usize::MAX)
         });
+        changes.extend(check_changes(&self.config, &new));
         self.config = new;
         self.reload_checks(now);
         // Interfaces no instance uses any more: their sockets close (a VIP job still under
@@ -126,7 +148,26 @@ impl Node {
                 "configuration reloaded: removed={removed} added={added} updated={updated} kept={kept}"
             ),
         );
+        self.publish(now, vipd_api::WatchEvent::ReloadApplied { changes });
         // New and restarted instances start from the next read (at once).
         self.read_kernel(now);
     }
+}
+
+/// The checks a reload adds, removes or changes, in words (`check added: web_up`).
+fn check_changes(old: &Config, new: &Config) -> Vec<String> {
+    let mut out = Vec::new();
+    for (name, cfg) in &new.checks {
+        match old.checks.get(name) {
+            None => out.push(format!("check added: {name}")),
+            Some(c) if c != cfg => out.push(format!("check changed: {name}")),
+            Some(_) => {}
+        }
+    }
+    for name in old.checks.keys() {
+        if !new.checks.contains_key(name) {
+            out.push(format!("check removed: {name}"));
+        }
+    }
+    out
 }

@@ -28,6 +28,7 @@ impl Node {
             vipd_api::Command::Maintenance { on, instances } => {
                 self.on_maintenance(now, id, caller, on, instances)
             }
+            vipd_api::Command::Watch { instances } => self.on_watch(id, &instances),
         }
     }
 
@@ -168,7 +169,7 @@ impl Node {
     }
 }
 
-fn api_state(s: vipd_engine::State) -> State {
+pub(crate) fn api_state(s: vipd_engine::State) -> State {
     match s {
         vipd_engine::State::Initialize => State::Initialize,
         vipd_engine::State::Backup => State::Backup,

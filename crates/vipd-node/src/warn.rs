@@ -146,6 +146,7 @@ impl Node {
     /// once the first time and then at most once per [`WARN_EVERY`] for each reason
     /// (debug in between).
     pub(crate) fn note_drop(&mut self, now: Instant, i: usize, reason: DropReason) {
+        self.count_drop(now, i, &reason);
         let name = self.instances[i].cfg.name.clone();
         let held_back = if is_mismatch(&reason) {
             self.warnings.due(now, &name, reason.kind())

@@ -67,6 +67,8 @@ pub enum Act {
     Crash(HostId),
     /// SIGHUP with this configuration.
     Reload(HostId, Config),
+    /// SIGHUP, and the configuration file cannot be used: this error.
+    ReloadFails(HostId, String),
     /// Someone removes this address from the host's interface.
     RemoveAddr(HostId, IpAddr),
     /// Someone adds this address (with its prefix) to the host's interface.
@@ -92,6 +94,11 @@ pub enum Act {
         on: bool,
         instances: Vec<String>,
         caller: Caller,
+    },
+    /// `vipctl watch [instances]`: the node's answer is a [`Seen::Reply`].
+    Watch {
+        host: HostId,
+        instances: Vec<String>,
     },
     /// Whether the host's kernel reads fail (a dead netlink connection).
     FailReads(HostId, bool),
@@ -155,6 +162,12 @@ pub enum Seen {
     Watch { check: String, on: bool },
     /// The node asked for this maintenance state to be kept (written to "disk").
     Saved(Maintenance),
+    /// The node published an event for the watchers (`vipctl watch`), stamped with
+    /// this instant.
+    Published {
+        at: Instant,
+        event: vipd_api::WatchEvent,
+    },
 }
 
 /// A broken promise.
@@ -615,6 +628,7 @@ impl Lan {
                 self.hosts[h].config = config.clone();
                 self.deliver(h, Event::Reload(Ok(config)));
             }
+            Act::ReloadFails(h, error) => self.deliver(h, Event::Reload(Err(error))),
             Act::RemoveAddr(h, addr) => {
                 self.hosts[h].kernel.addrs.retain(|a| a.addr != addr);
                 self.addresses_changed(h);
@@ -721,6 +735,21 @@ impl Lan {
                 host.requests += 1;
                 let id = RequestId(host.requests);
                 let request = vipd_api::Request::new(vipd_api::Command::Status);
+                let caller = Caller::root();
+                self.deliver(
+                    h,
+                    Event::Control {
+                        id,
+                        request,
+                        caller,
+                    },
+                );
+            }
+            Act::Watch { host: h, instances } => {
+                let host = &mut self.hosts[h];
+                host.requests += 1;
+                let id = RequestId(host.requests);
+                let request = vipd_api::Request::new(vipd_api::Command::Watch { instances });
                 let caller = Caller::root();
                 self.deliver(
                     h,
@@ -918,6 +947,13 @@ impl Lan {
                 self.record(h, Seen::Saved(m));
             }
             Command::Record(r) => self.record(h, Seen::Record(r)),
+            Command::Publish(p) => self.record(
+                h,
+                Seen::Published {
+                    at: p.at,
+                    event: p.event,
+                },
+            ),
             Command::Exit(result) => {
                 self.record(h, Seen::Exit(result));
                 let host = &mut self.hosts[h];

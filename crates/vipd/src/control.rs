@@ -1,5 +1,8 @@
 //! The control socket: a Unix stream socket (mode 0660) speaking the versioned JSON
-//! protocol of `vipd-api`, one request line and one response line per connection.
+//! protocol of `vipd-api`, one request line and one response line per connection —
+//! except `watch`, whose connection then streams events until either side closes it
+//! (written by this connection's task from a bounded channel the main loop fills
+//! without waiting: `crate::event_stream`).
 
 use std::io;
 use std::os::unix::fs::PermissionsExt;
@@ -8,16 +11,21 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{UnixListener, UnixStream};
-use tokio::sync::{mpsc, oneshot, Semaphore};
+use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit, Semaphore};
 use vipd_api::{Request, Response, PROTOCOL_VERSION};
 use vipd_node::Caller;
+
+use crate::event_stream::{Outgoing, WATCH_BUFFER};
 
 /// A request waiting for the main loop's answer, with who sent it.
 pub struct Pending {
     pub request: Request,
     pub caller: Caller,
     pub reply: oneshot::Sender<Response>,
+    /// For `watch`: where the events go once the node has said yes.
+    pub stream: Option<mpsc::Sender<Outgoing>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -73,10 +81,9 @@ pub async fn serve(path: &Path) -> Result<(ControlSocket, mpsc::Receiver<Pending
                     };
                     let tx = tx.clone();
                     tokio::spawn(async move {
-                        if let Err(e) = connection(stream, tx).await {
+                        if let Err(e) = connection(stream, tx, slot).await {
                             tracing::debug!(error = %e, "control connection ended with an error");
                         }
-                        drop(slot);
                     });
                 }
                 Err(e) => {
@@ -113,7 +120,13 @@ fn busy(stream: &UnixStream) {
 /// (each netlink request is bounded at 2 s).
 pub const ANSWER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
-async fn connection(stream: UnixStream, tx: mpsc::Sender<Pending>) -> io::Result<()> {
+/// One connection. `slot` is its place among [`MAX_CONNECTIONS`]; a watch gives it up
+/// once it streams (watchers have their own bound, `crate::event_stream::MAX_WATCHERS`).
+async fn connection(
+    stream: UnixStream,
+    tx: mpsc::Sender<Pending>,
+    slot: OwnedSemaphorePermit,
+) -> io::Result<()> {
     // SO_PEERCRED: the peer's credentials when it connected, from the kernel.
     let cred = stream.peer_cred()?;
     let caller = caller(cred.uid(), cred.gid(), cred.pid()).await;
@@ -121,6 +134,7 @@ async fn connection(stream: UnixStream, tx: mpsc::Sender<Pending>) -> io::Result
     let mut line = String::new();
     let mut reader = BufReader::new(r).take(64 * 1024);
     let read = tokio::time::timeout(CLIENT_TIMEOUT, reader.read_line(&mut line)).await;
+    let mut events = None;
     let response = match read {
         Err(_) => Response::Error {
             v: PROTOCOL_VERSION,
@@ -134,10 +148,19 @@ async fn connection(stream: UnixStream, tx: mpsc::Sender<Pending>) -> io::Result
             },
             Ok(request) => {
                 let (reply, answer) = oneshot::channel();
+                let stream = match request.command {
+                    vipd_api::Command::Watch { .. } => {
+                        let (tx, rx) = mpsc::channel(WATCH_BUFFER);
+                        events = Some(rx);
+                        Some(tx)
+                    }
+                    _ => None,
+                };
                 let pending = Pending {
                     request,
                     caller,
                     reply,
+                    stream,
                 };
                 if tx.send(pending).await.is_err() {
                     return Ok(());
@@ -157,6 +180,13 @@ async fn connection(stream: UnixStream, tx: mpsc::Sender<Pending>) -> io::Result
     };
     let mut out = serde_json::to_vec(&response).map_err(io::Error::other)?;
     out.push(b'\n');
+    if let (Response::Watching { .. }, Some(events)) = (&response, events) {
+        tokio::time::timeout(CLIENT_TIMEOUT, w.write_all(&out))
+            .await
+            .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "watcher did not read"))??;
+        drop(slot);
+        return write_events(reader.into_inner().into_inner(), w, events).await;
+    }
     // A client that does not read its answer is dropped, not waited for.
     let write = async {
         w.write_all(&out).await?;
@@ -170,6 +200,36 @@ async fn connection(stream: UnixStream, tx: mpsc::Sender<Pending>) -> io::Result
                 "client did not read the answer",
             ))
         })
+}
+
+/// A watch's stream: the lines the main loop queued, in order, until the last one, the
+/// daemon drops the channel, or the client leaves (EOF or an error on its side; what it
+/// sends is otherwise ignored). A client that stops reading blocks only this task: the
+/// loop's sends to a full channel are dropped and counted (`crate::event_stream`).
+async fn write_events(
+    mut r: OwnedReadHalf,
+    mut w: OwnedWriteHalf,
+    mut events: mpsc::Receiver<Outgoing>,
+) -> io::Result<()> {
+    let mut scratch = [0u8; 256];
+    loop {
+        tokio::select! {
+            item = events.recv() => match item {
+                Some(Outgoing { line, last }) => {
+                    w.write_all(line.as_bytes()).await?;
+                    if last {
+                        break;
+                    }
+                }
+                None => break,
+            },
+            read = r.read(&mut scratch) => match read {
+                Ok(0) | Err(_) => return Ok(()),
+                Ok(_) => {}
+            },
+        }
+    }
+    w.shutdown().await
 }
 
 /// The caller: uid and gid from SO_PEERCRED, and the supplementary groups of the
@@ -274,6 +334,53 @@ mod tests {
             .expect("answer within 2 s")
             .expect("read");
         assert!(answer.contains("served"), "{answer}");
+        drop(sock);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[tokio::test]
+    async fn a_watch_streams_after_its_answer_and_a_client_that_leaves_closes_its_channel() {
+        let dir = std::env::temp_dir().join(format!("vipd-watch-{}", std::process::id()));
+        let path = dir.join("vipd.sock");
+        let (sock, mut requests) = serve(&path).await.expect("serve");
+        let mut c = UnixStream::connect(&path).await.expect("connect");
+        c.write_all(b"{\"v\":1,\"command\":\"watch\"}\n")
+            .await
+            .expect("send");
+        let pending = tokio::time::timeout(Duration::from_secs(2), requests.recv())
+            .await
+            .expect("request within 2 s")
+            .expect("request");
+        let tx = pending.stream.expect("a watch comes with its channel");
+        // An event queued before the answer is sent still comes after it.
+        let line = |text: &str| Outgoing {
+            line: text.into(),
+            last: false,
+        };
+        tx.try_send(line("{\"first\":1}\n")).expect("room");
+        let _ = pending.reply.send(Response::Watching {
+            v: PROTOCOL_VERSION,
+            instances: vec![],
+        });
+        tx.try_send(line("{\"second\":2}\n")).expect("room");
+        let mut reader = BufReader::new(&mut c);
+        let mut got = Vec::new();
+        for _ in 0..3 {
+            let mut l = String::new();
+            tokio::time::timeout(Duration::from_secs(2), reader.read_line(&mut l))
+                .await
+                .expect("a line within 2 s")
+                .expect("read");
+            got.push(l);
+        }
+        assert!(got[0].contains(r#""kind":"watching""#), "{got:?}");
+        assert_eq!(got[1..], ["{\"first\":1}\n", "{\"second\":2}\n"]);
+        // The client leaves: its task ends and the loop's side sees the channel closed.
+        drop(reader);
+        drop(c);
+        tokio::time::timeout(Duration::from_secs(2), tx.closed())
+            .await
+            .expect("the channel closes within 2 s of the client leaving");
         drop(sock);
         let _ = std::fs::remove_dir_all(&dir);
     }

@@ -18,6 +18,7 @@ use crate::clock::{Clock, Wakeup};
 use crate::config::{Config, ConfigError};
 use crate::config_reader::ConfigReader;
 use crate::control::{self, ControlError, Pending};
+use crate::event_stream::{Outgoing, Watchers};
 use crate::hot_path;
 use crate::netlink::{Netlink, NetlinkError};
 use crate::sockets::{Opened, Sockets};
@@ -56,6 +57,11 @@ struct Shell {
     requests: u64,
     /// Writes the maintenance state under the state directory, off the loop.
     state: StateWriter,
+    /// The event stream's watchers (`vipctl watch`).
+    watchers: Watchers,
+    /// Watch requests waiting for the node's answer: the instances and the channel to
+    /// the connection, registered if the node says yes.
+    streams: BTreeMap<RequestId, (Vec<String>, tokio::sync::mpsc::Sender<Outgoing>)>,
 }
 
 /// The signals vipd acts on, caught from the moment they are installed.
@@ -110,6 +116,8 @@ pub async fn run(
         replies: BTreeMap::new(),
         requests: 0,
         state: StateWriter::spawn(config.state_dir.clone()),
+        watchers: Watchers::default(),
+        streams: BTreeMap::new(),
     };
     // Read before the loop starts. An unreadable state is taken as every instance in
     // maintenance: taking the VIPs back unasked is the worse mistake.
@@ -131,14 +139,14 @@ pub async fn run(
     let mut monitoring = true;
     loop {
         if let Some(exit) = shell.execute(&clock, &mut node) {
-            return exit.map_err(DaemonError::from);
+            return shell.finish(&clock, exit).await;
         }
         // The hot path (`hot_path`): a due timer before anything else, received packets
         // in bounded batches with the timers looked at between any two.
         let mut hot = Hot::new(&mut shell, &mut node, &clock);
         hot_path::fire_due_timers(&mut hot);
         if let Some(exit) = hot.exit {
-            return exit.map_err(DaemonError::from);
+            return shell.finish(&clock, exit).await;
         }
         wakeup.arm(node.poll_timeout().map(|t| clock.to_tokio(t)));
         let event = tokio::select! {
@@ -158,7 +166,7 @@ pub async fn run(
                 let mut hot = Hot::new(&mut shell, &mut node, &clock);
                 hot_path::packet_batch(ev, &mut datagrams, &mut hot);
                 if let Some(exit) = hot.exit {
-                    return exit.map_err(DaemonError::from);
+                    return shell.finish(&clock, exit).await;
                 }
                 continue;
             }
@@ -215,7 +223,7 @@ impl Shell {
                 match command {
                     Command::Exit(result) => return Some(result),
                     other => {
-                        if let Some(answer) = self.run(other) {
+                        if let Some(answer) = self.run(clock, other) {
                             answers.push_back(answer);
                         }
                     }
@@ -227,7 +235,7 @@ impl Shell {
     }
 
     /// Executes one command; returns its result if it is known at once.
-    fn run(&mut self, command: Command) -> Option<Event> {
+    fn run(&mut self, clock: &Clock, command: Command) -> Option<Event> {
         match command {
             Command::ReadKernel { id, interfaces } => self.watcher.read(id, interfaces),
             Command::OpenSockets {
@@ -263,12 +271,21 @@ impl Shell {
             },
             Command::VipJob(job) => self.vips.submit(job),
             Command::Reply { id, response } => {
+                let response = self.maybe_watch(id, response);
                 if let Some(reply) = self.replies.remove(&id) {
                     // The connection's task writes it; a client that left is no matter.
                     let _ = reply.send(response);
                 }
             }
             Command::Record(record) => log(&record),
+            Command::Publish(p) => {
+                let time = crate::stamp::rfc3339_ms(crate::stamp::wall_time(
+                    p.at,
+                    clock.now(),
+                    std::time::SystemTime::now(),
+                ));
+                self.watchers.publish(&time, p.event);
+            }
             Command::RunCheck {
                 id,
                 check,
@@ -293,11 +310,53 @@ impl Shell {
         self.requests += 1;
         let id = RequestId(self.requests);
         self.replies.insert(id, p.reply);
+        if let (Some(tx), vipd_api::Command::Watch { instances }) = (p.stream, &p.request.command) {
+            self.streams.insert(id, (instances.clone(), tx));
+        }
         Event::Control {
             id,
             request: p.request,
             caller: p.caller,
         }
+    }
+}
+
+impl Shell {
+    /// The node's answer to request `id`: a watch it accepted becomes a watcher from
+    /// here on (every event published after this reply reaches it), unless there are
+    /// too many already.
+    fn maybe_watch(&mut self, id: RequestId, response: vipd_api::Response) -> vipd_api::Response {
+        let Some((instances, tx)) = self.streams.remove(&id) else {
+            return response;
+        };
+        if !matches!(response, vipd_api::Response::Watching { .. }) {
+            return response;
+        }
+        match self.watchers.add(instances, tx) {
+            Ok(()) => response,
+            Err(e) => vipd_api::Response::Error {
+                v: vipd_api::PROTOCOL_VERSION,
+                message: e.to_string(),
+            },
+        }
+    }
+
+    /// The node asked to exit: watchers get an `end` record (waited for up to
+    /// [`crate::event_stream::END_WAIT`], off any loop: nothing else runs now).
+    async fn finish(
+        &mut self,
+        clock: &Clock,
+        exit: Result<(), ExitError>,
+    ) -> Result<(), DaemonError> {
+        let time = crate::stamp::rfc3339_ms(crate::stamp::wall_time(
+            clock.now(),
+            clock.now(),
+            std::time::SystemTime::now(),
+        ));
+        let told = self.watchers.close(&time, "vipd is stopping");
+        let written = futures::future::join_all(told.iter().map(|tx| tx.closed()));
+        let _ = tokio::time::timeout(crate::event_stream::END_WAIT, written).await;
+        exit.map_err(DaemonError::from)
     }
 }
 

@@ -58,6 +58,9 @@ impl Host {
             Ok(Response::Done { message, .. }) => {
                 Err(format!("vipd answered a status request with: {message}"))
             }
+            Ok(Response::Watching { .. }) => {
+                Err("vipd answered a status request as a watch".to_string())
+            }
             Err(e) => Err(format!(
                 "unparsable answer ({e}): {}",
                 String::from_utf8_lossy(&buf)
