@@ -302,7 +302,9 @@ pub(crate) mod tests {
                 },
             ],
             in_state_s: 12.34,
+            last_transition_unix_s: None,
             transitions: 1,
+            transitions_by_reason: Default::default(),
             adverts_sent: 512,
             adverts_received: 3,
             drops: BTreeMap::from([("bad_ttl".into(), 2), ("bad_checksum".into(), 0)]),
@@ -331,7 +333,9 @@ pub(crate) mod tests {
                 present: false,
             }],
             in_state_s: 3725.0,
+            last_transition_unix_s: None,
             transitions: 4,
+            transitions_by_reason: Default::default(),
             adverts_sent: 0,
             adverts_received: 18_000,
             drops: BTreeMap::new(),
@@ -560,6 +564,7 @@ pub(crate) mod tests {
                 error: None,
                 results: 1,
                 failures: 0,
+                last_duration_s: None,
             },
             vipd_api::CheckStatus {
                 name: "upstream".into(),
@@ -576,6 +581,7 @@ pub(crate) mod tests {
                 error: Some("timed out after 500ms".into()),
                 results: 9,
                 failures: 3,
+                last_duration_s: None,
             },
         ];
         let text = render_status(&s);

@@ -155,6 +155,8 @@ pub enum Seen {
     Watch { check: String, on: bool },
     /// The node asked for this maintenance state to be kept (written to "disk").
     Saved(Maintenance),
+    /// The node published its status for the metrics endpoint.
+    Published(Box<vipd_api::Status>),
 }
 
 /// A broken promise.
@@ -918,6 +920,7 @@ impl Lan {
                 self.record(h, Seen::Saved(m));
             }
             Command::Record(r) => self.record(h, Seen::Record(r)),
+            Command::PublishStatus(s) => self.record(h, Seen::Published(s)),
             Command::Exit(result) => {
                 self.record(h, Seen::Exit(result));
                 let host = &mut self.hosts[h];

@@ -42,6 +42,8 @@ pub enum DaemonError {
     Exit(#[from] ExitError),
     #[error(transparent)]
     Realtime(#[from] crate::realtime::RealtimeError),
+    #[error(transparent)]
+    Metrics(#[from] crate::metrics::MetricsError),
 }
 
 /// What executes the node's commands.
@@ -56,6 +58,8 @@ struct Shell {
     requests: u64,
     /// Writes the maintenance state under the state directory, off the loop.
     state: StateWriter,
+    /// The node's newest published status, for the metrics endpoint.
+    status: tokio::sync::watch::Sender<Option<std::sync::Arc<vipd_api::Status>>>,
 }
 
 /// The signals vipd acts on, caught from the moment they are installed.
@@ -92,6 +96,11 @@ pub async fn run(
     let nl = Netlink::open()?;
     let mut monitor = Netlink::monitor()?;
     let (_control, mut requests) = control::serve(&config.control_socket).await?;
+    let (status, snapshot) = tokio::sync::watch::channel(None);
+    let _metrics = match &config.metrics {
+        Some(m) => Some(crate::metrics::serve(m.listen, snapshot).await?),
+        None => None,
+    };
     let (datagram_tx, mut datagrams) = mpsc::channel::<Event>(1024);
     let (opened_tx, mut opened) = mpsc::unbounded_channel::<Opened>();
     let (results_tx, mut results) = mpsc::unbounded_channel::<Event>();
@@ -110,6 +119,7 @@ pub async fn run(
         replies: BTreeMap::new(),
         requests: 0,
         state: StateWriter::spawn(config.state_dir.clone()),
+        status,
     };
     // Read before the loop starts. An unreadable state is taken as every instance in
     // maintenance: taking the VIPs back unasked is the worse mistake.
@@ -283,6 +293,10 @@ impl Shell {
             } => self.checks.watch(id, check, process, rescan),
             Command::StopWatch { id } => self.checks.stop(id),
             Command::SaveMaintenance(m) => self.state.save(m),
+            Command::PublishStatus(status) => {
+                // Receivers only read the newest; none (no metrics task) is no matter.
+                self.status.send_replace(Some(std::sync::Arc::new(*status)));
+            }
             // Handled by `execute`.
             Command::Exit(_) => {}
         }

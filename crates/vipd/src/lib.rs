@@ -10,6 +10,7 @@ pub mod control;
 pub mod daemon;
 pub mod hot_path;
 pub mod logging;
+pub mod metrics;
 pub mod netlink;
 mod netlink_conn;
 pub mod realtime;
