@@ -69,7 +69,9 @@ const COLUMNS: [&str; 9] = [
 ];
 
 /// One row per instance, columns padded to their widest cell and separated by three
-/// spaces. `colour`: the STATE cell in ANSI colour (green master, red fault, yellow
+/// spaces; no cell contains a space. MASTER is `self` when this host is master, VIPS
+/// the VIPs present of those configured (`?` when the kernel could not be read),
+/// CHECKS the tracked checks not failing of those tracked. `colour`: the STATE cell in ANSI colour (green master, red fault, yellow
 /// initialize or stopped; backup plain); the padding counts only the visible text.
 pub fn render_table(status: &Status, colour: bool) -> String {
     let rows: Vec<[String; 9]> = status.instances.iter().map(table_row).collect();
@@ -130,7 +132,7 @@ fn table_row(i: &InstanceStatus) -> [String; 9] {
     let this_host = i.state == vipd_api::State::Master
         || (i.master_address.is_some() && i.master_address == i.local_address);
     let master = match (&i.master_address, this_host) {
-        (_, true) => "this host".to_owned(),
+        (_, true) => "self".to_owned(),
         (Some(a), false) => a.clone(),
         (None, false) => "-".to_owned(),
     };
@@ -140,11 +142,10 @@ fn table_row(i: &InstanceStatus) -> [String; 9] {
         i.vips.iter().filter(|v| v.present).count().to_string()
     };
     let vips = format!("{present}/{}", i.vips.len());
-    let failing = i.tracking.iter().filter(|t| t.failing).count();
-    let checks = match (i.tracking.len(), failing) {
-        (0, _) => "-".to_owned(),
-        (_, 0) => "ok".to_owned(),
-        (n, f) => format!("{f}/{n} failing"),
+    // Like VIPS: tracked checks not failing, of all tracked.
+    let checks = match i.tracking.len() {
+        0 => "-".to_owned(),
+        n => format!("{}/{n}", i.tracking.iter().filter(|t| !t.failing).count()),
     };
     [
         i.name.clone(),
@@ -155,7 +156,8 @@ fn table_row(i: &InstanceStatus) -> [String; 9] {
         master,
         vips,
         checks,
-        seconds(i.in_state_s),
+        // No spaces in a cell: `1h02m05s`, so `awk` and `split_whitespace` see columns.
+        seconds(i.in_state_s).replace(' ', ""),
     ]
 }
 
@@ -491,9 +493,9 @@ pub(crate) mod tests {
         assert_eq!(
             text,
             "\
-INSTANCE   INTERFACE   VRID   STATE                PRIO     MASTER      VIPS   CHECKS        SINCE
-web        eth0        51     master               150      this host   1/2    -             12.3s
-web6       eth0        52     backup,maintenance   90/100   fe80::1     0/1    1/2 failing   1h 02m 05s
+INSTANCE   INTERFACE   VRID   STATE                PRIO     MASTER    VIPS   CHECKS   SINCE
+web        eth0        51     master               150      self      1/2    -        12.3s
+web6       eth0        52     backup,maintenance   90/100   fe80::1   0/1    1/2      1h02m05s
 "
         );
     }
