@@ -106,7 +106,10 @@ async fn accept_loop(listener: TcpListener, snapshot: Snapshot) {
 
 /// The response to one request.
 pub fn answer(req: &Request<Incoming>, snapshot: &Snapshot) -> Response<Full<Bytes>> {
-    route(req.method(), req.uri().path(), snapshot.borrow().as_deref())
+    // Take the snapshot out before rendering: `borrow` holds the channel's lock, which
+    // the daemon's loop needs to publish the next one.
+    let status: Option<Arc<Status>> = snapshot.borrow().clone();
+    route(req.method(), req.uri().path(), status.as_deref())
 }
 
 /// What `method path` gets, given the newest status.
