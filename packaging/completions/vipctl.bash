@@ -153,7 +153,7 @@ _vipctl() {
             return 0
             ;;
         vipctl__subcmd__status)
-            opts="-h --json --socket --help"
+            opts="-v -h --verbose --json --socket --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

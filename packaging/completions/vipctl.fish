@@ -27,19 +27,20 @@ end
 complete -c vipctl -n "__fish_vipctl_needs_command" -l socket -d 'The daemon\'s control socket [env: VIPD_SOCKET] [default: /run/vipd/vipd.sock]' -r -F
 complete -c vipctl -n "__fish_vipctl_needs_command" -s h -l help -d 'Print help'
 complete -c vipctl -n "__fish_vipctl_needs_command" -s V -l version -d 'Print version'
-complete -c vipctl -n "__fish_vipctl_needs_command" -f -a "status" -d 'Show the state of every VRRP instance'
+complete -c vipctl -n "__fish_vipctl_needs_command" -f -a "status" -d 'Show the state of every VRRP instance: a table when there are several, the detailed report for one (or with NAME or --verbose)'
 complete -c vipctl -n "__fish_vipctl_needs_command" -f -a "maintenance" -d 'Maintenance on: a master hands its VIPs over without a gap and the instances stay backup (across reloads and restarts) until maintenance is off. Every instance when none is named. Needs root or the configured admin_group'
 complete -c vipctl -n "__fish_vipctl_needs_command" -f -a "watch" -d 'Follow what vipd does, one line per event as it happens: state changes, health check changes, maintenance on/off, reloads and dropped packets (summarised at most once a second). Runs until vipd stops (exit 0) or goes away (exit 2), or Ctrl-C'
 complete -c vipctl -n "__fish_vipctl_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c vipctl -n "__fish_vipctl_using_subcommand status" -l socket -d 'The daemon\'s control socket [env: VIPD_SOCKET] [default: /run/vipd/vipd.sock]' -r -F
-complete -c vipctl -n "__fish_vipctl_using_subcommand status" -l json -d 'Print the daemon\'s status as JSON instead of a report'
+complete -c vipctl -n "__fish_vipctl_using_subcommand status" -s v -l verbose -d 'The detailed report of every instance instead of the table'
+complete -c vipctl -n "__fish_vipctl_using_subcommand status" -l json -d 'Print the daemon\'s status as JSON instead of a report (with NAME: only that instance in `instances`)'
 complete -c vipctl -n "__fish_vipctl_using_subcommand status" -s h -l help -d 'Print help'
 complete -c vipctl -n "__fish_vipctl_using_subcommand maintenance" -l socket -d 'The daemon\'s control socket [env: VIPD_SOCKET] [default: /run/vipd/vipd.sock]' -r -F
 complete -c vipctl -n "__fish_vipctl_using_subcommand maintenance" -s h -l help -d 'Print help'
 complete -c vipctl -n "__fish_vipctl_using_subcommand watch" -l socket -d 'The daemon\'s control socket [env: VIPD_SOCKET] [default: /run/vipd/vipd.sock]' -r -F
 complete -c vipctl -n "__fish_vipctl_using_subcommand watch" -l json -d 'Print the daemon\'s JSON lines as they come (the answer first)'
 complete -c vipctl -n "__fish_vipctl_using_subcommand watch" -s h -l help -d 'Print help'
-complete -c vipctl -n "__fish_vipctl_using_subcommand help; and not __fish_seen_subcommand_from status maintenance watch help" -f -a "status" -d 'Show the state of every VRRP instance'
+complete -c vipctl -n "__fish_vipctl_using_subcommand help; and not __fish_seen_subcommand_from status maintenance watch help" -f -a "status" -d 'Show the state of every VRRP instance: a table when there are several, the detailed report for one (or with NAME or --verbose)'
 complete -c vipctl -n "__fish_vipctl_using_subcommand help; and not __fish_seen_subcommand_from status maintenance watch help" -f -a "maintenance" -d 'Maintenance on: a master hands its VIPs over without a gap and the instances stay backup (across reloads and restarts) until maintenance is off. Every instance when none is named. Needs root or the configured admin_group'
 complete -c vipctl -n "__fish_vipctl_using_subcommand help; and not __fish_seen_subcommand_from status maintenance watch help" -f -a "watch" -d 'Follow what vipd does, one line per event as it happens: state changes, health check changes, maintenance on/off, reloads and dropped packets (summarised at most once a second). Runs until vipd stops (exit 0) or goes away (exit 2), or Ctrl-C'
 complete -c vipctl -n "__fish_vipctl_using_subcommand help; and not __fish_seen_subcommand_from status maintenance watch help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -441,7 +441,9 @@ mod tests {
                     })
                     .collect(),
                 in_state_s: 0.8,
+                last_transition_unix_s: None,
                 transitions: 1,
+                transitions_by_reason: Default::default(),
                 adverts_sent: 1,
                 adverts_received: 0,
                 drops: BTreeMap::new(),

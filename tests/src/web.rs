@@ -367,3 +367,69 @@ mod tests {
         assert_eq!(servers_after(&samples, 0.0), vec!["a", "-", "b"]);
     }
 }
+
+/// One HTTP/1.0 GET of `path` from `addr`, made from inside `host`'s namespace (a
+/// short-lived thread joins it with setns(2)): the status line, the headers and the
+/// body, or why it failed. Bounded by `timeout` for connecting, writing and reading
+/// (and at most 4 MiB). For the metrics endpoint's tests.
+pub fn http_get_from(
+    host: &Host,
+    addr: SocketAddr,
+    path: &str,
+    timeout: Duration,
+) -> Result<HttpAnswer, String> {
+    let ns = host.ns().name().to_string();
+    let request = format!("GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n");
+    let thread = std::thread::spawn(move || -> Result<Vec<u8>, String> {
+        join_netns(&ns).map_err(|e| format!("setns {ns}: {e}"))?;
+        let mut s = TcpStream::connect_timeout(&addr, timeout)
+            .map_err(|e| format!("connect {addr}: {e}"))?;
+        s.set_read_timeout(Some(timeout))
+            .and_then(|()| s.set_write_timeout(Some(timeout)))
+            .map_err(|e| format!("timeouts: {e}"))?;
+        s.write_all(request.as_bytes())
+            .map_err(|e| format!("write: {e}"))?;
+        let mut buf = Vec::new();
+        s.take(4 << 20)
+            .read_to_end(&mut buf)
+            .map_err(|e| format!("read: {e}"))?;
+        Ok(buf)
+    });
+    let raw = thread
+        .join()
+        .map_err(|_| "the GET thread panicked".to_string())??;
+    let text = String::from_utf8(raw).map_err(|e| format!("not UTF-8: {e}"))?;
+    let Some((head, body)) = text.split_once("\r\n\r\n") else {
+        return Err(format!("no end of headers in {text:?}"));
+    };
+    let mut lines = head.lines();
+    let status_line = lines.next().unwrap_or_default().to_string();
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    Ok(HttpAnswer {
+        status_line,
+        headers,
+        body: body.to_string(),
+    })
+}
+
+/// What [`http_get_from`] got.
+#[derive(Debug, Clone)]
+pub struct HttpAnswer {
+    /// E.g. `HTTP/1.0 200 OK`.
+    pub status_line: String,
+    /// Names lower-cased.
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl HttpAnswer {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+}

@@ -173,7 +173,61 @@ fn check_vipctl_json(h: &Host, states: [State; 3], local: [&str; 3]) -> [u64; 3]
         assert_eq!(vips, expect, "{who}: VIPs");
         transitions[n] = got.transitions;
     }
+    check_vipctl_table(h, states);
     transitions
+}
+
+/// `vipctl status` (several instances: the table) shows a header and one row per
+/// instance, in configuration order, with its interface, VRID, the wanted state and
+/// how many of its VIPs are present (all when master, none otherwise). No colour: its
+/// stdout is not a terminal.
+fn check_vipctl_table(h: &Host, states: [State; 3]) {
+    let text = h.vipctl_status_table();
+    let rows: Vec<Vec<&str>> = text
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(
+        rows.first().map(|r| r.as_slice()),
+        Some(
+            &[
+                "INSTANCE",
+                "INTERFACE",
+                "VRID",
+                "STATE",
+                "PRIO",
+                "MASTER",
+                "VIPS",
+                "CHECKS",
+                "SINCE"
+            ][..]
+        ),
+        "{}: vipctl status:\n{text}",
+        h.name
+    );
+    assert_eq!(
+        rows.len(),
+        1 + INSTANCES.len(),
+        "{}: vipctl status:\n{text}",
+        h.name
+    );
+    for ((i, want), row) in INSTANCES.iter().zip(states).zip(&rows[1..]) {
+        let present = if want == State::Master {
+            i.vips.len()
+        } else {
+            0
+        };
+        let vrid = i.vrid.to_string();
+        let vips = format!("{present}/{}", i.vips.len());
+        assert_eq!(
+            [row[0], row[1], row[2], row[3], row[6]],
+            [i.name, i.iface, vrid.as_str(), want.as_str(), vips.as_str()],
+            "{}: vipctl status row of {}:\n{text}",
+            h.name,
+            i.name
+        );
+    }
+    assert!(!text.contains('\x1b'), "colour in a pipe:\n{text}");
 }
 
 /// `tcpdump` on every interface of the bridge namespace (both bridges and all their

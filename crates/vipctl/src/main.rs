@@ -1,7 +1,7 @@
 //! `vipctl`: ask a running vipd for its state.
 //!
 //! ```text
-//! vipctl [--socket PATH] status [--json]
+//! vipctl [--socket PATH] status [NAME] [-v|--verbose] [--json]
 //! vipctl [--socket PATH] maintenance on|off [INSTANCE…]
 //! vipctl [--socket PATH] watch [--json] [INSTANCE…]
 //! ```
@@ -18,7 +18,7 @@ mod render;
 mod watch;
 
 use std::ffi::OsString;
-use std::io::{self, Write};
+use std::io::{self, IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -27,7 +27,7 @@ use clap::{Parser, Subcommand};
 use vipd_api::{Command, Request, Response, PROTOCOL_VERSION};
 
 use crate::client::ClientError;
-use crate::render::render_status;
+use crate::render::{render_status, render_table};
 
 /// Success.
 pub(crate) const EXIT_OK: u8 = 0;
@@ -51,9 +51,16 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Cmd {
-    /// Show the state of every VRRP instance.
+    /// Show the state of every VRRP instance: a table when there are several, the
+    /// detailed report for one (or with NAME or --verbose).
     Status {
-        /// Print the daemon's status as JSON instead of a report.
+        /// Only this instance, in the detailed report.
+        name: Option<String>,
+        /// The detailed report of every instance instead of the table.
+        #[arg(short, long)]
+        verbose: bool,
+        /// Print the daemon's status as JSON instead of a report (with NAME: only
+        /// that instance in `instances`).
         #[arg(long)]
         json: bool,
     },
@@ -92,9 +99,12 @@ fn main() -> ExitCode {
     }
     let cli = Cli::parse();
     let env_socket = std::env::var_os(SOCKET_ENV);
+    // Colour only for a person at a terminal who did not opt out (no-color.org).
+    let colour = io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let code = run(
         &cli,
         env_socket,
+        colour,
         client::TIMEOUT,
         &mut io::stdout().lock(),
         &mut io::stderr().lock(),
@@ -115,13 +125,18 @@ fn socket_path(cli: &Cli, env_socket: Option<OsString>) -> PathBuf {
 fn run(
     cli: &Cli,
     env_socket: Option<OsString>,
+    colour: bool,
     timeout: Duration,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> u8 {
     let socket = socket_path(cli, env_socket);
-    let json = match &cli.command {
-        Cmd::Status { json } => *json,
+    let (name, verbose, json) = match &cli.command {
+        Cmd::Status {
+            name,
+            verbose,
+            json,
+        } => (name.as_deref(), *verbose, *json),
         Cmd::Maintenance { mode, instances } => {
             let command = Command::Maintenance {
                 on: *mode == OnOff::On,
@@ -155,6 +170,14 @@ fn run(
             status.v, PROTOCOL_VERSION
         );
     }
+    let mut status = status;
+    if let Some(name) = name {
+        status.instances.retain(|i| i.name == name);
+        if status.instances.is_empty() {
+            let _ = writeln!(err, "vipctl: vipd has no instance named `{name}`");
+            return EXIT_DAEMON_ERROR;
+        }
+    }
     let text = if json {
         match serde_json::to_string_pretty(&status) {
             Ok(s) => s + "\n",
@@ -163,6 +186,8 @@ fn run(
                 return EXIT_DAEMON_ERROR;
             }
         }
+    } else if status.instances.len() > 1 && !verbose {
+        render_table(&status, colour)
     } else {
         render_status(&status)
     };
@@ -316,7 +341,7 @@ mod tests {
         let mut argv = vec!["vipctl", "--socket", socket.to_str().expect("utf-8 path")];
         argv.extend_from_slice(args);
         let (mut out, mut err) = (Vec::new(), Vec::new());
-        let code = run(&cli(&argv), None, SHORT, &mut out, &mut err);
+        let code = run(&cli(&argv), None, false, SHORT, &mut out, &mut err);
         let text = |b: Vec<u8>| String::from_utf8(b).expect("utf-8 output");
         (code, text(out), text(err))
     }
@@ -366,7 +391,7 @@ mod tests {
     }
 
     #[test]
-    fn status_sends_one_request_line_and_prints_the_report() {
+    fn status_sends_one_request_line_and_prints_the_table_for_several_instances() {
         let sock = TempSocket::new("status");
         let server = serve_once(
             UnixListener::bind(&sock.0).expect("bind"),
@@ -377,8 +402,46 @@ mod tests {
         assert_eq!(request, b"{\"v\":1,\"command\":\"status\"}\n");
         assert_eq!(code, EXIT_OK, "stderr: {err}");
         assert_eq!(err, "");
+        // Two instances: the table, without colour (not a terminal here).
+        assert_eq!(out, render_table(&sample_status(), false));
+        assert!(out.starts_with("INSTANCE "), "{out}");
+    }
+
+    #[test]
+    fn verbose_or_a_name_gives_the_detailed_report() {
+        let sock = TempSocket::new("verbose");
+        let server = serve_once(
+            UnixListener::bind(&sock.0).expect("bind"),
+            Some(status_reply()),
+        );
+        let (code, out, _) = run_against(&sock.0, &["status", "-v"]);
+        server.join().expect("server thread");
+        assert_eq!(code, EXIT_OK);
         assert_eq!(out, render_status(&sample_status()));
         assert!(out.contains("\n          state: master (master_down_timer)\n"));
+
+        let sock = TempSocket::new("name");
+        let server = serve_once(
+            UnixListener::bind(&sock.0).expect("bind"),
+            Some(status_reply()),
+        );
+        let (code, out, _) = run_against(&sock.0, &["status", "web6"]);
+        server.join().expect("server thread");
+        assert_eq!(code, EXIT_OK);
+        let mut only = sample_status();
+        only.instances.retain(|i| i.name == "web6");
+        assert_eq!(out, render_status(&only));
+        assert!(!out.contains("instance: web\n"), "{out}");
+
+        let sock = TempSocket::new("noname");
+        let server = serve_once(
+            UnixListener::bind(&sock.0).expect("bind"),
+            Some(status_reply()),
+        );
+        let (code, out, err) = run_against(&sock.0, &["status", "nope"]);
+        server.join().expect("server thread");
+        assert_eq!((code, out.as_str()), (EXIT_DAEMON_ERROR, ""));
+        assert_eq!(err, "vipctl: vipd has no instance named `nope`\n");
     }
 
     #[test]
@@ -590,6 +653,6 @@ mod tests {
         assert!(Cli::try_parse_from(["vipctl"]).is_err());
         assert!(Cli::try_parse_from(["vipctl", "status", "--bogus"]).is_err());
         let c = cli(&["vipctl", "status", "--json"]);
-        assert!(matches!(c.command, Cmd::Status { json: true }));
+        assert!(matches!(c.command, Cmd::Status { json: true, .. }));
     }
 }

@@ -1,8 +1,10 @@
 //! The human-readable `vipctl status` report.
 //!
-//! One `label: value` per line with the labels right-aligned (as `systemctl status`
-//! does), so the output lines up for people and stays easy to grep: every instance
-//! has exactly one `state: <state>` line, using the words of `State::as_str`.
+//! Two views. The detailed one ([`render_status`]): one `label: value` per line with
+//! the labels right-aligned (as `systemctl status` does), so the output lines up for
+//! people and stays easy to grep: every instance has exactly one `state: <state>` line,
+//! using the words of `State::as_str`. The table ([`render_table`]): one row per
+//! instance, as `kubectl get` prints, for hosts with several instances.
 
 use std::fmt::Write as _;
 
@@ -51,6 +53,112 @@ pub fn render_status(status: &Status) -> String {
         }
     }
     out
+}
+
+/// The table's columns.
+const COLUMNS: [&str; 9] = [
+    "INSTANCE",
+    "INTERFACE",
+    "VRID",
+    "STATE",
+    "PRIO",
+    "MASTER",
+    "VIPS",
+    "CHECKS",
+    "SINCE",
+];
+
+/// One row per instance, columns padded to their widest cell and separated by three
+/// spaces; no cell contains a space. MASTER is `self` when this host is master, VIPS
+/// the VIPs present of those configured (`?` when the kernel could not be read),
+/// CHECKS the tracked checks not failing of those tracked. `colour`: the STATE cell in ANSI colour (green master, red fault, yellow
+/// initialize or stopped; backup plain); the padding counts only the visible text.
+pub fn render_table(status: &Status, colour: bool) -> String {
+    let rows: Vec<[String; 9]> = status.instances.iter().map(table_row).collect();
+    let mut widths = COLUMNS.map(str::len);
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    let mut line = |cells: &[String; 9], state: Option<vipd_api::State>| {
+        let mut text = String::new();
+        for (k, (cell, w)) in cells.iter().zip(widths).enumerate() {
+            let last = k + 1 == cells.len();
+            let pad = if last {
+                0
+            } else {
+                w - cell.chars().count() + 3
+            };
+            match (k, state.and_then(|s| colour.then(|| ansi(s)).flatten())) {
+                (3, Some(code)) => {
+                    let _ = write!(text, "\x1b[{code}m{cell}\x1b[0m");
+                }
+                _ => text.push_str(cell),
+            }
+            text.push_str(&" ".repeat(pad));
+        }
+        out.push_str(&text);
+        out.push('\n');
+    };
+    line(&COLUMNS.map(str::to_owned), None);
+    for (row, inst) in rows.iter().zip(&status.instances) {
+        line(row, Some(inst.state));
+    }
+    out
+}
+
+/// The ANSI colour of a state, if it has one.
+fn ansi(s: vipd_api::State) -> Option<&'static str> {
+    match s {
+        vipd_api::State::Master => Some("32"),
+        vipd_api::State::Fault => Some("31"),
+        vipd_api::State::Initialize | vipd_api::State::Stopped => Some("33"),
+        vipd_api::State::Backup => None,
+    }
+}
+
+fn table_row(i: &InstanceStatus) -> [String; 9] {
+    let mut state = i.state.as_str().to_owned();
+    if i.maintenance {
+        state.push_str(",maintenance");
+    }
+    let prio = if i.priority_effective == i.priority_configured {
+        i.priority_effective.to_string()
+    } else {
+        format!("{}/{}", i.priority_effective, i.priority_configured)
+    };
+    let this_host = i.state == vipd_api::State::Master
+        || (i.master_address.is_some() && i.master_address == i.local_address);
+    let master = match (&i.master_address, this_host) {
+        (_, true) => "self".to_owned(),
+        (Some(a), false) => a.clone(),
+        (None, false) => "-".to_owned(),
+    };
+    let present = if i.kernel_error.is_some() {
+        "?".to_owned()
+    } else {
+        i.vips.iter().filter(|v| v.present).count().to_string()
+    };
+    let vips = format!("{present}/{}", i.vips.len());
+    // Like VIPS: tracked checks not failing, of all tracked.
+    let checks = match i.tracking.len() {
+        0 => "-".to_owned(),
+        n => format!("{}/{n}", i.tracking.iter().filter(|t| !t.failing).count()),
+    };
+    [
+        i.name.clone(),
+        i.interface.clone(),
+        i.vrid.to_string(),
+        state,
+        prio,
+        master,
+        vips,
+        checks,
+        // No spaces in a cell: `1h02m05s`, so `awk` and `split_whitespace` see columns.
+        seconds(i.in_state_s).replace(' ', ""),
+    ]
 }
 
 /// One line per check: `check: nginx  up 12.3s  process pidfile /run/nginx.pid  (pid 4242)`.
@@ -302,7 +410,9 @@ pub(crate) mod tests {
                 },
             ],
             in_state_s: 12.34,
+            last_transition_unix_s: None,
             transitions: 1,
+            transitions_by_reason: Default::default(),
             adverts_sent: 512,
             adverts_received: 3,
             drops: BTreeMap::from([("bad_ttl".into(), 2), ("bad_checksum".into(), 0)]),
@@ -331,7 +441,9 @@ pub(crate) mod tests {
                 present: false,
             }],
             in_state_s: 3725.0,
+            last_transition_unix_s: None,
             transitions: 4,
+            transitions_by_reason: Default::default(),
             adverts_sent: 0,
             adverts_received: 18_000,
             drops: BTreeMap::new(),
@@ -355,6 +467,68 @@ pub(crate) mod tests {
 
     fn lines(text: &str) -> Vec<&str> {
         text.lines().collect()
+    }
+
+    #[test]
+    fn table_has_a_row_per_instance_in_aligned_columns() {
+        let mut s = sample_status();
+        s.instances[1].maintenance = true;
+        s.instances[1].tracking = vec![
+            vipd_api::TrackStatus {
+                check: "nginx".into(),
+                weight: -10,
+                failing: true,
+                adds: -10,
+                fault: false,
+            },
+            vipd_api::TrackStatus {
+                check: "disk".into(),
+                weight: 0,
+                failing: false,
+                adds: 0,
+                fault: false,
+            },
+        ];
+        let text = render_table(&s, false);
+        assert_eq!(
+            text,
+            "\
+INSTANCE   INTERFACE   VRID   STATE                PRIO     MASTER    VIPS   CHECKS   SINCE
+web        eth0        51     master               150      self      1/2    -        12.3s
+web6       eth0        52     backup,maintenance   90/100   fe80::1   0/1    1/2      1h02m05s
+"
+        );
+    }
+
+    #[test]
+    fn table_colours_only_the_state_and_pads_by_the_visible_text() {
+        let mut s = sample_status();
+        s.instances[1].state = State::Fault;
+        let plain = render_table(&s, false);
+        let coloured = render_table(&s, true);
+        assert!(!plain.contains('\x1b'), "{plain}");
+        assert!(coloured.contains("\x1b[32mmaster\x1b[0m"), "{coloured}");
+        assert!(coloured.contains("\x1b[31mfault\x1b[0m"), "{coloured}");
+        // Without the escapes, the same text.
+        let stripped = coloured
+            .replace("\x1b[32m", "")
+            .replace("\x1b[31m", "")
+            .replace("\x1b[0m", "");
+        assert_eq!(stripped, plain);
+    }
+
+    #[test]
+    fn table_marks_unknown_vips_and_an_unknown_master() {
+        let mut s = sample_status();
+        s.instances[1].kernel_error = Some("cannot read addresses: timed out".into());
+        s.instances[1].master_address = None;
+        let text = render_table(&s, false);
+        let row = text.lines().nth(2).expect("second row");
+        let cells: Vec<&str> = row.split_whitespace().collect();
+        assert_eq!(
+            cells[..7],
+            ["web6", "eth0", "52", "backup", "90/100", "-", "?/1"]
+        );
     }
 
     #[test]
@@ -560,6 +734,7 @@ pub(crate) mod tests {
                 error: None,
                 results: 1,
                 failures: 0,
+                last_duration_s: None,
             },
             vipd_api::CheckStatus {
                 name: "upstream".into(),
@@ -576,6 +751,7 @@ pub(crate) mod tests {
                 error: Some("timed out after 500ms".into()),
                 results: 9,
                 failures: 3,
+                last_duration_s: None,
             },
         ];
         let text = render_status(&s);

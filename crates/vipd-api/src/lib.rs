@@ -254,7 +254,19 @@ pub struct InstanceStatus {
     pub kernel_error: Option<String>,
     /// Seconds since the last state change.
     pub in_state_s: f64,
+    /// When the last state change happened, in seconds since the Unix epoch by the
+    /// daemon's wall clock at its start plus its monotonic clock since. Absent while
+    /// the instance has not started. Added in protocol version 1 without a bump:
+    /// optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_transition_unix_s: Option<f64>,
     pub transitions: u64,
+    /// State changes since the instance was configured, by the reason of the change
+    /// (the engine's reason names, e.g. "master_down_timer", "higher_priority"); kept
+    /// across restarts of its router, unlike `transitions`. Added in protocol version
+    /// 1 without a bump: optional.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub transitions_by_reason: std::collections::BTreeMap<String, u64>,
     pub adverts_sent: u64,
     pub adverts_received: u64,
     /// Dropped packets by reason (stable names, e.g. "bad_ttl", "bad_checksum"), and
@@ -339,6 +351,11 @@ pub struct CheckStatus {
     /// Why the newest result failed, when it did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// How long the newest run of a polled check (http, tcp, exec, file) took, from
+    /// the node asking for it to its result, in seconds. Added in protocol version 1
+    /// without a bump: optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_duration_s: Option<f64>,
     /// Results so far, and how many of them failed.
     pub results: u64,
     pub failures: u64,

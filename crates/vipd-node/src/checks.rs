@@ -68,6 +68,8 @@ pub(crate) struct CheckState {
     pub last: Option<(Instant, CheckResult)>,
     pub results: u64,
     pub failed: u64,
+    /// How long the newest answered run of a polled check took.
+    pub last_duration: Option<std::time::Duration>,
     sched: Sched,
 }
 
@@ -106,6 +108,7 @@ impl CheckState {
             last: None,
             results: 0,
             failed: 0,
+            last_duration: None,
             sched: if cfg.kind.polled() {
                 Sched::Polled {
                     next: now,
@@ -387,6 +390,7 @@ impl Node {
             .find_map(|(name, st)| match &mut st.sched {
                 Sched::Polled { flight, .. } if flight.is_some_and(|f| f.id == id) => {
                     let f = flight.take()?;
+                    st.last_duration = Some(now.saturating_since(f.started));
                     Some((name.clone(), f.counted == 0 && !f.stale))
                 }
                 Sched::Watched(w) if *w == id => Some((name.clone(), true)),
@@ -673,6 +677,7 @@ impl Node {
                     pids: Vec::new(),
                     value: st.is_file().then_some(st.value),
                     error: None,
+                    last_duration_s: st.last_duration.map(|d| d.as_secs_f64()),
                     results: st.results,
                     failures: st.failed,
                 };

@@ -36,10 +36,20 @@ pub struct Config {
     pub realtime_priority: u8,
     /// Whether the daemon locks its memory in RAM (mlockall). Default false.
     pub lock_memory: bool,
+    /// The metrics endpoint (`metrics:`), if configured: the node then publishes its
+    /// status ([`crate::Command::PublishStatus`]).
+    pub metrics: Option<MetricsConfig>,
     /// At least one; names unique, (interface, VRID, family) unique.
     pub instances: Vec<InstanceConfig>,
     /// Health checks by name; instances track them (`InstanceConfig::track`).
     pub checks: std::collections::BTreeMap<String, CheckConfig>,
+}
+
+/// The HTTP endpoint serving `/metrics` and `/status`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetricsConfig {
+    /// Address and port to listen on, e.g. 127.0.0.1:9650.
+    pub listen: std::net::SocketAddr,
 }
 
 /// One virtual router.

@@ -26,6 +26,8 @@ pub struct Instance {
     pub not_a_peer: u64,
     /// With `auth`: the last sequence number accepted from each source.
     pub replay: crate::auth::Replay,
+    /// State changes by reason, across runs of the router (a counter for metrics).
+    pub transitions_by_reason: std::collections::BTreeMap<&'static str, u64>,
 }
 
 impl Instance {
@@ -37,6 +39,7 @@ impl Instance {
             run: RunId(0),
             not_a_peer: 0,
             replay: crate::auth::Replay::default(),
+            transitions_by_reason: Default::default(),
         }
     }
 

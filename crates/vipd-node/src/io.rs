@@ -293,6 +293,11 @@ pub enum Command {
     StopWatch {
         id: CheckRunId,
     },
+    /// The node's status as of now, for the metrics endpoint (only with `metrics:`
+    /// configured): after every kernel read (at least once a
+    /// [`crate::node::POLL`]) and after every state change. The shell keeps the
+    /// newest one; nothing answers.
+    PublishStatus(Box<vipd_api::Status>),
 }
 
 /// An event of the event stream and when it happened ([`Command::Publish`]).

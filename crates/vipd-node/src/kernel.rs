@@ -115,6 +115,10 @@ impl Node {
             self.on_iface_read(now, &flight, read);
         }
         self.answer_status(now, id, &reads);
+        if self.config.metrics.is_some() {
+            self.last_reads = reads;
+            self.publish_due = true;
+        }
         if self.reads.again {
             self.read_kernel(now);
         }

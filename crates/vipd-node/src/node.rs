@@ -67,6 +67,10 @@ pub struct Node {
     pub(crate) ifaces: BTreeMap<String, Iface>,
     pub(crate) jobs: Jobs,
     pub(crate) reads: Reads,
+    /// With `metrics:`: the newest kernel read, for the published status' VIPs.
+    pub(crate) last_reads: Vec<crate::io::IfaceRead>,
+    /// With `metrics:`: the status is to be published at the end of this event.
+    pub(crate) publish_due: bool,
     /// Status requests waiting for a kernel read that began after they arrived.
     pub(crate) status_waiting: Vec<(RequestId, crate::io::ReadId)>,
     pub(crate) stopping: Option<Stopping>,
@@ -125,6 +129,8 @@ impl Node {
             ifaces: BTreeMap::new(),
             jobs: Jobs::default(),
             reads: Reads::new(now),
+            last_reads: Vec::new(),
+            publish_due: false,
             status_waiting: Vec::new(),
             stopping: None,
             maintenance,
@@ -187,6 +193,7 @@ impl Node {
             // A handover may have ended (an advert heard, its bound passed, a link gone).
             self.stop_progress(now);
         }
+        self.publish_if_due(now);
     }
 
     pub fn poll_command(&mut self) -> Option<Command> {
@@ -455,6 +462,11 @@ impl Node {
             Output::Announce { count } => self.announce(i, count),
             Output::StateChanged { from, to, reason } => {
                 let priority = inst.router.as_ref().map_or(0, |r| r.effective_priority());
+                *self.instances[i]
+                    .transitions_by_reason
+                    .entry(reason.as_str())
+                    .or_insert(0) += 1;
+                self.publish_due = true;
                 self.record(
                     Level::Info,
                     Some(&name),

@@ -48,6 +48,13 @@ impl Node {
                 "realtime_priority and lock_memory changes take effect at the next restart",
             );
         }
+        if new.metrics != self.config.metrics {
+            self.note(
+                Level::Warn,
+                None,
+                "metrics changes take effect at the next restart",
+            );
+        }
         let mut keep = Vec::new();
         let mut leaving = Vec::new();
         let mut updated = 0;

@@ -2,10 +2,12 @@
 //! interface — read from the kernel for the request (a read that began after it
 //! arrived), never remembered.
 
+use std::time::Duration;
 use vipd_api::{
     AddressMismatch, InstanceStatus, InterfaceStatus, Response, State, Status, VipStatus,
     PROTOCOL_VERSION,
 };
+
 use vipd_engine::Instant;
 
 use crate::io::{has_vip, Caller, Command, IfaceRead, ReadId, RequestId};
@@ -105,7 +107,13 @@ impl Node {
                     last_advert_age_s: None,
                     vips,
                     in_state_s: 0.0,
+                    last_transition_unix_s: None,
                     transitions: 0,
+                    transitions_by_reason: inst
+                        .transitions_by_reason
+                        .iter()
+                        .map(|(k, v)| ((*k).to_string(), *v))
+                        .collect(),
                     adverts_sent: 0,
                     adverts_received: 0,
                     drops: Default::default(),
@@ -129,6 +137,7 @@ impl Node {
                         .map(|_| u64::from(s.master_adver_interval_cs) * 10),
                     last_advert_age_s: s.last_advert.map(|t| now.saturating_since(t).as_secs_f64()),
                     in_state_s: now.saturating_since(s.since).as_secs_f64(),
+                    last_transition_unix_s: Some(self.unix_seconds(s.since)),
                     transitions: s.transitions,
                     adverts_sent: s.adverts_sent,
                     adverts_received: s.adverts_received,
@@ -166,6 +175,30 @@ impl Node {
                 .collect(),
             checks: self.check_status(now),
         }
+    }
+}
+
+impl Node {
+    /// Instant `t` as seconds since the Unix epoch: the host's wall clock when the node
+    /// started ([`crate::HostInfo::started_unix_ns`]) plus the time since.
+    fn unix_seconds(&self, t: Instant) -> f64 {
+        let start = Duration::from_nanos(self.host.started_unix_ns);
+        let since = if t >= self.started {
+            t.saturating_since(self.started).as_secs_f64()
+        } else {
+            -self.started.saturating_since(t).as_secs_f64()
+        };
+        start.as_secs_f64() + since
+    }
+
+    /// With `metrics:` configured: publishes the status if a kernel read or a state
+    /// change asked for it during this event (at most once per event).
+    pub(crate) fn publish_if_due(&mut self, now: Instant) {
+        if !std::mem::take(&mut self.publish_due) || self.config.metrics.is_none() {
+            return;
+        }
+        let status = self.status(now, &self.last_reads);
+        self.push(Command::PublishStatus(Box::new(status)));
     }
 }
 

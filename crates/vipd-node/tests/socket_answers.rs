@@ -14,6 +14,7 @@ fn config() -> Config {
         control_socket: PathBuf::from("/run/vipd/vipd.sock"),
         realtime_priority: 0,
         lock_memory: false,
+        metrics: None,
         log_level: None,
         state_dir: PathBuf::from("/var/lib/vipd"),
         admin_gid: None,

@@ -105,6 +105,7 @@ pub mod node {
             control_socket: PathBuf::from("/run/vipd/vipd.sock"),
             realtime_priority: 0,
             lock_memory: false,
+            metrics: None,
             log_level: None,
             state_dir: PathBuf::from("/var/lib/vipd"),
             admin_gid: Some(ADMIN_GID),

@@ -168,6 +168,8 @@ pub enum Seen {
         at: Instant,
         event: vipd_api::WatchEvent,
     },
+    /// The node published its status for the metrics endpoint.
+    PublishedStatus(Box<vipd_api::Status>),
 }
 
 /// A broken promise.
@@ -954,6 +956,7 @@ impl Lan {
                     event: p.event,
                 },
             ),
+            Command::PublishStatus(s) => self.record(h, Seen::PublishedStatus(s)),
             Command::Exit(result) => {
                 self.record(h, Seen::Exit(result));
                 let host = &mut self.hosts[h];

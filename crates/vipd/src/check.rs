@@ -24,6 +24,9 @@ pub async fn host_check(cfg: &Config) -> HostReport {
         crate::realtime::check(cfg.realtime_priority, cfg.lock_memory, &privileges);
     report.errors.extend(errors);
     report.warnings.extend(warnings);
+    if let Some(m) = &cfg.metrics {
+        check_metrics_address(m.listen, &mut report);
+    }
     let nl = match Netlink::open() {
         Ok(n) => n,
         Err(e) => {
@@ -69,6 +72,25 @@ pub async fn host_check(cfg: &Config) -> HostReport {
         }
     }
     report
+}
+
+/// `metrics.listen`: whether its address is one of this host's. Binds the address with
+/// port 0 (any free port, at once released), so a running vipd holding the port itself
+/// does not make the check fail.
+fn check_metrics_address(listen: std::net::SocketAddr, report: &mut HostReport) {
+    let probe = std::net::SocketAddr::new(listen.ip(), 0);
+    match std::net::TcpListener::bind(probe) {
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AddrNotAvailable => {
+            report.errors.push(format!(
+                "metrics.listen: {} is not an address of this host; vipd would fail to start",
+                listen.ip()
+            ));
+        }
+        Err(e) => report
+            .warnings
+            .push(format!("metrics.listen: cannot try {}: {e}", listen.ip())),
+    }
 }
 
 /// What this host says about the checks: programs and users that do not exist,
@@ -149,6 +171,19 @@ pub fn same_subnet(a: IpAddr, b: IpAddr, prefix: u8) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn metrics_address_must_be_the_hosts() {
+        let mut r = HostReport::default();
+        check_metrics_address("127.0.0.1:9650".parse().expect("addr"), &mut r);
+        assert!(r.errors.is_empty() && r.warnings.is_empty(), "{r:?}");
+        // TEST-NET-1 is on no interface of a test machine.
+        check_metrics_address("192.0.2.254:9650".parse().expect("addr"), &mut r);
+        assert_eq!(
+            r.errors,
+            ["metrics.listen: 192.0.2.254 is not an address of this host; vipd would fail to start"]
+        );
+    }
 
     #[test]
     fn subnets() {

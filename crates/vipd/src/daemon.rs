@@ -43,6 +43,8 @@ pub enum DaemonError {
     Exit(#[from] ExitError),
     #[error(transparent)]
     Realtime(#[from] crate::realtime::RealtimeError),
+    #[error(transparent)]
+    Metrics(#[from] crate::metrics::MetricsError),
 }
 
 /// What executes the node's commands.
@@ -62,6 +64,8 @@ struct Shell {
     /// Watch requests waiting for the node's answer: the instances and the channel to
     /// the connection, registered if the node says yes.
     streams: BTreeMap<RequestId, (Vec<String>, tokio::sync::mpsc::Sender<Outgoing>)>,
+    /// The node's newest published status, for the metrics endpoint.
+    status: tokio::sync::watch::Sender<Option<std::sync::Arc<vipd_api::Status>>>,
 }
 
 /// The signals vipd acts on, caught from the moment they are installed.
@@ -98,6 +102,11 @@ pub async fn run(
     let nl = Netlink::open()?;
     let mut monitor = Netlink::monitor()?;
     let (_control, mut requests) = control::serve(&config.control_socket).await?;
+    let (status, snapshot) = tokio::sync::watch::channel(None);
+    let _metrics = match &config.metrics {
+        Some(m) => Some(crate::metrics::serve(m.listen, snapshot).await?),
+        None => None,
+    };
     let (datagram_tx, mut datagrams) = mpsc::channel::<Event>(1024);
     let (opened_tx, mut opened) = mpsc::unbounded_channel::<Opened>();
     let (results_tx, mut results) = mpsc::unbounded_channel::<Event>();
@@ -118,6 +127,7 @@ pub async fn run(
         state: StateWriter::spawn(config.state_dir.clone()),
         watchers: Watchers::default(),
         streams: BTreeMap::new(),
+        status,
     };
     // Read before the loop starts. An unreadable state is taken as every instance in
     // maintenance: taking the VIPs back unasked is the worse mistake.
@@ -300,6 +310,10 @@ impl Shell {
             } => self.checks.watch(id, check, process, rescan),
             Command::StopWatch { id } => self.checks.stop(id),
             Command::SaveMaintenance(m) => self.state.save(m),
+            Command::PublishStatus(status) => {
+                // Receivers only read the newest; none (no metrics task) is no matter.
+                self.status.send_replace(Some(std::sync::Arc::new(*status)));
+            }
             // Handled by `execute`.
             Command::Exit(_) => {}
         }

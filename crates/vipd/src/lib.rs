@@ -11,6 +11,7 @@ pub mod daemon;
 pub mod event_stream;
 pub mod hot_path;
 pub mod logging;
+pub mod metrics;
 pub mod netlink;
 mod netlink_conn;
 pub mod realtime;

@@ -125,7 +125,8 @@ impl Host {
         }
     }
 
-    /// `vipctl status` (text).
+    /// `vipctl status -v`: the detailed report of every instance (what `vipctl
+    /// status` prints for one instance; for several it prints the table).
     pub fn vipctl_status_text(&self) -> String {
         match self.try_vipctl_status_text() {
             Ok(s) => s,
@@ -133,13 +134,26 @@ impl Host {
         }
     }
 
-    /// `vipctl status` (text), or why not.
+    /// `vipctl status -v` (the detailed report), or why not.
     pub fn try_vipctl_status_text(&self) -> Result<String, String> {
-        let out = self.vipctl(&["status"]);
+        self.try_vipctl_text(&["status", "-v"])
+    }
+
+    /// `vipctl status` as printed: the table when there are several instances.
+    pub fn vipctl_status_table(&self) -> String {
+        match self.try_vipctl_text(&["status"]) {
+            Ok(s) => s,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    fn try_vipctl_text(&self, args: &[&str]) -> Result<String, String> {
+        let out = self.vipctl(args);
         let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
         if !out.status.success() {
             return Err(format!(
-                "vipctl status on {} failed ({}): stdout {stdout} stderr {}",
+                "vipctl {} on {} failed ({}): stdout {stdout} stderr {}",
+                args.join(" "),
                 self.name,
                 out.status,
                 String::from_utf8_lossy(&out.stderr)

@@ -92,6 +92,21 @@ checked_string!(
     GroupName, String, "a group name", check_group_name
 );
 
+checked_string!(
+    /// An address and port to listen on: `127.0.0.1:9650`, `[::1]:9650`.
+    ListenAddr, std::net::SocketAddr, "an address and port such as 127.0.0.1:9650", check_listen_addr
+);
+
+fn check_listen_addr(s: &str) -> Result<std::net::SocketAddr, String> {
+    let addr: std::net::SocketAddr = s.parse().map_err(|_| {
+        format!("`{s}` is not an address and port (e.g. 127.0.0.1:9650 or [::1]:9650)")
+    })?;
+    if addr.port() == 0 {
+        return Err(format!("`{s}`: port 0 is not a fixed port; name one"));
+    }
+    Ok(addr)
+}
+
 fn check_instance_name(s: &str) -> Result<String, String> {
     if s.is_empty() {
         return Err("the name is empty".to_owned());

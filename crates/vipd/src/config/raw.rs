@@ -7,15 +7,15 @@ use serde::Deserialize;
 
 use super::address_lists::{PeerList, VipList};
 use super::fields::{
-    DurationField, GroupName, IfName, InstanceName, KeyPath, LogLevel, RangedU8, SocketPath,
-    StateDir,
+    DurationField, GroupName, IfName, InstanceName, KeyPath, ListenAddr, LogLevel, RangedU8,
+    SocketPath, StateDir,
 };
 use super::{ChecksumMode, VrrpVersion};
 
 #[derive(Debug, Deserialize)]
 #[serde(
     deny_unknown_fields,
-    expecting = "a mapping with `instances` (and optionally `control_socket`, `log_level`, `state_dir`, `admin_group`)"
+    expecting = "a mapping with `instances` (and optionally `control_socket`, `log_level`, `state_dir`, `admin_group`, `metrics`, ...)"
 )]
 pub(super) struct RawConfig {
     #[serde(default)]
@@ -34,6 +34,15 @@ pub(super) struct RawConfig {
     pub instances: Option<Vec<RawInstance>>,
     #[serde(default)]
     pub checks: Option<std::collections::BTreeMap<String, super::check_raw::RawCheck>>,
+    #[serde(default)]
+    pub metrics: Option<RawMetrics>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a mapping with `listen`")]
+pub(super) struct RawMetrics {
+    #[serde(default)]
+    pub listen: Option<ListenAddr>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -7,13 +7,14 @@ use serde::de::{self, Deserialize, Deserializer, Visitor};
 use serde::forward_to_deserialize_any;
 
 use super::check_raw::{RawCheck, RawProcess};
-use super::raw::{RawAuth, RawConfig, RawGarp, RawInstance};
+use super::raw::{RawAuth, RawConfig, RawGarp, RawInstance, RawMetrics};
 
 /// The field paths the parser accepts, each mapping's fields after its prefix.
 pub fn field_paths() -> Vec<String> {
     let mut out = Vec::new();
-    let mappings: [(&str, &[&str]); 6] = [
+    let mappings: [(&str, &[&str]); 7] = [
         ("", fields_of::<RawConfig>()),
+        ("metrics.", fields_of::<RawMetrics>()),
         ("checks.NAME.", fields_of::<RawCheck>()),
         ("checks.NAME.process.", fields_of::<RawProcess>()),
         ("instances[].", fields_of::<RawInstance>()),

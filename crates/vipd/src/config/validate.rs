@@ -10,7 +10,7 @@ use vipd_node::config::{AuthConfig, AuthKey};
 
 use super::duration::HumanDuration;
 use super::path::FieldPath;
-use super::raw::{RawAuth, RawConfig, RawGarp, RawInstance};
+use super::raw::{RawAuth, RawConfig, RawGarp, RawInstance, RawMetrics};
 use super::VrrpVersion;
 use super::{ChecksumMode, Config, GarpConfig, InstanceConfig, Vip};
 
@@ -150,8 +150,22 @@ pub(super) fn build(raw: RawConfig, read_key: ReadKey<'_>) -> Result<Config, Pro
         admin_gid,
         realtime_priority: raw.realtime_priority.map_or(0, |p| p.0),
         lock_memory: raw.lock_memory.unwrap_or(false),
+        metrics: raw
+            .metrics
+            .map(|m| build_metrics(m, &root.key("metrics")))
+            .transpose()?,
         instances,
         checks,
+    })
+}
+
+/// `metrics:`: `listen` is required.
+fn build_metrics(
+    raw: RawMetrics,
+    at: &FieldPath,
+) -> Result<vipd_node::config::MetricsConfig, Problem> {
+    Ok(vipd_node::config::MetricsConfig {
+        listen: required(raw.listen, at, "listen")?.0,
     })
 }
 

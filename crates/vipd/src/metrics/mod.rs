@@ -1,0 +1,294 @@
+//! `metrics: {listen}`: an HTTP endpoint serving `/metrics` (Prometheus text format) and
+//! `/status` (the control API's [`vipd_api::Status`] as JSON), read-only.
+//!
+//! It never waits on the node: the node publishes its status
+//! ([`vipd_node::Command::PublishStatus`], after every kernel read and state change);
+//! the daemon's loop puts the newest into a `watch` channel, and each request renders
+//! that snapshot. Connections are bounded in number ([`MAX_CONNECTIONS`]; one past it
+//! is closed at once) and in time ([`REQUEST_TIME`] for the whole connection, one
+//! request each), so a slow client cannot pile up tasks.
+
+pub mod series;
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use http_body_util::Full;
+use hyper::body::{Bytes, Incoming};
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+use tokio::sync::{watch, Semaphore};
+use tracing::{debug, info, warn};
+use vipd_api::Status;
+
+/// Connections served at once; another is closed as soon as it is accepted.
+pub const MAX_CONNECTIONS: usize = 16;
+/// The longest a connection may take, from accept to the end of its one response.
+pub const REQUEST_TIME: Duration = Duration::from_secs(5);
+
+/// The newest published status (none until the node published one).
+pub type Snapshot = watch::Receiver<Option<Arc<Status>>>;
+
+/// Why the endpoint could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum MetricsError {
+    #[error("metrics.listen: cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// The running endpoint; dropping it stops the listener.
+pub struct Endpoint {
+    task: tokio::task::JoinHandle<()>,
+    pub local_addr: SocketAddr,
+}
+
+impl Drop for Endpoint {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Binds `addr` (an error at start names it) and serves `snapshot` from a task.
+pub async fn serve(addr: SocketAddr, snapshot: Snapshot) -> Result<Endpoint, MetricsError> {
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|source| MetricsError::Bind { addr, source })?;
+    let local_addr = listener
+        .local_addr()
+        .map_err(|source| MetricsError::Bind { addr, source })?;
+    info!(%local_addr, "metrics: serving /metrics and /status");
+    let task = tokio::spawn(accept_loop(listener, snapshot));
+    Ok(Endpoint { task, local_addr })
+}
+
+async fn accept_loop(listener: TcpListener, snapshot: Snapshot) {
+    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    loop {
+        let (stream, peer) = match listener.accept().await {
+            Ok(c) => c,
+            Err(e) => {
+                // E.g. EMFILE: wait a little rather than spin.
+                warn!("metrics: accept failed: {e}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let Ok(slot) = slots.clone().try_acquire_owned() else {
+            debug!(%peer, "metrics: {MAX_CONNECTIONS} connections open; closing this one");
+            drop(stream);
+            continue;
+        };
+        let snapshot = snapshot.clone();
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(move |req| {
+                let snapshot = snapshot.clone();
+                async move { Ok::<_, Infallible>(answer(&req, &snapshot)) }
+            });
+            let conn = hyper::server::conn::http1::Builder::new()
+                .keep_alive(false)
+                .serve_connection(TokioIo::new(stream), service);
+            match tokio::time::timeout(REQUEST_TIME, conn).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => debug!(%peer, "metrics: connection ended: {e}"),
+                Err(_) => debug!(%peer, "metrics: connection took over {REQUEST_TIME:?}; closed"),
+            }
+            drop(slot);
+        });
+    }
+}
+
+/// The response to one request.
+pub fn answer(req: &Request<Incoming>, snapshot: &Snapshot) -> Response<Full<Bytes>> {
+    // Take the snapshot out before rendering: `borrow` holds the channel's lock, which
+    // the daemon's loop needs to publish the next one.
+    let status: Option<Arc<Status>> = snapshot.borrow().clone();
+    route(req.method(), req.uri().path(), status.as_deref())
+}
+
+/// What `method path` gets, given the newest status.
+pub fn route(method: &Method, path: &str, status: Option<&Status>) -> Response<Full<Bytes>> {
+    let page = match path {
+        "/metrics" => Page::Metrics,
+        "/status" => Page::Status,
+        _ => {
+            return text(
+                StatusCode::NOT_FOUND,
+                "not found: try /metrics or /status\n",
+            )
+        }
+    };
+    if method != Method::GET && method != Method::HEAD {
+        return text(StatusCode::METHOD_NOT_ALLOWED, "only GET\n");
+    }
+    let Some(status) = status else {
+        return text(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "vipd has not published its status yet\n",
+        );
+    };
+    match page {
+        Page::Metrics => body(StatusCode::OK, series::CONTENT_TYPE, series::render(status)),
+        Page::Status => match serde_json::to_string(status) {
+            Ok(json) => body(StatusCode::OK, "application/json", json + "\n"),
+            Err(e) => text(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                &format!("cannot encode the status: {e}\n"),
+            ),
+        },
+    }
+}
+
+enum Page {
+    Metrics,
+    Status,
+}
+
+fn text(code: StatusCode, message: &str) -> Response<Full<Bytes>> {
+    body(code, "text/plain; charset=utf-8", message.to_owned())
+}
+
+fn body(code: StatusCode, content_type: &str, text: String) -> Response<Full<Bytes>> {
+    let mut r = Response::new(Full::new(Bytes::from(text)));
+    *r.status_mut() = code;
+    if let Ok(v) = hyper::header::HeaderValue::from_str(content_type) {
+        r.headers_mut().insert(hyper::header::CONTENT_TYPE, v);
+    }
+    r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http_body_util::BodyExt;
+
+    fn status() -> Status {
+        Status {
+            v: 1,
+            host: "h1".into(),
+            pid: 7,
+            uptime_s: 1.0,
+            instances: Vec::new(),
+            interfaces: Vec::new(),
+            checks: Vec::new(),
+        }
+    }
+
+    async fn text(r: Response<Full<Bytes>>) -> (StatusCode, String, String) {
+        let code = r.status();
+        let ct = r
+            .headers()
+            .get(hyper::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned();
+        let body = r.into_body().collect().await.expect("body").to_bytes();
+        (code, ct, String::from_utf8_lossy(&body).into_owned())
+    }
+
+    #[tokio::test]
+    async fn routes() {
+        let s = status();
+        let (code, ct, body) = text(route(&Method::GET, "/metrics", Some(&s))).await;
+        assert_eq!(code, StatusCode::OK);
+        assert_eq!(ct, "text/plain; version=0.0.4; charset=utf-8");
+        assert!(body.contains("vipd_build_info"), "{body}");
+        let (code, ct, body) = text(route(&Method::GET, "/status", Some(&s))).await;
+        assert_eq!((code, ct.as_str()), (StatusCode::OK, "application/json"));
+        let back: Status = serde_json::from_str(&body).expect("the API's Status");
+        assert_eq!(back, s);
+        let (code, ..) = text(route(&Method::GET, "/", Some(&s))).await;
+        assert_eq!(code, StatusCode::NOT_FOUND);
+        let (code, ..) = text(route(&Method::POST, "/status", Some(&s))).await;
+        assert_eq!(code, StatusCode::METHOD_NOT_ALLOWED);
+        let (code, ..) = text(route(&Method::GET, "/metrics", None)).await;
+        assert_eq!(code, StatusCode::SERVICE_UNAVAILABLE);
+    }
+
+    /// A raw HTTP/1.0 GET over TCP; the response as text (the connection closes).
+    async fn try_get(addr: SocketAddr, path: &str) -> std::io::Result<String> {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut c = tokio::net::TcpStream::connect(addr).await?;
+        c.write_all(format!("GET {path} HTTP/1.0\r\n\r\n").as_bytes())
+            .await?;
+        let mut out = String::new();
+        tokio::time::timeout(Duration::from_secs(5), c.read_to_string(&mut out))
+            .await
+            .map_err(|_| std::io::Error::other("no answer within 5 s"))??;
+        Ok(out)
+    }
+
+    async fn get(addr: SocketAddr, path: &str) -> String {
+        try_get(addr, path).await.expect("GET")
+    }
+
+    #[tokio::test]
+    async fn serves_the_newest_snapshot_and_bounds_connections() {
+        let (tx, rx) = watch::channel(None);
+        let ep = serve("127.0.0.1:0".parse().expect("addr"), rx)
+            .await
+            .expect("bind");
+        assert!(get(ep.local_addr, "/status")
+            .await
+            .starts_with("HTTP/1.0 503"));
+        let mut s = status();
+        s.pid = 4242;
+        tx.send_replace(Some(Arc::new(s)));
+        let r = get(ep.local_addr, "/status").await;
+        assert!(
+            r.starts_with("HTTP/1.0 200") && r.contains(r#""pid":4242"#),
+            "{r}"
+        );
+
+        // MAX_CONNECTIONS silent clients hold every slot; one more is closed at once
+        // (it reads end-of-file without an answer) instead of waiting.
+        let mut idle = Vec::new();
+        for _ in 0..MAX_CONNECTIONS {
+            idle.push(
+                tokio::net::TcpStream::connect(ep.local_addr)
+                    .await
+                    .expect("connect"),
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let started = std::time::Instant::now();
+        match try_get(ep.local_addr, "/status").await {
+            Ok(text) => assert_eq!(text, "", "a connection past the bound is answered"),
+            Err(e) => assert_eq!(e.kind(), std::io::ErrorKind::ConnectionReset, "{e}"),
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "it waited for a slot"
+        );
+        drop(idle);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert!(get(ep.local_addr, "/status")
+            .await
+            .starts_with("HTTP/1.0 200"));
+    }
+
+    #[tokio::test]
+    async fn a_taken_address_is_a_clear_error() {
+        let (_tx, rx) = watch::channel(None);
+        let first = serve("127.0.0.1:0".parse().expect("addr"), rx.clone())
+            .await
+            .expect("bind");
+        let Err(e) = serve(first.local_addr, rx).await else {
+            panic!("a second bind of {} worked", first.local_addr);
+        };
+        let e = e.to_string();
+        assert!(
+            e.starts_with(&format!(
+                "metrics.listen: cannot listen on {}",
+                first.local_addr
+            )),
+            "{e}"
+        );
+    }
+}

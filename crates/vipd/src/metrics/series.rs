@@ -1,0 +1,340 @@
+//! The node's published [`Status`] as Prometheus series (text format 0.0.4), built with
+//! prometheus-client from a snapshot: every scrape builds a fresh registry from the
+//! newest status, so nothing here is updated from the daemon's loop.
+//!
+//! Where keepalived-exporter has an equivalent, the meaning follows it (the README's
+//! "Metrics" section maps one to the other): `vipd_vrrp_state` numbers the states as
+//! keepalived does (0 init, 1 backup, 2 master, 3 fault; 98 stopped, keepalived's
+//! VRRP_STATE_STOP).
+
+use std::fmt::Write as _;
+use std::sync::atomic::AtomicU64;
+
+use prometheus_client::encoding::prometheus_text;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+use vipd_api::{State, Status};
+
+/// The `Content-Type` of what [`render`] writes.
+pub const CONTENT_TYPE: &str = prometheus_text::CONTENT_TYPE;
+
+type Labels = Vec<(&'static str, String)>;
+type Gauges = Family<Labels, Gauge<f64, AtomicU64>>;
+type Counters = Family<Labels, Counter<u64>>;
+
+/// keepalived's number for a state (keepalived-exporter's `keepalived_vrrp_state`).
+pub fn state_number(s: State) -> u8 {
+    match s {
+        State::Initialize => 0,
+        State::Backup => 1,
+        State::Master => 2,
+        State::Fault => 3,
+        State::Stopped => 98,
+    }
+}
+
+/// The families, registered in the order they are written.
+struct Families {
+    build: Gauges,
+    state: Gauges,
+    priority_configured: Gauges,
+    priority_effective: Gauges,
+    transitions: Counters,
+    last_transition: Gauges,
+    adverts_sent: Counters,
+    adverts_received: Counters,
+    drops: Counters,
+    vip_present: Gauges,
+    unknown_vrid: Counters,
+    check_up: Gauges,
+    check_duration: Gauges,
+    check_results: Counters,
+    check_failures: Counters,
+}
+
+impl Families {
+    fn registered(registry: &mut Registry) -> Families {
+        let f = Families {
+            build: Gauges::default(),
+            state: Gauges::default(),
+            priority_configured: Gauges::default(),
+            priority_effective: Gauges::default(),
+            transitions: Counters::default(),
+            last_transition: Gauges::default(),
+            adverts_sent: Counters::default(),
+            adverts_received: Counters::default(),
+            drops: Counters::default(),
+            vip_present: Gauges::default(),
+            unknown_vrid: Counters::default(),
+            check_up: Gauges::default(),
+            check_duration: Gauges::default(),
+            check_results: Counters::default(),
+            check_failures: Counters::default(),
+        };
+        registry.register(
+            "vipd_build_info",
+            "vipd's version (always 1)",
+            f.build.clone(),
+        );
+        registry.register(
+            "vipd_vrrp_state",
+            "VRRP state, numbered as keepalived: 0 init, 1 backup, 2 master, 3 fault, 98 stopped",
+            f.state.clone(),
+        );
+        registry.register(
+            "vipd_priority_configured",
+            "The configured priority",
+            f.priority_configured.clone(),
+        );
+        registry.register(
+            "vipd_priority_effective",
+            "The priority advertised now (configured plus tracked checks)",
+            f.priority_effective.clone(),
+        );
+        registry.register(
+            "vipd_transitions",
+            "State changes since the instance was configured, by reason",
+            f.transitions.clone(),
+        );
+        registry.register(
+            "vipd_last_transition_timestamp_seconds",
+            "When the state last changed, in seconds since the Unix epoch",
+            f.last_transition.clone(),
+        );
+        registry.register(
+            "vipd_adverts_sent",
+            "VRRP adverts sent by the instance's current router",
+            f.adverts_sent.clone(),
+        );
+        registry.register(
+            "vipd_adverts_received",
+            "VRRP adverts received and accepted by the instance's current router",
+            f.adverts_received.clone(),
+        );
+        registry.register(
+            "vipd_drops",
+            "Packets dropped by the instance's current router, by reason",
+            f.drops.clone(),
+        );
+        registry.register("vipd_vip_present", "1 when the kernel had the VIP on the interface at the newest read, else 0 (absent while the read failed)", f.vip_present.clone());
+        registry.register(
+            "vipd_unknown_vrid",
+            "Adverts received on the interface for a VRID no instance here has",
+            f.unknown_vrid.clone(),
+        );
+        registry.register(
+            "vipd_check_up",
+            "1 while the health check is up, else 0",
+            f.check_up.clone(),
+        );
+        registry.register(
+            "vipd_check_duration_seconds",
+            "How long the newest run of a polled health check took",
+            f.check_duration.clone(),
+        );
+        registry.register(
+            "vipd_check_results",
+            "Health check results",
+            f.check_results.clone(),
+        );
+        registry.register(
+            "vipd_check_failures",
+            "Health check results that failed",
+            f.check_failures.clone(),
+        );
+        f
+    }
+}
+
+fn set(f: &Gauges, labels: Labels, v: f64) {
+    f.get_or_create(&labels).set(v);
+}
+
+fn count(f: &Counters, labels: Labels, v: u64) {
+    f.get_or_create(&labels).inc_by(v);
+}
+
+/// The series for `status`, in the Prometheus text format.
+pub fn render(status: &Status) -> String {
+    let mut registry = Registry::default();
+    let f = Families::registered(&mut registry);
+    set(
+        &f.build,
+        vec![("version", env!("CARGO_PKG_VERSION").to_owned())],
+        1.0,
+    );
+    for i in &status.instances {
+        let id = || -> Labels {
+            vec![
+                ("instance", i.name.clone()),
+                ("interface", i.interface.clone()),
+                ("vrid", i.vrid.to_string()),
+            ]
+        };
+        let with = |k: &'static str, v: &str| {
+            let mut l = id();
+            l.push((k, v.to_owned()));
+            l
+        };
+        set(&f.state, id(), f64::from(state_number(i.state)));
+        set(
+            &f.priority_configured,
+            id(),
+            f64::from(i.priority_configured),
+        );
+        set(&f.priority_effective, id(), f64::from(i.priority_effective));
+        for (reason, n) in &i.transitions_by_reason {
+            count(&f.transitions, with("reason", reason), *n);
+        }
+        if let Some(t) = i.last_transition_unix_s {
+            set(&f.last_transition, id(), t);
+        }
+        count(&f.adverts_sent, id(), i.adverts_sent);
+        count(&f.adverts_received, id(), i.adverts_received);
+        for (reason, n) in &i.drops {
+            count(&f.drops, with("reason", reason), *n);
+        }
+        if i.kernel_error.is_none() {
+            for v in &i.vips {
+                set(
+                    &f.vip_present,
+                    with("vip", &v.address),
+                    if v.present { 1.0 } else { 0.0 },
+                );
+            }
+        }
+    }
+    for iface in &status.interfaces {
+        count(
+            &f.unknown_vrid,
+            vec![("interface", iface.name.clone())],
+            iface.unknown_vrid,
+        );
+    }
+    for c in &status.checks {
+        let l = || -> Labels { vec![("check", c.name.clone()), ("kind", c.kind.clone())] };
+        set(&f.check_up, l(), if c.up { 1.0 } else { 0.0 });
+        if let Some(d) = c.last_duration_s {
+            set(&f.check_duration, l(), d);
+        }
+        count(&f.check_results, l(), c.results);
+        count(&f.check_failures, l(), c.failures);
+    }
+    let mut out = String::new();
+    if prometheus_text::encode(&mut out, &registry).is_err() {
+        // Writing to a String does not fail; should the encoder ever refuse, say so in
+        // the text rather than serve half of it.
+        out.clear();
+        let _ = writeln!(out, "# vipd: the metrics could not be encoded");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A master with two VIPs (one missing), drops and a check; a second instance
+    /// whose kernel read failed.
+    fn sample() -> Status {
+        serde_json::from_str(
+            r#"{"v":1,"host":"h1","pid":7,"uptime_s":60.0,
+            "instances":[
+             {"name":"web","interface":"eth0","vrid":51,"version":3,"state":"master",
+              "reason":"master_down_timer","priority_configured":150,"priority_effective":140,
+              "local_address":"192.0.2.1","master_address":"192.0.2.1","master_priority":140,
+              "advert_interval_ms":200,"last_advert_age_s":null,
+              "vips":[{"address":"192.0.2.50/24","present":true},
+                      {"address":"192.0.2.51/24","present":false}],
+              "in_state_s":5.0,"last_transition_unix_s":1800000000.25,"transitions":2,
+              "transitions_by_reason":{"startup":1,"master_down_timer":1},
+              "adverts_sent":25,"adverts_received":3,"drops":{"bad_ttl":4}},
+             {"name":"db","interface":"eth1","vrid":52,"version":2,"state":"fault",
+              "reason":"link_down","priority_configured":100,"priority_effective":100,
+              "local_address":null,"master_address":null,"master_priority":null,
+              "advert_interval_ms":1000,"last_advert_age_s":null,
+              "vips":[{"address":"192.0.2.60/24","present":false}],
+              "kernel_error":"cannot read addresses: timed out",
+              "in_state_s":1.0,"transitions":0,"adverts_sent":0,"adverts_received":0,
+              "drops":{}}],
+            "interfaces":[{"name":"eth0","unknown_vrid":9}],
+            "checks":[{"name":"nginx","kind":"http","target":"http://127.0.0.1/","up":false,
+              "since_s":3.0,"last_duration_s":0.125,"results":10,"failures":4}]}"#,
+        )
+        .expect("sample status parses")
+    }
+
+    fn lines(text: &str) -> Vec<&str> {
+        text.lines().filter(|l| !l.starts_with('#')).collect()
+    }
+
+    #[test]
+    fn every_series_of_the_sample() {
+        let text = render(&sample());
+        let web = r#"instance="web",interface="eth0",vrid="51""#;
+        let db = r#"instance="db",interface="eth1",vrid="52""#;
+        let version = env!("CARGO_PKG_VERSION");
+        let expected = [
+            format!(r#"vipd_build_info{{version="{version}"}} 1.0"#),
+            format!("vipd_vrrp_state{{{web}}} 2.0"),
+            format!("vipd_vrrp_state{{{db}}} 3.0"),
+            format!("vipd_priority_configured{{{web}}} 150.0"),
+            format!("vipd_priority_effective{{{web}}} 140.0"),
+            format!(r#"vipd_transitions_total{{{web},reason="startup"}} 1"#),
+            format!(r#"vipd_transitions_total{{{web},reason="master_down_timer"}} 1"#),
+            format!("vipd_last_transition_timestamp_seconds{{{web}}} 1800000000.25"),
+            format!("vipd_adverts_sent_total{{{web}}} 25"),
+            format!("vipd_adverts_received_total{{{web}}} 3"),
+            format!(r#"vipd_drops_total{{{web},reason="bad_ttl"}} 4"#),
+            format!(r#"vipd_vip_present{{{web},vip="192.0.2.50/24"}} 1.0"#),
+            format!(r#"vipd_vip_present{{{web},vip="192.0.2.51/24"}} 0.0"#),
+            r#"vipd_unknown_vrid_total{interface="eth0"} 9"#.to_owned(),
+            r#"vipd_check_up{check="nginx",kind="http"} 0.0"#.to_owned(),
+            r#"vipd_check_duration_seconds{check="nginx",kind="http"} 0.125"#.to_owned(),
+            r#"vipd_check_results_total{check="nginx",kind="http"} 10"#.to_owned(),
+            r#"vipd_check_failures_total{check="nginx",kind="http"} 4"#.to_owned(),
+        ];
+        let got = lines(&text);
+        for e in &expected {
+            assert!(got.contains(&e.as_str()), "missing {e} in\n{text}");
+        }
+        // The db instance's VIP is unknown (its read failed): no series, not a 0.
+        assert!(!text.contains("192.0.2.60"), "{text}");
+        // Nothing it has not started: no last transition for db.
+        assert!(
+            !text.contains(&format!("vipd_last_transition_timestamp_seconds{{{db}}}")),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn counters_are_typed_under_their_sample_names() {
+        // The 0.0.4 text format: TYPE and HELP name the `_total` series itself (the
+        // OpenMetrics form names the family without it, which promtool 2.42 reads as
+        // an untyped series without help).
+        let text = render(&sample());
+        assert!(
+            text.contains("# TYPE vipd_transitions_total counter\n"),
+            "{text}"
+        );
+        assert!(text.contains("# TYPE vipd_vrrp_state gauge\n"), "{text}");
+        assert!(!text.contains("# EOF"), "{text}");
+    }
+
+    #[test]
+    fn states_are_numbered_as_keepalived() {
+        let n: Vec<u8> = [
+            State::Initialize,
+            State::Backup,
+            State::Master,
+            State::Fault,
+            State::Stopped,
+        ]
+        .into_iter()
+        .map(state_number)
+        .collect();
+        assert_eq!(n, [0, 1, 2, 3, 98]);
+    }
+}
