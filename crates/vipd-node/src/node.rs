@@ -79,6 +79,8 @@ pub struct Node {
     pub(crate) receiving_from: Option<IpAddr>,
     /// Health checks and their states.
     pub(crate) checks: crate::checks::Checks,
+    /// Notify hook queues, per owner.
+    pub(crate) hooks: crate::notify::Hooks,
     /// Runs handed out so far.
     runs: u64,
     /// Socket opens asked for so far.
@@ -129,6 +131,7 @@ impl Node {
             warnings: Warnings::default(),
             receiving_from: None,
             checks,
+            hooks: Default::default(),
             runs: 0,
             opens: 0,
             auth_seq,
@@ -179,6 +182,7 @@ impl Node {
             } => self.on_control(now, id, request, &caller),
             Event::Stop => self.stop(now),
             Event::CheckResult { id, result } => self.on_check_result(now, id, result),
+            Event::HookDone { id, result } => self.on_hook_done(now, id, result),
         }
         if self.stopping.is_some() {
             // A handover may have ended (an advert heard, its bound passed, a link gone).
@@ -198,7 +202,9 @@ impl Node {
             .chain(&self.leaving)
             .filter_map(|i| i.router.as_ref().and_then(|r| r.poll_timeout()));
         let own = [
-            self.stopping.as_ref().map(|s| s.deadline),
+            self.stop_deadlines()[0],
+            self.stop_deadlines()[1],
+            self.hooks.next_due(),
             self.jobs.retry_at(),
             self.reads.next_poll(self.stopping.is_some()),
             self.stopping
@@ -273,8 +279,13 @@ impl Node {
         {
             self.read_kernel(now);
         }
-        if self.stopping.as_ref().is_some_and(|s| s.deadline <= now) {
+        self.hooks_due(now);
+        let [vips, hooks] = self.stop_deadlines();
+        if vips.is_some_and(|t| t <= now) {
             self.stop_deadline();
+        }
+        if hooks.is_some_and(|t| t <= now) {
+            self.hooks_deadline();
         }
         self.checks_due(now);
     }
@@ -454,6 +465,7 @@ impl Node {
                     Some(&name),
                     What::StateChanged { from, to, reason },
                 );
+                self.notify_transition(now, i, from, to, reason);
             }
             Output::Dropped(reason) => self.note_drop(now, i, reason),
             Output::AddressMismatch { from, addresses } => {
