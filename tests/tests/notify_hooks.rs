@@ -14,19 +14,20 @@ use std::time::Duration;
 
 use vipd_api::State;
 use vipd_e2e::{
-    describe, epoch_now, exclusive, master_down_ms, start_web, wait_until, web_config, Host, Lan,
-    Signal, VIP4, VIP4_CIDR,
+    describe, epoch_now, exclusive, master_down_ms, start_web, wait_until, web_config, Lan, Signal,
+    VIP4, VIP4_CIDR,
 };
 
 /// b's `notify_timeout`: long enough that a settles and crashes while the hang runs.
 const HOOK_TIMEOUT: Duration = Duration::from_secs(6);
 
 /// Appends one line: the time, then `key=value` for the hook's VIPD_* variables, its
-/// arguments, PATH and the names of every variable it was given.
+/// arguments, PATH, the names of every variable it was given and what its open file
+/// descriptors are.
 const RECORD: &str = r#"#!/bin/sh
 log=$1
 shift
-echo "$(date +%s.%N) hook=$VIPD_HOOK instance=$VIPD_INSTANCE state=$VIPD_STATE previous=$VIPD_PREVIOUS reason=$VIPD_REASON priority=$VIPD_PRIORITY vips=$VIPD_VIPS args=$* path=$PATH names=$(env | cut -d= -f1 | sort | tr '\n' ,)" >> "$log"
+echo "$(date +%s.%N) hook=$VIPD_HOOK instance=$VIPD_INSTANCE state=$VIPD_STATE previous=$VIPD_PREVIOUS reason=$VIPD_REASON priority=$VIPD_PRIORITY vips=$VIPD_VIPS args=$* path=$PATH names=$(env | cut -d= -f1 | sort | tr '\n' ,) fds=$(for f in /proc/$$/fd/*; do readlink "$f"; done | tr '\n' ,)" >> "$log"
 "#;
 
 /// Records itself like RECORD, then writes its pid and its child's to the file named by
@@ -206,6 +207,12 @@ fn hooks_run_in_order_with_their_environment_and_a_hang_is_killed_with_its_child
         );
     }
     assert!(names.contains("VIPD_VIPS"), "{names}");
+    // None of vipd's sockets, pidfds, epoll or event descriptors leaked into it.
+    let fds = field(master, "fds");
+    assert!(
+        fds.contains("/dev/null") && !fds.contains("socket:") && !fds.contains("anon_inode:"),
+        "the hook's descriptors: {fds}"
+    );
 
     // The counters: four runs (the last one's answer may still be on its way), the
     // hang failed by timeout.
