@@ -510,3 +510,60 @@ fn a_stop_drops_waiting_transitions_and_a_second_signal_does_not_wait() {
     );
     assert_eq!(hook_runs(&lan, 0), vec![(ms(1), "backup", "backup".into())]);
 }
+
+#[test]
+fn a_reload_takes_new_hooks_and_a_removed_instance_runs_its_stop_hook() {
+    let mut lan = Lan::builder()
+        .host(hooked(100, Duration::from_secs(10)))
+        .build();
+    lan.start_all();
+    lan.run_until(ms(1000));
+    // Updated in place (same identity): the next transition runs the new argv.
+    let mut c = hooked(100, Duration::from_secs(10));
+    c.instances[0].notify.fault = Some(vec!["/h/new-fault".into()]);
+    lan.act(Act::Reload(0, c));
+    lan.act(Act::LinkDown(0));
+    let runs: Vec<_> = lan
+        .timeline()
+        .iter()
+        .filter_map(|e| match &e.what {
+            Seen::Hook { hook, argv, .. } if e.at == ms(1000) => Some((*hook, argv.clone())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        runs,
+        vec![
+            ("fault", vec!["/h/new-fault".to_string()]),
+            ("any", vec!["/h/any".to_string()])
+        ]
+    );
+    lan.act(Act::LinkUp(0));
+    lan.run_until(ms(2000));
+    // Renamed: `web` leaves (its stop hooks, from its own configuration), `web2`
+    // starts with none.
+    let mut c = web(100, 100);
+    c.instances[0].name = "web2".into();
+    lan.act(Act::Reload(0, c));
+    lan.run_until(ms(3000));
+    let after: Vec<_> = hook_runs(&lan, 0)
+        .into_iter()
+        .filter(|(t, ..)| *t >= ms(2000))
+        .collect();
+    assert_eq!(
+        after,
+        vec![
+            (ms(2000), "stop", "stopped".into()),
+            (ms(2000), "any", "stopped".into())
+        ]
+    );
+    let reasons: Vec<String> = lan
+        .timeline()
+        .iter()
+        .filter_map(|e| match &e.what {
+            Seen::Hook { env, .. } if e.at == ms(2000) => Some(var(env, "VIPD_REASON")),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(reasons, ["shutdown", "shutdown"]);
+}
