@@ -196,6 +196,37 @@ pub fn env(owner: &HookOwner, hook: &str, t: &Transition) -> Vec<(String, String
     .collect()
 }
 
+/// The runs of one transition of `owner` to `state` under `cfg`, in order: the
+/// state's hook, then `any`; each with its environment and, in keepalived's form, the
+/// positional arguments. Any owner's (an instance's now, a sync group's later).
+pub(crate) fn runs(
+    owner: &HookOwner,
+    cfg: &NotifyConfig,
+    state: HookState,
+    t: &Transition,
+) -> Vec<Run> {
+    cfg.hooks_for(state)
+        .into_iter()
+        .map(|(hook, argv)| {
+            let mut argv = argv.clone();
+            if cfg.positional {
+                argv.extend([
+                    owner.keepalived_type().to_string(),
+                    owner.name().to_string(),
+                    state.keepalived_word().to_string(),
+                    t.priority.to_string(),
+                ]);
+            }
+            Run {
+                hook,
+                argv,
+                env: env(owner, hook, t),
+                timeout: cfg.timeout,
+            }
+        })
+        .collect()
+}
+
 /// Counters and what is under way, per owner.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct HookStats {
@@ -214,7 +245,7 @@ pub struct HookStats {
 
 /// One run, ready to go.
 #[derive(Debug, Clone)]
-struct Run {
+pub(crate) struct Run {
     hook: &'static str,
     argv: Vec<String>,
     env: Vec<(String, String)>,
@@ -322,8 +353,7 @@ impl Node {
             return;
         };
         let cfg = &inst.cfg.notify;
-        let hooks = cfg.hooks_for(state);
-        if hooks.is_empty() {
+        if cfg.hooks_for(state).is_empty() {
             return;
         }
         let owner = HookOwner::Instance(inst.cfg.name.clone());
@@ -337,32 +367,19 @@ impl Node {
                 .map_or(inst.cfg.priority, |r| r.status().effective_priority),
             vips: inst.cfg.vips.clone(),
         };
-        let runs: Vec<Run> = hooks
-            .into_iter()
-            .map(|(hook, argv)| {
-                let mut argv = argv.clone();
-                if cfg.positional {
-                    argv.extend([
-                        owner.keepalived_type().to_string(),
-                        owner.name().to_string(),
-                        state.keepalived_word().to_string(),
-                        t.priority.to_string(),
-                    ]);
-                }
-                Run {
-                    hook,
-                    argv,
-                    env: env(&owner, hook, &t),
-                    timeout: cfg.timeout,
-                }
-            })
-            .collect();
+        let runs = runs(&owner, cfg, state, &t);
         self.queue_hooks(now, owner, runs, state == HookState::Stop);
     }
 
-    /// Queues one transition's runs for `owner`; `last` (a stop) pushes out every
-    /// transition still waiting.
-    fn queue_hooks(&mut self, now: Instant, owner: HookOwner, runs: Vec<Run>, last: bool) {
+    /// Queues one transition's runs for `owner` (see [`runs`]); `last` (a stop) pushes
+    /// out every transition still waiting.
+    pub(crate) fn queue_hooks(
+        &mut self,
+        now: Instant,
+        owner: HookOwner,
+        runs: Vec<Run>,
+        last: bool,
+    ) {
         let q = self.hooks.queues.entry(owner.clone()).or_default();
         let mut dropped = Vec::new();
         if last {
@@ -446,12 +463,21 @@ impl Node {
             return;
         };
         q.stats.runs += 1;
-        let failure = match &result {
+        let failure = match result {
             HookResult::Exited {
                 code: Some(0),
                 signal: None,
-                ..
-            } => None,
+                output,
+            } => {
+                let said = if output.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {output}")
+                };
+                self.record_hook(&owner, Level::Debug, running.hook, format!("ran{said}"));
+                self.next_hook(now, &owner);
+                return;
+            }
             HookResult::Exited {
                 code,
                 signal,
@@ -462,25 +488,22 @@ impl Node {
                     (Some(c), None) => format!("exited with {c}"),
                     (None, None) => "ended without an exit code".to_string(),
                 };
-                Some(if output.is_empty() {
+                if output.is_empty() {
                     how
                 } else {
                     format!("{how}: {output}")
-                })
+                }
             }
             HookResult::TimedOut(t) => {
                 q.stats.timed_out += 1;
-                Some(format!(
+                format!(
                     "ran longer than {}ms; its process group was killed",
                     t.as_millis()
-                ))
+                )
             }
-            HookResult::Error(e) => Some(format!("could not run: {e}")),
+            HookResult::Error(e) => format!("could not run: {e}"),
         };
-        match failure {
-            None => self.record_hook(&owner, Level::Debug, running.hook, "ran".to_string()),
-            Some(why) => self.hook_failed(&owner, running.hook, why),
-        }
+        self.hook_failed(&owner, running.hook, failure);
         self.next_hook(now, &owner);
     }
 
