@@ -6,16 +6,18 @@
 //! same (hooks never hold up the protocol), the hanging hook is killed at b's
 //! `notify_timeout` together with its child, and only then do b's `any` (for backup),
 //! `master` and `any` (for master) hooks run, in that order, with the transition's
-//! VIPD_* values. A SIGTERM then runs b's `stop` hook before vipd exits.
+//! VIPD_* values. A SIGTERM then runs b's `stop` hook before vipd exits. a's `any`
+//! hook gets keepalived's positional arguments (`notify_positional`).
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use vipd_api::State;
+use vipd_e2e::setup::SETTLE;
 use vipd_e2e::{
-    describe, epoch_now, exclusive, master_down_ms, start_web, wait_until, web_config, Lan, Signal,
-    VIP4, VIP4_CIDR,
+    describe, epoch_now, exclusive, master_down_ms, wait_master, wait_until, web_config, Lan,
+    Signal, VIP4, VIP4_CIDR,
 };
 
 /// b's `notify_timeout`: long enough that a settles and crashes while the hang runs.
@@ -104,8 +106,41 @@ fn hooks_run_in_order_with_their_environment_and_a_hang_is_killed_with_its_child
     let a = lan.host_at("a", 11);
     let b = lan.host_at("b", 12);
     let both = [&a, &b];
-    // a first, settled as master; then b, which hears it and stays backup.
-    start_web(&[(&a, 150)], VIP4_CIDR);
+    // a first, settled as master, with keepalived's form of `notify` (any, with
+    // `notify_positional`); then b, which hears it and stays backup.
+    let a_log = hooks.join("a.log");
+    let a_notify = format!("      any: [{r}, {}]\n", a_log.display());
+    a.spawn_vipd(&format!(
+        "{}    notify_positional: true\n",
+        hooked(150, &a_notify, HOOK_TIMEOUT)
+    ));
+    assert!(
+        wait_master(&a, VIP4, SETTLE),
+        "a did not become master within {SETTLE:?}:\n{}",
+        describe(&[&a], VIP4)
+    );
+    // keepalived's notify arguments: TYPE NAME STATE PRIORITY.
+    assert!(
+        wait_until(Duration::from_secs(2), Duration::from_millis(20), || {
+            lines(&a_log).len() >= 2
+        }),
+        "a's hooks: {:?}",
+        lines(&a_log)
+    );
+    let a_args: Vec<String> = lines(&a_log)
+        .iter()
+        .map(|l| {
+            let from = l.find(" args=").map_or(0, |i| i + 6);
+            let to = l.find(" path=").unwrap_or(l.len());
+            l.get(from..to).unwrap_or_default().to_string()
+        })
+        .collect();
+    assert_eq!(
+        a_args,
+        ["INSTANCE web BACKUP 150", "INSTANCE web MASTER 150"],
+        "{:#?}",
+        lines(&a_log)
+    );
     b.spawn_vipd(&hooked(100, &notify, HOOK_TIMEOUT));
     let b_started = epoch_now();
 
