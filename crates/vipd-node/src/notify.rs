@@ -321,7 +321,10 @@ impl Hooks {
                     .max()
                     .unwrap_or(Duration::ZERO)
                     + ANSWER_GRACE;
-                per_run * u32::try_from(q.outstanding()).unwrap_or(u32::MAX)
+                u32::try_from(q.outstanding())
+                    .ok()
+                    .and_then(|n| per_run.checked_mul(n))
+                    .unwrap_or(Duration::MAX)
             })
             .max()
             .unwrap_or(Duration::ZERO)
