@@ -288,7 +288,8 @@ fn hooks_run_in_order_with_their_environment_and_a_hang_is_killed_with_its_child
     assert_eq!(tail, [("stop", "stopped"), ("any", "stopped")], "{got:#?}");
     println!(
         "notify_hooks: b held {VIP4} {took_ms:.1} ms after a's crash (bound {bound_ms:.1} ms) \
-         while its hook hung; the hang was killed {held:.3} s after it began"
+         while its hook hung; the hang was killed {held:.3} s after it began; the master \
+         hook's environment: {names}; its descriptors: {fds}"
     );
 }
 
