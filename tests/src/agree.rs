@@ -450,6 +450,7 @@ mod tests {
                 address_mismatch: None,
                 tracking: Vec::new(),
                 maintenance: false,
+                notify: None,
             }],
             interfaces: Vec::new(),
             checks: Vec::new(),

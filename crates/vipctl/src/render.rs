@@ -184,6 +184,22 @@ fn render_check(out: &mut String, c: &vipd_api::CheckStatus) {
 }
 
 /// `nginx failing (fault), upstream ok (-60 while failing)`.
+/// `3 runs, 1 failed (1 timed out), 0 dropped; running any, 2 waiting`.
+fn notify(n: &vipd_api::NotifyStatus) -> String {
+    let mut s = format!(
+        "{} run{}, {} failed ({} timed out), {} dropped",
+        n.runs,
+        plural(n.runs),
+        n.failed,
+        n.timed_out,
+        n.dropped
+    );
+    if let Some(hook) = &n.running {
+        s.push_str(&format!("; running {hook}, {} waiting", n.pending));
+    }
+    s
+}
+
 fn tracking(i: &InstanceStatus) -> String {
     let items: Vec<String> = i
         .tracking
@@ -246,6 +262,12 @@ fn render_instance(out: &mut String, i: &InstanceStatus) {
     );
     if !i.tracking.is_empty() {
         line("tracking", tracking(i));
+    }
+    if let Some(n) = &i.notify {
+        line("notify hooks", notify(n));
+        if let Some(f) = &n.last_failure {
+            line("last failure", f.clone());
+        }
     }
     line(
         "local address",
@@ -419,6 +441,7 @@ pub(crate) mod tests {
             address_mismatch: None,
             tracking: Vec::new(),
             maintenance: false,
+            notify: None,
         };
         let backup = InstanceStatus {
             name: "web6".into(),
@@ -450,6 +473,7 @@ pub(crate) mod tests {
             address_mismatch: None,
             tracking: Vec::new(),
             maintenance: false,
+            notify: None,
         };
         Status {
             v: 1,
@@ -697,6 +721,33 @@ web6       eth0        52     backup,maintenance   90/100   fe80::1   0/1    1/2
         let text = render_status(&s);
         assert!(text.starts_with("host: node-a   pid: 4242   uptime: ?   instances: 0\n"));
         assert!(text.contains("(no instances configured)"));
+    }
+
+    #[test]
+    fn notify_hooks() {
+        let mut s = sample_status();
+        let text = render_status(&s);
+        assert!(!text.contains("notify hooks"), "{text}");
+        s.instances[1].notify = Some(vipd_api::NotifyStatus {
+            runs: 3,
+            failed: 1,
+            timed_out: 1,
+            dropped: 2,
+            running: Some("any".into()),
+            pending: 1,
+            last_failure: Some("master: ran longer than 10000ms".into()),
+        });
+        let text = render_status(&s);
+        assert!(
+            text.contains(
+                "\n   notify hooks: 3 runs, 1 failed (1 timed out), 2 dropped; running any, 1 waiting\n"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("\n   last failure: master: ran longer than 10000ms\n"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -286,6 +286,33 @@ pub struct InstanceStatus {
     /// turned off. Added in protocol version 1 without a bump: optional.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub maintenance: bool,
+    /// The instance's notify hooks: counters and what is under way. Absent when it has
+    /// none configured and none ran. Added in protocol version 1 without a bump:
+    /// optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify: Option<NotifyStatus>,
+}
+
+/// Runs of an instance's notify hooks.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct NotifyStatus {
+    /// Runs that ended, whatever their result.
+    pub runs: u64,
+    /// Runs that could not start, exited non-zero, were ended by a signal, timed out,
+    /// or had no answer in time.
+    pub failed: u64,
+    /// Runs killed at `notify_timeout` (also counted in `failed`).
+    pub timed_out: u64,
+    /// Runs dropped before they started (too many transitions waiting, or a stop).
+    pub dropped: u64,
+    /// The hook running now (`master`, `backup`, `fault`, `stop`, `any`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub running: Option<String>,
+    /// Runs waiting for it.
+    pub pending: u64,
+    /// The newest failure, in words.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_failure: Option<String>,
 }
 
 /// Adverts that listed other virtual addresses than the instance's own.

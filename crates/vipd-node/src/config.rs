@@ -14,6 +14,7 @@ pub use crate::auth::{AuthConfig, AuthKey, KeyError};
 pub use crate::check_config::{
     CheckConfig, CheckInit, CheckKind, HostPort, HttpCheck, ProcessMatch, StatusMatch, Track,
 };
+pub use crate::notify::NotifyConfig;
 pub use crate::vip::{Vip, VipParseError};
 
 /// The state directory unless configured otherwise.
@@ -93,6 +94,8 @@ pub struct InstanceConfig {
     pub auth: Option<AuthConfig>,
     /// The checks this instance tracks; every name is a key of `Config::checks`.
     pub track: Vec<Track>,
+    /// Programs run on its state transitions ([`crate::notify`]).
+    pub notify: NotifyConfig,
 }
 
 /// Gratuitous ARP / unsolicited Neighbor Advertisement announcements.

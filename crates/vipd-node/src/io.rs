@@ -213,6 +213,11 @@ pub enum Event {
         id: CheckRunId,
         result: CheckResult,
     },
+    /// The end of [`Command::RunHook`] `id`.
+    HookDone {
+        id: HookRunId,
+        result: HookResult,
+    },
 }
 
 /// Work for the shell, drained with [`crate::Node::poll_command`].
@@ -298,6 +303,38 @@ pub enum Command {
     /// [`crate::node::POLL`]) and after every state change. The shell keeps the
     /// newest one; nothing answers.
     PublishStatus(Box<vipd_api::Status>),
+    /// Run notify hook `hook` of `owner` once: `argv` (no shell) in a process group of
+    /// its own, stdin from /dev/null, with exactly the environment `env` (nothing of
+    /// the daemon's); after `timeout` kill the whole group. Answer with
+    /// [`Event::HookDone`] `id`. The node never has two runs of one owner under way.
+    RunHook {
+        id: HookRunId,
+        owner: crate::notify::HookOwner,
+        hook: &'static str,
+        argv: Vec<String>,
+        env: Vec<(String, String)>,
+        timeout: std::time::Duration,
+    },
+}
+
+/// A run of a notify hook: answered by [`Event::HookDone`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct HookRunId(pub u64);
+
+/// How a run of a notify hook ended; whether that is a failure is the node's call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HookResult {
+    /// The program ended: its exit code (none if a signal ended it), the signal, and
+    /// the first line of its output (bounded).
+    Exited {
+        code: Option<i32>,
+        signal: Option<i32>,
+        output: String,
+    },
+    /// It ran longer than its timeout: its process group was killed.
+    TimedOut(std::time::Duration),
+    /// It could not be started.
+    Error(String),
 }
 
 /// An event of the event stream and when it happened ([`Command::Publish`]).

@@ -23,6 +23,7 @@ mod kernel;
 mod links;
 pub mod maintenance;
 mod node;
+pub mod notify;
 mod reload;
 mod setup;
 mod status;
@@ -33,8 +34,9 @@ mod watch;
 
 pub use io::{
     has_vip, Addr, AdvertCopy, Caller, CheckResult, CheckRunId, Command, Datagram, Event,
-    ExitError, Family, IfaceRead, JobId, Level, Link, LinkReadError, OpenId, Published, ReadId,
-    Record, RequestId, RunId, VipJob, VipJobError, VipOp, What, ADDRESS_PROTOCOL,
+    ExitError, Family, HookResult, HookRunId, IfaceRead, JobId, Level, Link, LinkReadError, OpenId,
+    Published, ReadId, Record, RequestId, RunId, VipJob, VipJobError, VipOp, What,
+    ADDRESS_PROTOCOL,
 };
 pub use jobs::REMOVE_RETRY;
 pub use maintenance::Maintenance;

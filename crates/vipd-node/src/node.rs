@@ -85,6 +85,8 @@ pub struct Node {
     pub(crate) checks: crate::checks::Checks,
     /// Drops counted for the event stream's summaries.
     pub(crate) drops: crate::watch::DropSummaries,
+    /// Notify hook queues, per owner.
+    pub(crate) hooks: crate::notify::Hooks,
     /// Runs handed out so far.
     runs: u64,
     /// Socket opens asked for so far.
@@ -138,6 +140,7 @@ impl Node {
             receiving_from: None,
             checks,
             drops: Default::default(),
+            hooks: Default::default(),
             runs: 0,
             opens: 0,
             auth_seq,
@@ -188,6 +191,7 @@ impl Node {
             } => self.on_control(now, id, request, &caller),
             Event::Stop => self.stop(now),
             Event::CheckResult { id, result } => self.on_check_result(now, id, result),
+            Event::HookDone { id, result } => self.on_hook_done(now, id, result),
         }
         if self.stopping.is_some() {
             // A handover may have ended (an advert heard, its bound passed, a link gone).
@@ -208,7 +212,9 @@ impl Node {
             .chain(&self.leaving)
             .filter_map(|i| i.router.as_ref().and_then(|r| r.poll_timeout()));
         let own = [
-            self.stopping.as_ref().map(|s| s.deadline),
+            self.stop_deadlines()[0],
+            self.stop_deadlines()[1],
+            self.hooks.next_due(),
             self.jobs.retry_at(),
             self.reads.next_poll(self.stopping.is_some()),
             self.stopping
@@ -284,8 +290,13 @@ impl Node {
         {
             self.read_kernel(now);
         }
-        if self.stopping.as_ref().is_some_and(|s| s.deadline <= now) {
+        self.hooks_due(now);
+        let [vips, hooks] = self.stop_deadlines();
+        if vips.is_some_and(|t| t <= now) {
             self.stop_deadline();
+        }
+        if hooks.is_some_and(|t| t <= now) {
+            self.hooks_deadline();
         }
         self.checks_due(now);
         self.drop_summaries_due(now);
@@ -480,6 +491,7 @@ impl Node {
                     priority,
                 };
                 self.publish(now, event);
+                self.notify_transition(now, i, from, to, reason);
             }
             Output::Dropped(reason) => self.note_drop(now, i, reason),
             Output::AddressMismatch { from, addresses } => {

@@ -120,6 +120,7 @@ impl Node {
                     address_mismatch: None,
                     tracking: self.checks.tracked(c).2,
                     maintenance: self.maintenance.contains(&c.name),
+                    notify: self.notify_status(c),
                 };
                 let Some(r) = inst.router.as_ref() else {
                     return base;
@@ -199,6 +200,24 @@ impl Node {
         }
         let status = self.status(now, &self.last_reads);
         self.push(Command::PublishStatus(Box::new(status)));
+    }
+
+    /// The instance's hook counters: present once it has hooks or runs of them.
+    fn notify_status(&self, c: &crate::config::InstanceConfig) -> Option<vipd_api::NotifyStatus> {
+        let owner = crate::notify::HookOwner::Instance(c.name.clone());
+        match self.hooks.stats(&owner) {
+            Some((stats, running, pending)) => Some(vipd_api::NotifyStatus {
+                runs: stats.runs,
+                failed: stats.failed,
+                timed_out: stats.timed_out,
+                dropped: stats.dropped,
+                running: running.map(str::to_string),
+                pending: u64::try_from(pending).unwrap_or(u64::MAX),
+                last_failure: stats.last_failure.clone(),
+            }),
+            None if !c.notify.is_empty() => Some(vipd_api::NotifyStatus::default()),
+            None => None,
+        }
     }
 }
 

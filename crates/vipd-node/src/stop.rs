@@ -4,6 +4,12 @@
 //! removals, retries a failed one once, and then asks to exit — with an error naming
 //! every VIP it could not remove. A second signal, or
 //! [`SHUTDOWN_WAIT`] without the last answers, ends the wait.
+//!
+//! Each instance's `stop` notify hook (then `any`) is queued as its router stops
+//! ([`crate::notify`]); the node exits only once every hook queue is empty as well, or
+//! when the hooks' bound passes: each run still to come (the one under way included)
+//! given the longest `notify_timeout` among them plus [`crate::notify::ANSWER_GRACE`],
+//! reckoned when the stop began. A second signal exits without waiting for hooks too.
 
 use std::time::Duration;
 
@@ -19,7 +25,12 @@ pub const SHUTDOWN_WAIT: Duration = Duration::from_secs(20);
 
 #[derive(Debug)]
 pub(crate) struct Stopping {
+    /// The bound of the wait for VIP removals.
     pub deadline: Instant,
+    /// The bound of the wait for notify hooks, while some are under way.
+    pub hooks_deadline: Option<Instant>,
+    /// How the VIP part ended, once it has: the exit waits for the hooks.
+    vips_done: Option<Result<(), ExitError>>,
     /// Removals already retried once: a second failure is final.
     retried: Vec<(String, Vip)>,
     /// VIPs whose removal failed for good.
@@ -39,6 +50,8 @@ impl Node {
         self.note(Level::Info, None, "stopping: every instance leaves");
         self.stopping = Some(Stopping {
             deadline: now + SHUTDOWN_WAIT,
+            hooks_deadline: None,
+            vips_done: None,
             retried: Vec::new(),
             left: Vec::new(),
             done: false,
@@ -46,7 +59,74 @@ impl Node {
         for i in 0..self.instances.len() {
             self.feed(now, i, Input::Shutdown);
         }
+        // The stop hooks are queued now: the wait for them is bounded from here.
+        if !self.hooks.idle() {
+            let bound = self.hooks.worst_case();
+            if let Some(s) = self.stopping.as_mut() {
+                s.hooks_deadline = Some(now + bound);
+            }
+        }
         self.stop_progress(now);
+    }
+
+    /// The deadlines a stopping node still waits for.
+    pub(crate) fn stop_deadlines(&self) -> [Option<Instant>; 2] {
+        match self.stopping.as_ref() {
+            Some(s) if !s.done => [
+                s.vips_done.is_none().then_some(s.deadline),
+                s.hooks_deadline,
+            ],
+            _ => [None, None],
+        }
+    }
+
+    /// The VIP part of the stop is over with `result`: exit once the hooks are done.
+    fn vips_finished(&mut self, result: Result<(), ExitError>) {
+        if let Some(s) = self.stopping.as_mut() {
+            if s.vips_done.is_none() {
+                s.vips_done = Some(result);
+            }
+        }
+        self.exit_when_done();
+    }
+
+    /// Asks to exit once the VIP part is over and no hook runs or waits (or their bound
+    /// passed).
+    fn exit_when_done(&mut self) {
+        let idle = self.hooks.idle();
+        let Some(s) = self.stopping.as_mut() else {
+            return;
+        };
+        if s.done || !(idle || s.hooks_deadline.is_none()) {
+            return;
+        }
+        let Some(result) = s.vips_done.take() else {
+            return;
+        };
+        s.done = true;
+        if result.is_ok() {
+            self.note(Level::Info, None, "vipd stopped");
+        }
+        self.push(Command::Exit(result));
+    }
+
+    /// The hooks' bound passed while some still run or wait: stop waiting for them.
+    pub(crate) fn hooks_deadline(&mut self) {
+        let Some(s) = self.stopping.as_mut() else {
+            return;
+        };
+        if s.done || s.hooks_deadline.is_none() {
+            return;
+        }
+        s.hooks_deadline = None;
+        if !self.hooks.idle() {
+            self.note(
+                Level::Error,
+                None,
+                "notify hooks still under way at their bound; exiting without them",
+            );
+        }
+        self.exit_when_done();
     }
 
     /// While stopping: retries failed removals once, and exits once nothing is left
@@ -56,6 +136,15 @@ impl Node {
             return;
         };
         if s.done {
+            return;
+        }
+        if s.vips_done.is_some() {
+            if self.hooks.idle() {
+                if let Some(s) = self.stopping.as_mut() {
+                    s.hooks_deadline = None;
+                }
+            }
+            self.exit_when_done();
             return;
         }
         let stray = std::mem::take(&mut self.jobs.stray);
@@ -80,16 +169,12 @@ impl Node {
         let Some(s) = self.stopping.as_mut() else {
             return;
         };
-        s.done = true;
         let result = if s.left.is_empty() {
             Ok(())
         } else {
             Err(ExitError::VipsLeftBehind(describe(&s.left)))
         };
-        if result.is_ok() {
-            self.note(Level::Info, None, "vipd stopped");
-        }
-        self.push(Command::Exit(result));
+        self.vips_finished(result);
     }
 
     /// The wait is over: whatever is still under way counts as left behind (an add
@@ -98,10 +183,9 @@ impl Node {
         let Some(s) = self.stopping.as_mut() else {
             return;
         };
-        if s.done {
+        if s.done || s.vips_done.is_some() {
             return;
         }
-        s.done = true;
         let mut left = std::mem::take(&mut s.left);
         for job in self.jobs.pending.values() {
             for vip in &job.vips {
@@ -112,7 +196,7 @@ impl Node {
         left.sort_by_key(|(i, v)| (i.clone(), v.to_string()));
         left.dedup();
         if left.is_empty() {
-            self.push(Command::Exit(Ok(())));
+            self.vips_finished(Ok(()));
             return;
         }
         self.note(
@@ -120,9 +204,7 @@ impl Node {
             None,
             format!("VIP removals not done after {SHUTDOWN_WAIT:?}; giving up on them"),
         );
-        self.push(Command::Exit(Err(ExitError::VipsLeftBehind(describe(
-            &left,
-        )))));
+        self.vips_finished(Err(ExitError::VipsLeftBehind(describe(&left))));
     }
 
     /// Whether a router is still handing over make-before-break (its VIPs kept until

@@ -50,6 +50,7 @@ fn config(priority: u8) -> Config {
             unicast_peers: Vec::new(),
             auth: None,
             track: Vec::new(),
+            notify: vipd_node::config::NotifyConfig::none(),
             garp: GarpConfig {
                 count: 3,
                 repeat_after: Duration::from_secs(2),

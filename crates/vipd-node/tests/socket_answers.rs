@@ -38,6 +38,7 @@ fn config() -> Config {
                 refresh: Duration::ZERO,
             },
             track: Vec::new(),
+            notify: vipd_node::config::NotifyConfig::none(),
         }],
         checks: Default::default(),
     }

@@ -90,6 +90,7 @@ pub mod node {
             unicast_peers: Vec::new(),
             auth: None,
             track: Vec::new(),
+            notify: vipd_node::config::NotifyConfig::none(),
         }
     }
 

@@ -40,9 +40,9 @@ use std::time::Duration;
 use vipd_engine::{Instant, State};
 use vipd_node::config::{Config, Vip};
 use vipd_node::{
-    Addr, Caller, CheckResult, CheckRunId, Command, Datagram, Event, ExitError, HostInfo,
-    IfaceRead, Level, Link, LinkReadError, Maintenance, Node, Record, RequestId, VipJob,
-    VipJobError, VipOp, What,
+    Addr, Caller, CheckResult, CheckRunId, Command, Datagram, Event, ExitError, HookResult,
+    HookRunId, HostInfo, IfaceRead, Level, Link, LinkReadError, Maintenance, Node, Record,
+    RequestId, VipJob, VipJobError, VipOp, What,
 };
 
 /// Index of a host, in the order they were added.
@@ -122,6 +122,10 @@ pub enum Act {
     OtherLink(HostId, String, bool),
     /// That other interface is deleted.
     OtherLinkGone(HostId, String),
+    /// From now on, runs of the host's notify hooks answer `result` this long after
+    /// they were asked for (`None`: they never answer). By default every run answers
+    /// exit 0 after 0 s.
+    SetHooks(HostId, Option<(Duration, HookResult)>),
 }
 
 /// One timeline entry.
@@ -170,6 +174,17 @@ pub enum Seen {
     },
     /// The node published its status for the metrics endpoint.
     PublishedStatus(Box<vipd_api::Status>),
+    /// A run of a notify hook began.
+    Hook {
+        id: HookRunId,
+        owner: String,
+        hook: &'static str,
+        argv: Vec<String>,
+        env: Vec<(String, String)>,
+        timeout: Duration,
+    },
+    /// The answer to a run of a notify hook was delivered.
+    HookDone { id: HookRunId },
 }
 
 /// A broken promise.
@@ -220,6 +235,8 @@ struct Host {
     check_answers: BTreeMap<String, Option<CheckResult>>,
     /// Process watches under way: id -> check.
     watches: BTreeMap<CheckRunId, String>,
+    /// How runs of notify hooks answer: after how long, what.
+    hook_answer: Option<(Duration, HookResult)>,
     /// The maintenance state kept under the state directory: survives crashes and
     /// restarts, given to every new node.
     saved: Maintenance,
@@ -299,6 +316,14 @@ impl LanBuilder {
                 last_advert: None,
                 check_answers: BTreeMap::new(),
                 watches: BTreeMap::new(),
+                hook_answer: Some((
+                    Duration::ZERO,
+                    HookResult::Exited {
+                        code: Some(0),
+                        signal: None,
+                        output: String::new(),
+                    },
+                )),
                 saved: Maintenance::default(),
             })
             .collect();
@@ -584,6 +609,9 @@ impl Lan {
                 event,
             } => {
                 if self.hosts[host].generation == generation {
+                    if let Event::HookDone { id, .. } = &event {
+                        self.record(host, Seen::HookDone { id: *id });
+                    }
                     self.deliver(host, event);
                 }
             }
@@ -694,6 +722,7 @@ impl Lan {
                 self.deliver(h, event);
             }
             Act::Inject { src, dst, bytes } => self.transmit(None, src, dst, bytes),
+            Act::SetHooks(h, answer) => self.hosts[h].hook_answer = answer,
             Act::SetCheck(h, name, answer) => {
                 self.hosts[h]
                     .check_answers
@@ -1008,6 +1037,36 @@ impl Lan {
                 self.hosts[h].watches.insert(id, check);
                 if let Some(result) = answer {
                     return Some(Event::CheckResult { id, result });
+                }
+            }
+            Command::RunHook {
+                id,
+                owner,
+                hook,
+                argv,
+                env,
+                timeout,
+            } => {
+                self.record(
+                    h,
+                    Seen::Hook {
+                        id,
+                        owner: owner.name().to_string(),
+                        hook,
+                        argv,
+                        env,
+                        timeout,
+                    },
+                );
+                if let Some((after, result)) = self.hosts[h].hook_answer.clone() {
+                    self.enqueue(
+                        now + after,
+                        Item::Deliver {
+                            host: h,
+                            generation,
+                            event: Event::HookDone { id, result },
+                        },
+                    );
                 }
             }
             Command::StopWatch { id } => {

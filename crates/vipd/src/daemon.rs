@@ -19,6 +19,7 @@ use crate::config::{Config, ConfigError};
 use crate::config_reader::ConfigReader;
 use crate::control::{self, ControlError, Pending};
 use crate::event_stream::{Outgoing, Watchers};
+use crate::hooks::HookRunner;
 use crate::hot_path;
 use crate::netlink::{Netlink, NetlinkError};
 use crate::sockets::{Opened, Sockets};
@@ -54,6 +55,7 @@ struct Shell {
     vips: VipWriter,
     watcher: Watcher,
     checks: CheckRunner,
+    hooks: HookRunner,
     /// Control requests waiting for the node's answer.
     replies: BTreeMap<RequestId, oneshot::Sender<vipd_api::Response>>,
     requests: u64,
@@ -121,6 +123,7 @@ pub async fn run(
         sockets: Sockets::new(datagram_tx, opened_tx),
         vips: VipWriter::new(nl.clone(), results_tx.clone()),
         checks: CheckRunner::spawn(results_tx.clone()).map_err(DaemonError::Thread)?,
+        hooks: HookRunner::spawn(results_tx.clone()).map_err(DaemonError::Thread)?,
         watcher: Watcher::spawn(nl, results_tx),
         replies: BTreeMap::new(),
         requests: 0,
@@ -309,6 +312,17 @@ impl Shell {
                 rescan,
             } => self.checks.watch(id, check, process, rescan),
             Command::StopWatch { id } => self.checks.stop(id),
+            Command::RunHook {
+                id,
+                owner,
+                hook,
+                argv,
+                env,
+                timeout,
+            } => {
+                debug!(instance = owner.name(), hook, ?argv, "running notify hook");
+                self.hooks.run(id, argv, env, timeout);
+            }
             Command::SaveMaintenance(m) => self.state.save(m),
             Command::PublishStatus(status) => {
                 // Receivers only read the newest; none (no metrics task) is no matter.

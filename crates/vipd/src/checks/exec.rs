@@ -1,26 +1,15 @@
 //! The exec check: a program (no shell) in a process group of its own, optionally as
-//! another user. Exit 0 is up. At the timeout the whole group is killed and the child
-//! reaped; after a normal exit whatever is left of the group is killed too. Its output
-//! is read as it comes (so a program that writes a lot never blocks on a full pipe):
-//! the first line is kept, at most [`MAX_LINE`] bytes, and the rest is discarded.
+//! another user. Exit 0 is up. Running it, bounded by the timeout, is
+//! [`crate::process_group`]'s: at the timeout the whole group is killed and the child
+//! reaped; after a normal exit whatever is left of the group is killed too; the first
+//! line of its output is kept, at most [`crate::process_group::MAX_LINE`] bytes.
 
-use std::process::Stdio;
 use std::time::Duration;
 
-use nix::sys::signal::{killpg, Signal};
-use nix::unistd::{Pid, User};
-use tokio::io::{AsyncRead, AsyncReadExt};
+use nix::unistd::User;
 use vipd_node::CheckResult;
 
-/// The most of the first output line kept for status.
-pub const MAX_LINE: usize = 200;
-
-/// How long the output may still come after the program exited (a child it left
-/// behind holding the pipe open is killed with the group then).
-const OUTPUT_GRACE: Duration = Duration::from_millis(100);
-
-/// How long a killed group's child is waited for.
-const REAP_WAIT: Duration = Duration::from_secs(2);
+use crate::process_group::{self, Ended};
 
 pub(super) async fn run(
     check: &str,
@@ -32,14 +21,8 @@ pub(super) async fn run(
         return CheckResult::Error("no program to run".into());
     };
     let deadline = tokio::time::Instant::now() + timeout;
-    let mut cmd = tokio::process::Command::new(program);
-    cmd.args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0)
-        .kill_on_drop(true)
-        .env("VIPD_CHECK", check);
+    let mut cmd = process_group::command(program);
+    cmd.args(args).env("VIPD_CHECK", check);
     if let Some(name) = user {
         let name = name.to_owned();
         // getpwnam may ask a directory service: a blocking thread, within the timeout.
@@ -59,93 +42,26 @@ pub(super) async fn run(
             Err(_) => return CheckResult::TimedOut(timeout),
         }
     }
-    let mut child = match cmd.spawn() {
-        Ok(c) => c,
-        Err(e) => return CheckResult::Error(format!("cannot run {program}: {e}")),
-    };
-    let group = child
-        .id()
-        .and_then(|p| i32::try_from(p).ok())
-        .map(Pid::from_raw);
-    let kill_group = || {
-        if let Some(g) = group {
-            // ESRCH: nothing left of the group.
-            let _ = killpg(g, Signal::SIGKILL);
-        }
-    };
-    let out = child.stdout.take().map(|s| tokio::spawn(first_line(s)));
-    let err = child.stderr.take().map(|s| tokio::spawn(first_line(s)));
-    let status = match tokio::time::timeout_at(deadline, child.wait()).await {
-        Ok(Ok(status)) => status,
-        Ok(Err(e)) => {
-            kill_group();
-            return CheckResult::Error(format!("waiting for {program}: {e}"));
-        }
-        Err(_) => {
-            kill_group();
-            // Reaped here; one in uninterruptible sleep is left to kill_on_drop.
-            let _ = tokio::time::timeout(REAP_WAIT, child.wait()).await;
-            if let Some(t) = out {
-                t.abort();
-            }
-            if let Some(t) = err {
-                t.abort();
-            }
-            return CheckResult::TimedOut(timeout);
-        }
-    };
-    // Whatever the program left running in its group goes with it.
-    kill_group();
-    let mut line = String::new();
-    for task in [out, err].into_iter().flatten() {
-        let abort = task.abort_handle();
-        match tokio::time::timeout(OUTPUT_GRACE, task).await {
-            Ok(Ok(Some(l))) if line.is_empty() => line = l,
-            Ok(_) => {}
-            Err(_) => abort.abort(),
-        }
+    match process_group::run(cmd, deadline).await {
+        Ended::Exited {
+            code,
+            signal,
+            output,
+        } => CheckResult::Exited {
+            code,
+            signal,
+            output,
+        },
+        Ended::TimedOut => CheckResult::TimedOut(timeout),
+        Ended::CannotStart(e) => CheckResult::Error(format!("cannot run {program}: {e}")),
+        Ended::WaitFailed(e) => CheckResult::Error(format!("waiting for {program}: {e}")),
     }
-    use std::os::unix::process::ExitStatusExt;
-    CheckResult::Exited {
-        code: status.code(),
-        signal: status.signal(),
-        output: line,
-    }
-}
-
-/// Reads `r` to its end; returns its first non-empty line (at most [`MAX_LINE`]
-/// bytes), discarding everything else.
-async fn first_line(mut r: impl AsyncRead + Unpin) -> Option<String> {
-    let mut buf = vec![0u8; 16 * 1024];
-    let mut line: Vec<u8> = Vec::new();
-    let mut done = false;
-    loop {
-        let n = match r.read(&mut buf).await {
-            Ok(0) | Err(_) => break,
-            Ok(n) => n,
-        };
-        if done {
-            continue;
-        }
-        for &b in &buf[..n] {
-            if b == b'\n' {
-                if line.iter().any(|c| !c.is_ascii_whitespace()) {
-                    done = true;
-                    break;
-                }
-                line.clear();
-            } else if line.len() < MAX_LINE {
-                line.push(b);
-            }
-        }
-    }
-    let text = String::from_utf8_lossy(&line).trim().to_owned();
-    (!text.is_empty()).then_some(text)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::process_group::MAX_LINE;
 
     fn argv(a: &[&str]) -> Vec<String> {
         a.iter().map(|s| s.to_string()).collect()

@@ -114,7 +114,7 @@ pub use error::{ConfigError, Position};
 pub use fields::LOG_LEVELS;
 pub use vipd_node::config::{
     AuthConfig, AuthKey, CheckConfig, CheckInit, CheckKind, ChecksumMode, Config, GarpConfig,
-    InstanceConfig, StatusMatch, Track, Vip, VipParseError, VrrpVersion,
+    InstanceConfig, NotifyConfig, StatusMatch, Track, Vip, VipParseError, VrrpVersion,
 };
 
 /// The largest configuration file read: a real one is a few kilobytes.

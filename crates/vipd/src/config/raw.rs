@@ -6,6 +6,7 @@
 use serde::Deserialize;
 
 use super::address_lists::{PeerList, VipList};
+use super::check_raw::Argv;
 use super::fields::{
     DurationField, GroupName, IfName, InstanceName, KeyPath, ListenAddr, LogLevel, RangedU8,
     SocketPath, StateDir,
@@ -79,6 +80,30 @@ pub(super) struct RawInstance {
     pub unicast_peers: Option<PeerList>,
     pub auth: Option<RawAuth>,
     pub track: Option<Vec<super::check_raw::RawTrack>>,
+    #[serde(default)]
+    pub notify: Option<RawNotify>,
+    #[serde(default)]
+    pub notify_timeout: Option<DurationField>,
+    #[serde(default)]
+    pub notify_positional: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a mapping of hooks: `master`, `backup`, `fault`, `stop`, `any`, each an argv list"
+)]
+pub(super) struct RawNotify {
+    #[serde(default)]
+    pub master: Option<Argv>,
+    #[serde(default)]
+    pub backup: Option<Argv>,
+    #[serde(default)]
+    pub fault: Option<Argv>,
+    #[serde(default)]
+    pub stop: Option<Argv>,
+    #[serde(default)]
+    pub any: Option<Argv>,
 }
 
 #[derive(Debug, Deserialize)]

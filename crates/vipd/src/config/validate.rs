@@ -10,9 +10,9 @@ use vipd_node::config::{AuthConfig, AuthKey};
 
 use super::duration::HumanDuration;
 use super::path::FieldPath;
-use super::raw::{RawAuth, RawConfig, RawGarp, RawInstance, RawMetrics};
+use super::raw::{RawAuth, RawConfig, RawGarp, RawInstance, RawMetrics, RawNotify};
 use super::VrrpVersion;
-use super::{ChecksumMode, Config, GarpConfig, InstanceConfig, Vip};
+use super::{ChecksumMode, Config, GarpConfig, InstanceConfig, NotifyConfig, Vip};
 
 /// Reads the key in a key file, or says why it cannot (see `super::keys`).
 pub(super) type ReadKey<'a> = &'a dyn Fn(&Path) -> Result<AuthKey, String>;
@@ -254,7 +254,71 @@ fn build_instance(
             Some(t) => super::tracking::build_track(t, checks, &at.key("track"))?,
             None => Vec::new(),
         },
+        notify: build_notify(
+            raw.notify,
+            raw.notify_timeout.map(|d| d.0),
+            raw.notify_positional,
+            at,
+        )?,
     })
+}
+
+/// The shortest and longest `notify_timeout`.
+const MIN_NOTIFY_TIMEOUT: Duration = Duration::from_millis(100);
+const MAX_NOTIFY_TIMEOUT: Duration = Duration::from_secs(3600);
+
+/// `notify`, `notify_timeout`, `notify_positional`: each hook's program an absolute
+/// path (no `PATH` search: what runs does not depend on the environment).
+fn build_notify(
+    raw: Option<RawNotify>,
+    timeout: Option<Duration>,
+    positional: Option<bool>,
+    at: &FieldPath,
+) -> Result<NotifyConfig, Problem> {
+    let timeout = timeout.unwrap_or(vipd_node::notify::DEFAULT_TIMEOUT);
+    if !(MIN_NOTIFY_TIMEOUT..=MAX_NOTIFY_TIMEOUT).contains(&timeout) {
+        return Err(Problem::new(
+            at.key("notify_timeout"),
+            format!(
+                "{} is out of range {}..={}",
+                HumanDuration(timeout),
+                HumanDuration(MIN_NOTIFY_TIMEOUT),
+                HumanDuration(MAX_NOTIFY_TIMEOUT)
+            ),
+        ));
+    }
+    let mut notify = NotifyConfig {
+        timeout,
+        positional: positional.unwrap_or(false),
+        ..NotifyConfig::none()
+    };
+    let Some(raw) = raw else {
+        return Ok(notify);
+    };
+    let at = at.key("notify");
+    let hooks = [
+        ("master", raw.master, &mut notify.master),
+        ("backup", raw.backup, &mut notify.backup),
+        ("fault", raw.fault, &mut notify.fault),
+        ("stop", raw.stop, &mut notify.stop),
+        ("any", raw.any, &mut notify.any),
+    ];
+    for (name, argv, slot) in hooks {
+        let Some(argv) = argv else { continue };
+        let program = argv.0.first().map(String::as_str).unwrap_or_default();
+        if !Path::new(program).is_absolute() {
+            return Err(Problem::new(
+                at.key(name).index(0),
+                format!(
+                    "`{program}` is not an absolute path; hooks run with a minimal PATH and \
+                     no shell, so name the program by its full path (e.g. /usr/local/bin/{})",
+                    program.rsplit('/').next().unwrap_or(program)
+                ),
+            ));
+        }
+        *slot = Some(argv.0);
+    }
+    Ok(notify)
 }
 
 /// The keys of `auth`, read from their files; a file that cannot be used is blamed on

@@ -1,0 +1,590 @@
+//! Notify hooks: programs run on an instance's state transitions, decided here and run
+//! by the shell (`Command::RunHook`, answered by `Event::HookDone`).
+//!
+//! - **What runs.** On a transition to Master, Backup, Fault or Stopped the state's
+//!   hook (`master`, `backup`, `fault`, `stop`) runs, then `any`: two runs, one after
+//!   the other. A transition to Initialize runs nothing.
+//! - **Order.** Runs are queued per owner (an instance; a sync group later) and run
+//!   one at a time, in order: a run starts only after the previous one's `HookDone`
+//!   (or its overdue bound, below). Owners do not wait for each other.
+//! - **Bound.** At most [`MAX_PENDING`] transitions wait per owner besides the one
+//!   under way; a newer one pushes out the oldest waiting one (all of its runs), which
+//!   is logged and counted (`dropped`): a flapping instance runs its newest transitions,
+//!   never an ever-growing backlog. A transition to Stopped pushes out every transition
+//!   still waiting before it (they are history once the instance stops), so a stopping
+//!   node waits for at most the run under way, the rest of its transition, and the
+//!   stop transition's two runs.
+//! - **Overdue.** A run with no answer `timeout` + [`ANSWER_GRACE`] after it started
+//!   counts as failed and the queue moves on (the shell kills a run at its timeout and
+//!   answers; this only guards against an answer that never comes).
+//! - **Environment.** Decided here, in full: the shell clears its own environment for
+//!   the hook and sets only [`env`]'s list (see the README's "Notify hooks").
+
+use std::collections::{BTreeMap, VecDeque};
+use std::fmt;
+use std::time::Duration;
+
+use vipd_engine::{Instant, Reason, State};
+
+use crate::config::Vip;
+use crate::io::{Command, HookResult, HookRunId, Level};
+use crate::node::Node;
+
+/// The default `notify_timeout`.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Transitions that may wait per owner besides the one under way.
+pub const MAX_PENDING: usize = 8;
+
+/// How long past its timeout a run's answer may take before the run counts as failed
+/// and the next one starts (the shell answers within its timeout plus the reaping of
+/// the killed group, about 2 s).
+pub const ANSWER_GRACE: Duration = Duration::from_secs(5);
+
+/// The only `PATH` a hook sees.
+pub const HOOK_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// What to run on the transitions of an instance (or, later, a sync group). Each hook
+/// is an argv (no shell), its program an absolute path.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct NotifyConfig {
+    pub master: Option<Vec<String>>,
+    pub backup: Option<Vec<String>>,
+    pub fault: Option<Vec<String>>,
+    pub stop: Option<Vec<String>>,
+    /// After the state's own hook, on every transition that runs hooks.
+    pub any: Option<Vec<String>>,
+    /// A run longer than this has its process group killed. [`DEFAULT_TIMEOUT`] unless
+    /// configured.
+    pub timeout: Duration,
+    /// keepalived's form: `TYPE NAME STATE PRIORITY` appended to every hook's argv.
+    pub positional: bool,
+}
+
+impl NotifyConfig {
+    /// No hooks, the default timeout.
+    pub fn none() -> NotifyConfig {
+        NotifyConfig {
+            timeout: DEFAULT_TIMEOUT,
+            ..NotifyConfig::default()
+        }
+    }
+
+    /// Whether any hook is configured.
+    pub fn is_empty(&self) -> bool {
+        self.hooks_for(HookState::Master).is_empty()
+            && self.hooks_for(HookState::Backup).is_empty()
+            && self.hooks_for(HookState::Fault).is_empty()
+            && self.hooks_for(HookState::Stop).is_empty()
+    }
+
+    /// The hooks a transition to `state` runs, in order: the state's own, then `any`.
+    pub fn hooks_for(&self, state: HookState) -> Vec<(&'static str, &Vec<String>)> {
+        let own = match state {
+            HookState::Master => &self.master,
+            HookState::Backup => &self.backup,
+            HookState::Fault => &self.fault,
+            HookState::Stop => &self.stop,
+        };
+        [(state.hook(), own.as_ref()), ("any", self.any.as_ref())]
+            .into_iter()
+            .filter_map(|(name, argv)| argv.map(|a| (name, a)))
+            .collect()
+    }
+}
+
+/// The states that run hooks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HookState {
+    Master,
+    Backup,
+    Fault,
+    Stop,
+}
+
+impl HookState {
+    /// The hook a transition to `state` runs, if any (none for Initialize).
+    pub fn of(state: State) -> Option<HookState> {
+        match state {
+            State::Master => Some(HookState::Master),
+            State::Backup => Some(HookState::Backup),
+            State::Fault => Some(HookState::Fault),
+            State::Stopped => Some(HookState::Stop),
+            State::Initialize => None,
+        }
+    }
+
+    /// The hook's name in the configuration.
+    pub fn hook(self) -> &'static str {
+        match self {
+            HookState::Master => "master",
+            HookState::Backup => "backup",
+            HookState::Fault => "fault",
+            HookState::Stop => "stop",
+        }
+    }
+
+    /// keepalived's word for the state, as its notify scripts get it.
+    pub fn keepalived_word(self) -> &'static str {
+        match self {
+            HookState::Master => "MASTER",
+            HookState::Backup => "BACKUP",
+            HookState::Fault => "FAULT",
+            HookState::Stop => "STOP",
+        }
+    }
+}
+
+/// Whose hooks: runs of one owner go one at a time, in order.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum HookOwner {
+    Instance(String),
+}
+
+impl HookOwner {
+    pub fn name(&self) -> &str {
+        match self {
+            HookOwner::Instance(n) => n,
+        }
+    }
+
+    /// keepalived's TYPE argument.
+    pub fn keepalived_type(&self) -> &'static str {
+        match self {
+            HookOwner::Instance(_) => "INSTANCE",
+        }
+    }
+}
+
+impl fmt::Display for HookOwner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            HookOwner::Instance(n) => write!(f, "instance {n}"),
+        }
+    }
+}
+
+/// A transition as the hooks are told about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transition {
+    pub from: State,
+    pub to: State,
+    pub reason: Reason,
+    /// The effective priority at the transition.
+    pub priority: u8,
+    pub vips: Vec<Vip>,
+}
+
+/// The environment of a hook: exactly these variables (and nothing the daemon has).
+pub fn env(owner: &HookOwner, hook: &str, t: &Transition) -> Vec<(String, String)> {
+    let vips: Vec<String> = t.vips.iter().map(ToString::to_string).collect();
+    let name = match owner {
+        HookOwner::Instance(_) => "VIPD_INSTANCE",
+    };
+    [
+        (name, owner.name().to_string()),
+        ("VIPD_STATE", t.to.as_str().to_string()),
+        ("VIPD_PREVIOUS", t.from.as_str().to_string()),
+        ("VIPD_REASON", t.reason.as_str().to_string()),
+        ("VIPD_PRIORITY", t.priority.to_string()),
+        ("VIPD_VIPS", vips.join(" ")),
+        ("VIPD_HOOK", hook.to_string()),
+        ("PATH", HOOK_PATH.to_string()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect()
+}
+
+/// The runs of one transition of `owner` to `state` under `cfg`, in order: the
+/// state's hook, then `any`; each with its environment and, in keepalived's form, the
+/// positional arguments. Any owner's (an instance's now, a sync group's later).
+pub(crate) fn runs(
+    owner: &HookOwner,
+    cfg: &NotifyConfig,
+    state: HookState,
+    t: &Transition,
+) -> Vec<Run> {
+    cfg.hooks_for(state)
+        .into_iter()
+        .map(|(hook, argv)| {
+            let mut argv = argv.clone();
+            if cfg.positional {
+                argv.extend([
+                    owner.keepalived_type().to_string(),
+                    owner.name().to_string(),
+                    state.keepalived_word().to_string(),
+                    t.priority.to_string(),
+                ]);
+            }
+            Run {
+                hook,
+                argv,
+                env: env(owner, hook, t),
+                timeout: cfg.timeout,
+            }
+        })
+        .collect()
+}
+
+/// Counters and what is under way, per owner.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HookStats {
+    /// Runs that ended (whatever their result).
+    pub runs: u64,
+    /// Runs that could not start, exited non-zero, were ended by a signal, or had no
+    /// answer in time.
+    pub failed: u64,
+    /// Runs killed at their timeout (also counted in `failed`).
+    pub timed_out: u64,
+    /// Runs dropped unstarted (the queue bound, or a stop).
+    pub dropped: u64,
+    /// The newest failure, in words.
+    pub last_failure: Option<String>,
+}
+
+/// One run, ready to go.
+#[derive(Debug, Clone)]
+pub(crate) struct Run {
+    hook: &'static str,
+    argv: Vec<String>,
+    env: Vec<(String, String)>,
+    timeout: Duration,
+}
+
+#[derive(Debug)]
+struct Running {
+    id: HookRunId,
+    hook: &'static str,
+    timeout: Duration,
+    /// When the run counts as failed without an answer.
+    overdue: Instant,
+}
+
+#[derive(Debug, Default)]
+struct Queue {
+    running: Option<Running>,
+    /// The rest of the transition under way: never dropped.
+    current: VecDeque<Run>,
+    /// Transitions not started yet, oldest first.
+    pending: VecDeque<Vec<Run>>,
+    stats: HookStats,
+}
+
+impl Queue {
+    fn idle(&self) -> bool {
+        self.running.is_none() && self.current.is_empty() && self.pending.is_empty()
+    }
+
+    /// Runs still to come, the one under way included.
+    fn outstanding(&self) -> usize {
+        usize::from(self.running.is_some())
+            + self.current.len()
+            + self.pending.iter().map(Vec::len).sum::<usize>()
+    }
+}
+
+/// Every owner's hook queue.
+#[derive(Debug, Default)]
+pub(crate) struct Hooks {
+    next_id: u64,
+    queues: BTreeMap<HookOwner, Queue>,
+}
+
+impl Hooks {
+    /// When the earliest run under way becomes overdue.
+    pub fn next_due(&self) -> Option<Instant> {
+        self.queues
+            .values()
+            .filter_map(|q| q.running.as_ref().map(|r| r.overdue))
+            .min()
+    }
+
+    /// Whether no run is under way or waiting.
+    pub fn idle(&self) -> bool {
+        self.queues.values().all(Queue::idle)
+    }
+
+    /// The longest any owner may still take, each run under way or waiting given its
+    /// timeout and [`ANSWER_GRACE`]: the bound of a stopping node's wait.
+    pub fn worst_case(&self) -> Duration {
+        self.queues
+            .values()
+            .map(|q| {
+                let per_run = q
+                    .running
+                    .as_ref()
+                    .map(|r| r.timeout)
+                    .into_iter()
+                    .chain(q.current.iter().map(|r| r.timeout))
+                    .chain(q.pending.iter().flatten().map(|r| r.timeout))
+                    .max()
+                    .unwrap_or(Duration::ZERO)
+                    + ANSWER_GRACE;
+                u32::try_from(q.outstanding())
+                    .ok()
+                    .and_then(|n| per_run.checked_mul(n))
+                    .unwrap_or(Duration::MAX)
+            })
+            .max()
+            .unwrap_or(Duration::ZERO)
+    }
+
+    pub fn stats(&self, owner: &HookOwner) -> Option<(&HookStats, Option<&'static str>, usize)> {
+        self.queues.get(owner).map(|q| {
+            (
+                &q.stats,
+                q.running.as_ref().map(|r| r.hook),
+                q.current.len() + q.pending.iter().map(Vec::len).sum::<usize>(),
+            )
+        })
+    }
+}
+
+impl Node {
+    /// Queues the hooks of instance `i`'s transition, and starts one if none runs.
+    pub(crate) fn notify_transition(
+        &mut self,
+        now: Instant,
+        i: usize,
+        from: State,
+        to: State,
+        reason: Reason,
+    ) {
+        let inst = &self.instances[i];
+        let Some(state) = HookState::of(to) else {
+            return;
+        };
+        let cfg = &inst.cfg.notify;
+        if cfg.hooks_for(state).is_empty() {
+            return;
+        }
+        let owner = HookOwner::Instance(inst.cfg.name.clone());
+        let t = Transition {
+            from,
+            to,
+            reason,
+            priority: inst
+                .router
+                .as_ref()
+                .map_or(inst.cfg.priority, |r| r.status().effective_priority),
+            vips: inst.cfg.vips.clone(),
+        };
+        let runs = runs(&owner, cfg, state, &t);
+        self.queue_hooks(now, owner, runs, state == HookState::Stop);
+    }
+
+    /// Queues one transition's runs for `owner` (see [`runs`]); `last` (a stop) pushes
+    /// out every transition still waiting.
+    pub(crate) fn queue_hooks(
+        &mut self,
+        now: Instant,
+        owner: HookOwner,
+        runs: Vec<Run>,
+        last: bool,
+    ) {
+        let q = self.hooks.queues.entry(owner.clone()).or_default();
+        let mut dropped = Vec::new();
+        if last {
+            dropped.extend(q.pending.drain(..));
+        }
+        q.pending.push_back(runs);
+        while q.pending.len() > MAX_PENDING {
+            if let Some(old) = q.pending.pop_front() {
+                dropped.push(old);
+            }
+        }
+        let lost: usize = dropped.iter().map(Vec::len).sum();
+        if lost > 0 {
+            q.stats.dropped += u64::try_from(lost).unwrap_or(u64::MAX);
+            let why = if last {
+                "the instance stopped"
+            } else {
+                "too many transitions waiting"
+            };
+            self.note(
+                Level::Warn,
+                Some(owner.name()),
+                format!(
+                    "notify: dropped {lost} hook run{} of {} earlier transition{} not yet \
+                     started ({why})",
+                    if lost == 1 { "" } else { "s" },
+                    dropped.len(),
+                    if dropped.len() == 1 { "" } else { "s" },
+                ),
+            );
+        }
+        self.next_hook(now, &owner);
+    }
+
+    /// Starts `owner`'s next run if none is under way.
+    fn next_hook(&mut self, now: Instant, owner: &HookOwner) {
+        let Some(q) = self.hooks.queues.get_mut(owner) else {
+            return;
+        };
+        if q.running.is_some() {
+            return;
+        }
+        if q.current.is_empty() {
+            if let Some(next) = q.pending.pop_front() {
+                q.current = next.into();
+            }
+        }
+        let Some(run) = q.current.pop_front() else {
+            return;
+        };
+        self.hooks.next_id += 1;
+        let id = HookRunId(self.hooks.next_id);
+        q.running = Some(Running {
+            id,
+            hook: run.hook,
+            timeout: run.timeout,
+            overdue: now + run.timeout + ANSWER_GRACE,
+        });
+        self.push(Command::RunHook {
+            id,
+            owner: owner.clone(),
+            hook: run.hook,
+            argv: run.argv,
+            env: run.env,
+            timeout: run.timeout,
+        });
+    }
+
+    pub(crate) fn on_hook_done(&mut self, now: Instant, id: HookRunId, result: HookResult) {
+        let Some((owner, q)) = self
+            .hooks
+            .queues
+            .iter_mut()
+            .find(|(_, q)| q.running.as_ref().is_some_and(|r| r.id == id))
+        else {
+            // Overdue already, or from before a restart of the queue: nothing waits.
+            return;
+        };
+        let owner = owner.clone();
+        let Some(running) = q.running.take() else {
+            return;
+        };
+        q.stats.runs += 1;
+        let failure = match result {
+            HookResult::Exited {
+                code: Some(0),
+                signal: None,
+                output,
+            } => {
+                let said = if output.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {output}")
+                };
+                self.record_hook(&owner, Level::Debug, running.hook, format!("ran{said}"));
+                self.next_hook(now, &owner);
+                return;
+            }
+            HookResult::Exited {
+                code,
+                signal,
+                output,
+            } => {
+                let how = match (code, signal) {
+                    (_, Some(s)) => format!("was ended by signal {s}"),
+                    (Some(c), None) => format!("exited with {c}"),
+                    (None, None) => "ended without an exit code".to_string(),
+                };
+                if output.is_empty() {
+                    how
+                } else {
+                    format!("{how}: {output}")
+                }
+            }
+            HookResult::TimedOut(t) => {
+                q.stats.timed_out += 1;
+                format!(
+                    "ran longer than {}ms; its process group was killed",
+                    t.as_millis()
+                )
+            }
+            HookResult::Error(e) => format!("could not run: {e}"),
+        };
+        self.hook_failed(&owner, running.hook, failure);
+        self.next_hook(now, &owner);
+    }
+
+    /// Runs under way with no answer by their overdue bound count as failed; their
+    /// queues move on.
+    pub(crate) fn hooks_due(&mut self, now: Instant) {
+        let overdue: Vec<HookOwner> = self
+            .hooks
+            .queues
+            .iter()
+            .filter(|(_, q)| q.running.as_ref().is_some_and(|r| r.overdue <= now))
+            .map(|(o, _)| o.clone())
+            .collect();
+        for owner in overdue {
+            let Some(q) = self.hooks.queues.get_mut(&owner) else {
+                continue;
+            };
+            let Some(running) = q.running.take() else {
+                continue;
+            };
+            q.stats.runs += 1;
+            self.hook_failed(
+                &owner,
+                running.hook,
+                format!(
+                    "no answer {}ms after it started; counted as failed",
+                    (running.timeout + ANSWER_GRACE).as_millis()
+                ),
+            );
+            self.next_hook(now, &owner);
+        }
+    }
+
+    fn hook_failed(&mut self, owner: &HookOwner, hook: &str, why: String) {
+        if let Some(q) = self.hooks.queues.get_mut(owner) {
+            q.stats.failed += 1;
+            q.stats.last_failure = Some(format!("{hook}: {why}"));
+        }
+        self.record_hook(owner, Level::Warn, hook, why);
+    }
+
+    fn record_hook(&mut self, owner: &HookOwner, level: Level, hook: &str, what: String) {
+        self.note(
+            level,
+            Some(owner.name()),
+            format!("notify hook {hook} {what}"),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn argv(p: &str) -> Option<Vec<String>> {
+        Some(vec![p.to_string()])
+    }
+
+    #[test]
+    fn a_state_hook_runs_before_any() {
+        let c = NotifyConfig {
+            master: argv("/m"),
+            any: argv("/a"),
+            ..NotifyConfig::none()
+        };
+        let names: Vec<&str> = c
+            .hooks_for(HookState::Master)
+            .into_iter()
+            .map(|(n, _)| n)
+            .collect();
+        assert_eq!(names, ["master", "any"]);
+        let names: Vec<&str> = c
+            .hooks_for(HookState::Backup)
+            .into_iter()
+            .map(|(n, _)| n)
+            .collect();
+        assert_eq!(names, ["any"]);
+        assert!(!c.is_empty());
+        assert!(NotifyConfig::none().is_empty());
+    }
+}
