@@ -448,6 +448,7 @@ mod tests {
                 address_mismatch: None,
                 tracking: Vec::new(),
                 maintenance: false,
+                group: None,
             }],
             interfaces: Vec::new(),
             checks: Vec::new(),

@@ -180,6 +180,8 @@ impl Node {
             Event::Stop => self.stop(now),
             Event::CheckResult { id, result } => self.on_check_result(now, id, result),
         }
+        // Sync groups follow whatever this event did to their members.
+        self.sync_groups(now);
         if self.stopping.is_some() {
             // A handover may have ended (an advert heard, its bound passed, a link gone).
             self.stop_progress(now);

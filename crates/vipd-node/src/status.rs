@@ -3,8 +3,8 @@
 //! arrived), never remembered.
 
 use vipd_api::{
-    AddressMismatch, InstanceStatus, InterfaceStatus, Response, State, Status, VipStatus,
-    PROTOCOL_VERSION,
+    AddressMismatch, GroupMembership, GroupWait, InstanceStatus, InterfaceStatus, Response, State,
+    Status, VipStatus, PROTOCOL_VERSION,
 };
 use vipd_engine::Instant;
 
@@ -111,6 +111,19 @@ impl Node {
                     address_mismatch: None,
                     tracking: self.checks.tracked(c).2,
                     maintenance: self.maintenance.contains(&c.name),
+                    group: self.group_view(&c.name).map(|g| GroupMembership {
+                        name: g.name,
+                        held: inst.router.as_ref().is_some_and(|r| r.held()),
+                        ready: inst.router.as_ref().is_some_and(|r| r.ready()),
+                        waiting_for: g
+                            .waiting_for
+                            .into_iter()
+                            .map(|(instance, state)| GroupWait {
+                                instance,
+                                state: state.to_string(),
+                            })
+                            .collect(),
+                    }),
                 };
                 let Some(r) = inst.router.as_ref() else {
                     return base;

@@ -39,6 +39,7 @@ fn config() -> Config {
             track: Vec::new(),
         }],
         checks: Default::default(),
+        groups: Vec::new(),
     }
 }
 

@@ -15,7 +15,7 @@ use super::{ChecksumMode, VrrpVersion};
 #[derive(Debug, Deserialize)]
 #[serde(
     deny_unknown_fields,
-    expecting = "a mapping with `instances` (and optionally `control_socket`, `log_level`, `state_dir`, `admin_group`)"
+    expecting = "a mapping with `instances` (and optionally `control_socket`, `log_level`, `state_dir`, `admin_group`, `checks`, `groups`)"
 )]
 pub(super) struct RawConfig {
     #[serde(default)]
@@ -34,6 +34,20 @@ pub(super) struct RawConfig {
     pub instances: Option<Vec<RawInstance>>,
     #[serde(default)]
     pub checks: Option<std::collections::BTreeMap<String, super::check_raw::RawCheck>>,
+    #[serde(default)]
+    pub groups: Option<Vec<RawGroup>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a sync group: a mapping with `name` and `instances`"
+)]
+pub(super) struct RawGroup {
+    #[serde(default)]
+    pub name: Option<InstanceName>,
+    #[serde(default)]
+    pub instances: Option<Vec<InstanceName>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -7,18 +7,19 @@ use serde::de::{self, Deserialize, Deserializer, Visitor};
 use serde::forward_to_deserialize_any;
 
 use super::check_raw::{RawCheck, RawProcess};
-use super::raw::{RawAuth, RawConfig, RawGarp, RawInstance};
+use super::raw::{RawAuth, RawConfig, RawGarp, RawGroup, RawInstance};
 
 /// The field paths the parser accepts, each mapping's fields after its prefix.
 pub fn field_paths() -> Vec<String> {
     let mut out = Vec::new();
-    let mappings: [(&str, &[&str]); 6] = [
+    let mappings: [(&str, &[&str]); 7] = [
         ("", fields_of::<RawConfig>()),
         ("checks.NAME.", fields_of::<RawCheck>()),
         ("checks.NAME.process.", fields_of::<RawProcess>()),
         ("instances[].", fields_of::<RawInstance>()),
         ("instances[].garp.", fields_of::<RawGarp>()),
         ("instances[].auth.", fields_of::<RawAuth>()),
+        ("groups[].", fields_of::<RawGroup>()),
     ];
     for (prefix, fields) in mappings {
         out.extend(fields.iter().map(|f| format!("{prefix}{f}")));
