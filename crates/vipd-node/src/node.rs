@@ -4,7 +4,8 @@
 //! Connections): `handle(now, event)`, then `poll_command()` until it is empty, then sleep
 //! until `poll_timeout()`. Each concern lives in a module of its own, as an `impl Node`
 //! block: `demux` (datagrams to routers), `kernel` (reads, link events, set-up and
-//! drift), `jobs` (VIP jobs and retried removals), `reload`, `stop`, `status`.
+//! drift), `jobs` (VIP jobs and retried removals), `groups` (sync groups, applied after every
+//! event), `reload`, `stop`, `status`.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::net::IpAddr;

@@ -392,3 +392,36 @@ fn without_the_group_the_same_failure_splits_the_pair_across_hosts() {
     assert_eq!(lan.holders(back()), vec![1]);
     assert_no_breach(&lan);
 }
+
+#[test]
+fn a_reload_that_adds_the_group_applies_it_at_once() {
+    // Ungrouped, host 0's backend link goes down at 1 s: it keeps `front`, host 1 takes
+    // `back` at 1305.44375 ms (as in the contrast test above).
+    let mut a = grouped(150);
+    a.groups.clear();
+    let mut b = grouped(100);
+    b.groups.clear();
+    let mut lan = lan_of(a, b);
+    lan.run_until(ms(1000));
+    lan.act(Act::IfaceLink(0, IFACE2, false));
+    lan.run_until(ms(2000));
+    assert_eq!(both(&lan, 0), (Some(State::Master), Some(State::Fault)));
+    // Host 0 reloads with the group at 2 s (the instances unchanged): `front` is held
+    // at once and hands over (priority 0 at 2000 ms); host 1's `front` takes over
+    // Skew_Time after hearing it: 2000.1 + 60.9375 = 2061.0375 ms.
+    lan.act(Act::Reload(0, grouped(150)));
+    assert_eq!(lan.adverts(0, 0), vec![ms(2000)]);
+    assert_eq!(
+        lan.entered(0, "front", State::Backup, ms(2000)),
+        Some(ms(2000))
+    );
+    lan.run_until(ms(3000));
+    assert_eq!(
+        lan.entered(1, "front", State::Master, ms(2000)),
+        Some(at_ns(2_061_037_500))
+    );
+    assert_eq!(lan.holders(front()), vec![1]);
+    assert_eq!(lan.holders(back()), vec![1]);
+    assert_eq!(ready_held(&lan, 0, "front"), (true, true));
+    assert_no_breach(&lan);
+}
