@@ -18,6 +18,9 @@
 //! backup's Skew_Time, after which one takes over). A link going down ends the
 //! handover at once. Unplanned departures (faults) remove the VIPs at once as before.
 //!
+//! A master its sync group holds back (`Input::Hold`: another member of the group left
+//! Master or cannot be master) is healthy too, and hands over the same way.
+//!
 //! The invariant this changes: *never two holders of a VIP except during a planned
 //! handover, and then for at most the bound (Master_Down_Interval from the handover's
 //! start, plus the time to remove the VIPs)* — outside of partitions and the short

@@ -1989,3 +1989,37 @@ fn a_fault_clears_ready_and_recovery_waits_master_down_again() {
     r.handle(secs(6), Input::Hold(false));
     assert_eq!(r.state(), State::Backup);
 }
+
+#[test]
+fn a_held_owner_master_hands_over_and_is_ready_at_once() {
+    let mut r = rig(cfg(255, 100));
+    r.handle(Instant::ZERO, Input::Startup);
+    r.vips_applied(Instant::ZERO, true);
+    drain(&mut r);
+    assert_eq!(r.state(), State::Master);
+    r.handle(secs(1), Input::Hold(true));
+    assert_eq!(
+        outs(&mut r),
+        vec![
+            Out::Advert(0),
+            Out::State(State::Master, State::Backup, Reason::SyncGroup)
+        ]
+    );
+    // The owner ignores adverts and waits for nobody: ready at once, no timer but the
+    // handover's bound: 1 s + 3 s + 1/256 s.
+    assert!(r.ready());
+    assert_eq!(r.poll_timeout(), Some(ns(4_003_906_250)));
+    r.handle(secs(2), Input::Hold(false));
+    assert_eq!(
+        outs(&mut r),
+        vec![
+            Out::Add,
+            Out::State(State::Backup, State::Master, Reason::SyncGroup)
+        ]
+    );
+    assert_eq!(
+        r.handover(),
+        None,
+        "becoming master again ends the handover"
+    );
+}

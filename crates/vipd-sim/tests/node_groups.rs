@@ -365,6 +365,40 @@ fn maintenance_of_one_member_moves_the_group_and_status_says_why() {
     let view = node.group_view("front").expect("in a group");
     assert_eq!(view.name, "lb");
     assert_eq!(view.waiting_for, vec![("back".to_string(), "maintenance")]);
+    // The control socket's status says the same: `front` held and ready (host 1's
+    // lower priority is not followed), waiting for `back` in maintenance.
+    lan.act(Act::Status(0));
+    lan.run_until(ms(2005));
+    let replies: Vec<vipd_api::Response> = lan
+        .timeline()
+        .iter()
+        .filter(|e| e.host == 0)
+        .filter_map(|e| match &e.what {
+            vipd_sim::lan::Seen::Reply(r) => Some(r.clone()),
+            _ => None,
+        })
+        .collect();
+    let Some(vipd_api::Response::Status(st)) = replies.last() else {
+        panic!("no status reply: {replies:?}");
+    };
+    let front = st
+        .instances
+        .iter()
+        .find(|i| i.name == "front")
+        .expect("front");
+    assert_eq!(
+        front.group,
+        Some(vipd_api::GroupMembership {
+            name: "lb".into(),
+            held: true,
+            ready: true,
+            waiting_for: vec![vipd_api::GroupWait {
+                instance: "back".into(),
+                state: "maintenance".into(),
+            }],
+        })
+    );
+    assert_eq!(front.reason, "sync_group");
     assert_no_breach(&lan);
 }
 
