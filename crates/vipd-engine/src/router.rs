@@ -834,18 +834,20 @@ impl Router {
     /// still waiting for its first VIP confirmation was never heard as master and
     /// removes them at once.
     fn hand_over(&mut self, now: Instant) {
+        // The backups learned our Advertisement_Interval; any of them takes over
+        // within its Skew_Time, well inside this bound.
+        self.hand_over_within(now, self.effective_priority());
+    }
+
+    /// `hand_over`, keeping the VIPs for at most Master_Down_Interval at `priority`
+    /// (and our Advertisement_Interval).
+    fn hand_over_within(&mut self, now: Instant, priority: u8) {
         if !self.advertised() {
             self.del_vips();
             return;
         }
         self.send_advert(0);
-        // The backups learned our Advertisement_Interval; any of them takes over
-        // within its Skew_Time, well inside this bound.
-        let bound = master_down_interval(
-            self.cfg.version,
-            self.effective_priority(),
-            self.cfg.advert_interval_cs,
-        );
+        let bound = master_down_interval(self.cfg.version, priority, self.cfg.advert_interval_cs);
         self.handover = Some(Handover {
             since: now,
             until: now + bound,
@@ -913,7 +915,11 @@ impl Router {
                 // departure — priority 0 and its VIPs kept until the new master is
                 // heard (make-before-break) — and then follows that master; if none
                 // comes, its Master_Down_Timer runs out and it is ready again.
-                self.hand_over(now);
+                // The new master's group may have to wait for another member's full
+                // Master_Down_Interval (counted from that member's last advert, before
+                // now), so the VIPs are kept for the longest one at our interval: at
+                // priority 1, 3 × interval + 255/256 × interval (RFC 5798 §6.1).
+                self.hand_over_within(now, 1);
                 self.master = None;
                 self.master_adver_interval_cs = self.cfg.advert_interval_cs;
                 if self.cfg.priority == 255 {

@@ -1914,9 +1914,11 @@ fn a_held_master_hands_over_make_before_break_and_follows() {
             Out::State(State::Master, State::Backup, Reason::SyncGroup)
         ]
     );
-    // The VIPs stay until the new master is heard or 10 + 3.4140625 s; the
-    // Master_Down_Timer runs from the handover too.
-    assert_eq!(r.handover().map(|h| h.until), Some(ns(13_414_062_500)));
+    // The VIPs stay until the new master is heard or Master_Down_Interval at priority 1
+    // has passed (the longest any router with this interval waits: the new master's
+    // group may wait for another member's): 10 + 3 + 255/256 s = 13.99609375 s. Its own
+    // Master_Down_Timer runs from the handover too: 10 + 3.4140625 s.
+    assert_eq!(r.handover().map(|h| h.until), Some(ns(13_996_093_750)));
     assert_eq!(r.poll_timeout(), Some(ns(13_414_062_500)));
     // The new master (priority 200) is heard: VIPs go 20 ms later; it is followed.
     rx(&mut r, ns(10_500_000_000), 3, &v3(3, 200, 100));
@@ -1934,7 +1936,14 @@ fn a_held_master_with_no_successor_removes_its_vips_at_the_bound_and_is_ready() 
     let (mut r, _) = master(cfg(150, 100));
     r.handle(secs(10), Input::Hold(true));
     outs(&mut r);
+    // Its own Master_Down_Timer first (10 + 3.4140625 s): ready, VIPs still kept.
     r.handle(ns(13_414_062_500), Input::Timeout);
+    assert!(outs(&mut r).is_empty());
+    assert!(r.ready());
+    // The handover's bound, 10 + 3.99609375 s: the VIPs go.
+    r.handle(ns(13_996_093_749), Input::Timeout);
+    assert!(outs(&mut r).is_empty());
+    r.handle(ns(13_996_093_750), Input::Timeout);
     assert_eq!(outs(&mut r), vec![Out::Del]);
     assert!(r.ready());
     assert_eq!(r.state(), State::Backup);
@@ -2006,9 +2015,9 @@ fn a_held_owner_master_hands_over_and_is_ready_at_once() {
         ]
     );
     // The owner ignores adverts and waits for nobody: ready at once, no timer but the
-    // handover's bound: 1 s + 3 s + 1/256 s.
+    // handover's bound, Master_Down_Interval at priority 1: 1 s + 3 s + 255/256 s.
     assert!(r.ready());
-    assert_eq!(r.poll_timeout(), Some(ns(4_003_906_250)));
+    assert_eq!(r.poll_timeout(), Some(ns(4_996_093_750)));
     r.handle(secs(2), Input::Hold(false));
     assert_eq!(
         outs(&mut r),

@@ -156,7 +156,9 @@ fn backend_link_down_on_the_master_moves_both_and_plugging_it_back_moves_both_ba
     );
     // Host 1's VIPs are confirmed at 1307.44375 ms, with its first adverts; host 0 hears
     // the frontend one at 1307.54375 ms and removes its VIP 20 ms later (done at
-    // 1329.54375 ms), well inside its handover bound (1000 + 341.40625 ms).
+    // 1329.54375 ms), well inside its handover bound (1000 + 399.609375 ms:
+    // Master_Down_Interval at priority 1, the longest any router with 100 ms adverts
+    // waits).
     assert_eq!(lan.holders(front()), vec![1]);
     assert_eq!(lan.holders(back()), vec![1]);
     assert_eq!(
@@ -457,5 +459,34 @@ fn a_reload_that_adds_the_group_applies_it_at_once() {
     assert_eq!(lan.holders(front()), vec![1]);
     assert_eq!(lan.holders(back()), vec![1]);
     assert_eq!(ready_held(&lan, 0, "front"), (true, true));
+    assert_no_breach(&lan);
+}
+
+#[test]
+fn a_held_master_keeps_its_vip_until_the_other_groups_slowest_member_took_over() {
+    let mut lan = lan_of(grouped(150), grouped(100));
+    // The backend cable is pulled just after host 0's advert of 944.40625 ms went out
+    // (heard at 944.50625 ms): host 1's `back` needs its whole Master_Down_Interval,
+    // until 944.50625 + 360.9375 = 1305.44375 ms, longer than host 0's own
+    // (944.5 + 341.40625 = 1285.90625 ms). Host 0's `front` keeps its VIP for
+    // Master_Down_Interval at priority 1 (399.609375 ms, until 1344.109375 ms), so it
+    // is still there when host 1 adds it (done at 1307.44375 ms) and goes only after
+    // host 1's advert is heard (1307.54375 ms) + 20 ms, removal done at 1329.54375 ms.
+    lan.run_until(at_ns(944_500_000));
+    lan.act(Act::IfaceLink(0, IFACE2, false));
+    lan.run_until(ms(2000));
+    assert_eq!(
+        lan.entered(1, "front", State::Master, ms(900)),
+        Some(at_ns(1_305_443_750))
+    );
+    assert_eq!(
+        jobs_done(&lan, 1, true).first(),
+        Some(&(at_ns(1_307_443_750), true))
+    );
+    assert_eq!(
+        jobs_done(&lan, 0, false).last(),
+        Some(&(at_ns(1_329_543_750), true))
+    );
+    assert_eq!(lan.holders(front()), vec![1]);
     assert_no_breach(&lan);
 }
