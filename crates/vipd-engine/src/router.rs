@@ -19,7 +19,9 @@
 //! handover at once. Unplanned departures (faults) remove the VIPs at once as before.
 //!
 //! A master its sync group holds back (`Input::Hold`: another member of the group left
-//! Master or cannot be master) is healthy too, and hands over the same way.
+//! Master or cannot be master) is healthy too, and hands over the same way, with the
+//! bound taken at priority 1 (the longest Master_Down_Interval at its interval): the new
+//! master's group may wait for one of its members' full Master_Down_Interval.
 //!
 //! The invariant this changes: *never two holders of a VIP except during a planned
 //! handover, and then for at most the bound (Master_Down_Interval from the handover's
