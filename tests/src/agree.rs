@@ -451,6 +451,7 @@ mod tests {
                 tracking: Vec::new(),
                 maintenance: false,
                 notify: None,
+                group: None,
             }],
             interfaces: Vec::new(),
             checks: Vec::new(),

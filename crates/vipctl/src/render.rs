@@ -221,6 +221,28 @@ fn tracking(i: &InstanceStatus) -> String {
     items.join(", ")
 }
 
+/// `web (held: waiting for db (fault))`, `web (released)`.
+fn group_line(g: &vipd_api::GroupMembership) -> String {
+    if !g.held {
+        return format!("{} (released)", g.name);
+    }
+    let waiting: Vec<String> = g
+        .waiting_for
+        .iter()
+        .map(|w| format!("{} ({})", w.instance, w.state))
+        .collect();
+    let ready = if g.ready { "ready, " } else { "" };
+    if waiting.is_empty() {
+        format!("{} (held, {ready}releasing)", g.name)
+    } else {
+        format!(
+            "{} (held, {ready}waiting for {})",
+            g.name,
+            waiting.join(", ")
+        )
+    }
+}
+
 fn render_instance(out: &mut String, i: &InstanceStatus) {
     let mut line = |label: &str, value: String| {
         let _ = writeln!(out, "{label:>LABEL_WIDTH$}: {value}");
@@ -243,6 +265,9 @@ fn render_instance(out: &mut String, i: &InstanceStatus) {
             "maintenance",
             "on: stays backup until `vipctl maintenance off`".to_owned(),
         );
+    }
+    if let Some(g) = &i.group {
+        line("sync group", group_line(g));
     }
     line(
         "in state",
@@ -442,6 +467,7 @@ pub(crate) mod tests {
             tracking: Vec::new(),
             maintenance: false,
             notify: None,
+            group: None,
         };
         let backup = InstanceStatus {
             name: "web6".into(),
@@ -474,6 +500,7 @@ pub(crate) mod tests {
             tracking: Vec::new(),
             maintenance: false,
             notify: None,
+            group: None,
         };
         Status {
             v: 1,
@@ -606,6 +633,38 @@ web6       eth0        52     backup,maintenance   90/100   fe80::1   0/1    1/2
         for line in l.iter().skip(1).filter(|line| !line.is_empty()) {
             assert_eq!(line.find(": "), Some(LABEL_WIDTH), "misaligned: {line:?}");
         }
+    }
+
+    #[test]
+    fn a_group_member_shows_its_group_and_what_holds_it() {
+        let mut s = sample_status();
+        s.instances[0].group = Some(vipd_api::GroupMembership {
+            name: "lb".into(),
+            held: false,
+            ready: false,
+            waiting_for: Vec::new(),
+        });
+        s.instances[1].group = Some(vipd_api::GroupMembership {
+            name: "lb".into(),
+            held: true,
+            ready: true,
+            waiting_for: vec![vipd_api::GroupWait {
+                instance: "db".into(),
+                state: "fault".into(),
+            }],
+        });
+        let text = render_status(&s);
+        let l = lines(&text);
+        assert!(l.contains(&"     sync group: lb (released)"), "{text}");
+        assert!(
+            l.contains(&"     sync group: lb (held, ready, waiting for db (fault))"),
+            "{text}"
+        );
+        let json = serde_json::to_string(&s).expect("json");
+        assert!(
+            json.contains(r#""group":{"name":"lb","held":true,"ready":true,"waiting_for":[{"instance":"db","state":"fault"}]}"#),
+            "{json}"
+        );
     }
 
     #[test]

@@ -291,6 +291,33 @@ pub struct InstanceStatus {
     /// optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notify: Option<NotifyStatus>,
+    /// The sync group this instance is in, if any. Added in protocol version 1
+    /// without a bump: optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<GroupMembership>,
+}
+
+/// An instance's sync group (`groups:` in the configuration) and what holds it back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupMembership {
+    pub name: String,
+    /// Held back by the group: it does not become master while a member is neither
+    /// master nor ready to be.
+    pub held: bool,
+    /// Held, and would be master now (its Master_Down_Timer ran out): waiting only for
+    /// the other members.
+    pub ready: bool,
+    /// The members the group waits for, each with its state ("fault", "backup",
+    /// "maintenance", ...); empty when every member is master or ready.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub waiting_for: Vec<GroupWait>,
+}
+
+/// A member a sync group waits for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupWait {
+    pub instance: String,
+    pub state: String,
 }
 
 /// Runs of an instance's notify hooks.

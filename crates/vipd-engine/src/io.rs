@@ -30,6 +30,13 @@ pub enum Input<'a> {
     /// until maintenance is turned off (`false`); then it waits Master_Down_Interval
     /// as at Startup (and preempts a lower-priority master if configured to).
     Maintenance(bool),
+    /// Sync-group hold (vipd-node's `groups`), distinct from maintenance: while held
+    /// (`true`) the router never enters Master. A Master hands over make-before-break
+    /// as on Shutdown and stays Backup, following whoever takes over. A Backup whose
+    /// Master_Down_Timer runs out (or an address owner that starts) stays Backup and is
+    /// *ready* (`Router::ready`): it would be master now. Released (`false`), a ready
+    /// router becomes master at once; any other goes on as usual.
+    Hold(bool),
     /// A deadline from `poll_timeout` has passed (calling early is harmless).
     Timeout,
     /// A VRRP packet as the IP layer delivered it (IP header already removed).
@@ -101,6 +108,8 @@ pub enum Reason {
     Maintenance,
     /// Maintenance was turned off: Backup, taking part again.
     MaintenanceOver,
+    /// Held back by its sync group (`Input::Hold`), or released by it to Master.
+    SyncGroup,
 }
 
 /// What keeps an instance in Fault.
@@ -132,6 +141,7 @@ impl Reason {
             Reason::Recovered => "recovered",
             Reason::Maintenance => "maintenance",
             Reason::MaintenanceOver => "maintenance_over",
+            Reason::SyncGroup => "sync_group",
         }
     }
 }

@@ -18,6 +18,11 @@
 //! backup's Skew_Time, after which one takes over). A link going down ends the
 //! handover at once. Unplanned departures (faults) remove the VIPs at once as before.
 //!
+//! A master its sync group holds back (`Input::Hold`: another member of the group left
+//! Master or cannot be master) is healthy too, and hands over the same way, with the
+//! bound taken at priority 1 (the longest Master_Down_Interval at its interval): the new
+//! master's group may wait for one of its members' full Master_Down_Interval.
+//!
 //! The invariant this changes: *never two holders of a VIP except during a planned
 //! handover, and then for at most the bound (Master_Down_Interval from the handover's
 //! start, plus the time to remove the VIPs)* — outside of partitions and the short
@@ -123,6 +128,10 @@ pub struct Status {
     /// A planned handover under way: VIPs kept until a new master is heard, or
     /// until this instant.
     pub handover_until: Option<Instant>,
+    /// Held back by its sync group (`Input::Hold`): never entering Master.
+    pub held: bool,
+    /// Held, and would be master now (see `Router::ready`).
+    pub ready: bool,
 }
 
 /// Accepted adverts whose address list differs from ours (see
@@ -356,6 +365,12 @@ pub struct Router {
     handover: Option<Handover>,
     /// In maintenance: never taking over.
     maintenance: bool,
+    /// Held back by its sync group: never entering Master (`Input::Hold`).
+    held: bool,
+    /// Held, in Backup, and its Master_Down_Timer ran out (or it is the address
+    /// owner): it would be master now. Cleared whenever the timer is set again and on
+    /// leaving Backup.
+    ready: bool,
     out: VecDeque<Output>,
 }
 
@@ -378,6 +393,8 @@ impl Router {
             last_vip_job: 0,
             handover: None,
             maintenance: false,
+            held: false,
+            ready: false,
             out: VecDeque::new(),
             cfg,
         })
@@ -464,6 +481,19 @@ impl Router {
         self.maintenance
     }
 
+    /// Whether the router's sync group holds it back (`Input::Hold`).
+    pub fn held(&self) -> bool {
+        self.held
+    }
+
+    /// Whether a held router would be master now: in Backup with its
+    /// Master_Down_Timer run out (no master heard, or only lower-priority ones while it
+    /// preempts), or the address owner. A sync group becomes master when every member
+    /// is ready or master.
+    pub fn ready(&self) -> bool {
+        self.ready
+    }
+
     /// Priority used on the wire and in elections: configured ± tracked weights,
     /// kept within 1..=254 so weights can neither remove a router from elections nor
     /// make it look like the address owner. The owner (255) is not adjusted.
@@ -500,6 +530,8 @@ impl Router {
             other_checksum_form: self.counters.other_checksum_form,
             maintenance: self.maintenance,
             handover_until: self.handover.map(|h| h.until),
+            held: self.held,
+            ready: self.ready,
         }
     }
 
@@ -509,6 +541,7 @@ impl Router {
             Input::Startup => self.startup(now),
             Input::Shutdown => self.shutdown(now),
             Input::Maintenance(on) => self.set_maintenance(now, on),
+            Input::Hold(on) => self.set_hold(now, on),
             Input::Timeout => self.timeout(now),
             Input::Packet {
                 src,
@@ -611,7 +644,11 @@ impl Router {
         if to != State::Master {
             self.stint = None;
         }
+        if to != State::Backup {
+            self.ready = false;
+        }
         debug_assert_eq!(self.stint.is_some(), to == State::Master);
+        debug_assert!(!(self.held && to == State::Master));
         if from != to {
             self.since = now;
             self.counters.transitions += 1;
@@ -656,7 +693,14 @@ impl Router {
             self.set_state(now, State::Backup, Reason::Maintenance);
             return;
         }
-        if self.cfg.priority == 255 {
+        if self.cfg.priority == 255 && self.held {
+            // The owner would be master at once (§6.4.1), but its sync group holds it
+            // back: Backup, ready, until the group releases it.
+            self.timer = None;
+            self.master = None;
+            self.set_state(now, State::Backup, Reason::SyncGroup);
+            self.ready = true;
+        } else if self.cfg.priority == 255 {
             // §6.4.1: "If the Priority = 255 ... Send an ADVERTISEMENT ... transition to
             // {Master}".
             self.become_master(now, Reason::Owner);
@@ -691,6 +735,8 @@ impl Router {
     }
 
     fn become_backup_timer(&mut self, now: Instant, wait: Duration) {
+        // A timer set again means a master is heard (or awaited): not ready any more.
+        self.ready = false;
         // In maintenance no Master_Down_Timer runs: the router never takes over.
         self.timer = if self.maintenance {
             None
@@ -790,18 +836,20 @@ impl Router {
     /// still waiting for its first VIP confirmation was never heard as master and
     /// removes them at once.
     fn hand_over(&mut self, now: Instant) {
+        // The backups learned our Advertisement_Interval; any of them takes over
+        // within its Skew_Time, well inside this bound.
+        self.hand_over_within(now, self.effective_priority());
+    }
+
+    /// `hand_over`, keeping the VIPs for at most Master_Down_Interval at `priority`
+    /// (and our Advertisement_Interval).
+    fn hand_over_within(&mut self, now: Instant, priority: u8) {
         if !self.advertised() {
             self.del_vips();
             return;
         }
         self.send_advert(0);
-        // The backups learned our Advertisement_Interval; any of them takes over
-        // within its Skew_Time, well inside this bound.
-        let bound = master_down_interval(
-            self.cfg.version,
-            self.effective_priority(),
-            self.cfg.advert_interval_cs,
-        );
+        let bound = master_down_interval(self.cfg.version, priority, self.cfg.advert_interval_cs);
         self.handover = Some(Handover {
             since: now,
             until: now + bound,
@@ -842,7 +890,10 @@ impl Router {
             return;
         }
         if self.state == State::Backup {
-            if self.cfg.priority == 255 {
+            if self.cfg.priority == 255 && self.held {
+                self.ready = true;
+                self.reason = Reason::SyncGroup;
+            } else if self.cfg.priority == 255 {
                 self.become_master(now, Reason::Owner);
             } else {
                 // As at Startup (§6.4.1): a master we follow keeps us backup, a
@@ -850,6 +901,48 @@ impl Router {
                 self.become_backup_timer(now, self.master_down_interval());
                 self.reason = Reason::MaintenanceOver;
             }
+        }
+    }
+
+    /// `Input::Hold`: a sync group holds the router back, or releases it.
+    fn set_hold(&mut self, now: Instant, on: bool) {
+        if on == self.held {
+            return;
+        }
+        self.held = on;
+        if on {
+            if self.state == State::Master {
+                // A member of its group left Master (or cannot be master): this one
+                // follows it to Backup. It is healthy, so it hands over as on a planned
+                // departure — priority 0 and its VIPs kept until the new master is
+                // heard (make-before-break) — and then follows that master; if none
+                // comes, its Master_Down_Timer runs out and it is ready again.
+                // The new master's group may have to wait for another member's full
+                // Master_Down_Interval (counted from that member's last advert, before
+                // now), so the VIPs are kept for the longest one at our interval: at
+                // priority 1, 3 × interval + 255/256 × interval (RFC 5798 §6.1).
+                self.hand_over_within(now, 1);
+                self.master = None;
+                self.master_adver_interval_cs = self.cfg.advert_interval_cs;
+                if self.cfg.priority == 255 {
+                    self.timer = None;
+                    self.set_state(now, State::Backup, Reason::SyncGroup);
+                    self.ready = !self.maintenance;
+                } else {
+                    self.become_backup_timer(now, self.master_down_interval());
+                    self.set_state(now, State::Backup, Reason::SyncGroup);
+                }
+            }
+            return;
+        }
+        self.ready_released(now);
+    }
+
+    /// Released by its group: a ready router becomes master now, as its
+    /// Master_Down_Timer (or §6.4.1 for the owner) said it should.
+    fn ready_released(&mut self, now: Instant) {
+        if self.state == State::Backup && std::mem::take(&mut self.ready) {
+            self.become_master(now, Reason::SyncGroup);
         }
     }
 
@@ -920,6 +1013,12 @@ impl Router {
         }
         self.timer = None;
         match (timer, self.state) {
+            (Timer::MasterDown, State::Backup) if self.held => {
+                // §6.4.2 "If the Master_Down_Timer fires" — but the sync group holds
+                // the router back: it waits, ready, for every member to be ready.
+                self.ready = true;
+                self.reason = Reason::SyncGroup;
+            }
             (Timer::MasterDown, State::Backup) => self.become_master(now, Reason::MasterDown),
             (Timer::Adver, State::Master) => {
                 // §6.4.3 "If the Adver_Timer fires": send an advert, reset the timer.

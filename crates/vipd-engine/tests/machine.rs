@@ -1892,3 +1892,188 @@ fn a_stalled_driver_sends_one_advert_and_goes_on_from_then() {
         Some(woke + std::time::Duration::from_millis(10))
     );
 }
+
+// ---- sync-group hold ----------------------------------------------------------------------
+
+#[test]
+fn held_backup_is_ready_at_master_down_and_becomes_master_when_released() {
+    let mut r = backup(cfg(150, 100));
+    r.handle(Instant::ZERO, Input::Hold(true));
+    assert!(outs(&mut r).is_empty());
+    assert!(r.held() && !r.ready());
+    // Master_Down_Interval at priority 150, 1 s: 3 s + 106/256 s = 3.4140625 s.
+    assert_eq!(r.poll_timeout(), Some(ns(3_414_062_500)));
+    r.handle(ns(3_414_062_499), Input::Timeout);
+    assert!(!r.ready());
+    r.handle(ns(3_414_062_500), Input::Timeout);
+    // Held: no takeover, only ready.
+    assert!(outs(&mut r).is_empty());
+    assert_eq!(r.state(), State::Backup);
+    assert!(r.ready());
+    assert_eq!(r.status().reason, Reason::SyncGroup);
+    assert!(r.status().held && r.status().ready);
+    assert_eq!(r.poll_timeout(), None);
+    // A lower-priority master's advert is discarded (preempt): still ready.
+    rx(&mut r, secs(4), 1, &v3(1, 100, 100));
+    assert!(r.ready());
+    // Released: master at once.
+    r.handle(secs(5), Input::Hold(false));
+    assert_eq!(
+        outs(&mut r),
+        vec![
+            Out::Add,
+            Out::State(State::Backup, State::Master, Reason::SyncGroup)
+        ]
+    );
+    assert!(!r.ready() && !r.held());
+    r.vips_applied(secs(5), true);
+    assert_eq!(outs(&mut r), vec![Out::Advert(150), Out::Announce(3)]);
+}
+
+#[test]
+fn a_higher_priority_advert_makes_a_ready_router_wait_again() {
+    let mut r = backup(cfg(150, 100));
+    r.handle(Instant::ZERO, Input::Hold(true));
+    r.handle(ns(3_414_062_500), Input::Timeout);
+    assert!(r.ready());
+    rx(&mut r, secs(4), 3, &v3(3, 200, 100));
+    assert!(!r.ready());
+    // 4 s + 3.4140625 s.
+    assert_eq!(r.poll_timeout(), Some(ns(7_414_062_500)));
+    // Released while not ready: nothing happens until the timer runs out.
+    r.handle(secs(5), Input::Hold(false));
+    assert!(outs(&mut r).is_empty());
+    assert_eq!(r.state(), State::Backup);
+    r.handle(ns(7_414_062_500), Input::Timeout);
+    assert_eq!(outs(&mut r), took_over());
+}
+
+#[test]
+fn a_held_master_hands_over_make_before_break_and_follows() {
+    let (mut r, _) = master(cfg(150, 100));
+    r.handle(secs(10), Input::Hold(true));
+    assert_eq!(
+        outs(&mut r),
+        vec![
+            Out::Advert(0),
+            Out::State(State::Master, State::Backup, Reason::SyncGroup)
+        ]
+    );
+    // The VIPs stay until the new master is heard or Master_Down_Interval at priority 1
+    // has passed (the longest any router with this interval waits: the new master's
+    // group may wait for another member's): 10 + 3 + 255/256 s = 13.99609375 s. Its own
+    // Master_Down_Timer runs from the handover too: 10 + 3.4140625 s.
+    assert_eq!(r.handover().map(|h| h.until), Some(ns(13_996_093_750)));
+    assert_eq!(r.poll_timeout(), Some(ns(13_414_062_500)));
+    // The new master (priority 200) is heard: VIPs go 20 ms later; it is followed.
+    rx(&mut r, ns(10_500_000_000), 3, &v3(3, 200, 100));
+    assert!(outs(&mut r).is_empty());
+    r.handle(ns(10_520_000_000), Input::Timeout);
+    assert_eq!(outs(&mut r), vec![Out::Del]);
+    assert_eq!(r.status().master, Some((ip(3), 200)));
+    // 10.5 s + Master_Down_Interval.
+    assert_eq!(r.poll_timeout(), Some(ns(13_914_062_500)));
+    assert!(!r.ready());
+}
+
+#[test]
+fn a_held_master_with_no_successor_removes_its_vips_at_the_bound_and_is_ready() {
+    let (mut r, _) = master(cfg(150, 100));
+    r.handle(secs(10), Input::Hold(true));
+    outs(&mut r);
+    // Its own Master_Down_Timer first (10 + 3.4140625 s): ready, VIPs still kept.
+    r.handle(ns(13_414_062_500), Input::Timeout);
+    assert!(outs(&mut r).is_empty());
+    assert!(r.ready());
+    // The handover's bound, 10 + 3.99609375 s: the VIPs go.
+    r.handle(ns(13_996_093_749), Input::Timeout);
+    assert!(outs(&mut r).is_empty());
+    r.handle(ns(13_996_093_750), Input::Timeout);
+    assert_eq!(outs(&mut r), vec![Out::Del]);
+    assert!(r.ready());
+    assert_eq!(r.state(), State::Backup);
+}
+
+#[test]
+fn a_held_owner_starts_ready_in_backup_and_a_fault_clears_ready() {
+    let mut r = rig(cfg(255, 100));
+    r.handle(Instant::ZERO, Input::Hold(true));
+    r.handle(Instant::ZERO, Input::Startup);
+    assert_eq!(
+        outs(&mut r),
+        vec![
+            Out::Del,
+            Out::State(State::Initialize, State::Backup, Reason::SyncGroup)
+        ]
+    );
+    assert!(r.ready());
+    assert_eq!(r.poll_timeout(), None);
+    r.handle(secs(1), Input::LinkDown);
+    assert!(!r.ready());
+    r.handle(secs(2), Input::LinkUp);
+    assert!(r.ready(), "the owner is ready again as soon as it is back");
+    r.handle(secs(3), Input::Hold(false));
+    assert_eq!(
+        outs(&mut r),
+        vec![
+            Out::State(
+                State::Backup,
+                State::Fault,
+                Reason::Fault(FaultCause::LinkDown)
+            ),
+            Out::State(State::Fault, State::Backup, Reason::SyncGroup),
+            Out::Add,
+            Out::State(State::Backup, State::Master, Reason::SyncGroup),
+        ]
+    );
+}
+
+#[test]
+fn a_fault_clears_ready_and_recovery_waits_master_down_again() {
+    let mut r = backup(cfg(150, 100));
+    r.handle(Instant::ZERO, Input::Hold(true));
+    r.handle(ns(3_414_062_500), Input::Timeout);
+    assert!(r.ready());
+    tracked(&mut r, secs(4), 0, true);
+    assert!(!r.ready());
+    tracked(&mut r, secs(5), 0, false);
+    assert!(!r.ready());
+    // 5 s + 3.4140625 s.
+    assert_eq!(r.poll_timeout(), Some(ns(8_414_062_500)));
+    r.handle(secs(6), Input::Hold(false));
+    assert_eq!(r.state(), State::Backup);
+}
+
+#[test]
+fn a_held_owner_master_hands_over_and_is_ready_at_once() {
+    let mut r = rig(cfg(255, 100));
+    r.handle(Instant::ZERO, Input::Startup);
+    r.vips_applied(Instant::ZERO, true);
+    drain(&mut r);
+    assert_eq!(r.state(), State::Master);
+    r.handle(secs(1), Input::Hold(true));
+    assert_eq!(
+        outs(&mut r),
+        vec![
+            Out::Advert(0),
+            Out::State(State::Master, State::Backup, Reason::SyncGroup)
+        ]
+    );
+    // The owner ignores adverts and waits for nobody: ready at once, no timer but the
+    // handover's bound, Master_Down_Interval at priority 1: 1 s + 3 s + 255/256 s.
+    assert!(r.ready());
+    assert_eq!(r.poll_timeout(), Some(ns(4_996_093_750)));
+    r.handle(secs(2), Input::Hold(false));
+    assert_eq!(
+        outs(&mut r),
+        vec![
+            Out::Add,
+            Out::State(State::Backup, State::Master, Reason::SyncGroup)
+        ]
+    );
+    assert_eq!(
+        r.handover(),
+        None,
+        "becoming master again ends the handover"
+    );
+}

@@ -44,6 +44,19 @@ pub struct Config {
     pub instances: Vec<InstanceConfig>,
     /// Health checks by name; instances track them (`InstanceConfig::track`).
     pub checks: std::collections::BTreeMap<String, CheckConfig>,
+    /// Sync groups: instances that are master together or not at all
+    /// ([`crate::groups`]). Names unique; each has at least two members, every member
+    /// an instance of `instances`, and no instance is in two groups.
+    pub groups: Vec<GroupConfig>,
+}
+
+/// One sync group (keepalived's `vrrp_sync_group`): its members move together.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupConfig {
+    /// `[A-Za-z0-9_-]{1,15}`, unique among groups.
+    pub name: String,
+    /// Instance names, at least two, each in no other group.
+    pub instances: Vec<String>,
 }
 
 /// The HTTP endpoint serving `/metrics` and `/status`.

@@ -4,7 +4,8 @@
 //! Connections): `handle(now, event)`, then `poll_command()` until it is empty, then sleep
 //! until `poll_timeout()`. Each concern lives in a module of its own, as an `impl Node`
 //! block: `demux` (datagrams to routers), `kernel` (reads, link events, set-up and
-//! drift), `jobs` (VIP jobs and retried removals), `reload`, `stop`, `status`.
+//! drift), `jobs` (VIP jobs and retried removals), `groups` (sync groups, applied after every
+//! event), `reload`, `stop`, `status`.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::net::IpAddr;
@@ -193,6 +194,8 @@ impl Node {
             Event::CheckResult { id, result } => self.on_check_result(now, id, result),
             Event::HookDone { id, result } => self.on_hook_done(now, id, result),
         }
+        // Sync groups follow whatever this event did to their members.
+        self.sync_groups(now);
         if self.stopping.is_some() {
             // A handover may have ended (an advert heard, its bound passed, a link gone).
             self.stop_progress(now);

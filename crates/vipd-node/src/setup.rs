@@ -170,6 +170,11 @@ impl Node {
         if self.maintenance.contains(&name) {
             self.feed(now, i, Input::Maintenance(true));
         }
+        // A sync group's member starts held: the group releases it once every member
+        // is ready (`crate::groups`).
+        if self.group_of(&name).is_some() {
+            self.feed(now, i, Input::Hold(true));
+        }
         self.feed(now, i, Input::Startup);
         Ok(())
     }

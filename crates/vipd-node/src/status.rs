@@ -4,8 +4,8 @@
 
 use std::time::Duration;
 use vipd_api::{
-    AddressMismatch, InstanceStatus, InterfaceStatus, Response, State, Status, VipStatus,
-    PROTOCOL_VERSION,
+    AddressMismatch, GroupMembership, GroupWait, InstanceStatus, InterfaceStatus, Response, State,
+    Status, VipStatus, PROTOCOL_VERSION,
 };
 
 use vipd_engine::Instant;
@@ -121,6 +121,19 @@ impl Node {
                     tracking: self.checks.tracked(c).2,
                     maintenance: self.maintenance.contains(&c.name),
                     notify: self.notify_status(c),
+                    group: self.group_view(&c.name).map(|g| GroupMembership {
+                        name: g.name,
+                        held: inst.router.as_ref().is_some_and(|r| r.held()),
+                        ready: inst.router.as_ref().is_some_and(|r| r.ready()),
+                        waiting_for: g
+                            .waiting_for
+                            .into_iter()
+                            .map(|(instance, state)| GroupWait {
+                                instance,
+                                state: state.to_string(),
+                            })
+                            .collect(),
+                    }),
                 };
                 let Some(r) = inst.router.as_ref() else {
                     return base;

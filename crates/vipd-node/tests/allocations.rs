@@ -35,6 +35,7 @@ fn config(priority: u8) -> Config {
         state_dir: PathBuf::from("/var/lib/vipd"),
         admin_gid: None,
         checks: Default::default(),
+        groups: Vec::new(),
         instances: vec![InstanceConfig {
             name: "web".into(),
             interface: "eth0".into(),

@@ -41,6 +41,7 @@ fn config() -> Config {
             notify: vipd_node::config::NotifyConfig::none(),
         }],
         checks: Default::default(),
+        groups: Vec::new(),
     }
 }
 

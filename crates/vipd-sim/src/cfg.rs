@@ -112,6 +112,7 @@ pub mod node {
             admin_gid: Some(ADMIN_GID),
             instances,
             checks: Default::default(),
+            groups: Vec::new(),
         }
     }
 

@@ -4,7 +4,9 @@
 //! # The hosts
 //! Host `h` (0-based) has one interface `eth0` (index 2, MAC 02:00:00:00:00:h+1) with
 //! 192.0.2.(h+11)/24 and fe80::(h+11)/64, and runs one node with the configuration it was
-//! given. The shell's part is played exactly: each command the node gives is executed,
+//! given. With [`LanBuilder::two_segments`] every host also has `eth1` (index 100, MAC
+//! 02:00:00:00:02:h+1) with 192.0.2.(h+111)/24 and fe80::(h+111)/64, on a second
+//! segment of its own (a backend network beside the frontend). The shell's part is played exactly: each command the node gives is executed,
 //! and results known at once (a send, a socket open) go straight back before anything
 //! else happens, as `vipd::daemon` does.
 //!
@@ -22,7 +24,7 @@
 //!   `Event::LinkGone`).
 //!
 //! # The network
-//! One segment; a datagram to the VRRP group reaches every other running host whose
+//! One segment per interface name; a datagram to the VRRP group reaches every other running host whose
 //! interface exists, is up and is in the same partition, `net_latency` later; one to a
 //! unicast address reaches only the host whose interface has that address (under the
 //! same conditions). [`Act::Inject`] puts a datagram on the segment from a machine that
@@ -50,6 +52,8 @@ pub type HostId = usize;
 
 /// The one interface every host has.
 pub const IFACE: &str = "eth0";
+/// The second interface, on the second segment ([`LanBuilder::two_segments`]).
+pub const IFACE2: &str = "eth1";
 /// The hosts' wall clock at `Instant::ZERO`, in nanoseconds since the Unix epoch (14
 /// November 2023): a node started at `t` is given `SIM_EPOCH_NS + t` as its start time.
 pub const SIM_EPOCH_NS: u64 = 1_700_000_000_000_000_000;
@@ -79,8 +83,14 @@ pub enum Act {
     CreateIface(HostId),
     LinkDown(HostId),
     LinkUp(HostId),
-    /// Each group becomes an island; hosts in no group stay together in the rest.
+    /// The link of the host's interface of this name (`eth0`, `eth1`) goes up or down.
+    IfaceLink(HostId, &'static str, bool),
+    /// Each group becomes an island, on every segment; hosts in no group stay together
+    /// in the rest.
     Partition(Vec<Vec<HostId>>),
+    /// As `Partition`, on the segment of this interface name only.
+    PartitionSegment(&'static str, Vec<Vec<HostId>>),
+    /// Every segment whole again.
     Heal,
     /// The host's next `n` VIP adds fail.
     FailAdds(HostId, u32),
@@ -204,29 +214,41 @@ pub enum Breach {
         since: Instant,
         at: Instant,
     },
+    /// After an instant, some members of a sync group were master on a host and others
+    /// not (the bound is zero: a group moves within the one event that moves it).
+    GroupSplit {
+        host: HostId,
+        group: String,
+        masters: Vec<String>,
+        at: Instant,
+    },
 }
 
+/// One interface of a host, as its kernel has it.
 struct Kernel {
+    name: &'static str,
     exists: bool,
     index: u32,
     up: bool,
     addrs: Vec<Addr>,
-    fail_adds: u32,
-    fail_removes: u32,
-    fail_reads: bool,
     /// When the interface's VIP queue is free again.
     queue_free: Instant,
-    /// Other interfaces: name -> (index, up).
-    others: BTreeMap<String, (u32, bool)>,
+    /// The island of its segment the interface is in (0: the rest).
+    group: usize,
 }
 
 struct Host {
     config: Config,
     node: Option<Node>,
-    kernel: Kernel,
+    /// `eth0`, then `eth1` on a LAN of two segments.
+    kernels: Vec<Kernel>,
+    fail_adds: u32,
+    fail_removes: u32,
+    fail_reads: bool,
+    /// Other interfaces: name -> (index, up).
+    others: BTreeMap<String, (u32, bool)>,
     /// Ids the node's jobs have in the kernel queue (lost on a crash).
     generation: u64,
-    group: usize,
     requests: u64,
     vipless_since: BTreeMap<String, Instant>,
     /// The bytes of the last advert the host sent.
@@ -266,9 +288,15 @@ pub struct LanBuilder {
     read_latency: Duration,
     net_latency: Duration,
     hosts: Vec<Config>,
+    segments: usize,
 }
 
 impl LanBuilder {
+    /// Every host gets a second interface, `eth1`, on a second segment.
+    pub fn two_segments(mut self) -> Self {
+        self.segments = 2;
+        self
+    }
     pub fn job_latency(mut self, d: Duration) -> Self {
         self.job_latency = d;
         self
@@ -298,19 +326,24 @@ impl LanBuilder {
             .map(|(h, config)| Host {
                 config,
                 node: None,
-                kernel: Kernel {
-                    exists: true,
-                    index: 2,
-                    up: true,
-                    addrs: own_addrs(h),
-                    fail_adds: 0,
-                    fail_removes: 0,
-                    fail_reads: false,
-                    queue_free: Instant::ZERO,
-                    others: BTreeMap::new(),
-                },
+                kernels: [(IFACE, 2), (IFACE2, 100)]
+                    .into_iter()
+                    .take(self.segments)
+                    .map(|(name, index)| Kernel {
+                        name,
+                        exists: true,
+                        index,
+                        up: true,
+                        addrs: own_addrs_on(h, name),
+                        queue_free: Instant::ZERO,
+                        group: 0,
+                    })
+                    .collect(),
+                fail_adds: 0,
+                fail_removes: 0,
+                fail_reads: false,
+                others: BTreeMap::new(),
                 generation: 0,
-                group: 0,
                 requests: 0,
                 vipless_since: BTreeMap::new(),
                 last_advert: None,
@@ -372,9 +405,15 @@ fn group(src: IpAddr) -> IpAddr {
     }
 }
 
-/// Host `h`'s own addresses.
+/// Host `h`'s own addresses on `eth0`.
 fn own_addrs(h: HostId) -> Vec<Addr> {
-    let n = u8::try_from(h + 11).unwrap_or(u8::MAX);
+    own_addrs_on(h, IFACE)
+}
+
+/// Host `h`'s own addresses on interface `name` (`eth0` or `eth1`).
+fn own_addrs_on(h: HostId, name: &str) -> Vec<Addr> {
+    let base = if name == IFACE2 { 111 } else { 11 };
+    let n = u8::try_from(h + base).unwrap_or(u8::MAX);
     vec![
         Addr {
             addr: IpAddr::V4(Ipv4Addr::new(192, 0, 2, n)),
@@ -403,6 +442,7 @@ impl Lan {
             read_latency: Duration::from_millis(1),
             net_latency: Duration::from_micros(100),
             hosts: Vec::new(),
+            segments: 1,
         }
     }
 
@@ -435,6 +475,10 @@ impl Lan {
     pub fn addr_v6(h: HostId) -> IpAddr {
         own_addrs(h)[1].addr
     }
+    /// Host `h`'s own IPv4 address on `eth1` (a LAN of two segments).
+    pub fn addr2_v4(h: HostId) -> IpAddr {
+        own_addrs_on(h, IFACE2)[0].addr
+    }
 
     /// The bytes of the last advert host `h` sent, as they went on the wire.
     pub fn last_advert_bytes(&self, h: HostId) -> Option<&[u8]> {
@@ -453,10 +497,21 @@ impl Lan {
             .and_then(|(_, r)| r.map(|r| r.state()))
     }
 
-    /// Whether host `h`'s kernel has `vip` on its interface.
+    /// Whether host `h`'s kernel has `vip` on one of its interfaces.
     pub fn holds(&self, h: HostId, vip: IpAddr) -> bool {
-        let k = &self.hosts[h].kernel;
-        k.exists && k.addrs.iter().any(|a| a.addr == vip)
+        self.hosts[h]
+            .kernels
+            .iter()
+            .any(|k| k.exists && k.addrs.iter().any(|a| a.addr == vip))
+    }
+
+    /// Host `h`'s interface `name`, if the LAN has it.
+    fn kernel(&self, h: HostId, name: &str) -> Option<&Kernel> {
+        self.hosts[h].kernels.iter().find(|k| k.name == name)
+    }
+
+    fn kernel_mut(&mut self, h: HostId, name: &str) -> Option<&mut Kernel> {
+        self.hosts[h].kernels.iter_mut().find(|k| k.name == name)
     }
 
     /// The hosts whose kernel has `vip`.
@@ -660,55 +715,64 @@ impl Lan {
             }
             Act::ReloadFails(h, error) => self.deliver(h, Event::Reload(Err(error))),
             Act::RemoveAddr(h, addr) => {
-                self.hosts[h].kernel.addrs.retain(|a| a.addr != addr);
-                self.addresses_changed(h);
+                for k in &mut self.hosts[h].kernels {
+                    k.addrs.retain(|a| a.addr != addr);
+                }
+                self.addresses_changed(h, IFACE);
             }
             Act::AddAddr(h, vip) => {
-                self.add_addr(h, vip, false);
-                self.addresses_changed(h);
+                self.add_addr(h, IFACE, vip, false);
+                self.addresses_changed(h, IFACE);
             }
             Act::DeleteIface(h) => {
-                let k = &mut self.hosts[h].kernel;
+                let k = &mut self.hosts[h].kernels[0];
                 k.exists = false;
                 k.addrs.clear();
                 let index = k.index;
                 self.deliver(h, Event::LinkGone(index));
             }
             Act::CreateIface(h) => {
-                let k = &mut self.hosts[h].kernel;
+                let k = &mut self.hosts[h].kernels[0];
                 k.exists = true;
                 k.index += 1;
                 k.up = true;
                 k.addrs = own_addrs(h);
-                let link = self.link(h);
+                let link = self.link(h, IFACE);
                 self.deliver(h, Event::Link(link));
-                self.addresses_changed(h);
+                self.addresses_changed(h, IFACE);
             }
             Act::LinkDown(h) | Act::LinkUp(h) => {
-                self.hosts[h].kernel.up = matches!(act, Act::LinkUp(_));
-                let link = self.link(h);
+                self.hosts[h].kernels[0].up = matches!(act, Act::LinkUp(_));
+                let link = self.link(h, IFACE);
                 self.deliver(h, Event::Link(link));
             }
-            Act::Partition(groups) => {
-                for host in &mut self.hosts {
-                    host.group = 0;
+            Act::IfaceLink(h, name, up) => {
+                if let Some(k) = self.kernel_mut(h, name) {
+                    k.up = up;
+                    let link = self.link(h, name);
+                    self.deliver(h, Event::Link(link));
                 }
-                for (g, members) in groups.iter().enumerate() {
-                    for &h in members {
-                        self.hosts[h].group = g + 1;
+            }
+            Act::Partition(groups) => {
+                let names: Vec<&'static str> =
+                    self.hosts[0].kernels.iter().map(|k| k.name).collect();
+                for name in names {
+                    self.partition(name, &groups);
+                }
+            }
+            Act::PartitionSegment(name, groups) => self.partition(name, &groups),
+            Act::Heal => {
+                for host in &mut self.hosts {
+                    for k in &mut host.kernels {
+                        k.group = 0;
                     }
                 }
             }
-            Act::Heal => {
-                for host in &mut self.hosts {
-                    host.group = 0;
-                }
-            }
-            Act::FailAdds(h, n) => self.hosts[h].kernel.fail_adds = n,
-            Act::FailRemoves(h, n) => self.hosts[h].kernel.fail_removes = n,
-            Act::FailReads(h, fail) => self.hosts[h].kernel.fail_reads = fail,
+            Act::FailAdds(h, n) => self.hosts[h].fail_adds = n,
+            Act::FailRemoves(h, n) => self.hosts[h].fail_removes = n,
+            Act::FailReads(h, fail) => self.hosts[h].fail_reads = fail,
             Act::Arrive(h, src, bytes) => {
-                let k = &self.hosts[h].kernel;
+                let k = &self.hosts[h].kernels[0];
                 if !(k.exists && k.up) {
                     return;
                 }
@@ -744,7 +808,7 @@ impl Lan {
                 }
             }
             Act::OtherLink(h, name, up) => {
-                let k = &mut self.hosts[h].kernel;
+                let k = &mut self.hosts[h];
                 let next = 10 + u32::try_from(k.others.len()).unwrap_or(0);
                 let entry = k.others.entry(name.clone()).or_insert((next, up));
                 entry.1 = up;
@@ -757,7 +821,7 @@ impl Lan {
                 self.deliver(h, Event::Link(link));
             }
             Act::OtherLinkGone(h, name) => {
-                if let Some((index, _)) = self.hosts[h].kernel.others.remove(&name) {
+                if let Some((index, _)) = self.hosts[h].others.remove(&name) {
                     self.deliver(h, Event::LinkGone(index));
                 }
             }
@@ -814,19 +878,36 @@ impl Lan {
         }
     }
 
-    fn link(&self, h: HostId) -> Link {
-        let k = &self.hosts[h].kernel;
+    /// Islands on the segment of interface `name`.
+    fn partition(&mut self, name: &str, groups: &[Vec<HostId>]) {
+        for h in 0..self.hosts.len() {
+            let island = groups
+                .iter()
+                .position(|g| g.contains(&h))
+                .map_or(0, |g| g + 1);
+            if let Some(k) = self.kernel_mut(h, name) {
+                k.group = island;
+            }
+        }
+    }
+
+    /// Host `h`'s interface `name` as a link (`eth0` unless the LAN has `name`).
+    fn link(&self, h: HostId, name: &str) -> Link {
+        let k = self.kernel(h, name).unwrap_or(&self.hosts[h].kernels[0]);
+        let segment = u8::from(k.name == IFACE2) * 2;
         Link {
             index: k.index,
-            name: IFACE.into(),
-            mac: [2, 0, 0, 0, 0, u8::try_from(h + 1).unwrap_or(u8::MAX)],
+            name: k.name.into(),
+            mac: [2, 0, 0, 0, segment, u8::try_from(h + 1).unwrap_or(u8::MAX)],
             up: k.up,
         }
     }
 
-    /// Adds `vip` to host `h`'s interface, tagged as vipd's (`by_vipd`) or not.
-    fn add_addr(&mut self, h: HostId, vip: Vip, by_vipd: bool) {
-        let k = &mut self.hosts[h].kernel;
+    /// Adds `vip` to host `h`'s interface `name`, tagged as vipd's (`by_vipd`) or not.
+    fn add_addr(&mut self, h: HostId, name: &str, vip: Vip, by_vipd: bool) {
+        let Some(k) = self.kernel_mut(h, name) else {
+            return;
+        };
         if !k.addrs.iter().any(|a| a.addr == vip.addr) {
             k.addrs.push(Addr {
                 addr: vip.addr,
@@ -839,10 +920,9 @@ impl Lan {
         }
     }
 
-    /// The kernel's address event.
-    fn addresses_changed(&mut self, h: HostId) {
-        if self.hosts[h].kernel.exists {
-            let index = self.hosts[h].kernel.index;
+    /// The kernel's address event for interface `name`.
+    fn addresses_changed(&mut self, h: HostId, name: &str) {
+        if let Some(index) = self.kernel(h, name).filter(|k| k.exists).map(|k| k.index) {
             self.deliver(h, Event::AddressesChanged(index));
         }
     }
@@ -912,7 +992,13 @@ impl Lan {
                 return Some(Event::SocketsOpened { id, result: Ok(()) })
             }
             Command::CloseSockets { .. } => {}
-            Command::SendAdvert { run, src, to, .. } => {
+            Command::SendAdvert {
+                run,
+                src,
+                to,
+                interface,
+                ..
+            } => {
                 let priority = to
                     .first()
                     .and_then(|c| c.bytes.get(2))
@@ -927,10 +1013,10 @@ impl Lan {
                     },
                 );
                 self.hosts[h].last_advert = to.first().map(|c| c.bytes.clone());
-                let ok = self.hosts[h].kernel.exists && self.hosts[h].kernel.up;
+                let ok = self.kernel(h, &interface).is_some_and(|k| k.exists && k.up);
                 if ok {
                     for copy in to {
-                        self.transmit(Some(h), src, copy.dst, copy.bytes);
+                        self.transmit_on(Some(h), &interface, src, copy.dst, copy.bytes);
                     }
                 }
                 return Some(Event::AdvertSent { run, ok });
@@ -952,15 +1038,29 @@ impl Lan {
                         vips: job.vips.clone(),
                     },
                 );
-                let k = &mut self.hosts[h].kernel;
+                let host = &mut self.hosts[h];
                 let fails = if add {
-                    &mut k.fail_adds
+                    &mut host.fail_adds
                 } else {
-                    &mut k.fail_removes
+                    &mut host.fail_removes
                 };
                 let ok = *fails == 0;
                 *fails = fails.saturating_sub(1);
-                let end = k.queue_free.max(now) + self.job_latency;
+                let job_latency = self.job_latency;
+                let Some(k) = self.kernel_mut(h, &job.interface.clone()) else {
+                    // No such interface here: the job fails when it would have ended.
+                    self.enqueue(
+                        now + job_latency,
+                        Item::JobEnd {
+                            host: h,
+                            generation,
+                            job,
+                            ok: false,
+                        },
+                    );
+                    return None;
+                };
+                let end = k.queue_free.max(now) + job_latency;
                 k.queue_free = end;
                 self.enqueue(
                     end,
@@ -1080,15 +1180,15 @@ impl Lan {
 
     /// What a read of `name` on host `h` shows now.
     fn read(&self, h: HostId, name: String) -> IfaceRead {
-        let k = &self.hosts[h].kernel;
-        if k.fail_reads {
+        let host = &self.hosts[h];
+        if host.fail_reads {
             return IfaceRead {
                 name,
                 link: Err(LinkReadError::Failed("simulated netlink failure".into())),
                 addrs: None,
             };
         }
-        if let Some((index, up)) = k.others.get(&name) {
+        if let Some((index, up)) = host.others.get(&name) {
             return IfaceRead {
                 link: Ok(Link {
                     index: *index,
@@ -1100,17 +1200,17 @@ impl Lan {
                 addrs: Some(Ok(Vec::new())),
             };
         }
-        if name != IFACE || !k.exists {
+        let Some(k) = self.kernel(h, &name).filter(|k| k.exists) else {
             return IfaceRead {
                 name,
                 link: Err(LinkReadError::NoSuchInterface),
                 addrs: None,
             };
-        }
+        };
         IfaceRead {
-            name,
-            link: Ok(self.link(h)),
+            link: Ok(self.link(h, &name)),
             addrs: Some(Ok(k.addrs.clone())),
+            name,
         }
     }
 
@@ -1125,8 +1225,9 @@ impl Lan {
         if self.hosts[h].generation != generation {
             return;
         }
-        let k = &self.hosts[h].kernel;
-        let there = k.exists && k.index == job.ifindex;
+        let there = self
+            .kernel(h, &job.interface)
+            .is_some_and(|k| k.exists && k.index == job.ifindex);
         let refused = |message: &str| {
             Err(VipJobError {
                 failed: if add {
@@ -1148,9 +1249,9 @@ impl Lan {
         if changed {
             for vip in &job.vips {
                 if add {
-                    self.add_addr(h, *vip, true);
-                } else {
-                    self.hosts[h].kernel.addrs.retain(|a| a.addr != vip.addr);
+                    self.add_addr(h, &job.interface, *vip, true);
+                } else if let Some(k) = self.kernel_mut(h, &job.interface) {
+                    k.addrs.retain(|a| a.addr != vip.addr);
                 }
             }
         }
@@ -1163,34 +1264,50 @@ impl Lan {
         );
         self.deliver(h, Event::VipJobDone { id: job.id, result });
         if changed {
-            self.addresses_changed(h);
+            self.addresses_changed(h, &job.interface);
         }
     }
 
-    fn connected(&self, a: HostId, b: HostId) -> bool {
-        let (ka, kb) = (&self.hosts[a].kernel, &self.hosts[b].kernel);
-        ka.exists && kb.exists && ka.up && kb.up && self.hosts[a].group == self.hosts[b].group
+    /// Whether hosts `a` and `b` reach each other on the segment of interface `name`.
+    fn connected(&self, a: HostId, b: HostId, name: &str) -> bool {
+        match (self.kernel(a, name), self.kernel(b, name)) {
+            (Some(ka), Some(kb)) => {
+                ka.exists && kb.exists && ka.up && kb.up && ka.group == kb.group
+            }
+            _ => false,
+        }
     }
 
-    /// Sends a VRRP datagram from host `from` (none: a machine outside the simulation)
-    /// to the group or to the host whose interface has `dst`.
+    /// Sends a VRRP datagram on `eth0` from host `from` (none: a machine outside the
+    /// simulation) to the group or to the host whose interface has `dst`.
     fn transmit(&mut self, from: Option<HostId>, src: IpAddr, dst: IpAddr, bytes: Vec<u8>) {
+        self.transmit_on(from, IFACE, src, dst, bytes);
+    }
+
+    /// Sends a VRRP datagram on the segment of interface `name`.
+    fn transmit_on(
+        &mut self,
+        from: Option<HostId>,
+        name: &str,
+        src: IpAddr,
+        dst: IpAddr,
+        bytes: Vec<u8>,
+    ) {
         let at = self.now + self.net_latency;
         for to in 0..self.hosts.len() {
             let reachable = match from {
-                Some(from) => from != to && self.connected(from, to),
-                None => {
-                    let k = &self.hosts[to].kernel;
-                    k.exists && k.up
-                }
+                Some(from) => from != to && self.connected(from, to, name),
+                None => self.kernel(to, name).is_some_and(|k| k.exists && k.up),
             };
-            let k = &self.hosts[to].kernel;
+            let Some(k) = self.kernel(to, name) else {
+                continue;
+            };
             let addressed = dst.is_multicast() || k.addrs.iter().any(|a| a.addr == dst);
             if !reachable || !addressed || self.hosts[to].node.is_none() {
                 continue;
             }
             let event = Event::Datagram(Datagram {
-                ifindex: self.hosts[to].kernel.index,
+                ifindex: k.index,
                 src,
                 dst,
                 ttl: 255,
@@ -1239,6 +1356,7 @@ impl Lan {
     /// are allowed for [`Lan::handover_holders_bound`] counted from the handover's start.
     fn check(&mut self) {
         let now = self.now;
+        self.check_groups();
         for h in 0..self.hosts.len() {
             let Some(node) = self.hosts[h].node.as_ref() else {
                 continue;
@@ -1304,13 +1422,13 @@ impl Lan {
         let mut pairs = BTreeSet::new();
         for a in 0..self.hosts.len() {
             for b in a + 1..self.hosts.len() {
-                if self.hosts[a].node.is_none()
-                    || self.hosts[b].node.is_none()
-                    || !self.connected(a, b)
-                {
+                if self.hosts[a].node.is_none() || self.hosts[b].node.is_none() {
                     continue;
                 }
                 for inst in &self.hosts[a].config.instances {
+                    if !self.connected(a, b, &inst.interface) {
+                        continue;
+                    }
                     for vip in &inst.vips {
                         if self.holds(a, vip.addr) && self.holds(b, vip.addr) {
                             let interval = self.hosts[a]
@@ -1353,6 +1471,41 @@ impl Lan {
                     .any(|x| matches!(x, Breach::TwoHolders { vip: v, hosts, since: s, .. } if *v == vip && *hosts == (a, b) && *s == since))
                 {
                     self.breaches.push(breach);
+                }
+            }
+        }
+    }
+}
+
+impl Lan {
+    /// Checks, after every instant: on every running host, the members of each sync
+    /// group are all master or none is. There is no tolerance: the node releases a
+    /// group (every member to Master) and holds it (every master to Backup) within the
+    /// one event that changed a member, so no instant ends with a group split.
+    /// (The VIPs may still differ for a while: a member held back hands over
+    /// make-before-break, which the two-holders check bounds.)
+    fn check_groups(&mut self) {
+        let now = self.now;
+        for h in 0..self.hosts.len() {
+            let Some(node) = self.hosts[h].node.as_ref() else {
+                continue;
+            };
+            for g in &node.config().groups {
+                let masters: Vec<String> = node
+                    .instances()
+                    .filter(|(n, r)| {
+                        g.instances.iter().any(|m| m == n)
+                            && r.is_some_and(|r| r.state() == State::Master)
+                    })
+                    .map(|(n, _)| n.to_string())
+                    .collect();
+                if !masters.is_empty() && masters.len() < g.instances.len() {
+                    self.breaches.push(Breach::GroupSplit {
+                        host: h,
+                        group: g.name.clone(),
+                        masters,
+                        at: now,
+                    });
                 }
             }
         }

@@ -963,3 +963,85 @@ fn state_dir_and_admin_group() {
         "not an absolute path",
     );
 }
+
+const TWO: &str = "\
+instances:
+  - name: front
+    interface: eth0
+    vrid: 51
+    vips: [192.0.2.50/24]
+  - name: back
+    interface: eth1
+    vrid: 52
+    vips: [192.0.2.150/24]
+  - name: other
+    interface: eth2
+    vrid: 53
+    vips: [192.0.2.200/24]
+";
+
+#[test]
+fn sync_groups_parse() {
+    let c = parse(&format!(
+        "{TWO}groups:\n  - name: lb\n    instances: [front, back]\n"
+    ))
+    .expect("valid");
+    assert_eq!(
+        c.groups,
+        vec![config::GroupConfig {
+            name: "lb".into(),
+            instances: vec!["front".into(), "back".into()],
+        }]
+    );
+    assert!(parse(TWO).expect("valid").groups.is_empty());
+}
+
+#[test]
+fn rejects_bad_sync_groups() {
+    rejects(
+        &format!("{TWO}groups:\n  - name: lb\n    instances: [front, nothere]\n"),
+        16,
+        Some("groups[0].instances[1]"),
+        "no instance is named `nothere`",
+    );
+    rejects(
+        &format!("{TWO}groups:\n  - name: lb\n    instances: [front]\n"),
+        16,
+        Some("groups[0].instances"),
+        "a sync group needs at least 2 instances, this one has 1",
+    );
+    rejects(
+        &format!(
+            "{TWO}groups:\n  - name: lb\n    instances: [front, back]\n  - name: lb2\n    instances: [other, back]\n"
+        ),
+        18,
+        Some("groups[1].instances[1]"),
+        "instance `back` is already in group `lb` (groups[0])",
+    );
+    rejects(
+        &format!("{TWO}groups:\n  - name: lb\n    instances: [front, front]\n"),
+        16,
+        Some("groups[0].instances[1]"),
+        "instance `front` is listed twice in this group",
+    );
+    rejects(
+        &format!(
+            "{TWO}groups:\n  - name: lb\n    instances: [front, back]\n  - name: lb\n    instances: [other, front]\n"
+        ),
+        17,
+        Some("groups[1].name"),
+        "group name `lb` is already used by groups[0]",
+    );
+    rejects(
+        &format!("{TWO}groups:\n  - instances: [front, back]\n"),
+        15,
+        Some("groups[0].name"),
+        "missing field `name`",
+    );
+    rejects(
+        &format!("{TWO}groups:\n  - name: lb\n    instances: [front, back]\n    notify: /x\n"),
+        17,
+        Some("groups[0].notify"),
+        "unknown field `notify`",
+    );
+}

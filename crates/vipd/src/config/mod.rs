@@ -97,6 +97,7 @@ mod document;
 mod duration;
 mod error;
 mod fields;
+mod groups;
 pub mod keys;
 mod locate;
 mod path;
@@ -114,7 +115,7 @@ pub use error::{ConfigError, Position};
 pub use fields::LOG_LEVELS;
 pub use vipd_node::config::{
     AuthConfig, AuthKey, CheckConfig, CheckInit, CheckKind, ChecksumMode, Config, GarpConfig,
-    InstanceConfig, NotifyConfig, StatusMatch, Track, Vip, VipParseError, VrrpVersion,
+    GroupConfig, InstanceConfig, NotifyConfig, StatusMatch, Track, Vip, VipParseError, VrrpVersion,
 };
 
 /// The largest configuration file read: a real one is a few kilobytes.

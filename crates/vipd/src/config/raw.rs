@@ -16,7 +16,7 @@ use super::{ChecksumMode, VrrpVersion};
 #[derive(Debug, Deserialize)]
 #[serde(
     deny_unknown_fields,
-    expecting = "a mapping with `instances` (and optionally `control_socket`, `log_level`, `state_dir`, `admin_group`, `metrics`, ...)"
+    expecting = "a mapping with `instances` (and optionally `control_socket`, `log_level`, `state_dir`, `admin_group`, `checks`, `groups`, `metrics`, ...)"
 )]
 pub(super) struct RawConfig {
     #[serde(default)]
@@ -37,6 +37,8 @@ pub(super) struct RawConfig {
     pub checks: Option<std::collections::BTreeMap<String, super::check_raw::RawCheck>>,
     #[serde(default)]
     pub metrics: Option<RawMetrics>,
+    #[serde(default)]
+    pub groups: Option<Vec<RawGroup>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -44,6 +46,18 @@ pub(super) struct RawConfig {
 pub(super) struct RawMetrics {
     #[serde(default)]
     pub listen: Option<ListenAddr>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a sync group: a mapping with `name` and `instances`"
+)]
+pub(super) struct RawGroup {
+    #[serde(default)]
+    pub name: Option<InstanceName>,
+    #[serde(default)]
+    pub instances: Option<Vec<InstanceName>>,
 }
 
 #[derive(Debug, Deserialize)]

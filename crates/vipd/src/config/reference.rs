@@ -7,12 +7,12 @@ use serde::de::{self, Deserialize, Deserializer, Visitor};
 use serde::forward_to_deserialize_any;
 
 use super::check_raw::{RawCheck, RawProcess};
-use super::raw::{RawAuth, RawConfig, RawGarp, RawInstance, RawMetrics, RawNotify};
+use super::raw::{RawAuth, RawConfig, RawGarp, RawGroup, RawInstance, RawMetrics, RawNotify};
 
 /// The field paths the parser accepts, each mapping's fields after its prefix.
 pub fn field_paths() -> Vec<String> {
     let mut out = Vec::new();
-    let mappings: [(&str, &[&str]); 8] = [
+    let mappings: [(&str, &[&str]); 9] = [
         ("", fields_of::<RawConfig>()),
         ("metrics.", fields_of::<RawMetrics>()),
         ("checks.NAME.", fields_of::<RawCheck>()),
@@ -21,6 +21,7 @@ pub fn field_paths() -> Vec<String> {
         ("instances[].garp.", fields_of::<RawGarp>()),
         ("instances[].auth.", fields_of::<RawAuth>()),
         ("instances[].notify.", fields_of::<RawNotify>()),
+        ("groups[].", fields_of::<RawGroup>()),
     ];
     for (prefix, fields) in mappings {
         out.extend(fields.iter().map(|f| format!("{prefix}{f}")));

@@ -134,6 +134,10 @@ pub(super) fn build(raw: RawConfig, read_key: ReadKey<'_>) -> Result<Config, Pro
             }
         }
     }
+    let groups = match raw.groups {
+        Some(g) => super::groups::build_groups(g, &instances, &root.key("groups"))?,
+        None => Vec::new(),
+    };
     let admin_gid = match raw.admin_group {
         None => None,
         Some(g) => Some(resolve_group(&g.0).map_err(|m| Problem::new(root.key("admin_group"), m))?),
@@ -156,6 +160,7 @@ pub(super) fn build(raw: RawConfig, read_key: ReadKey<'_>) -> Result<Config, Pro
             .transpose()?,
         instances,
         checks,
+        groups,
     })
 }
 
