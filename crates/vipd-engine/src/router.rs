@@ -619,8 +619,12 @@ impl Router {
             // One failure per Advertisement_Interval at most: what backups miss is
             // scheduled adverts, one per interval. Extra sends failing in between
             // (answers to a flood filling the send queue) must not fault a master
-            // whose adverts are only briefly held up.
-            if stint.failure_counted.map_or(true, |t| now >= t + interval) {
+            // whose adverts are only briefly held up. Scheduled adverts keep to their
+            // cadence but their answers come with the loop's jitter, so two of them
+            // may be answered a little less than an interval apart: a failure counts
+            // from three quarters of an interval after the last one counted.
+            let spacing = interval - interval / 4;
+            if stint.failure_counted.map_or(true, |t| now >= t + spacing) {
                 stint.send_failures += 1;
                 stint.failure_counted = Some(now);
             }

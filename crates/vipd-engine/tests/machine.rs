@@ -1222,18 +1222,24 @@ fn advert_send_failures_interrupted_by_a_success_or_outside_master_do_not_fault(
     r.handle(s(3), Input::AdvertSent { ok: false });
     assert!(outs(&mut r).is_empty());
     assert_eq!(r.state(), State::Master);
-    // Failures less than an interval after the last one counted count for nothing,
-    // however many (answers to a flood failing on a full send queue).
+    // Failures less than three quarters of an interval after the last one counted
+    // count for nothing, however many (answers to a flood failing on a full send
+    // queue).
     for _ in 0..10 {
         r.handle(
-            s(3) + Duration::from_millis(999),
+            s(3) + Duration::from_millis(749),
             Input::AdvertSent { ok: false },
         );
     }
     assert!(outs(&mut r).is_empty());
     assert_eq!(r.state(), State::Master);
-    // The next failure an interval after the last one counted is the third in a row.
-    r.handle(s(4), Input::AdvertSent { ok: false });
+    // The next scheduled advert's failure, answered a little less than an interval
+    // after the last one counted (the loop's jitter: adverts keep their cadence, their
+    // answers do not), is the third in a row.
+    r.handle(
+        s(3) + Duration::from_millis(990),
+        Input::AdvertSent { ok: false },
+    );
     assert_eq!(outs(&mut r), handover_fault(FaultCause::SendFailed));
 
     // A backup sends nothing of its own; failures reported there never fault it.
