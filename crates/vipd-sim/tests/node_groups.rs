@@ -44,6 +44,7 @@ fn grouped(priority: u8) -> Config {
     c.groups = vec![GroupConfig {
         name: "lb".into(),
         instances: vec!["front".into(), "back".into()],
+        notify: vipd_node::notify::NotifyConfig::none(),
     }];
     c
 }
