@@ -160,6 +160,33 @@ fn the_group_hook_runs_once_per_group_transition_in_order() {
         ]
     );
     assert_no_breach(&lan);
+    // The status shows the group's own counters, the same under each member: host 0's
+    // ten runs, all ended.
+    lan.act(Act::Status(0));
+    let t = lan.now();
+    lan.run_until(t + Duration::from_millis(5));
+    let status = lan
+        .timeline()
+        .iter()
+        .filter(|e| e.host == 0)
+        .find_map(|e| match &e.what {
+            Seen::Reply(vipd_api::Response::Status(s)) => Some(s.clone()),
+            _ => None,
+        })
+        .expect("a status reply");
+    for i in &status.instances {
+        let n = i
+            .group
+            .as_ref()
+            .and_then(|g| g.notify.clone())
+            .expect("group hook counters");
+        assert_eq!(
+            (n.runs, n.failed, n.dropped, n.running, n.pending),
+            (10, 0, 0, None, 0),
+            "{}",
+            i.name
+        );
+    }
 }
 
 #[test]

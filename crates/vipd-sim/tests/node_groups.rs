@@ -399,6 +399,7 @@ fn maintenance_of_one_member_moves_the_group_and_status_says_why() {
                 instance: "back".into(),
                 state: "maintenance".into(),
             }],
+            notify: None,
         })
     );
     assert_eq!(front.reason, "sync_group");
