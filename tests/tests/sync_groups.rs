@@ -327,6 +327,20 @@ fn a_sync_group_moves_both_vips_when_one_link_fails_and_back_when_it_returns() {
         ["hook=backup", "hook=master", "hook=backup"],
         "b's group hooks, in order"
     );
+    // vipctl counts the group's runs apart from its members': a's five, none failed.
+    let counted = wait_until(Duration::from_secs(3), Duration::from_millis(20), || {
+        a.vipctl_status_json().instances.iter().all(|i| {
+            i.group
+                .as_ref()
+                .and_then(|g| g.notify.as_ref())
+                .is_some_and(|n| (n.runs, n.failed) == (5, 0))
+        })
+    });
+    assert!(
+        counted,
+        "a's group hook counters:\n{}",
+        a.vipctl_status_text()
+    );
     println!(
         "sync_groups: backend cable pulled: b held front after {front_ms:.1} ms, back after \
          {back_ms:.1} ms; plugged back: a held front after {front_back_ms:.1} ms, back after \
