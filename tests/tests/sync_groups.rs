@@ -14,7 +14,15 @@
 //! needs b's Master_Down_Interval (3 × 200 ms + 156/256 × 200 ms ≈ 722 ms). Plugging
 //! the cable back makes a preempt both together. Without the group a would keep the
 //! frontend VIP and b would take only the backend one.
+//!
+//! The group has `master`, `backup` and `fault` hooks (scripts written here into the
+//! LAN's temporary directory) that append a line with the group's environment to a file
+//! per host: after the pull, b ran its group `master` hook exactly once (not once per
+//! member), with `VIPD_GROUP=lb` and `VIPD_INSTANCES=front back`, and a its group
+//! `fault` hook once.
 
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use vipd_api::State;
@@ -29,8 +37,38 @@ const BACK_VIP: &str = "192.0.2.160";
 const A_ETH1: &str = "192.0.2.141";
 const B_ETH1: &str = "192.0.2.142";
 
-/// One router's configuration: both instances at `priority`, in group `lb`.
-fn config(priority: u8) -> String {
+/// Appends one line to the file named by its first argument: the hook and the group's
+/// variables, `|`-separated (VIPD_INSTANCES and VIPD_VIPS hold spaces).
+const RECORD: &str = r#"#!/bin/sh
+echo "hook=$VIPD_HOOK|group=$VIPD_GROUP|instances=$VIPD_INSTANCES|state=$VIPD_STATE|previous=$VIPD_PREVIOUS|reason=$VIPD_REASON|vips=$VIPD_VIPS|instance=$VIPD_INSTANCE" >> "$1"
+"#;
+
+fn write_script(dir: &Path) -> PathBuf {
+    let path = dir.join("record.sh");
+    std::fs::write(&path, RECORD).expect("write the hook script");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    path
+}
+
+/// The lines of a hook log (none yet: empty).
+fn lines(log: &Path) -> Vec<String> {
+    std::fs::read_to_string(log)
+        .map(|t| t.lines().map(str::to_string).collect())
+        .unwrap_or_default()
+}
+
+/// The lines of `log` whose hook is `hook`.
+fn runs_of(log: &Path, hook: &str) -> Vec<String> {
+    let tag = format!("hook={hook}|");
+    lines(log)
+        .into_iter()
+        .filter(|l| l.starts_with(&tag))
+        .collect()
+}
+
+/// One router's configuration: both instances at `priority`, in group `lb`, its
+/// `master`, `backup` and `fault` hooks recording to `log` with `record`.
+fn config(priority: u8, record: &Path, log: &Path) -> String {
     let instances = [
         VipdInstance::new("front", 61, &["192.0.2.60/24"])
             .interface("eth0")
@@ -40,7 +78,11 @@ fn config(priority: u8) -> String {
             .priority(priority),
     ];
     let mut yaml = vipd_yaml(Some("debug"), &instances);
-    yaml.push_str("groups:\n  - name: lb\n    instances: [front, back]\n");
+    yaml.push_str("groups:\n  - name: lb\n    instances: [front, back]\n    notify:\n");
+    let (r, l) = (record.display(), log.display());
+    for hook in ["master", "backup", "fault"] {
+        yaml.push_str(&format!("      {hook}: [{r}, {l}]\n"));
+    }
     yaml
 }
 
@@ -104,8 +146,12 @@ fn a_sync_group_moves_both_vips_when_one_link_fails_and_back_when_it_returns() {
         "{BACK_VIP} should route over eth1: {route}"
     );
 
-    a.spawn_vipd(&config(150));
-    b.spawn_vipd(&config(100));
+    let hooks = lan.dir().join("hooks");
+    std::fs::create_dir_all(&hooks).expect("hook dir");
+    let record = write_script(&hooks);
+    let (a_log, b_log) = (hooks.join("a.log"), hooks.join("b.log"));
+    a.spawn_vipd(&config(150, &record, &a_log));
+    b.spawn_vipd(&config(100, &record, &b_log));
     use State::{Backup, Fault, Master};
     let settled = wait_until(Duration::from_secs(10), Duration::from_millis(20), || {
         states_are(&a, [Master, Master])
@@ -115,6 +161,22 @@ fn a_sync_group_moves_both_vips_when_one_link_fails_and_back_when_it_returns() {
     });
     assert!(settled, "start-up:\n{}", describe_all(&[&a, &b]));
     assert_vipctl_agrees(&[&a, &b]);
+    // The group hooks so far: a's backup (start-up) then master; b's backup. Hooks run
+    // after the transitions, so wait (bounded) for them to be written.
+    let started = wait_until(Duration::from_secs(5), Duration::from_millis(20), || {
+        runs_of(&a_log, "master").len() == 1 && runs_of(&b_log, "backup").len() == 1
+    });
+    assert!(
+        started,
+        "start-up group hooks: a {:?}, b {:?}",
+        lines(&a_log),
+        lines(&b_log)
+    );
+    assert!(
+        runs_of(&b_log, "master").is_empty(),
+        "b: {:?}",
+        lines(&b_log)
+    );
     // vipctl shows the group, released on a, held on b (each waits for the other).
     let st = a.vipctl_status_json();
     for i in &st.instances {
@@ -166,6 +228,18 @@ fn a_sync_group_moves_both_vips_when_one_link_fails_and_back_when_it_returns() {
             .any(|w| (w.instance.as_str(), w.state.as_str()) == ("back", "fault")),
         "a's front waits for its back: {front:?}"
     );
+    // The group's hooks: b ran `master` once for the group (its two members became
+    // master in one instant: one group transition), with the group's environment; a
+    // ran `fault` once (its `back` faulted; `front`, held in Backup, added no run).
+    let hooked = wait_until(Duration::from_secs(5), Duration::from_millis(20), || {
+        !runs_of(&b_log, "master").is_empty() && !runs_of(&a_log, "fault").is_empty()
+    });
+    assert!(
+        hooked,
+        "group hooks after the pull: a {:?}, b {:?}",
+        lines(&a_log),
+        lines(&b_log)
+    );
     // A while later nothing has changed (a's front, ready, stays held).
     std::thread::sleep(Duration::from_millis(1000));
     assert!(
@@ -173,6 +247,29 @@ fn a_sync_group_moves_both_vips_when_one_link_fails_and_back_when_it_returns() {
         "1 s after the pull:\n{}",
         describe_all(&[&a, &b])
     );
+    // Checked a second after the first runs were seen: no second run came.
+    let b_master = runs_of(&b_log, "master");
+    assert_eq!(
+        b_master,
+        vec![
+            "hook=master|group=lb|instances=front back|state=master|previous=backup|\
+             reason=sync_group|vips=192.0.2.60/24 192.0.2.160/25|instance="
+                .to_string()
+        ],
+        "b's group master runs"
+    );
+    let a_fault = runs_of(&a_log, "fault");
+    assert_eq!(
+        a_fault,
+        vec![
+            "hook=fault|group=lb|instances=front back|state=fault|previous=master|\
+             reason=link_down|vips=192.0.2.60/24 192.0.2.160/25|instance="
+                .to_string()
+        ],
+        "a's group fault runs"
+    );
+    assert_eq!(runs_of(&a_log, "master").len(), 1, "a: {:?}", lines(&a_log));
+    assert_eq!(runs_of(&a_log, "backup").len(), 1, "a: {:?}", lines(&a_log));
 
     // The cable returns: a preempts both, together.
     let plugged = epoch_now();
@@ -198,6 +295,52 @@ fn a_sync_group_moves_both_vips_when_one_link_fails_and_back_when_it_returns() {
          {back_back_ms:.1} ms"
     );
     assert_vipctl_agrees(&[&a, &b]);
+    // The cable back: a's group went fault -> backup -> master, b's master -> backup.
+    let returned = wait_until(Duration::from_secs(5), Duration::from_millis(20), || {
+        runs_of(&a_log, "master").len() == 2 && runs_of(&b_log, "backup").len() == 2
+    });
+    assert!(
+        returned,
+        "group hooks after the cable returned: a {:?}, b {:?}",
+        lines(&a_log),
+        lines(&b_log)
+    );
+    let hooks_of = |log: &Path| -> Vec<String> {
+        lines(log)
+            .iter()
+            .map(|l| l.split('|').next().unwrap_or("").to_string())
+            .collect()
+    };
+    assert_eq!(
+        hooks_of(&a_log),
+        [
+            "hook=backup",
+            "hook=master",
+            "hook=fault",
+            "hook=backup",
+            "hook=master"
+        ],
+        "a's group hooks, in order"
+    );
+    assert_eq!(
+        hooks_of(&b_log),
+        ["hook=backup", "hook=master", "hook=backup"],
+        "b's group hooks, in order"
+    );
+    // vipctl counts the group's runs apart from its members': a's five, none failed.
+    let counted = wait_until(Duration::from_secs(3), Duration::from_millis(20), || {
+        a.vipctl_status_json().instances.iter().all(|i| {
+            i.group
+                .as_ref()
+                .and_then(|g| g.notify.as_ref())
+                .is_some_and(|n| (n.runs, n.failed) == (5, 0))
+        })
+    });
+    assert!(
+        counted,
+        "a's group hook counters:\n{}",
+        a.vipctl_status_text()
+    );
     println!(
         "sync_groups: backend cable pulled: b held front after {front_ms:.1} ms, back after \
          {back_ms:.1} ms; plugged back: a held front after {front_back_ms:.1} ms, back after \

@@ -268,6 +268,12 @@ fn render_instance(out: &mut String, i: &InstanceStatus) {
     }
     if let Some(g) = &i.group {
         line("sync group", group_line(g));
+        if let Some(n) = &g.notify {
+            line("group hooks", notify(n));
+            if let Some(f) = &n.last_failure {
+                line("group failure", f.clone());
+            }
+        }
     }
     line(
         "in state",
@@ -643,6 +649,12 @@ web6       eth0        52     backup,maintenance   90/100   fe80::1   0/1    1/2
             held: false,
             ready: false,
             waiting_for: Vec::new(),
+            notify: Some(vipd_api::NotifyStatus {
+                runs: 4,
+                failed: 1,
+                last_failure: Some("master: exited with 2".into()),
+                ..Default::default()
+            }),
         });
         s.instances[1].group = Some(vipd_api::GroupMembership {
             name: "lb".into(),
@@ -652,10 +664,19 @@ web6       eth0        52     backup,maintenance   90/100   fe80::1   0/1    1/2
                 instance: "db".into(),
                 state: "fault".into(),
             }],
+            notify: None,
         });
         let text = render_status(&s);
         let l = lines(&text);
         assert!(l.contains(&"     sync group: lb (released)"), "{text}");
+        assert!(
+            l.contains(&"    group hooks: 4 runs, 1 failed (0 timed out), 0 dropped"),
+            "{text}"
+        );
+        assert!(
+            l.contains(&"  group failure: master: exited with 2"),
+            "{text}"
+        );
         assert!(
             l.contains(&"     sync group: lb (held, ready, waiting for db (fault))"),
             "{text}"

@@ -311,6 +311,10 @@ pub struct GroupMembership {
     /// "maintenance", ...); empty when every member is master or ready.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub waiting_for: Vec<GroupWait>,
+    /// Runs of the group's own notify hooks (`groups[].notify`): present once the group
+    /// has hooks or runs of them. The same for every member.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify: Option<NotifyStatus>,
 }
 
 /// A member a sync group waits for.

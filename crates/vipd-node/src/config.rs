@@ -57,6 +57,8 @@ pub struct GroupConfig {
     pub name: String,
     /// Instance names, at least two, each in no other group.
     pub instances: Vec<String>,
+    /// Hooks run on the group's own transitions ([`crate::group_notify`]).
+    pub notify: crate::notify::NotifyConfig,
 }
 
 /// The HTTP endpoint serving `/metrics` and `/status`.

@@ -16,6 +16,7 @@ mod check_config;
 mod checks;
 pub mod config;
 mod demux;
+mod group_notify;
 pub mod groups;
 pub mod instance;
 pub mod io;

@@ -88,6 +88,8 @@ pub struct Node {
     pub(crate) drops: crate::watch::DropSummaries,
     /// Notify hook queues, per owner.
     pub(crate) hooks: crate::notify::Hooks,
+    /// Sync groups' own states, for their notify hooks.
+    pub(crate) group_states: crate::group_notify::GroupStates,
     /// Runs handed out so far.
     runs: u64,
     /// Socket opens asked for so far.
@@ -142,6 +144,7 @@ impl Node {
             checks,
             drops: Default::default(),
             hooks: Default::default(),
+            group_states: Default::default(),
             runs: 0,
             opens: 0,
             auth_seq,
@@ -194,8 +197,10 @@ impl Node {
             Event::CheckResult { id, result } => self.on_check_result(now, id, result),
             Event::HookDone { id, result } => self.on_hook_done(now, id, result),
         }
-        // Sync groups follow whatever this event did to their members.
+        // Sync groups follow whatever this event did to their members, and their hooks
+        // hear of what that did to the groups.
         self.sync_groups(now);
+        self.notify_groups(now);
         if self.stopping.is_some() {
             // A handover may have ended (an advert heard, its bound passed, a link gone).
             self.stop_progress(now);
@@ -494,6 +499,10 @@ impl Node {
                     priority,
                 };
                 self.publish(now, event);
+                if self.group_of(&self.instances[i].cfg.name).is_some() {
+                    let name = self.instances[i].cfg.name.clone();
+                    self.group_states.member_changed(&name, reason);
+                }
                 self.notify_transition(now, i, from, to, reason);
             }
             Output::Dropped(reason) => self.note_drop(now, i, reason),

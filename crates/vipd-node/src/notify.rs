@@ -4,7 +4,8 @@
 //! - **What runs.** On a transition to Master, Backup, Fault or Stopped the state's
 //!   hook (`master`, `backup`, `fault`, `stop`) runs, then `any`: two runs, one after
 //!   the other. A transition to Initialize runs nothing.
-//! - **Order.** Runs are queued per owner (an instance; a sync group later) and run
+//! - **Order.** Runs are queued per owner (an instance, or a sync group: see
+//!   [`crate::group_notify`] for when a group's hooks run) and run
 //!   one at a time, in order: a run starts only after the previous one's `HookDone`
 //!   (or its overdue bound, below). Owners do not wait for each other.
 //! - **Bound.** At most [`MAX_PENDING`] transitions wait per owner besides the one
@@ -44,7 +45,7 @@ pub const ANSWER_GRACE: Duration = Duration::from_secs(5);
 /// The only `PATH` a hook sees.
 pub const HOOK_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
-/// What to run on the transitions of an instance (or, later, a sync group). Each hook
+/// What to run on the transitions of an instance or a sync group. Each hook
 /// is an argv (no shell), its program an absolute path.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct NotifyConfig {
@@ -139,12 +140,14 @@ impl HookState {
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum HookOwner {
     Instance(String),
+    /// A sync group, by name: its own queue, apart from its members'.
+    Group(String),
 }
 
 impl HookOwner {
     pub fn name(&self) -> &str {
         match self {
-            HookOwner::Instance(n) => n,
+            HookOwner::Instance(n) | HookOwner::Group(n) => n,
         }
     }
 
@@ -152,6 +155,24 @@ impl HookOwner {
     pub fn keepalived_type(&self) -> &'static str {
         match self {
             HookOwner::Instance(_) => "INSTANCE",
+            HookOwner::Group(_) => "GROUP",
+        }
+    }
+
+    /// The instance the owner's log lines are about (none for a group: its name is in
+    /// the text).
+    fn instance(&self) -> Option<&str> {
+        match self {
+            HookOwner::Instance(n) => Some(n),
+            HookOwner::Group(_) => None,
+        }
+    }
+
+    /// What a log line about the owner starts with (an instance's name is its field).
+    fn prefix(&self) -> String {
+        match self {
+            HookOwner::Instance(_) => String::new(),
+            HookOwner::Group(n) => format!("sync group {n}: "),
         }
     }
 }
@@ -160,6 +181,7 @@ impl fmt::Display for HookOwner {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             HookOwner::Instance(n) => write!(f, "instance {n}"),
+            HookOwner::Group(n) => write!(f, "sync group {n}"),
         }
     }
 }
@@ -170,23 +192,36 @@ pub struct Transition {
     pub from: State,
     pub to: State,
     pub reason: Reason,
-    /// The effective priority at the transition.
+    /// The effective priority at the transition (an instance's; 0 for a group, as
+    /// keepalived passes its group scripts).
     pub priority: u8,
+    /// The instance's VIPs; a group's members' VIPs, member by member.
     pub vips: Vec<Vip>,
+    /// A group's members, in configuration order (empty for an instance).
+    pub members: Vec<String>,
 }
 
 /// The environment of a hook: exactly these variables (and nothing the daemon has).
+/// An instance's hook gets `VIPD_INSTANCE` and `VIPD_PRIORITY`; a group's gets
+/// `VIPD_GROUP` and `VIPD_INSTANCES` (its members, space-separated) instead.
 pub fn env(owner: &HookOwner, hook: &str, t: &Transition) -> Vec<(String, String)> {
     let vips: Vec<String> = t.vips.iter().map(ToString::to_string).collect();
-    let name = match owner {
-        HookOwner::Instance(_) => "VIPD_INSTANCE",
+    let (who, extra) = match owner {
+        HookOwner::Instance(n) => (
+            ("VIPD_INSTANCE", n.clone()),
+            ("VIPD_PRIORITY", t.priority.to_string()),
+        ),
+        HookOwner::Group(n) => (
+            ("VIPD_GROUP", n.clone()),
+            ("VIPD_INSTANCES", t.members.join(" ")),
+        ),
     };
     [
-        (name, owner.name().to_string()),
+        who,
         ("VIPD_STATE", t.to.as_str().to_string()),
         ("VIPD_PREVIOUS", t.from.as_str().to_string()),
         ("VIPD_REASON", t.reason.as_str().to_string()),
-        ("VIPD_PRIORITY", t.priority.to_string()),
+        extra,
         ("VIPD_VIPS", vips.join(" ")),
         ("VIPD_HOOK", hook.to_string()),
         ("PATH", HOOK_PATH.to_string()),
@@ -198,7 +233,7 @@ pub fn env(owner: &HookOwner, hook: &str, t: &Transition) -> Vec<(String, String
 
 /// The runs of one transition of `owner` to `state` under `cfg`, in order: the
 /// state's hook, then `any`; each with its environment and, in keepalived's form, the
-/// positional arguments. Any owner's (an instance's now, a sync group's later).
+/// positional arguments. Any owner's (an instance's or a sync group's).
 pub(crate) fn runs(
     owner: &HookOwner,
     cfg: &NotifyConfig,
@@ -369,6 +404,7 @@ impl Node {
                 .as_ref()
                 .map_or(inst.cfg.priority, |r| r.status().effective_priority),
             vips: inst.cfg.vips.clone(),
+            members: Vec::new(),
         };
         let runs = runs(&owner, cfg, state, &t);
         self.queue_hooks(now, owner, runs, state == HookState::Stop);
@@ -398,16 +434,20 @@ impl Node {
         if lost > 0 {
             q.stats.dropped += u64::try_from(lost).unwrap_or(u64::MAX);
             let why = if last {
-                "the instance stopped"
+                match owner {
+                    HookOwner::Instance(_) => "the instance stopped",
+                    HookOwner::Group(_) => "the group stopped",
+                }
             } else {
                 "too many transitions waiting"
             };
             self.note(
                 Level::Warn,
-                Some(owner.name()),
+                owner.instance(),
                 format!(
-                    "notify: dropped {lost} hook run{} of {} earlier transition{} not yet \
+                    "{}notify: dropped {lost} hook run{} of {} earlier transition{} not yet \
                      started ({why})",
+                    owner.prefix(),
                     if lost == 1 { "" } else { "s" },
                     dropped.len(),
                     if dropped.len() == 1 { "" } else { "s" },
@@ -549,11 +589,8 @@ impl Node {
     }
 
     fn record_hook(&mut self, owner: &HookOwner, level: Level, hook: &str, what: String) {
-        self.note(
-            level,
-            Some(owner.name()),
-            format!("notify hook {hook} {what}"),
-        );
+        let text = format!("{}notify hook {hook} {what}", owner.prefix());
+        self.note(level, owner.instance(), text);
     }
 }
 

@@ -122,6 +122,7 @@ impl Node {
                     maintenance: self.maintenance.contains(&c.name),
                     notify: self.notify_status(c),
                     group: self.group_view(&c.name).map(|g| GroupMembership {
+                        notify: self.group_notify_status(&g.name),
                         name: g.name,
                         held: inst.router.as_ref().is_some_and(|r| r.held()),
                         ready: inst.router.as_ref().is_some_and(|r| r.ready()),
@@ -218,7 +219,26 @@ impl Node {
     /// The instance's hook counters: present once it has hooks or runs of them.
     fn notify_status(&self, c: &crate::config::InstanceConfig) -> Option<vipd_api::NotifyStatus> {
         let owner = crate::notify::HookOwner::Instance(c.name.clone());
-        match self.hooks.stats(&owner) {
+        self.hook_status(&owner, !c.notify.is_empty())
+    }
+
+    /// Sync group `name`'s hook counters: present once it has hooks or runs of them.
+    fn group_notify_status(&self, name: &str) -> Option<vipd_api::NotifyStatus> {
+        let hooked = self
+            .config
+            .groups
+            .iter()
+            .any(|g| g.name == name && !g.notify.is_empty());
+        self.hook_status(&crate::notify::HookOwner::Group(name.to_string()), hooked)
+    }
+
+    /// `owner`'s hook counters: present once it has runs, or hooks (`hooked`).
+    fn hook_status(
+        &self,
+        owner: &crate::notify::HookOwner,
+        hooked: bool,
+    ) -> Option<vipd_api::NotifyStatus> {
+        match self.hooks.stats(owner) {
             Some((stats, running, pending)) => Some(vipd_api::NotifyStatus {
                 runs: stats.runs,
                 failed: stats.failed,
@@ -228,7 +248,7 @@ impl Node {
                 pending: u64::try_from(pending).unwrap_or(u64::MAX),
                 last_failure: stats.last_failure.clone(),
             }),
-            None if !c.notify.is_empty() => Some(vipd_api::NotifyStatus::default()),
+            None if hooked => Some(vipd_api::NotifyStatus::default()),
             None => None,
         }
     }

@@ -59,6 +59,8 @@ impl Node {
         for i in 0..self.instances.len() {
             self.feed(now, i, Input::Shutdown);
         }
+        // Every member has stopped: the groups' stop hooks join the wait below.
+        self.notify_groups(now);
         // The stop hooks are queued now: the wait for them is bounded from here.
         if !self.hooks.idle() {
             let bound = self.hooks.worst_case();

@@ -44,6 +44,7 @@ fn grouped(priority: u8) -> Config {
     c.groups = vec![GroupConfig {
         name: "lb".into(),
         instances: vec!["front".into(), "back".into()],
+        notify: vipd_node::notify::NotifyConfig::none(),
     }];
     c
 }
@@ -398,6 +399,7 @@ fn maintenance_of_one_member_moves_the_group_and_status_says_why() {
                 instance: "back".into(),
                 state: "maintenance".into(),
             }],
+            notify: None,
         })
     );
     assert_eq!(front.reason, "sync_group");

@@ -3,7 +3,7 @@
 //! Errors are mapped to sentences a person can act on ("permission denied: vipd needs
 //! CAP_NET_ADMIN"), not netlink error numbers.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use futures::{StreamExt, TryStreamExt};
 use rtnetlink::packet_core::NetlinkPayload;
@@ -11,8 +11,9 @@ use rtnetlink::packet_route::address::{
     AddressAttribute, AddressFlags, AddressMessage, AddressProtocol,
 };
 use rtnetlink::packet_route::link::{LinkAttribute, LinkFlags, LinkMessage};
+use rtnetlink::packet_route::route::RouteType;
 use rtnetlink::packet_route::RouteNetlinkMessage;
-use rtnetlink::{Handle, MulticastGroup};
+use rtnetlink::{Handle, MulticastGroup, RouteMessageBuilder};
 use tokio::sync::mpsc;
 
 use vipd_node::config::Vip;
@@ -165,6 +166,17 @@ impl Netlink {
         .await
     }
 
+    /// Whether the kernel delivers packets for `addr` to this host now: the route it
+    /// finds for it (`ip route get ADDR`) is a `local` one. See `vip_writer`: an IPv6
+    /// address gets its local route some time after the add was answered.
+    pub async fn is_local(&self, addr: IpAddr) -> Result<bool, NetlinkError> {
+        bounded(
+            || format!("looking up the route to {addr}"),
+            self.is_local_unbounded(addr),
+        )
+        .await
+    }
+
     /// Removes a VIP (matched by address, whatever its prefix length); an absent one
     /// is not an error. Returns whether one was removed.
     pub async fn del_vip(&self, index: u32, vip: &Vip) -> Result<bool, NetlinkError> {
@@ -301,6 +313,31 @@ impl Netlink {
         req.execute()
             .await
             .map_err(|e| explain(format!("adding {vip}"), e))
+    }
+
+    async fn is_local_unbounded(&self, addr: IpAddr) -> Result<bool, NetlinkError> {
+        // With a destination the request is a lookup (not a dump): one answer, the
+        // route a packet to `addr` would take.
+        let query = match addr {
+            IpAddr::V4(a) => RouteMessageBuilder::<Ipv4Addr>::new()
+                .destination_prefix(a, 32)
+                .build(),
+            IpAddr::V6(a) => RouteMessageBuilder::<Ipv6Addr>::new()
+                .destination_prefix(a, 128)
+                .build(),
+        };
+        let mut s = self.handle()?.route().get(query).execute();
+        match s.try_next().await {
+            Ok(Some(m)) => Ok(m.header.kind == RouteType::Local),
+            // No route at all (an unreachable destination): not local either.
+            Ok(None) => Ok(false),
+            Err(rtnetlink::Error::NetlinkError(e))
+                if matches!(e.code.map(|c| -c.get()), Some(101 | 113)) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(explain(format!("looking up the route to {addr}"), e)),
+        }
     }
 
     /// Removes a VIP; an absent one is not an error.

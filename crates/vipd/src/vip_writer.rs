@@ -5,15 +5,35 @@
 //! One task per interface keeps the jobs of an interface in the order the node gave
 //! them (a master that steps down at once removes what it was still adding). Every job
 //! is answered with `Event::VipJobDone`, success too.
+//!
+//! An added VIP is reported only once the kernel delivers its packets: an IPv6 address
+//! gets its `local` route from the kernel's address configuration work, which runs
+//! after the add has been answered (for a `nodad` address too, and without the address
+//! ever being marked tentative) — microseconds later, or milliseconds on a loaded host.
+//! A VIP reported at the answer had the new master advertise and send its unsolicited
+//! NA (RFC 4861 §7.2.6) while packets to the VIP were still dropped: the client,
+//! following the NA (§7.2.5), lost the probe it sent in that window (captured in the
+//! e2e handover test: NA at .403011, the client's echo request at .403139 unanswered,
+//! the local route in place at .403437). So IPv6 VIPs are looked up until their route is
+//! local ([`USABLE_POLL`], at most [`USABLE_TRIES`] times); IPv4 addresses get theirs
+//! within the add itself.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
-use tracing::{error, info};
+use tracing::{debug, error, info, warn};
 use vipd_node::{Event, VipJob, VipJobError, VipOp};
 
 use crate::netlink::{Netlink, NetlinkError};
+
+/// How long to wait between lookups of an added IPv6 VIP's route.
+pub const USABLE_POLL: Duration = Duration::from_millis(1);
+
+/// Lookups of an added IPv6 VIP's route before it is reported anyway (with a warning):
+/// with [`USABLE_POLL`], about 200 ms.
+pub const USABLE_TRIES: u32 = 200;
 
 struct Worker {
     jobs: mpsc::UnboundedSender<VipJob>,
@@ -92,7 +112,12 @@ async fn add(nl: &Netlink, job: &VipJob, label: Option<&str>) -> Result<(), VipJ
     let instance = job.instance.as_deref().unwrap_or("");
     for vip in &job.vips {
         match nl.add_vip(job.ifindex, vip, label).await {
-            Ok(()) => info!(instance, interface = %job.interface, vip = %vip, "VIP added"),
+            Ok(()) => {
+                if vip.addr.is_ipv6() {
+                    wait_usable(nl, job, vip).await;
+                }
+                info!(instance, interface = %job.interface, vip = %vip, "VIP added");
+            }
             Err(e) => {
                 return Err(VipJobError {
                     failed: vec![*vip],
@@ -102,6 +127,38 @@ async fn add(nl: &Netlink, job: &VipJob, label: Option<&str>) -> Result<(), VipJ
         }
     }
     Ok(())
+}
+
+/// Waits until the kernel delivers packets for the just-added `vip` (module docs),
+/// bounded by [`USABLE_TRIES`] lookups. Only this interface's jobs wait meanwhile.
+async fn wait_usable(nl: &Netlink, job: &VipJob, vip: &vipd_node::config::Vip) {
+    let instance = job.instance.as_deref().unwrap_or("");
+    for attempt in 0..USABLE_TRIES {
+        match nl.is_local(vip.addr).await {
+            Ok(true) => {
+                if attempt > 0 {
+                    debug!(
+                        instance,
+                        vip = %vip,
+                        lookups = attempt + 1,
+                        "VIP delivered locally after its route appeared"
+                    );
+                }
+                return;
+            }
+            Ok(false) => tokio::time::sleep(USABLE_POLL).await,
+            Err(e) => {
+                warn!(instance, vip = %vip, "cannot tell whether the VIP is usable yet: {e}");
+                return;
+            }
+        }
+    }
+    warn!(
+        instance,
+        interface = %job.interface,
+        vip = %vip,
+        "the kernel still had no local route for the VIP {USABLE_TRIES} lookups after          adding it; reported as added all the same"
+    );
 }
 
 /// Removes every VIP; reports those that are still there.

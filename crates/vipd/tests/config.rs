@@ -991,9 +991,62 @@ fn sync_groups_parse() {
         vec![config::GroupConfig {
             name: "lb".into(),
             instances: vec!["front".into(), "back".into()],
+            notify: config::NotifyConfig::none(),
         }]
     );
     assert!(parse(TWO).expect("valid").groups.is_empty());
+}
+
+#[test]
+fn sync_group_notify_parses() {
+    let c = parse(&format!(
+        "{TWO}groups:\n  - name: lb\n    instances: [front, back]\n    notify:\n      \
+         master: [/usr/local/bin/up, lb]\n      fault: [/bin/f]\n    notify_timeout: 2s\n    \
+         notify_positional: true\n"
+    ))
+    .expect("valid");
+    let n = &c.groups[0].notify;
+    assert_eq!(
+        n.master,
+        Some(vec!["/usr/local/bin/up".to_string(), "lb".to_string()])
+    );
+    assert_eq!(n.fault, Some(vec!["/bin/f".to_string()]));
+    assert_eq!(
+        (n.backup.clone(), n.stop.clone(), n.any.clone()),
+        (None, None, None)
+    );
+    assert_eq!(n.timeout, std::time::Duration::from_secs(2));
+    assert!(n.positional);
+}
+
+#[test]
+fn rejects_bad_sync_group_notify() {
+    rejects(
+        &format!(
+            "{TWO}groups:\n  - name: lb\n    instances: [front, back]\n    notify:\n      \
+             backup: [up.sh]\n"
+        ),
+        18,
+        Some("groups[0].notify.backup[0]"),
+        "`up.sh` is not an absolute path",
+    );
+    rejects(
+        &format!(
+            "{TWO}groups:\n  - name: lb\n    instances: [front, back]\n    notify_timeout: 2h\n"
+        ),
+        17,
+        Some("groups[0].notify_timeout"),
+        "120m is out of range 100ms..=60m",
+    );
+    rejects(
+        &format!(
+            "{TWO}groups:\n  - name: lb\n    instances: [front, back]\n    notify:\n      \
+             master: [/bin/m]\n      promoted: [/bin/p]\n"
+        ),
+        19,
+        Some("groups[0].notify.promoted"),
+        "unknown field `promoted`",
+    );
 }
 
 #[test]
@@ -1039,9 +1092,9 @@ fn rejects_bad_sync_groups() {
         "missing field `name`",
     );
     rejects(
-        &format!("{TWO}groups:\n  - name: lb\n    instances: [front, back]\n    notify: /x\n"),
+        &format!("{TWO}groups:\n  - name: lb\n    instances: [front, back]\n    vrid: 3\n"),
         17,
-        Some("groups[0].notify"),
-        "unknown field `notify`",
+        Some("groups[0].vrid"),
+        "unknown field `vrid`",
     );
 }

@@ -73,9 +73,16 @@ pub(super) fn build_groups(
             member_of.insert(member.clone(), (g, name.clone()));
             names.push(member);
         }
+        let notify = super::validate::build_notify(
+            raw_group.notify,
+            raw_group.notify_timeout.map(|d| d.0),
+            raw_group.notify_positional,
+            &here,
+        )?;
         groups.push(GroupConfig {
             name,
             instances: names,
+            notify,
         });
     }
     Ok(groups)

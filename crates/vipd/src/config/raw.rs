@@ -51,13 +51,20 @@ pub(super) struct RawMetrics {
 #[derive(Debug, Deserialize)]
 #[serde(
     deny_unknown_fields,
-    expecting = "a sync group: a mapping with `name` and `instances`"
+    expecting = "a sync group: a mapping with `name` and `instances` (and optionally `notify`, \
+                 `notify_timeout`, `notify_positional`)"
 )]
 pub(super) struct RawGroup {
     #[serde(default)]
     pub name: Option<InstanceName>,
     #[serde(default)]
     pub instances: Option<Vec<InstanceName>>,
+    #[serde(default)]
+    pub notify: Option<RawNotify>,
+    #[serde(default)]
+    pub notify_timeout: Option<DurationField>,
+    #[serde(default)]
+    pub notify_positional: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]

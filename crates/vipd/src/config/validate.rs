@@ -273,8 +273,9 @@ const MIN_NOTIFY_TIMEOUT: Duration = Duration::from_millis(100);
 const MAX_NOTIFY_TIMEOUT: Duration = Duration::from_secs(3600);
 
 /// `notify`, `notify_timeout`, `notify_positional`: each hook's program an absolute
-/// path (no `PATH` search: what runs does not depend on the environment).
-fn build_notify(
+/// path (no `PATH` search: what runs does not depend on the environment). An instance's
+/// and a sync group's alike.
+pub(super) fn build_notify(
     raw: Option<RawNotify>,
     timeout: Option<Duration>,
     positional: Option<bool>,
