@@ -183,6 +183,21 @@ pub struct Status {
     /// Every health check (`checks:`), by name. Optional, so older peers parse it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub checks: Vec<CheckStatus>,
+    /// The other nodes of the cluster (`peers:` in the configuration), whose `/status`
+    /// `vipctl status --cluster` reads. Added in protocol version 1 without a bump:
+    /// optional.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub peers: Vec<PeerInfo>,
+}
+
+/// Another node's metrics listener, as configured.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PeerInfo {
+    /// Its name, if the configuration gives one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// `ADDR:PORT` of its metrics listener.
+    pub address: String,
 }
 
 /// One interface in use.
