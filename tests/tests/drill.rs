@@ -79,6 +79,17 @@ fn drill_hands_over_and_back_and_refuses_without_a_healthy_backup() {
     // well inside the 3 s bound of each step.
     assert!(handover.is_some_and(|ms| ms < 1500), "{out}");
     assert!(back.is_some_and(|ms| ms < 2000), "{out}");
+    // The node's own measure of the handover, from its event.
+    let heard: Option<f64> = out
+        .lines()
+        .find_map(|l| l.split("(new master heard after ").nth(1))
+        .and_then(|r| r.split(' ').next())
+        .and_then(|n| n.parse().ok());
+    assert!(heard.is_some_and(|h| h > 0.0 && h < 1500.0), "{out}");
+    assert!(
+        out.contains(&format!("new master {} heard (", b.ipv4)),
+        "{out}"
+    );
     assert!(out.contains("master -> backup (maintenance"), "{out}");
     assert!(out.contains("backup -> master ("), "{out}");
     assert!(

@@ -5,11 +5,12 @@
 //! maintenance, priority above 0 — or the drill refuses and changes nothing; (2) with
 //! the event stream open, maintenance on: the master hands over make-before-break;
 //! (3) the new master is confirmed through the peer's `/status` (master, holding every
-//! VIP) and this node's own status (its VIPs released: the node removes them when it
-//! hears the new master); (4) maintenance off, and the VIP comes back (preemption) or
-//! stays with the peer. Every wait is bounded; on any failure maintenance is turned off
-//! again and the drill says what happened. Times are measured here, by polling every
-//! [`POLL`], so they are good to about that much.
+//! VIP), this node's event stream (`new_master_heard`: the node's own measure, from its
+//! priority-0 advert to the new master's first) and its own status (its VIPs released);
+//! (4) maintenance off, and the VIP comes back (preemption) or stays with the peer.
+//! Every wait is bounded; on any failure maintenance is turned off again and the drill
+//! says what happened. The step times are measured here, by polling every [`POLL`], so
+//! they are good to about that much.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::net::UnixStream;
@@ -288,15 +289,16 @@ impl Drill<'_> {
             "maintenance on: this node backup after {} ms",
             ms(backup)
         ));
-        // The peer master with every VIP, and this node's VIPs released.
-        let mut heard = None;
+        // The peer master with every VIP; this node heard it (the node's event) and
+        // released its VIPs.
+        let mut released = None;
         let mut taken: Option<(Duration, &Candidate)> = None;
         let deadline = t0 + bound;
-        while (heard.is_none() || taken.is_none()) && Instant::now() < deadline {
-            if heard.is_none() {
+        while (released.is_none() || taken.is_none()) && Instant::now() < deadline {
+            if released.is_none() {
                 match self.own() {
                     Ok(i) if i.vips.iter().all(|v| !v.present) && i.kernel_error.is_none() => {
-                        heard = Some(t0.elapsed());
+                        released = Some(t0.elapsed());
                     }
                     Ok(_) => {}
                     Err(e) => return self.abort(format!("cannot read this node's status: {e}")),
@@ -315,22 +317,35 @@ impl Drill<'_> {
             return self.abort(format!(
                 "no backup became master holding the VIPs within {} ms (this node released them: {})",
                 ms(bound),
-                if heard.is_some() { "yes" } else { "no" }
+                if released.is_some() { "yes" } else { "no" }
             ));
         };
-        let Some(heard) = heard else {
+        if released.is_none() {
             return self.abort(format!(
                 "{} is master, but this node still holds VIPs after {} ms",
                 by.node,
                 ms(bound)
             ));
-        };
-        self.say(format!(
-            "handover to {}: {} ms (new master heard after {} ms)",
-            by.node,
-            ms(took),
-            ms(heard)
-        ));
+        }
+        // The node's own measure: from its priority-0 advert to the new master's first.
+        let heard = seen.iter().find_map(|(_, e)| match e {
+            WatchEvent::NewMasterHeard { after_us, .. } => Some(*after_us),
+            _ => None,
+        });
+        self.say(match heard {
+            Some(us) => format!(
+                "handover to {}: {} ms (new master heard after {:.1} ms)",
+                by.node,
+                ms(took),
+                us as f64 / 1000.0
+            ),
+            // A vipd without the event: the handover ended by its bound, or it is older.
+            None => format!(
+                "handover to {}: {} ms (this node reported no new master heard)",
+                by.node,
+                ms(took)
+            ),
+        });
         // Maintenance off: back (preemption), or staying with the peer.
         let t1 = Instant::now();
         if let Err(e) = self.maintenance(false) {
@@ -482,6 +497,12 @@ fn describe(e: &WatchEvent) -> String {
         WatchEvent::Maintenance { on, uid, .. } => {
             format!("maintenance {} (uid {uid})", if *on { "on" } else { "off" })
         }
+        WatchEvent::NewMasterHeard {
+            master, after_us, ..
+        } => format!(
+            "new master {master} heard ({:.1} ms after the priority-0 advert)",
+            *after_us as f64 / 1000.0
+        ),
         other => serde_json::to_string(other).unwrap_or_else(|_| format!("{other:?}")),
     }
 }

@@ -125,6 +125,15 @@ pub enum WatchEvent {
         up: bool,
         saw: String,
     },
+    /// A master handing over (maintenance on, or vipd stopping) heard the new master's
+    /// first advert from `master`, `after_us` microseconds after its own priority-0
+    /// advert: the handover is complete, and its VIPs go a moment later. Added in
+    /// protocol version 1 without a bump.
+    NewMasterHeard {
+        instance: String,
+        master: String,
+        after_us: u64,
+    },
     /// Maintenance on or off for an instance, and the uid that asked.
     Maintenance {
         instance: String,
@@ -156,6 +165,7 @@ impl WatchEvent {
     pub fn instance(&self) -> Option<&str> {
         match self {
             WatchEvent::StateChanged { instance, .. }
+            | WatchEvent::NewMasterHeard { instance, .. }
             | WatchEvent::Maintenance { instance, .. }
             | WatchEvent::Drops { instance, .. } => Some(instance),
             _ => None,
@@ -514,6 +524,26 @@ mod tests {
             serde_json::from_str::<WatchLine>(&s).expect("parse"),
             changed
         );
+    }
+
+    #[test]
+    fn new_master_heard_wire_form() {
+        let line = WatchLine {
+            v: 1,
+            time: "2026-12-01T02:30:05.123Z".into(),
+            event: WatchEvent::NewMasterHeard {
+                instance: "web".into(),
+                master: "192.0.2.12".into(),
+                after_us: 63_137,
+            },
+        };
+        let s = serde_json::to_string(&line).expect("serialize");
+        assert_eq!(
+            s,
+            r#"{"v":1,"time":"2026-12-01T02:30:05.123Z","kind":"new_master_heard","instance":"web","master":"192.0.2.12","after_us":63137}"#
+        );
+        assert_eq!(serde_json::from_str::<WatchLine>(&s).expect("parse"), line);
+        assert_eq!(line.event.instance(), Some("web"));
     }
 
     #[test]
