@@ -96,13 +96,14 @@ pub fn problems(nodes: &[NodeReport]) -> Vec<Problem> {
     let mut out = Vec::new();
     for n in nodes {
         if let Err(why) = &n.status {
+            // A peer without a name is called by its address: no need to say it twice.
+            let who = match n.address.as_deref() {
+                Some(a) if a == n.node => n.node.clone(),
+                a => format!("{} ({})", n.node, a.unwrap_or("control socket")),
+            };
             out.push(Problem {
                 kind: "unreachable",
-                message: format!(
-                    "{} ({}) cannot be reached: {why}",
-                    n.node,
-                    n.address.as_deref().unwrap_or("control socket")
-                ),
+                message: format!("{who} cannot be reached: {why}"),
             });
         }
     }

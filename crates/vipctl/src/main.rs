@@ -735,4 +735,93 @@ mod tests {
         let c = cli(&["vipctl", "status", "--json"]);
         assert!(matches!(c.command, Cmd::Status { json: true, .. }));
     }
+
+    /// Serves one HTTP answer with `body` on a loopback port; returns the address.
+    fn http_peer(body: String) -> (std::net::SocketAddr, JoinHandle<()>) {
+        use std::io::Read;
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = l.local_addr().expect("address");
+        let t = thread::spawn(move || {
+            let (mut s, _) = l.accept().expect("accept");
+            let mut req = [0u8; 2048];
+            let _ = s.read(&mut req).expect("read");
+            let head = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+                body.len()
+            );
+            s.write_all(head.as_bytes()).expect("write");
+            s.write_all(body.as_bytes()).expect("write");
+        });
+        (addr, t)
+    }
+
+    #[test]
+    fn status_cluster_asks_the_daemon_then_every_peer_and_exits_1_on_a_problem() {
+        // Peer b answers as a backup of web without the VIP; peer c's port is closed.
+        let mut b = sample_status();
+        b.host = "node-b".into();
+        b.instances.truncate(1);
+        b.instances[0].state = vipd_api::State::Backup;
+        for v in &mut b.instances[0].vips {
+            v.present = false;
+        }
+        let (b_addr, b_thread) = http_peer(serde_json::to_string(&b).expect("encode"));
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let c_addr = closed.local_addr().expect("address");
+        drop(closed);
+        let mut here = sample_status();
+        here.instances.truncate(1);
+        here.peers = vec![
+            vipd_api::PeerInfo {
+                name: Some("b".into()),
+                address: b_addr.to_string(),
+            },
+            vipd_api::PeerInfo {
+                name: None,
+                address: c_addr.to_string(),
+            },
+        ];
+        let reply = serde_json::to_string(&Response::Status(here)).expect("encode");
+        let sock = TempSocket::new("cluster");
+        let server = serve_once(UnixListener::bind(&sock.0).expect("bind"), Some(reply));
+        let (code, out, err) = run_against(&sock.0, &["status", "--cluster", "--json"]);
+        assert_eq!(
+            server.join().expect("server"),
+            b"{\"v\":1,\"command\":\"status\"}\n"
+        );
+        b_thread.join().expect("peer b");
+        assert_eq!(code, EXIT_DAEMON_ERROR, "{out}{err}");
+        let v: serde_json::Value = serde_json::from_str(&out).expect("JSON");
+        assert_eq!(v["ok"], serde_json::json!(false));
+        let nodes: Vec<(&str, bool)> = v["nodes"]
+            .as_array()
+            .expect("nodes")
+            .iter()
+            .map(|n| (n["node"].as_str().unwrap_or("?"), n["status"].is_object()))
+            .collect();
+        let c_name = c_addr.to_string();
+        assert_eq!(
+            nodes,
+            vec![("node-a", true), ("b", true), (c_name.as_str(), false)]
+        );
+        let kinds: Vec<&str> = v["problems"]
+            .as_array()
+            .expect("problems")
+            .iter()
+            .filter_map(|p| p["kind"].as_str())
+            .collect();
+        // (sample_status's master lacks one of its two VIPs: flagged too.)
+        assert_eq!(kinds, vec!["unreachable", "vip_missing"], "{out}");
+        let first = v["problems"][0]["message"].as_str().unwrap_or_default();
+        assert!(
+            first.starts_with(&format!("{c_name} cannot be reached: connection refused")),
+            "{first}"
+        );
+        assert!(
+            v["nodes"][2]["error"]
+                .as_str()
+                .is_some_and(|e| e.starts_with("connection refused")),
+            "{out}"
+        );
+    }
 }
