@@ -16,6 +16,9 @@ _vipctl() {
             ",$1")
                 cmd="vipctl"
                 ;;
+            vipctl,drill)
+                cmd="vipctl__subcmd__drill"
+                ;;
             vipctl,help)
                 cmd="vipctl__subcmd__help"
                 ;;
@@ -27,6 +30,9 @@ _vipctl() {
                 ;;
             vipctl,watch)
                 cmd="vipctl__subcmd__watch"
+                ;;
+            vipctl__subcmd__help,drill)
+                cmd="vipctl__subcmd__help__subcmd__drill"
                 ;;
             vipctl__subcmd__help,help)
                 cmd="vipctl__subcmd__help__subcmd__help"
@@ -47,7 +53,7 @@ _vipctl() {
 
     case "${cmd}" in
         vipctl)
-            opts="-h -V --socket --help --version status maintenance watch help"
+            opts="-h -V --socket --help --version status maintenance drill watch help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -64,9 +70,41 @@ _vipctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        vipctl__subcmd__help)
-            opts="status maintenance watch help"
+        vipctl__subcmd__drill)
+            opts="-h --socket --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vipctl__subcmd__help)
+            opts="status maintenance drill watch help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vipctl__subcmd__help__subcmd__drill)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -153,7 +191,7 @@ _vipctl() {
             return 0
             ;;
         vipctl__subcmd__status)
-            opts="-v -h --verbose --json --socket --help"
+            opts="-v -h --verbose --json --cluster --socket --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -455,6 +455,7 @@ mod tests {
             }],
             interfaces: Vec::new(),
             checks: Vec::new(),
+            peers: Vec::new(),
         }
     }
 

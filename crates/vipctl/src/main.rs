@@ -2,8 +2,10 @@
 //!
 //! ```text
 //! vipctl [--socket PATH] status [NAME] [-v|--verbose] [--json]
+//! vipctl [--socket PATH] status --cluster [NAME] [--json]
 //! vipctl [--socket PATH] maintenance on|off [INSTANCE…]
 //! vipctl [--socket PATH] watch [--json] [INSTANCE…]
+//! vipctl [--socket PATH] drill [INSTANCE]
 //! ```
 //!
 //! `maintenance` changes state: vipd allows it to root and to members of its
@@ -11,9 +13,13 @@
 //!
 //! Exit codes: 0 success; 1 vipd answered with an error (or an unreadable answer);
 //! 2 vipd could not be reached (not running, permission denied, no answer in time).
-//! Usage errors exit 2, as usual for clap.
+//! Usage errors exit 2, as usual for clap. `status --cluster` exits 1 when it flags a
+//! problem (a peer unreachable included), 2 when this node's vipd cannot be reached.
 
 mod client;
+mod cluster;
+mod drill;
+mod http_get;
 mod render;
 mod watch;
 
@@ -63,6 +69,13 @@ enum Cmd {
         /// that instance in `instances`).
         #[arg(long)]
         json: bool,
+        /// The whole cluster: this node and every peer (`peers:` in vipd's
+        /// configuration, read over their metrics listeners, 1 s each, in parallel) in
+        /// one table, with what is wrong flagged under it (a node unreachable, a VIP on
+        /// two nodes, no master, settings that differ between nodes). Exit code 1 when
+        /// something is flagged.
+        #[arg(long, conflicts_with = "verbose")]
+        cluster: bool,
     },
     /// Maintenance on: a master hands its VIPs over without a gap and the instances
     /// stay backup (across reloads and restarts) until maintenance is off. Every
@@ -72,6 +85,16 @@ enum Cmd {
         mode: OnOff,
         /// Instances to change (default: every instance).
         instances: Vec<String>,
+    },
+    /// A rehearsed failover, timed, on the master: checks that a healthy backup
+    /// answers (`status --cluster`; refuses and changes nothing otherwise), turns
+    /// maintenance on (make-before-break handover), confirms the backup is master with
+    /// the VIPs, turns maintenance off and waits for the VIPs to come back (or reports
+    /// that they stay). Every wait is bounded; on a failure maintenance is turned off
+    /// again. Needs root or the configured admin_group. Exit 1 when refused or failed.
+    Drill {
+        /// The instance to drill (default: the only one).
+        instance: Option<String>,
     },
     /// Follow what vipd does, one line per event as it happens: state changes, health
     /// check changes, maintenance on/off, reloads and dropped packets (summarised at
@@ -131,18 +154,22 @@ fn run(
     err: &mut dyn Write,
 ) -> u8 {
     let socket = socket_path(cli, env_socket);
-    let (name, verbose, json) = match &cli.command {
+    let (name, verbose, json, cluster) = match &cli.command {
         Cmd::Status {
             name,
             verbose,
             json,
-        } => (name.as_deref(), *verbose, *json),
+            cluster,
+        } => (name.as_deref(), *verbose, *json, *cluster),
         Cmd::Maintenance { mode, instances } => {
             let command = Command::Maintenance {
                 on: *mode == OnOff::On,
                 instances: instances.clone(),
             };
             return mutate(&socket, command, timeout, out, err);
+        }
+        Cmd::Drill { instance } => {
+            return drill::drill(&socket, instance.as_deref(), timeout, out, err);
         }
         Cmd::Watch { json, instances } => {
             return watch::watch(&socket, instances.clone(), *json, timeout, out, err);
@@ -169,6 +196,9 @@ fn run(
             "vipctl: warning: vipd speaks protocol version {}, this vipctl speaks {}",
             status.v, PROTOCOL_VERSION
         );
+    }
+    if cluster {
+        return cluster_status(status, name, json, cluster::PEER_TIMEOUT, out, err);
     }
     let mut status = status;
     if let Some(name) = name {
@@ -198,6 +228,56 @@ fn run(
             EXIT_DAEMON_ERROR
         }
         _ => EXIT_OK,
+    }
+}
+
+/// `status --cluster`: every node's status, the table (or JSON), the problems.
+fn cluster_status(
+    here: vipd_api::Status,
+    name: Option<&str>,
+    json: bool,
+    timeout: Duration,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> u8 {
+    let peers = here.peers.clone();
+    if peers.is_empty() {
+        let _ = writeln!(
+            err,
+            "vipctl: warning: vipd knows no peers (`peers:` in its configuration, or \
+             unicast peers with `metrics:`): only this node is shown"
+        );
+    }
+    let mut nodes = cluster::gather(here, &peers, timeout);
+    if let Some(name) = name {
+        for n in &mut nodes {
+            if let Ok(s) = &mut n.status {
+                s.instances.retain(|i| i.name == name);
+            }
+        }
+    }
+    let problems = cluster::problems(&nodes);
+    let text = if json {
+        match serde_json::to_string_pretty(&cluster::to_json(&nodes, &problems)) {
+            Ok(s) => s + "\n",
+            Err(e) => {
+                let _ = writeln!(err, "vipctl: cannot encode the cluster as JSON: {e}");
+                return EXIT_DAEMON_ERROR;
+            }
+        }
+    } else {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0.0, |d| d.as_secs_f64());
+        cluster::render(&nodes, &problems, now)
+    };
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => {
+            let _ = writeln!(err, "vipctl: cannot write the output: {e}");
+            EXIT_DAEMON_ERROR
+        }
+        _ if problems.is_empty() => EXIT_OK,
+        _ => EXIT_DAEMON_ERROR,
     }
 }
 
@@ -654,5 +734,94 @@ mod tests {
         assert!(Cli::try_parse_from(["vipctl", "status", "--bogus"]).is_err());
         let c = cli(&["vipctl", "status", "--json"]);
         assert!(matches!(c.command, Cmd::Status { json: true, .. }));
+    }
+
+    /// Serves one HTTP answer with `body` on a loopback port; returns the address.
+    fn http_peer(body: String) -> (std::net::SocketAddr, JoinHandle<()>) {
+        use std::io::Read;
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = l.local_addr().expect("address");
+        let t = thread::spawn(move || {
+            let (mut s, _) = l.accept().expect("accept");
+            let mut req = [0u8; 2048];
+            let _ = s.read(&mut req).expect("read");
+            let head = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+                body.len()
+            );
+            s.write_all(head.as_bytes()).expect("write");
+            s.write_all(body.as_bytes()).expect("write");
+        });
+        (addr, t)
+    }
+
+    #[test]
+    fn status_cluster_asks_the_daemon_then_every_peer_and_exits_1_on_a_problem() {
+        // Peer b answers as a backup of web without the VIP; peer c's port is closed.
+        let mut b = sample_status();
+        b.host = "node-b".into();
+        b.instances.truncate(1);
+        b.instances[0].state = vipd_api::State::Backup;
+        for v in &mut b.instances[0].vips {
+            v.present = false;
+        }
+        let (b_addr, b_thread) = http_peer(serde_json::to_string(&b).expect("encode"));
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let c_addr = closed.local_addr().expect("address");
+        drop(closed);
+        let mut here = sample_status();
+        here.instances.truncate(1);
+        here.peers = vec![
+            vipd_api::PeerInfo {
+                name: Some("b".into()),
+                address: b_addr.to_string(),
+            },
+            vipd_api::PeerInfo {
+                name: None,
+                address: c_addr.to_string(),
+            },
+        ];
+        let reply = serde_json::to_string(&Response::Status(here)).expect("encode");
+        let sock = TempSocket::new("cluster");
+        let server = serve_once(UnixListener::bind(&sock.0).expect("bind"), Some(reply));
+        let (code, out, err) = run_against(&sock.0, &["status", "--cluster", "--json"]);
+        assert_eq!(
+            server.join().expect("server"),
+            b"{\"v\":1,\"command\":\"status\"}\n"
+        );
+        b_thread.join().expect("peer b");
+        assert_eq!(code, EXIT_DAEMON_ERROR, "{out}{err}");
+        let v: serde_json::Value = serde_json::from_str(&out).expect("JSON");
+        assert_eq!(v["ok"], serde_json::json!(false));
+        let nodes: Vec<(&str, bool)> = v["nodes"]
+            .as_array()
+            .expect("nodes")
+            .iter()
+            .map(|n| (n["node"].as_str().unwrap_or("?"), n["status"].is_object()))
+            .collect();
+        let c_name = c_addr.to_string();
+        assert_eq!(
+            nodes,
+            vec![("node-a", true), ("b", true), (c_name.as_str(), false)]
+        );
+        let kinds: Vec<&str> = v["problems"]
+            .as_array()
+            .expect("problems")
+            .iter()
+            .filter_map(|p| p["kind"].as_str())
+            .collect();
+        // (sample_status's master lacks one of its two VIPs: flagged too.)
+        assert_eq!(kinds, vec!["unreachable", "vip_missing"], "{out}");
+        let first = v["problems"][0]["message"].as_str().unwrap_or_default();
+        assert!(
+            first.starts_with(&format!("{c_name} cannot be reached: connection refused")),
+            "{first}"
+        );
+        assert!(
+            v["nodes"][2]["error"]
+                .as_str()
+                .is_some_and(|e| e.starts_with("connection refused")),
+            "{out}"
+        );
     }
 }

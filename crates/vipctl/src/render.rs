@@ -519,6 +519,7 @@ pub(crate) mod tests {
                 unknown_vrid: 0,
             }],
             checks: Vec::new(),
+            peers: Vec::new(),
         }
     }
 

@@ -142,6 +142,12 @@ pub fn render_event(l: &WatchLine) -> String {
         WatchEvent::Maintenance { on, uid, .. } => {
             format!("maintenance {} (uid {uid})", if *on { "on" } else { "off" })
         }
+        WatchEvent::NewMasterHeard {
+            master, after_us, ..
+        } => format!(
+            "handover complete: new master {master} heard {:.1} ms after our priority-0 advert",
+            *after_us as f64 / 1000.0
+        ),
         WatchEvent::ReloadApplied { changes } if changes.is_empty() => {
             "reload applied: nothing changed".to_string()
         }
@@ -209,6 +215,14 @@ mod tests {
                 saw: "HTTP 503 (expected 2xx)".into(),
             })),
             format!("{t}  -  check web_http down: HTTP 503 (expected 2xx)\n")
+        );
+        assert_eq!(
+            render_event(&line(WatchEvent::NewMasterHeard {
+                instance: "web".into(),
+                master: "192.0.2.12".into(),
+                after_us: 63_137,
+            })),
+            format!("{t}  web  handover complete: new master 192.0.2.12 heard 63.1 ms after our priority-0 advert\n")
         );
         assert_eq!(
             render_event(&line(WatchEvent::ReloadApplied { changes: vec![] })),

@@ -125,6 +125,15 @@ pub enum WatchEvent {
         up: bool,
         saw: String,
     },
+    /// A master handing over (maintenance on, or vipd stopping) heard the new master's
+    /// first advert from `master`, `after_us` microseconds after its own priority-0
+    /// advert: the handover is complete, and its VIPs go a moment later. Added in
+    /// protocol version 1 without a bump.
+    NewMasterHeard {
+        instance: String,
+        master: String,
+        after_us: u64,
+    },
     /// Maintenance on or off for an instance, and the uid that asked.
     Maintenance {
         instance: String,
@@ -156,6 +165,7 @@ impl WatchEvent {
     pub fn instance(&self) -> Option<&str> {
         match self {
             WatchEvent::StateChanged { instance, .. }
+            | WatchEvent::NewMasterHeard { instance, .. }
             | WatchEvent::Maintenance { instance, .. }
             | WatchEvent::Drops { instance, .. } => Some(instance),
             _ => None,
@@ -183,6 +193,21 @@ pub struct Status {
     /// Every health check (`checks:`), by name. Optional, so older peers parse it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub checks: Vec<CheckStatus>,
+    /// The other nodes of the cluster (`peers:` in the configuration), whose `/status`
+    /// `vipctl status --cluster` reads. Added in protocol version 1 without a bump:
+    /// optional.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub peers: Vec<PeerInfo>,
+}
+
+/// Another node's metrics listener, as configured.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PeerInfo {
+    /// Its name, if the configuration gives one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// `ADDR:PORT` of its metrics listener.
+    pub address: String,
 }
 
 /// One interface in use.
@@ -503,6 +528,26 @@ mod tests {
             serde_json::from_str::<WatchLine>(&s).expect("parse"),
             changed
         );
+    }
+
+    #[test]
+    fn new_master_heard_wire_form() {
+        let line = WatchLine {
+            v: 1,
+            time: "2026-12-01T02:30:05.123Z".into(),
+            event: WatchEvent::NewMasterHeard {
+                instance: "web".into(),
+                master: "192.0.2.12".into(),
+                after_us: 63_137,
+            },
+        };
+        let s = serde_json::to_string(&line).expect("serialize");
+        assert_eq!(
+            s,
+            r#"{"v":1,"time":"2026-12-01T02:30:05.123Z","kind":"new_master_heard","instance":"web","master":"192.0.2.12","after_us":63137}"#
+        );
+        assert_eq!(serde_json::from_str::<WatchLine>(&s).expect("parse"), line);
+        assert_eq!(line.event.instance(), Some("web"));
     }
 
     #[test]

@@ -228,4 +228,11 @@ pub enum Output {
     /// accepted and counted (RFC 9568 §5.2.8): the sender may drop our adverts if it
     /// takes only its own form.
     OtherChecksumForm { from: IpAddr, form: V3Checksum },
+    /// During a planned handover (see `Router` docs), the first advert of a new master
+    /// (priority above 0) was heard from `from`, `after` the priority-0 advert: the
+    /// handover is complete; the VIPs go [`crate::HANDOVER_GRACE`] later.
+    NewMasterHeard {
+        from: IpAddr,
+        after: std::time::Duration,
+    },
 }

@@ -335,6 +335,8 @@ pub struct Handover {
     pub since: Instant,
     /// When the VIPs are removed even if no new master was heard.
     pub until: Instant,
+    /// When the new master's first advert was heard, if it was.
+    pub heard: Option<Instant>,
 }
 
 /// One VRRP virtual router.
@@ -857,6 +859,7 @@ impl Router {
         self.handover = Some(Handover {
             since: now,
             until: now + bound,
+            heard: None,
         });
     }
 
@@ -1146,6 +1149,13 @@ impl Router {
             // HANDOVER_GRACE to follow those announcements.
             if let Some(h) = self.handover.as_mut() {
                 h.until = h.until.min(now + HANDOVER_GRACE);
+                if h.heard.is_none() {
+                    h.heard = Some(now);
+                    self.out.push_back(Output::NewMasterHeard {
+                        from: src,
+                        after: now.saturating_since(h.since),
+                    });
+                }
             }
         }
         match self.state {

@@ -170,6 +170,8 @@ enum Out {
     Mismatch(IpAddr),
     /// A v3 advert checksummed in the other form accepted, from this sender.
     OtherForm(IpAddr),
+    /// During a planned handover, the new master was heard: this one.
+    NewMasterHeard(IpAddr),
 }
 
 /// A backup's Master_Down_Timer fired: VIPs asked for, Master.
@@ -227,6 +229,7 @@ fn outs(r: &mut Rig) -> Vec<Out> {
             Output::Dropped(d) => Out::Dropped(d.kind()),
             Output::AddressMismatch { from, .. } => Out::Mismatch(from),
             Output::OtherChecksumForm { from, .. } => Out::OtherForm(from),
+            Output::NewMasterHeard { from, .. } => Out::NewMasterHeard(from),
         })
         .collect()
 }
@@ -646,7 +649,11 @@ fn shutdown_from_master_hands_over_and_removes_vips_when_the_new_master_is_heard
     // The new master's first advert (sent once its VIPs are confirmed, with its
     // announcements): the VIPs go HANDOVER_GRACE (20 ms) later, once the clients have
     // followed the announcements.
+    // It is reported once, with when it was heard.
     rx(&mut r, ns(10_609_375_000), 1, &v3(1, 100, 100));
+    assert_eq!(outs(&mut r), vec![Out::NewMasterHeard(ip(1))]);
+    assert_eq!(r.handover().and_then(|h| h.heard), Some(ns(10_609_375_000)));
+    rx(&mut r, ns(10_619_375_000), 1, &v3(1, 100, 100));
     assert!(outs(&mut r).is_empty());
     assert_eq!(r.poll_timeout(), Some(ns(10_629_375_000)));
     r.handle(ns(10_629_374_999), Input::Timeout);
@@ -742,7 +749,7 @@ fn maintenance_hands_over_stays_backup_and_off_preempts_again() {
     // Backup 192.0.2.1 at priority 100 took over: its first advert ends the handover
     // HANDOVER_GRACE (20 ms) later.
     rx(&mut r, ns(10_700_000_000), 1, &v3(1, 100, 100));
-    assert!(outs(&mut r).is_empty());
+    assert_eq!(outs(&mut r), vec![Out::NewMasterHeard(ip(1))]);
     r.handle(ns(10_720_000_000), Input::Timeout);
     assert_eq!(outs(&mut r), vec![Out::Del]);
     assert_eq!(r.poll_timeout(), None);
@@ -1973,7 +1980,7 @@ fn a_held_master_hands_over_make_before_break_and_follows() {
     assert_eq!(r.poll_timeout(), Some(ns(13_414_062_500)));
     // The new master (priority 200) is heard: VIPs go 20 ms later; it is followed.
     rx(&mut r, ns(10_500_000_000), 3, &v3(3, 200, 100));
-    assert!(outs(&mut r).is_empty());
+    assert_eq!(outs(&mut r), vec![Out::NewMasterHeard(ip(3))]);
     r.handle(ns(10_520_000_000), Input::Timeout);
     assert_eq!(outs(&mut r), vec![Out::Del]);
     assert_eq!(r.status().master, Some((ip(3), 200)));

@@ -40,6 +40,10 @@ pub struct Config {
     /// The metrics endpoint (`metrics:`), if configured: the node then publishes its
     /// status ([`crate::Command::PublishStatus`]).
     pub metrics: Option<MetricsConfig>,
+    /// The other nodes' metrics listeners (`peers:`, or derived from the instances'
+    /// unicast peers at this node's metrics port), for `vipctl status --cluster`. The
+    /// node only reports them in its status; nothing here connects to them.
+    pub peers: Vec<PeerConfig>,
     /// At least one; names unique, (interface, VRID, family) unique.
     pub instances: Vec<InstanceConfig>,
     /// Health checks by name; instances track them (`InstanceConfig::track`).
@@ -66,6 +70,15 @@ pub struct GroupConfig {
 pub struct MetricsConfig {
     /// Address and port to listen on, e.g. 127.0.0.1:9650.
     pub listen: std::net::SocketAddr,
+}
+
+/// Another node of the cluster, as `vipctl status --cluster` reaches it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeerConfig {
+    /// What to call it in tables; its address when none.
+    pub name: Option<String>,
+    /// Its metrics listener (`/status`).
+    pub address: std::net::SocketAddr,
 }
 
 /// One virtual router.

@@ -510,6 +510,24 @@ impl Node {
                 self.warn_address_mismatch(now, i, from, &addresses)
             }
             Output::OtherChecksumForm { from, form } => self.warn_checksum_form(now, i, from, form),
+            Output::NewMasterHeard { from, after } => {
+                let name = self.instances[i].cfg.name.clone();
+                self.record(
+                    Level::Info,
+                    Some(&name),
+                    What::Note(format!(
+                        "handover complete: new master {from} heard {:.1} ms after our priority-0 advert",
+                        after.as_secs_f64() * 1000.0
+                    )),
+                );
+                let after_us = u64::try_from(after.as_micros()).unwrap_or(u64::MAX);
+                let event = vipd_api::WatchEvent::NewMasterHeard {
+                    instance: name,
+                    master: from.to_string(),
+                    after_us,
+                };
+                self.publish(now, event);
+            }
         }
     }
 

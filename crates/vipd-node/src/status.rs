@@ -189,6 +189,15 @@ impl Node {
                 })
                 .collect(),
             checks: self.check_status(now),
+            peers: self
+                .config
+                .peers
+                .iter()
+                .map(|p| vipd_api::PeerInfo {
+                    name: p.name.clone(),
+                    address: p.address.to_string(),
+                })
+                .collect(),
         }
     }
 }

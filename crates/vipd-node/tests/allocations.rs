@@ -31,6 +31,7 @@ fn config(priority: u8) -> Config {
         realtime_priority: 0,
         lock_memory: false,
         metrics: None,
+        peers: Vec::new(),
         log_level: None,
         state_dir: PathBuf::from("/var/lib/vipd"),
         admin_gid: None,

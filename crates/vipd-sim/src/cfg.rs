@@ -107,6 +107,7 @@ pub mod node {
             realtime_priority: 0,
             lock_memory: false,
             metrics: None,
+            peers: Vec::new(),
             log_level: None,
             state_dir: PathBuf::from("/var/lib/vipd"),
             admin_gid: Some(ADMIN_GID),

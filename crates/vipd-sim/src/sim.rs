@@ -205,6 +205,10 @@ pub enum What {
     OtherChecksumForm {
         from: IpAddr,
     },
+    /// During a planned handover, the engine heard the new master `from`.
+    NewMasterHeard {
+        from: IpAddr,
+    },
     AddVips,
     /// The harness answered an `AddVips` (answers to `DelVips` are not recorded).
     VipApplied {
@@ -1026,6 +1030,9 @@ impl Sim {
                     }
                     Output::OtherChecksumForm { from, .. } => {
                         self.record(node, What::OtherChecksumForm { from })
+                    }
+                    Output::NewMasterHeard { from, .. } => {
+                        self.record(node, What::NewMasterHeard { from })
                     }
                 }
             }

@@ -173,3 +173,44 @@ fn a_polled_checks_duration_is_from_the_run_asked_to_its_result() {
     assert_eq!((check.name.as_str(), check.up), ("nginx", true));
     assert_eq!(check.last_duration_s, Some(0.003));
 }
+
+/// `peers:` is reported in the status (for `vipctl status --cluster`) as configured,
+/// and a reload's new list is reported from the next publication on.
+#[test]
+fn the_status_reports_the_configured_peers_and_a_reload_replaces_them() {
+    let peer = |name: Option<&str>, a: &str| vipd_node::config::PeerConfig {
+        name: name.map(str::to_owned),
+        address: a.parse().expect("address"),
+    };
+    let mut c = with_metrics(web(150, 100));
+    c.peers = vec![peer(Some("b"), "192.0.2.12:9650")];
+    let mut lan = Lan::builder().host(c.clone()).host(web(100, 100)).build();
+    lan.start_all();
+    lan.run_until(ms(500));
+    let shown = |s: &Status| -> Vec<(Option<String>, String)> {
+        s.peers
+            .iter()
+            .map(|p| (p.name.clone(), p.address.clone()))
+            .collect()
+    };
+    let p = published(&lan, 0);
+    let (_, last) = p.last().expect("published by 500 ms");
+    assert_eq!(
+        shown(last),
+        vec![(Some("b".into()), "192.0.2.12:9650".into())]
+    );
+
+    c.peers = vec![peer(None, "[2001:db8::12]:9650")];
+    lan.schedule(ms(600), Act::Reload(0, c));
+    lan.run_until(ms(1500));
+    let p = published(&lan, 0);
+    let after: Vec<_> = p.iter().filter(|(t, _)| *t > ms(600)).collect();
+    assert!(!after.is_empty(), "published after the reload");
+    for (t, s) in after {
+        assert_eq!(
+            shown(s),
+            vec![(None, "[2001:db8::12]:9650".into())],
+            "at {t:?}"
+        );
+    }
+}

@@ -178,7 +178,10 @@ fn maintenance_is_published_with_the_uid_before_the_state_change_it_causes() {
         uid: 0,
     };
     // On at 1000 ms: host 0 hands over (an advert of priority 0) at once; the event
-    // carries its effective priority, 150, as the status shows it. Off at 2000 ms: it
+    // carries its effective priority, 150, as the status shows it. Host 1 takes over at
+    // 1061.0375 ms (below) and its first advert, sent after its 2 ms VIP job, is heard
+    // 100 µs later, at 1063.1375 ms: the handover is complete, 63137.5 µs after the
+    // priority-0 advert (whole microseconds in the event). Off at 2000 ms: it
     // preempts (discarding host 1's lower-priority adverts) when its
     // Master_Down_Interval has passed, 2341.40625 ms.
     assert_eq!(
@@ -188,6 +191,14 @@ fn maintenance_is_published_with_the_uid_before_the_state_change_it_causes() {
             (
                 ms(1000),
                 changed(State::Master, State::Backup, "maintenance", 150)
+            ),
+            (
+                at_ns(1_063_137_500),
+                WatchEvent::NewMasterHeard {
+                    instance: "web".into(),
+                    master: "192.0.2.12".into(),
+                    after_us: 63_137,
+                }
             ),
             (ms(2000), on(false)),
             (

@@ -216,12 +216,18 @@ fn priority_zero_shutdown_takeover_after_skew_time() {
     // (20 ms) more: only then does A remove it.
     assert_eq!(sim.vip_holders(), vec![A, B]);
     sim.run_until(at(10, 609_575_000));
+    // Hearing it completes the handover (reported once, with the new master).
     assert_eq!(
         did_at(&sim, A, at(10, 609_575_000)),
-        vec![&What::Received {
-            from: Some(B),
-            priority: Some(100)
-        }]
+        vec![
+            &What::Received {
+                from: Some(B),
+                priority: Some(100)
+            },
+            &What::NewMasterHeard {
+                from: std::net::IpAddr::from([192, 0, 2, 2])
+            }
+        ]
     );
     sim.run_until(at(10, 629_575_000));
     assert_eq!(did_at(&sim, A, at(10, 629_575_000)), vec![&What::DelVips]);

@@ -101,6 +101,7 @@ mod groups;
 pub mod keys;
 mod locate;
 mod path;
+mod peers;
 mod raw;
 pub mod reference;
 mod tracking;

@@ -16,7 +16,7 @@ use super::{ChecksumMode, VrrpVersion};
 #[derive(Debug, Deserialize)]
 #[serde(
     deny_unknown_fields,
-    expecting = "a mapping with `instances` (and optionally `control_socket`, `log_level`, `state_dir`, `admin_group`, `checks`, `groups`, `metrics`, ...)"
+    expecting = "a mapping with `instances` (and optionally `control_socket`, `log_level`, `state_dir`, `admin_group`, `checks`, `groups`, `metrics`, `peers`, ...)"
 )]
 pub(super) struct RawConfig {
     #[serde(default)]
@@ -39,6 +39,20 @@ pub(super) struct RawConfig {
     pub metrics: Option<RawMetrics>,
     #[serde(default)]
     pub groups: Option<Vec<RawGroup>>,
+    #[serde(default)]
+    pub peers: Option<Vec<RawPeer>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a peer: a mapping with `address` (its metrics listener, ADDR:PORT) and optionally `name`"
+)]
+pub(super) struct RawPeer {
+    #[serde(default)]
+    pub name: Option<InstanceName>,
+    #[serde(default)]
+    pub address: Option<ListenAddr>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -7,12 +7,14 @@ use serde::de::{self, Deserialize, Deserializer, Visitor};
 use serde::forward_to_deserialize_any;
 
 use super::check_raw::{RawCheck, RawProcess};
-use super::raw::{RawAuth, RawConfig, RawGarp, RawGroup, RawInstance, RawMetrics, RawNotify};
+use super::raw::{
+    RawAuth, RawConfig, RawGarp, RawGroup, RawInstance, RawMetrics, RawNotify, RawPeer,
+};
 
 /// The field paths the parser accepts, each mapping's fields after its prefix.
 pub fn field_paths() -> Vec<String> {
     let mut out = Vec::new();
-    let mappings: [(&str, &[&str]); 10] = [
+    let mappings: [(&str, &[&str]); 11] = [
         ("", fields_of::<RawConfig>()),
         ("metrics.", fields_of::<RawMetrics>()),
         ("checks.NAME.", fields_of::<RawCheck>()),
@@ -23,6 +25,7 @@ pub fn field_paths() -> Vec<String> {
         ("instances[].notify.", fields_of::<RawNotify>()),
         ("groups[].", fields_of::<RawGroup>()),
         ("groups[].notify.", fields_of::<RawNotify>()),
+        ("peers[].", fields_of::<RawPeer>()),
     ];
     for (prefix, fields) in mappings {
         out.extend(fields.iter().map(|f| format!("{prefix}{f}")));

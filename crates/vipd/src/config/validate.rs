@@ -51,7 +51,7 @@ const V3_MAX_INTERVAL_CS: u128 = 4095;
 const V2_MAX_INTERVAL_S: u128 = 255;
 
 /// A field the file must have, or "missing field `key`" blamed on `at.key`.
-fn required<T>(value: Option<T>, at: &FieldPath, key: &str) -> Result<T, Problem> {
+pub(super) fn required<T>(value: Option<T>, at: &FieldPath, key: &str) -> Result<T, Problem> {
     value.ok_or_else(|| Problem::new(at.key(key), format!("missing field `{key}`")))
 }
 
@@ -142,6 +142,11 @@ pub(super) fn build(raw: RawConfig, read_key: ReadKey<'_>) -> Result<Config, Pro
         None => None,
         Some(g) => Some(resolve_group(&g.0).map_err(|m| Problem::new(root.key("admin_group"), m))?),
     };
+    let metrics = raw
+        .metrics
+        .map(|m| build_metrics(m, &root.key("metrics")))
+        .transpose()?;
+    let peers = super::peers::build_peers(raw.peers, metrics.as_ref(), &instances, &root)?;
     Ok(Config {
         control_socket: raw
             .control_socket
@@ -154,10 +159,8 @@ pub(super) fn build(raw: RawConfig, read_key: ReadKey<'_>) -> Result<Config, Pro
         admin_gid,
         realtime_priority: raw.realtime_priority.map_or(0, |p| p.0),
         lock_memory: raw.lock_memory.unwrap_or(false),
-        metrics: raw
-            .metrics
-            .map(|m| build_metrics(m, &root.key("metrics")))
-            .transpose()?,
+        metrics,
+        peers,
         instances,
         checks,
         groups,

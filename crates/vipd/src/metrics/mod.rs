@@ -177,6 +177,7 @@ mod tests {
             instances: Vec::new(),
             interfaces: Vec::new(),
             checks: Vec::new(),
+            peers: Vec::new(),
         }
     }
 
