@@ -33,3 +33,33 @@ fn the_readme_documents_every_field_and_no_other() {
          fields the README lists but the parser does not accept: {unknown:?}"
     );
 }
+
+/// The field names the hand-written man page vipd.yaml(5) gives a `.TP` entry.
+fn in_man_page() -> BTreeSet<String> {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../packaging/man/vipd.yaml.5"
+    );
+    let text = std::fs::read_to_string(path).expect("vipd.yaml.5 is readable");
+    let lines: Vec<&str> = text.lines().collect();
+    lines
+        .windows(2)
+        .filter(|w| w[0] == ".TP")
+        .filter_map(|w| w[1].strip_prefix("\\fB")?.split("\\fR").next())
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn the_man_page_describes_every_field() {
+    let described = in_man_page();
+    let missing: Vec<_> = field_paths()
+        .into_iter()
+        .filter(|f| !described.contains(f))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "fields the parser accepts but packaging/man/vipd.yaml.5 does not describe: \
+         {missing:?}"
+    );
+}
