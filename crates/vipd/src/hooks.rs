@@ -33,25 +33,10 @@ pub struct HookRunner {
 impl HookRunner {
     /// Starts the hooks' thread; answers come back on `results`.
     pub fn spawn(results: mpsc::UnboundedSender<Event>) -> std::io::Result<HookRunner> {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?;
-        let (jobs, mut rx) = mpsc::unbounded_channel::<Job>();
-        let out = results.clone();
-        std::thread::Builder::new()
-            .name("vipd-hooks".into())
-            .spawn(move || {
-                rt.block_on(async move {
-                    while let Some(job) = rx.recv().await {
-                        let out = out.clone();
-                        tokio::spawn(async move {
-                            let result = run(&job.argv, &job.env, job.timeout).await;
-                            // The main loop is gone only when vipd exits.
-                            let _ = out.send(Event::HookDone { id: job.id, result });
-                        });
-                    }
-                });
-            })?;
+        let jobs = crate::worker::spawn("vipd-hooks", results.clone(), |job: Job| async move {
+            let result = run(&job.argv, &job.env, job.timeout).await;
+            Event::HookDone { id: job.id, result }
+        })?;
         Ok(HookRunner { jobs, results })
     }
 

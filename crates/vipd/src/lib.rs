@@ -25,3 +25,4 @@ mod sys;
 pub mod vip_writer;
 pub mod vrrp_socket;
 pub mod watcher;
+mod worker;

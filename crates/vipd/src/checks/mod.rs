@@ -58,25 +58,10 @@ impl Drop for CheckRunner {
 impl CheckRunner {
     /// Starts the checks' thread; results come back on `results`.
     pub fn spawn(results: mpsc::UnboundedSender<Event>) -> std::io::Result<CheckRunner> {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?;
-        let (jobs, mut rx) = mpsc::unbounded_channel::<Job>();
-        let out = results.clone();
-        std::thread::Builder::new()
-            .name("vipd-checks".into())
-            .spawn(move || {
-                rt.block_on(async move {
-                    while let Some(job) = rx.recv().await {
-                        let out = out.clone();
-                        tokio::spawn(async move {
-                            let result = run(&job.check, &job.kind, job.timeout).await;
-                            // The main loop is gone only when vipd exits.
-                            let _ = out.send(Event::CheckResult { id: job.id, result });
-                        });
-                    }
-                });
-            })?;
+        let jobs = crate::worker::spawn("vipd-checks", results.clone(), |job: Job| async move {
+            let result = run(&job.check, &job.kind, job.timeout).await;
+            Event::CheckResult { id: job.id, result }
+        })?;
         Ok(CheckRunner {
             jobs,
             results,
