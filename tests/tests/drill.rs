@@ -87,7 +87,7 @@ fn drill_hands_over_and_back_and_refuses_without_a_healthy_backup() {
         .and_then(|n| n.parse().ok());
     assert!(heard.is_some_and(|h| h > 0.0 && h < 1500.0), "{out}");
     assert!(
-        out.contains(&format!("new master {} heard (", b.ipv4)),
+        out.contains(&format!("new master {} heard ", b.ipv4)),
         "{out}"
     );
     assert!(out.contains("master -> backup (maintenance"), "{out}");

@@ -382,7 +382,11 @@ impl Drill<'_> {
         }
         self.say("events:".into());
         for (at, e) in &seen {
-            self.say(format!("  +{:>5} ms  {}", ms(*at), describe(e)));
+            self.say(format!(
+                "  +{:>5} ms  {}",
+                ms(*at),
+                crate::watch::describe_event(e)
+            ));
         }
         EXIT_OK
     }
@@ -478,32 +482,6 @@ fn drain(
 ) {
     while let Ok((at, line)) = rx.try_recv() {
         seen.push((at.saturating_duration_since(t0), line.event));
-    }
-}
-
-fn describe(e: &WatchEvent) -> String {
-    match e {
-        WatchEvent::StateChanged {
-            from,
-            to,
-            reason,
-            priority,
-            ..
-        } => format!(
-            "{} -> {} ({reason}, priority {priority})",
-            from.as_str(),
-            to.as_str()
-        ),
-        WatchEvent::Maintenance { on, uid, .. } => {
-            format!("maintenance {} (uid {uid})", if *on { "on" } else { "off" })
-        }
-        WatchEvent::NewMasterHeard {
-            master, after_us, ..
-        } => format!(
-            "new master {master} heard ({:.1} ms after the priority-0 advert)",
-            *after_us as f64 / 1000.0
-        ),
-        other => serde_json::to_string(other).unwrap_or_else(|_| format!("{other:?}")),
     }
 }
 

@@ -124,7 +124,12 @@ pub fn render_start(instances: &[WatchStart]) -> String {
 /// One event as a line: time, instance (`-` when none), what happened.
 pub fn render_event(l: &WatchLine) -> String {
     let instance = l.event.instance().unwrap_or("-");
-    let what = match &l.event {
+    format!("{}  {instance}  {}\n", l.time, describe_event(&l.event))
+}
+
+/// What happened, in words (`vipctl watch` and `vipctl drill` print it).
+pub fn describe_event(event: &WatchEvent) -> String {
+    match event {
         WatchEvent::StateChanged {
             from,
             to,
@@ -170,8 +175,7 @@ pub fn render_event(l: &WatchLine) -> String {
             if *count == 1 { "" } else { "s" }
         ),
         WatchEvent::End { reason } => format!("stream ended: {reason}"),
-    };
-    format!("{}  {instance}  {what}\n", l.time)
+    }
 }
 
 #[cfg(test)]
