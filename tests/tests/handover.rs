@@ -1,11 +1,14 @@
 //! Planned handovers lose nothing (make-before-break): SIGTERM on the master, with the
 //! default settings (adverts every 200 ms) and with 100 ms adverts, IPv4 and IPv6. The
 //! old master keeps its VIP (and keeps answering) until the new master's first advert,
-//! so a client pinging the VIP every 5 ms gets every reply.
+//! so a client pinging the VIP every 5 ms gets every reply, and a web client GETting it
+//! every 10 ms (nginx on both routers) sees no request fail, through SIGTERM and
+//! maintenance on and off.
 
 use std::time::Duration;
 
 use vipd_e2e::setup::SETTLE;
+use vipd_e2e::web::{Getter, Nginx};
 use vipd_e2e::{
     assert_roles, describe, epoch_now, exclusive, holders, vipd_yaml, wait_master, Lan, Pinger,
     Signal, VipdInstance, VIP4, VIP4_CIDR, VIP6, VIP6_CIDR,
@@ -95,4 +98,96 @@ fn sigterm_handover_ipv6_default_settings_loses_nothing() {
 fn sigterm_handover_ipv6_100ms_adverts_loses_nothing() {
     let _serial = exclusive();
     sigterm_handover("mbb6f", VIP6, VIP6_CIDR, Some("100ms"));
+}
+
+/// The same seen by a web client: nginx on both routers, a client GETting the VIP every
+/// 10 ms through the SIGTERM handover and then through `vipctl maintenance on` on the
+/// new master and `off` again. No request fails, and each ends on the right router.
+#[test]
+fn planned_handovers_fail_no_http_request() {
+    let _serial = exclusive();
+    let lan = Lan::new("mbbweb");
+    let client = lan.host_at("client", 100);
+    let a = lan.host_at("a", 11);
+    let b = lan.host_at("b", 12);
+    let _na = Nginx::start(&a);
+    let _nb = Nginx::start(&b);
+    a.spawn_vipd(&yaml(150, VIP4_CIDR, None));
+    b.spawn_vipd(&yaml(100, VIP4_CIDR, None));
+    let both = [&a, &b];
+    assert_roles(&both, "a", VIP4, SETTLE, "a never became the only master");
+    let mut get = Getter::start(&client, VIP4, Duration::from_secs(60));
+    std::thread::sleep(Duration::from_millis(300));
+
+    // SIGTERM on a: b takes over, a leaves.
+    let stopped = epoch_now();
+    assert!(a.kill(Signal::SIGTERM), "a's vipd was already gone");
+    a.assert_left(VIP4, Duration::from_secs(10));
+    assert!(
+        wait_master(&b, VIP4, Duration::from_secs(5)),
+        "b is not master"
+    );
+    std::thread::sleep(Duration::from_millis(300));
+
+    // a comes back (it preempts: a planned handover too), then maintenance on a moves
+    // the VIP to b again, and off brings it back.
+    a.spawn_vipd(&yaml(150, VIP4_CIDR, None));
+    assert_roles(&both, "a", VIP4, SETTLE, "a did not take the VIP back");
+    std::thread::sleep(Duration::from_millis(300));
+    let maintenance = epoch_now();
+    let on = a.vipctl(&["maintenance", "on"]);
+    assert!(on.status.success(), "maintenance on: {on:?}");
+    assert_roles(
+        &both,
+        "b",
+        VIP4,
+        SETTLE,
+        "maintenance on did not move the VIP to b",
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    let back = epoch_now();
+    let off = a.vipctl(&["maintenance", "off"]);
+    assert!(off.status.success(), "maintenance off: {off:?}");
+    assert_roles(
+        &both,
+        "a",
+        VIP4,
+        SETTLE,
+        "maintenance off did not bring the VIP back",
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    let samples = get.stop();
+
+    let failed: Vec<f64> = samples
+        .iter()
+        .filter(|s| s.by.is_none())
+        .map(|s| s.t - stopped)
+        .collect();
+    let served = |from: f64, to: f64| -> Vec<String> {
+        let mut who: Vec<String> = Vec::new();
+        for s in samples.iter().filter(|s| s.t >= from && s.t < to) {
+            let w = s.by.clone().unwrap_or_else(|| "-".into());
+            if who.last() != Some(&w) {
+                who.push(w);
+            }
+        }
+        who
+    };
+    println!(
+        "{} requests; failed at (s after the SIGTERM) {failed:?}; served by {:?}",
+        samples.len(),
+        served(0.0, f64::MAX)
+    );
+    assert!(samples.len() > 100, "too few requests: {}", samples.len());
+    assert!(
+        failed.is_empty(),
+        "{} requests failed in planned handovers, at {failed:?} s after the SIGTERM",
+        failed.len()
+    );
+    // Who answered, in order: a, then b after the SIGTERM, a again once it is back,
+    // b during maintenance, a after it.
+    assert_eq!(served(0.0, stopped), vec!["a"]);
+    assert_eq!(served(stopped, maintenance), vec!["a", "b", "a"]);
+    assert_eq!(served(maintenance, back), vec!["a", "b"]);
+    assert_eq!(served(back, f64::MAX), vec!["b", "a"]);
 }
