@@ -74,10 +74,11 @@ fn drill_hands_over_and_back_and_refuses_without_a_healthy_backup() {
     );
     let handover = millis_after(&out, "handover to b: ");
     let back = millis_after(&out, "maintenance off: return: ");
-    // 200 ms adverts: b takes over within its Skew_Time of a's priority-0 advert, and a
-    // preempts within Master_Down_Interval (3 × 200 ms + skew) of maintenance off; both
-    // well inside the 3 s bound of each step.
-    assert!(handover.is_some_and(|ms| ms < 1500), "{out}");
+    // 200 ms adverts: b takes over within its Skew_Time (121.9 ms) of a's priority-0
+    // advert — far below its Master_Down_Interval (721.9 ms), what a handover without
+    // the priority-0 advert would take — and a preempts within Master_Down_Interval
+    // (3 × 200 ms + skew) of maintenance off.
+    assert!(handover.is_some_and(|ms| ms < 500), "{out}");
     assert!(back.is_some_and(|ms| ms < 2000), "{out}");
     // The node's own measure of the handover, from its event.
     let heard: Option<f64> = out
@@ -85,7 +86,7 @@ fn drill_hands_over_and_back_and_refuses_without_a_healthy_backup() {
         .find_map(|l| l.split("(new master heard after ").nth(1))
         .and_then(|r| r.split(' ').next())
         .and_then(|n| n.parse().ok());
-    assert!(heard.is_some_and(|h| h > 0.0 && h < 1500.0), "{out}");
+    assert!(heard.is_some_and(|h| h > 100.0 && h < 500.0), "{out}");
     assert!(
         out.contains(&format!("new master {} heard ", b.ipv4)),
         "{out}"

@@ -888,6 +888,10 @@ impl Router {
                 }
                 State::Backup => {
                     self.timer = None;
+                    // A sync-group member that was ready (its Master_Down_Timer ran
+                    // out while its group held it) is ready no longer: maintenance
+                    // means never taking over, not even when the group releases it.
+                    self.ready = false;
                     self.reason = Reason::Maintenance;
                 }
                 // Fault keeps its cause and recovers into maintenance; Initialize
@@ -948,7 +952,7 @@ impl Router {
     /// Released by its group: a ready router becomes master now, as its
     /// Master_Down_Timer (or §6.4.1 for the owner) said it should.
     fn ready_released(&mut self, now: Instant) {
-        if self.state == State::Backup && std::mem::take(&mut self.ready) {
+        if self.state == State::Backup && std::mem::take(&mut self.ready) && !self.maintenance {
             self.become_master(now, Reason::SyncGroup);
         }
     }

@@ -1242,9 +1242,9 @@ fn advert_send_failures_interrupted_by_a_success_or_outside_master_do_not_fault(
     assert_eq!(r.state(), State::Master);
     // The next scheduled advert's failure, answered a little less than an interval
     // after the last one counted (the loop's jitter: adverts keep their cadence, their
-    // answers do not), is the third in a row.
+    // answers do not) — from exactly three quarters of one on — is the third in a row.
     r.handle(
-        s(3) + Duration::from_millis(990),
+        s(3) + Duration::from_millis(750),
         Input::AdvertSent { ok: false },
     );
     assert_eq!(outs(&mut r), handover_fault(FaultCause::SendFailed));
@@ -1907,6 +1907,27 @@ fn a_stalled_driver_sends_one_advert_and_goes_on_from_then() {
 }
 
 // ---- sync-group hold ----------------------------------------------------------------------
+
+/// A held member that became ready and is then put in maintenance is ready no longer:
+/// its group releasing it does not make it master (maintenance never takes over).
+#[test]
+fn a_ready_held_backup_put_in_maintenance_does_not_take_over_when_released() {
+    let mut r = backup(cfg(150, 100));
+    r.handle(Instant::ZERO, Input::Hold(true));
+    r.handle(ns(3_414_062_500), Input::Timeout);
+    assert!(r.ready());
+    r.handle(secs(4), Input::Maintenance(true));
+    assert!(!r.ready(), "maintenance keeps no member ready");
+    r.handle(secs(5), Input::Hold(false));
+    assert!(outs(&mut r).is_empty(), "no AddVips in maintenance");
+    assert_eq!(r.state(), State::Backup);
+    assert_eq!(r.poll_timeout(), None);
+    // Maintenance off: as at start-up, Master_Down_Interval from then.
+    r.handle(secs(6), Input::Maintenance(false));
+    assert_eq!(r.poll_timeout(), Some(ns(9_414_062_500)));
+    r.handle(ns(9_414_062_500), Input::Timeout);
+    assert_eq!(outs(&mut r), took_over());
+}
 
 #[test]
 fn held_backup_is_ready_at_master_down_and_becomes_master_when_released() {

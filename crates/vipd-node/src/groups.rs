@@ -79,8 +79,8 @@ impl Node {
         };
         match r.state() {
             State::Master => Member::Ready,
-            State::Backup if r.ready() => Member::Ready,
             State::Backup if r.maintenance() => Member::Waiting("maintenance"),
+            State::Backup if r.ready() => Member::Ready,
             State::Backup => Member::Waiting("backup"),
             State::Fault => Member::Waiting("fault"),
             State::Initialize => Member::Waiting("initialize"),

@@ -43,29 +43,50 @@ pub enum MetricsError {
     },
 }
 
-/// The running endpoint; dropping it stops the listener.
+/// The running endpoint; dropping it stops the listener and its thread.
 pub struct Endpoint {
-    task: tokio::task::JoinHandle<()>,
+    _stop: tokio::sync::oneshot::Sender<()>,
     pub local_addr: SocketAddr,
 }
 
-impl Drop for Endpoint {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
-/// Binds `addr` (an error at start names it) and serves `snapshot` from a task.
+/// Binds `addr` (an error at start names it) and serves `snapshot` from a thread of its
+/// own ("vipd-metrics", with a runtime of its own): accepting, parsing requests and
+/// rendering the series never run on the main loop's thread, which may be real-time
+/// (`realtime_priority`) and must answer its timers, whoever scrapes how often.
 pub async fn serve(addr: SocketAddr, snapshot: Snapshot) -> Result<Endpoint, MetricsError> {
-    let listener = TcpListener::bind(addr)
-        .await
-        .map_err(|source| MetricsError::Bind { addr, source })?;
-    let local_addr = listener
-        .local_addr()
-        .map_err(|source| MetricsError::Bind { addr, source })?;
+    let bind_error = |source| MetricsError::Bind { addr, source };
+    let listener = std::net::TcpListener::bind(addr).map_err(bind_error)?;
+    listener.set_nonblocking(true).map_err(bind_error)?;
+    let local_addr = listener.local_addr().map_err(bind_error)?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(bind_error)?;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    std::thread::Builder::new()
+        .name("vipd-metrics".into())
+        .spawn(move || {
+            rt.block_on(async move {
+                let listener = match TcpListener::from_std(listener) {
+                    Ok(l) => l,
+                    Err(e) => {
+                        warn!("metrics: cannot serve on {local_addr}: {e}");
+                        return;
+                    }
+                };
+                tokio::select! {
+                    () = accept_loop(listener, snapshot) => {}
+                    // The Endpoint was dropped: vipd is stopping.
+                    _ = stopped => {}
+                }
+            });
+        })
+        .map_err(bind_error)?;
     info!(%local_addr, "metrics: serving /metrics and /status");
-    let task = tokio::spawn(accept_loop(listener, snapshot));
-    Ok(Endpoint { task, local_addr })
+    Ok(Endpoint {
+        _stop: stop,
+        local_addr,
+    })
 }
 
 async fn accept_loop(listener: TcpListener, snapshot: Snapshot) {
