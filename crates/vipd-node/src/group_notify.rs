@@ -78,13 +78,9 @@ impl Node {
 
     /// The group's state from its members' (module docs).
     fn group_state(&self, group: &GroupConfig) -> State {
-        let states: Vec<State> = group
-            .instances
-            .iter()
-            .map(|m| self.member_state(m))
-            .collect();
-        let all = |s: State| states.iter().all(|x| *x == s);
-        if states.contains(&State::Fault) {
+        let states = || group.instances.iter().map(|m| self.member_state(m));
+        let all = |s: State| states().all(|x| x == s);
+        if states().any(|x| x == State::Fault) {
             State::Fault
         } else if all(State::Master) {
             State::Master
@@ -98,26 +94,32 @@ impl Node {
     }
 
     /// Reads every group's state and queues the hooks of those that changed. Called
-    /// after every event (and at stop, once every member has been told to leave).
+    /// after every event (and at stop, once every member has been told to leave), so
+    /// it allocates nothing unless a group changed state.
     pub(crate) fn notify_groups(&mut self, now: Instant) {
-        let groups = self.config.groups.clone();
         // A group a reload removed is forgotten (a group it adds starts from Initialize).
+        let groups = &self.config.groups;
         self.group_states
             .states
             .retain(|name, _| groups.iter().any(|g| &g.name == name));
-        for group in &groups {
-            let to = self.group_state(group);
-            let from = self
-                .group_states
-                .states
-                .get(&group.name)
-                .copied()
-                .unwrap_or(State::Initialize);
-            if from == to {
-                continue;
-            }
+        let changed: Vec<(GroupConfig, State, State)> = self
+            .config
+            .groups
+            .iter()
+            .filter_map(|group| {
+                let to = self.group_state(group);
+                let from = self
+                    .group_states
+                    .states
+                    .get(&group.name)
+                    .copied()
+                    .unwrap_or(State::Initialize);
+                (from != to).then(|| (group.clone(), from, to))
+            })
+            .collect();
+        for (group, from, to) in changed {
             self.group_states.states.insert(group.name.clone(), to);
-            let reason = self.group_states.take_cause(group);
+            let reason = self.group_states.take_cause(&group);
             self.note(
                 Level::Info,
                 None,
