@@ -152,14 +152,14 @@ pub async fn run(
     let mut monitoring = true;
     loop {
         if let Some(exit) = shell.execute(&clock, &mut node) {
-            return shell.finish(&clock, exit).await;
+            return shell.finish(exit).await;
         }
         // The hot path (`hot_path`): a due timer before anything else, received packets
         // in bounded batches with the timers looked at between any two.
         let mut hot = Hot::new(&mut shell, &mut node, &clock);
         hot_path::fire_due_timers(&mut hot);
         if let Some(exit) = hot.exit {
-            return shell.finish(&clock, exit).await;
+            return shell.finish(exit).await;
         }
         wakeup.arm(node.poll_timeout().map(|t| clock.to_tokio(t)));
         let event = tokio::select! {
@@ -179,7 +179,7 @@ pub async fn run(
                 let mut hot = Hot::new(&mut shell, &mut node, &clock);
                 hot_path::packet_batch(ev, &mut datagrams, &mut hot);
                 if let Some(exit) = hot.exit {
-                    return shell.finish(&clock, exit).await;
+                    return shell.finish(exit).await;
                 }
                 continue;
             }
@@ -371,16 +371,8 @@ impl Shell {
 
     /// The node asked to exit: watchers get an `end` record (waited for up to
     /// [`crate::event_stream::END_WAIT`], off any loop: nothing else runs now).
-    async fn finish(
-        &mut self,
-        clock: &Clock,
-        exit: Result<(), ExitError>,
-    ) -> Result<(), DaemonError> {
-        let time = crate::stamp::rfc3339_ms(crate::stamp::wall_time(
-            clock.now(),
-            clock.now(),
-            std::time::SystemTime::now(),
-        ));
+    async fn finish(&mut self, exit: Result<(), ExitError>) -> Result<(), DaemonError> {
+        let time = crate::stamp::rfc3339_ms(std::time::SystemTime::now());
         let told = self.watchers.close(&time, "vipd is stopping");
         let written = futures::future::join_all(told.iter().map(|tx| tx.closed()));
         let _ = tokio::time::timeout(crate::event_stream::END_WAIT, written).await;
