@@ -12,6 +12,9 @@ use crate::io::{Addr, AdvertCopy, Family, RunId, ADDRESS_PROTOCOL};
 /// Where the checksum sits in a VRRP message (RFC 5798 §5.1, RFC 3768 §5.1).
 const CHECKSUM: std::ops::Range<usize> = 6..8;
 
+/// Why a new instance waits: nothing about its interface is known yet.
+pub(crate) const NOT_SET_UP: &str = "interface not set up yet";
+
 pub struct Instance {
     pub cfg: InstanceConfig,
     /// None until the interface exists and has an address to send adverts from.
@@ -35,7 +38,7 @@ impl Instance {
         Instance {
             cfg,
             router: None,
-            waiting: Some("interface not set up yet".into()),
+            waiting: Some(NOT_SET_UP.into()),
             run: RunId(0),
             not_a_peer: 0,
             replay: crate::auth::Replay::default(),

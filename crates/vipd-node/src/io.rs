@@ -303,6 +303,9 @@ pub enum Command {
     /// [`crate::node::POLL`]) and after every state change. The shell keeps the
     /// newest one; nothing answers.
     PublishStatus(Box<vipd_api::Status>),
+    /// Tell the service manager (systemd, where vipd runs under one): ready, stopping,
+    /// the status line. Nothing answers.
+    Service(crate::service::ServiceNote),
     /// Run notify hook `hook` of `owner` once: `argv` (no shell) in a process group of
     /// its own, stdin from /dev/null, with exactly the environment `env` (nothing of
     /// the daemon's); after `timeout` kill the whole group. Answer with
@@ -421,6 +424,9 @@ pub struct Record {
     pub level: Level,
     /// The instance it concerns, if one.
     pub instance: Option<String>,
+    /// That instance's effective priority as the record is made, while its router runs
+    /// (a structured field of the log line: VRRP_PRIORITY in the journal).
+    pub priority: Option<u8>,
     pub what: What,
 }
 

@@ -27,6 +27,7 @@ pub mod maintenance;
 mod node;
 pub mod notify;
 mod reload;
+pub mod service;
 mod setup;
 mod status;
 mod stop;

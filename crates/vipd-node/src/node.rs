@@ -90,6 +90,8 @@ pub struct Node {
     pub(crate) hooks: crate::notify::Hooks,
     /// Sync groups' own states, for their notify hooks.
     pub(crate) group_states: crate::group_notify::GroupStates,
+    /// What the service manager was told.
+    pub(crate) service: crate::service::Service,
     /// Runs handed out so far.
     runs: u64,
     /// Socket opens asked for so far.
@@ -145,6 +147,7 @@ impl Node {
             drops: Default::default(),
             hooks: Default::default(),
             group_states: Default::default(),
+            service: Default::default(),
             runs: 0,
             opens: 0,
             auth_seq,
@@ -167,6 +170,7 @@ impl Node {
 
     /// Feeds one event; the commands it causes are then drained with `poll_command`.
     pub fn handle(&mut self, now: Instant, event: Event) {
+        let kind = crate::service::Kind::of(&event);
         match event {
             Event::Timeout => self.on_timeout(now),
             Event::Datagram(d) => self.on_datagram(now, d),
@@ -206,6 +210,7 @@ impl Node {
             self.stop_progress(now);
         }
         self.publish_if_due(now);
+        self.service_progress(kind);
     }
 
     pub fn poll_command(&mut self) -> Option<Command> {
@@ -321,9 +326,17 @@ impl Node {
     }
 
     pub(crate) fn record(&mut self, level: Level, instance: Option<&str>, what: What) {
+        let priority = instance.and_then(|name| {
+            self.instances
+                .iter()
+                .find(|i| i.cfg.name == name)
+                .and_then(|i| i.router.as_ref())
+                .map(|r| r.effective_priority())
+        });
         self.push(Command::Record(Record {
             level,
             instance: instance.map(str::to_string),
+            priority,
             what,
         }));
     }

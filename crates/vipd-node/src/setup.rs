@@ -10,7 +10,7 @@ use crate::io::{Addr, Command, Family, Level, Link, OpenId, What};
 use crate::node::{Iface, Node};
 
 /// Why an instance waits while its sockets are opened: a moment, not worth a warning.
-const OPENING: &str = "opening its sockets";
+pub(crate) const OPENING: &str = "opening its sockets";
 
 impl Node {
     // ---- set-up -------------------------------------------------------------------

@@ -184,6 +184,8 @@ pub enum Seen {
     },
     /// The node published its status for the metrics endpoint.
     PublishedStatus(Box<vipd_api::Status>),
+    /// The node told its service manager something (readiness, the status line).
+    Service(vipd_node::service::ServiceNote),
     /// A run of a notify hook began.
     Hook {
         id: HookRunId,
@@ -1086,6 +1088,7 @@ impl Lan {
                 },
             ),
             Command::PublishStatus(s) => self.record(h, Seen::PublishedStatus(s)),
+            Command::Service(note) => self.record(h, Seen::Service(note)),
             Command::Exit(result) => {
                 self.record(h, Seen::Exit(result));
                 let host = &mut self.hosts[h];

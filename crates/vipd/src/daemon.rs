@@ -22,6 +22,7 @@ use crate::event_stream::{Outgoing, Watchers};
 use crate::hooks::HookRunner;
 use crate::hot_path;
 use crate::netlink::{Netlink, NetlinkError};
+use crate::service_manager::ServiceManager;
 use crate::sockets::{Opened, Sockets};
 use crate::state::StateWriter;
 use crate::vip_writer::VipWriter;
@@ -68,6 +69,8 @@ struct Shell {
     streams: BTreeMap<RequestId, (Vec<String>, tokio::sync::mpsc::Sender<Outgoing>)>,
     /// The node's newest published status, for the metrics endpoint.
     status: tokio::sync::watch::Sender<Option<std::sync::Arc<vipd_api::Status>>>,
+    /// systemd, when vipd runs under it: readiness, status line, watchdog.
+    service: ServiceManager,
 }
 
 /// The signals vipd acts on, caught from the moment they are installed.
@@ -131,6 +134,7 @@ pub async fn run(
         watchers: Watchers::default(),
         streams: BTreeMap::new(),
         status,
+        service: ServiceManager::from_env(),
     };
     // Read before the loop starts. An unreadable state is taken as every instance in
     // maintenance: taking the VIPs back unasked is the worse mistake.
@@ -151,6 +155,8 @@ pub async fn run(
     let mut wakeup = Wakeup::default();
     let mut monitoring = true;
     loop {
+        // From this loop only: a stalled loop stops feeding it.
+        shell.service.feed_watchdog();
         if let Some(exit) = shell.execute(&clock, &mut node) {
             return shell.finish(exit).await;
         }
@@ -161,7 +167,10 @@ pub async fn run(
         if let Some(exit) = hot.exit {
             return shell.finish(exit).await;
         }
-        wakeup.arm(node.poll_timeout().map(|t| clock.to_tokio(t)));
+        // One timer for both: the node's deadline and the watchdog's next feeding (a
+        // timeout before the node's deadline is harmless to it).
+        let next = node.poll_timeout().map(|t| clock.to_tokio(t));
+        wakeup.arm(next.into_iter().chain(shell.service.watchdog_due()).min());
         let event = tokio::select! {
             biased;
             () = wakeup.wait() => Event::Timeout,
@@ -174,7 +183,11 @@ pub async fn run(
                 Event::MonitorClosed
             }),
             Some(p) = requests.recv() => shell.request(p),
-            _ = sighup.recv() => { shell.config.request(); continue; }
+            _ = sighup.recv() => {
+                shell.service.reloading();
+                shell.config.request();
+                continue;
+            }
             Some(ev) = datagrams.recv() => {
                 let mut hot = Hot::new(&mut shell, &mut node, &clock);
                 hot_path::packet_batch(ev, &mut datagrams, &mut hot);
@@ -324,6 +337,7 @@ impl Shell {
                 self.hooks.run(id, argv, env, timeout);
             }
             Command::SaveMaintenance(m) => self.state.save(m),
+            Command::Service(note) => self.service.tell(&note),
             Command::PublishStatus(status) => {
                 // Receivers only read the newest; none (no metrics task) is no matter.
                 self.status.send_replace(Some(std::sync::Arc::new(*status)));
@@ -399,8 +413,11 @@ fn enter_realtime(config: &Config) -> Result<(), DaemonError> {
     Ok(())
 }
 
-/// A node record as a log line.
+/// A node record as a log line; in the journal with fields of its own.
 fn log(r: &Record) {
+    if crate::journal::active() {
+        return crate::journal::log_record(r);
+    }
     let instance = r.instance.as_deref().unwrap_or("");
     match r.level {
         Level::Debug => debug!(instance, "{}", r.what),

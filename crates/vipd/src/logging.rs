@@ -1,11 +1,19 @@
 //! Logs to stderr without ever blocking the main loop: lines go through a bounded queue
 //! to a thread of their own, and when the reader does not keep up (a full pipe, a stuck
 //! journald) lines are dropped and counted, never waited for — adverts go on.
+//!
+//! Where stderr is the journal (under systemd) entries go to journald natively instead,
+//! with fields of their own ([`crate::journal`]), through the same kind of queue.
 
 use std::time::Duration;
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use tracing::warn;
 use tracing_appender::non_blocking::{ErrorCounter, NonBlockingBuilder, WorkerGuard};
+
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::EnvFilter;
 
 /// Lines queued for stderr at most; more are dropped.
@@ -14,32 +22,57 @@ pub const QUEUE_LINES: usize = 8192;
 /// How often dropped lines are reported.
 const REPORT_EVERY: Duration = Duration::from_secs(10);
 
-/// Installs the logger at `level` (`RUST_LOG` overrides). Keep the guard alive until
-/// exit: dropping it flushes what is queued.
-pub fn init(level: &str) -> (WorkerGuard, ErrorCounter) {
+/// How many log lines were dropped so far.
+pub enum Dropped {
+    Stderr(ErrorCounter),
+    Journal(Arc<AtomicU64>),
+}
+
+impl Dropped {
+    fn count(&self) -> usize {
+        match self {
+            Dropped::Stderr(c) => c.dropped_lines(),
+            Dropped::Journal(c) => usize::try_from(c.load(Ordering::Relaxed)).unwrap_or(usize::MAX),
+        }
+    }
+}
+
+/// Installs the logger at `level` (`RUST_LOG` overrides): to the journal with fields
+/// when stderr is the journal, else lines to stderr. Keep the guard alive until exit:
+/// dropping it flushes what is queued for stderr.
+pub fn init(level: &str) -> (Option<WorkerGuard>, Dropped) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level));
+    if crate::journal::stderr_is_journal() {
+        if let Some((layer, dropped)) = crate::journal::layer(QUEUE_LINES) {
+            tracing_subscriber::registry()
+                .with(filter)
+                .with(layer)
+                .init();
+            return (None, Dropped::Journal(dropped));
+        }
+    }
     let (writer, guard) = NonBlockingBuilder::default()
         .lossy(true)
         .buffered_lines_limit(QUEUE_LINES)
         .thread_name("vipd-log")
         .finish(std::io::stderr());
     let dropped = writer.error_counter();
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(writer)
         .with_ansi(false)
         .init();
-    (guard, dropped)
+    (Some(guard), Dropped::Stderr(dropped))
 }
 
 /// Says (in the log, once the queue has room again) how many lines were dropped.
-pub fn report_drops(dropped: ErrorCounter) {
+pub fn report_drops(dropped: Dropped) {
     tokio::spawn(async move {
         let mut reported = 0;
         let mut tick = tokio::time::interval(REPORT_EVERY);
         loop {
             tick.tick().await;
-            let now = dropped.dropped_lines();
+            let now = dropped.count();
             if now > reported {
                 warn!(
                     dropped = now - reported,
