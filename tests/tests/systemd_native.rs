@@ -145,3 +145,87 @@ fn systemd_sees_readiness_status_journal_fields_and_a_hung_master_loses_its_vip(
     });
     assert!(back, "a did not come back as master: {:?}", status_text(&a));
 }
+
+/// `realtime_priority` and `lock_memory` under the shipped unit: refused at
+/// ExecStartPre (`vipd --check` tries the calls) with a message naming the shipped
+/// drop-in; with that drop-in copied as it is, the loop runs under SCHED_FIFO and
+/// keeps feeding the watchdog.
+#[test]
+fn realtime_needs_the_shipped_drop_in_and_runs_under_it_with_the_watchdog() {
+    let _timing = exclusive();
+    let lan = Lan::new("sdrealtime");
+    let a = Booted::boot(lan.host_at("a", 11));
+    let config = format!("realtime_priority: 50\nlock_memory: true\n{}", config(150));
+    a.install_vipd(&config);
+
+    let refused = a.exec(&["systemctl", "start", "vipd"]);
+    assert!(
+        !refused.status.success(),
+        "vipd started with realtime_priority under the bare unit"
+    );
+    let log = a.journal(&["-u", "vipd"]);
+    assert!(
+        log.contains("realtime.conf"),
+        "the refusal does not name the drop-in:\n{log}"
+    );
+    // Restart=on-failure would try again a second later: stop that.
+    a.exec_ok(&["systemctl", "stop", "vipd"]);
+
+    // The capabilities alone (the drop-in this README used to show) are not enough:
+    // the sandbox refuses the calls, and `vipd --check` finds that by trying them, so
+    // the start fails at ExecStartPre rather than in the daemon.
+    a.write(
+        "/etc/systemd/system/vipd.service.d/caps.conf",
+        "[Service]\nAmbientCapabilities=CAP_NET_ADMIN CAP_NET_RAW CAP_SYS_NICE CAP_IPC_LOCK\n\
+         CapabilityBoundingSet=CAP_NET_ADMIN CAP_NET_RAW CAP_SYS_NICE CAP_IPC_LOCK\n",
+        0o644,
+    );
+    a.exec_ok(&["systemctl", "daemon-reload"]);
+    let since = a.exec_ok(&["date", "+%Y-%m-%d %H:%M:%S.%N"]);
+    let refused = a.exec(&["systemctl", "start", "vipd"]);
+    assert!(
+        !refused.status.success(),
+        "started with the capabilities alone"
+    );
+    a.exec_ok(&["systemctl", "stop", "vipd"]);
+    let log = a.journal(&["-u", "vipd", "--since", since.trim()]);
+    assert!(
+        log.contains("Control process exited") && log.contains("realtime.conf"),
+        "ExecStartPre (vipd --check) did not refuse, naming the drop-in:\n{log}"
+    );
+    assert!(
+        !log.contains("vipd started"),
+        "the daemon itself ran:\n{log}"
+    );
+    let _ = std::fs::remove_file(a.path("/etc/systemd/system/vipd.service.d/caps.conf"));
+
+    let drop_in = vipd_e2e::bins::workspace_root().join("packaging/systemd/realtime.conf");
+    let text = std::fs::read_to_string(&drop_in).expect("the shipped drop-in");
+    a.write(
+        "/etc/systemd/system/vipd.service.d/realtime.conf",
+        &text,
+        0o644,
+    );
+    a.exec_ok(&["systemctl", "daemon-reload"]);
+    start(&a);
+    let pid = a
+        .exec_ok(&["systemctl", "show", "-P", "MainPID", "vipd"])
+        .trim()
+        .to_string();
+    let policy = a.exec_ok(&["chrt", "-p", &pid]);
+    assert!(
+        policy.contains("SCHED_FIFO") && policy.contains("priority: 50"),
+        "the loop's thread is not under SCHED_FIFO 50: {policy}"
+    );
+    // Four watchdog intervals later: still the same process, not restarted.
+    let restarts = || a.exec_ok(&["systemctl", "show", "-P", "NRestarts", "vipd"]);
+    let before = restarts();
+    std::thread::sleep(WATCHDOG * 4);
+    assert_eq!(restarts(), before);
+    let now = a
+        .exec_ok(&["systemctl", "show", "-P", "MainPID", "vipd"])
+        .trim()
+        .to_string();
+    assert_eq!(now, pid);
+    assert_eq!(status_text(&a), "web master");
+}

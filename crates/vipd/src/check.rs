@@ -22,6 +22,13 @@ pub async fn host_check(cfg: &Config) -> HostReport {
     let privileges = crate::realtime::Privileges::current();
     let (errors, warnings) =
         crate::realtime::check(cfg.realtime_priority, cfg.lock_memory, &privileges);
+    // What the privileges allow on paper, then what the sandbox really allows.
+    if errors.is_empty() && (cfg.realtime_priority > 0 || cfg.lock_memory) {
+        report.errors.extend(crate::realtime::trial(
+            cfg.realtime_priority,
+            cfg.lock_memory,
+        ));
+    }
     report.errors.extend(errors);
     report.warnings.extend(warnings);
     if let Some(m) = &cfg.metrics {

@@ -102,17 +102,53 @@ pub fn check(priority: u8, lock: bool, p: &Privileges) -> (Vec<String>, Vec<Stri
     let mut warnings = Vec::new();
     if priority > 0 && !p.has(CAP_SYS_NICE) && p.rtprio_limit < u64::from(priority) {
         errors.push(format!(
-            "realtime_priority: {priority} needs CAP_SYS_NICE (or RLIMIT_RTPRIO >= {priority}), which this process lacks (RLIMIT_RTPRIO is {}): vipd would refuse to start; give the service AmbientCapabilities=CAP_SYS_NICE or LimitRTPRIO={priority}",
+            "realtime_priority: {priority} needs CAP_SYS_NICE (or RLIMIT_RTPRIO >= {priority}), which this process lacks (RLIMIT_RTPRIO is {}): vipd would refuse to start; give the service AmbientCapabilities=CAP_SYS_NICE or LimitRTPRIO={priority} (under systemd: install the drop-in {DROP_IN} as /etc/systemd/system/vipd.service.d/realtime.conf)",
             p.rtprio_limit
         ));
     }
     if lock && !p.has(CAP_IPC_LOCK) && p.memlock_limit < MEMLOCK_NEEDED {
         warnings.push(format!(
-            "lock_memory: this process lacks CAP_IPC_LOCK and RLIMIT_MEMLOCK is {} bytes: mlockall will likely fail and vipd refuse to start; give the service AmbientCapabilities=CAP_IPC_LOCK or LimitMEMLOCK=infinity",
+            "lock_memory: this process lacks CAP_IPC_LOCK and RLIMIT_MEMLOCK is {} bytes: mlockall will likely fail and vipd refuse to start; give the service AmbientCapabilities=CAP_IPC_LOCK or LimitMEMLOCK=infinity (the drop-in {DROP_IN} does)",
             p.memlock_limit
         ));
     }
     (errors, warnings)
+}
+
+/// Where vipd's own service file keeps what the options need: the drop-in to copy.
+pub const DROP_IN: &str = "/usr/share/doc/vipd/examples/systemd/realtime.conf";
+
+/// `--check` tries what the options do, on a thread of its own that ends at once: a
+/// sandbox (systemd's RestrictRealtime=, a SystemCallFilter= without @resources, or
+/// without @memlock) refuses the calls even with the capabilities, which the static
+/// look in [`check`] cannot see. ExecStartPre runs under the unit's sandbox, so the
+/// service then fails before it starts, with this error, rather than vipd at start.
+pub fn trial(priority: u8, lock: bool) -> Vec<String> {
+    let run = std::thread::Builder::new()
+        .name("vipd-rt-trial".into())
+        .spawn(move || {
+            let mut errors = Vec::new();
+            if let Err(e) = raise(priority) {
+                errors.push(format!(
+                    "{e}; this is refused here even where the capability is given when a sandbox forbids it (systemd: RestrictRealtime=yes, SystemCallFilter=~@resources): install the drop-in {DROP_IN} as /etc/systemd/system/vipd.service.d/realtime.conf"
+                ));
+            }
+            if lock {
+                if let Err(e) = lock_memory() {
+                    errors.push(format!(
+                        "{e}; a sandbox can refuse it too (systemd: SystemCallFilter= without @memlock): install the drop-in {DROP_IN}"
+                    ));
+                }
+            }
+            errors
+        });
+    match run.map(|t| t.join()) {
+        Ok(Ok(errors)) => errors,
+        Ok(Err(_)) => vec!["realtime_priority: the trial thread panicked".into()],
+        Err(e) => vec![format!(
+            "realtime_priority: cannot start a trial thread: {e}"
+        )],
+    }
 }
 
 /// CapEff from the text of /proc/<pid>/status.
