@@ -164,6 +164,18 @@ fn rejects_bad_checks_at_their_line() {
         "write the program and its arguments as a list",
     );
     rejects(
+        &with_check("    exec: [check-upstream, --quick]\n", "[c]"),
+        3,
+        Some("checks.c.exec[0]"),
+        "`check-upstream` is not an absolute path",
+    );
+    rejects(
+        &with_check("    exec: [./bin/check]\n", "[c]"),
+        3,
+        Some("checks.c.exec[0]"),
+        "is not an absolute path",
+    );
+    rejects(
         &with_check("    exec: []\n", "[c]"),
         3,
         Some("checks.c.exec"),

@@ -113,6 +113,19 @@ fn build_check(raw: RawCheck, at: &FieldPath) -> Result<CheckConfig, Problem> {
         kinds.push(("tcp", CheckKind::Tcp(t.0)));
     }
     if let Some(a) = raw.exec {
+        // No PATH search: what runs must not depend on vipd's environment.
+        let program = a.0.first().map(String::as_str).unwrap_or_default();
+        if !program.starts_with('/') {
+            return Err(Problem::new(
+                at.key("exec").index(0),
+                format!(
+                    "`{program}` is not an absolute path; exec checks run with a minimal \
+                     PATH and no shell, so name the program by its full path (e.g. \
+                     /usr/local/bin/{})",
+                    program.rsplit('/').next().unwrap_or(program)
+                ),
+            ));
+        }
         kinds.push((
             "exec",
             CheckKind::Exec {
