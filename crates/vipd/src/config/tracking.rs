@@ -99,6 +99,7 @@ fn build_check(raw: RawCheck, at: &FieldPath) -> Result<CheckConfig, Problem> {
             CheckKind::Process(ProcessMatch {
                 pidfile: p.pidfile.map(|p| p.0),
                 name: p.name.map(|n| n.0),
+                user: p.user.map(|u| u.0),
             }),
         ));
     }
@@ -173,7 +174,15 @@ fn build_check(raw: RawCheck, at: &FieldPath) -> Result<CheckConfig, Problem> {
         }
     };
     let is = |k: &[&str]| k.contains(&kind.name());
-    only(raw.user.is_some() && !is(&["exec"]), "user", "exec")?;
+    only(
+        raw.user.is_some() && !is(&["exec"]),
+        "user",
+        if is(&["process"]) {
+            "exec; a process check takes it inside: process: {name: nginx, user: root}"
+        } else {
+            "exec"
+        },
+    )?;
     only(
         raw.expect_status.is_some() && !is(&["http"]),
         "expect_status",
