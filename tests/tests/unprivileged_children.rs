@@ -4,7 +4,9 @@
 //! check and a `master` notify hook each copy their /proc/self/status; neither holds a
 //! capability (CapEff, CapPrm, CapInh and CapAmb all 0, where vipd's are 0x3000), both
 //! run as nobody. The bounding set is left as vipd's (emptying it needs CAP_SETPCAP,
-//! which the unit does not give): printed, not asserted.
+//! which the unit does not give): printed, not asserted. A check with `user: root` is
+//! not started at all: vipd lacks CAP_SETUID, CAP_SETGID and CAP_KILL (it could not
+//! kill it at the timeout), and the check's result says so.
 
 use std::path::Path;
 use std::time::Duration;
@@ -42,6 +44,7 @@ fn a_check_and_a_hook_run_without_any_capability() {
     // The host's directory is handed to nobody when vipd starts: the children write there.
     let check_out = a.dir().join("check.status");
     let hook_out = a.dir().join("hook.status");
+    let root_out = a.dir().join("root.status");
     let copy = |to: &Path| {
         format!(
             "[/bin/sh, -c, \"cat /proc/self/status > {}\"]",
@@ -49,8 +52,9 @@ fn a_check_and_a_hook_run_without_any_capability() {
         )
     };
     let yaml = format!(
-        "checks:\n  caps:\n    exec: {}\n    interval: 200ms\n{}    track:\n      - {{check: caps, weight: -1}}\n    notify:\n      master: {}\n",
+        "checks:\n  caps:\n    exec: {}\n    interval: 200ms\n  as_root:\n    exec: [/bin/sh, -c, \"cat /proc/self/status > {}\"]\n    user: root\n    interval: 200ms\n{}    track:\n      - {{check: caps, weight: -1}}\n      - {{check: as_root, weight: -1}}\n    notify:\n      master: {}\n",
         copy(&check_out),
+        root_out.display(),
         web_config(150, VIP4_CIDR),
         copy(&hook_out),
     );
@@ -97,4 +101,21 @@ fn a_check_and_a_hook_run_without_any_capability() {
             "{what}:\n{status}"
         );
     }
+    // The user: root check: refused before it runs, with the reason.
+    let mut last = None;
+    let refused = wait_until(SETTLE, Duration::from_millis(50), || {
+        last = a
+            .status()
+            .checks
+            .into_iter()
+            .find(|c| c.name == "as_root")
+            .and_then(|c| c.last_result);
+        last.as_deref().is_some_and(|r| r.contains("CAP_KILL"))
+    });
+    println!("the user: root check: {last:?}");
+    assert!(refused, "the user: root check's last result: {last:?}");
+    for cap in ["CAP_SETUID", "CAP_SETGID"] {
+        assert!(last.as_deref().is_some_and(|r| r.contains(cap)), "{last:?}");
+    }
+    assert!(!root_out.exists(), "the user: root check ran");
 }
