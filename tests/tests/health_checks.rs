@@ -300,9 +300,9 @@ fn checks_that_hang_or_flood_their_output_never_delay_an_advert() {
     // A program that never ends (killed at each timeout) and one that writes 50 MB and
     // exits 0 (drained, so up), both tracked with a small weight: a stays master.
     let checks = "checks:\n  \
-        hang:\n    exec: [sleep, \"1000\"]\n    interval: 500ms\n    timeout: 300ms\n  \
-        flood:\n    exec: [sh, -c, \"head -c 50000000 /dev/zero; exit 0\"]\n    interval: 1s\n    timeout: 5s\n  \
-        spin:\n    exec: [yes]\n    interval: 500ms\n    timeout: 400ms\n";
+        hang:\n    exec: [/bin/sleep, \"1000\"]\n    interval: 500ms\n    timeout: 300ms\n  \
+        flood:\n    exec: [/bin/sh, -c, \"head -c 50000000 /dev/zero; exit 0\"]\n    interval: 1s\n    timeout: 5s\n  \
+        spin:\n    exec: [/usr/bin/yes]\n    interval: 500ms\n    timeout: 400ms\n";
     let track = "    track:\n      - {check: hang, weight: -1}\n      - {check: flood, weight: -1}\n      - {check: spin, weight: -1}\n";
     let ya = format!(
         "log_level: debug\n{checks}instances:\n  - name: web\n    interface: eth0\n    vrid: 51\n    \
@@ -388,7 +388,7 @@ fn a_negative_weight_on_the_master_lets_the_backup_preempt_and_recovery_moves_it
     let ok = a.dir().join("upstream-ok");
     std::fs::write(&ok, "").expect("flag file");
     let ya = format!(
-        "log_level: debug\nchecks:\n  upstream:\n    exec: [test, -e, \"{}\"]\n    interval: 200ms\n    \
+        "log_level: debug\nchecks:\n  upstream:\n    exec: [/usr/bin/test, -e, \"{}\"]\n    interval: 200ms\n    \
          rise: 1\n    fall: 1\ninstances:\n  - name: web\n    interface: eth0\n    vrid: 51\n    \
          priority: 150\n    vips: [\"192.0.2.50/24\"]\n    track:\n      - {{check: upstream, weight: -60}}\n",
         ok.display()

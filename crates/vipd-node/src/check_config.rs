@@ -49,11 +49,14 @@ pub enum CheckKind {
 
 /// Which process a process check watches: the one in the pidfile, the ones with this
 /// name (exact `comm` or `argv[0]`, with or without its directory), or the one in the
-/// pidfile if it has this name. At least one of the two.
+/// pidfile if it has this name. At least one of the two. With `user`, only processes
+/// whose real and effective uid are that user's count.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProcessMatch {
     pub pidfile: Option<PathBuf>,
     pub name: Option<String>,
+    /// The user name the processes must run as.
+    pub user: Option<String>,
 }
 
 /// A GET of `path` from `target`, with `Host: host_header`.
@@ -160,12 +163,18 @@ impl CheckKind {
     /// What it looks at, for status: `pidfile /run/nginx.pid`, `http://127.0.0.1/`, ...
     pub fn target(&self) -> String {
         match self {
-            CheckKind::Process(p) => match (&p.pidfile, &p.name) {
-                (Some(f), Some(n)) => format!("pidfile {} (name {n})", f.display()),
-                (Some(f), None) => format!("pidfile {}", f.display()),
-                (None, Some(n)) => format!("name {n}"),
-                (None, None) => "nothing".into(),
-            },
+            CheckKind::Process(p) => {
+                let what = match (&p.pidfile, &p.name) {
+                    (Some(f), Some(n)) => format!("pidfile {} (name {n})", f.display()),
+                    (Some(f), None) => format!("pidfile {}", f.display()),
+                    (None, Some(n)) => format!("name {n}"),
+                    (None, None) => "nothing".into(),
+                };
+                match &p.user {
+                    Some(u) => format!("{what} (user {u})"),
+                    None => what,
+                }
+            }
             CheckKind::Http(h) => h.url.clone(),
             CheckKind::Tcp(t) => t.to_string(),
             CheckKind::Exec { argv, user } => {

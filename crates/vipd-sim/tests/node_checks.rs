@@ -58,6 +58,7 @@ fn process() -> CheckKind {
     CheckKind::Process(ProcessMatch {
         pidfile: Some(PathBuf::from("/run/nginx.pid")),
         name: None,
+        user: None,
     })
 }
 

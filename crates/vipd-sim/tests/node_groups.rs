@@ -205,6 +205,7 @@ fn grouped_tracking(priority: u8) -> Config {
             kind: CheckKind::Process(ProcessMatch {
                 pidfile: Some("/run/db.pid".into()),
                 name: None,
+                user: None,
             }),
             interval: std::time::Duration::from_secs(1),
             timeout: std::time::Duration::from_millis(500),

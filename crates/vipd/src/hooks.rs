@@ -5,7 +5,8 @@
 //! Each run is [`crate::process_group::run`]: the argv (no shell) in a process group of
 //! its own, stdin from /dev/null, the first line of its output kept (bounded), the
 //! whole group killed with SIGKILL at the timeout. Its environment is exactly the one
-//! the node gave (the daemon's own is cleared) and it starts in `/`. The answer is
+//! the node gave (the daemon's own is cleared), it starts in `/`, and it holds no
+//! capability (vipd's ambient ones are not passed on). The answer is
 //! `Event::HookDone`; whether the run failed is the node's call.
 
 use std::time::Duration;
@@ -69,11 +70,12 @@ pub async fn run(argv: &[String], env: &[(String, String)], timeout: Duration) -
         return HookResult::Error("no program to run".into());
     };
     let deadline = tokio::time::Instant::now() + timeout;
-    let mut cmd = process_group::command(program);
-    cmd.args(args)
-        .env_clear()
-        .envs(env.iter().map(|(k, v)| (k, v)))
-        .current_dir("/");
+    let env = env.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+    let mut cmd = match process_group::command(program, env, None) {
+        Ok(c) => c,
+        Err(e) => return HookResult::Error(format!("cannot run {program}: {e}")),
+    };
+    cmd.args(args);
     match process_group::run(cmd, deadline).await {
         Ended::Exited {
             code,

@@ -6,6 +6,15 @@
 //! kept, at most [`MAX_LINE`] bytes, the rest discarded. At the deadline the whole
 //! group is killed (SIGKILL) and the child reaped; after a normal exit whatever is left
 //! of the group is killed too. Nothing here blocks a thread: it is all tokio.
+//!
+//! The program never holds vipd's privileges: between fork and exec the child empties
+//! its ambient, inheritable, effective and permitted capability sets (and the bounding
+//! set when vipd holds CAP_SETPCAP), and with a user switches to that uid and its
+//! primary group with no supplementary groups ([`crate::sys::shed_privileges_at_exec`]).
+//! Its environment is the caller's alone (vipd's own is cleared), it starts in `/`, and
+//! the program must be named by an absolute path (no `PATH` search). vipd itself keeps
+//! what it needs to kill the group at the deadline: a child of another user is killed
+//! with CAP_KILL, and one is not started at all without it.
 
 use std::os::unix::process::ExitStatusExt;
 use std::process::Stdio;
@@ -15,6 +24,8 @@ use nix::sys::signal::{killpg, Signal};
 use nix::unistd::Pid;
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::process::Command;
+
+use crate::sys::{self, ChildUser};
 
 /// The most of the first output line kept.
 pub const MAX_LINE: usize = 200;
@@ -43,16 +54,79 @@ pub enum Ended {
     WaitFailed(String),
 }
 
-/// A command for `program`, set up to run under [`run`]: its own process group,
-/// stdin from /dev/null, stdout and stderr piped, killed if dropped.
-pub fn command(program: &str) -> Command {
+/// The `PATH` a child is given: the one a hook gets, for the programs its program runs.
+pub const CHILD_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// A command for `program` (an absolute path), set up to run under [`run`]: its own
+/// process group, stdin from /dev/null, stdout and stderr piped, killed if dropped,
+/// started in `/` with exactly the environment `env`, without any capability, and as
+/// `user` when given. Refused, saying why, when the program is not an absolute path or
+/// vipd could not switch to `user`, kill a child of that user at the deadline, or keep a
+/// child running as root from getting capabilities back at exec.
+pub fn command<'a>(
+    program: &str,
+    env: impl IntoIterator<Item = (&'a str, &'a str)>,
+    user: Option<ChildUser>,
+) -> Result<Command, String> {
+    if !program.starts_with('/') {
+        return Err(format!(
+            "`{program}` is not an absolute path (no PATH search is done)"
+        ));
+    }
+    preflight(user)?;
     let mut cmd = Command::new(program);
     cmd.stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
+        .env_clear()
+        .envs(env)
+        .current_dir("/")
         .process_group(0)
         .kill_on_drop(true);
-    cmd
+    sys::shed_privileges_at_exec(&mut cmd, user);
+    Ok(cmd)
+}
+
+/// Whether vipd holds what running a child as `user` (or as itself) takes.
+fn preflight(user: Option<ChildUser>) -> Result<(), String> {
+    use rustix::thread::CapabilitySet as Cap;
+    let held = sys::effective_capabilities()
+        .map_err(|e| format!("cannot read vipd's capabilities: {e}"))?;
+    let (uid, euid) = (
+        rustix::process::getuid().as_raw(),
+        rustix::process::geteuid().as_raw(),
+    );
+    let mut missing = Vec::new();
+    if let Some(u) = user {
+        if u.uid == u32::MAX || u.gid == u32::MAX {
+            return Err("the user's uid or gid is -1".into());
+        }
+        for (cap, name) in [(Cap::SETUID, "CAP_SETUID"), (Cap::SETGID, "CAP_SETGID")] {
+            if !held.contains(cap) {
+                missing.push(name);
+            }
+        }
+        // kill(2): without CAP_KILL only a process of vipd's own uid can be signalled.
+        if u.uid != uid && u.uid != euid && !held.contains(Cap::KILL) {
+            missing.push("CAP_KILL (to kill it at the timeout)");
+        }
+    }
+    // A child whose uid is 0 gets the bounding set back as capabilities at exec
+    // (capabilities(7), "Capabilities and execution of programs by root").
+    let child_uid = user.map_or(euid, |u| u.uid);
+    if child_uid == 0 && !held.contains(Cap::SETPCAP) {
+        missing.push("CAP_SETPCAP (to empty the bounding set of a child running as root)");
+    }
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "running it{} needs {}, which vipd does not hold",
+            user.map(|u| format!(" as uid {}", u.uid))
+                .unwrap_or_default(),
+            missing.join(", ")
+        ))
+    }
 }
 
 /// Runs `cmd` (made by [`command`]) until it ends or `deadline` passes.

@@ -1,6 +1,10 @@
 //! The one place in vipd that needs `unsafe`: building a `sockaddr_ll` for AF_PACKET,
-//! which neither socket2 nor nix can construct safely.
+//! which neither socket2 nor nix can construct safely; a few libc calls (the scheduler,
+//! resource limits, mlockall); and the code a child runs between fork and exec
+//! ([`shed_privileges_at_exec`]).
 #![allow(unsafe_code)]
+
+use rustix::thread::{CapabilitySet, CapabilitySets};
 
 use nix::libc;
 use nix::sys::socket::{LinkAddr, SockaddrLike};
@@ -118,4 +122,72 @@ pub fn lock_all_memory(on_fault: bool) -> std::io::Result<()> {
     } else {
         Err(std::io::Error::last_os_error())
     }
+}
+
+/// Whom a child runs as: a uid and its primary group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChildUser {
+    pub uid: u32,
+    pub gid: u32,
+}
+
+/// Makes `cmd`'s child, between fork and exec, give up every privilege vipd holds:
+/// the bounding set emptied (when vipd may: CAP_SETPCAP), with `user` the supplementary
+/// groups cleared and the real, effective and saved gid and uid switched, then the
+/// ambient set cleared and the effective, permitted and inheritable sets emptied
+/// (capabilities(7): "Ambient capability set", capset(2)). The program starts with
+/// CapEff = CapPrm = CapInh = CapAmb = 0. A step that fails fails the spawn with its
+/// errno (nothing runs with privileges it was meant to lose).
+pub fn shed_privileges_at_exec(cmd: &mut tokio::process::Command, user: Option<ChildUser>) {
+    // SAFETY: the closure runs in the forked child, which has one thread; it makes only
+    // raw system calls through rustix (no allocation, no locks), which is what is
+    // allowed between fork and exec.
+    unsafe {
+        cmd.pre_exec(move || {
+            shed(user).map_err(|e| std::io::Error::from_raw_os_error(e.raw_os_error()))
+        });
+    }
+}
+
+/// The work of [`shed_privileges_at_exec`], in the child.
+fn shed(user: Option<ChildUser>) -> rustix::io::Result<()> {
+    use rustix::thread as t;
+    let held = t::capabilities(None)?;
+    // The bounding set first: a uid switch away from root takes CAP_SETPCAP with it.
+    if held.effective.contains(CapabilitySet::SETPCAP) {
+        for cap in 0..64u32 {
+            match t::remove_capability_from_bounding_set(CapabilitySet::from_bits_retain(1 << cap))
+            {
+                Ok(()) => {}
+                // Past the kernel's last capability.
+                Err(rustix::io::Errno::INVAL) => break,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    if let Some(u) = user {
+        // Per thread, which in the forked child is the whole process.
+        t::set_thread_groups(&[])?;
+        let gid = rustix::process::Gid::from_raw(u.gid);
+        t::set_thread_res_gid(gid, gid, gid)?;
+        let uid = rustix::process::Uid::from_raw(u.uid);
+        t::set_thread_res_uid(uid, uid, uid)?;
+    }
+    t::clear_ambient_capability_set()?;
+    let none = CapabilitySet::empty();
+    t::set_capabilities(
+        None,
+        CapabilitySets {
+            effective: none,
+            permitted: none,
+            inheritable: none,
+        },
+    )
+}
+
+/// The calling thread's effective capabilities (vipd's threads all hold the same).
+pub fn effective_capabilities() -> std::io::Result<CapabilitySet> {
+    rustix::thread::capabilities(None)
+        .map(|c| c.effective)
+        .map_err(std::io::Error::from)
 }

@@ -129,6 +129,37 @@ fn http_options() {
     }
 }
 
+#[test]
+fn a_process_check_can_be_limited_to_a_user() {
+    let c = parse(&with_check(
+        "    process: {name: nginx, user: root}\n",
+        "[c]",
+    ))
+    .expect("valid");
+    match &c.checks["c"].kind {
+        CheckKind::Process(p) => {
+            assert_eq!(p.name.as_deref(), Some("nginx"));
+            assert_eq!(p.user.as_deref(), Some("root"));
+            assert_eq!(p.pidfile, None);
+        }
+        other => panic!("c is {other:?}"),
+    }
+    assert_eq!(c.checks["c"].kind.target(), "name nginx (user root)");
+    rejects(
+        &with_check("    process: {name: nginx, user: \"\"}\n", "[c]"),
+        3,
+        Some("checks.c.process.user"),
+        "empty",
+    );
+    // The check-level `user` is the exec check's; the process check's is inside.
+    rejects(
+        &with_check("    process: {name: nginx}\n    user: root\n", "[c]"),
+        4,
+        Some("checks.c.user"),
+        "process: {name: nginx, user: root}",
+    );
+}
+
 /// `checks:` with one check `c` written as `body` (indented lines), and an instance
 /// that tracks `track`.
 fn with_check(body: &str, track: &str) -> String {
@@ -162,6 +193,18 @@ fn rejects_bad_checks_at_their_line() {
         3,
         Some("checks.c.exec"),
         "write the program and its arguments as a list",
+    );
+    rejects(
+        &with_check("    exec: [check-upstream, --quick]\n", "[c]"),
+        3,
+        Some("checks.c.exec[0]"),
+        "`check-upstream` is not an absolute path",
+    );
+    rejects(
+        &with_check("    exec: [./bin/check]\n", "[c]"),
+        3,
+        Some("checks.c.exec[0]"),
+        "is not an absolute path",
     );
     rejects(
         &with_check("    exec: []\n", "[c]"),

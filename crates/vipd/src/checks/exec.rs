@@ -1,5 +1,6 @@
-//! The exec check: a program (no shell) in a process group of its own, optionally as
-//! another user. Exit 0 is up. Running it, bounded by the timeout, is
+//! The exec check: a program (no shell, an absolute path) in a process group of its
+//! own, optionally as another user, without capabilities, with only `PATH` and
+//! `VIPD_CHECK` in its environment. Exit 0 is up. Running it, bounded by the timeout, is
 //! [`crate::process_group`]'s: at the timeout the whole group is killed and the child
 //! reaped; after a normal exit whatever is left of the group is killed too; the first
 //! line of its output is kept, at most [`crate::process_group::MAX_LINE`] bytes.
@@ -10,6 +11,7 @@ use nix::unistd::User;
 use vipd_node::CheckResult;
 
 use crate::process_group::{self, Ended};
+use crate::sys::ChildUser;
 
 pub(super) async fn run(
     check: &str,
@@ -21,8 +23,7 @@ pub(super) async fn run(
         return CheckResult::Error("no program to run".into());
     };
     let deadline = tokio::time::Instant::now() + timeout;
-    let mut cmd = process_group::command(program);
-    cmd.args(args).env("VIPD_CHECK", check);
+    let mut as_user = None;
     if let Some(name) = user {
         let name = name.to_owned();
         // getpwnam may ask a directory service: a blocking thread, within the timeout.
@@ -33,8 +34,10 @@ pub(super) async fn run(
         .await;
         match found {
             Ok(Ok(Ok(Some(u)))) => {
-                // std drops the supplementary groups when it switches user as root.
-                cmd.uid(u.uid.as_raw()).gid(u.gid.as_raw());
+                as_user = Some(ChildUser {
+                    uid: u.uid.as_raw(),
+                    gid: u.gid.as_raw(),
+                })
             }
             Ok(Ok(Ok(None))) => return CheckResult::Error(format!("no user {user:?}")),
             Ok(Ok(Err(e))) => return CheckResult::Error(format!("looking up user: {e}")),
@@ -42,6 +45,12 @@ pub(super) async fn run(
             Err(_) => return CheckResult::TimedOut(timeout),
         }
     }
+    let env = [("PATH", process_group::CHILD_PATH), ("VIPD_CHECK", check)];
+    let mut cmd = match process_group::command(program, env, as_user) {
+        Ok(c) => c,
+        Err(e) => return CheckResult::Error(format!("cannot run {program}: {e}")),
+    };
+    cmd.args(args);
     match process_group::run(cmd, deadline).await {
         Ended::Exited {
             code,
@@ -71,7 +80,7 @@ mod tests {
     async fn exit_codes_and_the_first_line() {
         let r = run(
             "t",
-            &argv(&["sh", "-c", "echo; echo hello; echo more; exit 3"]),
+            &argv(&["/bin/sh", "-c", "echo; echo hello; echo more; exit 3"]),
             None,
             Duration::from_secs(5),
         )
@@ -86,7 +95,7 @@ mod tests {
         );
         let r = run(
             "t",
-            &argv(&["sh", "-c", "echo oops >&2"]),
+            &argv(&["/bin/sh", "-c", "echo oops >&2"]),
             None,
             Duration::from_secs(5),
         )
@@ -115,7 +124,7 @@ mod tests {
         // The shell's child (sleep) is in the group too and holds the pipe.
         let r = run(
             "t",
-            &argv(&["sh", "-c", "sleep 1000 & sleep 1000"]),
+            &argv(&["/bin/sh", "-c", "sleep 1000 & sleep 1000"]),
             None,
             Duration::from_millis(300),
         )
@@ -134,7 +143,7 @@ mod tests {
         let r = run(
             "t",
             &argv(&[
-                "sh",
+                "/bin/sh",
                 "-c",
                 "head -c 33554432 /dev/zero | tr '\\\\0' x; echo; exit 0",
             ]),
@@ -150,5 +159,156 @@ mod tests {
             } => assert_eq!(output.len(), MAX_LINE),
             other => panic!("{other:?}"),
         }
+    }
+
+    /// The `Cap*`, `Uid`, `Gid` and `Groups` lines of the program's /proc/self/status,
+    /// as `Name=value ...` (sh builtins only: the shell is the process looked at).
+    const STATUS: &str = "while read -r k v; do case $k in Cap*|Uid:|Gid:|Groups:) \
+        printf '%s%s ' \"$k\" \"$(echo $v | tr ' ' ,)\";; esac; done < /proc/self/status; echo end";
+
+    async fn status_of(user: Option<&str>) -> String {
+        match run(
+            "t",
+            &argv(&["/bin/sh", "-c", STATUS]),
+            user,
+            Duration::from_secs(5),
+        )
+        .await
+        {
+            CheckResult::Exited {
+                code: Some(0),
+                output,
+                ..
+            } => output,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn the_program_holds_no_capability_and_only_its_environment() {
+        // These tests run as root: without the drop a child would hold every capability.
+        let out = status_of(None).await;
+        for set in ["CapInh:", "CapPrm:", "CapEff:", "CapBnd:", "CapAmb:"] {
+            assert!(
+                out.contains(&format!("{set}0000000000000000 ")),
+                "{set} in {out}"
+            );
+        }
+        std::env::set_var("VIPD_EXEC_TEST_SECRET", "leaked");
+        let r = run(
+            "mine",
+            &argv(&[
+                "/bin/sh",
+                "-c",
+                "echo \"$(env | cut -d= -f1 | sort | tr '\\n' ,)$(pwd)\"",
+            ]),
+            None,
+            Duration::from_secs(5),
+        )
+        .await;
+        match r {
+            // sh adds PWD (and may add SHLVL and _).
+            CheckResult::Exited { output, .. } => {
+                assert!(!output.contains("VIPD_EXEC_TEST_SECRET"), "{output}");
+                assert!(output.contains("PATH,"), "{output}");
+                assert!(output.contains("VIPD_CHECK,"), "{output}");
+                assert!(output.ends_with(",/"), "{output}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_user_check_runs_as_that_user_with_nothing_more() {
+        let out = status_of(Some("nobody")).await;
+        assert!(out.contains("Uid:65534,65534,65534,65534 "), "{out}");
+        // nobody's primary group, and no supplementary group (root's 0 among them).
+        let nogroup = User::from_name("nobody")
+            .ok()
+            .flatten()
+            .map(|u| u.gid.as_raw())
+            .expect("a user nobody");
+        assert!(
+            out.contains(&format!("Gid:{nogroup},{nogroup},{nogroup},{nogroup} ")),
+            "{out}"
+        );
+        assert!(out.contains("Groups: Cap"), "{out}");
+        for set in ["CapInh:", "CapPrm:", "CapEff:", "CapBnd:", "CapAmb:"] {
+            assert!(
+                out.contains(&format!("{set}0000000000000000 ")),
+                "{set} in {out}"
+            );
+        }
+    }
+
+    /// A `user:` check is started only when vipd can kill it at the timeout: here a
+    /// thread that gave up CAP_KILL (capabilities are per thread) is refused, and with
+    /// CAP_KILL the program and its child are killed at the timeout.
+    #[test]
+    fn a_user_check_is_run_only_when_it_can_be_killed() {
+        use rustix::thread::{capabilities, set_capabilities, CapabilitySet};
+        let dir = std::env::temp_dir().join(format!("vipd-exec-kill-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o777))
+            .expect("chmod");
+        let pidfile = dir.join("pids");
+        let script = format!("sleep 1000 & echo $$ $! > {}; wait", pidfile.display());
+        let script2 = script.clone();
+        let without_kill = std::thread::spawn(move || {
+            let mut caps = capabilities(None).expect("capget");
+            caps.effective.remove(CapabilitySet::KILL);
+            set_capabilities(None, caps).expect("capset");
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            rt.block_on(run(
+                "t",
+                &argv(&["/bin/sh", "-c", &script2]),
+                Some("nobody"),
+                Duration::from_millis(300),
+            ))
+        })
+        .join()
+        .expect("thread");
+        assert!(
+            matches!(&without_kill, CheckResult::Error(e) if e.contains("CAP_KILL")),
+            "{without_kill:?}"
+        );
+        assert!(
+            !pidfile.exists(),
+            "the program ran without a way to kill it"
+        );
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let r = rt.block_on(run(
+            "t",
+            &argv(&["/bin/sh", "-c", &script]),
+            Some("nobody"),
+            Duration::from_millis(300),
+        ));
+        assert_eq!(r, CheckResult::TimedOut(Duration::from_millis(300)));
+        let pids: Vec<i32> = std::fs::read_to_string(&pidfile)
+            .expect("the check wrote its pids")
+            .split_whitespace()
+            .map(|p| p.parse().expect("a pid"))
+            .collect();
+        let alive = |pid: i32| {
+            std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .map(|s| !s.contains(") Z "))
+                .unwrap_or(false)
+        };
+        let mut looks = 0;
+        while pids.iter().any(|p| alive(*p)) && looks < 100 {
+            looks += 1;
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert!(
+            !pids.iter().any(|p| alive(*p)),
+            "{pids:?} survived the timeout"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

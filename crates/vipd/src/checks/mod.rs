@@ -17,6 +17,7 @@ mod exec;
 mod file;
 mod http;
 mod process;
+mod safe_file;
 mod tcp;
 
 use std::collections::BTreeMap;

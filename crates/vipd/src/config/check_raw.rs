@@ -53,13 +53,16 @@ pub(super) struct RawCheck {
 #[derive(Debug, Deserialize)]
 #[serde(
     deny_unknown_fields,
-    expecting = "a mapping with `pidfile`, `name` or both"
+    expecting = "a mapping with `pidfile`, `name` or both, and optionally `user`"
 )]
 pub(super) struct RawProcess {
     #[serde(default)]
     pub pidfile: Option<AbsPath>,
     #[serde(default)]
     pub name: Option<Text>,
+    /// Only processes running as this user count.
+    #[serde(default)]
+    pub user: Option<Text>,
 }
 
 /// One entry of `track:`: a bare check name, or `{check: NAME, weight: N}`.

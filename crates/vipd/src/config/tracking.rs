@@ -99,6 +99,7 @@ fn build_check(raw: RawCheck, at: &FieldPath) -> Result<CheckConfig, Problem> {
             CheckKind::Process(ProcessMatch {
                 pidfile: p.pidfile.map(|p| p.0),
                 name: p.name.map(|n| n.0),
+                user: p.user.map(|u| u.0),
             }),
         ));
     }
@@ -113,6 +114,19 @@ fn build_check(raw: RawCheck, at: &FieldPath) -> Result<CheckConfig, Problem> {
         kinds.push(("tcp", CheckKind::Tcp(t.0)));
     }
     if let Some(a) = raw.exec {
+        // No PATH search: what runs must not depend on vipd's environment.
+        let program = a.0.first().map(String::as_str).unwrap_or_default();
+        if !program.starts_with('/') {
+            return Err(Problem::new(
+                at.key("exec").index(0),
+                format!(
+                    "`{program}` is not an absolute path; exec checks run with a minimal \
+                     PATH and no shell, so name the program by its full path (e.g. \
+                     /usr/local/bin/{})",
+                    program.rsplit('/').next().unwrap_or(program)
+                ),
+            ));
+        }
         kinds.push((
             "exec",
             CheckKind::Exec {
@@ -160,7 +174,15 @@ fn build_check(raw: RawCheck, at: &FieldPath) -> Result<CheckConfig, Problem> {
         }
     };
     let is = |k: &[&str]| k.contains(&kind.name());
-    only(raw.user.is_some() && !is(&["exec"]), "user", "exec")?;
+    only(
+        raw.user.is_some() && !is(&["exec"]),
+        "user",
+        if is(&["process"]) {
+            "exec; a process check takes it inside: process: {name: nginx, user: root}"
+        } else {
+            "exec"
+        },
+    )?;
     only(
         raw.expect_status.is_some() && !is(&["http"]),
         "expect_status",
