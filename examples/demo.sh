@@ -21,7 +21,18 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 
 echo "demo: building vipd and vipctl"
-(cd "$root" && cargo build --release -q -p vipd -p vipctl)
+# Under sudo, rustup's cargo (~/.cargo/bin) is not on root's PATH: build as the user who
+# ran sudo, with that user's toolchain, so target/ stays theirs too.
+if [ -n "${SUDO_USER:-}" ] && [ "$SUDO_USER" != root ]; then
+  home=$(getent passwd "$SUDO_USER" | cut -d: -f6)
+  sudo -u "$SUDO_USER" env PATH="$home/.cargo/bin:$PATH" HOME="$home" \
+    bash -c 'cd "$1" && cargo build --release -q -p vipd -p vipctl' _ "$root"
+elif command -v cargo >/dev/null; then
+  (cd "$root" && cargo build --release -q -p vipd -p vipctl)
+else
+  echo "demo: no cargo on PATH; install Rust with rustup (https://rustup.rs) and run: sudo $0" >&2
+  exit 1
+fi
 bin="$root/target/release"
 
 p="vdemo$$"            # unique prefix: several demos never collide (veth names stay ≤ 15 chars)

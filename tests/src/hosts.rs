@@ -400,3 +400,37 @@ fn container_init(ns: &str) -> Option<u32> {
         ids.len() == 2 && ids[1] == 1
     })
 }
+
+static DEB: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+
+/// The Debian package under test: `$VIPD_DEB` (CI builds it once, before the tests),
+/// else built here with `cargo deb -p vipd` (cargo-deb; a release build: minutes).
+pub fn deb() -> PathBuf {
+    let got = DEB.get_or_init(|| {
+        if let Some(p) = std::env::var_os("VIPD_DEB") {
+            return Ok(PathBuf::from(p));
+        }
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let out = run(Command::new(cargo)
+            .args(["deb", "-p", "vipd", "--quiet"])
+            .current_dir(crate::bins::workspace_root()));
+        if !out.status.success() {
+            return Err(format!(
+                "`cargo deb -p vipd` failed ({}); install cargo-deb (`cargo install cargo-deb`) or set VIPD_DEB: {}",
+                out.status,
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+        // cargo deb prints the path of the package it wrote.
+        let path = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .rev()
+            .find(|l| l.trim_end().ends_with(".deb"))
+            .map(|l| PathBuf::from(l.trim()));
+        path.ok_or_else(|| "cargo deb printed no package path".to_string())
+    });
+    match got {
+        Ok(p) => p.clone(),
+        Err(e) => panic!("no vipd package: {e}"),
+    }
+}
