@@ -146,6 +146,11 @@ grep -qE '^web1 .*changed=0 .*failed=1' "$scratch/run-broken" || fail "the broke
 after=$(stat -c '%Y %s' "$scratch/web1/vipd.yaml")$(sha256sum <"$scratch/web1/vipd.yaml")
 [ "$before" = "$after" ] || fail "the broken play touched $scratch/web1/vipd.yaml"
 
+echo "-- vipd_priority from the command line (a string there) is rendered as a number"
+play web2 -e vipd_priority=120 | tail -n 3
+grep -qx '  priority: 120' "$scratch/web2/vipd.yaml" || fail "web2: -e vipd_priority=120 not rendered"
+play web2 >/dev/null
+
 echo "-- the rendered configurations elect web1 (priority 150)"
 for h in web1 web2; do
   ip netns exec "$ns-$h" "$vipd" --config "$scratch/$h/vipd.yaml" >"$scratch/$h.log" 2>&1 &
