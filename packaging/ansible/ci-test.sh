@@ -94,12 +94,14 @@ play() {
 
 echo "-- the playbook renders both hosts' configurations"
 for h in web1 web2; do
-  play "$h" | tee "$scratch/run1-$h" | tail -n 3
+  play "$h" >"$scratch/run1-$h" 2>&1 || { cat "$scratch/run1-$h" >&2; fail "$h: the first run failed"; }
+  tail -n 3 "$scratch/run1-$h"
   grep -qE "^$h .*changed=[1-9]" "$scratch/run1-$h" || fail "$h: the first run changed nothing"
 done
 echo "-- a second run changes nothing"
 for h in web1 web2; do
-  play "$h" | tee "$scratch/run2-$h" | tail -n 3
+  play "$h" >"$scratch/run2-$h" 2>&1 || { cat "$scratch/run2-$h" >&2; fail "$h: the second run failed"; }
+  tail -n 3 "$scratch/run2-$h"
   grep -qE "^$h .*changed=0 .*failed=0" "$scratch/run2-$h" || fail "$h: the second run changed something"
 done
 
@@ -147,7 +149,8 @@ after=$(stat -c '%Y %s' "$scratch/web1/vipd.yaml")$(sha256sum <"$scratch/web1/vi
 [ "$before" = "$after" ] || fail "the broken play touched $scratch/web1/vipd.yaml"
 
 echo "-- vipd_priority from the command line (a string there) is rendered as a number"
-play web2 -e vipd_priority=120 | tail -n 3
+play web2 -e vipd_priority=120 >"$scratch/run-prio" 2>&1 || { cat "$scratch/run-prio" >&2; fail "web2: the run with -e vipd_priority=120 failed"; }
+tail -n 3 "$scratch/run-prio"
 grep -qx '  priority: 120' "$scratch/web2/vipd.yaml" || fail "web2: -e vipd_priority=120 not rendered"
 play web2 >/dev/null
 
