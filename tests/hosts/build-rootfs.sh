@@ -7,7 +7,7 @@
 # untouched. Prints the directory. Needs root and debootstrap.
 set -euo pipefail
 cache=${VIPD_E2E_CACHE:-/var/cache/vipd-e2e}
-packages=systemd,systemd-sysv,dbus,iproute2,openssh-server,python3,nginx,curl,sudo,iputils-ping,libcap2-bin,procps,adduser
+packages=systemd,systemd-sysv,dbus,iproute2,openssh-server,python3,python3-apt,nginx,curl,sudo,iputils-ping,libcap2-bin,procps,adduser
 # Bump to rebuild after a change to the set-up below.
 recipe=2
 tag=$(printf '%s %s' "$packages" "$recipe" | sha256sum | cut -c1-12)

@@ -113,88 +113,106 @@ impl Booted {
             "cannot mount the overlay for {name}: {}",
             String::from_utf8_lossy(&mounted.stderr)
         );
-        let started = Instant::now();
-        let console = match std::fs::File::create(dir.join("console.log")) {
-            Ok(f) => f,
-            Err(e) => panic!("cannot create the console log: {e}"),
-        };
-        let err = console.try_clone().expect("duplicate a file handle");
-        let nspawn = Command::new("systemd-nspawn")
-            .args(["--register=no", "--keep-unit", "-q", "--boot"])
-            .arg("-D")
-            .arg(&root)
-            .arg(format!(
-                "--network-namespace-path=/run/netns/{}",
-                host.ns().name()
-            ))
-            .args(["-M", &name, &format!("--capability={EXTRA_CAPS}")])
-            .stdin(Stdio::null())
-            .stdout(Stdio::from(console))
-            .stderr(Stdio::from(err))
-            .spawn();
-        let nspawn = match nspawn {
-            Ok(c) => c,
-            Err(e) => panic!("cannot start systemd-nspawn: {e}"),
-        };
         let mut booted = Booted {
             name,
-            nspawn: Some(nspawn),
+            nspawn: None,
             pid1: 0,
             dir,
             root,
             boot_time: Duration::ZERO,
             host,
         };
-        let ns = booted.host.ns().name().to_string();
-        let found =
-            wait_until(
-                Duration::from_secs(30),
-                Duration::from_millis(20),
-                || match container_init(&ns) {
-                    Some(p) => {
-                        booted.pid1 = p;
-                        true
-                    }
-                    None => false,
-                },
-            );
-        assert!(
-            found,
-            "{}: no systemd came up\n{}",
-            booted.name,
-            booted.console()
-        );
+        booted.start();
+        booted
+    }
+
+    /// Starts systemd-nspawn on the mounted root and waits until the system is up.
+    fn start(&mut self) {
+        let started = Instant::now();
+        let console = match std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.join("console.log"))
+        {
+            Ok(f) => f,
+            Err(e) => panic!("cannot open the console log: {e}"),
+        };
+        let err = console.try_clone().expect("duplicate a file handle");
+        let nspawn = Command::new("systemd-nspawn")
+            .args(["--register=no", "--keep-unit", "-q", "--boot"])
+            .arg("-D")
+            .arg(&self.root)
+            .arg(format!(
+                "--network-namespace-path=/run/netns/{}",
+                self.host.ns().name()
+            ))
+            .args(["-M", &self.name, &format!("--capability={EXTRA_CAPS}")])
+            .stdin(Stdio::null())
+            .stdout(Stdio::from(console))
+            .stderr(Stdio::from(err))
+            .spawn();
+        self.nspawn = match nspawn {
+            Ok(c) => Some(c),
+            Err(e) => panic!("cannot start systemd-nspawn: {e}"),
+        };
+        self.pid1 = 0;
+        let ns = self.host.ns().name().to_string();
+        let mut pid1 = 0;
+        let found = wait_until(Duration::from_secs(30), Duration::from_millis(20), || {
+            match container_init(&ns) {
+                Some(p) => {
+                    pid1 = p;
+                    true
+                }
+                None => false,
+            }
+        });
+        assert!(found, "{}: no systemd came up\n{}", self.name, self.console());
+        self.pid1 = pid1;
         // Nothing or "offline" until PID 1 takes calls; then --wait waits for the boot's
         // end.
         let mut state = String::new();
         wait_until(BOOT_WAIT, Duration::from_millis(50), || {
-            let up = booted.exec_within(&["systemctl", "is-system-running", "--wait"], BOOT_WAIT);
+            let up = self.exec_within(&["systemctl", "is-system-running", "--wait"], BOOT_WAIT);
             state = String::from_utf8_lossy(&up.stdout).trim().to_string();
-            matches!(
-                state.as_str(),
-                "running" | "degraded" | "maintenance" | "stopping"
-            )
+            matches!(state.as_str(), "running" | "degraded" | "maintenance" | "stopping")
         });
         assert!(
             state == "running" || state == "degraded",
             "{}: systemd says {state:?} after booting\n{}\nfailed units: {}",
-            booted.name,
-            booted.console(),
-            String::from_utf8_lossy(
-                &booted
-                    .exec(&["systemctl", "--failed", "--no-legend"])
-                    .stdout
-            )
+            self.name,
+            self.console(),
+            String::from_utf8_lossy(&self.exec(&["systemctl", "--failed", "--no-legend"]).stdout)
         );
-        booted.boot_time = started.elapsed();
-        booted
+        self.boot_time = started.elapsed();
     }
+
+    /// `systemctl reboot` inside: waits for the shutdown to end (nspawn exits; the
+    /// shutdown stops every service as a real reboot does), then boots again on the same
+    /// root. Returns how long the shutdown took.
+    pub fn reboot(&mut self) -> Duration {
+        let asked = Instant::now();
+        // It may not return: the system goes away under it.
+        let mut c = Command::new("nsenter");
+        c.args(["-t", &self.pid1.to_string(), "-a", "--", "systemctl", "reboot"]);
+        let _ = run_timeout(&mut c, Duration::from_secs(30));
+        let mut child = self.nspawn.take().expect("a running host");
+        let ended = wait_until(Duration::from_secs(60), Duration::from_millis(20), || {
+            matches!(child.try_wait(), Ok(Some(_)))
+        });
+        assert!(ended, "{}: did not shut down within 60 s", self.name);
+        let shutdown = asked.elapsed();
+        self.start();
+        shutdown
+    }
+
 
     pub fn name(&self) -> &str {
         &self.name
     }
 
-    /// A path inside the host's file system, as this machine reaches it.
+    /// A path inside the host's file system, as this machine reaches it. Not under
+    /// /tmp: nspawn mounts a tmpfs there, which hides what is written here.
     pub fn path(&self, inside: &str) -> PathBuf {
         self.root.join(inside.trim_start_matches('/'))
     }
@@ -260,7 +278,7 @@ impl Booted {
     pub fn install_vipd(&self, config: &str) {
         if let Some(deb) = std::env::var_os("VIPD_DEB") {
             let deb = PathBuf::from(deb);
-            let inside = "/tmp/vipd.deb";
+            let inside = "/root/vipd.deb";
             if let Err(e) = std::fs::copy(&deb, self.path(inside)) {
                 panic!("cannot copy {}: {e}", deb.display());
             }

@@ -15,7 +15,7 @@ fn installs_removes_and_purges_on_a_booted_host() {
     let lan = Lan::new("package");
     let h = Booted::boot(lan.host_at("pkg", 21));
     let package = deb();
-    let inside = "/tmp/vipd.deb";
+    let inside = "/root/vipd.deb";
     std::fs::copy(&package, h.path(inside)).expect("copy the package into the host");
     h.exec_ok(&["dpkg", "-i", inside]);
 
