@@ -15,24 +15,28 @@ impl Node {
             return;
         };
         // A leaving master of the same virtual router (reloaded away or restarted) waits
-        // for this advert to end its handover.
+        // for this advert to end its handover: it hears only what a running instance
+        // would, through the same peer filter and authentication (a forged advert must
+        // not end a handover early).
         for k in (0..self.leaving.len()).rev() {
             let inst = &self.leaving[k];
-            if inst.cfg.vrid == vrid
-                && inst.family() == family
-                && self.ifindex(&inst.cfg.interface) == Some(d.ifindex)
+            if inst.cfg.vrid != vrid
+                || inst.family() != family
+                || self.ifindex(&inst.cfg.interface) != Some(d.ifindex)
+                || !inst.accepts_from(d.src)
             {
-                self.feed_leaving(
-                    now,
-                    k,
-                    Input::Packet {
-                        src: d.src,
-                        dst: d.dst,
-                        ttl: d.ttl,
-                        bytes: &d.bytes,
-                    },
-                );
+                continue;
             }
+            let input = match self.leaving[k].authenticate(d.src, &d.bytes) {
+                Ok(bytes) => Input::Packet {
+                    src: d.src,
+                    dst: d.dst,
+                    ttl: d.ttl,
+                    bytes,
+                },
+                Err(e) => Input::Rejected(e),
+            };
+            self.feed_leaving(now, k, input);
         }
         let target = self.instances.iter().position(|inst| {
             inst.cfg.vrid == vrid
