@@ -1101,7 +1101,9 @@ impl Router {
         self.timer = Some((Timer::MasterDown, moved));
     }
 
-    fn master_down_interval(&self) -> Duration {
+    /// Master_Down_Interval as this router counts it now (RFC 5798 §6.1: its
+    /// effective priority, Master_Adver_Interval as learned).
+    pub fn master_down_interval(&self) -> Duration {
         master_down_interval(
             self.cfg.version,
             self.effective_priority(),

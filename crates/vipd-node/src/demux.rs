@@ -62,8 +62,15 @@ impl Node {
         // With `auth`, only a message whose trailer holds goes on (see `auth`).
         let bytes = match self.instances[i].authenticate(d.src, &d.bytes) {
             Ok(message) => message,
-            Err(e) => return self.feed(now, i, Input::Rejected(e)),
+            Err(e) => {
+                self.auth_dropped(now, i, d.src, &e);
+                return self.feed(now, i, Input::Rejected(e));
+            }
         };
+        let was_master = self.instances[i]
+            .router
+            .as_ref()
+            .is_some_and(|r| r.state() == vipd_engine::State::Master);
         self.receiving_from = Some(d.src);
         self.feed(
             now,
@@ -76,6 +83,9 @@ impl Node {
             },
         );
         self.receiving_from = None;
+        if self.instances.get(i).is_some_and(|x| x.cfg.auth.is_some()) {
+            self.auth_accepted(now, i, d.src, bytes, was_master);
+        }
     }
 
     /// An advert for unicast instance `i` from an address it does not list: dropped and

@@ -41,6 +41,7 @@ use std::time::Duration;
 
 use vipd_engine::{Instant, State};
 use vipd_node::config::{Config, Vip};
+use vipd_node::AuthState;
 use vipd_node::{
     Addr, Caller, CheckResult, CheckRunId, Command, Datagram, Event, ExitError, HookResult,
     HookRunId, HostInfo, IfaceRead, Level, Link, LinkReadError, Maintenance, Node, Record,
@@ -136,6 +137,13 @@ pub enum Act {
     /// they were asked for (`None`: they never answer). By default every run answers
     /// exit 0 after 0 s.
     SetHooks(HostId, Option<(Duration, HookResult)>),
+    /// From now on the host's wall clock is this many nanoseconds off the simulated
+    /// time (negative: behind), as a vipd started later reads it (a VM restored from a
+    /// snapshot, a boot before NTP).
+    SetWallClock(HostId, i64),
+    /// The host's state directory holds this authentication state from now on (a
+    /// restore from a snapshot, or a wiped directory with the default).
+    KeepAuth(HostId, AuthState),
 }
 
 /// One timeline entry.
@@ -176,6 +184,8 @@ pub enum Seen {
     Watch { check: String, on: bool },
     /// The node asked for this maintenance state to be kept (written to "disk").
     Saved(Maintenance),
+    /// The node asked for this authentication state to be kept (written to "disk").
+    SavedAuth(AuthState),
     /// The node published an event for the watchers (`vipctl watch`), stamped with
     /// this instant.
     Published {
@@ -262,6 +272,10 @@ struct Host {
     /// The maintenance state kept under the state directory: survives crashes and
     /// restarts, given to every new node.
     saved: Maintenance,
+    /// The authentication state kept under the state directory, as `saved`.
+    saved_auth: AuthState,
+    /// How far the host's wall clock is off the simulated time, in nanoseconds.
+    clock_offset_ns: i64,
 }
 
 enum Item {
@@ -358,6 +372,8 @@ impl LanBuilder {
                     },
                 )),
                 saved: Maintenance::default(),
+                saved_auth: AuthState::default(),
+                clock_offset_ns: 0,
             })
             .collect();
         Lan {
@@ -478,6 +494,11 @@ impl Lan {
     /// Host `h`'s own IPv4 address on `eth1` (a LAN of two segments).
     pub fn addr2_v4(h: HostId) -> IpAddr {
         own_addrs_on(h, IFACE2)[0].addr
+    }
+
+    /// The authentication state host `h`'s state directory holds.
+    pub fn kept_auth(&self, h: HostId) -> &AuthState {
+        &self.hosts[h].saved_auth
     }
 
     /// The bytes of the last advert host `h` sent, as they went on the wire.
@@ -691,7 +712,9 @@ impl Lan {
                 let info = HostInfo {
                     hostname: format!("host{h}"),
                     pid: 1000 + u32::try_from(h).unwrap_or(0),
-                    started_unix_ns: SIM_EPOCH_NS + now.as_nanos(),
+                    started_unix_ns: (SIM_EPOCH_NS + now.as_nanos())
+                        .saturating_add_signed(host.clock_offset_ns),
+                    auth: host.saved_auth.clone(),
                 };
                 host.node = Some(Node::new(
                     now,
@@ -787,6 +810,8 @@ impl Lan {
             }
             Act::Inject { src, dst, bytes } => self.transmit(None, src, dst, bytes),
             Act::SetHooks(h, answer) => self.hosts[h].hook_answer = answer,
+            Act::SetWallClock(h, offset) => self.hosts[h].clock_offset_ns = offset,
+            Act::KeepAuth(h, state) => self.hosts[h].saved_auth = state,
             Act::SetCheck(h, name, answer) => {
                 self.hosts[h]
                     .check_answers
@@ -1076,6 +1101,10 @@ impl Lan {
             Command::SaveMaintenance(m) => {
                 self.hosts[h].saved = m.clone();
                 self.record(h, Seen::Saved(m));
+            }
+            Command::SaveAuth(a) => {
+                self.hosts[h].saved_auth = a.clone();
+                self.record(h, Seen::SavedAuth(a));
             }
             Command::Record(r) => self.record(h, Seen::Record(r)),
             Command::Publish(p) => self.record(
