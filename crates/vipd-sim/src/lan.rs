@@ -95,6 +95,9 @@ pub enum Act {
     Heal,
     /// The host's next `n` VIP adds fail.
     FailAdds(HostId, u32),
+    /// The host's next VIP add of more than `n` VIPs fails part way, as the kernel can:
+    /// the first `n` are added, the next one is refused, the rest are not tried.
+    FailAddAt(HostId, usize),
     /// The host's next `n` VIP removals fail.
     FailRemoves(HostId, u32),
     /// A control request (`vipctl status`).
@@ -253,6 +256,8 @@ struct Host {
     /// `eth0`, then `eth1` on a LAN of two segments.
     kernels: Vec<Kernel>,
     fail_adds: u32,
+    /// The next add of more VIPs than this fails at this one.
+    fail_add_at: Option<usize>,
     fail_removes: u32,
     fail_reads: bool,
     /// Other interfaces: name -> (index, up).
@@ -292,6 +297,8 @@ enum Item {
         generation: u64,
         job: VipJob,
         ok: bool,
+        /// An add that fails at this VIP, those before it added.
+        refuse_at: Option<usize>,
     },
 }
 
@@ -354,6 +361,7 @@ impl LanBuilder {
                     })
                     .collect(),
                 fail_adds: 0,
+                fail_add_at: None,
                 fail_removes: 0,
                 fail_reads: false,
                 others: BTreeMap::new(),
@@ -696,7 +704,8 @@ impl Lan {
                 generation,
                 job,
                 ok,
-            } => self.job_end(host, generation, job, ok),
+                refuse_at,
+            } => self.job_end(host, generation, job, ok, refuse_at),
         }
     }
 
@@ -792,6 +801,7 @@ impl Lan {
                 }
             }
             Act::FailAdds(h, n) => self.hosts[h].fail_adds = n,
+            Act::FailAddAt(h, n) => self.hosts[h].fail_add_at = Some(n),
             Act::FailRemoves(h, n) => self.hosts[h].fail_removes = n,
             Act::FailReads(h, fail) => self.hosts[h].fail_reads = fail,
             Act::Arrive(h, src, bytes) => {
@@ -1071,6 +1081,10 @@ impl Lan {
                 };
                 let ok = *fails == 0;
                 *fails = fails.saturating_sub(1);
+                let refuse_at = match host.fail_add_at {
+                    Some(n) if add && ok && n < job.vips.len() => host.fail_add_at.take(),
+                    _ => None,
+                };
                 let job_latency = self.job_latency;
                 let Some(k) = self.kernel_mut(h, &job.interface.clone()) else {
                     // No such interface here: the job fails when it would have ended.
@@ -1081,6 +1095,7 @@ impl Lan {
                             generation,
                             job,
                             ok: false,
+                            refuse_at: None,
                         },
                     );
                     return None;
@@ -1094,6 +1109,7 @@ impl Lan {
                         generation,
                         job,
                         ok,
+                        refuse_at,
                     },
                 );
             }
@@ -1249,7 +1265,14 @@ impl Lan {
     /// fails ("no such device") and a removal is done (the addresses went with it),
     /// neither touching the interface there is now. The jobs of a crashed run are
     /// lost with it.
-    fn job_end(&mut self, h: HostId, generation: u64, job: VipJob, ok: bool) {
+    fn job_end(
+        &mut self,
+        h: HostId,
+        generation: u64,
+        job: VipJob,
+        ok: bool,
+        refuse_at: Option<usize>,
+    ) {
         let add = matches!(job.op, VipOp::Add { .. });
         if self.hosts[h].generation != generation {
             return;
@@ -1274,6 +1297,20 @@ impl Lan {
         } else {
             Ok(())
         };
+        // An add that fails part way: the VIPs before the refused one are in the kernel.
+        if let (true, true, Some(n)) = (result.is_ok(), there, refuse_at) {
+            for vip in &job.vips[..n] {
+                self.add_addr(h, &job.interface, *vip, true);
+            }
+            let result = Err(VipJobError {
+                failed: job.vips.get(n).copied().into_iter().collect(),
+                message: "refused by the simulated kernel part way".into(),
+            });
+            self.record(h, Seen::JobDone { add, ok: false });
+            self.deliver(h, Event::VipJobDone { id: job.id, result });
+            self.addresses_changed(h, &job.interface);
+            return;
+        }
         let changed = result.is_ok() && there;
         if changed {
             for vip in &job.vips {
