@@ -87,51 +87,78 @@ fn replace(dir: &Path, file: &str, mut text: Vec<u8>) -> Result<(), StateError> 
     write().map_err(|e| StateError::Write(path, e))
 }
 
-/// One state to keep.
+/// One state to keep. An authentication save carries nothing: the newest state waits in
+/// [`StateWriter`]'s `pending_auth` (later ones replace earlier ones not yet written).
 enum Save {
     Maintenance(Maintenance),
-    Auth(AuthState),
+    Auth,
+}
+
+/// The newest authentication state not yet written, and the lock every write of
+/// `auth.json` holds (the writer task's and the last one, in `Drop`).
+#[derive(Default)]
+struct PendingAuth {
+    state: std::sync::Mutex<Option<AuthState>>,
+    writing: std::sync::Mutex<()>,
+}
+
+impl PendingAuth {
+    fn take(&self) -> Option<AuthState> {
+        self.state.lock().map(|mut s| s.take()).unwrap_or(None)
+    }
+
+    /// Writes the newest pending state, if any.
+    fn write(&self, dir: &Path) -> Option<Result<(), StateError>> {
+        let _writing = self.writing.lock();
+        let a = self.take()?;
+        Some(save_auth(dir, &a))
+    }
 }
 
 /// Writes the states the node asks to keep in `dir`, one after the other, off the main
-/// loop.
+/// loop. The authentication state still pending when it is dropped (the one the node
+/// asked for on its way out, after the loop ended) is written then, synchronously.
 pub struct StateWriter {
     tx: mpsc::UnboundedSender<Save>,
+    pending_auth: std::sync::Arc<PendingAuth>,
+    dir: PathBuf,
 }
 
 impl StateWriter {
     pub fn spawn(dir: PathBuf) -> StateWriter {
         let (tx, mut rx) = mpsc::unbounded_channel::<Save>();
+        let pending_auth = std::sync::Arc::new(PendingAuth::default());
+        let pending = pending_auth.clone();
+        let d = dir.clone();
         tokio::spawn(async move {
             while let Some(save) = rx.recv().await {
-                let d = dir.clone();
-                let auth = matches!(save, Save::Auth(_));
-                let result = tokio::task::spawn_blocking(move || match save {
-                    Save::Maintenance(m) => save_maintenance(&d, &m),
-                    Save::Auth(a) => save_auth(&d, &a),
-                })
-                .await;
-                match (result, auth) {
-                    (Ok(Ok(())), false) => info!(
-                        "maintenance state saved in {}",
-                        dir.join(MAINTENANCE_FILE).display()
-                    ),
-                    (Ok(Ok(())), true) => debug!(
-                        "authentication state saved in {}",
-                        dir.join(AUTH_FILE).display()
-                    ),
-                    (Ok(Err(e)), false) => {
-                        error!("{e}; a restart would not keep this maintenance state")
+                let (d, pending) = (d.clone(), pending.clone());
+                match save {
+                    Save::Maintenance(m) => {
+                        let path = d.join(MAINTENANCE_FILE);
+                        match tokio::task::spawn_blocking(move || save_maintenance(&d, &m)).await {
+                            Ok(Ok(())) => info!("maintenance state saved in {}", path.display()),
+                            Ok(Err(e)) => {
+                                error!("{e}; a restart would not keep this maintenance state")
+                            }
+                            Err(e) => error!("state writer failed: {e}"),
+                        }
                     }
-                    (Ok(Err(e)), true) => error!(
-                        "{e}; a restart would number authenticated adverts from the wall \
-                         clock and forget the peers' numbers"
-                    ),
-                    (Err(e), _) => error!("state writer failed: {e}"),
+                    Save::Auth => {
+                        let path = d.join(AUTH_FILE);
+                        match tokio::task::spawn_blocking(move || pending.write(&d)).await {
+                            Ok(result) => log_auth(&path, result),
+                            Err(e) => error!("state writer failed: {e}"),
+                        }
+                    }
                 }
             }
         });
-        StateWriter { tx }
+        StateWriter {
+            tx,
+            pending_auth,
+            dir,
+        }
     }
 
     pub fn save(&self, m: Maintenance) {
@@ -141,9 +168,30 @@ impl StateWriter {
     }
 
     pub fn save_auth(&self, a: AuthState) {
-        if self.tx.send(Save::Auth(a)).is_err() {
+        if let Ok(mut s) = self.pending_auth.state.lock() {
+            *s = Some(a);
+        }
+        if self.tx.send(Save::Auth).is_err() {
             error!("state writer is gone; the authentication state was not saved");
         }
+    }
+}
+
+impl Drop for StateWriter {
+    fn drop(&mut self) {
+        let path = self.dir.join(AUTH_FILE);
+        log_auth(&path, self.pending_auth.write(&self.dir));
+    }
+}
+
+fn log_auth(path: &Path, result: Option<Result<(), StateError>>) {
+    match result {
+        Some(Ok(())) => debug!("authentication state saved in {}", path.display()),
+        Some(Err(e)) => error!(
+            "{e}; a restart would number authenticated adverts from the wall clock and \
+             forget the peers' numbers"
+        ),
+        None => {}
     }
 }
 
@@ -190,6 +238,21 @@ mod tests {
         save_auth(&dir, &a).expect("save");
         assert_eq!(load_auth(&dir).expect("load"), a);
         assert!(!dir.join(format!(".{AUTH_FILE}.tmp")).exists());
+        // The last save, asked for just before the exit (the loop is over, the writer
+        // task never runs again): written when the writer is dropped.
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("a runtime");
+        let last = AuthState {
+            next_seq: a.next_seq + 1,
+            ..a.clone()
+        };
+        rt.block_on(async {
+            let w = StateWriter::spawn(dir.clone());
+            w.save_auth(last.clone());
+            drop(w);
+        });
+        assert_eq!(load_auth(&dir).expect("load"), last);
         fs::write(dir.join(AUTH_FILE), "garbage").expect("write");
         assert!(matches!(load_auth(&dir), Err(StateError::ParseAuth(..))));
         let _ = fs::remove_dir_all(&dir);
