@@ -246,7 +246,10 @@ impl Node {
                 .then(|| self.checks.next_due())
                 .flatten(),
             self.drops.next_due(),
-            self.auth.next_due(),
+            // Nothing is written after the exit.
+            self.auth
+                .next_due()
+                .filter(|_| !self.stopping.as_ref().is_some_and(|s| s.exited())),
         ];
         routers.chain(own.into_iter().flatten()).min()
     }
