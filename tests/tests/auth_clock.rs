@@ -4,7 +4,9 @@
 //! again under libfaketime one hour behind. Its adverts must still be numbered above
 //! everything it sent before (the reservation kept in its state directory), so b
 //! accepts them and yields: one holder again within b's Master_Down_Interval + 1 s of
-//! a's first advert, measured from tcpdump's capture times (the kernel's).
+//! a's first advert, measured from tcpdump's capture times (the kernel's). With a's
+//! state directory emptied as well, a re-syncs by itself (its numbers jump ahead once b
+//! has advertised below it for longer than a's Master_Down_Interval).
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -157,4 +159,89 @@ fn a_master_restarted_with_its_clock_an_hour_behind_is_the_one_holder_again() {
     // What a kept for its next start: a reservation above the numbers it uses now.
     let kept = std::fs::read_to_string(a.state_dir().join("auth.json")).unwrap_or_default();
     assert!(kept.contains("\"next_seq\""), "a's auth.json: {kept:?}");
+}
+
+/// The same restart with a's state directory emptied too (a snapshot from before its
+/// first run): b drops a's adverts as replays and stays master; a, master again and
+/// hearing b below it for longer than its Master_Down_Interval, moves its numbers ahead
+/// and b yields. b warned about the replays; `vipctl status` shows the alarm.
+#[test]
+fn with_its_kept_numbers_lost_too_the_restarted_master_resyncs() {
+    let _serial = exclusive();
+    let lan = Lan::new("authresync");
+    let a = lan.host_at("a", 11);
+    let b = lan.host_at("b", 12);
+    let key_a = write_key(&a);
+    let key_b = write_key(&b);
+    a.spawn_vipd(&auth_web(150, &key_a));
+    b.spawn_vipd(&auth_web(100, &key_b));
+    let both = [&a, &b];
+    assert_roles(&both, "a", VIP4, SETTLE, "a never became the only master");
+    assert!(a.kill(Signal::SIGTERM), "cannot signal a's vipd");
+    assert!(
+        a.wait_vipd_exit(Duration::from_secs(5)).is_some(),
+        "a's vipd did not exit"
+    );
+    assert!(
+        wait_master(&b, VIP4, Duration::from_secs(3)),
+        "b did not take over:\n{}",
+        describe(&both, VIP4)
+    );
+    let kept = a.state_dir().join("auth.json");
+    match std::fs::remove_file(&kept) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => panic!("cannot remove {}: {e}", kept.display()),
+    }
+
+    let capture = lan.capture("br0", "ip proto 112");
+    let a_again = spawn_vipd_behind(&a, &auth_web(150, &key_a));
+    assert!(
+        wait_master(&a, VIP4, Duration::from_secs(3)),
+        "the restarted a did not become master:\n{}",
+        describe(&both, VIP4)
+    );
+    // a's Master_Down_Interval to notice, then one of b's adverts to answer.
+    let a_mdi_s = master_down_ms(150, 200.0) / 1e3;
+    let bound_s = a_mdi_s + 0.2 + 1.0;
+    std::thread::sleep(Duration::from_secs_f64(bound_s + 1.5));
+
+    let from_a = adverts_from(&capture, &a.ipv4, 51);
+    let first = from_a
+        .iter()
+        .find(|x| x.prio == 150)
+        .unwrap_or_else(|| panic!("no advert of the restarted a captured"));
+    let from_b = adverts_from(&capture, &b.ipv4, 51);
+    let last_b = from_b.last().map_or(first.t, |x| x.t);
+    println!(
+        "a restarted {BEHIND} without its kept numbers: b's last advert {:.1} ms after a's first (bound {:.1} ms)",
+        (last_b - first.t) * 1e3,
+        bound_s * 1e3
+    );
+    assert!(
+        last_b - first.t <= bound_s,
+        "b kept advertising {:.1} ms after a's first advert: a {:?}, b {:?}",
+        (last_b - first.t) * 1e3,
+        describe_adverts(&from_a, first.t),
+        describe_adverts(&from_b, first.t)
+    );
+    assert!(
+        !b.has_addr(VIP4),
+        "b still holds the VIP:\n{}",
+        describe(&both, VIP4)
+    );
+    assert!(
+        a_again.log_text().contains("does not hear us"),
+        "a did not say why it moved its numbers"
+    );
+    let sb = b.status();
+    let bi = first_instance(&sb);
+    assert_eq!(bi.state, State::Backup, "{bi:?}");
+    assert!(
+        bi.drops.get("auth_replay").copied().unwrap_or(0) > 0,
+        "{bi:?}"
+    );
+    assert_eq!(bi.auth_alarms, 1, "{bi:?}");
+    let text = b.vipctl_status_text();
+    assert!(text.contains("auth alarms: 1"), "{text}");
 }
