@@ -448,6 +448,8 @@ mod tests {
                 adverts_received: 0,
                 drops: BTreeMap::new(),
                 address_mismatch: None,
+                auth_alarms: 0,
+                auth_failing: Vec::new(),
                 tracking: Vec::new(),
                 maintenance: false,
                 notify: None,

@@ -344,6 +344,29 @@ fn render_instance(out: &mut String, i: &InstanceStatus) {
             drops.join(", ")
         },
     );
+    for f in &i.auth_failing {
+        line(
+            "auth failing",
+            format!(
+                "{} ({}) for {}, {} advert{} dropped",
+                f.from,
+                f.reason,
+                seconds(f.for_s),
+                f.dropped,
+                plural(f.dropped)
+            ),
+        );
+    }
+    if i.auth_alarms > 0 {
+        line(
+            "auth alarms",
+            format!(
+                "{} (adverts of one source failing authentication for longer than \
+                 Master_Down_Interval)",
+                i.auth_alarms
+            ),
+        );
+    }
     if let Some(m) = &i.address_mismatch {
         line(
             "vip mismatch",
@@ -470,6 +493,8 @@ pub(crate) mod tests {
             adverts_received: 3,
             drops: BTreeMap::from([("bad_ttl".into(), 2), ("bad_checksum".into(), 0)]),
             address_mismatch: None,
+            auth_alarms: 0,
+            auth_failing: Vec::new(),
             tracking: Vec::new(),
             maintenance: false,
             notify: None,
@@ -503,6 +528,8 @@ pub(crate) mod tests {
             adverts_received: 18_000,
             drops: BTreeMap::new(),
             address_mismatch: None,
+            auth_alarms: 0,
+            auth_failing: Vec::new(),
             tracking: Vec::new(),
             maintenance: false,
             notify: None,
@@ -704,6 +731,35 @@ web6       eth0        52     backup,maintenance   90/100   fe80::1   0/1    1/2
         assert_ne!(old, json);
         let back: Status = serde_json::from_str(&old).expect("parse without the field");
         assert_eq!(back.instances[1].master_advert_interval_ms, None);
+    }
+
+    #[test]
+    fn lasting_auth_failures_are_shown_and_optional_on_the_wire() {
+        let mut s = sample_status();
+        let text = render_status(&s);
+        assert!(!text.contains("auth "), "{text}");
+        let json = serde_json::to_string(&s).expect("serialise");
+        assert!(!json.contains("auth_"), "{json}");
+        s.instances[1].auth_alarms = 1;
+        s.instances[1].auth_failing = vec![vipd_api::AuthFailing {
+            from: "fe80::1".into(),
+            reason: "auth_replay".into(),
+            for_s: 4.2,
+            dropped: 40,
+        }];
+        let text = render_status(&s);
+        for want in [
+            "\n   auth failing: fe80::1 (auth_replay) for 4.2s, 40 adverts dropped\n",
+            "\n    auth alarms: 1 (adverts of one source failing authentication for longer than Master_Down_Interval)\n",
+        ] {
+            assert!(text.contains(want), "{want:?} in:\n{text}");
+        }
+        for line in text.lines().skip(1).filter(|line| !line.is_empty()) {
+            assert_eq!(line.find(": "), Some(LABEL_WIDTH), "misaligned: {line:?}");
+        }
+        let json = serde_json::to_string(&s).expect("serialise");
+        let back: Status = serde_json::from_str(&json).expect("parse");
+        assert_eq!(back, s);
     }
 
     #[test]

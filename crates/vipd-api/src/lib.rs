@@ -303,6 +303,16 @@ pub struct InstanceStatus {
     /// without a bump: optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub address_mismatch: Option<AddressMismatch>,
+    /// With `auth`: how many times adverts from one source kept failing authentication
+    /// for longer than Master_Down_Interval (each warned about once). Added in protocol
+    /// version 1 without a bump: optional.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub auth_alarms: u64,
+    /// With `auth`: the sources whose adverts have failed authentication for longer
+    /// than Master_Down_Interval and still do. Added in protocol version 1 without a
+    /// bump: optional.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub auth_failing: Vec<AuthFailing>,
     /// The checks this instance tracks and what each does to it now; the priority
     /// they produce is `priority_effective`. Optional, so older peers parse it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -369,6 +379,23 @@ pub struct NotifyStatus {
     /// The newest failure, in words.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_failure: Option<String>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+/// A source whose adverts keep failing authentication (see
+/// `InstanceStatus::auth_failing`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuthFailing {
+    pub from: String,
+    /// The last failure's counter name: "auth_replay", "auth_bad_mac", ...
+    pub reason: String,
+    /// Seconds since its first failure of this stretch.
+    pub for_s: f64,
+    /// Its adverts dropped in this stretch.
+    pub dropped: u64,
 }
 
 /// Adverts that listed other virtual addresses than the instance's own.

@@ -434,6 +434,7 @@ impl Router {
             ));
         }
         let announce_changed = cfg.announce != old.announce;
+        let before = (self.effective_priority(), self.state, self.timer);
         if cfg.version == Version::V2 || self.master.is_none() {
             // RFC 3768: v2 intervals are configuration. v3 with no master heard yet:
             // as at start-up (§6.4.1), Master_Adver_Interval = Advertisement_Interval.
@@ -453,6 +454,7 @@ impl Router {
                 stint.announce_at = Some(stint.announce_at.map_or(next, |at| at.min(next)));
             }
         }
+        self.priority_changed(now, before);
         Ok(())
     }
 
@@ -567,9 +569,11 @@ impl Router {
                 self.reconsider_fault(now);
             }
             Input::Tracked { weight, fault } => {
+                let before = (self.effective_priority(), self.state, self.timer);
                 self.track_weight = weight;
                 self.faults.tracked = fault;
                 self.reconsider_fault(now);
+                self.priority_changed(now, before);
             }
             Input::VipApplied { id, ok } => self.vip_applied(now, id, ok),
             Input::AdvertSent { ok } => self.advert_sent(now, ok),
@@ -1062,7 +1066,44 @@ impl Router {
         }
     }
 
-    fn master_down_interval(&self) -> Duration {
+    /// RFC 5798 §6.4.2 with §6.1: a Backup's Master_Down_Interval depends on its
+    /// priority through Skew_Time, so when the effective priority changes (`before`:
+    /// the priority, state and timer before the change) a running Master_Down_Timer
+    /// moves by the change of Skew_Time: it runs out when it would have, had it been
+    /// set with the new priority (at once if that moment has passed). A timer set anew
+    /// meanwhile (Fault left for Backup) already used the new priority.
+    fn priority_changed(&mut self, now: Instant, before: (u8, State, Option<(Timer, Instant)>)) {
+        let (old_priority, old_state, old_timer) = before;
+        let new_priority = self.effective_priority();
+        if new_priority == old_priority
+            || old_state != State::Backup
+            || self.state != State::Backup
+            || self.timer != old_timer
+        {
+            return;
+        }
+        let Some((Timer::MasterDown, at)) = self.timer else {
+            return;
+        };
+        let skew = |p| skew_time(self.cfg.version, p, self.master_adver_interval_cs);
+        let (old_skew, new_skew) = (skew(old_priority), skew(new_priority));
+        let moved = if new_skew >= old_skew {
+            at + (new_skew - old_skew)
+        } else {
+            // Earlier, but never before now.
+            let earlier = old_skew - new_skew;
+            if at.saturating_since(now) > earlier {
+                now + (at.saturating_since(now) - earlier)
+            } else {
+                now
+            }
+        };
+        self.timer = Some((Timer::MasterDown, moved));
+    }
+
+    /// Master_Down_Interval as this router counts it now (RFC 5798 §6.1: its
+    /// effective priority, Master_Adver_Interval as learned).
+    pub fn master_down_interval(&self) -> Duration {
         master_down_interval(
             self.cfg.version,
             self.effective_priority(),

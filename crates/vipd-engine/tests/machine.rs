@@ -1327,6 +1327,40 @@ fn tracked_weight_is_clamped_and_carried_in_adverts() {
     assert_eq!(owner.effective_priority(), 255);
 }
 
+/// RFC 5798 §6.4.2 with §6.1: Skew_Time, and so Master_Down_Interval, depends on the
+/// priority; a Backup whose effective priority changes runs its Master_Down_Timer as if
+/// it had been set with the new one.
+#[test]
+fn a_backups_master_down_timer_follows_its_effective_priority() {
+    let mut r = backup(cfg(100, 100));
+    // MDI(100) = 3 s + 156/256 s = 3.609375 s.
+    assert_eq!(r.poll_timeout(), Some(ns(3_609_375_000)));
+    // A tracked check fails at 0.5 s: priority 50, Skew_Time 206/256 s = 0.8046875 s.
+    tracked(&mut r, ns(500_000_000), -50, false);
+    assert_eq!(r.effective_priority(), 50);
+    assert_eq!(r.poll_timeout(), Some(ns(3_804_687_500)));
+    // A master of priority 80 is heard at 1 s: 1 s + MDI(50) = 4.8046875 s.
+    rx(&mut r, secs(1), 1, &v3(1, 80, 100));
+    assert_eq!(r.poll_timeout(), Some(ns(4_804_687_500)));
+    // The check recovers at 1.5 s: priority 100, the timer runs out 1 s + MDI(100) =
+    // 4.609375 s, not at 4.8046875 s.
+    tracked(&mut r, ns(1_500_000_000), 0, false);
+    assert_eq!(r.poll_timeout(), Some(ns(4_609_375_000)));
+    assert!(outs(&mut r).is_empty());
+    // Its adverts now rank below ours and are discarded (preempt).
+    for t in 2..=4 {
+        rx(&mut r, secs(t), 1, &v3(1, 80, 100));
+    }
+    assert_eq!(r.poll_timeout(), Some(ns(4_609_375_000)));
+    r.timeout_and_vips(ns(4_609_375_000), true);
+    assert_eq!(r.state(), State::Master);
+    // A drop below what is left of the timer: it runs out at once, never in the past.
+    let mut late = backup(cfg(100, 100));
+    tracked(&mut late, ns(3_600_000_000), 154, false);
+    // Skew_Time(254) = 2/256 s: 3.0078125 s has passed, so now.
+    assert_eq!(late.poll_timeout(), Some(ns(3_600_000_000)));
+}
+
 // ---- drops -------------------------------------------------------------------------------
 
 #[test]
@@ -1851,13 +1885,13 @@ fn reconfigure_a_backup_above_its_master_preempts_at_the_master_down_timer() {
     let mut r = backup(cfg(100, 100));
     rx(&mut r, secs(1), 1, &v3(1, 150, 100));
     // Raised to 200 at 1.5 s: the master's next advert (2 s) is discarded (§6.4.2,
-    // preempt), so the timer set by the 1 s advert runs out: 1 + 3 + 156/256 s
-    // = 4.609375 s (the MDI of the priority it had when it was set).
+    // preempt), so the timer set by the 1 s advert runs out, moved to the new
+    // priority's Skew_Time (§6.1): 1 + 3 + 56/256 s = 4.21875 s.
     r.reconfigure(ns(1_500_000_000), cfg(200, 100))
         .expect("in place");
     rx(&mut r, secs(2), 1, &v3(1, 150, 100));
-    assert_eq!(r.poll_timeout(), Some(ns(4_609_375_000)));
-    r.handle(ns(4_609_375_000), Input::Timeout);
+    assert_eq!(r.poll_timeout(), Some(ns(4_218_750_000)));
+    r.handle(ns(4_218_750_000), Input::Timeout);
     assert_eq!(outs(&mut r), took_over());
 }
 

@@ -6,14 +6,13 @@
 //! sequence numbers:
 //! - **Send**: the node signs the bytes of every `Output::SendAdvert` of an instance
 //!   with `auth` (its current key) before handing them to the shell. The sequence number
-//!   is the node's, one counter for all its instances: it starts at the wall-clock time
-//!   the shell gave at start-up ([`crate::HostInfo::started_unix_ns`], nanoseconds since
-//!   the Unix epoch) and grows by one per advert, so a restarted vipd starts above
-//!   anything it sent before (unless the clock was set back by more than it ran).
-//! - **Receive**: before the engine sees a datagram for such an instance, the trailer
-//!   must be there and well-formed, its MAC must match under the current or the previous
-//!   key, and its sequence number must be above the last one accepted from that source
-//!   (remembered per instance, for at most [`MAX_SOURCES`] sources). Whatever fails is
+//!   is the node's, one counter for all its instances, that never goes back across
+//!   restarts whatever the wall clock does ([`crate::auth_state`]).
+//! - **Receive**: before the engine sees a datagram for such an instance (running or
+//!   leaving), the trailer must be there and well-formed, its MAC must match under the
+//!   current or the previous key, and its sequence number must be above the last one
+//!   accepted from that source (remembered per instance, for at most [`MAX_SOURCES`]
+//!   sources, and kept across restarts: [`crate::auth_state`]). Whatever fails is
 //!   dropped and counted under `auth_missing`, `auth_malformed`, `auth_bad_mac` or
 //!   `auth_replay`; only the VRRP message goes on to the engine, whose RFC 5798 §7.1
 //!   checks follow.
@@ -216,6 +215,20 @@ impl Replay {
         );
     }
 
+    /// Remembers what a run kept ([`crate::auth_state::AuthState::accepted`]).
+    pub fn kept(numbers: &BTreeMap<IpAddr, u64>) -> Replay {
+        let mut r = Replay::default();
+        for (src, seq) in numbers {
+            r.accept(*src, *seq);
+        }
+        r
+    }
+
+    /// The last number accepted from each source, to be kept across a restart.
+    pub fn kept_numbers(&self) -> BTreeMap<IpAddr, u64> {
+        self.last.iter().map(|(src, a)| (*src, a.seq)).collect()
+    }
+
     /// How many sources are remembered.
     pub fn len(&self) -> usize {
         self.last.len()
@@ -285,8 +298,7 @@ impl Node {
         if self.instances[i].cfg.auth.is_none() {
             return message;
         }
-        let seq = self.auth_seq;
-        self.auth_seq = self.auth_seq.saturating_add(1);
+        let seq = self.auth.take();
         match self.instances[i].cfg.auth.as_ref() {
             Some(auth) => sign(&auth.key, src, message, seq),
             None => message,

@@ -15,24 +15,28 @@ impl Node {
             return;
         };
         // A leaving master of the same virtual router (reloaded away or restarted) waits
-        // for this advert to end its handover.
+        // for this advert to end its handover: it hears only what a running instance
+        // would, through the same peer filter and authentication (a forged advert must
+        // not end a handover early).
         for k in (0..self.leaving.len()).rev() {
             let inst = &self.leaving[k];
-            if inst.cfg.vrid == vrid
-                && inst.family() == family
-                && self.ifindex(&inst.cfg.interface) == Some(d.ifindex)
+            if inst.cfg.vrid != vrid
+                || inst.family() != family
+                || self.ifindex(&inst.cfg.interface) != Some(d.ifindex)
+                || !inst.accepts_from(d.src)
             {
-                self.feed_leaving(
-                    now,
-                    k,
-                    Input::Packet {
-                        src: d.src,
-                        dst: d.dst,
-                        ttl: d.ttl,
-                        bytes: &d.bytes,
-                    },
-                );
+                continue;
             }
+            let input = match self.leaving[k].authenticate(d.src, &d.bytes) {
+                Ok(bytes) => Input::Packet {
+                    src: d.src,
+                    dst: d.dst,
+                    ttl: d.ttl,
+                    bytes,
+                },
+                Err(e) => Input::Rejected(e),
+            };
+            self.feed_leaving(now, k, input);
         }
         let target = self.instances.iter().position(|inst| {
             inst.cfg.vrid == vrid
@@ -58,8 +62,15 @@ impl Node {
         // With `auth`, only a message whose trailer holds goes on (see `auth`).
         let bytes = match self.instances[i].authenticate(d.src, &d.bytes) {
             Ok(message) => message,
-            Err(e) => return self.feed(now, i, Input::Rejected(e)),
+            Err(e) => {
+                self.auth_dropped(now, i, d.src, &e);
+                return self.feed(now, i, Input::Rejected(e));
+            }
         };
+        let was_master = self.instances[i]
+            .router
+            .as_ref()
+            .is_some_and(|r| r.state() == vipd_engine::State::Master);
         self.receiving_from = Some(d.src);
         self.feed(
             now,
@@ -72,6 +83,9 @@ impl Node {
             },
         );
         self.receiving_from = None;
+        if self.instances.get(i).is_some_and(|x| x.cfg.auth.is_some()) {
+            self.auth_accepted(now, i, d.src, bytes, was_master);
+        }
     }
 
     /// An advert for unicast instance `i` from an address it does not list: dropped and

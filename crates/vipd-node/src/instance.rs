@@ -29,6 +29,8 @@ pub struct Instance {
     pub not_a_peer: u64,
     /// With `auth`: the last sequence number accepted from each source.
     pub replay: crate::auth::Replay,
+    /// With `auth`: failures that last, and routers it outranks that do not hear it.
+    pub auth_watch: crate::auth_watch::AuthWatch,
     /// State changes by reason, across runs of the router (a counter for metrics).
     pub transitions_by_reason: std::collections::BTreeMap<&'static str, u64>,
 }
@@ -42,6 +44,7 @@ impl Instance {
             run: RunId(0),
             not_a_peer: 0,
             replay: crate::auth::Replay::default(),
+            auth_watch: Default::default(),
             transitions_by_reason: Default::default(),
         }
     }

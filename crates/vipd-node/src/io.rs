@@ -274,6 +274,11 @@ pub enum Command {
     /// atomically), so that a restart starts with it ([`crate::Node::new`]). Nothing
     /// answers: a failure is the shell's to log.
     SaveMaintenance(crate::maintenance::Maintenance),
+    /// Keep this authentication state under the state directory (replacing what is
+    /// there, atomically), so that a restart starts with it
+    /// ([`crate::HostInfo::auth`]): its sequence numbers above every one sent, the last
+    /// numbers accepted from each peer. Nothing answers: a failure is the shell's to log.
+    SaveAuth(crate::auth_state::AuthState),
     /// The node is done (after [`Event::Stop`]): exit with this result.
     Exit(Result<(), ExitError>),
     /// Run one check once (http, tcp, exec or file), within `timeout`, and answer with

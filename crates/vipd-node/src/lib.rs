@@ -12,6 +12,8 @@
 //! back as an event carrying it.
 
 pub mod auth;
+pub mod auth_state;
+pub mod auth_watch;
 mod check_config;
 mod checks;
 pub mod config;
@@ -35,6 +37,7 @@ pub mod vip;
 mod warn;
 mod watch;
 
+pub use auth_state::AuthState;
 pub use io::{
     has_vip, Addr, AdvertCopy, Caller, CheckResult, CheckRunId, Command, Datagram, Event,
     ExitError, Family, HookResult, HookRunId, IfaceRead, JobId, Level, Link, LinkReadError, OpenId,

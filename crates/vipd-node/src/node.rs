@@ -27,9 +27,13 @@ pub struct HostInfo {
     pub hostname: String,
     pub pid: u32,
     /// When the node started, in nanoseconds since the Unix epoch by the host's wall
-    /// clock: the first sequence number of authenticated adverts ([`crate::auth`]), so
-    /// that a restarted vipd's numbers start above its earlier run's.
+    /// clock: the least first sequence number of authenticated adverts
+    /// ([`crate::auth_state`]); `auth` keeps them above an earlier run's whatever the
+    /// clock says.
     pub started_unix_ns: u64,
+    /// What authentication kept under the state directory at the last run (nothing
+    /// kept: the default).
+    pub auth: crate::auth_state::AuthState,
 }
 
 /// What the node keeps per interface in use.
@@ -96,8 +100,8 @@ pub struct Node {
     runs: u64,
     /// Socket opens asked for so far.
     pub(crate) opens: u64,
-    /// The sequence number of the next authenticated advert.
-    pub(crate) auth_seq: u64,
+    /// The sequence numbers of authenticated adverts, and what is kept across restarts.
+    pub(crate) auth: crate::auth_state::AuthKeeper,
     commands: VecDeque<Command>,
 }
 
@@ -119,13 +123,23 @@ impl Node {
         host: HostInfo,
         maintenance: crate::maintenance::Maintenance,
     ) -> Node {
-        let instances = config
+        let instances: Vec<Instance> = config
             .instances
             .iter()
             .cloned()
-            .map(Instance::new)
+            .map(|c| {
+                let mut inst = Instance::new(c);
+                if let Some(kept) = host.auth.accepted.get(&inst.cfg.name) {
+                    inst.replay = crate::auth::Replay::kept(kept);
+                }
+                inst
+            })
             .collect();
-        let auth_seq = host.started_unix_ns;
+        let mut auth = crate::auth_state::AuthKeeper::new(host.started_unix_ns, &host.auth);
+        if instances.iter().any(|i| i.cfg.auth.is_some()) {
+            // Before anything is signed: this run's numbers reserved.
+            auth.reserve_now();
+        }
         let checks = crate::checks::Checks::new(now, &config.checks);
         let mut node = Node {
             config,
@@ -150,7 +164,7 @@ impl Node {
             service: Default::default(),
             runs: 0,
             opens: 0,
-            auth_seq,
+            auth,
             commands: VecDeque::new(),
         };
         node.note(
@@ -163,6 +177,7 @@ impl Node {
                 node.config.control_socket.display()
             ),
         );
+        node.save_auth(now);
         node.read_kernel(now);
         node.start_checks(now);
         node
@@ -210,6 +225,7 @@ impl Node {
             self.stop_progress(now);
         }
         self.publish_if_due(now);
+        self.save_auth(now);
         self.service_progress(kind);
     }
 
@@ -235,6 +251,10 @@ impl Node {
                 .then(|| self.checks.next_due())
                 .flatten(),
             self.drops.next_due(),
+            // Nothing is written after the exit.
+            self.auth
+                .next_due()
+                .filter(|_| !self.stopping.as_ref().is_some_and(|s| s.exited())),
         ];
         routers.chain(own.into_iter().flatten()).min()
     }
@@ -313,6 +333,37 @@ impl Node {
         }
         self.checks_due(now);
         self.drop_summaries_due(now);
+    }
+
+    /// Asks the shell to keep the authentication state if a save is due (see
+    /// [`crate::auth_state`]); `force`: on the way out, if anything changed.
+    fn save_auth_with(&mut self, now: Instant, force: bool) {
+        let Some(next_seq) = self.auth.save_due(now, force) else {
+            return;
+        };
+        let accepted = self
+            .instances
+            .iter()
+            .filter(|i| i.cfg.auth.is_some() && !i.replay.is_empty())
+            .map(|i| (i.cfg.name.clone(), i.replay.kept_numbers()))
+            .collect();
+        self.push(Command::SaveAuth(crate::auth_state::AuthState {
+            next_seq,
+            accepted,
+        }));
+    }
+
+    fn save_auth(&mut self, now: Instant) {
+        // Nothing runs after the exit.
+        if !self.stopping.as_ref().is_some_and(|s| s.exited()) {
+            self.save_auth_with(now, false);
+        }
+    }
+
+    /// On the way out, just before the exit: whatever changed since the last save.
+    pub(crate) fn save_auth_final(&mut self) {
+        let at = self.auth.last_save().unwrap_or(Instant::ZERO);
+        self.save_auth_with(at, true);
     }
 
     // ---- helpers for the other modules --------------------------------------------

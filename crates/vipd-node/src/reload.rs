@@ -55,6 +55,13 @@ impl Node {
                 "metrics changes take effect at the next restart",
             );
         }
+        // A restarted instance (or one removed and added again) still knows the numbers
+        // its peers' adverts were accepted up to: a new run is no replay window.
+        let replays: std::collections::BTreeMap<String, crate::auth::Replay> = self
+            .instances
+            .iter()
+            .map(|i| (i.cfg.name.clone(), i.replay.clone()))
+            .collect();
         let mut keep = Vec::new();
         let mut leaving = Vec::new();
         let mut updated = 0;
@@ -116,7 +123,11 @@ impl Node {
         let mut added = 0;
         for c in &new.instances {
             if !self.instances.iter().any(|i| i.cfg == *c) {
-                self.instances.push(Instance::new(c.clone()));
+                let mut inst = Instance::new(c.clone());
+                if let Some(r) = replays.get(&c.name) {
+                    inst.replay = r.clone();
+                }
+                self.instances.push(inst);
                 if !restarted.contains(&c.name) {
                     changes.push(format!("added {}", c.name));
                 }

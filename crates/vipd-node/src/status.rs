@@ -118,6 +118,8 @@ impl Node {
                     adverts_received: 0,
                     drops: Default::default(),
                     address_mismatch: None,
+                    auth_alarms: inst.auth_watch.alarms,
+                    auth_failing: Vec::new(),
                     tracking: self.checks.tracked(c).2,
                     maintenance: self.maintenance.contains(&c.name),
                     notify: self.notify_status(c),
@@ -163,6 +165,17 @@ impl Node {
                         .chain(
                             (inst.not_a_peer > 0).then(|| ("not_a_peer".into(), inst.not_a_peer)),
                         )
+                        .collect(),
+                    auth_failing: inst
+                        .auth_watch
+                        .failing(now, r.master_down_interval())
+                        .into_iter()
+                        .map(|f| vipd_api::AuthFailing {
+                            from: f.from.to_string(),
+                            reason: f.kind.to_string(),
+                            for_s: now.saturating_since(f.since).as_secs_f64(),
+                            dropped: f.dropped,
+                        })
                         .collect(),
                     address_mismatch: s.address_mismatch.map(|m| AddressMismatch {
                         from: m.from.to_string(),

@@ -38,11 +38,21 @@ pub(crate) struct Stopping {
     done: bool,
 }
 
+impl Stopping {
+    /// Whether the node has asked to exit.
+    pub(crate) fn exited(&self) -> bool {
+        self.done
+    }
+}
+
 impl Node {
     pub(crate) fn stop(&mut self, now: Instant) {
         if let Some(s) = self.stopping.as_mut() {
             if !s.done {
-                s.done = true;
+                self.save_auth_final();
+                if let Some(s) = self.stopping.as_mut() {
+                    s.done = true;
+                }
                 self.push(Command::Exit(Err(ExitError::Impatient)));
             }
             return;
@@ -106,6 +116,9 @@ impl Node {
             return;
         };
         s.done = true;
+        // The last accepted numbers are kept before the shell is asked to exit (it runs
+        // nothing after that).
+        self.save_auth_final();
         if result.is_ok() {
             self.note(Level::Info, None, "vipd stopped");
         }

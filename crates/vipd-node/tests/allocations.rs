@@ -115,6 +115,7 @@ fn host() -> HostInfo {
         hostname: "h".into(),
         pid: 1,
         started_unix_ns: 0,
+        auth: Default::default(),
     }
 }
 

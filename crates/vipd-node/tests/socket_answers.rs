@@ -100,6 +100,7 @@ fn node() -> Node {
         hostname: "h".into(),
         pid: 1,
         started_unix_ns: 0,
+        auth: Default::default(),
     };
     Node::new(T, config(), host, Default::default())
 }

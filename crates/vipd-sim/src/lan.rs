@@ -41,6 +41,7 @@ use std::time::Duration;
 
 use vipd_engine::{Instant, State};
 use vipd_node::config::{Config, Vip};
+use vipd_node::AuthState;
 use vipd_node::{
     Addr, Caller, CheckResult, CheckRunId, Command, Datagram, Event, ExitError, HookResult,
     HookRunId, HostInfo, IfaceRead, Level, Link, LinkReadError, Maintenance, Node, Record,
@@ -94,6 +95,9 @@ pub enum Act {
     Heal,
     /// The host's next `n` VIP adds fail.
     FailAdds(HostId, u32),
+    /// The host's next VIP add of more than `n` VIPs fails part way, as the kernel can:
+    /// the first `n` are added, the next one is refused, the rest are not tried.
+    FailAddAt(HostId, usize),
     /// The host's next `n` VIP removals fail.
     FailRemoves(HostId, u32),
     /// A control request (`vipctl status`).
@@ -136,6 +140,13 @@ pub enum Act {
     /// they were asked for (`None`: they never answer). By default every run answers
     /// exit 0 after 0 s.
     SetHooks(HostId, Option<(Duration, HookResult)>),
+    /// From now on the host's wall clock is this many nanoseconds off the simulated
+    /// time (negative: behind), as a vipd started later reads it (a VM restored from a
+    /// snapshot, a boot before NTP).
+    SetWallClock(HostId, i64),
+    /// The host's state directory holds this authentication state from now on (a
+    /// restore from a snapshot, or a wiped directory with the default).
+    KeepAuth(HostId, AuthState),
 }
 
 /// One timeline entry.
@@ -176,6 +187,8 @@ pub enum Seen {
     Watch { check: String, on: bool },
     /// The node asked for this maintenance state to be kept (written to "disk").
     Saved(Maintenance),
+    /// The node asked for this authentication state to be kept (written to "disk").
+    SavedAuth(AuthState),
     /// The node published an event for the watchers (`vipctl watch`), stamped with
     /// this instant.
     Published {
@@ -245,6 +258,8 @@ struct Host {
     /// `eth0`, then `eth1` on a LAN of two segments.
     kernels: Vec<Kernel>,
     fail_adds: u32,
+    /// The next add of more VIPs than this fails at this one.
+    fail_add_at: Option<usize>,
     fail_removes: u32,
     fail_reads: bool,
     /// Other interfaces: name -> (index, up).
@@ -264,6 +279,10 @@ struct Host {
     /// The maintenance state kept under the state directory: survives crashes and
     /// restarts, given to every new node.
     saved: Maintenance,
+    /// The authentication state kept under the state directory, as `saved`.
+    saved_auth: AuthState,
+    /// How far the host's wall clock is off the simulated time, in nanoseconds.
+    clock_offset_ns: i64,
 }
 
 enum Item {
@@ -280,6 +299,8 @@ enum Item {
         generation: u64,
         job: VipJob,
         ok: bool,
+        /// An add that fails at this VIP, those before it added.
+        refuse_at: Option<usize>,
     },
 }
 
@@ -342,6 +363,7 @@ impl LanBuilder {
                     })
                     .collect(),
                 fail_adds: 0,
+                fail_add_at: None,
                 fail_removes: 0,
                 fail_reads: false,
                 others: BTreeMap::new(),
@@ -360,6 +382,8 @@ impl LanBuilder {
                     },
                 )),
                 saved: Maintenance::default(),
+                saved_auth: AuthState::default(),
+                clock_offset_ns: 0,
             })
             .collect();
         Lan {
@@ -480,6 +504,11 @@ impl Lan {
     /// Host `h`'s own IPv4 address on `eth1` (a LAN of two segments).
     pub fn addr2_v4(h: HostId) -> IpAddr {
         own_addrs_on(h, IFACE2)[0].addr
+    }
+
+    /// The authentication state host `h`'s state directory holds.
+    pub fn kept_auth(&self, h: HostId) -> &AuthState {
+        &self.hosts[h].saved_auth
     }
 
     /// The bytes of the last advert host `h` sent, as they went on the wire.
@@ -677,7 +706,8 @@ impl Lan {
                 generation,
                 job,
                 ok,
-            } => self.job_end(host, generation, job, ok),
+                refuse_at,
+            } => self.job_end(host, generation, job, ok, refuse_at),
         }
     }
 
@@ -693,7 +723,9 @@ impl Lan {
                 let info = HostInfo {
                     hostname: format!("host{h}"),
                     pid: 1000 + u32::try_from(h).unwrap_or(0),
-                    started_unix_ns: SIM_EPOCH_NS + now.as_nanos(),
+                    started_unix_ns: (SIM_EPOCH_NS + now.as_nanos())
+                        .saturating_add_signed(host.clock_offset_ns),
+                    auth: host.saved_auth.clone(),
                 };
                 host.node = Some(Node::new(
                     now,
@@ -771,6 +803,7 @@ impl Lan {
                 }
             }
             Act::FailAdds(h, n) => self.hosts[h].fail_adds = n,
+            Act::FailAddAt(h, n) => self.hosts[h].fail_add_at = Some(n),
             Act::FailRemoves(h, n) => self.hosts[h].fail_removes = n,
             Act::FailReads(h, fail) => self.hosts[h].fail_reads = fail,
             Act::Arrive(h, src, bytes) => {
@@ -789,6 +822,8 @@ impl Lan {
             }
             Act::Inject { src, dst, bytes } => self.transmit(None, src, dst, bytes),
             Act::SetHooks(h, answer) => self.hosts[h].hook_answer = answer,
+            Act::SetWallClock(h, offset) => self.hosts[h].clock_offset_ns = offset,
+            Act::KeepAuth(h, state) => self.hosts[h].saved_auth = state,
             Act::SetCheck(h, name, answer) => {
                 self.hosts[h]
                     .check_answers
@@ -1048,6 +1083,10 @@ impl Lan {
                 };
                 let ok = *fails == 0;
                 *fails = fails.saturating_sub(1);
+                let refuse_at = match host.fail_add_at {
+                    Some(n) if add && ok && n < job.vips.len() => host.fail_add_at.take(),
+                    _ => None,
+                };
                 let job_latency = self.job_latency;
                 let Some(k) = self.kernel_mut(h, &job.interface.clone()) else {
                     // No such interface here: the job fails when it would have ended.
@@ -1058,6 +1097,7 @@ impl Lan {
                             generation,
                             job,
                             ok: false,
+                            refuse_at: None,
                         },
                     );
                     return None;
@@ -1071,6 +1111,7 @@ impl Lan {
                         generation,
                         job,
                         ok,
+                        refuse_at,
                     },
                 );
             }
@@ -1078,6 +1119,10 @@ impl Lan {
             Command::SaveMaintenance(m) => {
                 self.hosts[h].saved = m.clone();
                 self.record(h, Seen::Saved(m));
+            }
+            Command::SaveAuth(a) => {
+                self.hosts[h].saved_auth = a.clone();
+                self.record(h, Seen::SavedAuth(a));
             }
             Command::Record(r) => self.record(h, Seen::Record(r)),
             Command::Publish(p) => self.record(
@@ -1223,7 +1268,14 @@ impl Lan {
     /// fails ("no such device") and a removal is done (the addresses went with it),
     /// neither touching the interface there is now. The jobs of a crashed run are
     /// lost with it.
-    fn job_end(&mut self, h: HostId, generation: u64, job: VipJob, ok: bool) {
+    fn job_end(
+        &mut self,
+        h: HostId,
+        generation: u64,
+        job: VipJob,
+        ok: bool,
+        refuse_at: Option<usize>,
+    ) {
         let add = matches!(job.op, VipOp::Add { .. });
         if self.hosts[h].generation != generation {
             return;
@@ -1248,6 +1300,20 @@ impl Lan {
         } else {
             Ok(())
         };
+        // An add that fails part way: the VIPs before the refused one are in the kernel.
+        if let (true, true, Some(n)) = (result.is_ok(), there, refuse_at) {
+            for vip in &job.vips[..n] {
+                self.add_addr(h, &job.interface, *vip, true);
+            }
+            let result = Err(VipJobError {
+                failed: job.vips.get(n).copied().into_iter().collect(),
+                message: "refused by the simulated kernel part way".into(),
+            });
+            self.record(h, Seen::JobDone { add, ok: false });
+            self.deliver(h, Event::VipJobDone { id: job.id, result });
+            self.addresses_changed(h, &job.interface);
+            return;
+        }
         let changed = result.is_ok() && there;
         if changed {
             for vip in &job.vips {

@@ -415,3 +415,53 @@ fn ipv6_peers_elect_and_ignore_forgeries() {
     assert_eq!(transitions_after(&lan, 0, at_ns(A_MASTER)), vec![]);
     assert_no_breach(&lan);
 }
+
+/// The removals host `h` asked for, by when.
+fn removals(lan: &Lan, h: HostId) -> Vec<Instant> {
+    lan.seen(h, |s| {
+        matches!(s, vipd_sim::lan::Seen::JobAsked { add: false, .. })
+    })
+}
+
+/// A reload removes host 0's authenticated master instance: it leaves with priority 0
+/// and keeps its VIP until host 1's first advert reaches it (make-before-break). Forged
+/// adverts during that wait — none signed, one from the forger, one from host 1's own
+/// address — are checked as a running instance checks them and dropped: the handover
+/// ends only with host 1's genuine advert, as without them.
+#[test]
+fn a_forged_advert_does_not_end_a_leaving_instances_handover() {
+    let mut lan = pair();
+    lan.run_until(ms(1000));
+    lan.act(Act::Reload(
+        0,
+        config(vec![instance("db", 52, 100, 100, &["192.0.2.60/24"])]),
+    ));
+    assert_eq!(lan.node(0).map(|n| n.leaving().count()), Some(1));
+    // At 1010 ms, before host 1 takes over (1000.1 + 60.9375 ms): forged new masters.
+    lan.run_until(ms(1010));
+    lan.act(Act::Arrive(0, FORGER, advert(FORGER, 200)));
+    lan.act(Act::Arrive(
+        0,
+        Lan::addr_v4(1),
+        advert(Lan::addr_v4(1), 200),
+    ));
+    // Taken for a new master, they would end the handover 20 ms later (1030 ms) and
+    // leave the VIP unheld until host 1 adds it at 1061.0375 ms.
+    lan.run_until(ms(1050));
+    assert_eq!(lan.holders(vip50()), vec![0]);
+    assert_eq!(removals(&lan, 0), vec![ms(1), ms(1001)]);
+    // Host 1: master at 1061.0375, first advert 2 ms later, heard at 1063.1375 ms; the
+    // removal 20 ms after that.
+    lan.run_until(ms(1500));
+    assert_eq!(
+        lan.entered(1, "web", State::Master, ms(1000)),
+        Some(at_ns(1000 * MS + NET + B_SKEW))
+    );
+    assert_eq!(
+        removals(&lan, 0),
+        vec![ms(1), ms(1001), at_ns(1_083_137_500)]
+    );
+    assert_eq!(lan.holders(vip50()), vec![1]);
+    assert_eq!(lan.node(0).map(|n| n.leaving().count()), Some(0));
+    assert_no_breach(&lan);
+}

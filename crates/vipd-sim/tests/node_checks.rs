@@ -250,13 +250,15 @@ fn a_negative_weight_lets_the_backup_preempt_and_recovery_moves_the_vip_back() {
     // every 100 ms from the answer it gave host 0's farewell advert (at 90, sent when
     // host 0 yielded to host 1's first advert): `taken` + 2 ms + 2 × 100 µs. Host 0's
     // Master_Down_Timer, armed at priority 90 by the last of them it accepted
-    // (5.90764375 s + 100 µs), runs out 300 ms + 166/256 × 100 ms later.
+    // (5.90764375 s + 100 µs), moves with the priority to 150 (RFC 5798 §6.1: Skew_Time
+    // depends on it) and runs out 300 ms + 106/256 × 100 ms after that advert, not
+    // 300 ms + 166/256 × 100 ms.
     lan.act(Act::SetCheck(0, "upstream".into(), exit(0)));
     lan.run_until(ms(7000));
     let last_heard = taken + 2 * MS + 200_000 + 16 * 100 * MS + 100_000;
     assert_eq!(
         lan.entered(0, "web", State::Master, ms(4500)),
-        Some(at(last_heard + 364_843_750))
+        Some(at(last_heard + 341_406_250))
     );
     assert_eq!(lan.holders(vip50()), vec![0]);
     no_breach(&lan);

@@ -1,6 +1,7 @@
 //! Node-level scenarios about VIP jobs: answers that arrive after the stint that asked
 //! for them has ended (a slow kernel whose queue runs add, remove, add in order),
-//! removals that fail and are retried, and adds that fail (Fault and its back-off).
+//! removals that fail and are retried, and adds that fail (Fault and its back-off), also
+//! part way (some VIPs added, one refused).
 //!
 //! Every instant is derived in the comment above its assertion from these rules:
 //! - A node reads the kernel at start; its instances start when the read is back
@@ -331,5 +332,74 @@ fn a_failing_add_faults_backs_off_and_lets_the_other_host_serve() {
     assert_eq!(s.instances[0].state, vipd_api::State::Master);
     assert!(s.instances[0].vips[0].present);
     assert_eq!(lan.holders(vip50()), vec![0]);
+    assert_no_breach(&lan);
+}
+
+/// An add of two VIPs fails part way, as the kernel can: 192.0.2.50 is added, .51 is
+/// refused. Host 0 (150) leaves Master for Fault without having advertised and has both
+/// removed (the half it got must not stay); host 1 (100), which never heard host 0,
+/// takes over at its own Master_Down_Interval. After the fault back-off host 0 is a
+/// backup again, preempts host 1 and this time holds both.
+#[test]
+fn an_add_that_fails_part_way_is_undone_and_retried_after_the_back_off() {
+    let two = |priority: u8| {
+        config(vec![instance(
+            "web",
+            51,
+            priority,
+            100,
+            &["192.0.2.50/24", "192.0.2.51/24"],
+        )])
+    };
+    let (v50, v51) = (vip("192.0.2.50/24").addr, vip("192.0.2.51/24").addr);
+    let mut lan = Lan::builder().host(two(150)).host(two(100)).build();
+    lan.act(Act::FailAddAt(0, 1));
+    lan.start_all();
+    // Host 0: instance at 1 ms, master at 1 + 341.40625 = 342.40625 ms; its add ends at
+    // 344.40625 with .50 added and .51 refused.
+    lan.run_until(at_ns(344_406_250));
+    assert_eq!(
+        lan.entered(0, "web", State::Master, ms(0)),
+        Some(at_ns(342_406_250))
+    );
+    assert_eq!(jobs_done(&lan, 0, true), vec![(at_ns(344_406_250), false)]);
+    // Fault at once; it never advertised, so no priority 0: the removal of both runs
+    // 344.40625 → 346.40625 ms, and the half-added .50 is gone then.
+    assert_eq!(
+        lan.entered(0, "web", State::Fault, ms(0)),
+        Some(at_ns(344_406_250))
+    );
+    assert!(lan.holds(0, v50), "the first VIP was added");
+    assert!(!lan.holds(0, v51), "the second was refused");
+    lan.run_until(at_ns(346_406_250));
+    assert!(!lan.holds(0, v50), "the half-added VIP was removed");
+    assert_eq!(adverts_from(&lan, 0), vec![]);
+    // Host 1 heard nobody: master at 1 + 360.9375 = 361.9375 ms, both VIPs at 363.9375.
+    lan.run_until(ms(1000));
+    assert_eq!(
+        lan.entered(1, "web", State::Master, ms(0)),
+        Some(at_ns(361_937_500))
+    );
+    assert_eq!(lan.holders(v50), vec![1]);
+    assert_eq!(lan.holders(v51), vec![1]);
+    // The fault back-off (10 s) from 344.40625 ms: Backup at 10.34440625 s; host 1's
+    // adverts rank below it (preempt), so it takes over one Master_Down_Interval
+    // later, 10.685812500 s, and holds both VIPs from 10.6878125 s; host 1 yields to
+    // its first advert 100 µs later.
+    lan.run_until(ms(12_000));
+    assert_eq!(
+        lan.entered(0, "web", State::Backup, ms(1000)),
+        Some(at_ns(10_344_406_250))
+    );
+    assert_eq!(
+        lan.entered(0, "web", State::Master, ms(1000)),
+        Some(at_ns(10_685_812_500))
+    );
+    assert_eq!(
+        lan.entered(1, "web", State::Backup, ms(1000)),
+        Some(at_ns(10_687_912_500))
+    );
+    assert_eq!(lan.holders(v50), vec![0]);
+    assert_eq!(lan.holders(v51), vec![0]);
     assert_no_breach(&lan);
 }

@@ -151,7 +151,8 @@ pub async fn run(
     // The helper threads exist now: only this one, the loop's, is raised.
     enter_realtime(&config)?;
     let clock = Clock::start();
-    let mut node = Node::new(clock.now(), config, host_info(), maintenance);
+    let host = host_info(&config.state_dir);
+    let mut node = Node::new(clock.now(), config, host, maintenance);
     let mut wakeup = Wakeup::default();
     let mut monitoring = true;
     loop {
@@ -338,6 +339,7 @@ impl Shell {
             }
             Command::SaveMaintenance(m) => self.state.save(m),
             Command::Service(note) => self.service.tell(&note),
+            Command::SaveAuth(a) => self.state.save_auth(a),
             Command::PublishStatus(status) => {
                 // Receivers only read the newest; none (no metrics task) is no matter.
                 self.status.send_replace(Some(std::sync::Arc::new(*status)));
@@ -427,17 +429,26 @@ fn log(r: &Record) {
     }
 }
 
-fn host_info() -> HostInfo {
+/// The host as the node needs it, with what authentication kept in `state_dir` (read
+/// before the loop, like the maintenance state).
+fn host_info(state_dir: &std::path::Path) -> HostInfo {
+    // Unreadable: numbered from the wall clock, peers' numbers not remembered (the
+    // node's re-sync covers a clock that is behind).
+    let auth = crate::state::load_auth(state_dir).unwrap_or_else(|e| {
+        error!("{e}; authenticated adverts are numbered from the wall clock this run");
+        vipd_node::AuthState::default()
+    });
     HostInfo {
         hostname: nix::unistd::gethostname()
             .ok()
             .and_then(|h| h.into_string().ok())
             .unwrap_or_else(|| "unknown".into()),
         pid: std::process::id(),
-        // The first sequence number of authenticated adverts. A clock before 1970 gives
-        // 0: peers then drop this run's adverts as replays until they restart.
+        // The least first sequence number of authenticated adverts (the kept state
+        // decides above it). A clock before 1970 gives 0.
         started_unix_ns: std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)),
+        auth,
     }
 }

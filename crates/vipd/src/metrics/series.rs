@@ -46,6 +46,7 @@ struct Families {
     adverts_sent: Counters,
     adverts_received: Counters,
     drops: Counters,
+    auth_alarms: Counters,
     vip_present: Gauges,
     unknown_vrid: Counters,
     check_up: Gauges,
@@ -66,6 +67,7 @@ impl Families {
             adverts_sent: Counters::default(),
             adverts_received: Counters::default(),
             drops: Counters::default(),
+            auth_alarms: Counters::default(),
             vip_present: Gauges::default(),
             unknown_vrid: Counters::default(),
             check_up: Gauges::default(),
@@ -117,6 +119,11 @@ impl Families {
             "vipd_drops",
             "Packets dropped by the instance's current router, by reason",
             f.drops.clone(),
+        );
+        registry.register(
+            "vipd_auth_alarms",
+            "Times adverts from one source kept failing authentication for longer than Master_Down_Interval (each warned about)",
+            f.auth_alarms.clone(),
         );
         registry.register("vipd_vip_present", "1 when the kernel had the VIP on the interface at the newest read, else 0 (absent while the read failed)", f.vip_present.clone());
         registry.register(
@@ -196,6 +203,7 @@ pub fn render(status: &Status) -> String {
         for (reason, n) in &i.drops {
             count(&f.drops, with("reason", reason), *n);
         }
+        count(&f.auth_alarms, id(), i.auth_alarms);
         if i.kernel_error.is_none() {
             for v in &i.vips {
                 set(
@@ -250,7 +258,7 @@ mod tests {
                       {"address":"192.0.2.51/24","present":false}],
               "in_state_s":5.0,"last_transition_unix_s":1800000000.25,"transitions":2,
               "transitions_by_reason":{"startup":1,"master_down_timer":1},
-              "adverts_sent":25,"adverts_received":3,"drops":{"bad_ttl":4}},
+              "adverts_sent":25,"adverts_received":3,"drops":{"bad_ttl":4},"auth_alarms":2},
              {"name":"db","interface":"eth1","vrid":52,"version":2,"state":"fault",
               "reason":"link_down","priority_configured":100,"priority_effective":100,
               "local_address":null,"master_address":null,"master_priority":null,
@@ -288,6 +296,7 @@ mod tests {
             format!("vipd_adverts_sent_total{{{web}}} 25"),
             format!("vipd_adverts_received_total{{{web}}} 3"),
             format!(r#"vipd_drops_total{{{web},reason="bad_ttl"}} 4"#),
+            format!("vipd_auth_alarms_total{{{web}}} 2"),
             format!(r#"vipd_vip_present{{{web},vip="192.0.2.50/24"}} 1.0"#),
             format!(r#"vipd_vip_present{{{web},vip="192.0.2.51/24"}} 0.0"#),
             r#"vipd_unknown_vrid_total{interface="eth0"} 9"#.to_owned(),
