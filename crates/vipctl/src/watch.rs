@@ -70,7 +70,8 @@ pub fn watch(
             Ok(0) => {
                 let _ = writeln!(
                     err,
-                    "vipctl: vipd closed the stream without ending it (did it crash?)"
+                    "vipctl: vipd closed the stream without ending it (did it crash, or was this \
+                     watcher not reading for 5 s?)"
                 );
                 return EXIT_UNREACHABLE;
             }

@@ -17,7 +17,7 @@ use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit, Semaphore};
 use vipd_api::{Request, Response, PROTOCOL_VERSION};
 use vipd_node::Caller;
 
-use crate::event_stream::{Outgoing, WATCH_BUFFER};
+use crate::event_stream::{Outgoing, LINE_WRITE_TIME, WATCH_BUFFER};
 
 /// A request waiting for the main loop's answer, with who sent it.
 pub struct Pending {
@@ -205,7 +205,9 @@ async fn connection(
 /// A watch's stream: the lines the main loop queued, in order, until the last one, the
 /// daemon drops the channel, or the client leaves (EOF or an error on its side; what it
 /// sends is otherwise ignored). A client that stops reading blocks only this task: the
-/// loop's sends to a full channel are dropped and counted (`crate::event_stream`).
+/// loop's sends to a full channel are dropped and counted (`crate::event_stream`); and
+/// once its socket has not taken a line for [`LINE_WRITE_TIME`], the task ends, which
+/// closes the channel and frees the watcher's place.
 async fn write_events(
     mut r: OwnedReadHalf,
     mut w: OwnedWriteHalf,
@@ -216,7 +218,14 @@ async fn write_events(
         tokio::select! {
             item = events.recv() => match item {
                 Some(Outgoing { line, last }) => {
-                    w.write_all(line.as_bytes()).await?;
+                    tokio::time::timeout(LINE_WRITE_TIME, w.write_all(line.as_bytes()))
+                        .await
+                        .map_err(|_| {
+                            io::Error::new(
+                                io::ErrorKind::TimedOut,
+                                format!("watcher took no line for {LINE_WRITE_TIME:?}; dropped"),
+                            )
+                        })??;
                     if last {
                         break;
                     }
@@ -381,6 +390,67 @@ mod tests {
         tokio::time::timeout(Duration::from_secs(2), tx.closed())
             .await
             .expect("the channel closes within 2 s of the client leaving");
+        drop(sock);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[tokio::test]
+    async fn a_watcher_that_never_reads_is_dropped_and_its_place_taken() {
+        use crate::event_stream::{WatchError, Watchers, MAX_WATCHERS};
+        let dir = std::env::temp_dir().join(format!("vipd-stuck-{}", std::process::id()));
+        let path = dir.join("vipd.sock");
+        let (sock, mut requests) = serve(&path).await.expect("serve");
+        let mut c = UnixStream::connect(&path).await.expect("connect");
+        c.write_all(b"{\"v\":1,\"command\":\"watch\"}\n")
+            .await
+            .expect("send");
+        let pending = tokio::time::timeout(Duration::from_secs(2), requests.recv())
+            .await
+            .expect("request within 2 s")
+            .expect("request");
+        let tx = pending.stream.expect("a watch comes with its channel");
+        let _ = pending.reply.send(Response::Watching {
+            v: PROTOCOL_VERSION,
+            instances: vec![],
+        });
+        // Every other place is taken by watchers that do read (their receivers live).
+        let mut w = Watchers::default();
+        let mut others = Vec::new();
+        for _ in 1..MAX_WATCHERS {
+            let (t, r) = mpsc::channel(WATCH_BUFFER);
+            w.add(Vec::new(), t).expect("room");
+            others.push(r);
+        }
+        w.add(Vec::new(), tx.clone()).expect("room");
+        let (late, _late_rx) = mpsc::channel(1);
+        assert_eq!(w.add(Vec::new(), late.clone()), Err(WatchError::TooMany));
+        // 4 MiB of events: far more than the socket's buffer takes from a client that
+        // never reads.
+        let big = "x".repeat(64 * 1024);
+        for _ in 0..64 {
+            w.publish(
+                "t",
+                vipd_api::WatchEvent::Check {
+                    check: "c".into(),
+                    up: true,
+                    saw: big.clone(),
+                },
+            );
+            for r in &mut others {
+                while r.try_recv().is_ok() {}
+            }
+            tokio::task::yield_now().await;
+        }
+        // The writer gives the connection up LINE_WRITE_TIME after the socket stopped
+        // taking lines, and the channel closes.
+        tokio::time::timeout(LINE_WRITE_TIME + Duration::from_secs(2), tx.closed())
+            .await
+            .expect("the stuck watcher is dropped within LINE_WRITE_TIME + 2 s");
+        drop(tx);
+        // Its place is free for the next watcher.
+        assert_eq!(w.add(Vec::new(), late), Ok(()));
+        assert_eq!(w.len(), MAX_WATCHERS);
+        drop(c);
         drop(sock);
         let _ = std::fs::remove_dir_all(&dir);
     }
