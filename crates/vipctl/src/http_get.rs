@@ -118,7 +118,7 @@ fn complete_body(answer: &[u8]) -> Result<Option<Body>, GetError> {
     } else {
         Err(GetError::Status {
             code,
-            body: String::from_utf8_lossy(&body).trim().to_owned(),
+            body: crate::printable::field(String::from_utf8_lossy(&body).trim()).into_owned(),
         })
     }))
 }
@@ -171,6 +171,15 @@ mod tests {
         );
         let e = get(addr, "/status", Duration::from_secs(2)).expect_err("503");
         assert_eq!(e.to_string(), "HTTP 503: not yet");
+        t.join().expect("server");
+
+        // The error body is printed: no control characters from it.
+        let (addr, t) = serve(
+            b"HTTP/1.1 500 Oops\r\ncontent-length: 13\r\n\r\nbad\x1b[2J\x07\r\nend",
+            Duration::ZERO,
+        );
+        let e = get(addr, "/status", Duration::from_secs(2)).expect_err("500");
+        assert_eq!(e.to_string(), "HTTP 500: bad[2J  end");
         t.join().expect("server");
 
         // Headers but only part of the body, then silence: bounded by the timeout.
