@@ -68,6 +68,8 @@ struct Shared {
     /// Why the probe could not run, if it could not.
     error: Mutex<Option<String>>,
     stop: AtomicBool,
+    /// The receiver reads nothing until then (see [`Pinger::stall_reader`]).
+    stall_until: Mutex<Option<Instant>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -207,6 +209,10 @@ fn receive_loop(fd: &OwnedFd, target: IpAddr, id: u16, shared: &Shared) {
     let v6 = target.is_ipv6();
     let mut buf = [0u8; 2048];
     while !shared.stop.load(Ordering::Relaxed) {
+        let stall = lock(&shared.stall_until).take();
+        if let Some(until) = stall {
+            std::thread::sleep(until.saturating_duration_since(Instant::now()));
+        }
         let mut cmsg = nix::cmsg_space!(nix::sys::time::TimeSpec);
         let mut iov = [IoSliceMut::new(&mut buf)];
         let (len, stamp, src) = match recvmsg::<SockaddrStorage>(
@@ -325,6 +331,13 @@ impl Pinger {
             "{what}: {n} more replies from {} did not come within {timeout:?}",
             self.target
         );
+    }
+
+    /// Keeps the reader from reading for `d`, as a machine too busy to schedule it
+    /// would: the replies wait in the socket and keep the times the kernel received them
+    /// at (the harness's own test of the probe, `tests/tests/probe.rs`).
+    pub fn stall_reader(&self, d: Duration) {
+        *lock(&self.shared.stall_until) = Some(Instant::now() + d);
     }
 
     fn halt(&mut self) {
