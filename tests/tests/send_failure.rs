@@ -9,7 +9,7 @@
 use std::time::Duration;
 
 use vipd_api::State;
-use vipd_e2e::capture::{adverts, adverts_from, describe_adverts};
+use vipd_e2e::capture::{adverts, adverts_from, describe_adverts, wait_advert};
 use vipd_e2e::events::{texts, wait_added, wait_deleted};
 use vipd_e2e::lan::first_instance;
 use vipd_e2e::{
@@ -86,10 +86,9 @@ fn three_failed_sends_hand_over_and_fault() {
     };
     // b took over when it sent its first advert as master: a kernel capture time, like
     // `last` (its `ip monitor` line is stamped when the harness read it: not a bound).
-    let Some(b_first) = adverts_from(&capture, &b.ipv4, 51)
-        .into_iter()
-        .find(|x| x.t > last.t)
-    else {
+    let Some(b_first) = wait_advert(&capture, Duration::from_secs(1), |x| {
+        x.src == b.ipv4 && x.vrid == 51 && x.t > last.t
+    }) else {
         panic!(
             "no advert from b after a's last although b added the VIP: {:?}",
             describe_adverts(&adverts(&capture), last.t)
