@@ -72,7 +72,7 @@ pub fn watch(
                 let _ = writeln!(
                     err,
                     "vipctl: vipd closed the stream without ending it (did it crash, or was this \
-                     watcher not reading for 5 s?)"
+                     watcher not reading for 30 s?)"
                 );
                 return EXIT_UNREACHABLE;
             }

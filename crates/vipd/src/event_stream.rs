@@ -22,8 +22,9 @@ pub const MAX_WATCHERS: usize = 64;
 pub const WATCH_BUFFER: usize = 1024;
 
 /// How long a watcher's socket may take to accept one line (its send buffer full: it
-/// stopped reading long ago); then the writer drops the connection and its place.
-pub const LINE_WRITE_TIME: std::time::Duration = std::time::Duration::from_secs(5);
+/// stopped reading long ago); then the writer drops the connection and its place. Long
+/// enough for a reader that pauses (a pager, Ctrl-S) to be told what it missed instead.
+pub const LINE_WRITE_TIME: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// How long a stopping vipd waits for its watchers to take the `end` record.
 pub const END_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
