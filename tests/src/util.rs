@@ -28,8 +28,9 @@ pub fn wait_until(timeout: Duration, poll: Duration, mut f: impl FnMut() -> bool
     }
 }
 
-/// Wall-clock seconds since the Unix epoch, the clock `ping -D`, `tcpdump -tt` and the
-/// line monitors stamp with, so their timestamps can be compared.
+/// Wall-clock seconds since the Unix epoch, the clock the outage probe's kernel receive
+/// times (`SO_TIMESTAMPNS`), `tcpdump -tt` and the line monitors stamp with, so their
+/// timestamps can be compared.
 pub fn epoch_now() -> f64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)

@@ -7,6 +7,7 @@
 use std::time::Duration;
 
 use vipd_api::State;
+use vipd_e2e::capture::{adverts, describe_adverts, wait_advert};
 use vipd_e2e::events::{is_addition, is_deletion};
 use vipd_e2e::lan::first_instance;
 use vipd_e2e::{
@@ -121,6 +122,10 @@ fn sigterm_failover() {
     let limit_ms = skew + 250.0;
 
     let addr_events = b.address_events();
+    // b's takeover is timed by its first advert on the wire (a kernel capture time); its
+    // `ip monitor` line is stamped when the harness reads it, late by however long the
+    // reader was not scheduled.
+    let capture = lan.capture("br0", "ip proto 112");
     let ping = Pinger::start_replying(&client, VIP4, Duration::from_secs(30), 100);
 
     let sent = epoch_now();
@@ -132,7 +137,15 @@ fn sigterm_failover() {
             describe(&both, VIP4)
         );
     };
-    let takeover_ms = (added.t - sent) * 1e3;
+    let Some(b_first) = wait_advert(&capture, Duration::from_secs(1), |x| {
+        x.src == b.ipv4 && x.vrid == 51 && x.t > sent
+    }) else {
+        panic!(
+            "b added the VIP but sent no advert after SIGTERM to a: {:?}",
+            describe_adverts(&adverts(&capture), sent)
+        );
+    };
+    let takeover_ms = (b_first.t - sent) * 1e3;
 
     a.assert_left(VIP4, Duration::from_secs(5));
     ping.assert_replies(
@@ -145,8 +158,10 @@ fn sigterm_failover() {
         .longest_gap_after(sent)
         .expect("replies around the event");
     println!(
-        "sigterm_failover: SIGTERM→VIP on b {takeover_ms:.1} ms (skew {skew:.3} ms, limit \
-         {limit_ms:.3} ms); longest ping gap {:.1} ms; {report}",
+        "sigterm_failover: SIGTERM→b's first advert {takeover_ms:.1} ms (`ip monitor` read the \
+         VIP on b at {:.1} ms; skew {skew:.3} ms, limit {limit_ms:.3} ms); longest ping gap \
+         {:.1} ms; {report}",
+        (added.t - sent) * 1e3,
         ms(gap)
     );
     assert!(

@@ -238,6 +238,16 @@ fn adverts(m: &Monitor, src: &str, vrid: u8, since: f64) -> Vec<Advert> {
         .collect()
 }
 
+/// Waits up to 1 s for the first advert for `vrid` from `src` captured after `since`
+/// (the capture's lines are read a little after the packets).
+fn first_advert(m: &Monitor, src: &str, vrid: u8, since: f64) -> Option<Advert> {
+    m.wait_for(Duration::from_secs(1), |l| {
+        !l.stderr
+            && parse_advert(&l.text).is_some_and(|a| a.src == src && a.vrid == vrid && a.t > since)
+    })
+    .and_then(|l| parse_advert(&l.text))
+}
+
 /// Lines of `h`'s vipd log that mention a reload, for failure messages.
 fn reload_log(h: &Host) -> String {
     h.vipd_log()
@@ -641,25 +651,37 @@ fn reload_updates_in_place() {
         "after b took over, a should be backup without the VIP:\n{}",
         describe_all(&both)
     );
+    // b, a silent backup until then, took over when it sent its first advert: a
+    // capture time in b's namespace, like a's adverts (its `ip monitor` line is stamped
+    // when the harness read it, not a bound).
+    let Some(b_first) = first_advert(&capture, &b.ipv4, 51, t1) else {
+        panic!(
+            "b added the VIP but its capture shows no advert from it since SIGHUP; a's \
+             log:\n{}",
+            reload_log(a)
+        );
+    };
     let seen = adverts(&capture, "192.0.2.11", 51, t1 - 1.0);
-    let Some(last_accepted) = seen.iter().rev().find(|x| x.t <= added.t && x.prio >= 100) else {
+    let Some(last_accepted) = seen.iter().rev().find(|x| x.t < b_first.t && x.prio >= 100) else {
         panic!("no advert of a's above 100 captured before b's takeover: {seen:?}");
     };
     let lower: Vec<&Advert> = seen
         .iter()
-        .filter(|x| x.t > last_accepted.t && x.t <= added.t)
+        .filter(|x| x.t > last_accepted.t && x.t < b_first.t)
         .collect();
-    let takeover = ms(added.t - last_accepted.t);
-    let since_sighup = ms(added.t - t1);
+    let takeover = ms(b_first.t - last_accepted.t);
+    let since_sighup = ms(b_first.t - t1);
     let a_deleted = net
         .a_events
         .lines()
         .into_iter()
         .find(|l| l.t >= t1 && is_deletion(l, VIP4));
     println!(
-        "3b: {line}; b took the VIP {since_sighup:.1} ms after SIGHUP, {takeover:.1} ms \
-         after a's last priority-160 advert (Master_Down_Interval at 300 ms {mdi:.1} ms); a \
-         sent {} priority-90 adverts before that; a deleted the VIP {} ms after b added it",
+        "3b: {line}; b took over (its first advert) {since_sighup:.1} ms after SIGHUP, \
+         {takeover:.1} ms after a's last priority-160 advert (Master_Down_Interval at 300 ms \
+         {mdi:.1} ms; `ip monitor` read b's VIP at +{:.1} ms); a sent {} priority-90 adverts \
+         before that; a deleted the VIP {} ms after b added it",
+        ms(added.t - last_accepted.t),
         lower.len(),
         a_deleted
             .as_ref()
@@ -804,7 +826,6 @@ fn reload_adds_and_removes_instance() {
             describe_all(&both)
         );
     };
-    let takeover = ms(added.t - t1);
     let a_deleted =
         wait_deleted(&net.a_events, API_ADDR, t1, Duration::from_secs(1)).map(|l| ms(l.t - t1));
     // What a sent for api (VRID 52) from SIGHUP on, as b received it; a moment more for
@@ -812,15 +833,25 @@ fn reload_adds_and_removes_instance() {
     std::thread::sleep(Duration::from_millis(500));
     let sent = adverts(&capture, &a.ipv4, 52, t1);
     let p0 = sent.iter().find(|x| x.prio == 0).cloned();
+    // b took api over when it sent its first api advert (it was a silent backup): a
+    // capture time, like a's priority 0 (its `ip monitor` line is stamped when read).
+    let Some(b_first) = first_advert(&capture, &b.ipv4, 52, t1) else {
+        panic!(
+            "b added api's VIP but its capture shows no api advert from it since SIGHUP; \
+             a's api adverts: {sent:?}"
+        );
+    };
+    let takeover = ms(b_first.t - t1);
     println!(
-        "api: a removed {API_ADDR} {} ms, sent priority 0 {} ms, and b added it \
-         {takeover:.1} ms after SIGHUP (Skew_Time {skew:.3} ms; limits: priority 0 within \
+        "api: a removed {API_ADDR} {} ms, sent priority 0 {} ms, b advertised api {takeover:.1} \
+         ms and `ip monitor` read its VIP at {:.1} ms after SIGHUP (Skew_Time {skew:.3} ms; limits: priority 0 within \
          {leave_limit} ms, VIP {after_p0_limit:.1} ms after it and {limit:.1} ms after \
          SIGHUP; a Master_Down takeover would come {earliest_master_down:.1} ms at the \
          earliest); a's api adverts since SIGHUP: {:?}",
         a_deleted.map_or("(not seen)".into(), |d| format!("{d:.1}")),
         p0.as_ref()
             .map_or("(not seen)".into(), |p| format!("{:.1}", ms(p.t - t1))),
+        ms(added.t - t1),
         sent.iter()
             .map(|x| format!("+{:.1} ms prio {}", ms(x.t - t1), x.prio))
             .collect::<Vec<_>>()
@@ -853,7 +884,7 @@ fn reload_adds_and_removes_instance() {
         "a sent its priority-0 advert for api {leave:.1} ms after SIGHUP (limit \
          {leave_limit} ms)"
     );
-    let after_p0 = ms(added.t - p0.t);
+    let after_p0 = ms(b_first.t - p0.t);
     assert!(
         after_p0 >= skew - 10.0,
         "b took api {after_p0:.1} ms after a's priority 0, before Skew_Time {skew:.3} ms"

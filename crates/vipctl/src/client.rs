@@ -83,7 +83,8 @@ pub fn call(socket: &Path, request: &Request, timeout: Duration) -> Result<Respo
     if answer.trim().is_empty() {
         return Err(ClientError::NoAnswer);
     }
-    serde_json::from_str(&answer).map_err(ClientError::BadAnswer)
+    // Cleaned of control characters: what vipd says is printed (crate::printable).
+    crate::printable::parse(answer.as_bytes()).map_err(ClientError::BadAnswer)
 }
 
 /// Sends `request` (a `watch`) and returns the connection, to read the answer line (within

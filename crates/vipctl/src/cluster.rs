@@ -79,7 +79,7 @@ fn read_peer(p: &PeerInfo, timeout: Duration) -> NodeReport {
         Ok(addr) => http_get::get(addr, "/status", timeout)
             .map_err(|e| e.to_string())
             .and_then(|body| {
-                serde_json::from_slice::<Status>(&body)
+                crate::printable::parse::<Status>(&body)
                     .map_err(|e| format!("its /status is not a vipd status: {e}"))
             }),
     };
@@ -516,6 +516,52 @@ mod tests {
             "{table}"
         );
         assert!(table.contains("\nb         web       backup (maintenance)  90/150   -              nginx   1h02m ago\n"), "{table}");
+    }
+
+    #[test]
+    fn a_peers_control_characters_are_not_printed() {
+        use std::io::{Read, Write};
+        let mut theirs = sample_status();
+        theirs.host = "evil".into();
+        theirs.instances[0].name = "web\u{1b}]0;pwned\u{7}\u{1b}[2J".into();
+        theirs.instances[0].tracking = vec![vipd_api::TrackStatus {
+            check: "ng\u{9b}31minx\nfake line".into(),
+            weight: -10,
+            failing: true,
+            adds: -10,
+            fault: false,
+        }];
+        let body = serde_json::to_string(&theirs).expect("encode");
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = l.local_addr().expect("addr");
+        let server = std::thread::spawn(move || {
+            let (mut s, _) = l.accept().expect("accept");
+            let mut req = [0u8; 1024];
+            let _ = s.read(&mut req).expect("read");
+            let answer = format!(
+                "HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n{body}",
+                body.len()
+            );
+            s.write_all(answer.as_bytes()).expect("write");
+        });
+        let peer = PeerInfo {
+            name: Some("evil".into()),
+            address: addr.to_string(),
+        };
+        let nodes = gather(
+            node("a", State::Master, true).status.expect("ok"),
+            &[peer],
+            Duration::from_secs(2),
+        );
+        server.join().expect("server");
+        let p = problems(&nodes);
+        let table = render(&nodes, &p, 1000.0);
+        assert!(
+            !table.chars().any(|c| c.is_control() && c != '\n'),
+            "{table:?}"
+        );
+        assert!(table.contains("web]0;pwned[2J"), "{table}");
+        assert!(table.contains("ng31minx fake line"), "{table}");
     }
 
     #[test]

@@ -404,7 +404,7 @@ impl Drill<'_> {
             .take(1024 * 1024)
             .read_line(&mut first)
             .map_err(|e| e.to_string())?;
-        match serde_json::from_str::<Response>(&first) {
+        match crate::printable::parse::<Response>(first.as_bytes()) {
             Ok(Response::Watching { .. }) => {}
             Ok(Response::Error { message, .. }) => return Err(message),
             Ok(_) => return Err("vipd answered with something else".into()),
@@ -423,7 +423,7 @@ impl Drill<'_> {
                 match (&mut reader).take(1024 * 1024).read_line(&mut line) {
                     Ok(0) | Err(_) => return,
                     Ok(_) => {
-                        if let Ok(l) = serde_json::from_str::<WatchLine>(&line) {
+                        if let Ok(l) = crate::printable::parse::<WatchLine>(line.as_bytes()) {
                             if tx.send((Instant::now(), l)).is_err() {
                                 return;
                             }
@@ -443,7 +443,7 @@ fn peer_is_master(c: &Candidate, instance: &str) -> bool {
     let Ok(body) = crate::http_get::get(addr, "/status", cluster::PEER_TIMEOUT) else {
         return false;
     };
-    let Ok(s) = serde_json::from_slice::<Status>(&body) else {
+    let Ok(s) = crate::printable::parse::<Status>(&body) else {
         return false;
     };
     s.instances.iter().any(|i| {

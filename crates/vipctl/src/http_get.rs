@@ -3,8 +3,9 @@
 //! Hand-written on purpose: the only server it talks to is vipd's own metrics
 //! listener (hyper), which answers a GET with a `Content-Length` body and honours
 //! `Connection: close`; a client crate (and its dependency tree) would add nothing for
-//! that. Everything is bounded: connect, each read and write, the whole exchange, and
-//! the size of the answer.
+//! that. Everything is bounded: connect, each read and write, the whole exchange, the
+//! size of the head (64 KiB) and of the answer (16 MiB). The answer is parsed as it
+//! arrives ([`Answer`]), in one pass over its bytes.
 
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -46,7 +47,7 @@ pub fn get(addr: SocketAddr, path: &str, timeout: Duration) -> Result<Vec<u8>, G
         "GET {path} HTTP/1.1\r\nHost: {addr}\r\nAccept: application/json\r\nConnection: close\r\n\r\n"
     );
     stream.write_all(request.as_bytes()).map_err(err)?;
-    let mut answer = Vec::new();
+    let mut answer = Answer::default();
     let mut buf = [0u8; 16 * 1024];
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
@@ -60,30 +61,100 @@ pub fn get(addr: SocketAddr, path: &str, timeout: Duration) -> Result<Vec<u8>, G
             Err(e) => return Err(err(e)),
         };
         if n == 0 {
-            break;
+            return Err(GetError::BadAnswer("closed before the end"));
         }
-        answer.extend_from_slice(&buf[..n]);
-        if answer.len() > MAX_ANSWER_BYTES {
-            return Err(GetError::BadAnswer("larger than 16 MiB"));
-        }
-        if let Some(body) = complete_body(&answer)? {
+        if let Some(body) = answer.push(&buf[..n])? {
             return body;
         }
     }
-    complete_body(&answer)?.unwrap_or(Err(GetError::BadAnswer("closed before the end")))
 }
 
 /// A whole answer: the body of a 200, or the error another status is.
 type Body = Result<Vec<u8>, GetError>;
 
-/// The answer's body once all of it has arrived (its `Content-Length`); `None` while
-/// more is to come.
-fn complete_body(answer: &[u8]) -> Result<Option<Body>, GetError> {
-    let Some(end) = answer.windows(4).position(|w| w == b"\r\n\r\n") else {
-        return Ok(None);
-    };
-    let head = std::str::from_utf8(&answer[..end])
-        .map_err(|_| GetError::BadAnswer("head is not UTF-8"))?;
+/// A head longer than this is not vipd's.
+const MAX_HEAD_BYTES: usize = 64 * 1024;
+
+/// An answer as it arrives, parsed incrementally: each read's bytes are looked at once
+/// (the head's end is searched for only in what is new, and the 3 bytes before it), the
+/// head is parsed once, and from then on the body is only counted. So reading an
+/// answer of n bytes costs O(n) whatever the size of the reads.
+#[derive(Debug, Default)]
+struct Answer {
+    bytes: Vec<u8>,
+    /// How far the search for the head's end has gone.
+    searched: usize,
+    /// Once the head has arrived: its status code, `Content-Length` and where the
+    /// body starts.
+    head: Option<Head>,
+    /// Bytes examined in search of the head's end, in all.
+    examined: usize,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Head {
+    code: u16,
+    length: usize,
+    body_start: usize,
+}
+
+impl Answer {
+    /// Takes the next bytes read; the answer once it is complete.
+    fn push(&mut self, data: &[u8]) -> Result<Option<Body>, GetError> {
+        if self.bytes.len() + data.len() > MAX_ANSWER_BYTES {
+            return Err(GetError::BadAnswer("larger than 16 MiB"));
+        }
+        self.bytes.extend_from_slice(data);
+        let head = match self.head {
+            Some(head) => head,
+            None => {
+                let from = self.searched.saturating_sub(3);
+                let new = &self.bytes[from..];
+                self.examined += new.len();
+                let Some(at) = new.windows(4).position(|w| w == b"\r\n\r\n") else {
+                    self.searched = self.bytes.len();
+                    if self.searched > MAX_HEAD_BYTES {
+                        return Err(GetError::BadAnswer("head larger than 64 KiB"));
+                    }
+                    return Ok(None);
+                };
+                let end = from + at;
+                let (code, length) = parse_head(&self.bytes[..end])?;
+                let head = Head {
+                    code,
+                    length,
+                    body_start: end + 4,
+                };
+                if head.body_start + length > MAX_ANSWER_BYTES {
+                    return Err(GetError::BadAnswer("larger than 16 MiB"));
+                }
+                self.bytes
+                    .reserve((head.body_start + length).saturating_sub(self.bytes.len()));
+                self.head = Some(head);
+                head
+            }
+        };
+        if self.bytes.len() < head.body_start + head.length {
+            return Ok(None);
+        }
+        let mut body = std::mem::take(&mut self.bytes);
+        body.truncate(head.body_start + head.length);
+        body.drain(..head.body_start);
+        Ok(Some(if head.code == 200 {
+            Ok(body)
+        } else {
+            Err(GetError::Status {
+                code: head.code,
+                body: crate::printable::field(String::from_utf8_lossy(&body).trim()).into_owned(),
+            })
+        }))
+    }
+}
+
+/// The status code and `Content-Length` of an answer's head (without its final blank
+/// line).
+fn parse_head(head: &[u8]) -> Result<(u16, usize), GetError> {
+    let head = std::str::from_utf8(head).map_err(|_| GetError::BadAnswer("head is not UTF-8"))?;
     let mut lines = head.split("\r\n");
     let status_line = lines.next().unwrap_or_default();
     let code: u16 = status_line
@@ -108,19 +179,7 @@ fn complete_body(answer: &[u8]) -> Result<Option<Body>, GetError> {
         }
     }
     let length = length.ok_or(GetError::BadAnswer("no Content-Length"))?;
-    let body = &answer[end + 4..];
-    if body.len() < length {
-        return Ok(None);
-    }
-    let body = body[..length].to_vec();
-    Ok(Some(if code == 200 {
-        Ok(body)
-    } else {
-        Err(GetError::Status {
-            code,
-            body: String::from_utf8_lossy(&body).trim().to_owned(),
-        })
-    }))
+    Ok((code, length))
 }
 
 #[cfg(test)]
@@ -163,6 +222,64 @@ mod tests {
         assert!(req.contains("\r\nConnection: close\r\n"), "{req}");
     }
 
+    /// Feeds `answer` to a parser `chunk` bytes at a time; the result and the bytes it
+    /// examined looking for the head's end.
+    fn feed(answer: &[u8], chunk: usize) -> (Option<Body>, usize) {
+        let mut a = Answer::default();
+        for piece in answer.chunks(chunk) {
+            match a.push(piece) {
+                Ok(Some(body)) => return (Some(body), a.examined),
+                Ok(None) => {}
+                Err(e) => return (Some(Err(e)), a.examined),
+            }
+        }
+        (None, a.examined)
+    }
+
+    #[test]
+    fn an_answer_is_parsed_in_one_pass_whatever_the_reads() {
+        // A 4 MiB body read 1 KiB at a time (4096 reads): the head is found once and
+        // the body only counted.
+        let body = vec![b'x'; 4 * 1024 * 1024];
+        let mut answer = format!(
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+            body.len()
+        )
+        .into_bytes();
+        let head_len = answer.len();
+        answer.extend_from_slice(&body);
+        let (got, examined) = feed(&answer, 1024);
+        assert_eq!(got.expect("complete").expect("200"), body);
+        assert!(
+            examined <= 1024,
+            "examined {examined} bytes for a {head_len}-byte head"
+        );
+        // A head that arrives a byte at a time: every byte examined a bounded number of
+        // times (the 3 before each new one are looked at again), not the whole head
+        // again on every read.
+        let head = format!(
+            "HTTP/1.1 200 OK\r\nx-pad: {}\r\ncontent-length: 2\r\n\r\n{{}}",
+            "p".repeat(32 * 1024)
+        );
+        let (got, examined) = feed(head.as_bytes(), 1);
+        assert_eq!(got.expect("complete").expect("200"), b"{}");
+        assert!(
+            examined <= 4 * head.len(),
+            "examined {examined} bytes for a {}-byte answer",
+            head.len()
+        );
+        // A head with no end is refused once it passes 64 KiB, having examined each
+        // byte a bounded number of times.
+        let endless = vec![b'h'; 1024 * 1024];
+        let (got, examined) = feed(&endless, 512);
+        let e = got.expect("refused").expect_err("no head end");
+        assert_eq!(e.to_string(), "not an HTTP answer: head larger than 64 KiB");
+        assert!(
+            examined <= 2 * (MAX_HEAD_BYTES + 512),
+            "examined {examined}"
+        );
+    }
+
     #[test]
     fn non_200_timeout_and_refusal_are_errors() {
         let (addr, t) = serve(
@@ -171,6 +288,15 @@ mod tests {
         );
         let e = get(addr, "/status", Duration::from_secs(2)).expect_err("503");
         assert_eq!(e.to_string(), "HTTP 503: not yet");
+        t.join().expect("server");
+
+        // The error body is printed: no control characters from it.
+        let (addr, t) = serve(
+            b"HTTP/1.1 500 Oops\r\ncontent-length: 13\r\n\r\nbad\x1b[2J\x07\r\nend",
+            Duration::ZERO,
+        );
+        let e = get(addr, "/status", Duration::from_secs(2)).expect_err("500");
+        assert_eq!(e.to_string(), "HTTP 500: bad[2J  end");
         t.join().expect("server");
 
         // Headers but only part of the body, then silence: bounded by the timeout.

@@ -20,6 +20,7 @@ mod client;
 mod cluster;
 mod drill;
 mod http_get;
+mod printable;
 mod render;
 mod watch;
 

@@ -8,6 +8,7 @@ use std::time::Duration;
 use vipd_api::{Command, Request, Response, WatchEvent, WatchLine, WatchStart};
 
 use crate::client::{self, ClientError};
+use crate::printable;
 use crate::{report, EXIT_DAEMON_ERROR, EXIT_OK, EXIT_UNREACHABLE};
 
 /// A line longer than this is not one vipd would send.
@@ -37,7 +38,7 @@ pub fn watch(
     if first.trim().is_empty() {
         return report(err, &ClientError::NoAnswer);
     }
-    let started = match serde_json::from_str::<Response>(&first) {
+    let started = match printable::parse::<Response>(first.as_bytes()) {
         Ok(Response::Watching { instances, .. }) => instances,
         Ok(Response::Error { message, .. }) => {
             let _ = writeln!(err, "vipctl: vipd refused the request: {message}");
@@ -57,7 +58,7 @@ pub fn watch(
         return report(err, &io_err(e));
     }
     let head = if json {
-        first.clone()
+        printable::lines(&first).into_owned()
     } else {
         render_start(&started)
     };
@@ -70,18 +71,22 @@ pub fn watch(
             Ok(0) => {
                 let _ = writeln!(
                     err,
-                    "vipctl: vipd closed the stream without ending it (did it crash?)"
+                    "vipctl: vipd closed the stream without ending it (did it crash, or was this \
+                     watcher not reading for 30 s?)"
                 );
                 return EXIT_UNREACHABLE;
             }
             Ok(_) => {}
             Err(e) => return report(err, &io_err(e)),
         }
-        let parsed = serde_json::from_str::<WatchLine>(&line);
+        let parsed = printable::parse::<WatchLine>(line.as_bytes());
         let text = match (&parsed, json) {
-            (_, true) => line.clone(),
+            (_, true) => printable::lines(&line).into_owned(),
             (Ok(l), false) => render_event(l),
-            (Err(_), false) => format!("(a line this vipctl cannot read) {line}"),
+            (Err(_), false) => format!(
+                "(a line this vipctl cannot read) {}\n",
+                printable::field(&line)
+            ),
         };
         if write(out, &text).is_err() {
             // `vipctl watch | head` closed the pipe: done.

@@ -17,7 +17,7 @@ use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit, Semaphore};
 use vipd_api::{Request, Response, PROTOCOL_VERSION};
 use vipd_node::Caller;
 
-use crate::event_stream::{Outgoing, WATCH_BUFFER};
+use crate::event_stream::{Outgoing, LINE_WRITE_TIME, WATCH_BUFFER};
 
 /// A request waiting for the main loop's answer, with who sent it.
 pub struct Pending {
@@ -185,7 +185,7 @@ async fn connection(
             .await
             .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "watcher did not read"))??;
         drop(slot);
-        return write_events(reader.into_inner().into_inner(), w, events).await;
+        return write_events(reader.into_inner().into_inner(), w, events, LINE_WRITE_TIME).await;
     }
     // A client that does not read its answer is dropped, not waited for.
     let write = async {
@@ -205,18 +205,28 @@ async fn connection(
 /// A watch's stream: the lines the main loop queued, in order, until the last one, the
 /// daemon drops the channel, or the client leaves (EOF or an error on its side; what it
 /// sends is otherwise ignored). A client that stops reading blocks only this task: the
-/// loop's sends to a full channel are dropped and counted (`crate::event_stream`).
+/// loop's sends to a full channel are dropped and counted (`crate::event_stream`); and
+/// once its socket has not taken a line for `line_time` ([`LINE_WRITE_TIME`]), the task
+/// ends, which closes the channel and frees the watcher's place.
 async fn write_events(
     mut r: OwnedReadHalf,
     mut w: OwnedWriteHalf,
     mut events: mpsc::Receiver<Outgoing>,
+    line_time: Duration,
 ) -> io::Result<()> {
     let mut scratch = [0u8; 256];
     loop {
         tokio::select! {
             item = events.recv() => match item {
                 Some(Outgoing { line, last }) => {
-                    w.write_all(line.as_bytes()).await?;
+                    tokio::time::timeout(line_time, w.write_all(line.as_bytes()))
+                        .await
+                        .map_err(|_| {
+                            io::Error::new(
+                                io::ErrorKind::TimedOut,
+                                format!("watcher took no line for {line_time:?}; dropped"),
+                            )
+                        })??;
                     if last {
                         break;
                     }
@@ -383,6 +393,59 @@ mod tests {
             .expect("the channel closes within 2 s of the client leaving");
         drop(sock);
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[tokio::test]
+    async fn a_watcher_that_never_reads_is_dropped_and_its_place_taken() {
+        use crate::event_stream::{WatchError, Watchers, MAX_WATCHERS};
+        // The writer of one watch connection whose client never reads, with a short
+        // bound (vipd's is LINE_WRITE_TIME).
+        let line_time = Duration::from_millis(300);
+        let (server, client) = UnixStream::pair().expect("socket pair");
+        let (r, w) = server.into_split();
+        let (tx, rx) = mpsc::channel(WATCH_BUFFER);
+        let writer = tokio::spawn(write_events(r, w, rx, line_time));
+        // Every other place is taken by watchers that do read (their receivers live).
+        let mut w = Watchers::default();
+        let mut others = Vec::new();
+        for _ in 1..MAX_WATCHERS {
+            let (t, r) = mpsc::channel(WATCH_BUFFER);
+            w.add(Vec::new(), t).expect("room");
+            others.push(r);
+        }
+        w.add(Vec::new(), tx.clone()).expect("room");
+        let (late, _late_rx) = mpsc::channel(1);
+        assert_eq!(w.add(Vec::new(), late.clone()), Err(WatchError::TooMany));
+        // 4 MiB of events: far more than the socket buffers for a client that never
+        // reads.
+        let big = "x".repeat(64 * 1024);
+        for _ in 0..64 {
+            w.publish(
+                "t",
+                vipd_api::WatchEvent::Check {
+                    check: "c".into(),
+                    up: true,
+                    saw: big.clone(),
+                },
+            );
+            for r in &mut others {
+                while r.try_recv().is_ok() {}
+            }
+            tokio::task::yield_now().await;
+        }
+        // The writer gives the connection up `line_time` after the socket stopped
+        // taking lines, and the channel closes.
+        tokio::time::timeout(line_time + Duration::from_secs(2), tx.closed())
+            .await
+            .expect("the stuck watcher is dropped within its bound + 2 s");
+        let ended = writer.await.expect("writer task");
+        let e = ended.expect_err("the writer ends with an error");
+        assert_eq!(e.kind(), io::ErrorKind::TimedOut, "{e}");
+        drop(tx);
+        // Its place is free for the next watcher.
+        assert_eq!(w.add(Vec::new(), late), Ok(()));
+        assert_eq!(w.len(), MAX_WATCHERS);
+        drop(client);
     }
 
     #[test]

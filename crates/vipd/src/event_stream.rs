@@ -6,7 +6,9 @@
 //! reads too slowly, or not at all), its events are dropped and counted; once there is
 //! room again it gets one `missed` record with the count before the next event, so it
 //! knows what it did not see and the rest stays in order. A watcher whose connection
-//! closed is forgotten at the next event (or the next watch request).
+//! closed is forgotten at the next event (or the next watch request); so is one whose
+//! socket has not taken a line for [`LINE_WRITE_TIME`] (its writer gives it up), so
+//! watchers that stopped reading cannot hold every place.
 
 use std::sync::Arc;
 
@@ -18,6 +20,11 @@ pub const MAX_WATCHERS: usize = 64;
 
 /// Lines buffered for one watcher.
 pub const WATCH_BUFFER: usize = 1024;
+
+/// How long a watcher's socket may take to accept one line (its send buffer full: it
+/// stopped reading long ago); then the writer drops the connection and its place. Long
+/// enough for a reader that pauses (a pager, Ctrl-S) to be told what it missed instead.
+pub const LINE_WRITE_TIME: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// How long a stopping vipd waits for its watchers to take the `end` record.
 pub const END_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
