@@ -158,16 +158,24 @@ impl Booted {
         self.pid1 = 0;
         let ns = self.host.ns().name().to_string();
         let mut pid1 = 0;
-        let found = wait_until(Duration::from_secs(30), Duration::from_millis(20), || {
-            match container_init(&ns) {
-                Some(p) => {
-                    pid1 = p;
-                    true
-                }
-                None => false,
-            }
-        });
-        assert!(found, "{}: no systemd came up\n{}", self.name, self.console());
+        let found =
+            wait_until(
+                Duration::from_secs(30),
+                Duration::from_millis(20),
+                || match container_init(&ns) {
+                    Some(p) => {
+                        pid1 = p;
+                        true
+                    }
+                    None => false,
+                },
+            );
+        assert!(
+            found,
+            "{}: no systemd came up\n{}",
+            self.name,
+            self.console()
+        );
         self.pid1 = pid1;
         // Nothing or "offline" until PID 1 takes calls; then --wait waits for the boot's
         // end.
@@ -175,7 +183,10 @@ impl Booted {
         wait_until(BOOT_WAIT, Duration::from_millis(50), || {
             let up = self.exec_within(&["systemctl", "is-system-running", "--wait"], BOOT_WAIT);
             state = String::from_utf8_lossy(&up.stdout).trim().to_string();
-            matches!(state.as_str(), "running" | "degraded" | "maintenance" | "stopping")
+            matches!(
+                state.as_str(),
+                "running" | "degraded" | "maintenance" | "stopping"
+            )
         });
         assert!(
             state == "running" || state == "degraded",
@@ -194,7 +205,14 @@ impl Booted {
         let asked = Instant::now();
         // It may not return: the system goes away under it.
         let mut c = Command::new("nsenter");
-        c.args(["-t", &self.pid1.to_string(), "-a", "--", "systemctl", "reboot"]);
+        c.args([
+            "-t",
+            &self.pid1.to_string(),
+            "-a",
+            "--",
+            "systemctl",
+            "reboot",
+        ]);
         let _ = run_timeout(&mut c, Duration::from_secs(30));
         let mut child = self.nspawn.take().expect("a running host");
         let ended = wait_until(Duration::from_secs(60), Duration::from_millis(20), || {
@@ -205,7 +223,6 @@ impl Booted {
         self.start();
         shutdown
     }
-
 
     pub fn name(&self) -> &str {
         &self.name

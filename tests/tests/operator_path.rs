@@ -155,7 +155,11 @@ fn with_client(
     std::thread::sleep(Duration::from_secs(1));
     let samples = getter.stop();
     assert!(ok, "the expected end state did not come within {within:?}");
-    assert!(samples.len() > 100, "the client made {} requests", samples.len());
+    assert!(
+        samples.len() > 100,
+        "the client made {} requests",
+        samples.len()
+    );
     seen(&samples)
 }
 
@@ -196,7 +200,11 @@ fn boot_site() -> Site {
 }
 
 fn sha256(h: &Booted, path: &str) -> String {
-    h.exec_ok(&["sha256sum", path]).split_whitespace().next().unwrap_or("").to_string()
+    h.exec_ok(&["sha256sum", path])
+        .split_whitespace()
+        .next()
+        .unwrap_or("")
+        .to_string()
 }
 
 /// The package under test rebuilt with its revision bumped (`0.1.0-1` → `0.1.0-2`), as a
@@ -204,7 +212,11 @@ fn sha256(h: &Booted, path: &str) -> String {
 fn bumped(deb: &Path, dir: &Path) -> PathBuf {
     let tree = dir.join("deb-tree");
     let _ = std::fs::remove_dir_all(&tree);
-    let ok = Command::new("dpkg-deb").arg("-R").arg(deb).arg(&tree).status();
+    let ok = Command::new("dpkg-deb")
+        .arg("-R")
+        .arg(deb)
+        .arg(&tree)
+        .status();
     assert!(ok.is_ok_and(|s| s.success()), "dpkg-deb -R");
     let control = tree.join("DEBIAN/control");
     let text = std::fs::read_to_string(&control).expect("control");
@@ -239,12 +251,19 @@ fn ansible_deb_systemd_nginx_and_vipctl_as_an_operator_meets_them() {
     let (ok, out) = site.play(&[]);
     assert!(ok, "the first play failed:\n{out}");
     for h in ["web1", "web2"] {
-        assert!(changed(&out, h) > 0, "{h} unchanged by the first play:\n{out}");
+        assert!(
+            changed(&out, h) > 0,
+            "{h} unchanged by the first play:\n{out}"
+        );
     }
     for h in site.hosts() {
-        assert_eq!(h.exec_ok(&["systemctl", "is-active", "vipd"]).trim(), "active");
         assert_eq!(
-            h.exec_ok(&["stat", "-c", "%U:%G %a", "/etc/vipd/web.key"]).trim(),
+            h.exec_ok(&["systemctl", "is-active", "vipd"]).trim(),
+            "active"
+        );
+        assert_eq!(
+            h.exec_ok(&["stat", "-c", "%U:%G %a", "/etc/vipd/web.key"])
+                .trim(),
             "vipd:vipd 600"
         );
     }
@@ -340,8 +359,14 @@ fn ansible_deb_systemd_nginx_and_vipctl_as_an_operator_meets_them() {
     let web1_events = site.web1.host.address_events();
     let web2_events = site.web2.host.address_events();
     let killed_at = epoch_now();
-    site.web1
-        .exec_ok(&["systemctl", "kill", "--kill-who=main", "-s", "SIGKILL", "vipd"]);
+    site.web1.exec_ok(&[
+        "systemctl",
+        "kill",
+        "--kill-who=main",
+        "-s",
+        "SIGKILL",
+        "vipd",
+    ]);
     let released = wait_deleted(&web1_events, VIP, killed_at, Duration::from_secs(5))
         .unwrap_or_else(|| panic!("web1 kept the VIP after its vipd was SIGKILLed"));
     let taken = wait_added(&web2_events, VIP, killed_at, Duration::from_secs(5))
@@ -369,7 +394,10 @@ fn ansible_deb_systemd_nginx_and_vipctl_as_an_operator_meets_them() {
         },
         Duration::from_secs(10),
     );
-    eprintln!("systemctl restart vipd on web1: {} failed", seen_restart.failed);
+    eprintln!(
+        "systemctl restart vipd on web1: {} failed",
+        seen_restart.failed
+    );
     assert_eq!(seen_restart.failed, 0);
 
     // ---- configuration changes through the role ----------------------------------------
@@ -383,18 +411,36 @@ fn ansible_deb_systemd_nginx_and_vipctl_as_an_operator_meets_them() {
     assert!(ok, "the play with a changed variable failed:\n{out}");
     // The file (validated, replaced) and the reload its handler ran: nothing else.
     assert_eq!(changed(&out, "web1"), 2, "{out}");
-    assert!(out.contains("RUNNING HANDLER [vipd : Reload vipd]"), "{out}");
+    assert!(
+        out.contains("RUNNING HANDLER [vipd : Reload vipd]"),
+        "{out}"
+    );
     std::thread::sleep(Duration::from_secs(1));
-    assert_eq!(transitions(&site.web1), before, "the reload changed a state");
+    assert_eq!(
+        transitions(&site.web1),
+        before,
+        "the reload changed a state"
+    );
     assert_eq!(state(&site.web1), "master");
     let (ok, out) = site.play(&["vipd_log_level=debug"]);
     assert!(ok, "{out}");
-    assert_eq!(changed(&out, "web1"), 0, "a second run changed something:\n{out}");
-    assert_eq!(changed(&out, "web2"), 0, "a second run changed something:\n{out}");
+    assert_eq!(
+        changed(&out, "web1"),
+        0,
+        "a second run changed something:\n{out}"
+    );
+    assert_eq!(
+        changed(&out, "web2"),
+        0,
+        "a second run changed something:\n{out}"
+    );
     let file_before = sha256(&site.web1, "/etc/vipd/vipd.yaml");
     let (ok, out) = site.play(&["vipd_log_level=debug", "vipd_priority=0"]);
     assert!(!ok, "a play with priority 0 succeeded:\n{out}");
-    assert!(out.contains("priority"), "the failure does not name the field:\n{out}");
+    assert!(
+        out.contains("priority"),
+        "the failure does not name the field:\n{out}"
+    );
     assert_eq!(sha256(&site.web1, "/etc/vipd/vipd.yaml"), file_before);
     assert_eq!(state(&site.web1), "master");
 
@@ -410,13 +456,19 @@ fn ansible_deb_systemd_nginx_and_vipctl_as_an_operator_meets_them() {
         || state(&site.web1) == "master" && site.web1.host.has_addr(VIP),
         Duration::from_secs(15),
     );
-    let version = site.web1.exec_ok(&["dpkg-query", "-W", "-f", "${Version}", "vipd"]);
+    let version = site
+        .web1
+        .exec_ok(&["dpkg-query", "-W", "-f", "${Version}", "vipd"]);
     eprintln!(
         "upgrade to {version} on web1: {} failed, served by {:?}",
         seen_upgrade.failed, seen_upgrade.servers
     );
     assert!(version.ends_with("-2"), "{version}");
-    assert_ne!(site.web1.main_pid("vipd"), pid_before, "the upgrade did not restart vipd");
+    assert_ne!(
+        site.web1.main_pid("vipd"),
+        pid_before,
+        "the upgrade did not restart vipd"
+    );
     assert_eq!(seen_upgrade.failed, 0);
 
     // ---- the master rebooted -----------------------------------------------------------
@@ -429,7 +481,11 @@ fn ansible_deb_systemd_nginx_and_vipctl_as_an_operator_meets_them() {
     });
     std::thread::sleep(Duration::from_secs(1));
     let samples = getter.stop();
-    assert!(back, "web1 did not take the VIP back after its reboot: {}", state(&site.web1));
+    assert!(
+        back,
+        "web1 did not take the VIP back after its reboot: {}",
+        state(&site.web1)
+    );
     let reboot = seen(&samples);
     eprintln!(
         "reboot of web1 (shutdown {:.2} s, boot {:.2} s): {} failed, served by {:?}",

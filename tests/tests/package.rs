@@ -7,7 +7,9 @@ use vipd_e2e::hosts::{deb, Booted};
 use vipd_e2e::Lan;
 
 fn stat(h: &Booted, path: &str) -> String {
-    h.exec_ok(&["stat", "-c", "%U:%G %a", path]).trim().to_string()
+    h.exec_ok(&["stat", "-c", "%U:%G %a", path])
+        .trim()
+        .to_string()
 }
 
 #[test]
@@ -22,7 +24,10 @@ fn installs_removes_and_purges_on_a_booted_host() {
     assert!(h.exec_ok(&["vipd", "--version"]).starts_with("vipd "));
     assert!(h.exec_ok(&["vipctl", "--version"]).starts_with("vipctl "));
     let user = h.exec_ok(&["getent", "passwd", "vipd"]);
-    assert!(user.contains("/var/lib/vipd") && user.contains("nologin"), "{user}");
+    assert!(
+        user.contains("/var/lib/vipd") && user.contains("nologin"),
+        "{user}"
+    );
     // The configuration: root:vipd 0640 (it may name key files and peers).
     assert_eq!(stat(&h, "/etc/vipd/vipd.yaml"), "root:vipd 640");
     // What the README and the man pages point at is there.
@@ -49,7 +54,12 @@ fn installs_removes_and_purges_on_a_booted_host() {
         );
     }
     // systemd loads the unit; installing starts nothing (the example is not a config).
-    h.exec_ok(&["systemd-analyze", "verify", "/lib/systemd/system/vipd.service"]);
+    h.exec_ok(&[
+        "systemd-analyze",
+        "verify",
+        "--man=no",
+        "/lib/systemd/system/vipd.service",
+    ]);
     let active = h.exec(&["systemctl", "is-active", "vipd"]);
     assert_eq!(String::from_utf8_lossy(&active.stdout).trim(), "inactive");
 
