@@ -6,16 +6,13 @@
 //! host 1 (priority 100) backup; read latency 1 ms (the first read is answered at 1 ms,
 //! when the instance starts); network 100 µs, adverts every 100 ms.
 
+mod common;
+
+use common::{ms, pair};
 use vipd_engine::Instant;
 use vipd_node::service::ServiceNote;
 use vipd_sim::cfg::node::{instance, web};
 use vipd_sim::lan::{Act, HostId, Lan, Seen};
-
-const MS: u64 = 1_000_000;
-
-fn ms(n: u64) -> Instant {
-    Instant::from_nanos(n * MS)
-}
 
 fn notes(lan: &Lan, h: HostId) -> Vec<(Instant, ServiceNote)> {
     lan.timeline()
@@ -30,15 +27,6 @@ fn notes(lan: &Lan, h: HostId) -> Vec<(Instant, ServiceNote)> {
 
 fn status(s: &str) -> ServiceNote {
     ServiceNote::Status(s.into())
-}
-
-fn pair() -> Lan {
-    let mut lan = Lan::builder()
-        .host(web(150, 100))
-        .host(web(100, 100))
-        .build();
-    lan.start_all();
-    lan
 }
 
 #[test]
