@@ -575,8 +575,10 @@ fn partition_makes_two_masters_heal_converges_to_the_higher_one() {
     assert!(sim.episodes()[0].duration(sim.now()) <= sim.grace(A, B));
     sim.run_until(at(10, 500_000_000));
     // The winner answered B's advert (10.0236375 s) and B's farewell advert (sent as
-    // B stepped down, arriving 10.0238375 s) with an advert each, but announced only
-    // with the first: at most one burst per own Advertisement_Interval (1 s).
+    // B stepped down, arriving 10.0238375 s) with an advert and an announcement each:
+    // at most two bursts per own Advertisement_Interval (1 s), so that the last
+    // gratuitous ARPs the hosts hear are the winner's even when the loser announced
+    // just before it stepped down (router.rs, `lower_priority_heard`).
     assert_eq!(
         sent_priorities(&sim, A, at(10, 0), at(10, 500_000_000)),
         vec![(at(10, 23_637_500), 150), (at(10, 23_837_500), 150)]
@@ -585,7 +587,10 @@ fn partition_makes_two_masters_heal_converges_to_the_higher_one() {
         .into_iter()
         .filter(|(t, _)| *t >= at(10, 0))
         .collect();
-    assert_eq!(after_heal, vec![(at(10, 23_637_500), 3)]);
+    assert_eq!(
+        after_heal,
+        vec![(at(10, 23_637_500), 3), (at(10, 23_837_500), 3)]
+    );
     sim.run_until(at(60, 0));
     assert_eq!(sim.vip_holders(), vec![A]);
     assert_clean(&sim);
