@@ -291,7 +291,7 @@ pub fn convert(
             "authentication" | "auth_hmac" => notes.review(
                 &s.loc,
                 format!(
-                    "`{}` is not converted: vipd neither sends nor accepts RFC 3768 PASS/AH data (RFC 5798 removed it), \
+                    "`{}` is not converted: vipd sends no RFC 3768 PASS/AH data (RFC 5798 removed it), \
                      so keepalived nodes with it drop vipd's adverts. Remove it from every keepalived node first (one node at \
                      a time), then convert. vipd's own `auth: {{key_file}}` (HMAC-SHA256) works among vipd nodes only",
                     s.key()
