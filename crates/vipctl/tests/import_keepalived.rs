@@ -40,11 +40,20 @@ fn corpus_converts_to_the_expected_yaml_and_passes_vipd_check() {
         .filter(|p| p.join("keepalived.conf").exists())
         .collect();
     dirs.sort();
-    assert!(dirs.len() >= 12, "the corpus has {} configurations", dirs.len());
+    assert!(
+        dirs.len() >= 12,
+        "the corpus has {} configurations",
+        dirs.len()
+    );
     let mut failures = Vec::new();
     for dir in &dirs {
-        let name = dir.file_name().unwrap_or_default().to_string_lossy().into_owned();
-        let args = std::fs::read_to_string(dir.join("args")).unwrap_or_else(|_| "--host lb1".into());
+        let name = dir
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
+        let args =
+            std::fs::read_to_string(dir.join("args")).unwrap_or_else(|_| "--host lb1".into());
         let out = Command::new(env!("CARGO_BIN_EXE_vipctl"))
             .current_dir(dir)
             .args(["import", "keepalived"])
@@ -68,7 +77,9 @@ fn corpus_converts_to_the_expected_yaml_and_passes_vipd_check() {
             .map(|s| s.trim().parse().unwrap_or(-2))
             .unwrap_or(-2);
         if status != want_status {
-            failures.push(format!("{name}: exit status {status}, expected {want_status}\n{stderr}"));
+            failures.push(format!(
+                "{name}: exit status {status}, expected {want_status}\n{stderr}"
+            ));
             continue;
         }
         if status == 2 {
@@ -80,14 +91,21 @@ fn corpus_converts_to_the_expected_yaml_and_passes_vipd_check() {
         }
         let want = std::fs::read_to_string(dir.join("expected.yaml")).unwrap_or_default();
         if stdout != want {
-            failures.push(format!("{name}: output differs from expected.yaml:\n{stdout}"));
+            failures.push(format!(
+                "{name}: output differs from expected.yaml:\n{stdout}"
+            ));
         }
         // Every review item is a REVIEW comment in the output, and status 1 says so.
         let reviews = stdout.matches("# REVIEW ").count();
         if (reviews > 0) != (status == 1) {
-            failures.push(format!("{name}: {reviews} REVIEW comments but exit status {status}"));
+            failures.push(format!(
+                "{name}: {reviews} REVIEW comments but exit status {status}"
+            ));
         }
-        let file = std::env::temp_dir().join(format!("vipctl-import-test-{}-{name}.yaml", std::process::id()));
+        let file = std::env::temp_dir().join(format!(
+            "vipctl-import-test-{}-{name}.yaml",
+            std::process::id()
+        ));
         std::fs::write(&file, &stdout).expect("write temp");
         let check = Command::new(&vipd)
             .arg("--config")
@@ -112,16 +130,36 @@ fn check_on_this_host_runs_vipd_check_and_fails_with_it() {
     let dir = corpus().join("01-basic");
     let ok = Command::new(env!("CARGO_BIN_EXE_vipctl"))
         .current_dir(&dir)
-        .args(["import", "keepalived", "--host", "lb1", "--check-on-this-host", "--vipd"])
+        .args([
+            "import",
+            "keepalived",
+            "--host",
+            "lb1",
+            "--check-on-this-host",
+            "--vipd",
+        ])
         .arg(&vipd)
         .arg("keepalived.conf")
         .output()
         .expect("run vipctl");
-    assert_eq!(ok.status.code(), Some(0), "{}", String::from_utf8_lossy(&ok.stderr));
+    assert_eq!(
+        ok.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
     // A vipd that refuses everything: the import fails with status 2 and its words.
     let refuse = Command::new(env!("CARGO_BIN_EXE_vipctl"))
         .current_dir(&dir)
-        .args(["import", "keepalived", "--host", "lb1", "--check-on-this-host", "--vipd", "/bin/false"])
+        .args([
+            "import",
+            "keepalived",
+            "--host",
+            "lb1",
+            "--check-on-this-host",
+            "--vipd",
+            "/bin/false",
+        ])
         .arg("keepalived.conf")
         .output()
         .expect("run vipctl");
