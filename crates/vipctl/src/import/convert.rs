@@ -284,8 +284,23 @@ fn sync_group(
     }
     let mut seen = BTreeSet::new();
     members.retain(|m| seen.insert(m.clone()));
-    if positional && notify.entries().len() > 1 {
-        notes.info(&stmt.loc, "with `notify`, every group hook gets keepalived's GROUP NAME STATE 0 arguments (notify_positional)");
+    let others: Vec<(&str, &Vec<String>)> = notify
+        .entries()
+        .into_iter()
+        .filter(|(k, _)| *k != "any")
+        .collect();
+    if positional && others.iter().any(|(_, argv)| argv.len() > 1) {
+        notes.review(
+            &stmt.loc,
+            "with `notify`, vipd appends GROUP NAME STATE 0 to every group hook (notify_positional), also to \
+             notify_master/backup/fault/stop, which keepalived runs with their own arguments only: check that \
+             those scripts ignore extra arguments",
+        );
+    } else if positional && !others.is_empty() {
+        notes.info(
+            &stmt.loc,
+            "with `notify`, every group hook gets GROUP NAME STATE 0 appended (notify_positional)",
+        );
     }
     // keepalived ignores weighted trackers of members unless told otherwise
     // (keepalived.conf(5), "VRRP synchronization group(s)"): so does the conversion.

@@ -381,6 +381,28 @@ pub fn convert(
             "nopreempt with state MASTER: keepalived preempts anyway at start-up; vipd does not",
         );
     }
+    if inst.notify_positional {
+        let others: Vec<(&str, &Vec<String>)> = inst
+            .notify
+            .entries()
+            .into_iter()
+            .filter(|(k, _)| *k != "any")
+            .collect();
+        if others.iter().any(|(_, argv)| argv.len() > 1) {
+            notes.review(
+                &stmt.loc,
+                "with `notify`, vipd appends INSTANCE NAME STATE PRIORITY to every hook (notify_positional), \
+                 also to notify_master/backup/fault/stop, which keepalived runs with their own arguments only: \
+                 check that those scripts ignore extra arguments",
+            );
+        } else if !others.is_empty() {
+            notes.info(
+                &stmt.loc,
+                "with `notify`, every hook gets INSTANCE NAME STATE PRIORITY appended (notify_positional); \
+                 notify_master/backup/fault/stop without arguments of their own",
+            );
+        }
+    }
     inst.garp = garp;
     inst.notes = notes;
     Ok(inst)
