@@ -133,9 +133,6 @@ impl Trackers {
                     _ => break,
                 }
             }
-            let Some(check) = self.check_for(kind, name, loc, user, notes)? else {
-                continue;
-            };
             let def_weight = self
                 .defs
                 .get(&(kind, name.clone()))
@@ -144,6 +141,9 @@ impl Trackers {
                 (Some(w), _) => (w, reverse),
                 (None, Some((w, r))) => (w, r || reverse),
                 (None, None) => (0, reverse),
+            };
+            let Some(check) = self.check_for(kind, name, loc, user, weight, notes)? else {
+                continue;
             };
             let mut weight = weight;
             if reverse {
@@ -184,6 +184,7 @@ impl Trackers {
         name: &str,
         loc: &Loc,
         user: &ScriptUser,
+        weight: i64,
         notes: &mut Notes,
     ) -> Result<Option<String>, ConvertError> {
         if let Some(made) = self.made.get(&(kind, name.to_string())) {
@@ -209,7 +210,7 @@ impl Trackers {
                 return Ok(None);
             };
             match kind {
-                Kind::Script => script_check(&def.stmt, user)?,
+                Kind::Script => script_check(&def.stmt, user, weight)?,
                 Kind::Process => process_check(&def.stmt)?,
                 _ => file_check(&def.stmt)?,
             }
@@ -286,8 +287,8 @@ pub fn argv(script: &str, loc: &Loc, notes: &mut Notes) -> Result<Vec<String>, C
 }
 
 /// keepalived.conf(5) "VRRP script(s)": interval (1 s), timeout (= interval), rise and
-/// fall (1), user, init_fail.
-fn script_check(stmt: &Stmt, user: &ScriptUser) -> Result<Check, ConvertError> {
+/// fall (1), user, init_fail. `weight` is that of the first track of it.
+fn script_check(stmt: &Stmt, user: &ScriptUser, weight: i64) -> Result<Check, ConvertError> {
     let mut notes = Notes::default();
     let mut script: Option<(String, Loc)> = None;
     let mut interval = 1.0;
@@ -334,8 +335,16 @@ fn script_check(stmt: &Stmt, user: &ScriptUser) -> Result<Check, ConvertError> {
     if rise > 100 || fall > 100 {
         notes.review(&stmt.loc, "rise/fall above 100: vipd's limit is 100");
     }
-    // keepalived counts a script not yet run as up unless `init_fail`.
-    fields.push(("init".into(), if init_fail { "down" } else { "up" }.into()));
+    // keepalived starts a script "one success from up" (vrrp_init_script): until its
+    // first result it neither lets a fault-tracking instance up nor adds a positive
+    // weight, and subtracts a negative one only after a failure; vipd's first result
+    // counts at once too. So: down, but up for a negative weight (unless `init_fail`).
+    let init = if weight < 0 && !init_fail {
+        "up"
+    } else {
+        "down"
+    };
+    fields.push(("init".into(), init.into()));
     match run_as {
         Some(u) => fields.push(("user".into(), scalar(&u))),
         None => notes.info(

@@ -222,7 +222,25 @@ pub fn convert(stmts: &[Stmt], source: &str, host: &str) -> Result<Config, Conve
         }
     }
     trackers.unused(&mut cfg.notes);
-    cfg.checks = trackers.checks;
+    // Checks only sync-group members tracked with a weight (left out above) go too.
+    let tracked: BTreeSet<String> = cfg
+        .instances
+        .iter()
+        .flat_map(|i| i.track.iter().map(|t| t.check.clone()))
+        .collect();
+    for c in &trackers.checks {
+        if !tracked.contains(&c.name) {
+            cfg.notes.info(
+                &c.loc,
+                format!("`{}` is left out: only sync group members track it, with a weight keepalived ignores", c.what),
+            );
+        }
+    }
+    cfg.checks = trackers
+        .checks
+        .into_iter()
+        .filter(|c| tracked.contains(&c.name))
+        .collect();
     Ok(cfg)
 }
 
