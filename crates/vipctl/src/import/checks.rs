@@ -323,6 +323,15 @@ fn script_check(stmt: &Stmt, user: &ScriptUser, weight: i64) -> Result<Check, Co
     // keepalived's script strings may hold several quoted words: the joined string is
     // split again as keepalived splits a script.
     let args = argv(&script, &sloc, &mut notes)?;
+    if !(0.1..=3600.0).contains(&interval) {
+        notes.review(
+            &stmt.loc,
+            format!(
+                "interval {interval}s: vipd runs checks every 100ms to 60m; {} is used",
+                duration(interval.clamp(0.1, 3600.0))
+            ),
+        );
+    }
     let interval = interval.clamp(0.1, 3600.0);
     let timeout = timeout.unwrap_or(interval);
     let mut fields = vec![

@@ -263,6 +263,10 @@ fn sync_group(
             "group" => {
                 for (w, loc, _) in s.block_words() {
                     match cfg.instances.iter().find(|i| i.keepalived_name == w) {
+                        Some(i) if cfg.groups.iter().any(|g| g.instances.contains(&i.name)) => notes.review(
+                            &loc,
+                            format!("`{w}` is already in another sync group: vipd allows one group per instance, so it is left out here"),
+                        ),
                         Some(i) => members.push(i.name.clone()),
                         None => notes.review(&loc, format!("sync group member `{w}` is no vrrp_instance (keepalived ignores it)")),
                     }

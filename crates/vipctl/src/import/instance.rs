@@ -111,13 +111,34 @@ fn vip(
     Ok(Some((first.clone(), ip)))
 }
 
-/// Splits an address block into lines (one address with its options per line).
+/// Splits an address block into entries, one address with its options each: a line
+/// may hold several (`virtual_ipaddress { 192.0.2.1/24 192.0.2.2/24 }`).
 fn address_lines(s: &Stmt) -> Vec<(Vec<String>, Stmt)> {
-    s.block
-        .iter()
-        .flatten()
-        .map(|line| (line.words.clone(), line.clone()))
-        .collect()
+    let is_addr = |w: &str| {
+        w.split('/')
+            .next()
+            .is_some_and(|a| a.parse::<IpAddr>().is_ok())
+    };
+    let mut out = Vec::new();
+    for line in s.block.iter().flatten() {
+        let mut cur: Vec<String> = Vec::new();
+        let mut takes_value = false;
+        for w in &line.words {
+            if !takes_value && is_addr(w) && !cur.is_empty() {
+                out.push((std::mem::take(&mut cur), line.clone()));
+            }
+            takes_value = !takes_value
+                && matches!(
+                    w.as_str(),
+                    "dev" | "scope" | "label" | "brd" | "peer" | "preferred_lft"
+                );
+            cur.push(w.clone());
+        }
+        if !cur.is_empty() {
+            out.push((cur, line.clone()));
+        }
+    }
+    out
 }
 
 pub fn convert(
@@ -183,6 +204,7 @@ pub fn convert(
     let mut accept: Option<bool> = None;
     let mut strict = g.strict;
     let mut explicit_version = false;
+    let mut peers: Vec<(IpAddr, super::source::Loc)> = Vec::new();
     let mut garp = Garp {
         count: g.garp_repeat.or(Some(if g.min_garp { 1 } else { 5 })),
         repeat_after: g.garp_delay.or(Some(if g.min_garp { 0.0 } else { 5.0 })),
@@ -226,6 +248,10 @@ pub fn convert(
                             _ => {}
                         }
                         let text = if text.contains('/') { text } else if ip.is_ipv4() { format!("{text}/32") } else { format!("{text}/128") };
+                        if inst.vips.iter().any(|v| v.split('/').next() == Some(&ip.to_string())) {
+                            notes.info(&line.loc, format!("`{text}` is listed twice: once in vipd"));
+                            continue;
+                        }
                         inst.vips.push(text);
                     }
                 }
@@ -244,8 +270,8 @@ pub fn convert(
             }
             "unicast_peer" => {
                 for (w, loc, _) in s.block_words() {
-                    if w.parse::<IpAddr>().is_ok() {
-                        inst.unicast_peers.push(w);
+                    if let Ok(ip) = w.parse::<IpAddr>() {
+                        peers.push((ip, loc));
                     } else if !matches!(w.as_str(), "min_ttl" | "max_ttl") && w.parse::<u8>().is_err() {
                         return Err(ConvertError::at(&loc, format!("unicast_peer `{w}` is not an IP address")));
                     }
@@ -321,6 +347,42 @@ pub fn convert(
             format!(
                 "vrrp_instance {ka_name} has no virtual_ipaddress (vipd needs at least one VIP)"
             ),
+        ));
+    }
+    // vipd's unicast peers: of the VIPs' family, IPv6 only link-local, no VIP, no
+    // duplicates (as its validation requires).
+    for (ip, loc) in peers {
+        if ip.is_ipv6() != (family == Some(true)) {
+            return Err(ConvertError::at(&loc, format!("unicast_peer {ip} is of the other family than the VIPs: vipd needs a second instance for it")));
+        }
+        if let IpAddr::V6(v6) = ip {
+            if v6.segments()[0] & 0xffc0 != 0xfe80 {
+                return Err(ConvertError::at(&loc, format!("unicast_peer {ip}: vipd takes IPv6 adverts from link-local sources only: list the peers' fe80:: addresses")));
+            }
+        }
+        if inst
+            .vips
+            .iter()
+            .any(|v| v.split('/').next() == Some(&ip.to_string()))
+        {
+            return Err(ConvertError::at(
+                &loc,
+                format!("unicast_peer {ip} is one of the VIPs"),
+            ));
+        }
+        if inst.unicast_peers.contains(&ip.to_string()) {
+            notes.info(
+                &loc,
+                format!("unicast_peer {ip} is listed twice: once in vipd"),
+            );
+            continue;
+        }
+        inst.unicast_peers.push(ip.to_string());
+    }
+    if inst.vips.len() > 255 {
+        return Err(ConvertError::at(
+            &stmt.loc,
+            "more than 255 VIPs: vipd's limit (an advert carries at most 255)",
         ));
     }
     // IPv6 instances are always VRRPv3 (keepalived.conf(5), `version`).

@@ -103,6 +103,13 @@ impl Reader {
             .map(Path::to_path_buf)
             .unwrap_or_default();
         let real_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        // ${_PWD}: the directory of the file being read, as an absolute path.
+        let pwd = std::fs::canonicalize(if real_dir.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            real_dir.as_path()
+        })
+        .unwrap_or_else(|_| real_dir.clone());
         let lines: Vec<&str> = text.lines().collect();
         let mut i = 0;
         while i < lines.len() {
@@ -134,7 +141,7 @@ impl Reader {
                 self.include(pattern, &dir, &real_dir, &loc, depth)?;
                 continue;
             }
-            self.line(&logical, &loc, &dir, 0)?;
+            self.line(&logical, &loc, &pwd, 0)?;
         }
         Ok(())
     }
