@@ -245,21 +245,19 @@ impl Trackers {
             clean = "check".into();
         }
         let taken = |n: &str| self.checks.iter().any(|c| c.name == n);
+        let suffix = match kind {
+            Kind::Script => "script",
+            Kind::Process => "process",
+            Kind::File => "file",
+            Kind::Interface => "if",
+        };
         let mut name = clean.clone();
+        if taken(&name) {
+            name = format!("{clean}-{suffix}");
+        }
         let mut k = 2;
         while taken(&name) {
-            name = format!(
-                "{clean}-{}",
-                match kind {
-                    Kind::Script => "script".to_string(),
-                    Kind::Process => "process".to_string(),
-                    Kind::File => "file".to_string(),
-                    Kind::Interface => format!("if{k}"),
-                }
-            );
-            if taken(&name) {
-                name = format!("{clean}-{k}");
-            }
+            name = format!("{clean}-{suffix}{k}");
             k += 1;
         }
         if name != base {

@@ -234,7 +234,12 @@ pub fn convert(
             "preempt" => inst.preempt = true,
             "preempt_delay" => {
                 inst.preempt_delay = Some(duration(seconds(s, 1)?));
-                notes.info(&s.loc, "preempt_delay: vipd delays preempting a lower-priority master after start-up only");
+                notes.review(
+                    &s.loc,
+                    "preempt_delay: keepalived waits this long each time it starts hearing a lower-priority master; \
+                     vipd only during this long after its own start-up (later, e.g. when a failed tracked check \
+                     recovers, it preempts at once)",
+                );
             }
             "virtual_ipaddress" => {
                 for (words, line) in address_lines(s) {
@@ -437,11 +442,17 @@ pub fn convert(
             notes.info(&stmt.loc, msg);
         }
     }
-    if !inst.preempt && find("state").and_then(|s| s.arg(1)) == Some("MASTER") {
-        notes.info(
-            &stmt.loc,
-            "nopreempt with state MASTER: keepalived preempts anyway at start-up; vipd does not",
-        );
+    // keepalived clears nopreempt and preempt_delay of an instance with `state MASTER`
+    // (with a warning): so does the conversion, to run as keepalived runs.
+    if find("state").and_then(|s| s.arg(1)) == Some("MASTER") {
+        if !inst.preempt {
+            inst.preempt = true;
+            notes.info(&stmt.loc, "nopreempt with state MASTER: keepalived ignores nopreempt (it warns), so preempt stays true");
+        }
+        if inst.preempt_delay.take().is_some() {
+            notes.0.retain(|n| !n.message.starts_with("preempt_delay:"));
+            notes.info(&stmt.loc, "preempt_delay with state MASTER: keepalived ignores it (it warns), so it is left out");
+        }
     }
     if inst.notify_positional {
         let others: Vec<(&str, &Vec<String>)> = inst
