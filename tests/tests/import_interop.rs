@@ -21,13 +21,9 @@ fn corpus(name: &str) -> PathBuf {
         .join("keepalived.conf")
 }
 
-/// The corpus file with `$DIR` pointing at `host`'s directory.
+/// The corpus file with `$DIR` (where it is set) pointing at `host`'s directory.
 fn conf_for(name: &str, host: &Host) -> String {
     let text = std::fs::read_to_string(corpus(name)).expect("corpus configuration");
-    assert!(
-        text.contains("$DIR=/run/vipd-interop\n"),
-        "{name} sets $DIR"
-    );
     text.replace(
         "$DIR=/run/vipd-interop\n",
         &format!("$DIR={}\n", host.dir().display()),
@@ -284,5 +280,87 @@ fn imported_sync_group_and_nopreempt_match_keepalived() {
         }),
         "{}",
         picture(&k, &v, &vips)
+    );
+}
+
+/// corpus 20: unicast peers (each host lists the other), VRRPv3 at 500 ms; vipd 150,
+/// keepalived 100. keepalived stays backup only if it hears vipd's unicast adverts
+/// (keepalived in unicast mode drops multicast ones); vipd hears keepalived's (no
+/// `not_a_peer` drops); vipd stopping hands the VIP to keepalived; vipd back preempts.
+#[test]
+fn imported_unicast_peers_interoperate_with_keepalived() {
+    let _serial = exclusive();
+    let name = "20-interop-unicast";
+    let vips = ["192.0.2.64"];
+    let lan = Lan::new("imuc");
+    let k = lan.host_at("ka", 55);
+    let v = lan.host_at("vd", 56);
+    let yaml = import_for(name, &v);
+    v.spawn_vipd(&yaml);
+    k.spawn_keepalived(&conf_for(name, &k));
+    wait_held(
+        &k,
+        &v,
+        "vd",
+        &vips,
+        Duration::from_secs(10),
+        "vipd (150) should be master, keepalived (100) backup",
+    );
+    // Longer than keepalived's Master_Down_Interval (3 x 0.5 s + skew): had it not heard
+    // vipd's unicast adverts, it would be master too.
+    still_held(
+        &k,
+        &v,
+        "vd",
+        &vips,
+        Duration::from_secs(4),
+        "keepalived should hear vipd's unicast adverts and stay backup",
+    );
+    let log = k.keepalived_log();
+    assert!(
+        log.contains("Entering BACKUP STATE") && !log.contains("Entering MASTER STATE"),
+        "keepalived should have stayed backup:\n{}",
+        picture(&k, &v, &vips)
+    );
+
+    // vipd stops: priority 0 to its peer, keepalived takes over.
+    assert!(v.kill(Signal::SIGTERM));
+    wait_held(
+        &k,
+        &v,
+        "ka",
+        &vips,
+        Duration::from_secs(4),
+        "keepalived should take over from stopped vipd",
+    );
+    v.assert_exits_cleanly(Duration::from_secs(5));
+
+    // vipd returns: it hears keepalived's unicast adverts, then preempts (150 > 100).
+    v.spawn_vipd(&yaml);
+    assert!(
+        wait_until(Duration::from_secs(3), Duration::from_millis(20), || {
+            v.try_status()
+                .ok()
+                .and_then(|s| instance(&s, "api").map(|i| i.adverts_received > 0))
+                == Some(true)
+        }),
+        "vipd heard no adverts from keepalived:\n{}",
+        picture(&k, &v, &vips)
+    );
+    wait_held(
+        &k,
+        &v,
+        "vd",
+        &vips,
+        Duration::from_secs(8),
+        "vipd (150) back should preempt keepalived over unicast",
+    );
+    let st = v.status();
+    let api = instance(&st, "api").expect("instance api");
+    assert_eq!(api.state, State::Master, "{api:?}");
+    assert_eq!(
+        api.drops.get("not_a_peer").copied().unwrap_or(0),
+        0,
+        "{api:?}"
     );
 }
