@@ -6,6 +6,7 @@
 //! comments. Exit status: 0 complete, 1 something needs review, 2 no configuration (an
 //! error `file:line: message` on stderr, or `--check-on-this-host` failed).
 
+mod addresses;
 mod checks;
 mod convert;
 mod emit;
