@@ -409,6 +409,17 @@ fn split_words(line: &str, loc: &Loc) -> Result<Vec<(String, bool)>, SourceError
                     return Err(at(loc, &format!("unterminated {c} quote")));
                 }
             }
+            // An undefined `${NAME}` stays as written, one word with its braces.
+            '$' if chars.peek() == Some(&'{') => {
+                in_word = true;
+                cur.push('$');
+                for d in chars.by_ref() {
+                    cur.push(d);
+                    if d == '}' {
+                        break;
+                    }
+                }
+            }
             '{' | '}' => {
                 if in_word {
                     words.push((std::mem::take(&mut cur), quoted));
@@ -502,6 +513,39 @@ mod tests {
         assert_eq!(
             split_script(r#"/bin/x ' a b ' '\"q\"' c\x20d"#),
             vec!["/bin/x", " a b ", "\"q\"", "c d"]
+        );
+    }
+
+    fn words_of(conf: &str, host: &str) -> Vec<String> {
+        let dir = std::env::temp_dir().join(format!("vipctl-source-{}-{host}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let file = dir.join("k.conf");
+        std::fs::write(&file, conf).expect("write");
+        let (tokens, _) = read(&file, "k.conf", host).expect("read");
+        let _ = std::fs::remove_dir_all(&dir);
+        tokens.into_iter().map(|t| t.text).collect()
+    }
+
+    #[test]
+    fn parameters_are_replaced_when_used_not_when_defined() {
+        // keepalived.conf(5), "Parameter substitution".
+        let conf = "$BASE=192.0.${SUB}\n$SUB=2\n${BASE}.100/32\n$SUB=3\n${BASE}.100/32\n";
+        assert_eq!(
+            words_of(conf, "a"),
+            vec!["192.0.2.100/32", "192.0.3.100/32"]
+        );
+    }
+
+    #[test]
+    fn conditionals_select_lines_and_parameters_may_hold_them() {
+        let conf = "@main $P=240\n@^main $P=100\npriority $P\n$IF_MAIN=@main\n$IF_MAIN x\n$UNDEF_KEPT ${UNDEF}\n";
+        assert_eq!(
+            words_of(conf, "main"),
+            vec!["priority", "240", "x", "$UNDEF_KEPT", "${UNDEF}"]
+        );
+        assert_eq!(
+            words_of(conf, "other"),
+            vec!["priority", "100", "$UNDEF_KEPT", "${UNDEF}"]
         );
     }
 
