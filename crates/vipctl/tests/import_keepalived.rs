@@ -148,6 +148,8 @@ fn check_on_this_host_runs_vipd_check_and_fails_with_it() {
         "{}",
         String::from_utf8_lossy(&ok.stderr)
     );
+    // vipd's verdict is passed on.
+    assert!(String::from_utf8_lossy(&ok.stderr).contains("is valid"));
     // A vipd that refuses everything: the import fails with status 2 and its words.
     let refuse = Command::new(env!("CARGO_BIN_EXE_vipctl"))
         .current_dir(&dir)

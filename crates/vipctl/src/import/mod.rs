@@ -82,9 +82,15 @@ pub fn run(opts: &Options, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
     }
     let yaml = emit::yaml(&cfg);
     if opts.check_on_this_host {
-        if let Err(message) = check_here(&yaml, &opts.vipd) {
-            let _ = writeln!(err, "{message}");
-            return EXIT_FAILED;
+        match check_here(&yaml, &opts.vipd) {
+            // vipd's own words (its warnings, "valid") go to stderr as they are.
+            Ok(said) => {
+                let _ = writeln!(err, "{}", said.trim_end());
+            }
+            Err(message) => {
+                let _ = writeln!(err, "{message}");
+                return EXIT_FAILED;
+            }
         }
     }
     if let Err(e) = out.write_all(yaml.as_bytes()).and_then(|()| out.flush()) {
@@ -111,8 +117,8 @@ pub fn run(opts: &Options, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
     }
 }
 
-/// `vipd --config <tmp> --check` on this host: its output on failure.
-fn check_here(yaml: &str, vipd: &Path) -> Result<(), String> {
+/// `vipd --config <tmp> --check` on this host: what it said, an error when it refused.
+fn check_here(yaml: &str, vipd: &Path) -> Result<String, String> {
     let path = std::env::temp_dir().join(format!("vipctl-import-{}.yaml", std::process::id()));
     std::fs::write(&path, yaml)
         .map_err(|e| format!("vipctl: cannot write {}: {e}", path.display()))?;
@@ -129,7 +135,7 @@ fn check_here(yaml: &str, vipd: &Path) -> Result<(), String> {
         String::from_utf8_lossy(&output.stderr)
     );
     if output.status.success() {
-        Ok(())
+        Ok(text)
     } else {
         Err(format!(
             "vipctl: vipd --check refused the converted configuration on this host:\n{}",
