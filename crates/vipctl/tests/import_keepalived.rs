@@ -4,6 +4,7 @@
 //! and, for status 2, `expected.stderr`. Every produced YAML must pass the real
 //! `vipd --config FILE --check`.
 //!
+//! vipd comes from `$VIPD_BIN_DIR` when set, else it is built next to this vipctl.
 //! Regenerate the expected files on purpose only, after reading the diff:
 //! `VIPCTL_IMPORT_BLESS=1 cargo test -p vipctl --test import_keepalived`.
 
@@ -14,16 +15,22 @@ fn corpus() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/keepalived-import")
 }
 
-/// vipd from the same target directory as this vipctl, built when missing.
+/// vipd from `$VIPD_BIN_DIR` (as the end-to-end harness takes it), else from the same
+/// target directory and profile as this vipctl, built first (a no-op when current).
 fn vipd() -> PathBuf {
+    if let Some(dir) = std::env::var_os("VIPD_BIN_DIR") {
+        return PathBuf::from(dir).join("vipd");
+    }
     let vipctl = PathBuf::from(env!("CARGO_BIN_EXE_vipctl"));
     let dir = vipctl.parent().expect("binary directory").to_path_buf();
     let vipd = dir.join("vipd");
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let status = Command::new(cargo)
-        .args(["build", "-q", "-p", "vipd", "--bin", "vipd"])
-        .status()
-        .expect("run cargo build -p vipd");
+    let mut build = Command::new(cargo);
+    build.args(["build", "-q", "-p", "vipd", "--bin", "vipd"]);
+    if dir.ends_with("release") {
+        build.arg("--release");
+    }
+    let status = build.status().expect("run cargo build -p vipd");
     assert!(status.success(), "cargo build -p vipd failed");
     assert!(vipd.exists(), "no vipd at {}", vipd.display());
     vipd
