@@ -22,6 +22,9 @@ _vipctl() {
             vipctl,help)
                 cmd="vipctl__subcmd__help"
                 ;;
+            vipctl,import)
+                cmd="vipctl__subcmd__import"
+                ;;
             vipctl,maintenance)
                 cmd="vipctl__subcmd__maintenance"
                 ;;
@@ -37,6 +40,9 @@ _vipctl() {
             vipctl__subcmd__help,help)
                 cmd="vipctl__subcmd__help__subcmd__help"
                 ;;
+            vipctl__subcmd__help,import)
+                cmd="vipctl__subcmd__help__subcmd__import"
+                ;;
             vipctl__subcmd__help,maintenance)
                 cmd="vipctl__subcmd__help__subcmd__maintenance"
                 ;;
@@ -46,6 +52,21 @@ _vipctl() {
             vipctl__subcmd__help,watch)
                 cmd="vipctl__subcmd__help__subcmd__watch"
                 ;;
+            vipctl__subcmd__help__subcmd__import,keepalived)
+                cmd="vipctl__subcmd__help__subcmd__import__subcmd__keepalived"
+                ;;
+            vipctl__subcmd__import,help)
+                cmd="vipctl__subcmd__import__subcmd__help"
+                ;;
+            vipctl__subcmd__import,keepalived)
+                cmd="vipctl__subcmd__import__subcmd__keepalived"
+                ;;
+            vipctl__subcmd__import__subcmd__help,help)
+                cmd="vipctl__subcmd__import__subcmd__help__subcmd__help"
+                ;;
+            vipctl__subcmd__import__subcmd__help,keepalived)
+                cmd="vipctl__subcmd__import__subcmd__help__subcmd__keepalived"
+                ;;
             *)
                 ;;
         esac
@@ -53,7 +74,7 @@ _vipctl() {
 
     case "${cmd}" in
         vipctl)
-            opts="-h -V --socket --help --version status maintenance drill watch help"
+            opts="-h -V --socket --help --version status maintenance drill watch import help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -89,7 +110,7 @@ _vipctl() {
             return 0
             ;;
         vipctl__subcmd__help)
-            opts="status maintenance drill watch help"
+            opts="status maintenance drill watch import help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -119,6 +140,34 @@ _vipctl() {
         vipctl__subcmd__help__subcmd__help)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vipctl__subcmd__help__subcmd__import)
+            opts="keepalived"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vipctl__subcmd__help__subcmd__import__subcmd__keepalived)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -165,6 +214,92 @@ _vipctl() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vipctl__subcmd__import)
+            opts="-h --socket --help keepalived help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vipctl__subcmd__import__subcmd__help)
+            opts="keepalived help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vipctl__subcmd__import__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vipctl__subcmd__import__subcmd__help__subcmd__keepalived)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vipctl__subcmd__import__subcmd__keepalived)
+            opts="-h --host --check-on-this-host --vipd --socket --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --vipd)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

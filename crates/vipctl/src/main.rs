@@ -6,6 +6,7 @@
 //! vipctl [--socket PATH] maintenance on|off [INSTANCE…]
 //! vipctl [--socket PATH] watch [--json] [INSTANCE…]
 //! vipctl [--socket PATH] drill [INSTANCE]
+//! vipctl import keepalived [FILE] [--host NAME] [--check-on-this-host]
 //! ```
 //!
 //! `maintenance` changes state: vipd allows it to root and to members of its
@@ -20,6 +21,7 @@ mod client;
 mod cluster;
 mod drill;
 mod http_get;
+mod import;
 mod printable;
 mod render;
 mod watch;
@@ -109,6 +111,34 @@ enum Cmd {
         /// no one instance and always come.
         instances: Vec<String>,
     },
+    /// Convert another agent's configuration into vipd's YAML (printed on stdout).
+    Import {
+        #[command(subcommand)]
+        from: ImportFrom,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum ImportFrom {
+    /// Read a keepalived.conf (with its includes, $PARAMETERS and @ID conditionals) and
+    /// print a vipd configuration that behaves the same on the wire, with comments. What
+    /// cannot be converted is named in REVIEW comments (file:line and what to do). Exit
+    /// status: 0 complete, 1 needs review, 2 could not be produced (`file:line: message`).
+    Keepalived {
+        /// The keepalived configuration.
+        #[arg(default_value = import::DEFAULT_FILE)]
+        file: PathBuf,
+        /// keepalived's config id for `@ID` lines (keepalived -i) [default: this host's
+        /// name up to the first dot].
+        #[arg(long, value_name = "NAME")]
+        host: Option<String>,
+        /// Also run `vipd --config <the result> --check` here; exit 2 when it refuses.
+        #[arg(long)]
+        check_on_this_host: bool,
+        /// The vipd binary for --check-on-this-host.
+        #[arg(long, value_name = "PATH", default_value = "vipd")]
+        vipd: PathBuf,
+    },
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -171,6 +201,23 @@ fn run(
         }
         Cmd::Drill { instance } => {
             return drill::drill(&socket, instance.as_deref(), timeout, out, err);
+        }
+        Cmd::Import {
+            from:
+                ImportFrom::Keepalived {
+                    file,
+                    host,
+                    check_on_this_host,
+                    vipd,
+                },
+        } => {
+            let opts = import::Options {
+                file: file.clone(),
+                host: host.clone(),
+                check_on_this_host: *check_on_this_host,
+                vipd: vipd.clone(),
+            };
+            return import::run(&opts, out, err);
         }
         Cmd::Watch { json, instances } => {
             return watch::watch(&socket, instances.clone(), *json, timeout, out, err);
