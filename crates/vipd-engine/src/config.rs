@@ -54,6 +54,11 @@ pub struct Config {
     pub announce: AnnounceConfig,
     /// After a failed VIP add, stay in Fault this long before trying again.
     pub fault_retry: Duration,
+    /// This router knows it is the only backup of the virtual router (exactly two
+    /// routers take part, e.g. unicast with one peer): when the master it follows
+    /// resigns with priority 0 it takes over at once instead of after Skew_Time, which
+    /// only orders several backups (see `Router`'s "Successor"). Default false.
+    pub only_backup: bool,
 }
 
 /// A configuration the engine cannot run.
@@ -130,6 +135,7 @@ impl Config {
             checksum: V3Checksum::PseudoHeader,
             announce: AnnounceConfig::default(),
             fault_retry: Duration::from_secs(10),
+            only_backup: false,
         }
     }
 }

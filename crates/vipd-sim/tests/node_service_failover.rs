@@ -1,0 +1,211 @@
+//! Service failover a client does not notice (issue 23): a master whose tracked check
+//! fails hands over make-before-break, and a router that knows it is the only backup
+//! (two routers: one unicast peer) takes over on the priority-0 advert at once instead
+//! of after its Skew_Time; with three routers, or multicast where nobody knows how many
+//! routers there are, RFC 5798's Skew_Time still orders the backups. The VIP is held by
+//! somebody at every instant, and the LAN's invariant checker sees no breach.
+//!
+//! Defaults: job 2 ms, read 1 ms, network 100 µs, check latency 0; hosts 0, 1, 2 are
+//! 192.0.2.11, .12, .13 at priorities 150, 100, 50. Skew_Time at priority 100 is
+//! 156/256 of the interval (60.9375 ms at 100 ms), at 50 it is 206/256 (80.46875 ms).
+//! A new master's first advert follows its VIP add (2 ms); the old master removes its
+//! VIP HANDOVER_GRACE (20 ms) after that advert reaches it.
+
+mod common;
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use common::*;
+use vipd_engine::{Instant, State};
+use vipd_node::config::{CheckConfig, CheckInit, CheckKind, Config, ProcessMatch, Track};
+use vipd_node::{Caller, CheckResult};
+use vipd_sim::cfg::node::web;
+use vipd_sim::lan::{Act, Lan};
+
+fn host_addr(h: usize) -> IpAddr {
+    IpAddr::V4(Ipv4Addr::new(192, 0, 2, 11 + h as u8))
+}
+
+/// Host `h` of `n` at priority 150 / 100 / 50, adverts every `interval_ms`; with
+/// `unicast`, sending to and hearing the other hosts only. Host 0 tracks a process
+/// check `nginx` (weight 0: its failure is a fault).
+fn host(h: usize, n: usize, interval_ms: u64, unicast: bool) -> Config {
+    let priority = [150, 100, 50][h];
+    let mut c = web(priority, interval_ms);
+    if unicast {
+        c.instances[0].unicast_peers = (0..n).filter(|o| *o != h).map(host_addr).collect();
+    }
+    if h == 0 {
+        c.checks.insert(
+            "nginx".into(),
+            CheckConfig {
+                kind: CheckKind::Process(ProcessMatch {
+                    pidfile: Some(PathBuf::from("/run/nginx.pid")),
+                    name: None,
+                    user: None,
+                }),
+                interval: Duration::from_secs(10),
+                timeout: Duration::from_millis(500),
+                rise: 1,
+                fall: 1,
+                init: CheckInit::Up,
+            },
+        );
+        c.instances[0].track = vec![Track {
+            check: "nginx".into(),
+            weight: 0,
+        }];
+    }
+    c
+}
+
+fn lan(n: usize, interval_ms: u64, unicast: bool) -> Lan {
+    let mut b = Lan::builder().check_latency(Duration::ZERO);
+    for h in 0..n {
+        b = b.host(host(h, n, interval_ms, unicast));
+    }
+    let mut lan = b.build();
+    lan.act(Act::SetCheck(0, "nginx".into(), nginx(true)));
+    lan.start_all();
+    lan
+}
+
+fn nginx(alive: bool) -> Option<CheckResult> {
+    Some(CheckResult::Process {
+        pids: if alive { vec![100] } else { vec![] },
+        why: (!alive).then(|| "pid 100 exited".to_string()),
+    })
+}
+
+fn plus_us(t: Instant, us: u64) -> Instant {
+    Instant::from_nanos(t.as_nanos() + us * 1000)
+}
+
+/// How host 0 leaves Master.
+#[derive(Debug, Clone, Copy)]
+enum Leave {
+    /// Its tracked process died.
+    Killed,
+    /// vipd stopped (SIGTERM).
+    Stop,
+    /// `vipctl maintenance on`.
+    Maintenance,
+}
+
+fn leave(lan: &mut Lan, how: Leave) {
+    match how {
+        Leave::Killed => lan.act(Act::SetCheck(0, "nginx".into(), nginx(false))),
+        Leave::Stop => lan.act(Act::Stop(0)),
+        Leave::Maintenance => lan.act(Act::Maintenance {
+            host: 0,
+            on: true,
+            instances: vec![],
+            caller: Caller::root(),
+        }),
+    }
+}
+
+/// Host 0, master, leaves at `t0` = 20 intervals + 3 ms; checks who takes over when
+/// (`skew_ns` after the priority-0 advert arrives), that host 0 keeps the VIP until
+/// 20 ms after the new master's first advert reached it, and that the VIP never
+/// lacked a holder.
+fn handover(n: usize, interval_ms: u64, unicast: bool, how: Leave, skew_ns: u64) {
+    let what = format!("{n} routers, {interval_ms} ms, unicast {unicast}, {how:?}");
+    let mut lan = lan(n, interval_ms, unicast);
+    let t0 = ms(20 * interval_ms + 3);
+    lan.run_until(t0);
+    assert_eq!(lan.holders(vip50()), vec![0], "{what}");
+    leave(&mut lan, how);
+    lan.run_until(ms(40 * interval_ms + 1000));
+    // The priority-0 advert at t0; host 1 hears it 100 µs later and, after
+    // `skew_ns`, becomes master; its add takes 2 ms, then its first advert goes out.
+    assert_eq!(lan.adverts(0, 0), vec![t0], "{what}");
+    let master = Instant::from_nanos(plus_us(t0, 100).as_nanos() + skew_ns);
+    assert_eq!(
+        lan.entered(1, "web", State::Master, t0),
+        Some(master),
+        "{what}"
+    );
+    let first = plus_us(master, 2000);
+    assert_eq!(lan.adverts(1, 100).first(), Some(&first), "{what}");
+    // Host 0 asks for its removal 20 ms after that advert reached it (100 µs).
+    assert_eq!(
+        jobs_asked(&lan, 0, false),
+        vec![ms(1), plus_us(first, 20_100)],
+        "{what}"
+    );
+    // Make-before-break: host 1's add ended before host 0's removal did.
+    let added: Vec<_> = jobs_done(&lan, 1, true)
+        .into_iter()
+        .filter(|(t, _)| *t >= t0)
+        .collect();
+    let removed = jobs_done(&lan, 0, false);
+    assert_eq!(added, vec![(first, true)], "{what}");
+    assert_eq!(
+        removed.last(),
+        Some(&(plus_us(first, 22_100), true)),
+        "{what}"
+    );
+    // Nobody else ever took over.
+    for h in 2..n {
+        assert_eq!(lan.entered(h, "web", State::Master, ms(0)), None, "{what}");
+    }
+    assert_eq!(lan.holders(vip50()), vec![1], "{what}");
+    assert_no_breach(&lan);
+}
+
+/// Skew_Time of a priority-100 backup at `interval_ms`: 156/256 of the interval.
+fn skew100(interval_ms: u64) -> u64 {
+    156 * interval_ms * MS / 256
+}
+
+#[test]
+fn a_dead_service_with_two_routers_hands_over_make_before_break_without_skew_time() {
+    // Tracked process dead at 2003 ms: priority 0, Fault, VIP kept; host 1 (its only
+    // peer) master at 2003.1, first advert 2005.1; host 0 removes at 2025.2 → 2027.2.
+    handover(2, 100, true, Leave::Killed, 0);
+    let mut l = lan(2, 100, true);
+    l.run_until(ms(2003));
+    leave(&mut l, Leave::Killed);
+    assert_eq!(l.state(0, "web"), Some(State::Fault));
+    assert_eq!(l.holders(vip50()), vec![0]);
+    l.run_until(at_ns(2_005_100_000));
+    assert_eq!(l.holders(vip50()), vec![0, 1]);
+    l.run_until(before(at_ns(2_027_200_000)));
+    assert_eq!(l.holders(vip50()), vec![0, 1]);
+    l.run_until(at_ns(2_027_200_000));
+    assert_eq!(l.holders(vip50()), vec![1]);
+    assert_no_breach(&l);
+}
+
+#[test]
+fn a_dead_service_with_multicast_keeps_skew_time_but_the_vip_stays_held() {
+    // Nobody knows there are only two routers: host 1 waits its Skew_Time, 60.9375 ms,
+    // while host 0 still answers for the VIP.
+    handover(2, 100, false, Leave::Killed, skew100(100));
+}
+
+#[test]
+fn three_routers_keep_skew_time_and_one_holder_outside_the_handover() {
+    // Multicast or unicast with two peers each: host 1 (priority 100) takes over after
+    // its Skew_Time, and host 2 (50, Skew_Time 80.46875 ms) hears host 1's first advert
+    // at 2003.1 + 60.9375 + 2 + 0.1 ms, before its own timer would run out at
+    // 2003.1 + 80.46875 ms: it never takes over, and only hosts 0 and 1 ever hold the VIP.
+    for unicast in [false, true] {
+        for how in [Leave::Killed, Leave::Stop, Leave::Maintenance] {
+            handover(3, 100, unicast, how, skew100(100));
+        }
+    }
+}
+
+#[test]
+fn planned_stops_and_maintenance_with_two_routers_skip_skew_time_at_every_interval() {
+    for interval_ms in [10, 20, 50, 100, 200, 1000, 3000] {
+        for how in [Leave::Killed, Leave::Stop, Leave::Maintenance] {
+            handover(2, interval_ms, true, how, 0);
+            handover(2, interval_ms, false, how, skew100(interval_ms));
+        }
+    }
+}
