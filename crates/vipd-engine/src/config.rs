@@ -54,10 +54,11 @@ pub struct Config {
     pub announce: AnnounceConfig,
     /// After a failed VIP add, stay in Fault this long before trying again.
     pub fault_retry: Duration,
-    /// This router knows it is the only backup of the virtual router (exactly two
-    /// routers take part, e.g. unicast with one peer): when the master it follows
-    /// resigns with priority 0 it takes over at once instead of after Skew_Time, which
-    /// only orders several backups (see `Router`'s "Successor"). Default false.
+    /// This router knows that exactly two routers take part (unicast with one peer):
+    /// as a backup it is the only one, and when the master it follows resigns with
+    /// priority 0 it takes over at once instead of after Skew_Time, which only orders
+    /// several backups; as a master whose tracked check fails it hands over
+    /// make-before-break (see `Router`'s "Successor"). Default false.
     pub only_backup: bool,
 }
 

@@ -19,17 +19,19 @@
 //! that stops answering (`Input::KernelReachable(false)`) ends the handover at once.
 //!
 //! A master whose tracked check fails (`Input::Tracked` with a fault: the service
-//! behind the VIPs died) enters Fault, but the host and its link are healthy, so it
-//! hands over the same way: an address nobody holds drops a client's SYN, which its
-//! kernel resends only after the 1 s initial RTO, while the old holder at least
-//! answers at once. Other faults (link down, kernel unreachable, VIP add or advert
-//! send failures) remove the VIPs at once as before.
+//! behind the VIPs died) enters Fault, but the host and its link are healthy: when its
+//! successor takes over at once (`Config::only_backup`, see "Successor") it hands over
+//! the same way, since an address nobody holds drops a client's SYN, which its kernel
+//! resends only after the 1 s initial RTO. When a successor may wait Skew_Time, keeping
+//! the address would have the dead service refuse connections all that while, so the
+//! VIPs go at once as before. Other faults (link down, kernel unreachable, VIP add or
+//! advert send failures) remove the VIPs at once.
 //!
 //! # Successor (no Skew_Time when there is nobody to wait for)
 //! RFC 5798 §6.4.2 has a backup that hears priority 0 wait Skew_Time, so that of
 //! several backups the highest-priority one takes over first and the others hear it
 //! before their own timers run out. A router that knows it is the only backup
-//! (`Config::only_backup`: exactly two routers, e.g. unicast with one peer) has
+//! (`Config::only_backup`: exactly two routers, unicast with one peer) has
 //! nobody to give way to and takes over on the priority-0 advert at once. Every other
 //! router keeps the RFC's Skew_Time; nothing new goes on the wire, so other VRRP
 //! implementations see a plain RFC exchange.
@@ -813,13 +815,16 @@ impl Router {
     }
 
     fn enter_fault(&mut self, now: Instant, cause: FaultCause) {
-        if self.state == State::Master && cause == FaultCause::Tracked {
-            // A tracked check failed (the service behind the VIPs died): the host and
-            // its link are fine, so it hands over make-before-break as on a planned
-            // stop. Removing the VIPs now would leave them to nobody for the
-            // successor's Skew_Time, and a client's SYN sent then is dropped and
-            // resent only after its 1 s initial RTO. (A link that goes down or a
-            // kernel that stops answering meanwhile ends the handover.)
+        if self.state == State::Master && cause == FaultCause::Tracked && self.cfg.only_backup {
+            // A tracked check failed (the service behind the VIPs died) and the other
+            // router, the only one, takes over on our priority-0 advert at once: the
+            // host and its link are fine, so it hands over make-before-break as on a
+            // planned stop. Removing the VIPs now would leave them to nobody until the
+            // successor holds them, and a client's SYN sent then is dropped and resent
+            // only after its 1 s initial RTO. Where a successor may wait Skew_Time
+            // (several backups, or nobody knows), the VIPs go at once as before: the
+            // dead service would refuse every connection for that long. (A link that
+            // goes down or a kernel that stops answering ends the handover.)
             self.hand_over(now);
             self.enter_fault_state(now, cause);
             return;

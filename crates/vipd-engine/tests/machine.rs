@@ -756,9 +756,10 @@ fn shutdown_of_a_master_never_heard_removes_vips_at_once() {
 
 #[test]
 fn a_tracked_fault_hands_over_make_before_break() {
-    // The service behind the VIPs died; host and link are fine: priority 0 goes out,
-    // Fault, but the VIPs stay until the new master is heard.
-    let (mut r, _) = master(cfg(150, 100));
+    // The service behind the VIPs died; host and link are fine, and the other router
+    // (the only one) takes over at once: priority 0 goes out, Fault, but the VIPs stay
+    // until the new master is heard.
+    let (mut r, _) = master(two(150));
     tracked(&mut r, secs(10), 0, true);
     assert_eq!(
         outs(&mut r),
@@ -792,7 +793,7 @@ fn a_tracked_fault_hands_over_make_before_break() {
 
 #[test]
 fn a_tracked_fault_handover_ends_when_the_kernel_stops_answering() {
-    let (mut r, _) = master(cfg(150, 100));
+    let (mut r, _) = master(two(150));
     tracked(&mut r, secs(10), 0, true);
     outs(&mut r);
     assert!(r.handover().is_some());
@@ -814,11 +815,25 @@ fn other_faults_are_unplanned_and_remove_vips_at_once() {
     assert_eq!(r.handover(), None);
     // A master that never advertised (VIPs not yet confirmed) removes them at once
     // on a tracked fault too: nobody knows it as master.
-    let mut r = master_pending(cfg(150, 100), ns(3_414_062_500));
+    let mut r = master_pending(two(150), ns(3_414_062_500));
     drain(&mut r);
     tracked(&mut r, secs(4), 0, true);
     assert_eq!(outs(&mut r), silent_fault(FaultCause::Tracked));
     assert_eq!(r.handover(), None);
+    // Where a successor may wait Skew_Time (not known to be two routers), a dead
+    // service would refuse connections all that while: the VIPs go at once.
+    let (mut r, _) = master(cfg(150, 100));
+    tracked(&mut r, secs(10), 0, true);
+    assert_eq!(outs(&mut r), handover_fault(FaultCause::Tracked));
+    assert_eq!(r.handover(), None);
+}
+
+/// `cfg(priority, 100)` of a router that knows there are exactly two routers.
+fn two(priority: u8) -> Config {
+    Config {
+        only_backup: true,
+        ..cfg(priority, 100)
+    }
 }
 
 #[test]
@@ -1384,7 +1399,7 @@ fn link_down_on_master_deletes_vips_without_advert() {
 
 #[test]
 fn tracked_fault_on_master_sends_priority_zero() {
-    let (mut r, _) = master(cfg(150, 100));
+    let (mut r, _) = master(two(150));
     tracked(&mut r, secs(10), 0, true);
     assert_eq!(
         outs(&mut r),

@@ -1,9 +1,11 @@
-//! Service failover a client does not notice (issue 23): a master whose tracked check
-//! fails hands over make-before-break, and a router that knows it is the only backup
-//! (two routers: one unicast peer) takes over on the priority-0 advert at once instead
-//! of after its Skew_Time; with three routers, or multicast where nobody knows how many
-//! routers there are, RFC 5798's Skew_Time still orders the backups. The VIP is held by
-//! somebody at every instant, and the LAN's invariant checker sees no breach.
+//! Service failover a client does not notice (issue 23): with two routers (one unicast
+//! peer each) the backup knows it is the only one and takes over on the priority-0
+//! advert at once instead of after its Skew_Time, and a master whose tracked check
+//! fails then hands over make-before-break as a planned stop does; with three routers,
+//! or multicast where nobody knows how many routers there are, RFC 5798's Skew_Time
+//! still orders the backups (and a dead service's master gives up the VIP at once).
+//! Planned handovers keep the VIP held by somebody at every instant, and the LAN's
+//! invariant checker sees no breach.
 //!
 //! Defaults: job 2 ms, read 1 ms, network 100 µs, check latency 0; hosts 0, 1, 2 are
 //! 192.0.2.11, .12, .13 at priorities 150, 100, 50. Skew_Time at priority 100 is
@@ -181,10 +183,24 @@ fn a_dead_service_with_two_routers_hands_over_make_before_break_without_skew_tim
 }
 
 #[test]
-fn a_dead_service_with_multicast_keeps_skew_time_but_the_vip_stays_held() {
-    // Nobody knows there are only two routers: host 1 waits its Skew_Time, 60.9375 ms,
-    // while host 0 still answers for the VIP.
-    handover(2, 100, false, Leave::Killed, skew100(100));
+fn a_dead_service_where_the_successor_may_wait_skew_time_gives_up_the_vip_at_once() {
+    // Multicast (nobody knows there are only two routers) or three routers: host 1
+    // waits its Skew_Time, 60.9375 ms, and a VIP kept meanwhile would only have the
+    // dead service refuse connections: host 0 asks for its removal at once, at 2003.
+    for (n, unicast) in [(2, false), (3, false), (3, true)] {
+        let mut l = lan(n, 100, unicast);
+        l.run_until(ms(2003));
+        leave(&mut l, Leave::Killed);
+        l.run_until(ms(3000));
+        assert_eq!(l.adverts(0, 0), vec![ms(2003)]);
+        assert_eq!(jobs_asked(&l, 0, false), vec![ms(1), ms(2003)]);
+        assert_eq!(
+            l.entered(1, "web", State::Master, ms(2003)),
+            Some(at_ns(2_003_100_000 + skew100(100)))
+        );
+        assert_eq!(l.holders(vip50()), vec![1]);
+        assert_no_breach(&l);
+    }
 }
 
 #[test]
@@ -194,7 +210,7 @@ fn three_routers_keep_skew_time_and_one_holder_outside_the_handover() {
     // at 2003.1 + 60.9375 + 2 + 0.1 ms, before its own timer would run out at
     // 2003.1 + 80.46875 ms: it never takes over, and only hosts 0 and 1 ever hold the VIP.
     for unicast in [false, true] {
-        for how in [Leave::Killed, Leave::Stop, Leave::Maintenance] {
+        for how in [Leave::Stop, Leave::Maintenance] {
             handover(3, 100, unicast, how, skew100(100));
         }
     }
@@ -203,7 +219,8 @@ fn three_routers_keep_skew_time_and_one_holder_outside_the_handover() {
 #[test]
 fn planned_stops_and_maintenance_with_two_routers_skip_skew_time_at_every_interval() {
     for interval_ms in [10, 20, 50, 100, 200, 1000, 3000] {
-        for how in [Leave::Killed, Leave::Stop, Leave::Maintenance] {
+        handover(2, interval_ms, true, Leave::Killed, 0);
+        for how in [Leave::Stop, Leave::Maintenance] {
             handover(2, interval_ms, true, how, 0);
             handover(2, interval_ms, false, how, skew100(interval_ms));
         }
