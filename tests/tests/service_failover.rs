@@ -1,5 +1,6 @@
 //! Service failover a real client does not notice (issue 23): nginx SIGKILLed on the
-//! master, default timers, two routers that list each other as unicast peers. vipd sees
+//! master, default timers, two routers that know they are two (each other's one unicast
+//! peer, or `routers: 2` over multicast). vipd sees
 //! the death at once (pidfd), sends priority 0 and keeps the VIP until b's first advert
 //! (make-before-break); b, the only backup, takes over on that priority-0 advert without
 //! waiting its Skew_Time. A client as real ones are (3 s connect and read timeouts, no
@@ -15,15 +16,28 @@ use std::time::Duration;
 use vipd_e2e::web::{Nginx, RealClient};
 use vipd_e2e::{assert_roles, describe, epoch_now, exclusive, wait_until, Host, Lan, VIP4};
 
-/// vipd on `h` at `priority`, tracking its nginx with a process check (pidfile; the
-/// death is seen through its pidfd), the other router its one unicast peer.
-fn yaml(nginx: &Nginx, priority: u8, peer: &str) -> String {
+/// How the two routers know there are two.
+#[derive(Clone, Copy)]
+enum Two {
+    /// Each lists the other as its one unicast peer.
+    UnicastPeer,
+    /// Multicast, with `routers: 2`.
+    Declared,
+}
+
+/// vipd at `priority`, tracking its nginx with a process check (pidfile; the death is
+/// seen through its pidfd), knowing of the other router (`peer`) as `two` says.
+fn yaml(nginx: &Nginx, priority: u8, peer: &str, two: Two) -> String {
+    let knows = match two {
+        Two::UnicastPeer => format!("unicast_peers: [\"{peer}\"]"),
+        Two::Declared => "routers: 2".to_string(),
+    };
     format!(
         "log_level: debug\n\
          checks:\n  \
            nginx:\n    process: {{pidfile: \"{}\"}}\n    interval: 10s\n\
          instances:\n  - name: web\n    interface: eth0\n    vrid: 51\n    priority: {priority}\n    \
-           vips: [\"192.0.2.50/24\"]\n    unicast_peers: [\"{peer}\"]\n    track:\n      - nginx\n",
+           vips: [\"192.0.2.50/24\"]\n    {knows}\n    track:\n      - nginx\n",
         nginx.pidfile().display()
     )
 }
@@ -33,16 +47,26 @@ fn holds_alone(h: &Host, other: &Host) -> bool {
 }
 
 #[test]
-fn nginx_killed_on_the_master_costs_a_real_client_nothing() {
+fn nginx_killed_on_the_master_costs_a_real_client_nothing_unicast_peers() {
     let _serial = exclusive();
-    let lan = Lan::new("svcfo");
+    nginx_killed("svcfou", Two::UnicastPeer);
+}
+
+#[test]
+fn nginx_killed_on_the_master_costs_a_real_client_nothing_multicast_routers_2() {
+    let _serial = exclusive();
+    nginx_killed("svcfom", Two::Declared);
+}
+
+fn nginx_killed(id: &str, two: Two) {
+    let lan = Lan::new(id);
     let client = lan.host_at("client", 100);
     let a = lan.host_at("a", 11);
     let b = lan.host_at("b", 12);
     let mut na = Nginx::start(&a);
     let _nb = Nginx::start(&b);
-    a.spawn_vipd(&yaml(&na, 150, "192.0.2.12"));
-    b.spawn_vipd(&yaml(&_nb, 100, "192.0.2.11"));
+    a.spawn_vipd(&yaml(&na, 150, "192.0.2.12", two));
+    b.spawn_vipd(&yaml(&_nb, 100, "192.0.2.11", two));
     let both = [&a, &b];
     assert_roles(
         &both,
@@ -94,7 +118,7 @@ fn nginx_killed_on_the_master_costs_a_real_client_nothing() {
         .find(|s| s.by.as_deref() == Ok("b"))
         .map_or(f64::NAN, |s| (s.t - killed) * 1e3);
     println!(
-        "nginx killed on a: {} requests from 100 ms before; worst {worst_ms:.1} ms (began \
+        "{id}: nginx killed on a: {} requests from 100 ms before; worst {worst_ms:.1} ms (began \
          {:+.1} ms after the kill); failed {}: {failed:?}; served by {who:?}; first served \
          by b began {first_b:+.1} ms after the kill",
         after.len(),

@@ -54,7 +54,8 @@ pub struct Config {
     pub announce: AnnounceConfig,
     /// After a failed VIP add, stay in Fault this long before trying again.
     pub fault_retry: Duration,
-    /// This router knows that exactly two routers take part (unicast with one peer):
+    /// This router knows that exactly two routers take part (declared, or unicast with
+    /// one peer):
     /// as a backup it is the only one, and when the master it follows resigns with
     /// priority 0 it takes over at once instead of after Skew_Time, which only orders
     /// several backups; as a master whose tracked check fails it hands over

@@ -31,7 +31,7 @@
 //! RFC 5798 §6.4.2 has a backup that hears priority 0 wait Skew_Time, so that of
 //! several backups the highest-priority one takes over first and the others hear it
 //! before their own timers run out. A router that knows it is the only backup
-//! (`Config::only_backup`: exactly two routers, unicast with one peer) has
+//! (`Config::only_backup`: exactly two routers, declared or unicast with one peer) has
 //! nobody to give way to and takes over on the priority-0 advert at once. Every other
 //! router keeps the RFC's Skew_Time; nothing new goes on the wire, so other VRRP
 //! implementations see a plain RFC exchange.

@@ -24,18 +24,19 @@ use vipd_engine::{Instant, State};
 use vipd_node::config::{CheckConfig, CheckInit, CheckKind, Config, ProcessMatch, Track};
 use vipd_node::{Caller, CheckResult};
 use vipd_sim::cfg::node::web;
-use vipd_sim::lan::{Act, Lan};
+use vipd_sim::lan::{Act, Lan, Seen};
 
 fn host_addr(h: usize) -> IpAddr {
     IpAddr::V4(Ipv4Addr::new(192, 0, 2, 11 + h as u8))
 }
 
-/// Host `h` of `n` at priority 150 / 100 / 50, adverts every `interval_ms`; with
-/// `unicast`, sending to and hearing the other hosts only. Host 0 tracks a process
-/// check `nginx` (weight 0: its failure is a fault).
-fn host(h: usize, n: usize, interval_ms: u64, unicast: bool) -> Config {
+/// Host `h` of `n` at priority 150 / 100 / 50, adverts every `interval_ms`, `routers:`
+/// as given; with `unicast`, sending to and hearing the other hosts only. Host 0 tracks
+/// a process check `nginx` (weight 0: its failure is a fault).
+fn declared(h: usize, n: usize, interval_ms: u64, unicast: bool, routers: Option<u8>) -> Config {
     let priority = [150, 100, 50][h];
     let mut c = web(priority, interval_ms);
+    c.instances[0].routers = routers;
     if unicast {
         c.instances[0].unicast_peers = (0..n).filter(|o| *o != h).map(host_addr).collect();
     }
@@ -64,9 +65,13 @@ fn host(h: usize, n: usize, interval_ms: u64, unicast: bool) -> Config {
 }
 
 fn lan(n: usize, interval_ms: u64, unicast: bool) -> Lan {
+    lan_declared(n, interval_ms, unicast, None)
+}
+
+fn lan_declared(n: usize, interval_ms: u64, unicast: bool, routers: Option<u8>) -> Lan {
     let mut b = Lan::builder().check_latency(Duration::ZERO);
     for h in 0..n {
-        b = b.host(host(h, n, interval_ms, unicast));
+        b = b.host(declared(h, n, interval_ms, unicast, routers));
     }
     let mut lan = b.build();
     lan.act(Act::SetCheck(0, "nginx".into(), nginx(true)));
@@ -114,8 +119,20 @@ fn leave(lan: &mut Lan, how: Leave) {
 /// 20 ms after the new master's first advert reached it, and that the VIP never
 /// lacked a holder.
 fn handover(n: usize, interval_ms: u64, unicast: bool, how: Leave, skew_ns: u64) {
-    let what = format!("{n} routers, {interval_ms} ms, unicast {unicast}, {how:?}");
-    let mut lan = lan(n, interval_ms, unicast);
+    handover_declared(n, interval_ms, unicast, None, how, skew_ns);
+}
+
+/// [`handover`] with `routers:` as given.
+fn handover_declared(
+    n: usize,
+    interval_ms: u64,
+    unicast: bool,
+    routers: Option<u8>,
+    how: Leave,
+    skew_ns: u64,
+) {
+    let what = format!("{n} routers, {interval_ms} ms, unicast {unicast}, {routers:?}, {how:?}");
+    let mut lan = lan_declared(n, interval_ms, unicast, routers);
     let t0 = ms(20 * interval_ms + 3);
     lan.run_until(t0);
     assert_eq!(lan.holders(vip50()), vec![0], "{what}");
@@ -225,4 +242,54 @@ fn planned_stops_and_maintenance_with_two_routers_skip_skew_time_at_every_interv
             handover(2, interval_ms, false, how, skew100(interval_ms));
         }
     }
+}
+
+#[test]
+fn two_routers_declared_over_multicast_behave_as_two_unicast_peers() {
+    // `routers: 2` on both: the same instants as with one unicast peer each.
+    for interval_ms in [10, 100, 200, 1000] {
+        for how in [Leave::Killed, Leave::Stop, Leave::Maintenance] {
+            handover_declared(2, interval_ms, false, Some(2), how, 0);
+        }
+    }
+}
+
+#[test]
+fn three_routers_misdeclared_as_two_settle_on_the_highest_within_a_round_trip() {
+    // All three say `routers: 2` over multicast: wrong, and the cost is bounded. Host 0's
+    // nginx dies at 2003: priority 0, VIP kept. Hosts 1 and 2 both take over at 2003.1,
+    // add the VIP by 2005.1 and advertise then (both hold it: a split brain of the
+    // usual kind). At 2005.2 host 2 hears host 1's higher priority: it yields with a
+    // farewell advert at its own priority and asks for its removal (done 2007.2);
+    // host 1 hears host 2's advert and answers at once with an advert and gratuitous
+    // ARPs, the last announcement on the LAN: ARP ends on host 1. Host 0 removes its
+    // VIP 20 ms after the first new master's advert reached it (2025.2, done 2027.2).
+    let mut lan = lan_declared(3, 100, false, Some(2));
+    lan.run_until(ms(2003));
+    leave(&mut lan, Leave::Killed);
+    lan.run_until(ms(4000));
+    let t = |us: u64| plus_us(ms(2003), us);
+    assert_eq!(lan.entered(1, "web", State::Master, ms(2003)), Some(t(100)));
+    assert_eq!(lan.entered(2, "web", State::Master, ms(2003)), Some(t(100)));
+    assert_eq!(
+        lan.entered(2, "web", State::Backup, ms(2003)),
+        Some(t(2200))
+    );
+    assert_eq!(lan.state(1, "web"), Some(State::Master));
+    let removals = |h| -> Vec<Instant> {
+        jobs_done(&lan, h, false)
+            .into_iter()
+            .filter(|(at, _)| *at > ms(2003))
+            .map(|(at, _)| at)
+            .collect()
+    };
+    assert_eq!(removals(2), vec![t(4200)]);
+    assert_eq!(removals(0), vec![t(24_200)]);
+    let announced = |h| lan.seen(h, |s| matches!(s, Seen::Announced { .. }));
+    let last = |h| announced(h).last().copied();
+    assert_eq!(last(2), Some(t(2100)));
+    assert!(last(1) > last(2), "{:?} {:?}", announced(1), announced(2));
+    assert_eq!(lan.holders(vip50()), vec![1]);
+    // Within the checker's bounds (a split brain heals within an interval).
+    assert_no_breach(&lan);
 }
