@@ -293,3 +293,122 @@ fn three_routers_misdeclared_as_two_settle_on_the_highest_within_a_round_trip() 
     // Within the checker's bounds (a split brain heals within an interval).
     assert_no_breach(&lan);
 }
+
+/// One hook run: when it began, which hook, its environment.
+type HookRun = (Instant, &'static str, Vec<(String, String)>);
+
+/// Host 0's hook runs.
+fn hooks(lan: &Lan) -> Vec<HookRun> {
+    lan.timeline()
+        .iter()
+        .filter(|e| e.host == 0)
+        .filter_map(|e| match &e.what {
+            Seen::Hook { hook, env, .. } => Some((e.at, *hook, env.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+fn var<'e>(env: &'e [(String, String)], name: &str) -> Option<&'e str> {
+    env.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+}
+
+/// Host 0's status of its one instance, asked at `now`, and when the answer came.
+fn status(lan: &mut Lan) -> (Instant, vipd_api::InstanceStatus) {
+    let before = lan.timeline().len();
+    lan.act(Act::Status(0));
+    lan.run_for(Duration::from_millis(1));
+    let reply = lan.timeline()[before..]
+        .iter()
+        .filter(|e| e.host == 0)
+        .find_map(|e| match &e.what {
+            Seen::Reply(vipd_api::Response::Status(s)) => Some((e.at, s.instances[0].clone())),
+            _ => None,
+        });
+    match reply {
+        Some(r) => r,
+        None => panic!("host 0 did not answer the status request"),
+    }
+}
+
+#[test]
+fn hooks_and_status_say_that_a_dead_services_master_is_handing_over() {
+    for (unicast, handing_over) in [(true, true), (false, false)] {
+        let mut c0 = declared(0, 2, 100, unicast, None);
+        c0.instances[0].notify = vipd_node::notify::NotifyConfig {
+            fault: Some(vec!["/h/fault".into()]),
+            ..vipd_node::notify::NotifyConfig::none()
+        };
+        let mut lan = Lan::builder()
+            .check_latency(Duration::ZERO)
+            .host(c0)
+            .host(declared(1, 2, 100, unicast, None))
+            .build();
+        lan.act(Act::SetCheck(0, "nginx".into(), nginx(true)));
+        lan.start_all();
+        lan.run_until(ms(2003));
+        leave(&mut lan, Leave::Killed);
+        // The fault hook runs at once, told why and (with two routers) that the VIP
+        // is kept for the new master.
+        let runs = hooks(&lan);
+        assert_eq!(runs.len(), 1, "{runs:?}");
+        let (t, hook, env) = &runs[0];
+        assert_eq!((*t, *hook), (ms(2003), "fault"));
+        assert_eq!(var(env, "VIPD_REASON"), Some("tracked_fault"));
+        assert_eq!(var(env, "VIPD_PREVIOUS"), Some("master"));
+        assert_eq!(
+            var(env, "VIPD_HANDOVER"),
+            handing_over.then_some("1"),
+            "unicast {unicast}"
+        );
+        // The status, answered after its kernel read (1 ms): in Fault, and with two
+        // routers the VIP kept until the bound, 2003 + 341.40625 ms, unless the new
+        // master is heard first (its first advert leaves at 2005.1).
+        let (at, st) = status(&mut lan);
+        assert_eq!(at, ms(2004));
+        assert_eq!(st.state, vipd_api::State::Fault);
+        assert_eq!(st.reason, "tracked_fault");
+        let left = handing_over.then_some(2.344_406_25 - 2.004);
+        match (st.handover_left_s, left) {
+            (Some(got), Some(want)) => assert!((got - want).abs() < 1e-9, "{got} {want}"),
+            (got, want) => assert_eq!(got, want, "unicast {unicast}"),
+        }
+        lan.run_until(ms(3000));
+        assert_eq!(status(&mut lan).1.handover_left_s, None);
+        assert_no_breach(&lan);
+    }
+}
+
+#[test]
+fn hooks_of_planned_handovers_say_so_too() {
+    for how in [Leave::Stop, Leave::Maintenance] {
+        let mut c0 = declared(0, 2, 100, false, None);
+        c0.instances[0].notify = vipd_node::notify::NotifyConfig {
+            backup: Some(vec!["/h/backup".into()]),
+            stop: Some(vec!["/h/stop".into()]),
+            ..vipd_node::notify::NotifyConfig::none()
+        };
+        let mut lan = Lan::builder()
+            .check_latency(Duration::ZERO)
+            .host(c0)
+            .host(declared(1, 2, 100, false, None))
+            .build();
+        lan.act(Act::SetCheck(0, "nginx".into(), nginx(true)));
+        lan.start_all();
+        lan.run_until(ms(2003));
+        leave(&mut lan, how);
+        lan.run_until(ms(3000));
+        let runs: Vec<_> = hooks(&lan)
+            .into_iter()
+            .filter(|(t, _, _)| *t >= ms(2003))
+            .collect();
+        assert_eq!(runs.len(), 1, "{how:?}: {runs:?}");
+        let (t, hook, env) = &runs[0];
+        let want = match how {
+            Leave::Stop => "stop",
+            _ => "backup",
+        };
+        assert_eq!((*t, *hook), (ms(2003), want), "{how:?}");
+        assert_eq!(var(env, "VIPD_HANDOVER"), Some("1"), "{how:?}: {env:?}");
+    }
+}
