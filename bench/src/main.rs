@@ -26,9 +26,10 @@ struct Args {
     /// Repetitions of each scenario, agent and timer.
     #[arg(long, default_value_t = 3)]
     reps: usize,
-    /// Scenarios, comma-separated: cable, sigterm, split, maintenance, nginx.
+    /// Scenarios, comma-separated: cable, sigterm, split, maintenance, nginx, and the
+    /// real-client row's rc-nginx, rc-sigterm, rc-maintenance.
     #[arg(long, value_delimiter = ',', value_parser = Scenario::parse,
-          default_value = "cable,sigterm,split,maintenance,nginx")]
+          default_value = "cable,sigterm,split,maintenance,nginx,rc-nginx,rc-sigterm,rc-maintenance")]
     scenarios: Vec<Scenario>,
     /// Advert intervals for the cable and sigterm scenarios: "default" (each agent's
     /// own), or e.g. 1s, 100ms, 10ms. The others run with the defaults only.
@@ -71,7 +72,9 @@ fn main() -> ExitCode {
     for &scenario in &args.scenarios {
         let timers: Vec<Timer> = match scenario {
             Scenario::Cable | Scenario::Sigterm => args.timers.clone(),
-            Scenario::Split | Scenario::Maintenance | Scenario::Nginx => vec![Timer::Default],
+            Scenario::Split | Scenario::Maintenance | Scenario::Nginx | Scenario::Real(_) => {
+                vec![Timer::Default]
+            }
         };
         for timer in timers {
             let first = cells.len();
@@ -108,8 +111,12 @@ fn main() -> ExitCode {
                         scenario::run(&id, agent, scenario, timer)
                     })) {
                         Ok(o) => {
+                            let (gap, lost) = match scenario {
+                                Scenario::Real(_) => ("worst request", "requests failed"),
+                                _ => ("outage", "pings lost"),
+                            };
                             println!(
-                                "{label}: outage {:.1} ms{}, {} pings lost",
+                                "{label}: {gap} {:.1} ms{}, {} {lost}",
                                 o.gap_ms,
                                 if o.recovered { "" } else { " (not recovered)" },
                                 o.lost
@@ -193,7 +200,10 @@ fn main() -> ExitCode {
 /// timer); returns the file names written, or why not.
 fn draw_plots(args: &Args, cells: &[Cell]) -> Vec<Result<String, String>> {
     let mut out = Vec::new();
-    for scenario in Scenario::ALL {
+    for scenario in Scenario::ALL
+        .into_iter()
+        .filter(|s| !matches!(s, Scenario::Real(_)))
+    {
         let rows: Vec<plot::Row> = cells
             .iter()
             .filter(|c| c.scenario == scenario)
@@ -262,6 +272,7 @@ fn render(
          `realtime_priority: 50` + `lock_memory: true`, keepalived `vrrp_rt_priority 50`).\n"
     );
     md.push_str(&report::outage_table(cells));
+    md.push_str(&report::real_client_table(cells));
     for c in cells.iter().filter(|c| !c.failed.is_empty()) {
         let _ = writeln!(
             md,

@@ -92,7 +92,10 @@ pub fn outage_table(cells: &[Cell]) -> String {
     );
     let mut keys: Vec<(Scenario, Timer)> = cells.iter().map(|c| (c.scenario, c.timer)).collect();
     keys.dedup();
-    for (scenario, timer) in keys {
+    for (scenario, timer) in keys
+        .into_iter()
+        .filter(|(s, _)| !matches!(s, Scenario::Real(_)))
+    {
         let find = |agent| {
             cells
                 .iter()
@@ -121,6 +124,52 @@ pub fn outage_table(cells: &[Cell]) -> String {
             ratio(v.median_gap(), k.map_or(f64::NAN, Cell::median_gap)),
             v.lost_text(),
             k.map_or("–".into(), Cell::lost_text),
+        );
+    }
+    t
+}
+
+/// The real-client rows (issue 23): a client GETting the VIP every 10 ms with 3 s
+/// timeouts and no retries; the worst request's time and the failed requests (medians
+/// and maxima over the runs). Empty when no such scenario ran.
+pub fn real_client_table(cells: &[Cell]) -> String {
+    let real: Vec<&Cell> = cells
+        .iter()
+        .filter(|c| matches!(c.scenario, Scenario::Real(_)))
+        .collect();
+    if real.is_empty() {
+        return String::new();
+    }
+    let mut t = String::from(
+        "\n**Real client** (GET every 10 ms, 3 s connect and read timeouts, no retries; \
+         the event between two requests; vipd with `routers: 2`):\n\n\
+         | event | vipd worst request, ms (median / max) | keepalived worst request, ms | \
+         vipd failed requests (median / max) | keepalived failed requests |\n\
+         |---|---|---|---|---|\n",
+    );
+    let failed = |c: Option<&&Cell>| match c {
+        Some(c) if !c.runs.is_empty() => {
+            let n: Vec<f64> = c.runs.iter().map(|r| r.lost as f64).collect();
+            format!("{:.0} / {:.0}", median(&n), max(&n))
+        }
+        _ => "–".into(),
+    };
+    let mut scenarios: Vec<Scenario> = real.iter().map(|c| c.scenario).collect();
+    scenarios.dedup();
+    for scenario in scenarios {
+        let find = |agent| {
+            real.iter()
+                .find(|c| c.scenario == scenario && c.agent == agent)
+        };
+        let (v, k) = (find(Agent::Vipd), find(Agent::Keepalived));
+        let _ = writeln!(
+            t,
+            "| {} | {} | {} | {} | {} |",
+            scenario.describe(),
+            v.map_or("n/a".into(), |c| c.gap_text()),
+            k.map_or("n/a".into(), |c| c.gap_text()),
+            failed(v),
+            failed(k),
         );
     }
     t
@@ -249,5 +298,32 @@ mod tests {
             "{row}"
         );
         assert!(row.contains("0.86 / 1.72"), "{row}");
+    }
+
+    #[test]
+    fn real_client_rows_have_a_table_of_their_own() {
+        use crate::scenario::RealEvent;
+        let cell = |agent, runs: &[(f64, usize)]| Cell {
+            scenario: Scenario::Real(RealEvent::Nginx),
+            timer: Timer::Default,
+            agent,
+            runs: runs.iter().map(|(g, l)| outcome(*g, *l)).collect(),
+            failed: Vec::new(),
+        };
+        let cells = [
+            cell(Agent::Vipd, &[(4.0, 0), (6.0, 0), (5.0, 0)]),
+            cell(
+                Agent::Keepalived,
+                &[(1030.0, 51), (1010.0, 48), (1020.0, 50)],
+            ),
+        ];
+        assert_eq!(outage_table(&cells).lines().count(), 2, "header only");
+        let t = real_client_table(&cells);
+        let row = t.lines().last().unwrap_or_default();
+        assert_eq!(
+            row,
+            "| nginx killed on the master | 5 / 6 | 1020 / 1030 | 0 / 0 | 50 / 51 |"
+        );
+        assert_eq!(real_client_table(&cells[..0]), "");
     }
 }

@@ -6,7 +6,7 @@
 use std::thread::sleep;
 use std::time::Duration;
 
-use vipd_e2e::web::{outage_after, Getter, Nginx};
+use vipd_e2e::web::{outage_after, Getter, Nginx, RealClient};
 use vipd_e2e::{epoch_now, master_down_ms, skew_ms, wait_until, Host, Lan, Pinger, Signal};
 
 use crate::agent::{self, Agent, Instance, Timer};
@@ -28,15 +28,32 @@ pub enum Scenario {
     /// nginx killed (SIGKILL to its process group) on the master, which tracks it: the
     /// outage an HTTP client GETting the VIP every 10 ms sees.
     Nginx,
+    /// The "real client" row (issue 23): nginx on both routers, a client GETting the VIP
+    /// every 10 ms as real ones do (3 s timeouts, no retries); the event is `nginx`
+    /// killed, `sigterm` or `maintenance` on the master, each between two requests.
+    /// Measured: the worst request's time and the failed requests. vipd's instances
+    /// declare `routers: 2`.
+    Real(RealEvent),
+}
+
+/// What happens to the master in a [`Scenario::Real`] run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum RealEvent {
+    Nginx,
+    Sigterm,
+    Maintenance,
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 5] = [
+    pub const ALL: [Scenario; 8] = [
         Scenario::Cable,
         Scenario::Sigterm,
         Scenario::Split,
         Scenario::Maintenance,
         Scenario::Nginx,
+        Scenario::Real(RealEvent::Nginx),
+        Scenario::Real(RealEvent::Sigterm),
+        Scenario::Real(RealEvent::Maintenance),
     ];
 
     pub fn name(self) -> &'static str {
@@ -46,6 +63,9 @@ impl Scenario {
             Scenario::Split => "split",
             Scenario::Maintenance => "maintenance",
             Scenario::Nginx => "nginx",
+            Scenario::Real(RealEvent::Nginx) => "rc-nginx",
+            Scenario::Real(RealEvent::Sigterm) => "rc-sigterm",
+            Scenario::Real(RealEvent::Maintenance) => "rc-maintenance",
         }
     }
 
@@ -56,6 +76,9 @@ impl Scenario {
             Scenario::Split => "split brain heals",
             Scenario::Maintenance => "planned maintenance handover",
             Scenario::Nginx => "nginx killed on the master (HTTP)",
+            Scenario::Real(RealEvent::Nginx) => "nginx killed on the master",
+            Scenario::Real(RealEvent::Sigterm) => "master SIGTERM",
+            Scenario::Real(RealEvent::Maintenance) => "planned maintenance handover",
         }
     }
 
@@ -64,13 +87,20 @@ impl Scenario {
             .into_iter()
             .find(|sc| sc.name() == s)
             .ok_or_else(|| {
-                format!("scenario {s:?}: expected one of cable, sigterm, split, maintenance, nginx")
+                format!(
+                    "scenario {s:?}: expected one of cable, sigterm, split, maintenance, nginx, \
+                     rc-nginx, rc-sigterm, rc-maintenance"
+                )
             })
     }
 
     /// Whether `agent` can take part.
     pub fn supports(self, agent: Agent) -> bool {
-        !(self == Scenario::Maintenance && agent == Agent::Keepalived)
+        let maintenance = matches!(
+            self,
+            Scenario::Maintenance | Scenario::Real(RealEvent::Maintenance)
+        );
+        !(maintenance && agent == Agent::Keepalived)
     }
 
     /// The least outage RFC 5798 allows, in ms, for the backup (priority 100): a dead
@@ -81,7 +111,7 @@ impl Scenario {
         match self {
             Scenario::Cable => Some(master_down_ms(100, i)),
             Scenario::Sigterm => Some(skew_ms(100, i)),
-            Scenario::Split | Scenario::Maintenance | Scenario::Nginx => None,
+            Scenario::Split | Scenario::Maintenance | Scenario::Nginx | Scenario::Real(_) => None,
         }
     }
 }
@@ -104,6 +134,9 @@ pub struct Outcome {
 pub fn run(id: &str, agent: Agent, scenario: Scenario, timer: Timer) -> Outcome {
     if scenario == Scenario::Nginx {
         return nginx(id, agent, timer);
+    }
+    if let Scenario::Real(event) = scenario {
+        return real_client(id, agent, timer, event);
     }
     let interval = Duration::from_millis(u64::from(timer.interval_ms(agent)));
     let _serial = vipd_e2e::exclusive();
@@ -150,7 +183,9 @@ pub fn run(id: &str, agent: Agent, scenario: Scenario, timer: Timer) -> Outcome 
             );
             t
         }
-        Scenario::Nginx => unreachable!("run() hands nginx to nginx()"),
+        Scenario::Nginx | Scenario::Real(_) => {
+            unreachable!("run() hands the HTTP scenarios to nginx() and real_client()")
+        }
         Scenario::Split => {
             a.set_isolated(true);
             b.set_isolated(true);
@@ -233,42 +268,7 @@ fn nginx(id: &str, agent: Agent, timer: Timer) -> Outcome {
     let b = lan.host_at("b", 12);
     let mut na = Nginx::start(&a);
     let nb = Nginx::start(&b);
-    for (h, n, priority) in [(&a, &na, 150u8), (&b, &nb, 100u8)] {
-        let pidfile = n.pidfile().display().to_string();
-        let one = [Instance {
-            vrid: 51,
-            priority,
-            vip: VIP_CIDR.to_string(),
-        }];
-        match agent {
-            Agent::Vipd => {
-                let base = agent::vipd_config(timer, &one);
-                let tracked = base.replacen(
-                    "instances:\n",
-                    &format!(
-                        "checks:\n  nginx:\n    process: {{pidfile: \"{pidfile}\"}}\n    interval: 1s\ninstances:\n"
-                    ),
-                    1,
-                ) + "    track: [nginx]\n";
-                h.spawn_vipd(&tracked);
-            }
-            Agent::Keepalived => {
-                let base = agent::keepalived_config(&h.name, timer, &one);
-                let script = format!(
-                    "vrrp_script chk_nginx {{\n    script \"/usr/bin/pgrep -F {pidfile}\"\n    \
-                     interval 1\n    fall 1\n    rise 1\n}}\n"
-                );
-                let conf = base
-                    .replacen("vrrp_instance", &format!("{script}vrrp_instance"), 1)
-                    .replacen(
-                        "    virtual_ipaddress",
-                        "    track_script {\n        chk_nginx\n    }\n    virtual_ipaddress",
-                        1,
-                    );
-                h.spawn_keepalived(&conf);
-            }
-        }
-    }
+    start_tracking(agent, timer, [(&a, &na, 150), (&b, &nb, 100)], "");
     settle(&a, &b, interval);
     let mut get = Getter::start(&client, VIP, Duration::from_secs(120));
     sleep(Duration::from_millis(300));
@@ -298,6 +298,116 @@ fn nginx(id: &str, agent: Agent, timer: Timer) -> Outcome {
             .iter()
             .filter(|s| s.by.is_some())
             .map(|s| s.t - event)
+            .collect(),
+    }
+}
+
+/// Starts `agent` on each router (host, its nginx, priority), tracking that nginx the
+/// way the agent's documentation suggests (see [`nginx`]); `vipd_extra` is appended to
+/// vipd's instance.
+fn start_tracking(agent: Agent, timer: Timer, routers: [(&Host, &Nginx, u8); 2], vipd_extra: &str) {
+    for (h, n, priority) in routers {
+        let pidfile = n.pidfile().display().to_string();
+        let one = [Instance {
+            vrid: 51,
+            priority,
+            vip: VIP_CIDR.to_string(),
+        }];
+        match agent {
+            Agent::Vipd => {
+                let base = agent::vipd_config(timer, &one);
+                let tracked = base.replacen(
+                    "instances:\n",
+                    &format!(
+                        "checks:\n  nginx:\n    process: {{pidfile: \"{pidfile}\"}}\n    interval: 1s\ninstances:\n"
+                    ),
+                    1,
+                ) + "    track: [nginx]\n"
+                    + vipd_extra;
+                h.spawn_vipd(&tracked);
+            }
+            Agent::Keepalived => {
+                let base = agent::keepalived_config(&h.name, timer, &one);
+                let script = format!(
+                    "vrrp_script chk_nginx {{\n    script \"/usr/bin/pgrep -F {pidfile}\"\n    \
+                     interval 1\n    fall 1\n    rise 1\n}}\n"
+                );
+                let conf = base
+                    .replacen("vrrp_instance", &format!("{script}vrrp_instance"), 1)
+                    .replacen(
+                        "    virtual_ipaddress",
+                        "    track_script {\n        chk_nginx\n    }\n    virtual_ipaddress",
+                        1,
+                    );
+                h.spawn_keepalived(&conf);
+            }
+        }
+    }
+}
+
+/// The worst request and the failed ones of a client as real ones are (3 s timeouts, no
+/// retries of its own), through `event` on the master; nginx on both routers, tracked
+/// as in [`nginx`], vipd's instances declaring `routers: 2`. `gap_ms` is the worst
+/// request's time, `lost` the failed requests.
+fn real_client(id: &str, agent: Agent, timer: Timer, event: RealEvent) -> Outcome {
+    let interval = Duration::from_millis(u64::from(timer.interval_ms(agent)));
+    let _serial = vipd_e2e::exclusive();
+    let lan = Lan::new(id);
+    let client = lan.host_at("client", 100);
+    let a = lan.host_at("a", 11);
+    let b = lan.host_at("b", 12);
+    let mut na = Nginx::start(&a);
+    let nb = Nginx::start(&b);
+    start_tracking(
+        agent,
+        timer,
+        [(&a, &na, 150), (&b, &nb, 100)],
+        "    routers: 2\n",
+    );
+    settle(&a, &b, interval);
+    let mut get = RealClient::start(&client, VIP, Duration::from_secs(120));
+    sleep(Duration::from_millis(300));
+    // Between two requests: one in flight when nginx dies is reset with it, whatever
+    // the agent does.
+    get.wait_request_end();
+    let t0 = epoch_now();
+    match event {
+        RealEvent::Nginx => na.kill_all(),
+        RealEvent::Sigterm => {
+            agent::signal(agent, &a, Signal::SIGTERM);
+        }
+        RealEvent::Maintenance => {
+            let out = a.vipctl(&["maintenance", "on"]);
+            assert!(
+                out.status.success(),
+                "vipctl maintenance on failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+    let bound = interval * 5 + Duration::from_secs(5);
+    let moved = wait_until(bound, Duration::from_millis(5), || {
+        b.has_addr(VIP) && !a.has_addr(VIP)
+    });
+    // Long enough for a request waiting for a SYN retransmission (1 s, then 3 s) to end.
+    sleep(Duration::from_millis(3500));
+    let samples = get.stop();
+    let after: Vec<_> = samples.iter().filter(|s| s.t >= t0).collect();
+    let worst = after.iter().map(|s| s.took).max().unwrap_or_default();
+    let failed = after.iter().filter(|s| s.by.is_err()).count();
+    let served_by_b = after
+        .iter()
+        .rev()
+        .take(10)
+        .all(|s| s.by.as_deref() == Ok("b"));
+    Outcome {
+        gap_ms: worst.as_secs_f64() * 1e3,
+        lost: failed,
+        recovered: moved && served_by_b,
+        replies: after
+            .iter()
+            .filter(|s| s.by.is_ok())
+            .map(|s| s.t - t0)
             .collect(),
     }
 }

@@ -452,6 +452,7 @@ mod tests {
                 auth_failing: Vec::new(),
                 tracking: Vec::new(),
                 maintenance: false,
+                handover_left_s: None,
                 notify: None,
                 group: None,
             }],

@@ -9,7 +9,8 @@
 //!
 //! [`Getter`] is the client: a thread that joins the client's namespace with setns(2)
 //! and GETs `http://<vip>/` every 10 ms (bounded by a time limit), recording when each
-//! request ended and which host served it (or that it failed).
+//! request ended and which host served it (or that it failed). [`RealClient`] does the
+//! same as a real client would: 3 s timeouts, no retries, each request timed.
 
 use std::fs::File;
 use std::io::{Read, Write};
@@ -278,6 +279,143 @@ impl Drop for Getter {
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
+    }
+}
+
+/// How long a [`RealClient`] waits to connect and for each read or write: what
+/// ordinary clients use (curl's default has no connect limit at all; browsers and
+/// HTTP libraries wait seconds). A SYN that is dropped is resent by the kernel only
+/// after its initial RTO of 1 s, and the client waits for it.
+pub const REAL_CLIENT_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// One request of a [`RealClient`].
+#[derive(Debug, Clone)]
+pub struct Timed {
+    /// When it began, epoch seconds.
+    pub t: f64,
+    /// How long it took, until served or failed.
+    pub took: Duration,
+    /// Who served it (`a` for `served by a`), or why it failed.
+    pub by: Result<String, String>,
+}
+
+/// A client as a real one behaves: one GET of `http://<vip>/` every 10 ms (the next
+/// starts when the previous has ended, at the earliest 10 ms after it began), each
+/// with [`REAL_CLIENT_TIMEOUT`] to connect and to read, and no retries of its own:
+/// a request that fails is recorded as failed, one that waits for the kernel's SYN
+/// retransmission is recorded with its full time. (The [`Getter`] instead gives up a
+/// connection after 30 ms and tries again, which hides the 1 s SYN retransmission.)
+pub struct RealClient {
+    stop: Arc<AtomicBool>,
+    /// Requests ended so far.
+    ended: Arc<std::sync::atomic::AtomicUsize>,
+    thread: Option<JoinHandle<Vec<Timed>>>,
+}
+
+impl RealClient {
+    /// Starts GETting `http://<vip>/` from `client` for at most `limit`.
+    pub fn start(client: &Host, vip: &str, limit: Duration) -> RealClient {
+        assert_documentation_address(vip);
+        let addr: SocketAddr = match vip.parse::<std::net::IpAddr>() {
+            Ok(ip) => (ip, 80).into(),
+            Err(e) => panic!("{vip}: {e}"),
+        };
+        let ns = client.ns().name().to_string();
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let ended = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let count = ended.clone();
+        let thread = std::thread::spawn(move || {
+            let mut samples = Vec::new();
+            if join_netns(&ns).is_err() {
+                return samples;
+            }
+            let end = Instant::now() + limit;
+            let mut next = Instant::now();
+            while !flag.load(Ordering::Relaxed) && Instant::now() < end {
+                let t = epoch_now();
+                let began = Instant::now();
+                let by = real_get(addr);
+                samples.push(Timed {
+                    t,
+                    took: began.elapsed(),
+                    by,
+                });
+                count.fetch_add(1, Ordering::SeqCst);
+                next += PERIOD;
+                let now = Instant::now();
+                if next > now {
+                    std::thread::sleep(next - now);
+                } else {
+                    next = now;
+                }
+            }
+            samples
+        });
+        RealClient {
+            stop,
+            ended,
+            thread: Some(thread),
+        }
+    }
+
+    /// Returns as soon as a request has ended (within 5 s, or panics): the next one
+    /// begins about 10 ms later, so an event caused now meets no request in flight.
+    pub fn wait_request_end(&self) {
+        let before = self.ended.load(Ordering::SeqCst);
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while self.ended.load(Ordering::SeqCst) == before {
+            assert!(
+                Instant::now() < deadline,
+                "the client made no request for 5 s"
+            );
+            std::thread::sleep(Duration::from_micros(50));
+        }
+    }
+
+    /// Stops the client and returns every request it made.
+    pub fn stop(&mut self) -> Vec<Timed> {
+        self.stop.store(true, Ordering::Relaxed);
+        self.thread
+            .take()
+            .map(|t| t.join().unwrap_or_default())
+            .unwrap_or_default()
+    }
+}
+
+impl Drop for RealClient {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// One GET as [`RealClient`] makes it: who served it, or why it failed.
+fn real_get(addr: SocketAddr) -> Result<String, String> {
+    let mut s = TcpStream::connect_timeout(&addr, REAL_CLIENT_TIMEOUT)
+        .map_err(|e| format!("connect: {e}"))?;
+    s.set_read_timeout(Some(REAL_CLIENT_TIMEOUT))
+        .and_then(|()| s.set_write_timeout(Some(REAL_CLIENT_TIMEOUT)))
+        .map_err(|e| format!("timeouts: {e}"))?;
+    s.write_all(b"GET / HTTP/1.1\r\nHost: vip\r\nConnection: close\r\n\r\n")
+        .map_err(|e| format!("write: {e}"))?;
+    let mut buf = Vec::new();
+    s.take(4096)
+        .read_to_end(&mut buf)
+        .map_err(|e| format!("read: {e}"))?;
+    let text = String::from_utf8_lossy(&buf);
+    let body = text.split("\r\n\r\n").nth(1).unwrap_or_default();
+    match (text.starts_with("HTTP/1.1 200"), body.lines().next()) {
+        (true, Some(line)) => line
+            .strip_prefix("served by ")
+            .map(str::to_string)
+            .ok_or_else(|| format!("unexpected body {line:?}")),
+        _ => Err(format!(
+            "answer {:?}",
+            text.lines().next().unwrap_or_default()
+        )),
     }
 }
 

@@ -497,6 +497,7 @@ pub(crate) mod tests {
             auth_failing: Vec::new(),
             tracking: Vec::new(),
             maintenance: false,
+            handover_left_s: None,
             notify: None,
             group: None,
         };
@@ -532,6 +533,7 @@ pub(crate) mod tests {
             auth_failing: Vec::new(),
             tracking: Vec::new(),
             maintenance: false,
+            handover_left_s: None,
             notify: None,
             group: None,
         };

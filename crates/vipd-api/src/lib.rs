@@ -321,6 +321,12 @@ pub struct InstanceStatus {
     /// turned off. Added in protocol version 1 without a bump: optional.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub maintenance: bool,
+    /// A make-before-break handover under way (vipd stopping, maintenance on, a failed
+    /// tracked check with two routers): the instance has left master but keeps its VIPs
+    /// until the new master is heard, for at most this many seconds more. Added in
+    /// protocol version 1 without a bump: optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub handover_left_s: Option<f64>,
     /// The instance's notify hooks: counters and what is under way. Absent when it has
     /// none configured and none ran. Added in protocol version 1 without a bump:
     /// optional.

@@ -54,6 +54,13 @@ pub struct Config {
     pub announce: AnnounceConfig,
     /// After a failed VIP add, stay in Fault this long before trying again.
     pub fault_retry: Duration,
+    /// This router knows that exactly two routers take part (declared, or unicast with
+    /// one peer):
+    /// as a backup it is the only one, and when the master it follows resigns with
+    /// priority 0 it takes over at once instead of after Skew_Time, which only orders
+    /// several backups; as a master whose tracked check fails it hands over
+    /// make-before-break (see `Router`'s "Successor"). Default false.
+    pub only_backup: bool,
 }
 
 /// A configuration the engine cannot run.
@@ -130,6 +137,7 @@ impl Config {
             checksum: V3Checksum::PseudoHeader,
             announce: AnnounceConfig::default(),
             fault_retry: Duration::from_secs(10),
+            only_backup: false,
         }
     }
 }

@@ -15,8 +15,26 @@
 //! with IPv6 in the e2e tests). If none comes, the VIPs are removed
 //! when the bound passes: Master_Down_Interval at our own priority and
 //! Advertisement_Interval, counted from the priority-0 advert (longer than any
-//! backup's Skew_Time, after which one takes over). A link going down ends the
-//! handover at once. Unplanned departures (faults) remove the VIPs at once as before.
+//! backup's Skew_Time, after which one takes over). A link going down or a kernel
+//! that stops answering (`Input::KernelReachable(false)`) ends the handover at once.
+//!
+//! A master whose tracked check fails (`Input::Tracked` with a fault: the service
+//! behind the VIPs died) enters Fault, but the host and its link are healthy: when its
+//! successor takes over at once (`Config::only_backup`, see "Successor") it hands over
+//! the same way, since an address nobody holds drops a client's SYN, which its kernel
+//! resends only after the 1 s initial RTO. When a successor may wait Skew_Time, keeping
+//! the address would have the dead service refuse connections all that while, so the
+//! VIPs go at once as before. Other faults (link down, kernel unreachable, VIP add or
+//! advert send failures) remove the VIPs at once.
+//!
+//! # Successor (no Skew_Time when there is nobody to wait for)
+//! RFC 5798 §6.4.2 has a backup that hears priority 0 wait Skew_Time, so that of
+//! several backups the highest-priority one takes over first and the others hear it
+//! before their own timers run out. A router that knows it is the only backup
+//! (`Config::only_backup`: exactly two routers, declared or unicast with one peer) has
+//! nobody to give way to and takes over on the priority-0 advert at once. Every other
+//! router keeps the RFC's Skew_Time; nothing new goes on the wire, so other VRRP
+//! implementations see a plain RFC exchange.
 //!
 //! A master its sync group holds back (`Input::Hold`: another member of the group left
 //! Master or cannot be master) is healthy too, and hands over the same way, with the
@@ -566,6 +584,11 @@ impl Router {
                 self.reconsider_fault(now);
             }
             Input::KernelReachable(reachable) => {
+                if !reachable {
+                    // VIPs that cannot be confirmed are not kept for anyone: a
+                    // handover ends now, as on a link going down.
+                    self.end_handover();
+                }
                 self.faults.kernel_unreachable = !reachable;
                 self.reconsider_fault(now);
             }
@@ -793,6 +816,20 @@ impl Router {
     }
 
     fn enter_fault(&mut self, now: Instant, cause: FaultCause) {
+        if self.state == State::Master && cause == FaultCause::Tracked && self.cfg.only_backup {
+            // A tracked check failed (the service behind the VIPs died) and the other
+            // router, the only one, takes over on our priority-0 advert at once: the
+            // host and its link are fine, so it hands over make-before-break as on a
+            // planned stop. Removing the VIPs now would leave them to nobody until the
+            // successor holds them, and a client's SYN sent then is dropped and resent
+            // only after its 1 s initial RTO. Where a successor may wait Skew_Time
+            // (several backups, or nobody knows), the VIPs go at once as before: the
+            // dead service would refuse every connection for that long. (A link that
+            // goes down or a kernel that stops answering ends the handover.)
+            self.hand_over(now);
+            self.enter_fault_state(now, cause);
+            return;
+        }
         // Only a master that has advertised itself hands over; one still waiting
         // for its first VIP confirmation was never heard as master.
         if self.advertised() && cause != FaultCause::LinkDown {
@@ -802,6 +839,11 @@ impl Router {
         if self.state == State::Master || cause == FaultCause::VipAddFailed {
             self.del_vips();
         }
+        self.enter_fault_state(now, cause);
+    }
+
+    /// The timers and state of Fault for `cause`, the VIPs already dealt with.
+    fn enter_fault_state(&mut self, now: Instant, cause: FaultCause) {
         self.master = None;
         self.timer = match cause {
             FaultCause::VipAddFailed | FaultCause::SendFailed => {
@@ -1266,12 +1308,19 @@ impl Router {
                 return;
             }
             // "If the Priority in the ADVERTISEMENT is zero, then: Set the
-            // Master_Down_Timer to Skew_Time".
-            let skew = skew_time(
-                self.cfg.version,
-                self.effective_priority(),
-                self.master_adver_interval_cs,
-            );
+            // Master_Down_Timer to Skew_Time". Skew_Time (§6.1) only lets the
+            // highest of several backups go first; the only backup there is
+            // (`Config::only_backup`, see "Successor" in the module docs) waits for
+            // nobody and takes over now.
+            let skew = if self.cfg.only_backup {
+                Duration::ZERO
+            } else {
+                skew_time(
+                    self.cfg.version,
+                    self.effective_priority(),
+                    self.master_adver_interval_cs,
+                )
+            };
             self.master = None;
             self.become_backup_timer(now, skew);
             return;

@@ -343,6 +343,37 @@ fn backup_priority_zero_sets_timer_to_now_plus_skew() {
 }
 
 #[test]
+fn the_only_backup_takes_over_on_priority_zero_at_once() {
+    let only = |p| Config {
+        only_backup: true,
+        ..cfg(p, 100)
+    };
+    let mut r = backup(only(100));
+    rx(&mut r, secs(1), 1, &v3(1, 200, 100));
+    rx(&mut r, secs(2), 1, &v3(1, 0, 100));
+    // No Skew_Time: the Master_Down_Timer is due now, and firing it makes the
+    // router master at 2 s (its advert follows the VIP confirmation).
+    assert_eq!(r.poll_timeout(), Some(secs(2)));
+    r.timeout_and_vips(secs(2), true);
+    assert_eq!(
+        outs(&mut r),
+        vec![
+            Out::Add,
+            Out::State(State::Backup, State::Master, Reason::MasterDown),
+            Out::Advert(100),
+            Out::Announce(3)
+        ]
+    );
+    // Still vipd's rule: a priority 0 from another router than the live master it
+    // follows (a second master leaving after a split brain) is ignored.
+    let mut r = backup(only(100));
+    rx(&mut r, secs(1), 1, &v3(1, 200, 100));
+    rx(&mut r, secs(2), 3, &v3(3, 0, 100));
+    // 1 + 3 s + 156/256 s.
+    assert_eq!(r.poll_timeout(), Some(ns(4_609_375_000)));
+}
+
+#[test]
 fn backup_priority_zero_skew_uses_the_learned_interval() {
     let mut r = backup(cfg(100, 100));
     rx(&mut r, secs(1), 1, &v3(1, 200, 50));
@@ -748,11 +779,85 @@ fn shutdown_of_a_master_never_heard_removes_vips_at_once() {
 }
 
 #[test]
-fn a_fault_is_unplanned_and_removes_vips_at_once() {
+fn a_tracked_fault_hands_over_make_before_break() {
+    // The service behind the VIPs died; host and link are fine, and the other router
+    // (the only one) takes over at once: priority 0 goes out, Fault, but the VIPs stay
+    // until the new master is heard.
+    let (mut r, _) = master(two(150));
+    tracked(&mut r, secs(10), 0, true);
+    assert_eq!(
+        outs(&mut r),
+        vec![
+            Out::Advert(0),
+            Out::State(
+                State::Master,
+                State::Fault,
+                Reason::Fault(FaultCause::Tracked)
+            )
+        ]
+    );
+    // Bounded by Master_Down_Interval at priority 150 and 100 cs: 3 s + 106/256 s.
+    let h = r.handover().expect("handover under way");
+    assert_eq!((h.since, h.until), (secs(10), ns(13_414_062_500)));
+    assert_eq!(r.status().handover_until, Some(ns(13_414_062_500)));
+    // A kernel read showing the VIPs in Fault does not remove them meanwhile.
+    r.handle(ns(10_000_500_000), Input::VipsPresent);
+    assert!(outs(&mut r).is_empty());
+    // The new master's first advert 1 ms later: the VIPs go 20 ms after it.
+    rx(&mut r, ns(10_001_000_000), 1, &v3(1, 100, 100));
+    assert_eq!(outs(&mut r), vec![Out::NewMasterHeard(ip(1))]);
+    assert_eq!(r.poll_timeout(), Some(ns(10_021_000_000)));
+    r.handle(ns(10_020_999_999), Input::Timeout);
+    assert!(outs(&mut r).is_empty());
+    r.handle(ns(10_021_000_000), Input::Timeout);
+    assert_eq!(outs(&mut r), vec![Out::Del]);
+    assert_eq!(r.handover(), None);
+    assert_eq!(r.state(), State::Fault);
+}
+
+#[test]
+fn a_tracked_fault_handover_ends_when_the_kernel_stops_answering() {
+    let (mut r, _) = master(two(150));
+    tracked(&mut r, secs(10), 0, true);
+    outs(&mut r);
+    assert!(r.handover().is_some());
+    // VIPs that cannot be confirmed are kept for nobody.
+    r.handle(secs(11), Input::KernelReachable(false));
+    assert_eq!(outs(&mut r), vec![Out::Del]);
+    assert_eq!(r.handover(), None);
+    assert_eq!(
+        r.status().reason,
+        Reason::Fault(FaultCause::KernelUnreachable)
+    );
+}
+
+#[test]
+fn other_faults_are_unplanned_and_remove_vips_at_once() {
+    let (mut r, _) = master(cfg(150, 100));
+    r.handle(secs(10), Input::KernelReachable(false));
+    assert_eq!(outs(&mut r), handover_fault(FaultCause::KernelUnreachable));
+    assert_eq!(r.handover(), None);
+    // A master that never advertised (VIPs not yet confirmed) removes them at once
+    // on a tracked fault too: nobody knows it as master.
+    let mut r = master_pending(two(150), ns(3_414_062_500));
+    drain(&mut r);
+    tracked(&mut r, secs(4), 0, true);
+    assert_eq!(outs(&mut r), silent_fault(FaultCause::Tracked));
+    assert_eq!(r.handover(), None);
+    // Where a successor may wait Skew_Time (not known to be two routers), a dead
+    // service would refuse connections all that while: the VIPs go at once.
     let (mut r, _) = master(cfg(150, 100));
     tracked(&mut r, secs(10), 0, true);
     assert_eq!(outs(&mut r), handover_fault(FaultCause::Tracked));
     assert_eq!(r.handover(), None);
+}
+
+/// `cfg(priority, 100)` of a router that knows there are exactly two routers.
+fn two(priority: u8) -> Config {
+    Config {
+        only_backup: true,
+        ..cfg(priority, 100)
+    }
 }
 
 #[test]
@@ -1318,12 +1423,23 @@ fn link_down_on_master_deletes_vips_without_advert() {
 
 #[test]
 fn tracked_fault_on_master_sends_priority_zero() {
-    let (mut r, _) = master(cfg(150, 100));
+    let (mut r, _) = master(two(150));
     tracked(&mut r, secs(10), 0, true);
-    assert_eq!(outs(&mut r), handover_fault(FaultCause::Tracked));
-    // Link down while in Fault keeps it there with the new cause as reason.
+    assert_eq!(
+        outs(&mut r),
+        vec![
+            Out::Advert(0),
+            Out::State(
+                State::Master,
+                State::Fault,
+                Reason::Fault(FaultCause::Tracked)
+            )
+        ]
+    );
+    // Link down while in Fault keeps it there with the new cause as reason, and ends
+    // the handover (the VIPs were kept for it): they go now.
     r.handle(secs(11), Input::LinkDown);
-    assert!(outs(&mut r).is_empty());
+    assert_eq!(outs(&mut r), vec![Out::Del]);
     assert_eq!(r.status().reason, Reason::Fault(FaultCause::LinkDown));
     r.handle(secs(12), Input::LinkUp);
     assert!(outs(&mut r).is_empty());

@@ -117,6 +117,12 @@ pub struct InstanceConfig {
     /// the instance's family, link-local for IPv6; no duplicates, none a VIP. Empty (the
     /// default): multicast.
     pub unicast_peers: Vec<IpAddr>,
+    /// How many routers take part in this virtual router, this one included, when the
+    /// operator declares it (`routers:`); None: unknown (with `unicast_peers`, their
+    /// number plus one). Two lets a backup take over on the master's priority-0 advert
+    /// at once (it is the only backup) and a master whose tracked check fails hand over
+    /// make-before-break.
+    pub routers: Option<u8>,
     /// HMAC-SHA256 authentication of adverts among vipd peers ([`crate::auth`]); none
     /// by default. The keys come from the key files the daemon read.
     pub auth: Option<AuthConfig>,

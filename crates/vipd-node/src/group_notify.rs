@@ -150,6 +150,7 @@ impl Node {
                 priority: 0,
                 vips,
                 members: group.instances.clone(),
+                handover: false,
             };
             let owner = HookOwner::Group(group.name.clone());
             let runs = runs(&owner, &group.notify, state, &t);

@@ -167,5 +167,9 @@ fn engine_config(c: &InstanceConfig, primary: IpAddr) -> EngineConfig {
             refresh: c.garp.refresh,
         },
         fault_retry: std::time::Duration::from_secs(10),
+        // Two routers, declared (`routers: 2`) or with one unicast peer (the instance
+        // hears and is heard by that one router only): it is the only backup whenever
+        // it is not master.
+        only_backup: c.routers == Some(2) || c.unicast_peers.len() == 1,
     }
 }

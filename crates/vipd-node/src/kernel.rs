@@ -286,7 +286,11 @@ impl Node {
             if inst.cfg.interface != interface {
                 continue;
             }
-            let Some(state) = inst.router.as_ref().map(|r| r.state()) else {
+            let Some((state, handing_over)) = inst
+                .router
+                .as_ref()
+                .map(|r| (r.state(), r.handover().is_some()))
+            else {
                 continue;
             };
             let name = inst.cfg.name.clone();
@@ -301,7 +305,9 @@ impl Node {
                 );
                 Input::VipsMissing
             } else {
-                if !inst.cfg.vips.iter().any(|v| has_vip(addrs, v)) {
+                // A router handing over (stopping, maintenance, a tracked check
+                // failed) keeps its VIPs on purpose until the new master is heard.
+                if handing_over || !inst.cfg.vips.iter().any(|v| has_vip(addrs, v)) {
                     continue;
                 }
                 self.note(

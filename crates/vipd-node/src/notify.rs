@@ -199,11 +199,15 @@ pub struct Transition {
     pub vips: Vec<Vip>,
     /// A group's members, in configuration order (empty for an instance).
     pub members: Vec<String>,
+    /// The instance left Master handing over make-before-break: its VIPs stay until the
+    /// new master is heard (`VIPD_HANDOVER=1`). Always false for a group.
+    pub handover: bool,
 }
 
 /// The environment of a hook: exactly these variables (and nothing the daemon has).
 /// An instance's hook gets `VIPD_INSTANCE` and `VIPD_PRIORITY`; a group's gets
-/// `VIPD_GROUP` and `VIPD_INSTANCES` (its members, space-separated) instead.
+/// `VIPD_GROUP` and `VIPD_INSTANCES` (its members, space-separated) instead; an
+/// instance that left Master handing over make-before-break also `VIPD_HANDOVER=1`.
 pub fn env(owner: &HookOwner, hook: &str, t: &Transition) -> Vec<(String, String)> {
     let vips: Vec<String> = t.vips.iter().map(ToString::to_string).collect();
     let (who, extra) = match owner {
@@ -227,6 +231,7 @@ pub fn env(owner: &HookOwner, hook: &str, t: &Transition) -> Vec<(String, String
         ("PATH", HOOK_PATH.to_string()),
     ]
     .into_iter()
+    .chain(t.handover.then(|| ("VIPD_HANDOVER", "1".to_string())))
     .map(|(k, v)| (k.to_string(), v))
     .collect()
 }
@@ -405,6 +410,10 @@ impl Node {
                 .map_or(inst.cfg.priority, |r| r.status().effective_priority),
             vips: inst.cfg.vips.clone(),
             members: Vec::new(),
+            // Left Master keeping its VIPs for the new master (stop, maintenance, a
+            // failed check with two routers): the handover began with this transition.
+            handover: from == State::Master
+                && inst.router.as_ref().is_some_and(|r| r.handover().is_some()),
         };
         let runs = runs(&owner, cfg, state, &t);
         self.queue_hooks(now, owner, runs, state == HookState::Stop);

@@ -122,6 +122,7 @@ impl Node {
                     auth_failing: Vec::new(),
                     tracking: self.checks.tracked(c).2,
                     maintenance: self.maintenance.contains(&c.name),
+                    handover_left_s: None,
                     notify: self.notify_status(c),
                     group: self.group_view(&c.name).map(|g| GroupMembership {
                         notify: self.group_notify_status(&g.name),
@@ -155,6 +156,9 @@ impl Node {
                     last_advert_age_s: s.last_advert.map(|t| now.saturating_since(t).as_secs_f64()),
                     in_state_s: now.saturating_since(s.since).as_secs_f64(),
                     last_transition_unix_s: Some(self.unix_seconds(s.since)),
+                    handover_left_s: r
+                        .handover()
+                        .map(|h| h.until.saturating_since(now).as_secs_f64()),
                     transitions: s.transitions,
                     adverts_sent: s.adverts_sent,
                     adverts_received: s.adverts_received,

@@ -50,6 +50,7 @@ fn config(priority: u8) -> Config {
             checksum: ChecksumMode::Rfc5798,
             vips: vec!["192.0.2.50/24".parse().expect("vip")],
             unicast_peers: Vec::new(),
+            routers: None,
             auth: None,
             track: Vec::new(),
             notify: vipd_node::config::NotifyConfig::none(),

@@ -32,6 +32,7 @@ fn config() -> Config {
             checksum: ChecksumMode::Rfc5798,
             vips: vec!["192.0.2.50/24".parse().expect("vip")],
             unicast_peers: Vec::new(),
+            routers: None,
             auth: None,
             garp: GarpConfig {
                 count: 3,

@@ -88,6 +88,7 @@ pub mod node {
                 refresh: Duration::ZERO,
             },
             unicast_peers: Vec::new(),
+            routers: None,
             auth: None,
             track: Vec::new(),
             notify: vipd_node::config::NotifyConfig::none(),

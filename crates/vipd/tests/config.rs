@@ -1098,3 +1098,32 @@ fn rejects_bad_sync_groups() {
         "unknown field `vrid`",
     );
 }
+
+#[test]
+fn routers_declared_and_checked_against_unicast_peers() {
+    let with = |extra: &str| {
+        format!("instances:\n  - name: a\n    interface: eth0\n    vrid: 1\n    vips: [192.0.2.50/24]\n{extra}")
+    };
+    let c = parse(&with("")).expect("parses");
+    assert_eq!(c.instances[0].routers, None);
+    let c = parse(&with("    routers: 2\n")).expect("parses");
+    assert_eq!(c.instances[0].routers, Some(2));
+    let c = parse(&with(
+        "    routers: 3\n    unicast_peers: [192.0.2.12, 192.0.2.13]\n",
+    ))
+    .expect("parses");
+    assert_eq!(c.instances[0].routers, Some(3));
+    let field = Some("instances[0].routers");
+    rejects(
+        &with("    routers: 1\n"),
+        6,
+        field,
+        "1 is out of range 2..=255",
+    );
+    rejects(
+        &with("    routers: 2\n    unicast_peers: [192.0.2.12, 192.0.2.13]\n"),
+        6,
+        field,
+        "2 routers, but unicast_peers lists 2 (so 3 routers with this one)",
+    );
+}

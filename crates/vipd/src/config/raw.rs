@@ -113,6 +113,8 @@ pub(super) struct RawInstance {
     pub garp: Option<RawGarp>,
     #[serde(default)]
     pub unicast_peers: Option<PeerList>,
+    #[serde(default)]
+    pub routers: Option<RangedU8<2, 255>>,
     pub auth: Option<RawAuth>,
     pub track: Option<Vec<super::check_raw::RawTrack>>,
     #[serde(default)]

@@ -242,6 +242,20 @@ fn build_instance(
 
     let unicast_peers = raw.unicast_peers.map_or_else(Vec::new, |p| p.0);
     check_peers(&unicast_peers, &vips, &at.key("unicast_peers"))?;
+    let routers = raw.routers.map(|r| r.0);
+    if let Some(n) = routers.filter(|_| !unicast_peers.is_empty()) {
+        // With unicast peers the instance hears exactly them: their number says it.
+        if usize::from(n) != unicast_peers.len() + 1 {
+            return Err(Problem::new(
+                at.key("routers"),
+                format!(
+                    "{n} routers, but unicast_peers lists {} (so {} routers with this one);                      leave routers out or make them agree",
+                    unicast_peers.len(),
+                    unicast_peers.len() + 1
+                ),
+            ));
+        }
+    }
 
     Ok(InstanceConfig {
         name,
@@ -257,6 +271,7 @@ fn build_instance(
         vips,
         garp: build_garp(raw.garp, &at.key("garp"))?,
         unicast_peers,
+        routers,
         auth: build_auth(raw.auth, &at.key("auth"), read_key)?,
         track: match raw.track {
             Some(t) => super::tracking::build_track(t, checks, &at.key("track"))?,
