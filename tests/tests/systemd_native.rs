@@ -34,6 +34,33 @@ fn start(h: &Booted) {
     h.exec_ok(&["systemctl", "start", "vipd"]);
 }
 
+/// `config(priority)` with an exec check (tracked) and a master hook that each record
+/// the capability sets they run with under the unit, in the state directory.
+fn config_with_children(priority: u8) -> String {
+    let record = |file: &str| {
+        format!("[/bin/sh, -c, 'grep ^Cap /proc/self/status > /var/lib/vipd/{file}; exit 0']")
+    };
+    format!(
+        "checks:\n  caps:\n    exec: {}\n    interval: 500ms\n{}    track: [caps]\n    \
+         notify:\n      master: {}\n",
+        record("check-caps"),
+        config(priority),
+        record("hook-caps")
+    )
+}
+
+/// Every capability set in `/proc/self/status` lines is empty.
+fn no_capabilities(status: &str) -> bool {
+    let sets: Vec<&str> = status.lines().filter(|l| l.starts_with("Cap")).collect();
+    sets.len() == 5
+        && sets.iter().all(|l| {
+            let v = l.split_whitespace().nth(1).unwrap_or("");
+            // CapBnd: the unit's bounding set (two capabilities) stays, as vipd lacks
+            // CAP_SETPCAP to empty it; NoNewPrivileges keeps it from being used.
+            l.starts_with("CapBnd") || v.chars().all(|c| c == '0')
+        })
+}
+
 #[test]
 fn systemd_sees_readiness_status_journal_fields_and_a_hung_master_loses_its_vip() {
     let _timing = exclusive();
@@ -45,7 +72,7 @@ fn systemd_sees_readiness_status_journal_fields_and_a_hung_master_loses_its_vip(
         a.boot_time.as_secs_f64(),
         b.boot_time.as_secs_f64()
     );
-    a.install_vipd(&config(150));
+    a.install_vipd(&config_with_children(150));
     b.install_vipd(&config(100));
 
     // `systemctl start` returns only once vipd is ready: its control socket answers at
@@ -71,7 +98,7 @@ fn systemd_sees_readiness_status_journal_fields_and_a_hung_master_loses_its_vip(
     start(&a);
     // a preempts b; the status line follows.
     let became = wait_until(Duration::from_secs(5), Duration::from_millis(50), || {
-        status_text(&a) == "web master" && a.host.has_addr(VIP)
+        status_text(&a) == "web master; 1 check up" && a.host.has_addr(VIP)
     });
     assert!(became, "a: status {:?}", status_text(&a));
     assert!(wait_until(
@@ -81,9 +108,17 @@ fn systemd_sees_readiness_status_journal_fields_and_a_hung_master_loses_its_vip(
     ));
     let shown = a.exec_ok(&["systemctl", "status", "--no-pager", "vipd"]);
     assert!(
-        shown.contains("Status: \"web master\""),
+        shown.contains("Status: \"web master; 1 check up\""),
         "systemctl status does not show the status line:\n{shown}"
     );
+
+    // The tracked exec check and the master hook ran under the unit's system-call
+    // filter (it refuses capset(2)) without a capability.
+    for file in ["check-caps", "hook-caps"] {
+        let path = format!("/var/lib/vipd/{file}");
+        let caps = a.exec_ok(&["cat", &path]);
+        assert!(no_capabilities(&caps), "{file}: {caps}");
+    }
 
     // The journal has the instance's transitions as fields of their own.
     let fields = a.journal(&["-u", "vipd", "INSTANCE=web", "-o", "verbose"]);
@@ -92,7 +127,6 @@ fn systemd_sees_readiness_status_journal_fields_and_a_hung_master_loses_its_vip(
         "PREVIOUS_STATE=initialize",
         "STATE=master",
         "PREVIOUS_STATE=backup",
-        "REASON=startup",
         "VRRP_PRIORITY=150",
     ] {
         assert!(
@@ -100,6 +134,10 @@ fn systemd_sees_readiness_status_journal_fields_and_a_hung_master_loses_its_vip(
             "journalctl -u vipd INSTANCE=web lacks {want}:\n{fields}"
         );
     }
+    assert!(
+        fields.lines().any(|l| l.trim().starts_with("REASON=")),
+        "no REASON field:\n{fields}"
+    );
     let lines = a.journal(&["-u", "vipd", "INSTANCE=web", "-o", "cat"]);
     assert!(
         lines.contains("web: state changed from backup to master"),
@@ -141,7 +179,7 @@ fn systemd_sees_readiness_status_journal_fields_and_a_hung_master_loses_its_vip(
     );
     // Restarted (Restart=on-failure), a is master again with its VIP, b backup.
     let back = wait_until(Duration::from_secs(10), Duration::from_millis(100), || {
-        status_text(&a) == "web master" && a.host.has_addr(VIP) && !b.host.has_addr(VIP)
+        status_text(&a) == "web master; 1 check up" && a.host.has_addr(VIP) && !b.host.has_addr(VIP)
     });
     assert!(back, "a did not come back as master: {:?}", status_text(&a));
 }
