@@ -12,7 +12,7 @@
 
 use std::fmt::Write as _;
 use std::os::unix::net::UnixDatagram;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{sync_channel, SyncSender, TrySendError};
 use std::sync::Arc;
 
@@ -60,18 +60,24 @@ pub fn stderr_is_journal() -> bool {
     }
 }
 
-/// The layer, and the counter of entries dropped; `None` if journald's socket cannot
-/// be reached (then stderr it is).
-pub fn layer(queue: usize) -> Option<(JournalLayer, Arc<AtomicU64>)> {
+/// How long the exit waits for queued entries to reach journald.
+const FLUSH_WAIT: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// The layer, the counter of entries dropped, and what flushes the queue at exit;
+/// `None` if journald's socket cannot be reached (then stderr it is).
+pub fn layer(queue: usize) -> Option<(JournalLayer, Arc<AtomicU64>, Flush)> {
     let socket = UnixDatagram::unbound().ok()?;
     socket.connect(SOCKET).ok()?;
     let (tx, rx) = sync_channel::<Vec<u8>>(queue);
+    let queued = Arc::new(AtomicUsize::new(0));
+    let sent = queued.clone();
     std::thread::Builder::new()
         .name("vipd-journal".into())
         .spawn(move || {
             for entry in rx {
                 // Blocking here is this thread's alone.
                 let _ = socket.send(&entry);
+                sent.fetch_sub(1, Ordering::Release);
             }
         })
         .ok()?;
@@ -81,9 +87,26 @@ pub fn layer(queue: usize) -> Option<(JournalLayer, Arc<AtomicU64>)> {
         JournalLayer {
             tx,
             dropped: dropped.clone(),
+            queued: queued.clone(),
         },
         dropped,
+        Flush { queued },
     ))
+}
+
+/// Held until exit: dropping it waits (at most [`FLUSH_WAIT`]) for the entries still
+/// queued, so the last lines ("stopped", a final warning) reach the journal.
+pub struct Flush {
+    queued: Arc<AtomicUsize>,
+}
+
+impl Drop for Flush {
+    fn drop(&mut self) {
+        let end = std::time::Instant::now() + FLUSH_WAIT;
+        while self.queued.load(Ordering::Acquire) > 0 && std::time::Instant::now() < end {
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+    }
 }
 
 /// A node record as a journal entry: a state change with the instance's new and previous
@@ -118,6 +141,8 @@ pub fn log_record(r: &vipd_node::Record) {
 pub struct JournalLayer {
     tx: SyncSender<Vec<u8>>,
     dropped: Arc<AtomicU64>,
+    /// Entries handed to the thread and not yet sent.
+    queued: Arc<AtomicUsize>,
 }
 
 impl<S: Subscriber> Layer<S> for JournalLayer {
@@ -129,9 +154,12 @@ impl<S: Subscriber> Layer<S> for JournalLayer {
             event.metadata().target(),
             &fields,
         );
+        // Counted first: the thread may send it before try_send returns.
+        self.queued.fetch_add(1, Ordering::Release);
         match self.tx.try_send(entry) {
             Ok(()) => {}
             Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {
+                self.queued.fetch_sub(1, Ordering::Release);
                 self.dropped.fetch_add(1, Ordering::Relaxed);
             }
         }

@@ -37,18 +37,24 @@ impl Dropped {
     }
 }
 
+/// What flushes the log's queue when dropped (keep it until exit).
+pub enum Flush {
+    Stderr(WorkerGuard),
+    Journal(crate::journal::Flush),
+}
+
 /// Installs the logger at `level` (`RUST_LOG` overrides): to the journal with fields
 /// when stderr is the journal, else lines to stderr. Keep the guard alive until exit:
-/// dropping it flushes what is queued for stderr.
-pub fn init(level: &str) -> (Option<WorkerGuard>, Dropped) {
+/// dropping it flushes what is queued.
+pub fn init(level: &str) -> (Flush, Dropped) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level));
     if crate::journal::stderr_is_journal() {
-        if let Some((layer, dropped)) = crate::journal::layer(QUEUE_LINES) {
+        if let Some((layer, dropped, flush)) = crate::journal::layer(QUEUE_LINES) {
             tracing_subscriber::registry()
                 .with(filter)
                 .with(layer)
                 .init();
-            return (None, Dropped::Journal(dropped));
+            return (Flush::Journal(flush), Dropped::Journal(dropped));
         }
     }
     let (writer, guard) = NonBlockingBuilder::default()
@@ -62,7 +68,7 @@ pub fn init(level: &str) -> (Option<WorkerGuard>, Dropped) {
         .with_writer(writer)
         .with_ansi(false)
         .init();
-    (Some(guard), Dropped::Stderr(dropped))
+    (Flush::Stderr(guard), Dropped::Stderr(dropped))
 }
 
 /// Says (in the log, once the queue has room again) how many lines were dropped.

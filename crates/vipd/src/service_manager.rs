@@ -4,8 +4,10 @@
 //!
 //! Written here rather than taken from a crate: the protocol is five documented lines,
 //! and it must never block the loop. The crates at hand send with a blocking socket (a
-//! stalled PID 1 would stall adverts); this one sends non-blocking and drops what the
-//! socket does not take at once (systemd only ever wants the newest state).
+//! stalled PID 1 would stall adverts); this one sends non-blocking. A status line or a
+//! watchdog feed the socket does not take at once is dropped (the next one says it
+//! again); READY=1 and STOPPING=1, which systemd waits for, are kept and sent again on
+//! every turn of the loop until the socket takes them.
 //!
 //! Without `$NOTIFY_SOCKET` (not under systemd, or `Type=simple`) everything here is a
 //! no-op. What to say and when is the node's decision ([`vipd_node::service`]); the
@@ -31,6 +33,8 @@ pub struct ServiceManager {
     socket: Option<(UnixDatagram, SocketAddr)>,
     /// How often to feed the watchdog, and when next.
     watchdog: Option<(Duration, Instant)>,
+    /// READY=1 or STOPPING=1 that the socket did not take yet.
+    unsent: Option<&'static str>,
 }
 
 impl ServiceManager {
@@ -57,6 +61,7 @@ impl ServiceManager {
         ServiceManager {
             socket: Some(socket),
             watchdog,
+            unsent: None,
         }
     }
 
@@ -66,12 +71,16 @@ impl ServiceManager {
     }
 
     /// Says what the node decided to say.
-    pub fn tell(&self, note: &ServiceNote) {
-        match note {
-            ServiceNote::Ready => self.send("READY=1"),
-            ServiceNote::Stopping => self.send("STOPPING=1\nSTATUS=stopping: handing over"),
-            ServiceNote::Status(line) => self.send(&format!("STATUS={}", one_line(line))),
+    pub fn tell(&mut self, note: &ServiceNote) {
+        let kept = match note {
+            ServiceNote::Ready => "READY=1",
+            ServiceNote::Stopping => "STOPPING=1\nSTATUS=stopping: handing over",
+            ServiceNote::Status(line) => {
+                self.send(&format!("STATUS={}", one_line(line)));
+                return;
+            }
         };
+        self.unsent = (!self.send(kept)).then_some(kept);
     }
 
     /// A SIGHUP arrived: the configuration is being read again (the node's `Ready`
@@ -91,8 +100,14 @@ impl ServiceManager {
         self.watchdog.map(|(_, next)| next)
     }
 
-    /// Feeds the watchdog if it is due (call from the main loop on every turn).
+    /// Feeds the watchdog if it is due, and sends again a READY=1 or STOPPING=1 the
+    /// socket did not take (call from the main loop on every turn).
     pub fn feed_watchdog(&mut self) {
+        if let Some(kept) = self.unsent {
+            if self.send(kept) {
+                self.unsent = None;
+            }
+        }
         let Some((every, next)) = self.watchdog else {
             return;
         };
@@ -167,9 +182,10 @@ mod tests {
         let _ = std::fs::remove_file(&path);
         let listener = UnixDatagram::bind(&path).expect("bind");
         let (socket, addr) = open(path.as_os_str()).expect("open");
-        let sm = ServiceManager {
+        let mut sm = ServiceManager {
             socket: Some((socket, addr)),
             watchdog: None,
+            unsent: None,
         };
         sm.tell(&ServiceNote::Ready);
         sm.tell(&ServiceNote::Status("web master\nextra".into()));
@@ -184,6 +200,19 @@ mod tests {
             .filter(|_| !sm.send(&format!("STATUS={}", "x".repeat(200))))
             .count();
         assert!(refused > 0, "every send was taken: the queue never filled");
+        // READY=1 into the full queue is kept, and goes out once there is room.
+        sm.tell(&ServiceNote::Ready);
+        assert_eq!(sm.unsent, Some("READY=1"));
+        listener.set_nonblocking(true).expect("non-blocking");
+        let mut drained = 0;
+        while listener.recv(&mut buf).is_ok() {
+            drained += 1;
+            if drained > 20_000 {
+                break;
+            }
+        }
+        sm.feed_watchdog();
+        assert_eq!(sm.unsent, None);
         let _ = std::fs::remove_dir_all(&dir);
     }
 
