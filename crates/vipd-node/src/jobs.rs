@@ -115,6 +115,7 @@ impl Node {
         let Some(job) = self.jobs.pending.remove(&id) else {
             return;
         };
+        self.announce_job_done(now, id, result.is_ok());
         self.jobs.bump(&job.interface);
         if let Err(e) = &result {
             let what = if job.add { "VIP add" } else { "VIP removal" };
@@ -173,12 +174,13 @@ impl Node {
 
     /// Whether a master on `interface` holds `vip`.
     pub(crate) fn vip_wanted(&self, interface: &str, vip: &Vip) -> bool {
-        self.instances.iter().any(|i| {
-            i.cfg.interface == interface
-                && i.cfg.vips.contains(vip)
-                && i.router
-                    .as_ref()
-                    .is_some_and(|r| r.state() == State::Master)
-        })
+        self.announce_wants(interface, vip)
+            || self.instances.iter().any(|i| {
+                i.cfg.interface == interface
+                    && i.cfg.vips.contains(vip)
+                    && i.router
+                        .as_ref()
+                        .is_some_and(|r| r.state() == State::Master)
+            })
     }
 }

@@ -43,6 +43,7 @@ fn config() -> Config {
         }],
         checks: Default::default(),
         groups: Vec::new(),
+        announce: Vec::new(),
     }
 }
 

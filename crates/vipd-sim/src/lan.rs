@@ -312,7 +312,15 @@ pub struct LanBuilder {
     net_latency: Duration,
     hosts: Vec<Config>,
     segments: usize,
+    announce_ifaces: bool,
 }
+
+/// The announce interface every host has with [`LanBuilder::announce_ifaces`] (on no
+/// segment), and its index.
+pub const ANNOUNCE_IFACE: &str = "vipd0";
+pub const ANNOUNCE_IFINDEX: u32 = 50;
+/// The loopback interface's name and index (1, as in every Linux network namespace).
+pub const LOOPBACK: &str = "lo";
 
 impl LanBuilder {
     /// Every host gets a second interface, `eth1`, on a second segment.
@@ -335,6 +343,12 @@ impl LanBuilder {
     }
     pub fn net_latency(mut self, d: Duration) -> Self {
         self.net_latency = d;
+        self
+    }
+    /// Every host also gets the announce interface [`ANNOUNCE_IFACE`] (no addresses)
+    /// and [`LOOPBACK`] (127.0.0.1/8), on no segment: for announced instances.
+    pub fn announce_ifaces(mut self) -> Self {
+        self.announce_ifaces = true;
         self
     }
     pub fn host(mut self, config: Config) -> Self {
@@ -361,6 +375,31 @@ impl LanBuilder {
                         queue_free: Instant::ZERO,
                         group: 0,
                     })
+                    .chain(
+                        [(ANNOUNCE_IFACE, ANNOUNCE_IFINDEX), (LOOPBACK, 1)]
+                            .into_iter()
+                            .filter(|_| self.announce_ifaces)
+                            .map(|(name, index)| Kernel {
+                                name,
+                                exists: true,
+                                index,
+                                up: true,
+                                addrs: if name == LOOPBACK {
+                                    vec![Addr {
+                                        addr: IpAddr::V4(Ipv4Addr::LOCALHOST),
+                                        prefix_len: 8,
+                                        tentative: false,
+                                        link_local: false,
+                                        protocol: None,
+                                        label: None,
+                                    }]
+                                } else {
+                                    Vec::new()
+                                },
+                                queue_free: Instant::ZERO,
+                                group: 0,
+                            }),
+                    )
                     .collect(),
                 fail_adds: 0,
                 fail_add_at: None,
@@ -469,6 +508,7 @@ impl Lan {
             net_latency: Duration::from_micros(100),
             hosts: Vec::new(),
             segments: 1,
+            announce_ifaces: false,
         }
     }
 
@@ -534,6 +574,12 @@ impl Lan {
             .kernels
             .iter()
             .any(|k| k.exists && k.addrs.iter().any(|a| a.addr == vip))
+    }
+
+    /// Whether host `h`'s kernel has `vip` on its interface `name`.
+    pub fn holds_on(&self, h: HostId, name: &str, vip: IpAddr) -> bool {
+        self.kernel(h, name)
+            .is_some_and(|k| k.exists && k.addrs.iter().any(|a| a.addr == vip))
     }
 
     /// Host `h`'s interface `name`, if the LAN has it.
