@@ -7,11 +7,15 @@
 //! upstream router spreads flows over every host announcing it (ECMP). vipd never speaks
 //! BGP itself.
 //!
-//! Withdrawing is make-before-break in the routing sense: the VIPs first move to `lo`
-//! (added there, then removed from the announce interface), so the speaker withdraws the
-//! route while connections the router still sends here are answered; after the drain
-//! time they are removed from `lo` too. Every withdrawal drains: maintenance, stop, a
-//! check that fails (a refused connection beats a SYN into a black hole).
+//! Withdrawing is make-before-break in the routing sense: a local route for each VIP
+//! (kernel local table, on `lo`: [`crate::io::VipOp::AddLocal`]) first, then the address
+//! leaves the announce interface, so the speaker withdraws the route while connections
+//! the router still sends here are answered; after the drain time the local route goes
+//! too. Not an address on `lo`: FRR redistributes a connected route from any interface
+//! and, with the address on `lo`, kept the path announced until it was gone from `lo`
+//! (measured 1.17 s with a 1 s drain; with the local route, 137 ms). Every withdrawal
+//! drains: maintenance, stop, a check that fails (a refused connection beats a SYN into
+//! a black hole).
 //!
 //! States: `withdrawn` → `announcing` (checks pass) → `draining` (drain time) →
 //! `withdrawn`; `draining` → `announcing` when the checks pass again during a drain.
@@ -35,7 +39,7 @@ pub const DEFAULT_INTERFACE: &str = "vipd0";
 /// The drain time unless configured otherwise: above FRR's measured withdrawal
 /// (about 126 ms with `timers bgp 1 3`) with room for a slower speaker or router.
 pub const DEFAULT_DRAIN: Duration = Duration::from_secs(2);
-/// Where a draining VIP stays reachable, not announced.
+/// Where a draining VIP stays reachable (a local route), not announced.
 pub const LOOPBACK: &str = "lo";
 
 /// One announced instance as configured.
@@ -73,7 +77,7 @@ pub enum Phase {
     Withdrawn,
     /// The VIPs are on the announce interface: the speaker announces them.
     Announcing,
-    /// Withdrawn, the VIPs on `lo` until `until`.
+    /// Withdrawn, the VIPs' local routes on `lo` until `until`.
     Draining { until: Instant },
 }
 
@@ -105,6 +109,9 @@ pub(crate) struct Announces {
     pub list: Vec<Announced>,
     /// Interface name → index, from the newest read that found it.
     links: BTreeMap<String, u32>,
+    /// Whether the local routes an earlier run may have left were removed (once, when
+    /// `lo` is first known).
+    swept: bool,
     /// Reads under way: the VIP-change epoch of each interface of ours when it began.
     reads: BTreeMap<ReadId, BTreeMap<String, u64>>,
 }
@@ -240,9 +247,9 @@ impl Node {
                 self.announce_move(now, k, Phase::Announcing, why);
             }
             (Phase::Draining { .. }, true) => {
-                // Announced again first, then no longer kept on lo.
+                // Announced again first, then no longer kept by a local route.
                 self.announce_add(k);
-                self.announce_job(k, LOOPBACK, false);
+                self.announce_local(k, false);
                 self.announce_move(now, k, Phase::Announcing, why);
             }
             (Phase::Announcing, false) => {
@@ -254,7 +261,7 @@ impl Node {
                 } else {
                     // Make-before-break: kept locally before it leaves the announce
                     // interface, so the router's last flows still find it.
-                    self.announce_job(k, LOOPBACK, true);
+                    self.announce_local(k, true);
                     let iface = self.announces.list[k].cfg.interface.clone();
                     self.announce_job(k, &iface, false);
                     self.announce_move(now, k, Phase::Draining { until: now + drain }, why);
@@ -266,12 +273,12 @@ impl Node {
         }
     }
 
-    /// Drains whose time has come end: the VIPs leave `lo`.
+    /// Drains whose time has come end: the VIPs' local routes go.
     pub(crate) fn announce_due(&mut self, now: Instant) {
         for k in 0..self.announces.list.len() {
             if let Phase::Draining { until } = self.announces.list[k].phase {
                 if until <= now {
-                    self.announce_job(k, LOOPBACK, false);
+                    self.announce_local(k, false);
                     self.announce_move(now, k, Phase::Withdrawn, "drain time over".into());
                 }
             }
@@ -286,7 +293,6 @@ impl Node {
 
     /// Adds (or removes) announced instance `k`'s VIPs on `interface`, if it is known.
     fn announce_job(&mut self, k: usize, interface: &str, add: bool) -> Option<JobId> {
-        let index = *self.announces.links.get(interface)?;
         let a = &self.announces.list[k];
         let op = if add {
             VipOp::Add {
@@ -295,6 +301,23 @@ impl Node {
         } else {
             VipOp::Remove
         };
+        self.announce_submit(k, interface, op)
+    }
+
+    /// Adds (or removes) the local routes that keep announced instance `k`'s VIPs
+    /// answered while it drains.
+    fn announce_local(&mut self, k: usize, add: bool) -> Option<JobId> {
+        let op = if add {
+            VipOp::AddLocal
+        } else {
+            VipOp::RemoveLocal
+        };
+        self.announce_submit(k, LOOPBACK, op)
+    }
+
+    fn announce_submit(&mut self, k: usize, interface: &str, op: VipOp) -> Option<JobId> {
+        let index = *self.announces.links.get(interface)?;
+        let a = &self.announces.list[k];
         let (vips, name) = (a.cfg.vips.clone(), a.cfg.name.clone());
         Some(self.submit_job(None, interface.to_string(), index, op, vips, Some(name)))
     }
@@ -311,10 +334,9 @@ impl Node {
         }
         let name = a.cfg.name.clone();
         let detail = match to {
-            Phase::Draining { until } => format!(
-                " (kept on {LOOPBACK} for {:?})",
-                until.saturating_since(now)
-            ),
+            Phase::Draining { until } => {
+                format!(" (answered locally for {:?})", until.saturating_since(now))
+            }
             _ => String::new(),
         };
         self.note(
@@ -360,12 +382,7 @@ impl Node {
     /// of it is not retried).
     pub(crate) fn announce_wants(&self, interface: &str, vip: &Vip) -> bool {
         self.announces.list.iter().any(|a| {
-            a.cfg.vips.contains(vip)
-                && match a.phase {
-                    Phase::Announcing => a.cfg.interface == interface,
-                    Phase::Draining { .. } => interface == LOOPBACK,
-                    Phase::Withdrawn => false,
-                }
+            a.cfg.vips.contains(vip) && a.phase == Phase::Announcing && a.cfg.interface == interface
         })
     }
 
@@ -413,6 +430,17 @@ impl Node {
                 }
                 Err(crate::io::LinkReadError::Failed(_)) => {}
             }
+            if name == LOOPBACK && !self.announces.swept && self.announces.links.contains_key(&name)
+            {
+                // A run that crashed while draining left its local routes: gone before
+                // anything of this run drains.
+                self.announces.swept = true;
+                for k in 0..self.announces.list.len() {
+                    if !matches!(self.announces.list[k].phase, Phase::Draining { .. }) {
+                        self.announce_local(k, false);
+                    }
+                }
+            }
             let fresh = epochs.get(&name).copied() == Some(self.jobs.epoch(&name))
                 && !self.jobs.busy(&name);
             if let (true, Some(Ok(addrs))) = (fresh, &read.addrs) {
@@ -428,11 +456,7 @@ impl Node {
         for k in 0..self.announces.list.len() {
             let a = &self.announces.list[k];
             let home = a.cfg.interface == interface;
-            let held_here = match a.phase {
-                Phase::Announcing => home,
-                Phase::Draining { .. } => interface == LOOPBACK,
-                Phase::Withdrawn => false,
-            };
+            let held_here = a.phase == Phase::Announcing && home;
             let name = a.cfg.name.clone();
             if held_here {
                 if home && a.adding.is_none() && !a.cfg.vips.iter().all(|v| has_vip(addrs, v)) {
@@ -526,7 +550,7 @@ impl Node {
                     let iface = old.interface.clone();
                     self.announce_job(k, &iface, false);
                     if matches!(self.announces.list[k].phase, Phase::Draining { .. }) {
-                        self.announce_job(k, LOOPBACK, false);
+                        self.announce_local(k, false);
                     }
                     self.announces.list.remove(k);
                     changes.push(match found {

@@ -44,7 +44,7 @@ pub use io::{
     has_vip, Addr, AdvertCopy, Caller, CheckResult, CheckRunId, Command, Datagram, Event,
     ExitError, Family, HookResult, HookRunId, IfaceRead, JobId, Level, Link, LinkReadError, OpenId,
     Published, ReadId, Record, RequestId, RunId, VipJob, VipJobError, VipOp, What,
-    ADDRESS_PROTOCOL,
+    ADDRESS_PROTOCOL, LOCAL_ROUTE_METRIC,
 };
 pub use jobs::REMOVE_RETRY;
 pub use maintenance::Maintenance;

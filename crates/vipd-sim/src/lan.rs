@@ -266,6 +266,8 @@ struct Host {
     others: BTreeMap<String, (u32, bool)>,
     /// Ids the node's jobs have in the kernel queue (lost on a crash).
     generation: u64,
+    /// Local routes ([`VipOp::AddLocal`]): kept across crashes, as the kernel keeps them.
+    local_routes: std::collections::BTreeSet<IpAddr>,
     requests: u64,
     vipless_since: BTreeMap<String, Instant>,
     /// The bytes of the last advert the host sent.
@@ -407,6 +409,7 @@ impl LanBuilder {
                 fail_reads: false,
                 others: BTreeMap::new(),
                 generation: 0,
+                local_routes: Default::default(),
                 requests: 0,
                 vipless_since: BTreeMap::new(),
                 last_advert: None,
@@ -574,6 +577,11 @@ impl Lan {
             .kernels
             .iter()
             .any(|k| k.exists && k.addrs.iter().any(|a| a.addr == vip))
+    }
+
+    /// Whether host `h`'s kernel has a local route ([`VipOp::AddLocal`]) for `vip`.
+    pub fn holds_local_route(&self, h: HostId, vip: IpAddr) -> bool {
+        self.hosts[h].local_routes.contains(&vip)
     }
 
     /// Whether host `h`'s kernel has `vip` on its interface `name`.
@@ -1324,6 +1332,28 @@ impl Lan {
     ) {
         let add = matches!(job.op, VipOp::Add { .. });
         if self.hosts[h].generation != generation {
+            return;
+        }
+        // Local routes (an announced instance's drain): a set of their own per host.
+        if matches!(job.op, VipOp::AddLocal | VipOp::RemoveLocal) {
+            let local = &mut self.hosts[h].local_routes;
+            for vip in &job.vips {
+                if ok && job.op == VipOp::AddLocal {
+                    local.insert(vip.addr);
+                } else if ok {
+                    local.remove(&vip.addr);
+                }
+            }
+            let result = if ok {
+                Ok(())
+            } else {
+                Err(VipJobError {
+                    failed: job.vips.clone(),
+                    message: "refused by the simulated kernel".into(),
+                })
+            };
+            self.record(h, Seen::JobDone { add, ok });
+            self.deliver(h, Event::VipJobDone { id: job.id, result });
             return;
         }
         let there = self

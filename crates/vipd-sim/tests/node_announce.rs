@@ -1,6 +1,7 @@
 //! Announced instances (`announce:`) at node level, with exact instants: the VIP goes on
 //! the announce interface (`vipd0`) when the tracked checks pass, a single failure does
-//! not withdraw it (fall), a withdrawal drains through `lo`, maintenance and stop drain
+//! not withdraw it (fall), a withdrawal drains (a local route on `lo` keeps the VIP
+//! answered, not announced), maintenance and stop drain
 //! the same way and the stop waits for the drain, a threshold of weights, and a crash's
 //! leftover removed at the next start.
 //!
@@ -102,8 +103,10 @@ fn on_vipd0(lan: &Lan) -> bool {
     lan.holds_on(0, ANNOUNCE_IFACE, vip80())
 }
 
+/// Kept answered locally: the local route a drain adds (not an address on lo: the
+/// BGP speaker would announce that).
 fn on_lo(lan: &Lan) -> bool {
-    lan.holds_on(0, LOOPBACK, vip80())
+    lan.holds_local_route(0, vip80()) && !lan.holds_on(0, LOOPBACK, vip80())
 }
 
 /// The announce events published: (instant, from, to).
@@ -139,7 +142,7 @@ fn checks_passing_announce_a_failing_one_drains_through_lo_and_rise_announces_ag
     assert_eq!(phase(&lan), AnnouncePhase::Announcing);
     assert!(on_vipd0(&lan));
     // Failing from 4.5 s: runs at 5 s and 6 s fail, down at 6 s: draining until 8 s, the
-    // VIP on lo and off vipd0 at 6.002 s (both jobs 2 ms).
+    // local route in place and the VIP off vipd0 at 6.002 s (both jobs 2 ms).
     lan.act(Act::SetCheck(0, "nginx".into(), status(503)));
     lan.run_until(before(ms(6000)));
     assert_eq!(phase(&lan), AnnouncePhase::Announcing);
@@ -147,7 +150,7 @@ fn checks_passing_announce_a_failing_one_drains_through_lo_and_rise_announces_ag
     assert_eq!(phase(&lan), AnnouncePhase::Draining { until: ms(8000) });
     lan.run_until(ms(6002));
     assert!(!on_vipd0(&lan) && on_lo(&lan));
-    // The drain ends at 8 s: off lo at 8.002 s.
+    // The drain ends at 8 s: the local route gone at 8.002 s.
     lan.run_until(before(ms(8002)));
     assert!(on_lo(&lan));
     assert_eq!(phase(&lan), AnnouncePhase::Withdrawn);
@@ -221,8 +224,8 @@ fn maintenance_during_a_drain_back_off_announces_at_once() {
     lan.act(m(true));
     lan.run_until(ms(2000));
     lan.act(m(false));
-    // Announced again (the add on vipd0 first), then no longer kept on lo: both done at
-    // 2.002 s.
+    // Announced again (the add on vipd0 first), then the local route removed: both done
+    // at 2.002 s.
     assert_eq!(phase(&lan), AnnouncePhase::Announcing);
     lan.run_until(ms(2002));
     assert!(on_vipd0(&lan) && !on_lo(&lan));
@@ -237,7 +240,7 @@ fn stop_withdraws_first_and_exits_after_the_drain() {
     lan.act(Act::Stop(0));
     lan.run_until(ms(1502));
     assert!(!on_vipd0(&lan) && on_lo(&lan));
-    // Still answering locally until the drain ends at 3.5 s; removed from lo at
+    // Still answering locally until the drain ends at 3.5 s; the local route removed at
     // 3.502 s, and only then the exit.
     lan.run_until(before(ms(3502)));
     assert!(on_lo(&lan));
@@ -283,5 +286,29 @@ fn a_crash_leftover_is_removed_by_the_next_start_when_the_checks_fail() {
     assert!(on_vipd0(&lan));
     lan.run_until(ms(2003));
     assert!(!on_vipd0(&lan));
+    assert_eq!(phase(&lan), AnnouncePhase::Withdrawn);
+}
+
+#[test]
+fn a_crash_during_a_drain_leaves_a_local_route_the_next_start_removes() {
+    let mut lan = lan(announcing(&[("nginx", 0)], 0));
+    lan.run_until(ms(1500));
+    lan.act(Act::Maintenance {
+        host: 0,
+        on: true,
+        instances: vec!["web".into()],
+        caller: Caller::root(),
+    });
+    lan.run_until(ms(1600));
+    lan.act(Act::Crash(0));
+    lan.run_until(ms(2000));
+    assert!(on_lo(&lan), "the kernel keeps the drain's local route");
+    // Restarted (in maintenance, kept on disk): the first read (2.001 s) shows lo, the
+    // local route is removed at once: gone at 2.003 s.
+    lan.act(Act::Start(0));
+    lan.run_until(before(ms(2003)));
+    assert!(on_lo(&lan));
+    lan.run_until(ms(2003));
+    assert!(!on_lo(&lan) && !on_vipd0(&lan));
     assert_eq!(phase(&lan), AnnouncePhase::Withdrawn);
 }

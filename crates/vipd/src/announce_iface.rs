@@ -9,10 +9,15 @@
 //! (after a restart, or one the operator made); its leftover VIPs are the node's to
 //! remove.
 
-use rtnetlink::{LinkDummy, LinkIfb, LinkUnspec};
-use tracing::{info, warn};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use crate::netlink::{explain, Netlink, NetlinkError};
+use rtnetlink::packet_route::route::{RouteAttribute, RouteProtocol, RouteScope, RouteType};
+use rtnetlink::{LinkDummy, LinkIfb, LinkUnspec, RouteMessageBuilder};
+use tracing::{info, warn};
+use vipd_node::config::Vip;
+use vipd_node::{VipJob, VipJobError, VipOp, ADDRESS_PROTOCOL, LOCAL_ROUTE_METRIC};
+
+use crate::netlink::{explain, Netlink, NetlinkError, NETLINK_TIMEOUT};
 
 /// Why the announce interface could not be made ready.
 #[derive(Debug, thiserror::Error)]
@@ -94,5 +99,87 @@ async fn create(nl: &Netlink, name: &str) -> Result<&'static str, AnnounceIfaceE
             dummy,
             ifb,
         }),
+    }
+}
+
+/// Adds or removes (by `job.op`: [`VipOp::AddLocal`], [`VipOp::RemoveLocal`]) a local
+/// route for each of the job's VIPs: `local VIP dev <job's interface> table local metric
+/// LOCAL_ROUTE_METRIC proto 0x76`, so the host keeps answering for a draining VIP that
+/// is no longer an address (routing daemons do not redistribute it). An absent route
+/// is removed; one already there is added.
+pub async fn local_routes(nl: &Netlink, job: &VipJob) -> Result<(), VipJobError> {
+    let add = job.op == VipOp::AddLocal;
+    let instance = job.instance.as_deref().unwrap_or("");
+    let mut failed = Vec::new();
+    let mut messages = Vec::new();
+    for vip in &job.vips {
+        let what = format!(
+            "{} the local route for {vip}",
+            if add { "adding" } else { "removing" }
+        );
+        let done = tokio::time::timeout(NETLINK_TIMEOUT, local_route(nl, job.ifindex, vip, add))
+            .await
+            .unwrap_or_else(|_| Err(NetlinkError::Timeout(what.clone())));
+        match done {
+            Ok(()) => info!(
+                instance,
+                vip = %vip,
+                "{}",
+                if add { "VIP kept locally (local route)" } else { "local route of the VIP removed" }
+            ),
+            Err(e) => {
+                failed.push(*vip);
+                messages.push(e.to_string());
+                if add {
+                    break;
+                }
+            }
+        }
+    }
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(VipJobError {
+            failed,
+            message: messages.join("; "),
+        })
+    }
+}
+
+/// The kernel's local table (RT_TABLE_LOCAL, `ip route show table local`).
+const RT_TABLE_LOCAL: u8 = 255;
+
+async fn local_route(nl: &Netlink, index: u32, vip: &Vip, add: bool) -> Result<(), NetlinkError> {
+    let message = match vip.addr {
+        IpAddr::V4(a) => RouteMessageBuilder::<Ipv4Addr>::new()
+            .destination_prefix(a, 32)
+            .build(),
+        IpAddr::V6(a) => RouteMessageBuilder::<Ipv6Addr>::new()
+            .destination_prefix(a, 128)
+            .build(),
+    };
+    let mut message = message;
+    message.header.kind = RouteType::Local;
+    message.header.scope = RouteScope::Host;
+    message.header.protocol = RouteProtocol::Other(ADDRESS_PROTOCOL);
+    message.header.table = RT_TABLE_LOCAL;
+    message.attributes.push(RouteAttribute::Oif(index));
+    message
+        .attributes
+        .push(RouteAttribute::Priority(LOCAL_ROUTE_METRIC));
+    let handle = nl.ready_handle().await?;
+    let what = format!("the local route for {vip}");
+    if add {
+        match handle.route().add(message).replace().execute().await {
+            Ok(()) => Ok(()),
+            Err(e) => Err(explain(format!("adding {what}"), e)),
+        }
+    } else {
+        match handle.route().del(message).execute().await {
+            Ok(()) => Ok(()),
+            // ESRCH: no such route: removed already.
+            Err(rtnetlink::Error::NetlinkError(m)) if m.code.map(|c| -c.get()) == Some(3) => Ok(()),
+            Err(e) => Err(explain(format!("removing {what}"), e)),
+        }
     }
 }

@@ -254,7 +254,11 @@ pub fn render(status: &Status) -> String {
         for state in ["announcing", "draining", "withdrawn"] {
             let mut l = id();
             l.push(("state", state.to_owned()));
-            set(&f.announce_state, l, if a.state == state { 1.0 } else { 0.0 });
+            set(
+                &f.announce_state,
+                l,
+                if a.state == state { 1.0 } else { 0.0 },
+            );
         }
         count(&f.announce_transitions, id(), a.transitions);
         for v in &a.vips {
