@@ -302,3 +302,60 @@ fn three_hosts_announce_a_vip_and_the_router_follows_their_checks() {
     web3.host.assert_exits_cleanly(Duration::from_secs(5));
     drop((web1, web2, web3));
 }
+
+/// The shipped BIRD snippet, with this host's router id.
+fn bird_conf(addr: &str) -> String {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/bgp/bird.conf");
+    let text = std::fs::read_to_string(path).expect("examples/bgp/bird.conf is readable");
+    assert!(text.contains("router id 192.0.2.11;"));
+    text.replace("router id 192.0.2.11;", &format!("router id {addr};"))
+}
+
+#[test]
+fn bird_announces_what_vipd_puts_on_vipd0_and_withdraws_on_maintenance() {
+    let _serial = exclusive();
+    let lan = Lan::new("anbird");
+    let r = lan.host_at("r", 1);
+    r.ns().sysctl(&["net.ipv4.ip_forward=1"]);
+    let _router_frr = Frr::start(&r, ROUTER_CONF);
+    let w = lan.host_at("w1", 11);
+    let _nginx = Nginx::start(&w);
+    // An address on eth0 that is not vipd's: the filter must keep it out.
+    w.ns().ip(&["addr", "add", "192.0.2.201/32", "dev", "eth0"]);
+    let bird = vipd_e2e::frr::Bird::start(&w, &bird_conf("192.0.2.11"));
+    w.spawn_vipd(&vipd_yaml());
+    let a = "192.0.2.11".to_string();
+    let up = when_hops(&r, Duration::from_secs(30), |h| h == [a.clone()]);
+    assert!(
+        up.is_some(),
+        "the router never had the path from BIRD: {:?}\n{}\n{}",
+        hops(&r),
+        bird.birdc("show protocols all upstream")
+            .unwrap_or_default(),
+        bird.log_tail()
+    );
+    assert!(
+        next_hops(&r, "192.0.2.201/32").is_empty(),
+        "BIRD announced an address that is not on vipd0"
+    );
+    let t = epoch_now();
+    let out = w.vipctl(&["maintenance", "on", "web"]);
+    assert!(out.status.success(), "{out:?}");
+    let gone = when_hops(&r, Duration::from_secs(5), |h| h.is_empty());
+    let Some(gone) = gone else {
+        panic!("the path is still at the router 5 s after maintenance on");
+    };
+    eprintln!(
+        "BIRD: path withdrawn {:.0} ms after maintenance on",
+        (gone - t) * 1000.0
+    );
+    // Withdrawn while the host still answers (the drain's local route, 1 s).
+    assert!(local_route(&w), "the drain's local route is missing");
+    assert!(epoch_now() - t < 1.0, "withdrawn only after the drain");
+    let out = w.vipctl(&["maintenance", "off", "web"]);
+    assert!(out.status.success(), "{out:?}");
+    assert!(
+        when_hops(&r, Duration::from_secs(5), |h| h == [a.clone()]).is_some(),
+        "the path is not back after maintenance off"
+    );
+}
