@@ -312,3 +312,18 @@ fn a_crash_during_a_drain_leaves_a_local_route_the_next_start_removes() {
     assert!(!on_lo(&lan) && !on_vipd0(&lan));
     assert_eq!(phase(&lan), AnnouncePhase::Withdrawn);
 }
+
+#[test]
+fn a_vip_removed_behind_vipds_back_is_added_again_at_the_next_read() {
+    let mut lan = lan(announcing(&[("nginx", 0)], 0));
+    lan.run_until(ms(1500));
+    lan.act(Act::RemoveAddr(0, vip80()));
+    assert!(!on_vipd0(&lan));
+    // Reads come every second from the first (1 ms): the one answered at 2.001 s finds
+    // it missing; added again 2 ms later.
+    lan.run_until(before(ms(2003)));
+    assert!(!on_vipd0(&lan));
+    lan.run_until(ms(2003));
+    assert!(on_vipd0(&lan));
+    assert_eq!(phase(&lan), AnnouncePhase::Announcing);
+}
