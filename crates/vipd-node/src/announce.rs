@@ -60,6 +60,50 @@ pub struct AnnounceConfig {
     pub withdraw_below: i32,
     /// How long a withdrawn VIP stays answered locally; default [`DEFAULT_DRAIN`].
     pub drain: Duration,
+    /// Programs run when it enters a state.
+    pub notify: AnnounceNotify,
+}
+
+/// An announced instance's notify hooks: the state's own on entering it, then `any`,
+/// queued and run one at a time with the VRRP instances' machinery
+/// ([`crate::notify`]). Each an argv (no shell), the program an absolute path. The
+/// environment: `VIPD_INSTANCE`, `VIPD_STATE` (`announcing`, `draining`, `withdrawn`),
+/// `VIPD_PREVIOUS`, `VIPD_REASON` (in words), `VIPD_VIPS`, `VIPD_HOOK`, `PATH`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AnnounceNotify {
+    pub announcing: Option<Vec<String>>,
+    pub draining: Option<Vec<String>>,
+    pub withdrawn: Option<Vec<String>>,
+    pub any: Option<Vec<String>>,
+    /// A run longer than this has its process group killed.
+    pub timeout: Duration,
+}
+
+impl Default for AnnounceNotify {
+    fn default() -> Self {
+        AnnounceNotify {
+            announcing: None,
+            draining: None,
+            withdrawn: None,
+            any: None,
+            timeout: crate::notify::DEFAULT_TIMEOUT,
+        }
+    }
+}
+
+impl AnnounceNotify {
+    /// The hooks entering `to` runs, in order.
+    fn hooks_for(&self, to: Phase) -> Vec<(&'static str, &Vec<String>)> {
+        let own = match to {
+            Phase::Announcing => &self.announcing,
+            Phase::Draining { .. } => &self.draining,
+            Phase::Withdrawn => &self.withdrawn,
+        };
+        [(to.as_str(), own.as_ref()), ("any", self.any.as_ref())]
+            .into_iter()
+            .filter_map(|(hook, argv)| argv.map(|a| (hook, a)))
+            .collect()
+    }
 }
 
 impl AnnounceConfig {
@@ -345,6 +389,7 @@ impl Node {
             format!("{} -> {}: {reason}{detail}", from.as_str(), to.as_str()),
         );
         self.publish_due = true;
+        self.announce_hooks(now, k, from, to, &reason);
         self.publish(
             now,
             vipd_api::WatchEvent::Announce {
@@ -354,6 +399,41 @@ impl Node {
                 reason,
             },
         );
+    }
+
+    /// Queues announced instance `k`'s hooks for entering `to`. A stopping node waits
+    /// for them as for the VRRP instances' stop hooks (its bound grows to take them).
+    fn announce_hooks(&mut self, now: Instant, k: usize, from: Phase, to: Phase, reason: &str) {
+        let a = &self.announces.list[k];
+        let hooks = a.cfg.notify.hooks_for(to);
+        if hooks.is_empty() {
+            return;
+        }
+        let vips: Vec<String> = a.cfg.vips.iter().map(ToString::to_string).collect();
+        let runs = hooks
+            .into_iter()
+            .map(|(hook, argv)| {
+                let env = [
+                    ("VIPD_INSTANCE", a.cfg.name.clone()),
+                    ("VIPD_STATE", to.as_str().to_string()),
+                    ("VIPD_PREVIOUS", from.as_str().to_string()),
+                    ("VIPD_REASON", reason.to_string()),
+                    ("VIPD_VIPS", vips.join(" ")),
+                    ("VIPD_HOOK", hook.to_string()),
+                    ("PATH", crate::notify::HOOK_PATH.to_string()),
+                ]
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect();
+                crate::notify::Run::new(hook, argv.clone(), env, a.cfg.notify.timeout)
+            })
+            .collect();
+        let owner = crate::notify::HookOwner::Instance(a.cfg.name.clone());
+        self.queue_hooks(now, owner, runs, false);
+        let bound = now + self.hooks.worst_case();
+        if let Some(s) = self.stopping.as_mut().filter(|s| !s.exited()) {
+            s.hooks_deadline = Some(s.hooks_deadline.map_or(bound, |d| d.max(bound)));
+        }
     }
 
     /// A VIP job ended: an add on an announce interface that failed leaves the

@@ -77,6 +77,7 @@ fn announcing(track: &[(&str, i32)], below: i32) -> Config {
             .collect(),
         withdraw_below: below,
         drain: Duration::from_secs(2),
+        notify: Default::default(),
     }];
     c
 }
@@ -326,4 +327,62 @@ fn a_vip_removed_behind_vipds_back_is_added_again_at_the_next_read() {
     lan.run_until(ms(2003));
     assert!(on_vipd0(&lan));
     assert_eq!(phase(&lan), AnnouncePhase::Announcing);
+}
+
+#[test]
+fn hooks_run_on_each_state_with_the_state_in_their_environment_and_stop_waits_for_them() {
+    let mut c = announcing(&[("nginx", 0)], 0);
+    let hook = |name: &str| Some(vec![format!("/usr/local/bin/{name}")]);
+    c.announce[0].notify = vipd_node::announce::AnnounceNotify {
+        announcing: hook("up"),
+        draining: hook("drain"),
+        withdrawn: hook("down"),
+        any: None,
+        timeout: Duration::from_secs(5),
+    };
+    let mut lan = lan(c);
+    // Every hook takes 100 ms.
+    lan.act(Act::SetHooks(
+        0,
+        Some((
+            Duration::from_millis(100),
+            vipd_node::HookResult::Exited {
+                code: Some(0),
+                signal: None,
+                output: String::new(),
+            },
+        )),
+    ));
+    lan.run_until(ms(1500));
+    lan.act(Act::Stop(0));
+    lan.run_until(ms(5000));
+    let hooks: Vec<(vipd_node::Instant, String, String)> = lan
+        .timeline()
+        .iter()
+        .filter_map(|e| match &e.what {
+            Seen::Hook { argv, env, .. } => {
+                let state = env
+                    .iter()
+                    .find(|(k, _)| k == "VIPD_STATE")
+                    .map(|(_, v)| v.clone())
+                    .unwrap_or_default();
+                Some((e.at, argv[0].clone(), state))
+            }
+            _ => None,
+        })
+        .collect();
+    let h = |t, p: &str, s: &str| (t, p.to_string(), s.to_string());
+    assert_eq!(
+        hooks,
+        vec![
+            h(ms(1), "/usr/local/bin/up", "announcing"),
+            h(ms(1500), "/usr/local/bin/drain", "draining"),
+            h(ms(3500), "/usr/local/bin/down", "withdrawn"),
+        ]
+    );
+    // The local route goes at 3.502 s; the exit waits for the withdrawn hook (3.6 s).
+    assert_eq!(
+        lan.seen(0, |s| matches!(s, Seen::Exit(Ok(())))),
+        vec![ms(3600)]
+    );
 }

@@ -38,10 +38,16 @@ fn an_announce_only_file_takes_the_defaults() {
 fn every_field_is_read() {
     let c = parse(&format!(
         "{CHECKS}announce:\n  - name: web\n    via: bgp\n    interface: anycast0\n    vips: [192.0.2.80/32]\n    \
-         track: [{{check: nginx, weight: -20}}]\n    withdraw_below: -10\n    drain: 500ms\n"
+         track: [{{check: nginx, weight: -20}}]\n    withdraw_below: -10\n    drain: 500ms\n    \
+         notify:\n      draining: [/usr/local/bin/drain, web]\n    notify_timeout: 3s\n"
     ))
     .expect("valid");
     let a = &c.announce[0];
+    assert_eq!(
+        a.notify.draining.as_deref(),
+        Some(&["/usr/local/bin/drain".to_string(), "web".to_string()][..])
+    );
+    assert_eq!(a.notify.timeout, Duration::from_secs(3));
     assert_eq!(a.interface, "anycast0");
     assert_eq!(a.drain, Duration::from_millis(500));
     assert_eq!(a.withdraw_below, -10);
@@ -89,6 +95,12 @@ fn bad_announce_entries_name_file_line_and_field() {
             "/etc/vipd.yaml:7:",
             "announce[1].name",
             "already used",
+        ),
+        (
+            "announce:\n  - name: web\n    vips: [192.0.2.80/32]\n    notify: {announcing: [hook]}\n",
+            "/etc/vipd.yaml:7:",
+            "announce[0].notify.announcing[0]",
+            "absolute path",
         ),
         (
             "announce:\n  - vips: [192.0.2.80/32]\n",

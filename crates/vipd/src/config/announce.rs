@@ -10,18 +10,21 @@
 //!     vips: [192.0.2.80/32]   # host routes: /32 or /128
 //!     track: [nginx]          # bare name: withdrawn while it fails
 //!     withdraw_below: 0       # default 0: withdrawn while the weights add up below it
-//!     drain: 2s               # default 2s: kept on lo after the withdrawal
+//!     drain: 2s               # default 2s: answered locally after the withdrawal
+//!     notify: {announcing: [/usr/local/bin/hook]}   # also draining, withdrawn, any
 //! ```
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use serde::Deserialize;
-use vipd_node::announce::{AnnounceConfig, DEFAULT_DRAIN, DEFAULT_INTERFACE, LOOPBACK};
+use vipd_node::announce::{
+    AnnounceConfig, AnnounceNotify, DEFAULT_DRAIN, DEFAULT_INTERFACE, LOOPBACK,
+};
 use vipd_node::config::{CheckConfig, InstanceConfig};
 
 use super::address_lists::VipList;
-use super::check_raw::RawTrack;
+use super::check_raw::{Argv, RawTrack};
 use super::fields::{DurationField, IfName, InstanceName};
 use super::path::FieldPath;
 use super::validate::{required, Problem};
@@ -50,6 +53,26 @@ pub(super) struct RawAnnounce {
     pub withdraw_below: Option<i32>,
     #[serde(default)]
     pub drain: Option<DurationField>,
+    #[serde(default)]
+    pub notify: Option<RawAnnounceNotify>,
+    #[serde(default)]
+    pub notify_timeout: Option<DurationField>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a mapping of hooks: `announcing`, `draining`, `withdrawn`, `any`, each an argv list"
+)]
+pub(super) struct RawAnnounceNotify {
+    #[serde(default)]
+    pub announcing: Option<Argv>,
+    #[serde(default)]
+    pub draining: Option<Argv>,
+    #[serde(default)]
+    pub withdrawn: Option<Argv>,
+    #[serde(default)]
+    pub any: Option<Argv>,
 }
 
 /// How the VIPs reach the routers: through the host's BGP speaker (FRR, BIRD), which
@@ -158,7 +181,58 @@ pub(super) fn build_announce(
             track,
             withdraw_below: r.withdraw_below.unwrap_or(0),
             drain,
+            notify: build_notify(r.notify, r.notify_timeout.map(|d| d.0), &here)?,
         });
     }
     Ok(out)
+}
+
+/// `notify` and `notify_timeout` of an announced instance: each hook's program an
+/// absolute path (no `PATH` search), as for VRRP instances.
+fn build_notify(
+    raw: Option<RawAnnounceNotify>,
+    timeout: Option<Duration>,
+    at: &FieldPath,
+) -> Result<AnnounceNotify, Problem> {
+    use super::validate::{MAX_NOTIFY_TIMEOUT, MIN_NOTIFY_TIMEOUT};
+    let mut notify = AnnounceNotify::default();
+    if let Some(t) = timeout {
+        if !(MIN_NOTIFY_TIMEOUT..=MAX_NOTIFY_TIMEOUT).contains(&t) {
+            return Err(Problem::new(
+                at.key("notify_timeout"),
+                format!(
+                    "{} is out of range {}..={}",
+                    super::HumanDuration(t),
+                    super::HumanDuration(MIN_NOTIFY_TIMEOUT),
+                    super::HumanDuration(MAX_NOTIFY_TIMEOUT)
+                ),
+            ));
+        }
+        notify.timeout = t;
+    }
+    let Some(raw) = raw else {
+        return Ok(notify);
+    };
+    let at = at.key("notify");
+    let hooks = [
+        ("announcing", raw.announcing, &mut notify.announcing),
+        ("draining", raw.draining, &mut notify.draining),
+        ("withdrawn", raw.withdrawn, &mut notify.withdrawn),
+        ("any", raw.any, &mut notify.any),
+    ];
+    for (name, argv, slot) in hooks {
+        let Some(argv) = argv else { continue };
+        let program = argv.0.first().map(String::as_str).unwrap_or_default();
+        if !std::path::Path::new(program).is_absolute() {
+            return Err(Problem::new(
+                at.key(name).index(0),
+                format!(
+                    "`{program}` is not an absolute path; hooks run with a minimal PATH and \
+                     no shell, so name the program by its full path"
+                ),
+            ));
+        }
+        *slot = Some(argv.0);
+    }
+    Ok(notify)
 }

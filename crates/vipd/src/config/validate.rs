@@ -282,8 +282,8 @@ fn build_instance(
 }
 
 /// The shortest and longest `notify_timeout`.
-const MIN_NOTIFY_TIMEOUT: Duration = Duration::from_millis(100);
-const MAX_NOTIFY_TIMEOUT: Duration = Duration::from_secs(3600);
+pub(super) const MIN_NOTIFY_TIMEOUT: Duration = Duration::from_millis(100);
+pub(super) const MAX_NOTIFY_TIMEOUT: Duration = Duration::from_secs(3600);
 
 /// `notify`, `notify_timeout`, `notify_positional`: each hook's program an absolute
 /// path (no `PATH` search: what runs does not depend on the environment). An instance's
