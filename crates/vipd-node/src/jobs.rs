@@ -31,6 +31,9 @@ pub(crate) struct Pending {
     pub interface: String,
     pub add: bool,
     pub vips: Vec<Vip>,
+    /// A local route change ([`VipOp::AddLocal`], [`VipOp::RemoveLocal`]): a failure
+    /// is not an address to retry removing.
+    pub local: bool,
 }
 
 /// The jobs under way and the removals to retry.
@@ -96,6 +99,7 @@ impl Node {
                 interface: interface.clone(),
                 add: matches!(op, VipOp::Add { .. }),
                 vips: vips.clone(),
+                local: matches!(op, VipOp::AddLocal | VipOp::RemoveLocal),
             },
         );
         self.push(Command::VipJob(VipJob {
@@ -126,6 +130,7 @@ impl Node {
                     .any(|i| i.router.is_some() && i.run == o.run)
             });
             let then = match (job.add, live) {
+                _ if job.local => "the next start removes what is left",
                 (true, true) => "going to fault so another router takes over",
                 // The instance that asked has restarted or gone since.
                 (true, false) => "the instance that asked for it no longer runs",
@@ -141,7 +146,7 @@ impl Node {
                     e.message
                 ),
             );
-            if !job.add {
+            if !job.add && !job.local {
                 for vip in &e.failed {
                     self.jobs.note_stray(now, &job.interface, *vip);
                 }

@@ -386,3 +386,39 @@ fn hooks_run_on_each_state_with_the_state_in_their_environment_and_stop_waits_fo
         vec![ms(3600)]
     );
 }
+
+#[test]
+fn reload_updates_in_place_and_a_removed_entry_is_withdrawn_at_once() {
+    let mut lan = lan(announcing(&[("nginx", 0)], 0));
+    lan.run_until(ms(1500));
+    // A new drain time: updated in place, still announcing, nothing moves.
+    let mut c = announcing(&[("nginx", 0)], 0);
+    c.announce[0].drain = Duration::from_millis(500);
+    lan.act(Act::Reload(0, c.clone()));
+    lan.run_until(ms(1600));
+    assert_eq!(phase(&lan), AnnouncePhase::Announcing);
+    assert!(on_vipd0(&lan));
+    // The new drain time applies: maintenance at 1.6 s drains until 2.1 s.
+    lan.act(Act::Maintenance {
+        host: 0,
+        on: true,
+        instances: vec!["web".into()],
+        caller: Caller::root(),
+    });
+    assert_eq!(phase(&lan), AnnouncePhase::Draining { until: ms(2100) });
+    lan.act(Act::Maintenance {
+        host: 0,
+        on: false,
+        instances: vec!["web".into()],
+        caller: Caller::root(),
+    });
+    lan.run_until(ms(2500));
+    assert!(on_vipd0(&lan) && !on_lo(&lan));
+    // The entry removed: its VIP leaves vipd0 at once (2.502 s), no drain.
+    c.announce.clear();
+    c.instances = vipd_sim::cfg::node::web(100, 100).instances;
+    lan.act(Act::Reload(0, c));
+    lan.run_until(ms(2502));
+    assert!(!on_vipd0(&lan) && !on_lo(&lan));
+    assert_eq!(lan.node(0).map(|n| n.announced().count()), Some(0));
+}
