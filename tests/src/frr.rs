@@ -256,3 +256,153 @@ pub fn next_hops(host: &Host, prefix: &str) -> Vec<String> {
     hops.dedup();
     hops
 }
+
+/// The anycast lab's VIP, announced by every healthy web host.
+pub const ANYCAST_VIP: &str = "192.0.2.200";
+/// [`ANYCAST_VIP`] as the host route the router learns.
+pub const ANYCAST_PREFIX: &str = "192.0.2.200/32";
+
+/// The lab router's bgpd: AS 65000, ECMP over up to 8 paths, any web host of the LAN
+/// as a dynamic eBGP neighbor.
+pub const ROUTER_CONF: &str = "\
+frr defaults datacenter
+router bgp 65000
+ bgp router-id 192.0.2.1
+ no bgp ebgp-requires-policy
+ timers bgp 1 3
+ neighbor WEB peer-group
+ neighbor WEB remote-as external
+ bgp listen range 192.0.2.0/24 peer-group WEB
+ address-family ipv4 unicast
+  maximum-paths 8
+ exit-address-family
+exit
+";
+
+/// The shipped `examples/bgp/frr.conf`, with router id `addr`.
+pub fn host_conf(addr: &str) -> String {
+    let path = crate::bins::workspace_root().join("examples/bgp/frr.conf");
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) => panic!("cannot read {}: {e}", path.display()),
+    };
+    assert!(
+        text.contains("bgp router-id 192.0.2.11"),
+        "examples/bgp/frr.conf no longer has the router id the lab replaces"
+    );
+    text.replace("bgp router-id 192.0.2.11", &format!("bgp router-id {addr}"))
+}
+
+/// One web host of the lab: nginx, its own FRR, vipd (once started).
+pub struct AnycastWeb {
+    pub host: Host,
+    pub nginx: crate::web::Nginx,
+    _frr: Frr,
+}
+
+impl AnycastWeb {
+    /// Its address on the LAN (its BGP next hop at the router).
+    pub fn addr(&self) -> String {
+        self.host
+            .addresses_on("eth0")
+            .iter()
+            .find_map(|a| {
+                a.strip_suffix("/24")
+                    .filter(|a| a.contains('.'))
+                    .map(str::to_string)
+            })
+            .unwrap_or_default()
+    }
+}
+
+/// The anycast lab: router r (192.0.2.1, [`ROUTER_CONF`], forwarding, L4 multipath
+/// hashing), web hosts w1..wN (192.0.2.11.., each with nginx, FRR from the shipped
+/// snippet, vipd running `vipd_yaml`, a route to the client side through r), and a
+/// client c behind r only (198.51.100.10; its LAN interface down). Returns once the
+/// router has a path through every web host (panics if not within 30 s).
+pub struct AnycastLab {
+    pub router: Host,
+    pub client: Host,
+    pub webs: Vec<AnycastWeb>,
+    _router_frr: Frr,
+    // Last: torn down after the hosts.
+    _lan: crate::lan::Lan,
+}
+
+impl AnycastLab {
+    pub fn start(test_id: &str, webs: u8, vipd_yaml: &str) -> AnycastLab {
+        let lan = crate::lan::Lan::new(test_id);
+        let router = lan.host_at("r", 1);
+        router.ns().sysctl(&[
+            "net.ipv4.ip_forward=1",
+            "net.ipv4.fib_multipath_hash_policy=1",
+        ]);
+        let router_frr = Frr::start(&router, ROUTER_CONF);
+        let client = lan.host_at("c", 99);
+        client.ns().ip(&["addr", "flush", "dev", "eth0"]);
+        client.ns().ip(&["link", "set", "eth0", "down"]);
+        client_link(&router, "198.51.100.1", &client, "198.51.100.10");
+        let webs: Vec<AnycastWeb> = (1..=webs)
+            .map(|n| {
+                let host = lan.host_at(&format!("w{n}"), 10 + n);
+                host.ns()
+                    .ip(&["route", "add", "198.51.100.0/24", "via", "192.0.2.1"]);
+                let nginx = crate::web::Nginx::start(&host);
+                let frr = Frr::start(&host, &host_conf(&format!("192.0.2.{}", 10 + n)));
+                host.spawn_vipd(vipd_yaml);
+                AnycastWeb {
+                    host,
+                    nginx,
+                    _frr: frr,
+                }
+            })
+            .collect();
+        let lab = AnycastLab {
+            router,
+            client,
+            webs,
+            _router_frr: router_frr,
+            _lan: lan,
+        };
+        let all: Vec<String> = lab.webs.iter().map(AnycastWeb::addr).collect();
+        let full = wait_until(Duration::from_secs(30), Duration::from_millis(20), || {
+            lab.hops() == all
+        });
+        assert!(
+            full,
+            "the router never had a path through every web host: {:?}\n{}",
+            lab.hops(),
+            lab.router.ns().ip(&["route"])
+        );
+        lab
+    }
+
+    /// The router's next hops for [`ANYCAST_PREFIX`].
+    pub fn hops(&self) -> Vec<String> {
+        next_hops(&self.router, ANYCAST_PREFIX)
+    }
+
+    /// Polls the router every 5 ms until `f(next hops)` holds; when it first did (epoch
+    /// seconds), or none within `limit`.
+    pub fn when_hops(&self, limit: Duration, f: impl Fn(&[String]) -> bool) -> Option<f64> {
+        let mut at = None;
+        wait_until(limit, Duration::from_millis(5), || {
+            let ok = f(&self.hops());
+            if ok {
+                at = Some(crate::util::epoch_now());
+            }
+            ok
+        });
+        at
+    }
+}
+
+/// The lab's vipd configuration: nginx tracked with an http check every `interval_ms`
+/// (timeout 80 ms, fall 1, rise `rise`), the VIP announced, drained for 1 s.
+pub fn anycast_vipd_yaml(interval_ms: u64, rise: u64) -> String {
+    format!(
+        "checks:\n  nginx:\n    http: http://127.0.0.1/healthz\n    interval: {interval_ms}ms\n    \
+         timeout: 80ms\n    fall: 1\n    rise: {rise}\n\
+         announce:\n  - name: web\n    vips: [\"{ANYCAST_PREFIX}\"]\n    track: [nginx]\n    drain: 1s\n"
+    )
+}

@@ -14,76 +14,14 @@
 
 use std::time::Duration;
 
-use vipd_e2e::frr::{client_link, next_hops, Frr};
+use vipd_e2e::frr::{
+    anycast_vipd_yaml, next_hops, AnycastLab, Frr, ANYCAST_PREFIX, ANYCAST_VIP as VIP, ROUTER_CONF,
+};
 use vipd_e2e::web::{servers_after, Getter, Nginx, Sample};
 use vipd_e2e::{epoch_now, exclusive, wait_until, Host, Lan, Signal};
 
-const VIP: &str = "192.0.2.200";
-const PREFIX: &str = "192.0.2.200/32";
 const INTERVAL_MS: u64 = 100;
 const RISE: u64 = 3;
-
-const ROUTER_CONF: &str = "\
-frr defaults datacenter
-router bgp 65000
- bgp router-id 192.0.2.1
- no bgp ebgp-requires-policy
- timers bgp 1 3
- neighbor WEB peer-group
- neighbor WEB remote-as external
- bgp listen range 192.0.2.0/24 peer-group WEB
- address-family ipv4 unicast
-  maximum-paths 8
- exit-address-family
-exit
-";
-
-/// The shipped snippet, with this host's router id.
-fn host_conf(addr: &str) -> String {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/bgp/frr.conf");
-    let text = std::fs::read_to_string(path).expect("examples/bgp/frr.conf is readable");
-    assert!(text.contains("bgp router-id 192.0.2.11"));
-    text.replace("bgp router-id 192.0.2.11", &format!("bgp router-id {addr}"))
-}
-
-fn vipd_yaml() -> String {
-    format!(
-        "checks:\n  nginx:\n    http: http://127.0.0.1/healthz\n    interval: {INTERVAL_MS}ms\n    \
-         timeout: 80ms\n    fall: 1\n    rise: {RISE}\n\
-         announce:\n  - name: web\n    vips: [\"{PREFIX}\"]\n    track: [nginx]\n    drain: 1s\n"
-    )
-}
-
-struct Web {
-    host: Host,
-    nginx: Nginx,
-    _frr: Frr,
-}
-
-fn hops(r: &Host) -> Vec<String> {
-    next_hops(r, PREFIX)
-}
-
-fn addr(w: &Web) -> String {
-    format!(
-        "192.0.2.{}",
-        &w.host.name[1..].parse::<u8>().map_or(0, |n| 10 + n)
-    )
-}
-
-/// Polls the router every 5 ms until `f(next hops)` holds; when it first did (epoch
-/// seconds), or none within `limit`.
-fn when_hops(r: &Host, limit: Duration, f: impl Fn(&[String]) -> bool) -> Option<f64> {
-    let mut at = None;
-    wait_until(limit, Duration::from_millis(5), || {
-        let ok = f(&hops(r));
-        if ok {
-            at = Some(epoch_now());
-        }
-        ok
-    });
-    at
-}
 
 /// Whether `h` has the drain's local route for the VIP (`ip route show table local`).
 fn local_route(h: &Host) -> bool {
@@ -113,44 +51,12 @@ fn served_by(samples: &[Sample]) -> std::collections::BTreeMap<String, usize> {
 #[test]
 fn three_hosts_announce_a_vip_and_the_router_follows_their_checks() {
     let _serial = exclusive();
-    let lan = Lan::new("anbgp");
-    let r = lan.host_at("r", 1);
-    r.ns().sysctl(&[
-        "net.ipv4.ip_forward=1",
-        "net.ipv4.fib_multipath_hash_policy=1",
-    ]);
-    let _router_frr = Frr::start(&r, ROUTER_CONF);
-    // The client: only behind the router.
-    let c = lan.host_at("c", 99);
-    c.ns().ip(&["addr", "flush", "dev", "eth0"]);
-    c.ns().ip(&["link", "set", "eth0", "down"]);
-    client_link(&r, "198.51.100.1", &c, "198.51.100.10");
-    let webs: Vec<Web> = (1..=3)
-        .map(|n| {
-            let host = lan.host_at(&format!("w{n}"), 10 + n);
-            host.ns()
-                .ip(&["route", "add", "198.51.100.0/24", "via", "192.0.2.1"]);
-            let nginx = Nginx::start(&host);
-            let frr = Frr::start(&host, &host_conf(&format!("192.0.2.{}", 10 + n)));
-            host.spawn_vipd(&vipd_yaml());
-            Web {
-                host,
-                nginx,
-                _frr: frr,
-            }
-        })
-        .collect();
-    let all: Vec<String> = webs.iter().map(addr).collect();
-    let full = when_hops(&r, Duration::from_secs(30), |h| h == all.as_slice());
-    assert!(
-        full.is_some(),
-        "the router never had all three paths: {:?}\n{}",
-        hops(&r),
-        r.ns().ip(&["route"])
-    );
+    let mut lab = AnycastLab::start("anbgp", 3, &anycast_vipd_yaml(INTERVAL_MS, RISE));
+    let c = &lab.client;
+    let r = &lab.router;
 
     // 1. All three serve: flows spread over them.
-    let mut g = Getter::start(&c, VIP, Duration::from_secs(10));
+    let mut g = Getter::start(c, VIP, Duration::from_secs(10));
     std::thread::sleep(Duration::from_secs(2));
     let samples = g.stop();
     let by = served_by(&samples);
@@ -163,23 +69,18 @@ fn three_hosts_announce_a_vip_and_the_router_follows_their_checks() {
     );
 
     // 2. nginx killed on w1: its path withdrawn, new connections served by w2 and w3.
-    let mut g = Getter::start(&c, VIP, Duration::from_secs(10));
+    let mut g = Getter::start(c, VIP, Duration::from_secs(10));
     std::thread::sleep(Duration::from_millis(300));
-    let mut w1 = webs.into_iter();
-    let (mut web1, web2, web3) = match (w1.next(), w1.next(), w1.next()) {
-        (Some(a), Some(b), Some(c)) => (a, b, c),
-        _ => panic!("three web hosts"),
-    };
-    let a1 = addr(&web1);
+    let a1 = lab.webs[0].addr();
     let t0 = epoch_now();
-    web1.nginx.kill_all();
-    let gone = when_hops(&r, Duration::from_secs(5), |h| !h.contains(&a1));
+    lab.webs[0].nginx.kill_all();
+    let gone = lab.when_hops(Duration::from_secs(5), |h| !h.contains(&a1));
     std::thread::sleep(Duration::from_millis(1500));
     let samples = g.stop();
     let Some(gone) = gone else {
         panic!(
             "w1's path still at the router 5 s after nginx died: {:?}",
-            hops(&r)
+            hops(r)
         );
     };
     let withdrawn_ms = (gone - t0) * 1000.0;
@@ -214,10 +115,13 @@ fn three_hosts_announce_a_vip_and_the_router_follows_their_checks() {
 
     // 3. nginx back on w1: announced again after rise (3 successes 100 ms apart).
     let t_restart = epoch_now();
-    web1.nginx.restart(&web1.host);
-    let back = when_hops(&r, Duration::from_secs(10), |h| h.contains(&a1));
+    {
+        let w1 = &mut lab.webs[0];
+        w1.nginx.restart(&w1.host);
+    }
+    let back = lab.when_hops(Duration::from_secs(10), |h| h.contains(&a1));
     let Some(back) = back else {
-        panic!("w1's path not back within 10 s: {:?}", hops(&r));
+        panic!("w1's path not back within 10 s: {:?}", lab.hops());
     };
     let back_ms = (back - t_restart) * 1000.0;
     eprintln!("nginx restarted on w1: path back at the router after {back_ms:.0} ms");
@@ -227,13 +131,14 @@ fn three_hosts_announce_a_vip_and_the_router_follows_their_checks() {
     );
 
     // 4. Maintenance on w2: withdrawn, and no request fails.
-    let a2 = addr(&web2);
-    let mut g = Getter::start(&c, VIP, Duration::from_secs(10));
+    let web2 = &lab.webs[1];
+    let a2 = web2.addr();
+    let mut g = Getter::start(c, VIP, Duration::from_secs(10));
     std::thread::sleep(Duration::from_millis(300));
     let t1 = epoch_now();
     let out = web2.host.vipctl(&["maintenance", "on", "web"]);
     assert!(out.status.success(), "{out:?}");
-    let gone2 = when_hops(&r, Duration::from_secs(5), |h| !h.contains(&a2));
+    let gone2 = lab.when_hops(Duration::from_secs(5), |h| !h.contains(&a2));
     std::thread::sleep(Duration::from_millis(1500));
     let samples = g.stop();
     let Some(gone2) = gone2 else {
@@ -257,21 +162,23 @@ fn three_hosts_announce_a_vip_and_the_router_follows_their_checks() {
     let out = web2.host.vipctl(&["maintenance", "off", "web"]);
     assert!(out.status.success(), "{out:?}");
     assert!(
-        when_hops(&r, Duration::from_secs(5), |h| h.contains(&a2)).is_some(),
+        lab.when_hops(Duration::from_secs(5), |h| h.contains(&a2))
+            .is_some(),
         "w2's path not back after maintenance off"
     );
 
     // 5. vipd stopped on w3: withdrawn at the router while w3 still answers for the
     // VIP (a local route while it drains), then gone; no request fails.
-    let a3 = addr(&web3);
-    let mut g = Getter::start(&c, VIP, Duration::from_secs(10));
+    let web3 = &lab.webs[2];
+    let a3 = web3.addr();
+    let mut g = Getter::start(c, VIP, Duration::from_secs(10));
     std::thread::sleep(Duration::from_millis(300));
     let t2 = epoch_now();
     assert!(web3.host.kill(Signal::SIGTERM));
     let (mut route_gone, mut local_gone) = (None, None);
     wait_until(Duration::from_secs(5), Duration::from_millis(5), || {
         let now = epoch_now();
-        if route_gone.is_none() && !hops(&r).contains(&a3) {
+        if route_gone.is_none() && !lab.hops().contains(&a3) {
             route_gone = Some(now);
         }
         let holds = web3.host.has_addr_on("vipd0", VIP) || local_route(&web3.host);
@@ -300,7 +207,23 @@ fn three_hosts_announce_a_vip_and_the_router_follows_their_checks() {
         failed_after(&samples, 0.0)
     );
     web3.host.assert_exits_cleanly(Duration::from_secs(5));
-    drop((web1, web2, web3));
+}
+
+fn hops(r: &Host) -> Vec<String> {
+    next_hops(r, ANYCAST_PREFIX)
+}
+
+/// Polls `r` every 5 ms until `f(next hops)` holds; when it first did, or none.
+fn when_hops(r: &Host, limit: Duration, f: impl Fn(&[String]) -> bool) -> Option<f64> {
+    let mut at = None;
+    wait_until(limit, Duration::from_millis(5), || {
+        let ok = f(&hops(r));
+        if ok {
+            at = Some(epoch_now());
+        }
+        ok
+    });
+    at
 }
 
 /// The shipped BIRD snippet, with this host's router id.
@@ -323,7 +246,7 @@ fn bird_announces_what_vipd_puts_on_vipd0_and_withdraws_on_maintenance() {
     // An address on eth0 that is not vipd's: the filter must keep it out.
     w.ns().ip(&["addr", "add", "192.0.2.201/32", "dev", "eth0"]);
     let bird = vipd_e2e::frr::Bird::start(&w, &bird_conf("192.0.2.11"));
-    w.spawn_vipd(&vipd_yaml());
+    w.spawn_vipd(&anycast_vipd_yaml(INTERVAL_MS, RISE));
     let a = "192.0.2.11".to_string();
     let up = when_hops(&r, Duration::from_secs(30), |h| h == [a.clone()]);
     assert!(
