@@ -26,9 +26,9 @@ struct Args {
     /// Repetitions of each scenario, agent and timer.
     #[arg(long, default_value_t = 3)]
     reps: usize,
-    /// Scenarios, comma-separated: cable, sigterm, split, maintenance, nginx.
+    /// Scenarios, comma-separated: cable, sigterm, split, maintenance, nginx, anycast.
     #[arg(long, value_delimiter = ',', value_parser = Scenario::parse,
-          default_value = "cable,sigterm,split,maintenance,nginx")]
+          default_value = "cable,sigterm,split,maintenance,nginx,anycast")]
     scenarios: Vec<Scenario>,
     /// Advert intervals for the cable and sigterm scenarios: "default" (each agent's
     /// own), or e.g. 1s, 100ms, 10ms. The others run with the defaults only.
@@ -71,7 +71,9 @@ fn main() -> ExitCode {
     for &scenario in &args.scenarios {
         let timers: Vec<Timer> = match scenario {
             Scenario::Cable | Scenario::Sigterm => args.timers.clone(),
-            Scenario::Split | Scenario::Maintenance | Scenario::Nginx => vec![Timer::Default],
+            Scenario::Split | Scenario::Maintenance | Scenario::Nginx | Scenario::Anycast => {
+                vec![Timer::Default]
+            }
         };
         for timer in timers {
             let first = cells.len();
@@ -109,10 +111,13 @@ fn main() -> ExitCode {
                     })) {
                         Ok(o) => {
                             println!(
-                                "{label}: outage {:.1} ms{}, {} pings lost",
+                                "{label}: outage {:.1} ms{}, {} pings lost{}",
                                 o.gap_ms,
                                 if o.recovered { "" } else { " (not recovered)" },
-                                o.lost
+                                o.lost,
+                                o.withdrawn_ms
+                                    .map(|w| format!(", path withdrawn after {w:.1} ms"))
+                                    .unwrap_or_default()
                             );
                             cell.runs.push(o);
                         }
@@ -262,6 +267,7 @@ fn render(
          `realtime_priority: 50` + `lock_memory: true`, keepalived `vrrp_rt_priority 50`).\n"
     );
     md.push_str(&report::outage_table(cells));
+    md.push_str(&report::anycast_note(cells));
     for c in cells.iter().filter(|c| !c.failed.is_empty()) {
         let _ = writeln!(
             md,

@@ -28,15 +28,21 @@ pub enum Scenario {
     /// nginx killed (SIGKILL to its process group) on the master, which tracks it: the
     /// outage an HTTP client GETting the VIP every 10 ms sees.
     Nginx,
+    /// Anycast (vipd only: `announce:`): three hosts announce the VIP over BGP through
+    /// FRR to a router with ECMP; nginx killed on one. The outage: from the kill to the
+    /// last failed request (new connections hashed to that host); also the time until
+    /// the router has withdrawn its path.
+    Anycast,
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 5] = [
+    pub const ALL: [Scenario; 6] = [
         Scenario::Cable,
         Scenario::Sigterm,
         Scenario::Split,
         Scenario::Maintenance,
         Scenario::Nginx,
+        Scenario::Anycast,
     ];
 
     pub fn name(self) -> &'static str {
@@ -46,6 +52,7 @@ impl Scenario {
             Scenario::Split => "split",
             Scenario::Maintenance => "maintenance",
             Scenario::Nginx => "nginx",
+            Scenario::Anycast => "anycast",
         }
     }
 
@@ -56,6 +63,7 @@ impl Scenario {
             Scenario::Split => "split brain heals",
             Scenario::Maintenance => "planned maintenance handover",
             Scenario::Nginx => "nginx killed on the master (HTTP)",
+            Scenario::Anycast => "nginx killed on one of three anycast hosts (BGP, ECMP)",
         }
     }
 
@@ -64,13 +72,16 @@ impl Scenario {
             .into_iter()
             .find(|sc| sc.name() == s)
             .ok_or_else(|| {
-                format!("scenario {s:?}: expected one of cable, sigterm, split, maintenance, nginx")
+                format!(
+                    "scenario {s:?}: expected one of cable, sigterm, split, maintenance, nginx, \
+                     anycast"
+                )
             })
     }
 
     /// Whether `agent` can take part.
     pub fn supports(self, agent: Agent) -> bool {
-        !(self == Scenario::Maintenance && agent == Agent::Keepalived)
+        !(matches!(self, Scenario::Maintenance | Scenario::Anycast) && agent == Agent::Keepalived)
     }
 
     /// The least outage RFC 5798 allows, in ms, for the backup (priority 100): a dead
@@ -81,7 +92,7 @@ impl Scenario {
         match self {
             Scenario::Cable => Some(master_down_ms(100, i)),
             Scenario::Sigterm => Some(skew_ms(100, i)),
-            Scenario::Split | Scenario::Maintenance | Scenario::Nginx => None,
+            Scenario::Split | Scenario::Maintenance | Scenario::Nginx | Scenario::Anycast => None,
         }
     }
 }
@@ -97,6 +108,8 @@ pub struct Outcome {
     pub recovered: bool,
     /// Echo replies, in seconds relative to the event.
     pub replies: Vec<f64>,
+    /// Anycast only: when the router no longer had the host's path, ms after the event.
+    pub withdrawn_ms: Option<f64>,
 }
 
 /// One scenario, run once with `agent` and `timer`. Panics (from the harness) when the
@@ -104,6 +117,9 @@ pub struct Outcome {
 pub fn run(id: &str, agent: Agent, scenario: Scenario, timer: Timer) -> Outcome {
     if scenario == Scenario::Nginx {
         return nginx(id, agent, timer);
+    }
+    if scenario == Scenario::Anycast {
+        return anycast(id);
     }
     let interval = Duration::from_millis(u64::from(timer.interval_ms(agent)));
     let _serial = vipd_e2e::exclusive();
@@ -150,7 +166,7 @@ pub fn run(id: &str, agent: Agent, scenario: Scenario, timer: Timer) -> Outcome 
             );
             t
         }
-        Scenario::Nginx => unreachable!("run() hands nginx to nginx()"),
+        Scenario::Nginx | Scenario::Anycast => unreachable!("run() hands these on"),
         Scenario::Split => {
             a.set_isolated(true);
             b.set_isolated(true);
@@ -195,6 +211,7 @@ pub fn run(id: &str, agent: Agent, scenario: Scenario, timer: Timer) -> Outcome 
         lost: report.lost_after(event).len(),
         recovered,
         replies: report.replies.iter().map(|t| t - event).collect(),
+        withdrawn_ms: None,
     }
 }
 
@@ -299,5 +316,50 @@ fn nginx(id: &str, agent: Agent, timer: Timer) -> Outcome {
             .filter(|s| s.by.is_some())
             .map(|s| s.t - event)
             .collect(),
+        withdrawn_ms: None,
+    }
+}
+
+/// The anycast lab of the end-to-end tests (`vipd_e2e::frr::AnycastLab`: FRR 8.4 on a
+/// router and three web hosts, the shipped `examples/bgp/frr.conf`, vipd tracking nginx
+/// with an http check every 100 ms, fall 1); nginx killed on w1 while a client behind
+/// the router GETs the VIP every 10 ms, a new connection each time.
+fn anycast(id: &str) -> Outcome {
+    use vipd_e2e::frr::{anycast_vipd_yaml, AnycastLab, ANYCAST_VIP};
+    let _serial = vipd_e2e::exclusive();
+    let mut lab = AnycastLab::start(id, 3, &anycast_vipd_yaml(100, 3));
+    let mut get = Getter::start(&lab.client, ANYCAST_VIP, Duration::from_secs(120));
+    sleep(Duration::from_millis(300));
+    let a1 = lab.webs[0].addr();
+    let event = epoch_now();
+    lab.webs[0].nginx.kill_all();
+    let gone = lab.when_hops(Duration::from_secs(5), |h| !h.contains(&a1));
+    sleep(Duration::from_millis(500));
+    let samples = get.stop();
+    let failed: Vec<f64> = samples
+        .iter()
+        .filter(|s| s.t > event && s.by.is_none())
+        .map(|s| s.t)
+        .collect();
+    let settled = samples
+        .iter()
+        .rev()
+        .take(10)
+        .all(|s| s.by.as_deref().is_some_and(|w| w != "w1"));
+    let recovered = gone.is_some() && settled;
+    Outcome {
+        gap_ms: if recovered {
+            failed.last().map_or(0.0, |t| (t - event) * 1e3)
+        } else {
+            (epoch_now() - event) * 1e3
+        },
+        lost: failed.len(),
+        recovered,
+        replies: samples
+            .iter()
+            .filter(|s| s.by.is_some())
+            .map(|s| s.t - event)
+            .collect(),
+        withdrawn_ms: gone.map(|t| (t - event) * 1e3),
     }
 }
