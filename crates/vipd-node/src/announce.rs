@@ -144,7 +144,7 @@ pub(crate) struct Announced {
     pub since: Instant,
     pub transitions: u64,
     /// The add on the announce interface under way.
-    adding: Option<JobId>,
+    pub(crate) adding: Option<JobId>,
 }
 
 /// Every announced instance, and what the node knows of their interfaces.

@@ -119,6 +119,8 @@ impl Node {
         let Some(job) = self.jobs.pending.remove(&id) else {
             return;
         };
+        // An announced instance's add: it says what follows itself.
+        let announced = self.announces.list.iter().any(|a| a.adding == Some(id));
         self.announce_job_done(now, id, result.is_ok());
         self.jobs.bump(&job.interface);
         if let Err(e) = &result {
@@ -131,6 +133,7 @@ impl Node {
             });
             let then = match (job.add, live) {
                 _ if job.local => "the next start removes what is left",
+                _ if announced => "withdrawn; trying again at the next read",
                 (true, true) => "going to fault so another router takes over",
                 // The instance that asked has restarted or gone since.
                 (true, false) => "the instance that asked for it no longer runs",

@@ -422,3 +422,30 @@ fn reload_updates_in_place_and_a_removed_entry_is_withdrawn_at_once() {
     assert!(!on_vipd0(&lan) && !on_lo(&lan));
     assert_eq!(lan.node(0).map(|n| n.announced().count()), Some(0));
 }
+
+#[test]
+fn a_failed_add_leaves_it_withdrawn_until_the_next_read_adds_it_again() {
+    let mut lan = Lan::builder()
+        .check_latency(Duration::ZERO)
+        .announce_ifaces()
+        .host(announcing(&[("nginx", 0)], 0))
+        .build();
+    lan.set_check_holders(false);
+    lan.act(Act::FailAdds(0, 1));
+    lan.start_all();
+    // Asked at 1 ms, refused at 3 ms: withdrawn. The read answered at 1.001 s tries
+    // again; on vipd0 at 1.003 s.
+    lan.run_until(ms(3));
+    assert_eq!(phase(&lan), AnnouncePhase::Withdrawn);
+    assert!(!on_vipd0(&lan));
+    lan.run_until(before(ms(1003)));
+    assert!(!on_vipd0(&lan));
+    lan.run_until(ms(1003));
+    assert!(on_vipd0(&lan));
+    assert_eq!(phase(&lan), AnnouncePhase::Announcing);
+    let warned = lan
+        .notes(0, vipd_node::Level::Warn)
+        .into_iter()
+        .any(|(_, t)| t.contains("withdrawn; trying again at the next read"));
+    assert!(warned, "{:?}", lan.notes(0, vipd_node::Level::Warn));
+}
