@@ -449,3 +449,25 @@ fn a_failed_add_leaves_it_withdrawn_until_the_next_read_adds_it_again() {
         .any(|(_, t)| t.contains("withdrawn; trying again at the next read"));
     assert!(warned, "{:?}", lan.notes(0, vipd_node::Level::Warn));
 }
+
+#[test]
+fn an_announced_instance_can_be_watched_by_name() {
+    let mut lan = lan(announcing(&[("nginx", 0)], 0));
+    lan.run_until(ms(500));
+    lan.act(Act::Watch {
+        host: 0,
+        instances: vec!["web".into()],
+    });
+    let replies: Vec<vipd_api::Response> = lan
+        .timeline()
+        .iter()
+        .filter_map(|e| match &e.what {
+            Seen::Reply(r) => Some(r.clone()),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        matches!(replies.last(), Some(vipd_api::Response::Watching { .. })),
+        "{replies:?}"
+    );
+}
