@@ -26,10 +26,10 @@ struct Args {
     /// Repetitions of each scenario, agent and timer.
     #[arg(long, default_value_t = 3)]
     reps: usize,
-    /// Scenarios, comma-separated: cable, sigterm, split, maintenance, nginx, and the
-    /// real-client row's rc-nginx, rc-sigterm, rc-maintenance.
+    /// Scenarios, comma-separated: cable, sigterm, split, maintenance, nginx, the
+    /// real-client row's rc-nginx, rc-sigterm, rc-maintenance, and anycast.
     #[arg(long, value_delimiter = ',', value_parser = Scenario::parse,
-          default_value = "cable,sigterm,split,maintenance,nginx,rc-nginx,rc-sigterm,rc-maintenance")]
+          default_value = "cable,sigterm,split,maintenance,nginx,rc-nginx,rc-sigterm,rc-maintenance,anycast")]
     scenarios: Vec<Scenario>,
     /// Advert intervals for the cable and sigterm scenarios: "default" (each agent's
     /// own), or e.g. 1s, 100ms, 10ms. The others run with the defaults only.
@@ -72,7 +72,11 @@ fn main() -> ExitCode {
     for &scenario in &args.scenarios {
         let timers: Vec<Timer> = match scenario {
             Scenario::Cable | Scenario::Sigterm => args.timers.clone(),
-            Scenario::Split | Scenario::Maintenance | Scenario::Nginx | Scenario::Real(_) => {
+            Scenario::Split
+            | Scenario::Maintenance
+            | Scenario::Nginx
+            | Scenario::Real(_)
+            | Scenario::Anycast => {
                 vec![Timer::Default]
             }
         };
@@ -116,10 +120,13 @@ fn main() -> ExitCode {
                                 _ => ("outage", "pings lost"),
                             };
                             println!(
-                                "{label}: {gap} {:.1} ms{}, {} {lost}",
+                                "{label}: {gap} {:.1} ms{}, {} {lost}{}",
                                 o.gap_ms,
                                 if o.recovered { "" } else { " (not recovered)" },
-                                o.lost
+                                o.lost,
+                                o.withdrawn_ms
+                                    .map(|w| format!(", path withdrawn after {w:.1} ms"))
+                                    .unwrap_or_default()
                             );
                             cell.runs.push(o);
                         }
@@ -273,6 +280,7 @@ fn render(
     );
     md.push_str(&report::outage_table(cells));
     md.push_str(&report::real_client_table(cells));
+    md.push_str(&report::anycast_note(cells));
     for c in cells.iter().filter(|c| !c.failed.is_empty()) {
         let _ = writeln!(
             md,

@@ -175,6 +175,27 @@ pub fn real_client_table(cells: &[Cell]) -> String {
     t
 }
 
+/// Under the table, for the anycast row: what its outage means and when the router
+/// withdrew the path (median / max); empty without anycast runs.
+pub fn anycast_note(cells: &[Cell]) -> String {
+    let withdrawn: Vec<f64> = cells
+        .iter()
+        .filter(|c| c.scenario == Scenario::Anycast)
+        .flat_map(|c| c.runs.iter().filter_map(|r| r.withdrawn_ms))
+        .collect();
+    if withdrawn.is_empty() {
+        return String::new();
+    }
+    format!(
+        "\nAnycast (vipd only, `announce:` over FRR with ECMP, 3 hosts): the outage is from \
+         nginx's death to the last failed request (new connections hashed to that host; \
+         the others were served throughout); the router had withdrawn the host's path \
+         after {:.0} / {:.0} ms (median / max).\n",
+        median(&withdrawn),
+        max(&withdrawn)
+    )
+}
+
 /// One footprint measurement.
 #[derive(Debug, Clone)]
 pub struct FootprintRow {
@@ -268,7 +289,31 @@ mod tests {
             lost,
             recovered: true,
             replies: Vec::new(),
+            withdrawn_ms: None,
         }
+    }
+
+    #[test]
+    fn the_anycast_note_gives_the_withdrawal_times() {
+        let mut runs = vec![outcome(180.0, 6), outcome(200.0, 5), outcome(160.0, 4)];
+        for (r, w) in runs.iter_mut().zip([191.0, 225.0, 169.0]) {
+            r.withdrawn_ms = Some(w);
+        }
+        let cells = vec![Cell {
+            scenario: Scenario::Anycast,
+            timer: Timer::Default,
+            agent: Agent::Vipd,
+            runs,
+            failed: Vec::new(),
+        }];
+        let note = anycast_note(&cells);
+        assert!(note.contains("after 191 / 225 ms"), "{note}");
+        let table = outage_table(&cells);
+        assert!(
+            table.contains("| nginx killed on one of three anycast hosts (BGP, ECMP) | defaults | 180 / 200 | n/a |"),
+            "{table}"
+        );
+        assert!(anycast_note(&[]).is_empty());
     }
 
     #[test]

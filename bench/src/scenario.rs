@@ -34,6 +34,11 @@ pub enum Scenario {
     /// Measured: the worst request's time and the failed requests. vipd's instances
     /// declare `routers: 2`.
     Real(RealEvent),
+    /// Anycast (vipd only: `announce:`): three hosts announce the VIP over BGP through
+    /// FRR to a router with ECMP; nginx killed on one. The outage: from the kill to the
+    /// last failed request (new connections hashed to that host); also the time until
+    /// the router has withdrawn its path.
+    Anycast,
 }
 
 /// What happens to the master in a [`Scenario::Real`] run.
@@ -45,7 +50,7 @@ pub enum RealEvent {
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 8] = [
+    pub const ALL: [Scenario; 9] = [
         Scenario::Cable,
         Scenario::Sigterm,
         Scenario::Split,
@@ -54,6 +59,7 @@ impl Scenario {
         Scenario::Real(RealEvent::Nginx),
         Scenario::Real(RealEvent::Sigterm),
         Scenario::Real(RealEvent::Maintenance),
+        Scenario::Anycast,
     ];
 
     pub fn name(self) -> &'static str {
@@ -66,6 +72,7 @@ impl Scenario {
             Scenario::Real(RealEvent::Nginx) => "rc-nginx",
             Scenario::Real(RealEvent::Sigterm) => "rc-sigterm",
             Scenario::Real(RealEvent::Maintenance) => "rc-maintenance",
+            Scenario::Anycast => "anycast",
         }
     }
 
@@ -79,6 +86,7 @@ impl Scenario {
             Scenario::Real(RealEvent::Nginx) => "nginx killed on the master",
             Scenario::Real(RealEvent::Sigterm) => "master SIGTERM",
             Scenario::Real(RealEvent::Maintenance) => "planned maintenance handover",
+            Scenario::Anycast => "nginx killed on one of three anycast hosts (BGP, ECMP)",
         }
     }
 
@@ -89,18 +97,18 @@ impl Scenario {
             .ok_or_else(|| {
                 format!(
                     "scenario {s:?}: expected one of cable, sigterm, split, maintenance, nginx, \
-                     rc-nginx, rc-sigterm, rc-maintenance"
+                     rc-nginx, rc-sigterm, rc-maintenance, anycast"
                 )
             })
     }
 
     /// Whether `agent` can take part.
     pub fn supports(self, agent: Agent) -> bool {
-        let maintenance = matches!(
+        let vipd_only = matches!(
             self,
-            Scenario::Maintenance | Scenario::Real(RealEvent::Maintenance)
+            Scenario::Maintenance | Scenario::Real(RealEvent::Maintenance) | Scenario::Anycast
         );
-        !(maintenance && agent == Agent::Keepalived)
+        !(vipd_only && agent == Agent::Keepalived)
     }
 
     /// The least outage RFC 5798 allows, in ms, for the backup (priority 100): a dead
@@ -111,7 +119,11 @@ impl Scenario {
         match self {
             Scenario::Cable => Some(master_down_ms(100, i)),
             Scenario::Sigterm => Some(skew_ms(100, i)),
-            Scenario::Split | Scenario::Maintenance | Scenario::Nginx | Scenario::Real(_) => None,
+            Scenario::Split
+            | Scenario::Maintenance
+            | Scenario::Nginx
+            | Scenario::Real(_)
+            | Scenario::Anycast => None,
         }
     }
 }
@@ -127,6 +139,8 @@ pub struct Outcome {
     pub recovered: bool,
     /// Echo replies, in seconds relative to the event.
     pub replies: Vec<f64>,
+    /// Anycast only: when the router no longer had the host's path, ms after the event.
+    pub withdrawn_ms: Option<f64>,
 }
 
 /// One scenario, run once with `agent` and `timer`. Panics (from the harness) when the
@@ -137,6 +151,9 @@ pub fn run(id: &str, agent: Agent, scenario: Scenario, timer: Timer) -> Outcome 
     }
     if let Scenario::Real(event) = scenario {
         return real_client(id, agent, timer, event);
+    }
+    if scenario == Scenario::Anycast {
+        return anycast(id);
     }
     let interval = Duration::from_millis(u64::from(timer.interval_ms(agent)));
     let _serial = vipd_e2e::exclusive();
@@ -183,8 +200,8 @@ pub fn run(id: &str, agent: Agent, scenario: Scenario, timer: Timer) -> Outcome 
             );
             t
         }
-        Scenario::Nginx | Scenario::Real(_) => {
-            unreachable!("run() hands the HTTP scenarios to nginx() and real_client()")
+        Scenario::Nginx | Scenario::Real(_) | Scenario::Anycast => {
+            unreachable!("run() hands the HTTP scenarios to nginx(), real_client() and anycast()")
         }
         Scenario::Split => {
             a.set_isolated(true);
@@ -230,6 +247,7 @@ pub fn run(id: &str, agent: Agent, scenario: Scenario, timer: Timer) -> Outcome 
         lost: report.lost_after(event).len(),
         recovered,
         replies: report.replies.iter().map(|t| t - event).collect(),
+        withdrawn_ms: None,
     }
 }
 
@@ -299,6 +317,51 @@ fn nginx(id: &str, agent: Agent, timer: Timer) -> Outcome {
             .filter(|s| s.by.is_some())
             .map(|s| s.t - event)
             .collect(),
+        withdrawn_ms: None,
+    }
+}
+
+/// The anycast lab of the end-to-end tests (`vipd_e2e::frr::AnycastLab`: FRR 8.4 on a
+/// router and three web hosts, the shipped `examples/bgp/frr.conf`, vipd tracking nginx
+/// with an http check every 100 ms, fall 1); nginx killed on w1 while a client behind
+/// the router GETs the VIP every 10 ms, a new connection each time.
+fn anycast(id: &str) -> Outcome {
+    use vipd_e2e::frr::{anycast_vipd_yaml, AnycastLab, ANYCAST_VIP};
+    let _serial = vipd_e2e::exclusive();
+    let mut lab = AnycastLab::start(id, 3, &anycast_vipd_yaml(100, 3));
+    let mut get = Getter::start(&lab.client, ANYCAST_VIP, Duration::from_secs(120));
+    sleep(Duration::from_millis(300));
+    let a1 = lab.webs[0].addr();
+    let event = epoch_now();
+    lab.webs[0].nginx.kill_all();
+    let gone = lab.when_hops(Duration::from_secs(5), |h| !h.contains(&a1));
+    sleep(Duration::from_millis(500));
+    let samples = get.stop();
+    let failed: Vec<f64> = samples
+        .iter()
+        .filter(|s| s.t > event && s.by.is_none())
+        .map(|s| s.t)
+        .collect();
+    let settled = samples
+        .iter()
+        .rev()
+        .take(10)
+        .all(|s| s.by.as_deref().is_some_and(|w| w != "w1"));
+    let recovered = gone.is_some() && settled;
+    Outcome {
+        gap_ms: if recovered {
+            failed.last().map_or(0.0, |t| (t - event) * 1e3)
+        } else {
+            (epoch_now() - event) * 1e3
+        },
+        lost: failed.len(),
+        recovered,
+        replies: samples
+            .iter()
+            .filter(|s| s.by.is_some())
+            .map(|s| s.t - event)
+            .collect(),
+        withdrawn_ms: gone.map(|t| (t - event) * 1e3),
     }
 }
 
@@ -409,5 +472,6 @@ fn real_client(id: &str, agent: Agent, timer: Timer, event: RealEvent) -> Outcom
             .filter(|s| s.by.is_ok())
             .map(|s| s.t - t0)
             .collect(),
+        withdrawn_ms: None,
     }
 }

@@ -30,6 +30,7 @@ pub mod bins;
 pub mod capture;
 pub mod configs;
 pub mod events;
+pub mod frr;
 pub mod hosts;
 pub mod inject;
 pub mod lan;

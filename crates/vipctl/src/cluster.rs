@@ -239,6 +239,9 @@ pub fn render(nodes: &[NodeReport], problems: &[Problem], now_unix_s: f64) -> St
                 for i in &s.instances {
                     rows.push(row(&node, i, now_unix_s));
                 }
+                for a in &s.announced {
+                    rows.push(announced_row(&node, a));
+                }
             }
         }
     }
@@ -308,6 +311,43 @@ fn row(node: &str, i: &InstanceStatus, now_unix_s: f64) -> [String; 7] {
         or_dash(held),
         or_dash(failing),
         since,
+    ]
+}
+
+/// An announced instance's row: its state (`announcing`, `draining`, `withdrawn`), no
+/// priority, the VIPs on its announce interface, its failing checks.
+fn announced_row(node: &str, a: &vipd_api::AnnouncedStatus) -> [String; 7] {
+    let mut state = a.state.clone();
+    if a.maintenance {
+        state.push_str(" (maintenance)");
+    }
+    let join = |v: Vec<&str>| {
+        if v.is_empty() {
+            "-".to_owned()
+        } else {
+            v.join(",")
+        }
+    };
+    [
+        node.to_owned(),
+        a.name.clone(),
+        state,
+        "-".into(),
+        join(
+            a.vips
+                .iter()
+                .filter(|v| v.present)
+                .map(|v| v.address.as_str())
+                .collect(),
+        ),
+        join(
+            a.tracking
+                .iter()
+                .filter(|t| t.failing)
+                .map(|t| t.check.as_str())
+                .collect(),
+        ),
+        format!("{} ago", age(a.in_state_s)),
     ]
 }
 
@@ -562,6 +602,41 @@ mod tests {
         );
         assert!(table.contains("web]0;pwned[2J"), "{table}");
         assert!(table.contains("ng31minx fake line"), "{table}");
+    }
+
+    #[test]
+    fn announced_instances_have_a_row_each() {
+        let mut nodes = healthy();
+        if let Ok(s) = nodes[0].status.as_mut() {
+            s.announced.push(vipd_api::AnnouncedStatus {
+                name: "anycast".into(),
+                interface: "vipd0".into(),
+                state: "draining".into(),
+                reason: "maintenance".into(),
+                in_state_s: 0.5,
+                transitions: 2,
+                weight: 0,
+                withdraw_below: 0,
+                drain_ms: 2000,
+                drain_left_s: Some(1.5),
+                vips: vec![vipd_api::VipStatus {
+                    address: "192.0.2.80/32".into(),
+                    present: false,
+                }],
+                tracking: Vec::new(),
+                maintenance: true,
+            });
+        }
+        let text = render(&nodes, &[], 1_800_000_000.0);
+        let line = text
+            .lines()
+            .find(|l| l.contains("anycast"))
+            .unwrap_or_else(|| panic!("no row for the announced instance:\n{text}"));
+        let cells: Vec<&str> = line.split_whitespace().collect();
+        assert_eq!(
+            cells[2..],
+            ["draining", "(maintenance)", "-", "-", "-", "0s", "ago"]
+        );
     }
 
     #[test]

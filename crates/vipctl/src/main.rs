@@ -251,7 +251,8 @@ fn run(
     let mut status = status;
     if let Some(name) = name {
         status.instances.retain(|i| i.name == name);
-        if status.instances.is_empty() {
+        status.announced.retain(|a| a.name == name);
+        if status.instances.is_empty() && status.announced.is_empty() {
             let _ = writeln!(err, "vipctl: vipd has no instance named `{name}`");
             return EXIT_DAEMON_ERROR;
         }
@@ -264,7 +265,7 @@ fn run(
                 return EXIT_DAEMON_ERROR;
             }
         }
-    } else if status.instances.len() > 1 && !verbose {
+    } else if status.instances.len() + status.announced.len() > 1 && !verbose {
         render_table(&status, colour)
     } else {
         render_status(&status)
@@ -301,6 +302,7 @@ fn cluster_status(
         for n in &mut nodes {
             if let Ok(s) = &mut n.status {
                 s.instances.retain(|i| i.name == name);
+                s.announced.retain(|a| a.name == name);
             }
         }
     }
@@ -476,6 +478,41 @@ mod tests {
 
     fn status_reply() -> String {
         serde_json::to_string(&Response::Status(sample_status())).expect("encode")
+    }
+
+    #[test]
+    fn status_names_an_announced_instance_too() {
+        let mut s = sample_status();
+        s.announced.push(vipd_api::AnnouncedStatus {
+            name: "anycast".into(),
+            interface: "vipd0".into(),
+            state: "announcing".into(),
+            reason: "checks pass".into(),
+            in_state_s: 5.0,
+            transitions: 1,
+            weight: 0,
+            withdraw_below: 0,
+            drain_ms: 2000,
+            drain_left_s: None,
+            vips: vec![vipd_api::VipStatus {
+                address: "192.0.2.80/32".into(),
+                present: true,
+            }],
+            tracking: Vec::new(),
+            maintenance: false,
+        });
+        let reply = serde_json::to_string(&Response::Status(s)).expect("encode");
+        let sock = TempSocket::new("announced");
+        let server = serve_once(UnixListener::bind(&sock.0).expect("bind"), Some(reply));
+        let (code, out, err) = run_against(&sock.0, &["status", "anycast"]);
+        server.join().expect("server thread");
+        assert_eq!(code, EXIT_OK, "{err}");
+        assert!(out.contains("       announce: anycast\n"), "{out}");
+        assert!(
+            out.contains("          state: announcing (checks pass)\n"),
+            "{out}"
+        );
+        assert!(!out.contains("instance: web\n"), "{out}");
     }
 
     #[test]

@@ -39,12 +39,16 @@ pub fn render_status(status: &Status) -> String {
             strays.join(", ")
         );
     }
-    if status.instances.is_empty() {
+    if status.instances.is_empty() && status.announced.is_empty() {
         out.push_str("\n(no instances configured)\n");
     }
     for inst in &status.instances {
         out.push('\n');
         render_instance(&mut out, inst);
+    }
+    for a in &status.announced {
+        out.push('\n');
+        render_announced(&mut out, a);
     }
     if !status.checks.is_empty() {
         out.push('\n');
@@ -75,8 +79,9 @@ const COLUMNS: [&str; 9] = [
 /// initialize or stopped; backup plain); the padding counts only the visible text.
 pub fn render_table(status: &Status, colour: bool) -> String {
     let rows: Vec<[String; 9]> = status.instances.iter().map(table_row).collect();
+    let announced: Vec<[String; 9]> = status.announced.iter().map(announced_row).collect();
     let mut widths = COLUMNS.map(str::len);
-    for row in &rows {
+    for row in rows.iter().chain(&announced) {
         for (w, cell) in widths.iter_mut().zip(row) {
             *w = (*w).max(cell.chars().count());
         }
@@ -106,7 +111,72 @@ pub fn render_table(status: &Status, colour: bool) -> String {
     for (row, inst) in rows.iter().zip(&status.instances) {
         line(row, Some(inst.state));
     }
+    for row in &announced {
+        line(row, None);
+    }
     out
+}
+
+/// An announced instance's row: no VRID, priority or master (`-`); STATE is
+/// `announcing`, `draining` or `withdrawn`.
+fn announced_row(a: &vipd_api::AnnouncedStatus) -> [String; 9] {
+    let mut state = a.state.clone();
+    if a.maintenance {
+        state.push_str(",maintenance");
+    }
+    let present = a.vips.iter().filter(|v| v.present).count();
+    let checks = match a.tracking.len() {
+        0 => "-".to_owned(),
+        n => format!("{}/{n}", a.tracking.iter().filter(|t| !t.failing).count()),
+    };
+    [
+        a.name.clone(),
+        a.interface.clone(),
+        "-".into(),
+        state,
+        "-".into(),
+        "-".into(),
+        format!("{present}/{}", a.vips.len()),
+        checks,
+        seconds(a.in_state_s).replace(' ', ""),
+    ]
+}
+
+/// An announced instance's block in `vipctl status`.
+fn render_announced(out: &mut String, a: &vipd_api::AnnouncedStatus) {
+    let mut line = |label: &str, value: String| {
+        let _ = writeln!(out, "{label:>LABEL_WIDTH$}: {value}");
+    };
+    line("announce", a.name.clone());
+    line("interface", a.interface.clone());
+    let mut state = format!("{} ({})", a.state, a.reason);
+    if let Some(left) = a.drain_left_s {
+        let _ = write!(state, ", {} of the drain left", seconds(left));
+    }
+    line("state", state);
+    line("in state", seconds(a.in_state_s));
+    line(
+        "weight",
+        format!("{} (withdrawn below {})", a.weight, a.withdraw_below),
+    );
+    line("drain", millis(a.drain_ms));
+    let vips: Vec<String> = a
+        .vips
+        .iter()
+        .map(|v| format!("{}{}", v.address, if v.present { "" } else { " (absent)" }))
+        .collect();
+    line("vips", vips.join(", "));
+    if !a.tracking.is_empty() {
+        let t: Vec<String> = a
+            .tracking
+            .iter()
+            .map(|t| format!("{}{}", t.check, if t.failing { " (failing)" } else { "" }))
+            .collect();
+        line("tracking", t.join(", "));
+    }
+    if a.maintenance {
+        line("maintenance", "on".into());
+    }
 }
 
 /// The ANSI colour of a state, if it has one.
@@ -549,6 +619,7 @@ pub(crate) mod tests {
             }],
             checks: Vec::new(),
             peers: Vec::new(),
+            announced: Vec::new(),
         }
     }
 

@@ -180,6 +180,9 @@ pub fn describe_event(event: &WatchEvent) -> String {
             if *count == 1 { "" } else { "s" }
         ),
         WatchEvent::End { reason } => format!("stream ended: {reason}"),
+        WatchEvent::Announce {
+            from, to, reason, ..
+        } => format!("{from} -> {to} ({reason})"),
     }
 }
 

@@ -158,6 +158,16 @@ pub enum WatchEvent {
     Missed { count: u64 },
     /// The stream ends (vipd is stopping); nothing follows.
     End { reason: String },
+    /// An announced instance (`announce:`) changed state: `from` and `to` are
+    /// `announcing`, `withdrawn` or `draining` ([`AnnouncedStatus::state`]). Added in
+    /// protocol version 1 without a bump.
+    Announce {
+        instance: String,
+        from: String,
+        to: String,
+        /// Why, in words (`checks pass`, `maintenance`, `stopping`, ...).
+        reason: String,
+    },
 }
 
 impl WatchEvent {
@@ -167,7 +177,8 @@ impl WatchEvent {
             WatchEvent::StateChanged { instance, .. }
             | WatchEvent::NewMasterHeard { instance, .. }
             | WatchEvent::Maintenance { instance, .. }
-            | WatchEvent::Drops { instance, .. } => Some(instance),
+            | WatchEvent::Drops { instance, .. }
+            | WatchEvent::Announce { instance, .. } => Some(instance),
             _ => None,
         }
     }
@@ -198,6 +209,41 @@ pub struct Status {
     /// optional.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub peers: Vec<PeerInfo>,
+    /// Instances that announce their VIPs through the host's routing daemon instead
+    /// of electing a master (`announce:`). Added in protocol version 1 without a
+    /// bump: optional.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub announced: Vec<AnnouncedStatus>,
+}
+
+/// One announced instance (`announce:`): while its tracked checks pass, its VIPs are on
+/// its announce interface, where the host's BGP speaker picks them up.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AnnouncedStatus {
+    pub name: String,
+    /// The interface vipd owns for announced VIPs (e.g. `vipd0`).
+    pub interface: String,
+    /// `announcing` (the VIPs are on the interface), `draining` (withdrawn, still
+    /// answered locally until the drain time passes) or `withdrawn`.
+    pub state: String,
+    /// Why it is in that state, in words.
+    pub reason: String,
+    /// Seconds in this state.
+    pub in_state_s: f64,
+    /// State changes since vipd started.
+    pub transitions: u64,
+    /// The sum of the tracked checks' weights now, and the sum below which the VIPs
+    /// are withdrawn.
+    pub weight: i64,
+    pub withdraw_below: i64,
+    /// The configured drain time, and what is left of a drain under way.
+    pub drain_ms: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drain_left_s: Option<f64>,
+    /// `present`: on the announce interface now (as of a kernel read for the status).
+    pub vips: Vec<VipStatus>,
+    pub tracking: Vec<TrackStatus>,
+    pub maintenance: bool,
 }
 
 /// Another node's metrics listener, as configured.

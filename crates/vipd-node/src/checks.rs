@@ -140,7 +140,7 @@ impl CheckState {
 }
 
 /// What a check means to an instance tracking it with `weight`.
-fn effect(st: &CheckState, weight: i32) -> TrackStatus {
+pub(crate) fn effect(st: &CheckState, weight: i32) -> TrackStatus {
     let w = i64::from(weight);
     let (failing, adds, fault) = if st.pending {
         (false, 0, false)
@@ -478,6 +478,7 @@ impl Node {
                 self.feed_tracked(now, i);
             }
         }
+        self.announce_apply_all(now);
     }
 
     /// Tells instance `i`'s router what its tracked checks amount to (also before its

@@ -10,6 +10,7 @@ use std::time::Duration;
 use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;
 
+pub use crate::announce::AnnounceConfig;
 pub use crate::auth::{AuthConfig, AuthKey, KeyError};
 pub use crate::check_config::{
     CheckConfig, CheckInit, CheckKind, HostPort, HttpCheck, ProcessMatch, StatusMatch, Track,
@@ -52,6 +53,9 @@ pub struct Config {
     /// ([`crate::groups`]). Names unique; each has at least two members, every member
     /// an instance of `instances`, and no instance is in two groups.
     pub groups: Vec<GroupConfig>,
+    /// Announced instances (`announce:`, [`crate::announce`]): names unique among
+    /// these and `instances`, VIPs of no other instance.
+    pub announce: Vec<AnnounceConfig>,
 }
 
 /// One sync group (keepalived's `vrrp_sync_group`): its members move together.

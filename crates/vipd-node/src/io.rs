@@ -133,7 +133,19 @@ pub enum VipOp {
     Add { label: Option<String> },
     /// Remove every VIP (an absent one, or one whose interface is gone, is removed).
     Remove,
+    /// Keep delivering packets for every VIP to this host without it being an address:
+    /// a `local` route in the kernel's local table on the job's interface (`lo`),
+    /// metric [`LOCAL_ROUTE_METRIC`], protocol [`ADDRESS_PROTOCOL`]. Routing daemons do
+    /// not redistribute it (an address on `lo` they would). For the drains of announced
+    /// instances ([`crate::announce`]).
+    AddLocal,
+    /// Remove those local routes (an absent one is removed).
+    RemoveLocal,
 }
+
+/// The metric of [`VipOp::AddLocal`]'s routes: not 0, the kernel's own local route for
+/// an address, so the two live side by side and removing the address leaves ours.
+pub const LOCAL_ROUTE_METRIC: u32 = 1000;
 
 /// A change of VIPs on one interface. The shell runs the jobs of one interface in the
 /// order they were given, and answers each with [`Event::VipJobDone`].

@@ -31,6 +31,9 @@ pub(crate) struct Pending {
     pub interface: String,
     pub add: bool,
     pub vips: Vec<Vip>,
+    /// A local route change ([`VipOp::AddLocal`], [`VipOp::RemoveLocal`]): a failure
+    /// is not an address to retry removing.
+    pub local: bool,
 }
 
 /// The jobs under way and the removals to retry.
@@ -96,6 +99,7 @@ impl Node {
                 interface: interface.clone(),
                 add: matches!(op, VipOp::Add { .. }),
                 vips: vips.clone(),
+                local: matches!(op, VipOp::AddLocal | VipOp::RemoveLocal),
             },
         );
         self.push(Command::VipJob(VipJob {
@@ -115,6 +119,9 @@ impl Node {
         let Some(job) = self.jobs.pending.remove(&id) else {
             return;
         };
+        // An announced instance's add: it says what follows itself.
+        let announced = self.announces.list.iter().any(|a| a.adding == Some(id));
+        self.announce_job_done(now, id, result.is_ok());
         self.jobs.bump(&job.interface);
         if let Err(e) = &result {
             let what = if job.add { "VIP add" } else { "VIP removal" };
@@ -125,6 +132,8 @@ impl Node {
                     .any(|i| i.router.is_some() && i.run == o.run)
             });
             let then = match (job.add, live) {
+                _ if job.local => "the next start removes what is left",
+                _ if announced => "withdrawn; trying again at the next read",
                 (true, true) => "going to fault so another router takes over",
                 // The instance that asked has restarted or gone since.
                 (true, false) => "the instance that asked for it no longer runs",
@@ -140,7 +149,7 @@ impl Node {
                     e.message
                 ),
             );
-            if !job.add {
+            if !job.add && !job.local {
                 for vip in &e.failed {
                     self.jobs.note_stray(now, &job.interface, *vip);
                 }
@@ -173,12 +182,13 @@ impl Node {
 
     /// Whether a master on `interface` holds `vip`.
     pub(crate) fn vip_wanted(&self, interface: &str, vip: &Vip) -> bool {
-        self.instances.iter().any(|i| {
-            i.cfg.interface == interface
-                && i.cfg.vips.contains(vip)
-                && i.router
-                    .as_ref()
-                    .is_some_and(|r| r.state() == State::Master)
-        })
+        self.announce_wants(interface, vip)
+            || self.instances.iter().any(|i| {
+                i.cfg.interface == interface
+                    && i.cfg.vips.contains(vip)
+                    && i.router
+                        .as_ref()
+                        .is_some_and(|r| r.state() == State::Master)
+            })
     }
 }

@@ -80,10 +80,12 @@ impl Node {
         // Interface checks' interfaces too, first: a router that starts with this read
         // then hears their state already.
         let mut interfaces: Vec<String> = Vec::new();
+        let announced = self.announces.interfaces();
         for name in self
             .checks
             .interfaces()
             .chain(self.interfaces().iter().map(String::as_str))
+            .chain(announced.iter().map(String::as_str))
         {
             if !interfaces.iter().any(|i| i == name) {
                 interfaces.push(name.to_owned());
@@ -101,6 +103,7 @@ impl Node {
         });
         self.reads.again = false;
         self.reads.next_poll = now + POLL;
+        self.announce_read_begins(id);
         self.push(Command::ReadKernel { id, interfaces });
     }
 
@@ -114,6 +117,7 @@ impl Node {
         for read in &reads {
             self.on_iface_read(now, &flight, read);
         }
+        self.announce_read(now, id, &reads);
         self.answer_status(now, id, &reads);
         if self.config.metrics.is_some() {
             self.last_reads = reads;

@@ -11,6 +11,7 @@
 //! effect happened: each command that needs an answer carries an id, and the answer comes
 //! back as an event carrying it.
 
+pub mod announce;
 pub mod auth;
 pub mod auth_state;
 pub mod auth_watch;
@@ -37,12 +38,13 @@ pub mod vip;
 mod warn;
 mod watch;
 
+pub use announce::Phase as AnnouncePhase;
 pub use auth_state::AuthState;
 pub use io::{
     has_vip, Addr, AdvertCopy, Caller, CheckResult, CheckRunId, Command, Datagram, Event,
     ExitError, Family, HookResult, HookRunId, IfaceRead, JobId, Level, Link, LinkReadError, OpenId,
     Published, ReadId, Record, RequestId, RunId, VipJob, VipJobError, VipOp, What,
-    ADDRESS_PROTOCOL,
+    ADDRESS_PROTOCOL, LOCAL_ROUTE_METRIC,
 };
 pub use jobs::REMOVE_RETRY;
 pub use maintenance::Maintenance;

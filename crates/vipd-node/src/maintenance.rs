@@ -101,10 +101,9 @@ impl Node {
             );
             return;
         }
-        if let Some(unknown) = named
-            .iter()
-            .find(|n| !self.instances.iter().any(|i| i.cfg.name == **n))
-        {
+        if let Some(unknown) = named.iter().find(|n| {
+            !self.instances.iter().any(|i| i.cfg.name == **n) && !self.announces.contains(n)
+        }) {
             let message = format!("no instance named {unknown}; nothing changed");
             self.note(
                 Level::Warn,
@@ -135,6 +134,8 @@ impl Node {
                     // Every instance but the named ones stays in maintenance.
                     m.all = false;
                     m.instances = self.instances.iter().map(|i| i.cfg.name.clone()).collect();
+                    m.instances
+                        .extend(self.announces.list.iter().map(|a| a.cfg.name.clone()));
                 }
                 for n in &named {
                     self.maintenance.instances.remove(n);
@@ -168,6 +169,7 @@ impl Node {
                 self.feed(now, i, Input::Maintenance(now_on));
             }
         }
+        self.announce_maintenance(now, &before, caller.uid);
         if self.maintenance != before {
             self.push(Command::SaveMaintenance(self.maintenance.clone()));
         }

@@ -102,6 +102,8 @@ pub struct Node {
     pub(crate) opens: u64,
     /// The sequence numbers of authenticated adverts, and what is kept across restarts.
     pub(crate) auth: crate::auth_state::AuthKeeper,
+    /// Announced instances (`announce:`).
+    pub(crate) announces: crate::announce::Announces,
     commands: VecDeque<Command>,
 }
 
@@ -141,6 +143,7 @@ impl Node {
             auth.reserve_now();
         }
         let checks = crate::checks::Checks::new(now, &config.checks);
+        let config_announce = config.announce.clone();
         let mut node = Node {
             config,
             host,
@@ -165,6 +168,7 @@ impl Node {
             runs: 0,
             opens: 0,
             auth,
+            announces: crate::announce::Announces::new(now, &config_announce),
             commands: VecDeque::new(),
         };
         node.note(
@@ -251,6 +255,7 @@ impl Node {
                 .then(|| self.checks.next_due())
                 .flatten(),
             self.drops.next_due(),
+            self.announces.next_due(),
             // Nothing is written after the exit.
             self.auth
                 .next_due()
@@ -333,6 +338,7 @@ impl Node {
         }
         self.checks_due(now);
         self.drop_summaries_due(now);
+        self.announce_due(now);
     }
 
     /// Asks the shell to keep the authentication state if a save is due (see

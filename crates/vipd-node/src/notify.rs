@@ -292,6 +292,25 @@ pub(crate) struct Run {
     timeout: Duration,
 }
 
+impl Run {
+    /// One run of `hook` (a name for logs and `VIPD_HOOK`): `argv` with exactly `env`,
+    /// killed after `timeout`. For owners whose transitions are not VRRP states
+    /// (announced instances, [`crate::announce`]).
+    pub(crate) fn new(
+        hook: &'static str,
+        argv: Vec<String>,
+        env: Vec<(String, String)>,
+        timeout: Duration,
+    ) -> Run {
+        Run {
+            hook,
+            argv,
+            env,
+            timeout,
+        }
+    }
+}
+
 #[derive(Debug)]
 struct Running {
     id: HookRunId,

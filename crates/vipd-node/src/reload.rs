@@ -142,6 +142,7 @@ impl Node {
                 .unwrap_or(usize::MAX)
         });
         changes.extend(check_changes(&self.config, &new));
+        changes.extend(self.announce_reload(now, &new.announce));
         self.config = new;
         self.reload_checks(now);
         // Interfaces no instance uses any more: their sockets close (a VIP job still under

@@ -215,6 +215,7 @@ impl Node {
                     address: p.address.to_string(),
                 })
                 .collect(),
+            announced: self.announce_status(now, reads),
         }
     }
 }

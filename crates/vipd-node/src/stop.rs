@@ -69,6 +69,7 @@ impl Node {
         for i in 0..self.instances.len() {
             self.feed(now, i, Input::Shutdown);
         }
+        self.announce_stop(now);
         // Every member has stopped: the groups' stop hooks join the wait below.
         self.notify_groups(now);
         // The stop hooks are queued now: the wait for them is bounded from here.
@@ -178,7 +179,7 @@ impl Node {
                 self.submit_job(None, interface, index, VipOp::Remove, vec![vip], None);
             }
         }
-        if !self.jobs.pending.is_empty() || self.handing_over() {
+        if !self.jobs.pending.is_empty() || self.handing_over() || self.announces.draining() {
             return;
         }
         let Some(s) = self.stopping.as_mut() else {

@@ -128,10 +128,9 @@ impl Node {
     /// `watch`: the named instances must exist; the answer says where each stands.
     /// Allowed to anyone (it changes nothing).
     pub(crate) fn on_watch(&mut self, id: RequestId, named: &[String]) {
-        if let Some(unknown) = named
-            .iter()
-            .find(|n| !self.instances.iter().any(|i| i.cfg.name == **n))
-        {
+        if let Some(unknown) = named.iter().find(|n| {
+            !self.instances.iter().any(|i| i.cfg.name == **n) && !self.announces.contains(n)
+        }) {
             self.push(Command::Reply {
                 id,
                 response: Response::Error {

@@ -37,6 +37,7 @@ fn config(priority: u8) -> Config {
         admin_gid: None,
         checks: Default::default(),
         groups: Vec::new(),
+        announce: Vec::new(),
         instances: vec![InstanceConfig {
             name: "web".into(),
             interface: "eth0".into(),

@@ -44,6 +44,7 @@ fn config() -> Config {
         }],
         checks: Default::default(),
         groups: Vec::new(),
+        announce: Vec::new(),
     }
 }
 

@@ -115,6 +115,7 @@ pub mod node {
             instances,
             checks: Default::default(),
             groups: Vec::new(),
+            announce: Vec::new(),
         }
     }
 

@@ -266,6 +266,8 @@ struct Host {
     others: BTreeMap<String, (u32, bool)>,
     /// Ids the node's jobs have in the kernel queue (lost on a crash).
     generation: u64,
+    /// Local routes ([`VipOp::AddLocal`]): kept across crashes, as the kernel keeps them.
+    local_routes: std::collections::BTreeSet<IpAddr>,
     requests: u64,
     vipless_since: BTreeMap<String, Instant>,
     /// The bytes of the last advert the host sent.
@@ -312,7 +314,15 @@ pub struct LanBuilder {
     net_latency: Duration,
     hosts: Vec<Config>,
     segments: usize,
+    announce_ifaces: bool,
 }
+
+/// The announce interface every host has with [`LanBuilder::announce_ifaces`] (on no
+/// segment), and its index.
+pub const ANNOUNCE_IFACE: &str = "vipd0";
+pub const ANNOUNCE_IFINDEX: u32 = 50;
+/// The loopback interface's name and index (1, as in every Linux network namespace).
+pub const LOOPBACK: &str = "lo";
 
 impl LanBuilder {
     /// Every host gets a second interface, `eth1`, on a second segment.
@@ -335,6 +345,12 @@ impl LanBuilder {
     }
     pub fn net_latency(mut self, d: Duration) -> Self {
         self.net_latency = d;
+        self
+    }
+    /// Every host also gets the announce interface [`ANNOUNCE_IFACE`] (no addresses)
+    /// and [`LOOPBACK`] (127.0.0.1/8), on no segment: for announced instances.
+    pub fn announce_ifaces(mut self) -> Self {
+        self.announce_ifaces = true;
         self
     }
     pub fn host(mut self, config: Config) -> Self {
@@ -361,6 +377,31 @@ impl LanBuilder {
                         queue_free: Instant::ZERO,
                         group: 0,
                     })
+                    .chain(
+                        [(ANNOUNCE_IFACE, ANNOUNCE_IFINDEX), (LOOPBACK, 1)]
+                            .into_iter()
+                            .filter(|_| self.announce_ifaces)
+                            .map(|(name, index)| Kernel {
+                                name,
+                                exists: true,
+                                index,
+                                up: true,
+                                addrs: if name == LOOPBACK {
+                                    vec![Addr {
+                                        addr: IpAddr::V4(Ipv4Addr::LOCALHOST),
+                                        prefix_len: 8,
+                                        tentative: false,
+                                        link_local: false,
+                                        protocol: None,
+                                        label: None,
+                                    }]
+                                } else {
+                                    Vec::new()
+                                },
+                                queue_free: Instant::ZERO,
+                                group: 0,
+                            }),
+                    )
                     .collect(),
                 fail_adds: 0,
                 fail_add_at: None,
@@ -368,6 +409,7 @@ impl LanBuilder {
                 fail_reads: false,
                 others: BTreeMap::new(),
                 generation: 0,
+                local_routes: Default::default(),
                 requests: 0,
                 vipless_since: BTreeMap::new(),
                 last_advert: None,
@@ -469,6 +511,7 @@ impl Lan {
             net_latency: Duration::from_micros(100),
             hosts: Vec::new(),
             segments: 1,
+            announce_ifaces: false,
         }
     }
 
@@ -534,6 +577,17 @@ impl Lan {
             .kernels
             .iter()
             .any(|k| k.exists && k.addrs.iter().any(|a| a.addr == vip))
+    }
+
+    /// Whether host `h`'s kernel has a local route ([`VipOp::AddLocal`]) for `vip`.
+    pub fn holds_local_route(&self, h: HostId, vip: IpAddr) -> bool {
+        self.hosts[h].local_routes.contains(&vip)
+    }
+
+    /// Whether host `h`'s kernel has `vip` on its interface `name`.
+    pub fn holds_on(&self, h: HostId, name: &str, vip: IpAddr) -> bool {
+        self.kernel(h, name)
+            .is_some_and(|k| k.exists && k.addrs.iter().any(|a| a.addr == vip))
     }
 
     /// Host `h`'s interface `name`, if the LAN has it.
@@ -1278,6 +1332,28 @@ impl Lan {
     ) {
         let add = matches!(job.op, VipOp::Add { .. });
         if self.hosts[h].generation != generation {
+            return;
+        }
+        // Local routes (an announced instance's drain): a set of their own per host.
+        if matches!(job.op, VipOp::AddLocal | VipOp::RemoveLocal) {
+            let local = &mut self.hosts[h].local_routes;
+            for vip in &job.vips {
+                if ok && job.op == VipOp::AddLocal {
+                    local.insert(vip.addr);
+                } else if ok {
+                    local.remove(&vip.addr);
+                }
+            }
+            let result = if ok {
+                Ok(())
+            } else {
+                Err(VipJobError {
+                    failed: job.vips.clone(),
+                    message: "refused by the simulated kernel".into(),
+                })
+            };
+            self.record(h, Seen::JobDone { add, ok });
+            self.deliver(h, Event::VipJobDone { id: job.id, result });
             return;
         }
         let there = self

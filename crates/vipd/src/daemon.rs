@@ -106,6 +106,19 @@ pub async fn run(
     } = signals;
     let nl = Netlink::open()?;
     let mut monitor = Netlink::monitor()?;
+    // Announced instances' interface, before the node's first read looks for it. One
+    // that cannot be made leaves those instances withdrawn (their status says why).
+    let mut announce_ifaces: Vec<&str> = config
+        .announce
+        .iter()
+        .map(|a| a.interface.as_str())
+        .collect();
+    announce_ifaces.dedup();
+    for name in announce_ifaces {
+        if let Err(e) = crate::announce_iface::ensure(&nl, name).await {
+            error!("{e}; announced instances on it stay withdrawn");
+        }
+    }
     let (_control, mut requests) = control::serve(&config.control_socket).await?;
     let (status, snapshot) = tokio::sync::watch::channel(None);
     let _metrics = match &config.metrics {

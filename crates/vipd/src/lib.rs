@@ -1,6 +1,7 @@
 //! The vipd daemon: reading the configuration, and the tokio shell around the node
 //! (`vipd_node`): sockets, netlink, the control socket, signals. The binary in `main.rs` is a thin shell over this library.
 
+pub mod announce_iface;
 pub mod check;
 pub mod checks;
 pub mod clock;

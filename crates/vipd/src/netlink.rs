@@ -52,7 +52,7 @@ async fn bounded<T>(
 }
 
 /// Turns a netlink error into words, naming what was being done.
-fn explain(what: String, e: rtnetlink::Error) -> NetlinkError {
+pub(crate) fn explain(what: String, e: rtnetlink::Error) -> NetlinkError {
     if let rtnetlink::Error::NetlinkError(m) = &e {
         if m.code.map(|c| -c.get()) == Some(19) {
             return NetlinkError::DeviceGone(what);
@@ -192,6 +192,20 @@ impl Netlink {
         Ok(Netlink {
             conn: crate::netlink_conn::spawn().map_err(NetlinkError::Open)?,
         })
+    }
+
+    /// The connection's handle once it is open (at start-up it may still be opening),
+    /// waiting at most [`NETLINK_TIMEOUT`]: for requests made outside the VIP jobs
+    /// (`crate::announce_iface`).
+    pub(crate) async fn ready_handle(&self) -> Result<Handle, NetlinkError> {
+        let mut conn = self.conn.clone();
+        let waited = tokio::time::timeout(NETLINK_TIMEOUT, conn.wait_for(Option::is_some))
+            .await
+            .map(|r| r.map(|h| h.clone()));
+        match waited {
+            Ok(Ok(Some(h))) => Ok(h),
+            _ => Err(NetlinkError::Down),
+        }
     }
 
     /// The connection's handle, or why there is none right now.

@@ -42,8 +42,19 @@ pub struct Remembered {
 
 impl Remembered {
     pub fn from_config(config: &Config) -> Remembered {
+        // Announced instances' VIPs too: a dead vipd's host must stop announcing them.
+        let announced = config.announce.iter().map(|a| Entry {
+            interface: a.interface.clone(),
+            label: Some(format!("{}:{}", a.interface, a.name)).filter(|l| l.len() <= 15),
+            vips: a.vips.iter().map(ToString::to_string).collect(),
+        });
         Remembered {
-            instances: config.instances.iter().map(entry).collect(),
+            instances: config
+                .instances
+                .iter()
+                .map(entry)
+                .chain(announced)
+                .collect(),
         }
     }
 
@@ -194,6 +205,21 @@ mod tests {
         assert_eq!(
             control_socket_of_broken("{{{"),
             PathBuf::from(vipd_api::DEFAULT_SOCKET)
+        );
+    }
+
+    #[test]
+    fn announced_vips_are_remembered_on_their_interface() {
+        let text =
+            "control_socket: /tmp/x.sock\nannounce:\n  - name: web\n    vips: [192.0.2.80/32]\n";
+        let c = crate::config::parse(text, Path::new("/etc/vipd.yaml")).expect("valid");
+        assert_eq!(
+            Remembered::from_config(&c).instances,
+            vec![Entry {
+                interface: "vipd0".into(),
+                label: Some("vipd0:web".into()),
+                vips: vec!["192.0.2.80/32".into()],
+            }]
         );
     }
 

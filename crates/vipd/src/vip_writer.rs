@@ -83,7 +83,7 @@ impl VipWriter {
             error!(interface = %job.interface, "VIP task gone; job {:?} not done", job.id);
             let failed = match job.op {
                 VipOp::Add { .. } => job.vips.first().copied().into_iter().collect(),
-                VipOp::Remove => job.vips.clone(),
+                VipOp::Remove | VipOp::AddLocal | VipOp::RemoveLocal => job.vips.clone(),
             };
             let _ = self.done.send(Event::VipJobDone {
                 id: job.id,
@@ -105,6 +105,9 @@ async fn work(
         let result = match &job.op {
             VipOp::Add { label } => add(&nl, &job, label.as_deref()).await,
             VipOp::Remove => remove(&nl, &job).await,
+            VipOp::AddLocal | VipOp::RemoveLocal => {
+                crate::announce_iface::local_routes(&nl, &job).await
+            }
         };
         if done.send(Event::VipJobDone { id: job.id, result }).is_err() {
             return;

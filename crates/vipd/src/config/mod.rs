@@ -91,6 +91,7 @@ macro_rules! scalars_as_text {
 }
 
 mod address_lists;
+mod announce;
 mod check_raw;
 mod deserialize;
 mod document;

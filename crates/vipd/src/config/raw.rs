@@ -41,6 +41,8 @@ pub(super) struct RawConfig {
     pub groups: Option<Vec<RawGroup>>,
     #[serde(default)]
     pub peers: Option<Vec<RawPeer>>,
+    #[serde(default)]
+    pub announce: Option<Vec<super::announce::RawAnnounce>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -14,7 +14,7 @@ use super::raw::{
 /// The field paths the parser accepts, each mapping's fields after its prefix.
 pub fn field_paths() -> Vec<String> {
     let mut out = Vec::new();
-    let mappings: [(&str, &[&str]); 11] = [
+    let mappings: [(&str, &[&str]); 13] = [
         ("", fields_of::<RawConfig>()),
         ("metrics.", fields_of::<RawMetrics>()),
         ("checks.NAME.", fields_of::<RawCheck>()),
@@ -26,6 +26,11 @@ pub fn field_paths() -> Vec<String> {
         ("groups[].", fields_of::<RawGroup>()),
         ("groups[].notify.", fields_of::<RawNotify>()),
         ("peers[].", fields_of::<RawPeer>()),
+        ("announce[].", fields_of::<super::announce::RawAnnounce>()),
+        (
+            "announce[].notify.",
+            fields_of::<super::announce::RawAnnounceNotify>(),
+        ),
     ];
     for (prefix, fields) in mappings {
         out.extend(fields.iter().map(|f| format!("{prefix}{f}")));

@@ -57,11 +57,16 @@ pub(super) fn required<T>(value: Option<T>, at: &FieldPath, key: &str) -> Result
 
 pub(super) fn build(raw: RawConfig, read_key: ReadKey<'_>) -> Result<Config, Problem> {
     let root = FieldPath::root();
-    let raw_instances = required(raw.instances, &root, "instances")?;
-    if raw_instances.is_empty() {
+    // An announce-only host needs no VRRP instance.
+    let announcing = raw.announce.as_ref().is_some_and(|a| !a.is_empty());
+    let raw_instances = match raw.instances {
+        None if announcing => Vec::new(),
+        other => required(other, &root, "instances")?,
+    };
+    if raw_instances.is_empty() && !announcing {
         return Err(Problem::new(
             root.key("instances"),
-            "at least one instance is required",
+            "at least one instance (or `announce` entry) is required",
         ));
     }
     let checks = match raw.checks {
@@ -134,6 +139,10 @@ pub(super) fn build(raw: RawConfig, read_key: ReadKey<'_>) -> Result<Config, Pro
             }
         }
     }
+    let announce = match raw.announce {
+        Some(a) => super::announce::build_announce(a, &instances, &checks, &root.key("announce"))?,
+        None => Vec::new(),
+    };
     let groups = match raw.groups {
         Some(g) => super::groups::build_groups(g, &instances, &root.key("groups"))?,
         None => Vec::new(),
@@ -164,6 +173,7 @@ pub(super) fn build(raw: RawConfig, read_key: ReadKey<'_>) -> Result<Config, Pro
         instances,
         checks,
         groups,
+        announce,
     })
 }
 
@@ -287,8 +297,8 @@ fn build_instance(
 }
 
 /// The shortest and longest `notify_timeout`.
-const MIN_NOTIFY_TIMEOUT: Duration = Duration::from_millis(100);
-const MAX_NOTIFY_TIMEOUT: Duration = Duration::from_secs(3600);
+pub(super) const MIN_NOTIFY_TIMEOUT: Duration = Duration::from_millis(100);
+pub(super) const MAX_NOTIFY_TIMEOUT: Duration = Duration::from_secs(3600);
 
 /// `notify`, `notify_timeout`, `notify_positional`: each hook's program an absolute
 /// path (no `PATH` search: what runs does not depend on the environment). An instance's

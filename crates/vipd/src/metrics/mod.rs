@@ -284,6 +284,7 @@ mod tests {
             interfaces: Vec::new(),
             checks: Vec::new(),
             peers: Vec::new(),
+            announced: Vec::new(),
         }
     }
 

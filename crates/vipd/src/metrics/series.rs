@@ -53,6 +53,8 @@ struct Families {
     check_duration: Gauges,
     check_results: Counters,
     check_failures: Counters,
+    announce_state: Gauges,
+    announce_transitions: Counters,
 }
 
 impl Families {
@@ -74,6 +76,8 @@ impl Families {
             check_duration: Gauges::default(),
             check_results: Counters::default(),
             check_failures: Counters::default(),
+            announce_state: Gauges::default(),
+            announce_transitions: Counters::default(),
         };
         registry.register(
             "vipd_build_info",
@@ -150,6 +154,16 @@ impl Families {
             "vipd_check_failures",
             "Health check results that failed",
             f.check_failures.clone(),
+        );
+        registry.register(
+            "vipd_announce_state",
+            "1 for the state an announced instance is in (announcing, draining, withdrawn), 0 for the others",
+            f.announce_state.clone(),
+        );
+        registry.register(
+            "vipd_announce_transitions",
+            "State changes of an announced instance since vipd started",
+            f.announce_transitions.clone(),
         );
         f
     }
@@ -229,6 +243,30 @@ pub fn render(status: &Status) -> String {
         }
         count(&f.check_results, l(), c.results);
         count(&f.check_failures, l(), c.failures);
+    }
+    for a in &status.announced {
+        let id = || -> Labels {
+            vec![
+                ("instance", a.name.clone()),
+                ("interface", a.interface.clone()),
+            ]
+        };
+        for state in ["announcing", "draining", "withdrawn"] {
+            let mut l = id();
+            l.push(("state", state.to_owned()));
+            set(
+                &f.announce_state,
+                l,
+                if a.state == state { 1.0 } else { 0.0 },
+            );
+        }
+        count(&f.announce_transitions, id(), a.transitions);
+        for v in &a.vips {
+            let mut l = id();
+            l.push(("vrid", "-".to_owned()));
+            l.push(("vip", v.address.clone()));
+            set(&f.vip_present, l, if v.present { 1.0 } else { 0.0 });
+        }
     }
     let mut out = String::new();
     if prometheus_text::encode(&mut out, &registry).is_err() {
@@ -316,6 +354,41 @@ mod tests {
             !text.contains(&format!("vipd_last_transition_timestamp_seconds{{{db}}}")),
             "{text}"
         );
+    }
+
+    #[test]
+    fn announced_instances_show_their_state_transitions_and_vips() {
+        let mut s = sample();
+        s.announced.push(vipd_api::AnnouncedStatus {
+            name: "anycast".into(),
+            interface: "vipd0".into(),
+            state: "draining".into(),
+            reason: "maintenance".into(),
+            in_state_s: 0.5,
+            transitions: 2,
+            weight: 0,
+            withdraw_below: 0,
+            drain_ms: 2000,
+            drain_left_s: Some(1.5),
+            vips: vec![vipd_api::VipStatus {
+                address: "192.0.2.80/32".into(),
+                present: false,
+            }],
+            tracking: Vec::new(),
+            maintenance: true,
+        });
+        let text = render(&s);
+        let got = lines(&text);
+        let id = r#"instance="anycast",interface="vipd0""#;
+        for e in [
+            format!(r#"vipd_announce_state{{{id},state="announcing"}} 0.0"#),
+            format!(r#"vipd_announce_state{{{id},state="draining"}} 1.0"#),
+            format!(r#"vipd_announce_state{{{id},state="withdrawn"}} 0.0"#),
+            format!("vipd_announce_transitions_total{{{id}}} 2"),
+            format!(r#"vipd_vip_present{{{id},vrid="-",vip="192.0.2.80/32"}} 0.0"#),
+        ] {
+            assert!(got.contains(&e.as_str()), "missing {e} in\n{text}");
+        }
     }
 
     #[test]
