@@ -259,7 +259,7 @@ fn build_instance(
             return Err(Problem::new(
                 at.key("routers"),
                 format!(
-                    "{n} routers, but unicast_peers lists {} (so {} routers with this one);                      leave routers out or make them agree",
+                    "{n} routers, but unicast_peers lists {} (so {} routers with this one); leave routers out or make them agree",
                     unicast_peers.len(),
                     unicast_peers.len() + 1
                 ),
