@@ -220,6 +220,18 @@ pub struct Getter {
     samples: Vec<Sample>,
 }
 
+/// Sleeps until `next` + [`PERIOD`] and moves `next` there; a client already late
+/// starts afresh from now (no burst of requests to catch up).
+fn pace(next: &mut Instant) {
+    *next += PERIOD;
+    let now = Instant::now();
+    if *next > now {
+        std::thread::sleep(*next - now);
+    } else {
+        *next = now;
+    }
+}
+
 /// The period of the client's requests.
 pub const PERIOD: Duration = Duration::from_millis(10);
 
@@ -246,13 +258,7 @@ impl Getter {
                 let by = get(addr, Duration::from_millis(100))
                     .and_then(|b| b.strip_prefix("served by ").map(str::to_string));
                 samples.push(Sample { t, by });
-                next += PERIOD;
-                let now = Instant::now();
-                if next > now {
-                    std::thread::sleep(next - now);
-                } else {
-                    next = now;
-                }
+                pace(&mut next);
             }
             samples
         });
@@ -342,13 +348,7 @@ impl RealClient {
                     by,
                 });
                 count.fetch_add(1, Ordering::SeqCst);
-                next += PERIOD;
-                let now = Instant::now();
-                if next > now {
-                    std::thread::sleep(next - now);
-                } else {
-                    next = now;
-                }
+                pace(&mut next);
             }
             samples
         });
