@@ -40,10 +40,12 @@ else
   cargo deb -p vipd
   deb=$(ls -t "$target"/debian/vipd_*.deb | head -n 1)
 fi
-dpkg-deb --contents "$deb"
+contents=$(dpkg-deb --contents "$deb")
+echo "$contents"
 # The configuration ships root:vipd 0640 (postinst sets the group once the user exists).
-dpkg-deb --contents "$deb" | grep -E '^-rw-r----- root/root .* \./etc/vipd/vipd\.yaml$'
-dpkg-deb --contents "$deb" | grep -q '/usr/share/doc/vipd/examples/systemd/realtime.conf$'
+# (Read from a variable: grep -q closing the pipe early would fail dpkg-deb with SIGPIPE.)
+grep -E '^-rw-r----- (root/root|0/0) .* \./etc/vipd/vipd\.yaml$' <<<"$contents"
+grep -q '/usr/share/doc/vipd/examples/systemd/realtime.conf$' <<<"$contents"
 # Errors fail CI; warnings and the rest are printed.
 lintian --fail-on error --info "$deb"
 
