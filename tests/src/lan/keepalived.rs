@@ -64,4 +64,31 @@ impl Host {
             .map(Proc::log_text)
             .unwrap_or_default()
     }
+
+    /// keepalived logs why it drops a received advert: no line of its log may carry
+    /// one of those words, nor any of `more` (words a test's setting adds).
+    pub fn assert_keepalived_understands(&self, more: &[&str]) {
+        const WORDS: [&str; 7] = [
+            "invalid",
+            "checksum",
+            "ttl",
+            "mismatch",
+            "wrong",
+            "malformed",
+            "bad ",
+        ];
+        let log = self.keepalived_log();
+        let complaints: Vec<&str> = log
+            .lines()
+            .filter(|l| {
+                let l = l.to_lowercase();
+                WORDS.iter().chain(more).any(|w| l.contains(w))
+            })
+            .collect();
+        assert!(
+            complaints.is_empty(),
+            "keepalived complained about received adverts:\n{}",
+            complaints.join("\n")
+        );
+    }
 }
