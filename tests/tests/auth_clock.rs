@@ -76,10 +76,9 @@ fn spawn_vipd_behind(h: &Host, yaml: &str) -> Proc {
     p
 }
 
-#[test]
-fn a_master_restarted_with_its_clock_an_hour_behind_is_the_one_holder_again() {
-    let _serial = exclusive();
-    let lan = Lan::new("authclock");
+/// a (150) and b (100) authenticated, a the only master; then a leaves (SIGTERM) and b
+/// takes over. Returns both hosts and a's key file.
+fn a_master_then_a_stopped(lan: &Lan) -> (Host, Host, PathBuf) {
     let a = lan.host_at("a", 11);
     let b = lan.host_at("b", 12);
     let key_a = write_key(&a);
@@ -88,8 +87,6 @@ fn a_master_restarted_with_its_clock_an_hour_behind_is_the_one_holder_again() {
     b.spawn_vipd(&auth_web(100, &key_b));
     let both = [&a, &b];
     assert_roles(&both, "a", VIP4, SETTLE, "a never became the only master");
-
-    // a leaves; b takes over.
     assert!(a.kill(Signal::SIGTERM), "cannot signal a's vipd");
     assert!(
         a.wait_vipd_exit(Duration::from_secs(5)).is_some(),
@@ -100,6 +97,15 @@ fn a_master_restarted_with_its_clock_an_hour_behind_is_the_one_holder_again() {
         "b did not take over:\n{}",
         describe(&both, VIP4)
     );
+    (a, b, key_a)
+}
+
+#[test]
+fn a_master_restarted_with_its_clock_an_hour_behind_is_the_one_holder_again() {
+    let _serial = exclusive();
+    let lan = Lan::new("authclock");
+    let (a, b, key_a) = a_master_then_a_stopped(&lan);
+    let both = [&a, &b];
 
     let capture = lan.capture("br0", "ip proto 112");
     let _a_again = spawn_vipd_behind(&a, &auth_web(150, &key_a));
@@ -169,24 +175,8 @@ fn a_master_restarted_with_its_clock_an_hour_behind_is_the_one_holder_again() {
 fn with_its_kept_numbers_lost_too_the_restarted_master_resyncs() {
     let _serial = exclusive();
     let lan = Lan::new("authresync");
-    let a = lan.host_at("a", 11);
-    let b = lan.host_at("b", 12);
-    let key_a = write_key(&a);
-    let key_b = write_key(&b);
-    a.spawn_vipd(&auth_web(150, &key_a));
-    b.spawn_vipd(&auth_web(100, &key_b));
+    let (a, b, key_a) = a_master_then_a_stopped(&lan);
     let both = [&a, &b];
-    assert_roles(&both, "a", VIP4, SETTLE, "a never became the only master");
-    assert!(a.kill(Signal::SIGTERM), "cannot signal a's vipd");
-    assert!(
-        a.wait_vipd_exit(Duration::from_secs(5)).is_some(),
-        "a's vipd did not exit"
-    );
-    assert!(
-        wait_master(&b, VIP4, Duration::from_secs(3)),
-        "b did not take over:\n{}",
-        describe(&both, VIP4)
-    );
     let kept = a.state_dir().join("auth.json");
     match std::fs::remove_file(&kept) {
         Ok(()) => {}
