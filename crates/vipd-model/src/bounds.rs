@@ -45,6 +45,10 @@ pub struct Bounds {
     pub max_delay: Duration,
     /// How late a timer may fire after its deadline while other events happen first.
     pub timer_slack: Duration,
+    /// Whether one host's adverts to another may overtake each other. Off: each link
+    /// delivers in order (one queue on a LAN); adverts of different senders, and
+    /// deliveries and timers, interleave in every order either way.
+    pub reorder_link: bool,
     /// Adverts lost (each copy to one host counts).
     pub drops: u8,
     /// Adverts delivered as late as `max_delay` allows, jumping the clock.
@@ -65,6 +69,7 @@ impl Bounds {
             interval: Duration::from_secs(1),
             max_delay: Duration::from_millis(20),
             timer_slack: Duration::ZERO,
+            reorder_link: false,
             drops: 0,
             lates: 0,
             events: 0,

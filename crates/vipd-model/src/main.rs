@@ -30,6 +30,9 @@ struct Args {
     /// How late a timer may fire, in milliseconds.
     #[arg(long, default_value_t = 0)]
     slack_ms: u64,
+    /// Let one host's adverts to another overtake each other.
+    #[arg(long)]
+    reorder: bool,
     /// Stop at this depth (steps); unbounded when absent (time bounds it).
     #[arg(long)]
     depth: Option<usize>,
@@ -85,6 +88,7 @@ fn main() -> ExitCode {
                 disturb_until: vipd_engine::Instant::ZERO + Duration::from_secs(a.until),
                 max_delay: Duration::from_millis(a.delay_ms),
                 timer_slack: Duration::from_millis(a.slack_ms),
+                reorder_link: a.reorder,
                 ..Bounds::quiet()
             },
         )]

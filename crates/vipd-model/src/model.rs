@@ -42,6 +42,8 @@ pub struct Slot {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Msg {
     pub sent: Instant,
+    /// Its place among the adverts under way on its link (0: the oldest).
+    pub seq: u32,
     pub from: usize,
     pub to: usize,
     pub priority: u8,
@@ -52,6 +54,7 @@ pub struct Msg {
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct MsgId {
     pub sent: Instant,
+    pub seq: u32,
     pub from: usize,
     pub to: usize,
     pub priority: u8,
@@ -61,6 +64,7 @@ impl MsgId {
     fn of(m: &Msg) -> MsgId {
         MsgId {
             sent: m.sent,
+            seq: m.seq,
             from: m.from,
             to: m.to,
             priority: m.priority,
@@ -304,8 +308,16 @@ impl VrrpModel {
         for advert in sent {
             for to in (0..HOSTS).filter(|&to| to != h) {
                 if next.connected(h, to) && s.hosts[to].view.running {
+                    let seq = next
+                        .net
+                        .iter()
+                        .filter(|o| o.from == h && o.to == to)
+                        .map(|o| o.seq + 1)
+                        .max()
+                        .unwrap_or(0);
                     next.net.push(Msg {
                         sent: at,
+                        seq,
                         from: h,
                         to,
                         priority: advert.priority,
@@ -451,6 +463,15 @@ impl stateright::Model for VrrpModel {
         let disturbing = self.disturbing(s);
         for m in &s.net {
             let msg = MsgId::of(m);
+            // In order on each link unless reordering is asked for: only the oldest
+            // advert from `from` to `to` can arrive (or be lost, or be late).
+            let overtakes = s
+                .net
+                .iter()
+                .any(|o| o.from == m.from && o.to == m.to && o.seq < m.seq);
+            if overtakes && !b.reorder_link {
+                continue;
+            }
             actions.push(Action::Deliver { msg, at: s.now });
             if disturbing && s.used.lates < b.lates {
                 let at = m.sent + b.max_delay;
