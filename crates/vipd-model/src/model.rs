@@ -194,9 +194,11 @@ pub struct ModelState {
     /// A holder told to leave for a planned reason (SIGTERM, maintenance on) whose
     /// successor does not hold the VIP yet.
     pub planned: Option<usize>,
-    /// A planned handover left the VIP to nobody although a successor could take it.
+    /// In this step, a planned handover left the VIP to nobody although a successor
+    /// could take it.
     pub gap: Option<(usize, Instant)>,
-    /// A host's timer fired and left its deadline at or before that instant.
+    /// In this step, a host's timer fired and left its deadline at or before that
+    /// instant.
     pub stuck: Option<(usize, Instant)>,
 }
 
@@ -508,6 +510,17 @@ impl stateright::Model for VrrpModel {
     }
 
     fn next_state(&self, s: &ModelState, action: Action) -> Option<ModelState> {
+        // A gap and a stuck timer are events of one step: only the state they
+        // happened in breaks the property, so a counterexample ends where it happened.
+        let mut cleared;
+        let s = if s.gap.is_some() || s.stuck.is_some() {
+            cleared = s.clone();
+            cleared.gap = None;
+            cleared.stuck = None;
+            &cleared
+        } else {
+            s
+        };
         match action {
             Action::Timer { host, at } => {
                 let mut next = self.host_step(s, host, at, Step::Timeout);
