@@ -9,10 +9,9 @@ use crate::node::Node;
 impl Node {
     pub(crate) fn on_datagram(&mut self, now: Instant, d: Datagram) {
         let family = Family::of(d.src);
-        // RFC 5798 §5.2.3: the VRID is the message's second octet.
-        let Some(&vrid) = d.bytes.get(1) else {
-            self.reject_all(now, d.ifindex, family, RxError::Truncated(d.bytes.len()));
-            return;
+        let vrid = match vipd_wire::peek_vrid(&d.bytes) {
+            Ok(vrid) => vrid,
+            Err(e) => return self.reject_all(now, d.ifindex, family, e),
         };
         // A leaving master of the same virtual router (reloaded away or restarted) waits
         // for this advert to end its handover: it hears only what a running instance

@@ -4,13 +4,10 @@
 use std::net::IpAddr;
 
 use vipd_engine::{AnnounceConfig, Config as EngineConfig, Instant, ReconfigureError, Router};
-use vipd_wire::{checksum, V3Checksum, Version, MULTICAST_V4, MULTICAST_V6};
+use vipd_wire::{V3Checksum, Version, MULTICAST_V4, MULTICAST_V6};
 
 use crate::config::{ChecksumMode, InstanceConfig, VrrpVersion};
 use crate::io::{Addr, AdvertCopy, Family, RunId, ADDRESS_PROTOCOL};
-
-/// Where the checksum sits in a VRRP message (RFC 5798 §5.1, RFC 3768 §5.1).
-const CHECKSUM: std::ops::Range<usize> = 6..8;
 
 /// Why a new instance waits: nothing about its interface is known yet.
 pub(crate) const NOT_SET_UP: &str = "interface not set up yet";
@@ -66,22 +63,18 @@ impl Instance {
         if self.cfg.unicast_peers.is_empty() {
             return vec![AdvertCopy { dst: group, bytes }];
         }
-        // RFC 5798 §5.2.8: a VRRPv3 checksum covers the pseudo-header (always over IPv6,
-        // over IPv4 unless RFC 9568's form is configured); VRRPv2's never does.
-        let pseudo = self.cfg.version == VrrpVersion::V3
-            && (src.is_ipv6() || self.cfg.checksum == ChecksumMode::Rfc5798);
+        let (version, mode) = (
+            wire_version(self.cfg.version),
+            wire_checksum(self.cfg.checksum),
+        );
         self.cfg
             .unicast_peers
             .iter()
             .filter(|peer| **peer != src)
             .map(|&dst| {
                 let mut bytes = bytes.clone();
-                if let (true, Some(field)) = (pseudo, bytes.get_mut(CHECKSUM)) {
-                    let old = u16::from_be_bytes([field[0], field[1]]);
-                    if let Some(new) = checksum::readdressed(old, group, dst) {
-                        field.copy_from_slice(&new.to_be_bytes());
-                    }
-                }
+                // RFC 5798 §5.2.8: a checksum over the pseudo-header names the group.
+                vipd_wire::readdress(&mut bytes, version, mode, group, dst);
                 AdvertCopy { dst, bytes }
             })
             .collect()
@@ -147,20 +140,14 @@ impl Instance {
 fn engine_config(c: &InstanceConfig, primary: IpAddr) -> EngineConfig {
     EngineConfig {
         vrid: c.vrid,
-        version: match c.version {
-            VrrpVersion::V2 => Version::V2,
-            VrrpVersion::V3 => Version::V3,
-        },
+        version: wire_version(c.version),
         priority: c.priority,
         advert_interval_cs: c.advert_interval_cs(),
         preempt: c.preempt,
         preempt_delay: c.preempt_delay,
         vips: c.vips.iter().map(|v| v.addr).collect(),
         primary,
-        checksum: match c.checksum {
-            ChecksumMode::Rfc5798 => V3Checksum::PseudoHeader,
-            ChecksumMode::Rfc9568 => V3Checksum::NoPseudoHeader,
-        },
+        checksum: wire_checksum(c.checksum),
         announce: AnnounceConfig {
             count: c.garp.count,
             repeat_after: c.garp.repeat_after,
@@ -171,5 +158,19 @@ fn engine_config(c: &InstanceConfig, primary: IpAddr) -> EngineConfig {
         // hears and is heard by that one router only): it is the only backup whenever
         // it is not master.
         only_backup: c.routers == Some(2) || c.unicast_peers.len() == 1,
+    }
+}
+
+fn wire_version(v: VrrpVersion) -> Version {
+    match v {
+        VrrpVersion::V2 => Version::V2,
+        VrrpVersion::V3 => Version::V3,
+    }
+}
+
+fn wire_checksum(c: ChecksumMode) -> V3Checksum {
+    match c {
+        ChecksumMode::Rfc5798 => V3Checksum::PseudoHeader,
+        ChecksumMode::Rfc9568 => V3Checksum::NoPseudoHeader,
     }
 }
