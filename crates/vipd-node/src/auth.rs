@@ -28,7 +28,6 @@ use sha2::Sha256;
 use vipd_wire::auth::{self as trailer, AuthError, Trailer, MAC_LEN};
 use vipd_wire::{RxError, Version};
 
-use crate::config::VrrpVersion;
 use crate::instance::Instance;
 use crate::node::Node;
 
@@ -276,10 +275,7 @@ impl Instance {
         let Some(auth) = self.cfg.auth.as_ref() else {
             return Ok(bytes);
         };
-        let version = match self.cfg.version {
-            VrrpVersion::V2 => Version::V2,
-            VrrpVersion::V3 => Version::V3,
-        };
+        let version = self.cfg.version;
         verify(
             auth,
             &mut self.replay,

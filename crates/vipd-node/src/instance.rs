@@ -4,9 +4,9 @@
 use std::net::IpAddr;
 
 use vipd_engine::{AnnounceConfig, Config as EngineConfig, Instant, ReconfigureError, Router};
-use vipd_wire::{V3Checksum, Version, MULTICAST_V4, MULTICAST_V6};
+use vipd_wire::{MULTICAST_V4, MULTICAST_V6};
 
-use crate::config::{ChecksumMode, InstanceConfig, VrrpVersion};
+use crate::config::InstanceConfig;
 use crate::io::{Addr, AdvertCopy, Family, RunId, ADDRESS_PROTOCOL};
 
 /// Why a new instance waits: nothing about its interface is known yet.
@@ -63,10 +63,6 @@ impl Instance {
         if self.cfg.unicast_peers.is_empty() {
             return vec![AdvertCopy { dst: group, bytes }];
         }
-        let (version, mode) = (
-            wire_version(self.cfg.version),
-            wire_checksum(self.cfg.checksum),
-        );
         self.cfg
             .unicast_peers
             .iter()
@@ -74,7 +70,7 @@ impl Instance {
             .map(|&dst| {
                 let mut bytes = bytes.clone();
                 // RFC 5798 §5.2.8: a checksum over the pseudo-header names the group.
-                vipd_wire::readdress(&mut bytes, version, mode, group, dst);
+                vipd_wire::readdress(&mut bytes, self.cfg.version, self.cfg.checksum, group, dst);
                 AdvertCopy { dst, bytes }
             })
             .collect()
@@ -140,14 +136,14 @@ impl Instance {
 fn engine_config(c: &InstanceConfig, primary: IpAddr) -> EngineConfig {
     EngineConfig {
         vrid: c.vrid,
-        version: wire_version(c.version),
+        version: c.version,
         priority: c.priority,
         advert_interval_cs: c.advert_interval_cs(),
         preempt: c.preempt,
         preempt_delay: c.preempt_delay,
         vips: c.vips.iter().map(|v| v.addr).collect(),
         primary,
-        checksum: wire_checksum(c.checksum),
+        checksum: c.checksum,
         announce: AnnounceConfig {
             count: c.garp.count,
             repeat_after: c.garp.repeat_after,
@@ -158,19 +154,5 @@ fn engine_config(c: &InstanceConfig, primary: IpAddr) -> EngineConfig {
         // hears and is heard by that one router only): it is the only backup whenever
         // it is not master.
         only_backup: c.routers == Some(2) || c.unicast_peers.len() == 1,
-    }
-}
-
-fn wire_version(v: VrrpVersion) -> Version {
-    match v {
-        VrrpVersion::V2 => Version::V2,
-        VrrpVersion::V3 => Version::V3,
-    }
-}
-
-fn wire_checksum(c: ChecksumMode) -> V3Checksum {
-    match c {
-        ChecksumMode::Rfc5798 => V3Checksum::PseudoHeader,
-        ChecksumMode::Rfc9568 => V3Checksum::NoPseudoHeader,
     }
 }

@@ -116,8 +116,8 @@ use error::Fault;
 pub use error::{ConfigError, Position};
 pub use fields::LOG_LEVELS;
 pub use vipd_node::config::{
-    AuthConfig, AuthKey, CheckConfig, CheckInit, CheckKind, ChecksumMode, Config, GarpConfig,
-    GroupConfig, InstanceConfig, NotifyConfig, StatusMatch, Track, Vip, VipParseError, VrrpVersion,
+    AuthConfig, AuthKey, CheckConfig, CheckInit, CheckKind, Config, GarpConfig, GroupConfig,
+    InstanceConfig, NotifyConfig, StatusMatch, Track, Vip, VipParseError,
 };
 
 /// The largest configuration file read: a real one is a few kilobytes.
