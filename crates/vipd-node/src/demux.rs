@@ -27,15 +27,12 @@ impl Node {
                 continue;
             }
             let input = match self.leaving[k].authenticate(d.src, &d.bytes) {
-                Ok(bytes) => Input::Packet {
-                    src: d.src,
-                    dst: d.dst,
-                    ttl: d.ttl,
-                    bytes,
-                },
-                Err(e) => Input::Rejected(e),
+                Ok(message) => self.leaving[k].received(d.src, d.dst, d.ttl, message),
+                Err(e) => Some(Input::Rejected(e)),
             };
-            self.feed_leaving(now, k, input);
+            if let Some(input) = input {
+                self.feed_leaving(now, k, input);
+            }
         }
         let target = self.instances.iter().position(|inst| {
             inst.cfg.vrid == vrid
@@ -71,16 +68,9 @@ impl Node {
             .as_ref()
             .is_some_and(|r| r.state() == vipd_engine::State::Master);
         self.receiving_from = Some(d.src);
-        self.feed(
-            now,
-            i,
-            Input::Packet {
-                src: d.src,
-                dst: d.dst,
-                ttl: d.ttl,
-                bytes,
-            },
-        );
+        if let Some(input) = self.instances[i].received(d.src, d.dst, d.ttl, bytes) {
+            self.feed(now, i, input);
+        }
         self.receiving_from = None;
         if self.instances.get(i).is_some_and(|x| x.cfg.auth.is_some()) {
             self.auth_accepted(now, i, d.src, bytes, was_master);

@@ -3,8 +3,10 @@
 
 use std::net::IpAddr;
 
-use vipd_engine::{AnnounceConfig, Config as EngineConfig, Instant, ReconfigureError, Router};
-use vipd_wire::{MULTICAST_V4, MULTICAST_V6};
+use vipd_engine::{
+    AnnounceConfig, Config as EngineConfig, Input, Instant, ReconfigureError, Router,
+};
+use vipd_wire::{Advert, MULTICAST_V4, MULTICAST_V6};
 
 use crate::config::InstanceConfig;
 use crate::io::{Addr, AdvertCopy, Family, RunId, ADDRESS_PROTOCOL};
@@ -74,6 +76,17 @@ impl Instance {
                 AdvertCopy { dst, bytes }
             })
             .collect()
+    }
+
+    /// What the router makes of `message` from `src` to `dst`, arrived with `ttl` (its
+    /// authentication trailer, if any, checked and cut off): decoded by the codec
+    /// against what the router expects (RFC 5798 §7.1), the advert or why it was
+    /// refused. None while no router runs.
+    pub fn received(&self, src: IpAddr, dst: IpAddr, ttl: u8, message: &[u8]) -> Option<Input> {
+        let router = self.router.as_ref()?;
+        let check = router.config().rx_check(src, dst, ttl);
+        let received = Advert::receive(message, &check);
+        Some(Input::Advert { src, received })
     }
 
     pub fn family(&self) -> Family {

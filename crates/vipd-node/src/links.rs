@@ -81,7 +81,7 @@ impl Node {
         }
     }
 
-    pub(crate) fn feed_iface(&mut self, now: Instant, name: &str, input: Input<'static>) {
+    pub(crate) fn feed_iface(&mut self, now: Instant, name: &str, input: Input) {
         for i in 0..self.instances.len() {
             if self.instances[i].cfg.interface == name {
                 self.feed(now, i, input.clone());

@@ -408,7 +408,7 @@ impl Node {
     }
 
     /// Feeds `input` to the router of run `run`, if it still runs.
-    pub(crate) fn feed_run(&mut self, now: Instant, run: RunId, input: Input<'_>) {
+    pub(crate) fn feed_run(&mut self, now: Instant, run: RunId, input: Input) {
         if let Some(i) = self
             .instances
             .iter()
@@ -419,7 +419,7 @@ impl Node {
     }
 
     /// Feeds `input` to instance `i`'s router (if running) and executes what follows.
-    pub(crate) fn feed(&mut self, now: Instant, i: usize, input: Input<'_>) {
+    pub(crate) fn feed(&mut self, now: Instant, i: usize, input: Input) {
         if let Some(r) = self.instances[i].router.as_mut() {
             r.handle(now, input);
         }
@@ -428,7 +428,7 @@ impl Node {
 
     /// Feeds `input` to leaving instance `k`'s router: only its VIP removal matters (when
     /// the handover ends); once it has ended the instance is gone.
-    pub(crate) fn feed_leaving(&mut self, now: Instant, k: usize, input: Input<'_>) {
+    pub(crate) fn feed_leaving(&mut self, now: Instant, k: usize, input: Input) {
         let Some(inst) = self.leaving.get_mut(k) else {
             return;
         };
