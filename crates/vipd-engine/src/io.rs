@@ -39,6 +39,12 @@ pub enum Input {
     Hold(bool),
     /// A deadline from `poll_timeout` has passed (calling early is harmless).
     Timeout,
+    /// Ends a planned handover under way (Shutdown, maintenance): the VIPs are removed
+    /// now (`Output::DelVips`) instead of when the new master is heard. For a driver
+    /// that cannot keep the router until the handover is over (an instance reloaded
+    /// away, or one whose VIPs a new instance takes); nothing happens when no handover
+    /// is under way.
+    EndHandover,
     /// An advert from `src` as the driver decoded it with the codec, against what this
     /// router expects (`vipd_wire::Advert::receive` with [`crate::Config::rx_check`]:
     /// RFC 5798 §7.1's TTL, version, length, checksum and VRID checks): the advert, or

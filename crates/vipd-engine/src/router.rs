@@ -566,6 +566,7 @@ impl Router {
             Input::Maintenance(on) => self.set_maintenance(now, on),
             Input::Hold(on) => self.set_hold(now, on),
             Input::Timeout => self.timeout(now),
+            Input::EndHandover => self.end_handover(),
             Input::Advert { src, received } => self.advert(now, src, received),
             Input::Rejected(e) => self.drop_packet(DropReason::Wire(e)),
             Input::LinkUp => {
@@ -905,10 +906,10 @@ impl Router {
         });
     }
 
-    /// Ends a planned handover under way: the VIPs are removed now (`DelVips`). For a
-    /// driver that cannot keep the router until the handover is over (an instance
-    /// reloaded away); nothing happens when no handover is under way.
-    pub fn end_handover(&mut self) {
+    /// Ends a planned handover under way: the VIPs are removed now (`DelVips`)
+    /// (`Input::EndHandover`, a link gone down, an unreachable kernel); nothing happens
+    /// when no handover is under way.
+    fn end_handover(&mut self) {
         if self.handover.take().is_some() {
             self.del_vips();
         }

@@ -764,6 +764,21 @@ fn shutdown_handover_ends_at_once_when_the_link_goes_down() {
 }
 
 #[test]
+fn end_handover_removes_the_vips_at_once_and_only_during_a_handover() {
+    let (mut r, _) = master(cfg(150, 100));
+    r.handle(secs(10), Input::EndHandover);
+    assert!(outs(&mut r).is_empty(), "no handover under way: nothing");
+    assert_eq!(r.state(), State::Master);
+    r.handle(secs(10), Input::Shutdown);
+    outs(&mut r);
+    assert!(r.handover().is_some());
+    r.handle(secs(11), Input::EndHandover);
+    assert_eq!(outs(&mut r), vec![Out::Del]);
+    assert_eq!(r.handover(), None);
+    assert_eq!(r.poll_timeout(), None);
+}
+
+#[test]
 fn shutdown_of_a_master_never_heard_removes_vips_at_once() {
     // Master with its VIP add not yet confirmed: nobody knows it as master.
     let mut r = master_pending(cfg(150, 100), ns(3_414_062_500));

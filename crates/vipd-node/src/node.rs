@@ -479,10 +479,7 @@ impl Node {
                 .iter()
                 .any(|v| vips.contains(&v.addr))
             {
-                if let Some(r) = self.leaving[k].router.as_mut() {
-                    r.end_handover();
-                }
-                self.feed_leaving(now, k, Input::Timeout);
+                self.feed_leaving(now, k, Input::EndHandover);
             }
         }
     }
@@ -492,7 +489,7 @@ impl Node {
     pub(crate) fn leave_now(&mut self, now: Instant, i: usize) {
         if let Some(r) = self.instances[i].router.as_mut() {
             r.handle(now, Input::Shutdown);
-            r.end_handover();
+            r.handle(now, Input::EndHandover);
         }
         self.drain(now, i);
     }
