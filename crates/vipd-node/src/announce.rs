@@ -388,7 +388,7 @@ impl Node {
             Some(&name),
             format!("{} -> {}: {reason}{detail}", from.as_str(), to.as_str()),
         );
-        self.publish_due = true;
+        self.publication.state_changed();
         self.announce_hooks(now, k, from, to, &reason);
         self.publish(
             now,

@@ -67,11 +67,9 @@ impl Node {
             .router
             .as_ref()
             .is_some_and(|r| r.state() == vipd_engine::State::Master);
-        self.receiving_from = Some(d.src);
         if let Some(input) = self.instances[i].received(d.src, d.dst, d.ttl, bytes) {
-            self.feed(now, i, input);
+            self.feed_from(now, i, input, Some(d.src));
         }
-        self.receiving_from = None;
         if self.instances.get(i).is_some_and(|x| x.cfg.auth.is_some()) {
             self.auth_accepted(now, i, d.src, bytes, was_master);
         }

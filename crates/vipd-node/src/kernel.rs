@@ -120,8 +120,7 @@ impl Node {
         self.announce_read(now, id, &reads);
         self.answer_status(now, id, &reads);
         if self.config.metrics.is_some() {
-            self.last_reads = reads;
-            self.publish_due = true;
+            self.publication.kernel_read(reads);
         }
         if self.reads.again {
             self.read_kernel(now);

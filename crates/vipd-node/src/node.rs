@@ -72,10 +72,8 @@ pub struct Node {
     pub(crate) ifaces: BTreeMap<String, Iface>,
     pub(crate) jobs: Jobs,
     pub(crate) reads: Reads,
-    /// With `metrics:`: the newest kernel read, for the published status' VIPs.
-    pub(crate) last_reads: Vec<crate::io::IfaceRead>,
-    /// With `metrics:`: the status is to be published at the end of this event.
-    pub(crate) publish_due: bool,
+    /// With `metrics:`: what the published status is made of, and whether it is due.
+    pub(crate) publication: crate::status::Publication,
     /// Status requests waiting for a kernel read that began after they arrived.
     pub(crate) status_waiting: Vec<(RequestId, crate::io::ReadId)>,
     pub(crate) stopping: Option<Stopping>,
@@ -83,9 +81,6 @@ pub struct Node {
     pub(crate) maintenance: crate::maintenance::Maintenance,
     /// Rate limits of the warnings about other routers' adverts.
     pub(crate) warnings: Warnings,
-    /// The source of the datagram being handed to a router, while it is (for the
-    /// warnings about what it was dropped for).
-    pub(crate) receiving_from: Option<IpAddr>,
     /// Health checks and their states.
     pub(crate) checks: crate::checks::Checks,
     /// Drops counted for the event stream's summaries.
@@ -153,13 +148,11 @@ impl Node {
             ifaces: BTreeMap::new(),
             jobs: Jobs::default(),
             reads: Reads::new(now),
-            last_reads: Vec::new(),
-            publish_due: false,
+            publication: Default::default(),
             status_waiting: Vec::new(),
             stopping: None,
             maintenance,
             warnings: Warnings::default(),
-            receiving_from: None,
             checks,
             drops: Default::default(),
             hooks: Default::default(),
@@ -420,10 +413,16 @@ impl Node {
 
     /// Feeds `input` to instance `i`'s router (if running) and executes what follows.
     pub(crate) fn feed(&mut self, now: Instant, i: usize, input: Input) {
+        self.feed_from(now, i, input, None);
+    }
+
+    /// [`Self::feed`] for an advert received `from` an address: what it is dropped for
+    /// names the sender.
+    pub(crate) fn feed_from(&mut self, now: Instant, i: usize, input: Input, from: Option<IpAddr>) {
         if let Some(r) = self.instances[i].router.as_mut() {
             r.handle(now, input);
         }
-        self.drain(now, i);
+        self.drain(now, i, from);
     }
 
     /// Feeds `input` to leaving instance `k`'s router: only its VIP removal matters (when
@@ -491,11 +490,12 @@ impl Node {
             r.handle(now, Input::Shutdown);
             r.handle(now, Input::EndHandover);
         }
-        self.drain(now, i);
+        self.drain(now, i, None);
     }
 
-    /// Turns everything instance `i`'s engine wants into commands.
-    pub(crate) fn drain(&mut self, now: Instant, i: usize) {
+    /// Turns everything instance `i`'s engine wants into commands; `from`: the sender of
+    /// the advert it was just handed, if that is what it was handed.
+    pub(crate) fn drain(&mut self, now: Instant, i: usize, from: Option<IpAddr>) {
         for _ in 0..DRAIN_ROUNDS {
             let Some(out) = self.instances[i]
                 .router
@@ -504,7 +504,7 @@ impl Node {
             else {
                 return;
             };
-            self.execute(now, i, out);
+            self.execute(now, i, out, from);
         }
         let name = self.instances[i].cfg.name.clone();
         self.note(
@@ -514,7 +514,7 @@ impl Node {
         );
     }
 
-    fn execute(&mut self, now: Instant, i: usize, out: Output) {
+    fn execute(&mut self, now: Instant, i: usize, out: Output, from: Option<IpAddr>) {
         let inst = &self.instances[i];
         let name = inst.cfg.name.clone();
         let interface = inst.cfg.interface.clone();
@@ -552,7 +552,7 @@ impl Node {
                     .transitions_by_reason
                     .entry(reason.as_str())
                     .or_insert(0) += 1;
-                self.publish_due = true;
+                self.publication.state_changed();
                 self.record(
                     Level::Info,
                     Some(&name),
@@ -572,7 +572,7 @@ impl Node {
                 }
                 self.notify_transition(now, i, from, to, reason);
             }
-            Output::Dropped(reason) => self.note_drop(now, i, reason),
+            Output::Dropped(reason) => self.note_drop(now, i, reason, from),
             Output::AddressMismatch { from, addresses } => {
                 self.warn_address_mismatch(now, i, from, &addresses)
             }

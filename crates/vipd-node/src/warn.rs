@@ -145,7 +145,14 @@ impl Node {
     /// means another router of the VRID is configured differently — as a warning, at
     /// once the first time and then at most once per [`WARN_EVERY`] for each reason
     /// (debug in between).
-    pub(crate) fn note_drop(&mut self, now: Instant, i: usize, reason: DropReason) {
+    /// `from`: the advert's sender, where the drop is of a received advert.
+    pub(crate) fn note_drop(
+        &mut self,
+        now: Instant,
+        i: usize,
+        reason: DropReason,
+        from: Option<IpAddr>,
+    ) {
         self.count_drop(now, i, &reason);
         let name = self.instances[i].cfg.name.clone();
         let held_back = if is_mismatch(&reason) {
@@ -157,9 +164,7 @@ impl Node {
             self.record(Level::Debug, Some(&name), What::Dropped(reason));
             return;
         };
-        let from = self
-            .receiving_from
-            .map_or_else(String::new, |a| format!(" from {a}"));
+        let from = from.map_or_else(String::new, |a| format!(" from {a}"));
         let detail = format!(
             "advert{from} dropped ({}): {reason}; another router of VRID {} is configured \
              differently",
