@@ -139,7 +139,7 @@ impl Node {
             return;
         };
         let inst = &mut self.instances[i];
-        let Some(mdi) = inst.router.as_ref().map(|r| r.master_down_interval()) else {
+        let Some(mdi) = inst.router().map(|r| r.master_down_interval()) else {
             return;
         };
         let Some(f) = inst.auth_watch.dropped(now, src, e.kind(), mdi) else {
@@ -182,7 +182,7 @@ impl Node {
         self.auth.accepted();
         let inst = &mut self.instances[i];
         inst.auth_watch.accepted(src);
-        let Some(r) = inst.router.as_ref() else {
+        let Some(r) = inst.router() else {
             return;
         };
         // Still master after it: the sender ranks below us (priority 0 is one leaving).

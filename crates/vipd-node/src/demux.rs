@@ -64,8 +64,7 @@ impl Node {
             }
         };
         let was_master = self.instances[i]
-            .router
-            .as_ref()
+            .router()
             .is_some_and(|r| r.state() == vipd_engine::State::Master);
         if let Some(input) = self.instances[i].received(d.src, d.dst, d.ttl, bytes) {
             self.feed_from(now, i, input, Some(d.src));
@@ -79,7 +78,7 @@ impl Node {
     /// counted, whatever it says (fail closed).
     fn not_a_peer(&mut self, i: usize, src: std::net::IpAddr) {
         let inst = &mut self.instances[i];
-        if inst.router.is_none() {
+        if inst.router().is_none() {
             return;
         }
         inst.not_a_peer += 1;

@@ -74,7 +74,7 @@ impl Node {
         let Some(inst) = self.instances.iter().find(|i| i.cfg.name == name) else {
             return Member::Waiting("not running");
         };
-        let Some(r) = inst.router.as_ref() else {
+        let Some(r) = inst.router() else {
             return Member::Waiting("not started");
         };
         match r.state() {
@@ -106,7 +106,7 @@ impl Node {
             let mut changed = false;
             for i in 0..self.instances.len() {
                 let hold = !self.released(i);
-                let Some(r) = self.instances[i].router.as_ref() else {
+                let Some(r) = self.instances[i].router() else {
                     continue;
                 };
                 if r.held() == hold {

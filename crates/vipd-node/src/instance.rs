@@ -14,12 +14,22 @@ use crate::io::{Addr, AdvertCopy, Family, RunId, ADDRESS_PROTOCOL};
 /// Why a new instance waits: nothing about its interface is known yet.
 pub(crate) const NOT_SET_UP: &str = "interface not set up yet";
 
+/// Where an instance is in its life.
+#[derive(Debug)]
+pub enum Phase {
+    /// No router: the interface, its address or its sockets are not ready (why, for
+    /// status).
+    Waiting(String),
+    /// The router runs.
+    Running(Router),
+    /// Reloaded away or restarted, the router hands its VIPs over (make-before-break):
+    /// it hears adverts and times out until the handover ends.
+    Leaving(Router),
+}
+
 pub struct Instance {
     pub cfg: InstanceConfig,
-    /// None until the interface exists and has an address to send adverts from.
-    pub router: Option<Router>,
-    /// Why the router does not exist yet, for status.
-    pub waiting: Option<String>,
+    pub phase: Phase,
     /// Which run the router is: answers for an earlier run (a send result, a VIP job)
     /// find no router and change nothing.
     pub run: RunId,
@@ -38,14 +48,62 @@ impl Instance {
     pub fn new(cfg: InstanceConfig) -> Instance {
         Instance {
             cfg,
-            router: None,
-            waiting: Some(NOT_SET_UP.into()),
+            phase: Phase::Waiting(NOT_SET_UP.into()),
             run: RunId(0),
             not_a_peer: 0,
             replay: crate::auth::Replay::default(),
             auth_watch: Default::default(),
             transitions_by_reason: Default::default(),
         }
+    }
+
+    /// The router, running or leaving.
+    pub fn router(&self) -> Option<&Router> {
+        match &self.phase {
+            Phase::Running(r) | Phase::Leaving(r) => Some(r),
+            Phase::Waiting(_) => None,
+        }
+    }
+
+    pub fn router_mut(&mut self) -> Option<&mut Router> {
+        match &mut self.phase {
+            Phase::Running(r) | Phase::Leaving(r) => Some(r),
+            Phase::Waiting(_) => None,
+        }
+    }
+
+    /// Why no router runs, while none does.
+    pub fn waiting(&self) -> Option<&str> {
+        match &self.phase {
+            Phase::Waiting(why) => Some(why),
+            Phase::Running(_) | Phase::Leaving(_) => None,
+        }
+    }
+
+    /// The router goes (dropped, whatever it was doing); the instance waits, `why`.
+    pub fn wait(&mut self, why: impl Into<String>) {
+        self.phase = Phase::Waiting(why.into());
+    }
+
+    /// A waiting instance now waits for another reason: whether the reason changed (a
+    /// router, running or leaving, stays).
+    pub fn wait_for(&mut self, why: &str) -> bool {
+        match &mut self.phase {
+            Phase::Waiting(old) if old != why => {
+                why.clone_into(old);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// A running router leaves: it keeps handing over until its handover ends.
+    pub fn leave(&mut self) {
+        let phase = std::mem::replace(&mut self.phase, Phase::Waiting(String::new()));
+        self.phase = match phase {
+            Phase::Running(r) => Phase::Leaving(r),
+            other => other,
+        };
     }
 
     /// Whether an advert from `src` may reach the router: from anyone for a multicast
@@ -83,7 +141,7 @@ impl Instance {
     /// against what the router expects (RFC 5798 §7.1), the advert or why it was
     /// refused. None while no router runs.
     pub fn received(&self, src: IpAddr, dst: IpAddr, ttl: u8, message: &[u8]) -> Option<Input> {
-        let router = self.router.as_ref()?;
+        let router = self.router()?;
         let check = router.config().rx_check(src, dst, ttl);
         let received = Advert::receive(message, &check);
         Some(Input::Advert { src, received })
@@ -132,7 +190,7 @@ impl Instance {
         now: Instant,
         cfg: &InstanceConfig,
     ) -> Result<(), ReconfigureError> {
-        if let Some(r) = self.router.as_mut() {
+        if let Some(r) = self.router_mut() {
             let primary = r.config().primary;
             r.reconfigure(now, engine_config(cfg, primary))?;
         }

@@ -129,7 +129,7 @@ impl Node {
             let live = job.owner.is_some_and(|o| {
                 self.instances
                     .iter()
-                    .any(|i| i.router.is_some() && i.run == o.run)
+                    .any(|i| i.router().is_some() && i.run == o.run)
             });
             let then = match (job.add, live) {
                 _ if job.local => "the next start removes what is left",
@@ -186,9 +186,7 @@ impl Node {
             || self.instances.iter().any(|i| {
                 i.cfg.interface == interface
                     && i.cfg.vips.contains(vip)
-                    && i.router
-                        .as_ref()
-                        .is_some_and(|r| r.state() == State::Master)
+                    && i.router().is_some_and(|r| r.state() == State::Master)
             })
     }
 }

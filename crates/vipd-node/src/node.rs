@@ -236,7 +236,7 @@ impl Node {
             .instances
             .iter()
             .chain(&self.leaving)
-            .filter_map(|i| i.router.as_ref().and_then(|r| r.poll_timeout()));
+            .filter_map(|i| i.router().and_then(|r| r.poll_timeout()));
         let own = [
             self.stop_deadlines()[0],
             self.stop_deadlines()[1],
@@ -280,21 +280,20 @@ impl Node {
     pub fn leaving(&self) -> impl Iterator<Item = (&str, &vipd_engine::Router)> {
         self.leaving
             .iter()
-            .filter_map(|i| i.router.as_ref().map(|r| (i.cfg.name.as_str(), r)))
+            .filter_map(|i| i.router().map(|r| (i.cfg.name.as_str(), r)))
     }
 
     /// Each instance's name, state and router (if running), for tests and tools.
     pub fn instances(&self) -> impl Iterator<Item = (&str, Option<&vipd_engine::Router>)> {
         self.instances
             .iter()
-            .map(|i| (i.cfg.name.as_str(), i.router.as_ref()))
+            .map(|i| (i.cfg.name.as_str(), i.router()))
     }
 
     fn on_timeout(&mut self, now: Instant) {
         for i in 0..self.instances.len() {
             let due = self.instances[i]
-                .router
-                .as_ref()
+                .router()
                 .and_then(|r| r.poll_timeout())
                 .is_some_and(|t| t <= now);
             if due {
@@ -303,8 +302,7 @@ impl Node {
         }
         for k in (0..self.leaving.len()).rev() {
             let due = self.leaving[k]
-                .router
-                .as_ref()
+                .router()
                 .and_then(|r| r.poll_timeout())
                 .is_some_and(|t| t <= now);
             if due {
@@ -380,7 +378,7 @@ impl Node {
             self.instances
                 .iter()
                 .find(|i| i.cfg.name == name)
-                .and_then(|i| i.router.as_ref())
+                .and_then(|i| i.router())
                 .map(|r| r.effective_priority())
         });
         self.push(Command::Record(Record {
@@ -405,7 +403,7 @@ impl Node {
         if let Some(i) = self
             .instances
             .iter()
-            .position(|x| x.router.is_some() && x.run == run)
+            .position(|x| x.router().is_some() && x.run == run)
         {
             self.feed(now, i, input);
         }
@@ -419,7 +417,7 @@ impl Node {
     /// [`Self::feed`] for an advert received `from` an address: what it is dropped for
     /// names the sender.
     pub(crate) fn feed_from(&mut self, now: Instant, i: usize, input: Input, from: Option<IpAddr>) {
-        if let Some(r) = self.instances[i].router.as_mut() {
+        if let Some(r) = self.instances[i].router_mut() {
             r.handle(now, input);
         }
         self.drain(now, i, from);
@@ -431,7 +429,7 @@ impl Node {
         let Some(inst) = self.leaving.get_mut(k) else {
             return;
         };
-        let Some(r) = inst.router.as_mut() else {
+        let Some(r) = inst.router_mut() else {
             self.leaving.remove(k);
             return;
         };
@@ -486,7 +484,7 @@ impl Node {
     /// Instance `i`'s router leaves (priority 0 if it was master) and removes its VIPs
     /// at once, without the make-before-break wait: for a router about to be dropped.
     pub(crate) fn leave_now(&mut self, now: Instant, i: usize) {
-        if let Some(r) = self.instances[i].router.as_mut() {
+        if let Some(r) = self.instances[i].router_mut() {
             r.handle(now, Input::Shutdown);
             r.handle(now, Input::EndHandover);
         }
@@ -497,11 +495,7 @@ impl Node {
     /// the advert it was just handed, if that is what it was handed.
     pub(crate) fn drain(&mut self, now: Instant, i: usize, from: Option<IpAddr>) {
         for _ in 0..DRAIN_ROUNDS {
-            let Some(out) = self.instances[i]
-                .router
-                .as_mut()
-                .and_then(|r| r.poll_output())
-            else {
+            let Some(out) = self.instances[i].router_mut().and_then(|r| r.poll_output()) else {
                 return;
             };
             self.execute(now, i, out, from);
@@ -522,7 +516,7 @@ impl Node {
         let run = inst.run;
         match out {
             Output::SendAdvert { bytes, .. } => {
-                let Some(src) = inst.router.as_ref().map(|r| r.config().primary) else {
+                let Some(src) = inst.router().map(|r| r.config().primary) else {
                     return;
                 };
                 // One copy per destination (a unicast peer's has its own VRRPv3
@@ -547,7 +541,7 @@ impl Node {
             Output::DelVips { id } => self.vip_job(now, i, id, false),
             Output::Announce { count } => self.announce(i, count),
             Output::StateChanged { from, to, reason } => {
-                let priority = inst.router.as_ref().map_or(0, |r| r.effective_priority());
+                let priority = inst.router().map_or(0, |r| r.effective_priority());
                 *self.instances[i]
                     .transitions_by_reason
                     .entry(reason.as_str())

@@ -424,15 +424,14 @@ impl Node {
             to,
             reason,
             priority: inst
-                .router
-                .as_ref()
+                .router()
                 .map_or(inst.cfg.priority, |r| r.status().effective_priority),
             vips: inst.cfg.vips.clone(),
             members: Vec::new(),
             // Left Master keeping its VIPs for the new master (stop, maintenance, a
             // failed check with two routers): the handover began with this transition.
             handover: from == State::Master
-                && inst.router.as_ref().is_some_and(|r| r.handover().is_some()),
+                && inst.router().is_some_and(|r| r.handover().is_some()),
         };
         let runs = runs(&owner, cfg, state, &t);
         self.queue_hooks(now, owner, runs, state == HookState::Stop);

@@ -89,14 +89,14 @@ impl Node {
     fn set_up(&self) -> bool {
         self.instances
             .iter()
-            .all(|i| i.router.is_some() || i.waiting.as_deref().is_some_and(|w| !setting_up(w)))
+            .all(|i| i.router().is_some() || i.waiting().is_some_and(|w| !setting_up(w)))
     }
 
     fn status_digest(&self) -> u64 {
         let mut h = std::collections::hash_map::DefaultHasher::new();
         for inst in &self.instances {
-            inst.router.as_ref().map(|r| r.state()).hash(&mut h);
-            inst.waiting.hash(&mut h);
+            inst.router().map(|r| r.state()).hash(&mut h);
+            inst.waiting().hash(&mut h);
             self.maintenance.contains(&inst.cfg.name).hash(&mut h);
         }
         for st in self.checks.states.values() {
@@ -112,7 +112,7 @@ impl Node {
             if n > 0 {
                 line.push_str(", ");
             }
-            let state = match inst.router.as_ref().map(|r| r.state()) {
+            let state = match inst.router().map(|r| r.state()) {
                 Some(State::Initialize) | None => "waiting",
                 Some(State::Backup) => "backup",
                 Some(State::Master) => "master",

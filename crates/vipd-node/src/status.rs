@@ -94,7 +94,7 @@ impl Node {
                     vrid: c.vrid,
                     version: c.version.number(),
                     state: State::Initialize,
-                    reason: inst.waiting.clone().unwrap_or_default(),
+                    reason: inst.waiting().unwrap_or_default().to_string(),
                     priority_configured: c.priority,
                     priority_effective: c.priority,
                     local_address: None,
@@ -127,8 +127,8 @@ impl Node {
                     group: self.group_view(&c.name).map(|g| GroupMembership {
                         notify: self.group_notify_status(&g.name),
                         name: g.name,
-                        held: inst.router.as_ref().is_some_and(|r| r.held()),
-                        ready: inst.router.as_ref().is_some_and(|r| r.ready()),
+                        held: inst.router().is_some_and(|r| r.held()),
+                        ready: inst.router().is_some_and(|r| r.ready()),
                         waiting_for: g
                             .waiting_for
                             .into_iter()
@@ -139,7 +139,7 @@ impl Node {
                             .collect(),
                     }),
                 };
-                let Some(r) = inst.router.as_ref() else {
+                let Some(r) = inst.router() else {
                     return base;
                 };
                 let s = r.status();

@@ -229,7 +229,7 @@ impl Node {
         self.instances
             .iter()
             .chain(&self.leaving)
-            .any(|i| i.router.as_ref().is_some_and(|r| r.handover().is_some()))
+            .any(|i| i.router().is_some_and(|r| r.handover().is_some()))
     }
 
     /// Whether the node has asked to exit.

@@ -145,7 +145,7 @@ impl Node {
             .iter()
             .filter(|i| named.is_empty() || named.contains(&i.cfg.name))
             .map(|i| {
-                let (state, priority) = match i.router.as_ref() {
+                let (state, priority) = match i.router() {
                     Some(r) => (crate::status::api_state(r.state()), r.effective_priority()),
                     None => (vipd_api::State::Initialize, i.cfg.priority),
                 };
