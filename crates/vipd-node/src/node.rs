@@ -566,11 +566,24 @@ impl Node {
                 }
                 self.notify_transition(now, i, from, to, reason);
             }
-            Output::Dropped(reason) => self.note_drop(now, i, reason, from),
-            Output::AddressMismatch { from, addresses } => {
-                self.warn_address_mismatch(now, i, from, &addresses)
+            Output::Dropped(reason) => {
+                self.count_drop(now, i, &reason);
+                let cfg = &self.instances[i].cfg;
+                let (level, what) = self.warnings.dropped(now, cfg, reason, from);
+                self.record(level, Some(&name), what);
             }
-            Output::OtherChecksumForm { from, form } => self.warn_checksum_form(now, i, from, form),
+            Output::AddressMismatch { from, addresses } => {
+                let cfg = &self.instances[i].cfg;
+                if let Some(what) = self.warnings.address_mismatch(now, cfg, from, &addresses) {
+                    self.record(Level::Warn, Some(&name), what);
+                }
+            }
+            Output::OtherChecksumForm { from, form } => {
+                let cfg = &self.instances[i].cfg;
+                if let Some(what) = self.warnings.checksum_form(now, cfg, from, form) {
+                    self.record(Level::Warn, Some(&name), what);
+                }
+            }
             Output::NewMasterHeard { from, after } => {
                 let name = self.instances[i].cfg.name.clone();
                 self.record(
