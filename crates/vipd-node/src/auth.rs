@@ -38,10 +38,7 @@ pub const MIN_KEY_BYTES: usize = 16;
 /// The longest key accepted, in bytes: HMAC-SHA256 hashes longer keys down to 32 bytes
 /// anyway.
 pub const MAX_KEY_BYTES: usize = 64;
-/// Sources whose last sequence number an instance remembers; when a new one comes, the
-/// one heard from least recently is forgotten. A VRRP group has a handful of routers,
-/// and only adverts whose MAC holds are remembered.
-pub const MAX_SOURCES: usize = 64;
+pub use crate::auth_watch::MAX_SOURCES;
 
 /// A secret key. Its `Debug` shows `<redacted>`, so a configuration can be printed.
 #[derive(Clone)]

@@ -59,7 +59,12 @@ impl Node {
         let bytes = match self.instances[i].authenticate(d.src, &d.bytes) {
             Ok(message) => message,
             Err(e) => {
-                self.auth_dropped(now, i, d.src, &e);
+                let inst = &mut self.instances[i];
+                let mdi = inst.router().map(|r| r.master_down_interval());
+                if let Some(warning) = inst.auth_watch.refused(now, d.src, &e, mdi) {
+                    let name = inst.cfg.name.clone();
+                    self.note(Level::Warn, Some(&name), warning);
+                }
                 return self.feed(now, i, Input::Rejected(e));
             }
         };
@@ -70,7 +75,22 @@ impl Node {
             self.feed_from(now, i, input, Some(d.src));
         }
         if self.instances.get(i).is_some_and(|x| x.cfg.auth.is_some()) {
-            self.auth_accepted(now, i, d.src, bytes, was_master);
+            self.auth.accepted();
+            let inst = &mut self.instances[i];
+            // The sender's priority matters only to a master (see `AuthWatch::heard`).
+            let priority = was_master
+                .then(|| vipd_wire::Advert::parse(bytes, inst.cfg.is_ipv6()).ok())
+                .flatten()
+                .map(|a| a.priority);
+            let router = inst.router().map(|r| (r.state(), r.master_down_interval()));
+            let heard = inst
+                .auth_watch
+                .heard(now, d.src, priority, was_master, router);
+            if let Some(mdi) = heard {
+                let name = inst.cfg.name.clone();
+                let warning = crate::auth_watch::outranked_warning(d.src, mdi, self.auth.jump());
+                self.note(Level::Warn, Some(&name), warning);
+            }
         }
     }
 
