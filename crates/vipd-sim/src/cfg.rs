@@ -59,7 +59,7 @@ pub mod node {
     use vipd_node::config::{Config, GarpConfig, InstanceConfig, Vip};
     use vipd_wire::{V3Checksum, Version};
 
-    /// The admin group of every simulated node's configuration (`admin_group`).
+    /// The admin group of every simulated node's configuration (`operator_group`).
     pub const ADMIN_GID: u32 = 900;
 
     /// One instance `name` on eth0: VRID `vrid`, `priority`, adverts every
