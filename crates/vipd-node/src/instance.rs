@@ -6,7 +6,7 @@ use std::net::IpAddr;
 use vipd_engine::{
     AnnounceConfig, Config as EngineConfig, Input, Instant, ReconfigureError, Router,
 };
-use vipd_wire::{Advert, MULTICAST_V4, MULTICAST_V6};
+use vipd_wire::{Advert, RxError, MULTICAST_V4, MULTICAST_V6};
 
 use crate::config::InstanceConfig;
 use crate::io::{Addr, AdvertCopy, Family, RunId, ADDRESS_PROTOCOL};
@@ -134,6 +134,27 @@ impl Instance {
                 AdvertCopy { dst, bytes }
             })
             .collect()
+    }
+
+    /// The VRRP message of a datagram from `src` for this instance: all of `bytes`
+    /// without `auth`; with it, the message once its trailer holds.
+    pub(crate) fn authenticate<'b>(
+        &mut self,
+        src: IpAddr,
+        bytes: &'b [u8],
+    ) -> Result<&'b [u8], RxError> {
+        let Some(auth) = self.cfg.auth.as_ref() else {
+            return Ok(bytes);
+        };
+        let version = self.cfg.version;
+        crate::auth::verify(
+            auth,
+            &mut self.replay,
+            src,
+            bytes,
+            version,
+            self.cfg.is_ipv6(),
+        )
     }
 
     /// What the router makes of `message` from `src` to `dst`, arrived with `ttl` (its

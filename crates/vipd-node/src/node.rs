@@ -605,6 +605,19 @@ impl Node {
         }
     }
 
+    /// Instance `i`'s advert as it goes out: signed from `src` with the next sequence
+    /// number if the instance has `auth`, as the engine wrote it otherwise.
+    pub(crate) fn signed(&mut self, i: usize, src: IpAddr, message: Vec<u8>) -> Vec<u8> {
+        if self.instances[i].cfg.auth.is_none() {
+            return message;
+        }
+        let seq = self.auth.take();
+        match self.instances[i].cfg.auth.as_ref() {
+            Some(auth) => crate::auth::sign(&auth.key, src, message, seq),
+            None => message,
+        }
+    }
+
     /// `count` gratuitous ARPs / unsolicited NAs for each of instance `i`'s VIPs.
     fn announce(&mut self, i: usize, count: u32) {
         let inst = &self.instances[i];
