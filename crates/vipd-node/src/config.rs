@@ -6,12 +6,12 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-pub use crate::announce::AnnounceConfig;
+pub use crate::announce_config::AnnounceConfig;
 pub use crate::auth::{AuthConfig, AuthKey, KeyError};
 pub use crate::check_config::{
     CheckConfig, CheckInit, CheckKind, HostPort, HttpCheck, ProcessMatch, StatusMatch, Track,
 };
-pub use crate::notify::NotifyConfig;
+pub use crate::notify_config::NotifyConfig;
 pub use crate::vip::{Vip, VipParseError};
 use vipd_engine::{V3Checksum, Version};
 
@@ -63,7 +63,7 @@ pub struct GroupConfig {
     /// Instance names, at least two, each in no other group.
     pub instances: Vec<String>,
     /// Hooks run on the group's own transitions ([`crate::group_notify`]).
-    pub notify: crate::notify::NotifyConfig,
+    pub notify: NotifyConfig,
 }
 
 /// The HTTP endpoint serving `/metrics` and `/status`.

@@ -12,6 +12,7 @@
 //! back as an event carrying it.
 
 pub mod announce;
+mod announce_config;
 pub mod auth;
 pub mod auth_state;
 pub mod auth_watch;
@@ -29,6 +30,7 @@ mod links;
 pub mod maintenance;
 mod node;
 pub mod notify;
+mod notify_config;
 mod reload;
 pub mod service;
 mod setup;
