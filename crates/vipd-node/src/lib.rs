@@ -28,6 +28,7 @@ mod jobs;
 mod kernel;
 mod links;
 pub mod maintenance;
+mod maintenance_state;
 mod node;
 pub mod notify;
 mod notify_config;

@@ -22,7 +22,6 @@
 //!   the hook and sets only [`env`]'s list (see the README's "Notify hooks").
 
 use std::collections::{BTreeMap, VecDeque};
-use std::fmt;
 use std::time::Duration;
 
 use vipd_engine::{Instant, Reason, State};
@@ -30,7 +29,7 @@ use vipd_engine::{Instant, Reason, State};
 use crate::config::Vip;
 use crate::io::{Command, HookResult, HookRunId, Level};
 use crate::node::Node;
-pub use crate::notify_config::{HookState, NotifyConfig, DEFAULT_TIMEOUT};
+pub use crate::notify_config::{HookOwner, HookState, NotifyConfig, DEFAULT_TIMEOUT};
 
 /// Transitions that may wait per owner besides the one under way.
 pub const MAX_PENDING: usize = 8;
@@ -42,56 +41,6 @@ pub const ANSWER_GRACE: Duration = Duration::from_secs(5);
 
 /// The only `PATH` a hook sees.
 pub const HOOK_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-
-/// Whose hooks: runs of one owner go one at a time, in order.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum HookOwner {
-    Instance(String),
-    /// A sync group, by name: its own queue, apart from its members'.
-    Group(String),
-}
-
-impl HookOwner {
-    pub fn name(&self) -> &str {
-        match self {
-            HookOwner::Instance(n) | HookOwner::Group(n) => n,
-        }
-    }
-
-    /// keepalived's TYPE argument.
-    pub fn keepalived_type(&self) -> &'static str {
-        match self {
-            HookOwner::Instance(_) => "INSTANCE",
-            HookOwner::Group(_) => "GROUP",
-        }
-    }
-
-    /// The instance the owner's log lines are about (none for a group: its name is in
-    /// the text).
-    fn instance(&self) -> Option<&str> {
-        match self {
-            HookOwner::Instance(n) => Some(n),
-            HookOwner::Group(_) => None,
-        }
-    }
-
-    /// What a log line about the owner starts with (an instance's name is its field).
-    fn prefix(&self) -> String {
-        match self {
-            HookOwner::Instance(_) => String::new(),
-            HookOwner::Group(n) => format!("sync group {n}: "),
-        }
-    }
-}
-
-impl fmt::Display for HookOwner {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            HookOwner::Instance(n) => write!(f, "instance {n}"),
-            HookOwner::Group(n) => write!(f, "sync group {n}"),
-        }
-    }
-}
 
 /// A transition as the hooks are told about it.
 #[derive(Debug, Clone, PartialEq, Eq)]

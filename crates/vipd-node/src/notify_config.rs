@@ -1,6 +1,7 @@
 //! What notify hooks are configured to run (`notify:` of an instance or a sync group),
 //! and the states that run them; running them is [`crate::notify`]'s.
 
+use std::fmt;
 use std::time::Duration;
 
 use vipd_engine::State;
@@ -95,6 +96,56 @@ impl HookState {
             HookState::Backup => "BACKUP",
             HookState::Fault => "FAULT",
             HookState::Stop => "STOP",
+        }
+    }
+}
+
+/// Whose hooks: runs of one owner go one at a time, in order.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum HookOwner {
+    Instance(String),
+    /// A sync group, by name: its own queue, apart from its members'.
+    Group(String),
+}
+
+impl HookOwner {
+    pub fn name(&self) -> &str {
+        match self {
+            HookOwner::Instance(n) | HookOwner::Group(n) => n,
+        }
+    }
+
+    /// keepalived's TYPE argument.
+    pub fn keepalived_type(&self) -> &'static str {
+        match self {
+            HookOwner::Instance(_) => "INSTANCE",
+            HookOwner::Group(_) => "GROUP",
+        }
+    }
+
+    /// The instance the owner's log lines are about (none for a group: its name is in
+    /// the text).
+    pub(crate) fn instance(&self) -> Option<&str> {
+        match self {
+            HookOwner::Instance(n) => Some(n),
+            HookOwner::Group(_) => None,
+        }
+    }
+
+    /// What a log line about the owner starts with (an instance's name is its field).
+    pub(crate) fn prefix(&self) -> String {
+        match self {
+            HookOwner::Instance(_) => String::new(),
+            HookOwner::Group(n) => format!("sync group {n}: "),
+        }
+    }
+}
+
+impl fmt::Display for HookOwner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            HookOwner::Instance(n) => write!(f, "instance {n}"),
+            HookOwner::Group(n) => write!(f, "sync group {n}"),
         }
     }
 }

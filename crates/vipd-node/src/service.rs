@@ -10,20 +10,9 @@ use std::hash::{Hash, Hasher};
 
 use vipd_engine::State;
 
+pub use crate::io::ServiceNote;
 use crate::io::{Command, Event};
 use crate::node::Node;
-
-/// One thing for the service manager.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ServiceNote {
-    /// Set up: every instance runs or says why it waits (`READY=1`); again once a
-    /// reload was applied or refused (the shell says `RELOADING=1` when it begins).
-    Ready,
-    /// Leaving (`STOPPING=1`).
-    Stopping,
-    /// The status line (`STATUS=`), whenever it changes.
-    Status(String),
-}
 
 /// What the node has told so far.
 #[derive(Debug, Default)]
