@@ -1,15 +1,17 @@
 //! One configured VRRP instance as the node runs it: its configuration, the engine once
 //! the interface, its address and its sockets are ready, and how its VIPs are labelled.
 
-use std::net::IpAddr;
+use std::collections::VecDeque;
+use std::net::{IpAddr, Ipv6Addr};
 
 use vipd_engine::{
     AnnounceConfig, Config as EngineConfig, Input, Instant, ReconfigureError, Router,
 };
 use vipd_wire::{Advert, RxError, MULTICAST_V4, MULTICAST_V6};
 
+use crate::auth_state::AuthKeeper;
 use crate::config::InstanceConfig;
-use crate::io::{Addr, AdvertCopy, Family, RunId, ADDRESS_PROTOCOL};
+use crate::io::{Addr, AdvertCopy, Command, Family, RunId, ADDRESS_PROTOCOL};
 
 /// Why a new instance waits: nothing about its interface is known yet.
 pub(crate) const NOT_SET_UP: &str = "interface not set up yet";
@@ -134,6 +136,67 @@ impl Instance {
                 AdvertCopy { dst, bytes }
             })
             .collect()
+    }
+
+    /// `Output::SendAdvert`: the advert the engine wrote goes out as one copy per
+    /// destination (a unicast peer's has its own VRRPv3 checksum), each signed as it
+    /// goes out with the next sequence number of `seqs` if the instance has `auth` (the
+    /// MAC covers the checksum); the command goes to the node's outbox, `out`.
+    pub(crate) fn send_advert(
+        &self,
+        bytes: Vec<u8>,
+        seqs: &mut AuthKeeper,
+        out: &mut VecDeque<Command>,
+    ) {
+        let Some(src) = self.router().map(|r| r.config().primary) else {
+            return;
+        };
+        let to = self
+            .copies(src, bytes)
+            .into_iter()
+            .map(|c| AdvertCopy {
+                dst: c.dst,
+                bytes: match self.cfg.auth.as_ref() {
+                    Some(auth) => crate::auth::sign(&auth.key, src, c.bytes, seqs.take()),
+                    None => c.bytes,
+                },
+            })
+            .collect();
+        out.push_back(Command::SendAdvert {
+            run: self.run,
+            interface: self.cfg.interface.clone(),
+            family: self.family(),
+            src,
+            to,
+        });
+    }
+
+    /// `Output::Announce`: `count` gratuitous ARPs / unsolicited NAs for each VIP, from
+    /// the interface's `mac` (and, for IPv6, from `src6`: without it, none), to the
+    /// node's outbox, `out`.
+    pub(crate) fn announce(
+        &self,
+        count: u32,
+        mac: [u8; 6],
+        src6: Option<Ipv6Addr>,
+        out: &mut VecDeque<Command>,
+    ) {
+        let mut frames = Vec::new();
+        for vip in &self.cfg.vips {
+            let frame = match (vip.addr, src6) {
+                (IpAddr::V4(a), _) => vipd_wire::announce::gratuitous_arp(mac, a),
+                (IpAddr::V6(a), Some(src)) => vipd_wire::announce::unsolicited_na(mac, src, a),
+                (IpAddr::V6(_), None) => continue,
+            };
+            for _ in 0..count {
+                frames.push(frame.clone());
+            }
+        }
+        out.push_back(Command::Announce {
+            interface: self.cfg.interface.clone(),
+            instance: self.cfg.name.clone(),
+            frames,
+        });
     }
 
     /// The VRRP message of a datagram from `src` for this instance: all of `bytes`

@@ -15,7 +15,7 @@ use vipd_engine::{Input, Instant, Output, VipJobId};
 
 use crate::config::Config;
 use crate::instance::Instance;
-use crate::io::{AdvertCopy, Command, Event, Family, Level, Link, Record, RequestId, RunId, What};
+use crate::io::{Command, Event, Family, Level, Link, Record, RequestId, RunId, What};
 use crate::jobs::Jobs;
 use crate::kernel::Reads;
 use crate::stop::Stopping;
@@ -511,35 +511,18 @@ impl Node {
     fn execute(&mut self, now: Instant, i: usize, out: Output, from: Option<IpAddr>) {
         let inst = &self.instances[i];
         let name = inst.cfg.name.clone();
-        let interface = inst.cfg.interface.clone();
-        let family = inst.family();
-        let run = inst.run;
         match out {
             Output::SendAdvert { bytes, .. } => {
-                let Some(src) = inst.router().map(|r| r.config().primary) else {
-                    return;
-                };
-                // One copy per destination (a unicast peer's has its own VRRPv3
-                // checksum), each signed as it goes out: the MAC covers the checksum.
-                let copies = self.instances[i].copies(src, bytes);
-                let to = copies
-                    .into_iter()
-                    .map(|c| AdvertCopy {
-                        dst: c.dst,
-                        bytes: self.signed(i, src, c.bytes),
-                    })
-                    .collect();
-                self.push(Command::SendAdvert {
-                    run,
-                    interface,
-                    family,
-                    src,
-                    to,
-                });
+                inst.send_advert(bytes, &mut self.auth, &mut self.commands);
             }
             Output::AddVips { id } => self.vip_job(now, i, id, true),
             Output::DelVips { id } => self.vip_job(now, i, id, false),
-            Output::Announce { count } => self.announce(i, count),
+            Output::Announce { count } => {
+                if let Some(iface) = self.ifaces.get(&inst.cfg.interface) {
+                    let src6 = self.v6_source(&inst.cfg.interface);
+                    inst.announce(count, iface.link.mac, src6, &mut self.commands);
+                }
+            }
             Output::StateChanged { from, to, reason } => {
                 let priority = inst.router().map_or(0, |r| r.effective_priority());
                 *self.instances[i]
@@ -603,46 +586,6 @@ impl Node {
                 self.publish(now, event);
             }
         }
-    }
-
-    /// Instance `i`'s advert as it goes out: signed from `src` with the next sequence
-    /// number if the instance has `auth`, as the engine wrote it otherwise.
-    pub(crate) fn signed(&mut self, i: usize, src: IpAddr, message: Vec<u8>) -> Vec<u8> {
-        if self.instances[i].cfg.auth.is_none() {
-            return message;
-        }
-        let seq = self.auth.take();
-        match self.instances[i].cfg.auth.as_ref() {
-            Some(auth) => crate::auth::sign(&auth.key, src, message, seq),
-            None => message,
-        }
-    }
-
-    /// `count` gratuitous ARPs / unsolicited NAs for each of instance `i`'s VIPs.
-    fn announce(&mut self, i: usize, count: u32) {
-        let inst = &self.instances[i];
-        let Some(iface) = self.ifaces.get(&inst.cfg.interface) else {
-            return;
-        };
-        let mac = iface.link.mac;
-        let src6 = self.v6_source(&inst.cfg.interface);
-        let mut frames = Vec::new();
-        for vip in &inst.cfg.vips {
-            let frame = match (vip.addr, src6) {
-                (IpAddr::V4(a), _) => vipd_wire::announce::gratuitous_arp(mac, a),
-                (IpAddr::V6(a), Some(src)) => vipd_wire::announce::unsolicited_na(mac, src, a),
-                (IpAddr::V6(_), None) => continue,
-            };
-            for _ in 0..count {
-                frames.push(frame.clone());
-            }
-        }
-        let command = Command::Announce {
-            interface: inst.cfg.interface.clone(),
-            instance: inst.cfg.name.clone(),
-            frames,
-        };
-        self.push(command);
     }
 
     /// Hands VIP job `engine_id` of instance `i` to the shell, or answers it at once
