@@ -536,7 +536,7 @@ impl Node {
     pub(crate) fn announce_maintenance(
         &mut self,
         now: Instant,
-        before: &crate::maintenance::Maintenance,
+        before: &crate::maintenance_state::Maintenance,
         uid: u32,
     ) {
         for k in 0..self.announces.list.len() {

@@ -50,7 +50,7 @@ pub use io::{
     ADDRESS_PROTOCOL, LOCAL_ROUTE_METRIC,
 };
 pub use jobs::REMOVE_RETRY;
-pub use maintenance::Maintenance;
+pub use maintenance_state::Maintenance;
 pub use node::{HostInfo, Node, POLL};
 pub use stop::SHUTDOWN_WAIT;
 pub use vipd_engine::Instant;

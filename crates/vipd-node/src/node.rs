@@ -78,7 +78,7 @@ pub struct Node {
     pub(crate) status_waiting: Vec<(RequestId, crate::io::ReadId)>,
     pub(crate) stopping: Option<Stopping>,
     /// Which instances are in maintenance (kept by the shell across restarts).
-    pub(crate) maintenance: crate::maintenance::Maintenance,
+    pub(crate) maintenance: crate::maintenance_state::Maintenance,
     /// Rate limits of the warnings about other routers' adverts.
     pub(crate) warnings: Warnings,
     /// Health checks and their states.
@@ -118,7 +118,7 @@ impl Node {
         now: Instant,
         config: Config,
         host: HostInfo,
-        maintenance: crate::maintenance::Maintenance,
+        maintenance: crate::maintenance_state::Maintenance,
     ) -> Node {
         let instances: Vec<Instance> = config
             .instances
