@@ -38,6 +38,7 @@ mod setup;
 mod status;
 mod stop;
 pub mod vip;
+mod vip_jobs;
 mod warn;
 mod watch;
 
