@@ -105,7 +105,7 @@ impl Config {
         }
         let ok = match self.version {
             Version::V2 => {
-                self.advert_interval_cs % 100 == 0
+                self.advert_interval_cs.is_multiple_of(100)
                     && (100..=25500).contains(&self.advert_interval_cs)
             }
             Version::V3 => {

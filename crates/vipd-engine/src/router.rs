@@ -650,7 +650,7 @@ impl Router {
             // may be answered a little less than an interval apart: a failure counts
             // from three quarters of an interval after the last one counted.
             let spacing = interval - interval / 4;
-            if stint.failure_counted.map_or(true, |t| now >= t + spacing) {
+            if stint.failure_counted.is_none_or(|t| now >= t + spacing) {
                 stint.send_failures += 1;
                 stint.failure_counted = Some(now);
             }

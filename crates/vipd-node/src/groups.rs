@@ -91,9 +91,8 @@ impl Node {
     /// Whether instance `i`'s group lets it be master now (true outside groups).
     fn released(&self, i: usize) -> bool {
         let name = &self.instances[i].cfg.name;
-        self.group_of(name).map_or(true, |g| {
-            g.instances.iter().all(|m| self.member(m) == Member::Ready)
-        })
+        self.group_of(name)
+            .is_none_or(|g| g.instances.iter().all(|m| self.member(m) == Member::Ready))
     }
 
     /// Holds or releases every member of every group as the rule says (module docs).

@@ -595,7 +595,9 @@ impl Advert {
                 if v6 || src.is_ipv6() {
                     return Err(EmitError::V2Ipv6);
                 }
-                if self.interval_cs % 100 != 0 || !(100..=25500).contains(&self.interval_cs) {
+                if !self.interval_cs.is_multiple_of(100)
+                    || !(100..=25500).contains(&self.interval_cs)
+                {
                     return Err(EmitError::V2Interval(self.interval_cs));
                 }
                 // RFC 3768 §5.3.6-§5.3.7.

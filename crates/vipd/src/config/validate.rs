@@ -450,7 +450,7 @@ fn check_interval(version: Version, d: Duration) -> Result<(), String> {
     match version {
         Version::V3 => {
             let cs = nanos / 10_000_000;
-            if nanos % 10_000_000 != 0 {
+            if !nanos.is_multiple_of(10_000_000) {
                 Err(format!(
                     "{shown} is not a whole number of centiseconds; VRRPv3 intervals \
                      go in 10ms steps from 10ms to 40950ms"
@@ -465,7 +465,7 @@ fn check_interval(version: Version, d: Duration) -> Result<(), String> {
         }
         Version::V2 => {
             let s = nanos / 1_000_000_000;
-            if nanos % 1_000_000_000 != 0 {
+            if !nanos.is_multiple_of(1_000_000_000) {
                 Err(format!(
                     "{shown} is not a whole number of seconds; VRRPv2 intervals \
                      are 1s to 255s"
