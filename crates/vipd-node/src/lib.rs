@@ -20,6 +20,7 @@ mod check_config;
 mod checks;
 pub mod config;
 mod demux;
+mod drop_summaries;
 mod group_notify;
 pub mod groups;
 pub mod instance;

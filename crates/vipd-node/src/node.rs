@@ -84,7 +84,7 @@ pub struct Node {
     /// Health checks and their states.
     pub(crate) checks: crate::checks::Checks,
     /// Drops counted for the event stream's summaries.
-    pub(crate) drops: crate::watch::DropSummaries,
+    pub(crate) drops: crate::drop_summaries::DropSummaries,
     /// Notify hook queues, per owner.
     pub(crate) hooks: crate::notify::Hooks,
     /// Sync groups' own states, for their notify hooks.
