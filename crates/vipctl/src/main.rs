@@ -10,7 +10,7 @@
 //! ```
 //!
 //! `maintenance` changes state: vipd allows it to root and to members of its
-//! `admin_group`; anyone else gets "permission denied" (exit code 1).
+//! `operator_group`; anyone else gets "permission denied" (exit code 1).
 //!
 //! Exit codes: 0 success; 1 vipd answered with an error (or an unreadable answer);
 //! 2 vipd could not be reached (not running, permission denied, no answer in time).
@@ -22,6 +22,7 @@ mod cluster;
 mod drill;
 mod http_get;
 mod import;
+mod man;
 mod printable;
 mod render;
 mod watch;
@@ -72,7 +73,7 @@ enum Cmd {
         /// that instance in `instances`).
         #[arg(long)]
         json: bool,
-        /// The whole cluster: this node and every peer (`peers:` in vipd's
+        /// The whole cluster: this node and every peer (`cluster_peers:` in vipd's
         /// configuration, read over their metrics listeners, 1 s each, in parallel) in
         /// one table, with what is wrong flagged under it (a node unreachable, a VIP on
         /// two nodes, no master, settings that differ between nodes). Exit code 1 when
@@ -82,7 +83,7 @@ enum Cmd {
     },
     /// Maintenance on: a master hands its VIPs over without a gap and the instances
     /// stay backup (across reloads and restarts) until maintenance is off. Every
-    /// instance when none is named. Needs root or the configured admin_group.
+    /// instance when none is named. Needs root or the configured operator_group.
     Maintenance {
         #[arg(value_enum)]
         mode: OnOff,
@@ -94,7 +95,7 @@ enum Cmd {
     /// maintenance on (make-before-break handover), confirms the backup is master with
     /// the VIPs, turns maintenance off and waits for the VIPs to come back (or reports
     /// that they stay). Every wait is bounded; on a failure maintenance is turned off
-    /// again. Needs root or the configured admin_group. Exit 1 when refused or failed.
+    /// again. Needs root or the configured operator_group. Exit 1 when refused or failed.
     Drill {
         /// The instance to drill (default: the only one).
         instance: Option<String>,
@@ -293,7 +294,7 @@ fn cluster_status(
     if peers.is_empty() {
         let _ = writeln!(
             err,
-            "vipctl: warning: vipd knows no peers (`peers:` in its configuration, or \
+            "vipctl: warning: vipd knows no peers (`cluster_peers:` in its configuration, or \
              unicast peers with `metrics:`): only this node is shown"
         );
     }
@@ -365,8 +366,9 @@ pub(crate) fn report(err: &mut dyn Write, e: &ClientError) -> u8 {
     }
 }
 
-/// `vipctl --generate-man DIR` (hidden, for packaging): writes the man page `vipctl.8` and
-/// the bash, zsh and fish completions, all generated from the clap definitions above, to
+/// `vipctl --generate-man DIR` (hidden, for packaging): writes the man page `vipctl.8` (the
+/// clap definitions above, every command's included, then the sections of `man.rs`) and
+/// the bash, zsh and fish completions, generated from the clap definitions, to
 /// DIR; `packaging/man` and `packaging/completions` hold the committed copies the
 /// Debian package ships (a test keeps them current).
 fn generate_packaging_files() -> Option<ExitCode> {
@@ -383,9 +385,15 @@ fn generate_packaging_files() -> Option<ExitCode> {
         std::fs::create_dir_all(&dir)?;
         let mut cmd = Cli::command();
         let mut page = Vec::new();
-        clap_mangen::Man::new(cmd.clone())
-            .section("8")
-            .render(&mut page)?;
+        let man = clap_mangen::Man::new(cmd.clone()).section("8");
+        man.render_title(&mut page)?;
+        man.render_name_section(&mut page)?;
+        man.render_synopsis_section(&mut page)?;
+        man.render_description_section(&mut page)?;
+        man.render_options_section(&mut page)?;
+        page.extend_from_slice(man::commands(&cmd).as_bytes());
+        page.extend_from_slice(man::SECTIONS.as_bytes());
+        man.render_version_section(&mut page)?;
         std::fs::write(dir.join("vipctl.8"), page)?;
         for (shell, file) in [
             (clap_complete::Shell::Bash, "vipctl.bash"),
