@@ -45,15 +45,20 @@ pub use model::{Action, ModelState, VrrpModel};
 
 /// The scenarios CI checks (`cargo test --release -p vipd-model`): each a family of
 /// disturbances with its budgets. Measured on a loaded 2-core machine, release, 2
-/// threads: 28 s in all, about 440 000 unique states, depth up to 66.
+/// threads: 19 to 28 s in all, 177 511 unique states, depth up to 66.
 pub fn scenarios() -> Vec<(&'static str, Bounds)> {
     scenario_set(false)
 }
 
 /// Smaller budgets of the same scenarios, for a debug build (`cargo test --workspace`),
-/// where replaying nodes is about 17 times slower.
+/// where replaying nodes is 6 to 17 times slower; without the maintenance scenario
+/// (59 090 states even with one event: 27-90 s in debug), which the release run
+/// checks. Planned handovers are checked here by the stops scenario.
 pub fn smoke_scenarios() -> Vec<(&'static str, Bounds)> {
     scenario_set(true)
+        .into_iter()
+        .filter(|(_, b)| !b.kinds.maintenance)
+        .collect()
 }
 
 fn scenario_set(small: bool) -> Vec<(&'static str, Bounds)> {
