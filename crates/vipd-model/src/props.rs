@@ -110,7 +110,7 @@ fn window_bounded(m: &VrrpModel, s: &ModelState) -> bool {
         let within_bound = s.now <= since + m.bounds.master_down(w.priority) + slack;
         let after_heard = w
             .heard
-            .map_or(true, |heard| s.now <= heard + HANDOVER_GRACE + slack);
+            .is_none_or(|heard| s.now <= heard + HANDOVER_GRACE + slack);
         within_bound && after_heard
     })
 }
@@ -173,7 +173,7 @@ fn settled(m: &VrrpModel, s: &ModelState) -> bool {
     }
     let priorities_right = (0..HOSTS).all(|h| {
         let v = &s.hosts[h].view;
-        !v.running || v.effective.map_or(true, |e| e == effective(s, h))
+        !v.running || v.effective.is_none_or(|e| e == effective(s, h))
     });
     let holders: BTreeSet<usize> = s.holders().into_iter().collect();
     let want: BTreeSet<usize> = expected(s).into_iter().collect();
