@@ -29,8 +29,6 @@ use tokio::sync::mpsc;
 use vipd_node::config::{CheckKind, ProcessMatch};
 use vipd_node::{CheckResult, CheckRunId, Event};
 
-pub use process::{find_processes, Found};
-
 /// One run for the checks' runtime.
 struct Job {
     id: CheckRunId,

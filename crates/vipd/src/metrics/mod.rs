@@ -52,6 +52,8 @@ pub enum MetricsError {
 /// The running endpoint; dropping it stops the listener and its thread.
 pub struct Endpoint {
     _stop: tokio::sync::oneshot::Sender<()>,
+    /// Where it listens (the tests bind port 0).
+    #[cfg_attr(not(test), allow(dead_code))]
     pub local_addr: SocketAddr,
 }
 
