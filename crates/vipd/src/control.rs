@@ -285,7 +285,7 @@ fn parse_groups(status: &str, uid: u32) -> Option<Vec<u32>> {
 
 /// Parses a request line, checking the protocol version first so an old or new client
 /// gets a clear answer instead of a field error.
-fn parse(line: &str) -> Result<Request, String> {
+pub fn parse(line: &str) -> Result<Request, String> {
     let v: serde_json::Value =
         serde_json::from_str(line.trim()).map_err(|e| format!("request is not JSON: {e}"))?;
     match v.get("v").and_then(|v| v.as_u64()) {

@@ -29,3 +29,8 @@ mod vip_writer;
 mod vrrp_socket;
 mod watcher;
 mod worker;
+
+/// The control socket's request parser (one line of JSON, the protocol version checked
+/// first), for its fuzz target (`fuzz/fuzz_targets/control_request.rs`) and the stable
+/// property test of it.
+pub use control::parse as parse_control_request;
