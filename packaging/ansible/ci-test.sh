@@ -14,18 +14,18 @@ scratch=$(mktemp -d)
 ns=vansible-$$
 pids=()
 declare -A nginx
-# The inventory's admin_group; the role creates it here (and this script removes it
+# The inventory's operator_group; the role creates it here (and this script removes it
 # again unless it was there before).
-admin_group=vipd-admin
+operator_group=vipd-operators
 made_group=0
-getent group "$admin_group" >/dev/null || made_group=1
+getent group "$operator_group" >/dev/null || made_group=1
 cleanup() {
   for p in "${pids[@]}" "${nginx[@]}"; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
   ip netns del "$ns-web1" 2>/dev/null || true
   ip netns del "$ns-web2" 2>/dev/null || true
-  if [ "$made_group" -eq 1 ] && getent group "$admin_group" >/dev/null; then
-    groupdel "$admin_group" || true
+  if [ "$made_group" -eq 1 ] && getent group "$operator_group" >/dev/null; then
+    groupdel "$operator_group" || true
   fi
   rm -rf "$scratch"
 }
@@ -59,13 +59,13 @@ for h in web1 web2; do
 done
 
 # The inventory's variables as they are, except: paths into the temp dir (the key
-# files follow vipd_config_dir), no package, service or users to manage (the admin
+# files follow vipd_config_dir), no package, service or users to manage (the operator
 # group is still created), the files owned by root, and the process checks' pidfiles
 # pointing at the stand-in's (this host has no /run/nginx.pid of its own).
 cat >"$scratch/ci-vars.yml" <<VARS
 vipd_install: false
 vipd_manage_service: false
-vipd_admin_users: []
+vipd_operator_users: []
 vipd_user: root
 vipd_group: root
 vipd_config_dir: "$scratch/{{ inventory_hostname }}"
@@ -116,11 +116,11 @@ h, path, scratch = sys.argv[1:]
 other = {"web1": "web2", "web2": "web1"}[h]
 ip = {"web1": "192.0.2.11", "web2": "192.0.2.12"}
 cfg = yaml.safe_load(open(path))
-want_order = ["control_socket", "state_dir", "log_level", "admin_group", "metrics", "peers", "checks", "instances"]
+want_order = ["control_socket", "state_dir", "log_level", "operator_group", "metrics", "cluster_peers", "checks", "instances"]
 assert list(cfg) == want_order, f"{h}: top-level keys {list(cfg)}"
-assert cfg["admin_group"] == "vipd-admin", cfg["admin_group"]
+assert cfg["operator_group"] == "vipd-operators", cfg["operator_group"]
 assert cfg["metrics"] == {"listen": ip[h] + ":9650"}, cfg["metrics"]
-assert cfg["peers"] == [{"name": other, "address": ip[other] + ":9650"}], cfg["peers"]
+assert cfg["cluster_peers"] == [{"name": other, "address": ip[other] + ":9650"}], cfg["cluster_peers"]
 assert cfg["checks"]["nginx"]["process"] == {"pidfile": f"{scratch}/{h}/nginx.pid"}, cfg["checks"]
 assert cfg["checks"]["nginx_http"]["http"] == "http://127.0.0.1/", cfg["checks"]
 (inst,) = cfg["instances"]
@@ -131,7 +131,7 @@ assert inst["auth"] == {"key_file": f"{scratch}/{h}/web.key"}, inst
 print(f"{h}: rendered as the inventory says")
 PY
 done
-getent group "$admin_group" >/dev/null || fail "the role did not create the group $admin_group"
+getent group "$operator_group" >/dev/null || fail "the role did not create the group $operator_group"
 
 echo "-- a broken variable (vrid 0) fails the play at validation; the file stays as it was"
 before=$(stat -c '%Y %s' "$scratch/web1/vipd.yaml")$(sha256sum <"$scratch/web1/vipd.yaml")

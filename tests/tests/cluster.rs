@@ -23,7 +23,7 @@ fn config(h: &Host, priority: u8, interval: &str, others: &[&Host]) -> String {
             .advert_interval(interval)],
     );
     y.push_str(&format!(
-        "metrics:\n  listen: \"{}:{PORT}\"\npeers:\n",
+        "metrics:\n  listen: \"{}:{PORT}\"\ncluster_peers:\n",
         h.ipv4
     ));
     for o in others {

@@ -16,7 +16,7 @@ fn config(h: &Host, priority: u8, other: &Host) -> String {
         &[VipdInstance::new("web", 51, &[VIP4_CIDR]).priority(priority)],
     );
     y.push_str(&format!(
-        "metrics:\n  listen: \"{}:{PORT}\"\npeers:\n  - name: {}\n    address: \"{}:{PORT}\"\n",
+        "metrics:\n  listen: \"{}:{PORT}\"\ncluster_peers:\n  - name: {}\n    address: \"{}:{PORT}\"\n",
         h.ipv4, other.name, other.ipv4
     ));
     y

@@ -17,7 +17,7 @@ use vipd_e2e::{
 };
 
 const PORT: u16 = 9650;
-const LABELS: &str = r#"instance="web",interface="eth0",vrid="51""#;
+const LABELS: &str = r#"vrrp_instance="web",interface="eth0",vrid="51""#;
 
 fn endpoint(h: &Host) -> SocketAddr {
     match format!("{}:{PORT}", h.ipv4).parse() {

@@ -98,7 +98,7 @@ fn hooks_run_in_order_with_their_environment_and_a_hang_is_killed_with_its_child
     let pids = hooks.join("hang.pids");
     let (r, l) = (record.display(), log.display());
     let notify = format!(
-        "      master: [{r}, {l}, one, two]\n      backup: [{}, {l}, {}]\n      stop: [{r}, {l}]\n      any: [{r}, {l}]\n",
+        "      master: [{r}, {l}, one, two]\n      backup: [{}, {l}, {}]\n      stopped: [{r}, {l}]\n      any: [{r}, {l}]\n",
         hang.display(),
         pids.display()
     );
@@ -277,7 +277,7 @@ fn hooks_run_in_order_with_their_environment_and_a_hang_is_killed_with_its_child
         "{text}"
     );
 
-    // SIGTERM: the stop hook (then any) runs before vipd exits.
+    // SIGTERM: the stopped hook (then any) runs before vipd exits.
     assert!(b.kill(Signal::SIGTERM), "b's vipd was gone");
     b.assert_exits_cleanly(Duration::from_secs(10));
     let got = lines(&log);
@@ -285,7 +285,11 @@ fn hooks_run_in_order_with_their_environment_and_a_hang_is_killed_with_its_child
         .iter()
         .map(|l| (field(l, "hook"), field(l, "state")))
         .collect();
-    assert_eq!(tail, [("stop", "stopped"), ("any", "stopped")], "{got:#?}");
+    assert_eq!(
+        tail,
+        [("stopped", "stopped"), ("any", "stopped")],
+        "{got:#?}"
+    );
     println!(
         "notify_hooks: b held {VIP4} {took_ms:.1} ms after a's crash (bound {bound_ms:.1} ms) \
          while its hook hung; the hang was killed {held:.3} s after it began; the master \

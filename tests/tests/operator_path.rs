@@ -2,7 +2,7 @@
 //! package, rolled out by the Ansible role (`packaging/ansible/site.yml` with the
 //! example inventory, over SSH, `--become`) to two booted Debian 12 hosts running nginx
 //! under systemd (web1 150, web2 100; a process check on nginx's pidfile and an http
-//! check, an admin group, an auth key the role distributes, metrics and peers), then
+//! check, an operator group, an auth key the role distributes, metrics and peers), then
 //! operated through systemd while a client GETs the VIP every 10 ms.
 //!
 //! Times: the client's requests are stamped on this machine's clock, and so are the

@@ -1,5 +1,5 @@
 //! `vipctl status --cluster`: this node's status (from its control socket) and every
-//! peer's `/status` (their metrics listeners, `peers:` in vipd's configuration), read in
+//! peer's `/status` (their metrics listeners, `cluster_peers:` in vipd's configuration), read in
 //! parallel, in one table, with what is wrong flagged under it.
 //!
 //! VRRP backups are silent, so no one node sees the cluster: a backup knows only itself

@@ -71,7 +71,7 @@ pub fn healthy_backups(
         }
     }
     if nodes.iter().all(|n| n.here) {
-        why.push("no peers are configured (`peers:` in vipd's configuration)".into());
+        why.push("no peers are configured (`cluster_peers:` in vipd's configuration)".into());
     }
     if ok.is_empty() {
         Err(why)
@@ -555,7 +555,7 @@ mod tests {
         assert_eq!(
             healthy_backups(&[here()], "web"),
             Err(vec![
-                "no peers are configured (`peers:` in vipd's configuration)".to_owned()
+                "no peers are configured (`cluster_peers:` in vipd's configuration)".to_owned()
             ])
         );
     }

@@ -10,7 +10,7 @@
 //! ```
 //!
 //! `maintenance` changes state: vipd allows it to root and to members of its
-//! `admin_group`; anyone else gets "permission denied" (exit code 1).
+//! `operator_group`; anyone else gets "permission denied" (exit code 1).
 //!
 //! Exit codes: 0 success; 1 vipd answered with an error (or an unreadable answer);
 //! 2 vipd could not be reached (not running, permission denied, no answer in time).
@@ -72,7 +72,7 @@ enum Cmd {
         /// that instance in `instances`).
         #[arg(long)]
         json: bool,
-        /// The whole cluster: this node and every peer (`peers:` in vipd's
+        /// The whole cluster: this node and every peer (`cluster_peers:` in vipd's
         /// configuration, read over their metrics listeners, 1 s each, in parallel) in
         /// one table, with what is wrong flagged under it (a node unreachable, a VIP on
         /// two nodes, no master, settings that differ between nodes). Exit code 1 when
@@ -82,7 +82,7 @@ enum Cmd {
     },
     /// Maintenance on: a master hands its VIPs over without a gap and the instances
     /// stay backup (across reloads and restarts) until maintenance is off. Every
-    /// instance when none is named. Needs root or the configured admin_group.
+    /// instance when none is named. Needs root or the configured operator_group.
     Maintenance {
         #[arg(value_enum)]
         mode: OnOff,
@@ -94,7 +94,7 @@ enum Cmd {
     /// maintenance on (make-before-break handover), confirms the backup is master with
     /// the VIPs, turns maintenance off and waits for the VIPs to come back (or reports
     /// that they stay). Every wait is bounded; on a failure maintenance is turned off
-    /// again. Needs root or the configured admin_group. Exit 1 when refused or failed.
+    /// again. Needs root or the configured operator_group. Exit 1 when refused or failed.
     Drill {
         /// The instance to drill (default: the only one).
         instance: Option<String>,
@@ -293,7 +293,7 @@ fn cluster_status(
     if peers.is_empty() {
         let _ = writeln!(
             err,
-            "vipctl: warning: vipd knows no peers (`peers:` in its configuration, or \
+            "vipctl: warning: vipd knows no peers (`cluster_peers:` in its configuration, or \
              unicast peers with `metrics:`): only this node is shown"
         );
     }

@@ -32,7 +32,7 @@ pub enum Command {
     /// Maintenance on or off for the named instances (every instance when none is
     /// named). On: a master hands over make-before-break and the instance stays backup
     /// until off. Kept across reloads and restarts. A mutating command: allowed to
-    /// uid 0 and members of the configured `admin_group` only. Added in protocol
+    /// uid 0 and members of the configured `operator_group` only. Added in protocol
     /// version 1 without a bump (an older daemon answers "bad request").
     Maintenance {
         on: bool,
@@ -204,7 +204,7 @@ pub struct Status {
     /// Every health check (`checks:`), by name. Optional, so older peers parse it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub checks: Vec<CheckStatus>,
-    /// The other nodes of the cluster (`peers:` in the configuration), whose `/status`
+    /// The other nodes of the cluster (`cluster_peers:` in the configuration), whose `/status`
     /// `vipctl status --cluster` reads. Added in protocol version 1 without a bump:
     /// optional.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

@@ -83,13 +83,13 @@ impl Node {
                 None,
                 format!(
                     "maintenance {word} for {what} refused: uid {} is not root and not in the \
-                     admin group",
+                     operator group",
                     caller.uid
                 ),
             );
             let group = match self.config.admin_gid {
-                Some(g) => format!("members of the admin group (gid {g})"),
-                None => "nobody else (no admin_group configured)".to_string(),
+                Some(g) => format!("members of the operator group (gid {g})"),
+                None => "nobody else (no operator_group configured)".to_string(),
             };
             self.reply_error(
                 id,

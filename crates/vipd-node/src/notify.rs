@@ -121,7 +121,7 @@ impl HookState {
             HookState::Master => "master",
             HookState::Backup => "backup",
             HookState::Fault => "fault",
-            HookState::Stop => "stop",
+            HookState::Stop => "stopped",
         }
     }
 

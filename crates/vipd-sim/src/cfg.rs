@@ -58,7 +58,7 @@ pub mod node {
 
     use vipd_node::config::{ChecksumMode, Config, GarpConfig, InstanceConfig, Vip, VrrpVersion};
 
-    /// The admin group of every simulated node's configuration (`admin_group`).
+    /// The admin group of every simulated node's configuration (`operator_group`).
     pub const ADMIN_GID: u32 = 900;
 
     /// One instance `name` on eth0: VRID `vrid`, `priority`, adverts every

@@ -321,7 +321,7 @@ fn a_stopping_node_runs_the_group_stop_hook_and_waits_for_it() {
     assert_eq!(
         runs,
         vec![
-            run(ms(1000), "stop", "master->stopped shutdown"),
+            run(ms(1000), "stopped", "master->stopped shutdown"),
             run(ms(1050), "any", "master->stopped shutdown"),
         ]
     );

@@ -326,7 +326,7 @@ fn failures_are_counted_by_kind_and_logged() {
     let n = lan.notes(0, Level::Warn);
     assert!(
         n.iter()
-            .any(|(_, t)| t == "notify hook stop could not run: cannot run /h/stop: not found"),
+            .any(|(_, t)| t == "notify hook stopped could not run: cannot run /h/stop: not found"),
         "{n:?}"
     );
 }
@@ -443,7 +443,7 @@ fn a_stop_waits_for_its_hooks_and_no_longer_than_their_bound() {
     assert_eq!(
         runs[4..],
         [
-            (ms(9000), "stop", "stopped".into()),
+            (ms(9000), "stopped", "stopped".into()),
             (ms(11_000), "any", "stopped".into()),
         ]
     );
@@ -553,7 +553,7 @@ fn a_reload_takes_new_hooks_and_a_removed_instance_runs_its_stop_hook() {
     assert_eq!(
         after,
         vec![
-            (ms(2000), "stop", "stopped".into()),
+            (ms(2000), "stopped", "stopped".into()),
             (ms(2000), "any", "stopped".into())
         ]
     );

@@ -405,7 +405,7 @@ fn hooks_of_planned_handovers_say_so_too() {
         assert_eq!(runs.len(), 1, "{how:?}: {runs:?}");
         let (t, hook, env) = &runs[0];
         let want = match how {
-            Leave::Stop => "stop",
+            Leave::Stop => "stopped",
             _ => "backup",
         };
         assert_eq!((*t, *hook), (ms(2003), want), "{how:?}");

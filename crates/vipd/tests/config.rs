@@ -934,7 +934,7 @@ fn auth_refuses_bad_keys_and_paths() {
 }
 
 #[test]
-fn state_dir_and_admin_group() {
+fn state_dir_and_operator_group() {
     const INSTANCES: &str =
         "instances:\n  - name: a\n    interface: eth0\n    vrid: 1\n    vips: [192.0.2.1]\n";
     let c = parse(INSTANCES).expect("defaults");
@@ -943,17 +943,17 @@ fn state_dir_and_admin_group() {
     // A group name is resolved to its gid when the file is read (root is gid 0
     // everywhere); a number is a gid.
     let c = parse(&format!(
-        "state_dir: /tmp/vipd-state\nadmin_group: root\n{INSTANCES}"
+        "state_dir: /tmp/vipd-state\noperator_group: root\n{INSTANCES}"
     ))
-    .expect("state_dir and admin_group");
+    .expect("state_dir and operator_group");
     assert_eq!(c.state_dir, PathBuf::from("/tmp/vipd-state"));
     assert_eq!(c.admin_gid, Some(0));
-    let c = parse(&format!("admin_group: 4242\n{INSTANCES}")).expect("numeric gid");
+    let c = parse(&format!("operator_group: 4242\n{INSTANCES}")).expect("numeric gid");
     assert_eq!(c.admin_gid, Some(4242));
     rejects(
-        &format!("admin_group: no-such-group-vipd\n{INSTANCES}"),
+        &format!("operator_group: no-such-group-vipd\n{INSTANCES}"),
         1,
-        Some("admin_group"),
+        Some("operator_group"),
         "group `no-such-group-vipd` does not exist",
     );
     rejects(

@@ -16,7 +16,7 @@ fn instance(extra: &str) -> String {
 #[test]
 fn the_documented_form_parses() {
     let c = parse(&instance(
-        "    notify:\n      master: [/usr/local/bin/vip-up, --quiet]\n      backup: [/usr/local/bin/vip-down]\n      fault: [/usr/local/bin/vip-down]\n      stop: [/usr/local/bin/vip-down]\n      any: [/usr/local/bin/log-transition]\n    notify_timeout: 5s\n    notify_positional: true\n",
+        "    notify:\n      master: [/usr/local/bin/vip-up, --quiet]\n      backup: [/usr/local/bin/vip-down]\n      fault: [/usr/local/bin/vip-down]\n      stopped: [/usr/local/bin/vip-down]\n      any: [/usr/local/bin/log-transition]\n    notify_timeout: 5s\n    notify_positional: true\n",
     ))
     .expect("parses");
     let n = &c.instances[0].notify;
@@ -80,7 +80,7 @@ fn rejects_bad_hooks_at_their_line() {
         &instance("    notify:\n      master_up: [/bin/true]\n"),
         7,
         Some("instances[0].notify.master_up"),
-        "expected one of `master`, `backup`, `fault`, `stop`, `any`",
+        "expected one of `master`, `backup`, `fault`, `stopped`, `any`",
     );
     rejects(
         &instance("    notify_timeout: 50ms\n"),

@@ -1,4 +1,4 @@
-//! `peers:`: the other nodes' metrics listeners; the default from unicast peers;
+//! `cluster_peers:`: the other nodes' metrics listeners; the default from unicast peers;
 //! errors pinned to file, line and field.
 
 use std::net::SocketAddr;
@@ -33,7 +33,7 @@ instances:
 #[test]
 fn listed_peers_are_kept_in_order_with_names() {
     let c = parse(
-        "peers:\n  - address: 192.0.2.3:9650\n    name: lb-c\n  - address: \"[2001:db8::2]:9651\"\n\
+        "cluster_peers:\n  - address: 192.0.2.3:9650\n    name: lb-c\n  - address: \"[2001:db8::2]:9651\"\n\
          instances:\n  - name: web\n    interface: eth0\n    vrid: 51\n    vips: [192.0.2.50/24]\n",
     )
     .expect("valid");
@@ -60,35 +60,35 @@ fn default_is_the_unicast_peers_at_the_own_metrics_port() {
     let c = parse(&UNICAST.replace("metrics:\n  listen: 192.0.2.1:9650\n", "")).expect("valid");
     assert!(c.peers.is_empty(), "{:?}", c.peers);
     // An explicit empty list means none.
-    let c = parse(&format!("peers: []\n{UNICAST}")).expect("valid");
+    let c = parse(&format!("cluster_peers: []\n{UNICAST}")).expect("valid");
     assert!(c.peers.is_empty(), "{:?}", c.peers);
 }
 
 #[test]
 fn bad_peers_name_file_line_and_field() {
     let cases = [
-        ("peers:\n  - address: 192.0.2.3\n", "/etc/vipd.yaml:2:", "peers[0].address"),
-        ("peers:\n  - address: 192.0.2.3:0\n", "/etc/vipd.yaml:2:", "peers[0].address"),
-        ("peers:\n  - name: c\n", "/etc/vipd.yaml:", "peers[0].address"),
+        ("cluster_peers:\n  - address: 192.0.2.3\n", "/etc/vipd.yaml:2:", "cluster_peers[0].address"),
+        ("cluster_peers:\n  - address: 192.0.2.3:0\n", "/etc/vipd.yaml:2:", "cluster_peers[0].address"),
+        ("cluster_peers:\n  - name: c\n", "/etc/vipd.yaml:", "cluster_peers[0].address"),
         (
-            "peers:\n  - address: 192.0.2.3:9650\n  - address: 192.0.2.3:9650\n",
+            "cluster_peers:\n  - address: 192.0.2.3:9650\n  - address: 192.0.2.3:9650\n",
             "/etc/vipd.yaml:3:",
-            "peers[1].address",
+            "cluster_peers[1].address",
         ),
         (
-            "peers:\n  - address: 192.0.2.1:9650\n",
+            "cluster_peers:\n  - address: 192.0.2.1:9650\n",
             "/etc/vipd.yaml:2:",
-            "peers[0].address",
+            "cluster_peers[0].address",
         ),
         (
-            "peers:\n  - address: 192.0.2.3:9650\n    port: 1\n",
+            "cluster_peers:\n  - address: 192.0.2.3:9650\n    port: 1\n",
             "/etc/vipd.yaml:3:",
-            "peers[0]",
+            "cluster_peers[0]",
         ),
         (
-            "peers:\n  - address: 192.0.2.3:9650\n    name: a\n  - address: 192.0.2.4:9650\n    name: a\n",
+            "cluster_peers:\n  - address: 192.0.2.3:9650\n    name: a\n  - address: 192.0.2.4:9650\n    name: a\n",
             "/etc/vipd.yaml:5:",
-            "peers[1].name",
+            "cluster_peers[1].name",
         ),
     ];
     for (top, at, field) in cases {

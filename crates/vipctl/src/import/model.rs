@@ -79,7 +79,7 @@ impl Hooks {
             ("master", &self.master),
             ("backup", &self.backup),
             ("fault", &self.fault),
-            ("stop", &self.stop),
+            ("stopped", &self.stop),
             ("any", &self.any),
         ]
         .into_iter()

@@ -14,7 +14,7 @@
 //! repeats the path and position but says nothing false.
 
 use super::error::{Fault, Position};
-use super::path::FieldPath;
+use super::path::{FieldPath, Step};
 use super::raw::RawConfig;
 
 /// Deserializes `text`, which [`super::document::check`] has accepted.
@@ -26,6 +26,7 @@ pub(super) fn raw_config(text: &str) -> Result<RawConfig, Fault> {
     };
     let field = FieldPath::from(err.path());
     let message = bare_message(text, &field).unwrap_or_else(|| err.inner().to_string());
+    let message = renamed(&field, &message).unwrap_or(message);
     Err(Fault {
         field,
         pos: err.into_inner().location().map(Position::from),
@@ -41,6 +42,54 @@ fn bare_message(text: &str, field: &FieldPath) -> Option<String> {
         Err(err) if FieldPath::from(err.path()) == *field => Some(err.into_inner().to_string()),
         _ => None,
     }
+}
+
+/// Fields renamed before 1.0: (where, old name, new name, what the new name means).
+/// `where` is the field's path with indexes left out (`instances[].notify.stop` is
+/// `instances.notify.stop`).
+const RENAMED: [(&str, &str, &str, &str); 4] = [
+    (
+        "peers",
+        "peers",
+        "cluster_peers",
+        "the other nodes' metrics listeners that `vipctl status --cluster` asks; \
+         `unicast_peers` of an instance are its VRRP peers",
+    ),
+    (
+        "admin_group",
+        "admin_group",
+        "operator_group",
+        "the group whose members may run maintenance and drills",
+    ),
+    (
+        "instances.notify.stop",
+        "stop",
+        "stopped",
+        "the hook runs when the instance enters state `stopped`",
+    ),
+    (
+        "groups.notify.stop",
+        "stop",
+        "stopped",
+        "the hook runs when the group enters state `stopped`",
+    ),
+];
+
+/// The message for an old field name that is unknown now: it names the new one.
+fn renamed(field: &FieldPath, message: &str) -> Option<String> {
+    let place: Vec<String> = field
+        .steps()
+        .iter()
+        .filter_map(|s| match s {
+            Step::Key(k) => Some(k.clone()),
+            Step::Index(_) | Step::Unknown => None,
+        })
+        .collect();
+    let place = place.join(".");
+    let (_, old, new, meaning) = RENAMED.iter().find(|(at, ..)| *at == place)?;
+    message
+        .starts_with(&format!("unknown field `{old}`"))
+        .then(|| format!("`{old}` is now called `{new}` ({meaning}); rename the field"))
 }
 
 #[cfg(test)]
@@ -77,6 +126,37 @@ mod tests {
             message.starts_with("unknown field `garps`, expected one of"),
             "{message}"
         );
+    }
+
+    #[test]
+    fn an_old_field_name_names_the_new_one() {
+        let (field, pos, message) = fault("peers: []\ninstances: []\n");
+        assert_eq!((field.as_str(), pos), ("peers", Some((1, 1))));
+        assert!(
+            message.starts_with("`peers` is now called `cluster_peers` ("),
+            "{message}"
+        );
+        let (field, _, message) = fault("admin_group: ops\n");
+        assert_eq!(field, "admin_group");
+        assert!(
+            message.starts_with("`admin_group` is now called `operator_group` ("),
+            "{message}"
+        );
+        let text = "instances:\n  - name: a\n    notify:\n      stop: [/bin/true]\n";
+        let (field, pos, message) = fault(text);
+        assert_eq!(
+            (field.as_str(), pos),
+            ("instances[0].notify.stop", Some((4, 7)))
+        );
+        assert!(
+            message.starts_with("`stop` is now called `stopped` ("),
+            "{message}"
+        );
+        let text = "groups:\n  - name: g\n    notify:\n      stop: [/bin/true]\n";
+        assert!(fault(text).2.starts_with("`stop` is now called `stopped`"));
+        // The same word elsewhere is only unknown.
+        let text = "instances:\n  - name: a\n    stop: 1\n";
+        assert!(fault(text).2.starts_with("unknown field `stop`, expected"));
     }
 
     #[test]

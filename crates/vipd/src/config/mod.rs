@@ -4,7 +4,7 @@
 //! control_socket: /run/vipd/vipd.sock   # optional
 //! log_level: info                        # optional; RUST_LOG overrides
 //! state_dir: /var/lib/vipd               # optional; kept across restarts (maintenance)
-//! admin_group: vipd-admin                # optional; may run mutating commands besides root
+//! operator_group: vipd-operators        # optional; may run mutating commands besides root
 //! instances:
 //!   - name: web
 //!     interface: eth0

@@ -1,4 +1,4 @@
-//! `peers:`: the other nodes' metrics listeners, for `vipctl status --cluster` and
+//! `cluster_peers:`: the other nodes' metrics listeners, for `vipctl status --cluster` and
 //! `vipctl drill`. Left out, they are the instances' unicast peers at this node's own
 //! metrics port (a cluster usually listens on one port everywhere); IPv6 link-local
 //! peers are left out of that default (an address without its interface cannot be
@@ -23,12 +23,12 @@ pub(super) fn build_peers(
     };
     let mut out: Vec<PeerConfig> = Vec::with_capacity(raw.len());
     for (i, p) in raw.into_iter().enumerate() {
-        let at = root.key("peers").index(i);
+        let at = root.key("cluster_peers").index(i);
         let address = required(p.address, &at, "address")?.0;
         if let Some(j) = out.iter().position(|o| o.address == address) {
             return Err(Problem::new(
                 at.key("address"),
-                format!("{address} is already peers[{j}]"),
+                format!("{address} is already cluster_peers[{j}]"),
             ));
         }
         if metrics.is_some_and(|m| m.listen == address) {
@@ -42,7 +42,7 @@ pub(super) fn build_peers(
             if let Some(j) = out.iter().position(|o| o.name.as_ref() == Some(n)) {
                 return Err(Problem::new(
                     at.key("name"),
-                    format!("`{n}` is already the name of peers[{j}]"),
+                    format!("`{n}` is already the name of cluster_peers[{j}]"),
                 ));
             }
         }

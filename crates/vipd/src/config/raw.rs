@@ -16,7 +16,7 @@ use super::{ChecksumMode, VrrpVersion};
 #[derive(Debug, Deserialize)]
 #[serde(
     deny_unknown_fields,
-    expecting = "a mapping with `instances` (and optionally `control_socket`, `log_level`, `state_dir`, `admin_group`, `checks`, `groups`, `metrics`, `peers`, ...)"
+    expecting = "a mapping with `instances` (and optionally `control_socket`, `log_level`, `state_dir`, `operator_group`, `checks`, `groups`, `metrics`, `cluster_peers`, ...)"
 )]
 pub(super) struct RawConfig {
     #[serde(default)]
@@ -24,7 +24,7 @@ pub(super) struct RawConfig {
     #[serde(default)]
     pub state_dir: Option<StateDir>,
     #[serde(default)]
-    pub admin_group: Option<GroupName>,
+    pub operator_group: Option<GroupName>,
     #[serde(default)]
     pub log_level: Option<LogLevel>,
     #[serde(default)]
@@ -40,7 +40,7 @@ pub(super) struct RawConfig {
     #[serde(default)]
     pub groups: Option<Vec<RawGroup>>,
     #[serde(default)]
-    pub peers: Option<Vec<RawPeer>>,
+    pub cluster_peers: Option<Vec<RawPeer>>,
     #[serde(default)]
     pub announce: Option<Vec<super::announce::RawAnnounce>>,
 }
@@ -130,7 +130,7 @@ pub(super) struct RawInstance {
 #[derive(Debug, Deserialize)]
 #[serde(
     deny_unknown_fields,
-    expecting = "a mapping of hooks: `master`, `backup`, `fault`, `stop`, `any`, each an argv list"
+    expecting = "a mapping of hooks: `master`, `backup`, `fault`, `stopped`, `any`, each an argv list"
 )]
 pub(super) struct RawNotify {
     #[serde(default)]
@@ -140,7 +140,7 @@ pub(super) struct RawNotify {
     #[serde(default)]
     pub fault: Option<Argv>,
     #[serde(default)]
-    pub stop: Option<Argv>,
+    pub stopped: Option<Argv>,
     #[serde(default)]
     pub any: Option<Argv>,
 }

@@ -25,7 +25,7 @@ pub fn field_paths() -> Vec<String> {
         ("instances[].notify.", fields_of::<RawNotify>()),
         ("groups[].", fields_of::<RawGroup>()),
         ("groups[].notify.", fields_of::<RawNotify>()),
-        ("peers[].", fields_of::<RawPeer>()),
+        ("cluster_peers[].", fields_of::<RawPeer>()),
         ("announce[].", fields_of::<super::announce::RawAnnounce>()),
         (
             "announce[].notify.",

@@ -147,15 +147,17 @@ pub(super) fn build(raw: RawConfig, read_key: ReadKey<'_>) -> Result<Config, Pro
         Some(g) => super::groups::build_groups(g, &instances, &root.key("groups"))?,
         None => Vec::new(),
     };
-    let admin_gid = match raw.admin_group {
+    let admin_gid = match raw.operator_group {
         None => None,
-        Some(g) => Some(resolve_group(&g.0).map_err(|m| Problem::new(root.key("admin_group"), m))?),
+        Some(g) => {
+            Some(resolve_group(&g.0).map_err(|m| Problem::new(root.key("operator_group"), m))?)
+        }
     };
     let metrics = raw
         .metrics
         .map(|m| build_metrics(m, &root.key("metrics")))
         .transpose()?;
-    let peers = super::peers::build_peers(raw.peers, metrics.as_ref(), &instances, &root)?;
+    let peers = super::peers::build_peers(raw.cluster_peers, metrics.as_ref(), &instances, &root)?;
     Ok(Config {
         control_socket: raw
             .control_socket
@@ -334,7 +336,7 @@ pub(super) fn build_notify(
         ("master", raw.master, &mut notify.master),
         ("backup", raw.backup, &mut notify.backup),
         ("fault", raw.fault, &mut notify.fault),
-        ("stop", raw.stop, &mut notify.stop),
+        ("stopped", raw.stopped, &mut notify.stop),
         ("any", raw.any, &mut notify.any),
     ];
     for (name, argv, slot) in hooks {

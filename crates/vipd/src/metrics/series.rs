@@ -189,7 +189,7 @@ pub fn render(status: &Status) -> String {
     for i in &status.instances {
         let id = || -> Labels {
             vec![
-                ("instance", i.name.clone()),
+                ("vrrp_instance", i.name.clone()),
                 ("interface", i.interface.clone()),
                 ("vrid", i.vrid.to_string()),
             ]
@@ -247,7 +247,7 @@ pub fn render(status: &Status) -> String {
     for a in &status.announced {
         let id = || -> Labels {
             vec![
-                ("instance", a.name.clone()),
+                ("vrrp_instance", a.name.clone()),
                 ("interface", a.interface.clone()),
             ]
         };
@@ -319,8 +319,8 @@ mod tests {
     #[test]
     fn every_series_of_the_sample() {
         let text = render(&sample());
-        let web = r#"instance="web",interface="eth0",vrid="51""#;
-        let db = r#"instance="db",interface="eth1",vrid="52""#;
+        let web = r#"vrrp_instance="web",interface="eth0",vrid="51""#;
+        let db = r#"vrrp_instance="db",interface="eth1",vrid="52""#;
         let version = env!("CARGO_PKG_VERSION");
         let expected = [
             format!(r#"vipd_build_info{{version="{version}"}} 1.0"#),
@@ -379,7 +379,7 @@ mod tests {
         });
         let text = render(&s);
         let got = lines(&text);
-        let id = r#"instance="anycast",interface="vipd0""#;
+        let id = r#"vrrp_instance="anycast",interface="vipd0""#;
         for e in [
             format!(r#"vipd_announce_state{{{id},state="announcing"}} 0.0"#),
             format!(r#"vipd_announce_state{{{id},state="draining"}} 1.0"#),
