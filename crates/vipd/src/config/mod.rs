@@ -99,6 +99,7 @@ mod duration;
 mod error;
 mod fields;
 mod groups;
+mod instance;
 pub mod keys;
 mod locate;
 mod path;
