@@ -13,6 +13,7 @@ mod event_stream;
 mod hooks;
 mod hot_path;
 mod journal;
+mod log_queue;
 pub mod logging;
 mod metrics;
 mod netlink;
