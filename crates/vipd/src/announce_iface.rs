@@ -17,7 +17,7 @@ use tracing::{info, warn};
 use vipd_node::config::Vip;
 use vipd_node::{VipJob, VipJobError, VipOp, ADDRESS_PROTOCOL, LOCAL_ROUTE_METRIC};
 
-use crate::netlink::{explain, Netlink, NetlinkError, NETLINK_TIMEOUT};
+use crate::netlink::{explain, is_errno, Netlink, NetlinkError, NETLINK_TIMEOUT};
 
 /// Why the announce interface could not be made ready.
 #[derive(Debug, thiserror::Error)]
@@ -119,7 +119,7 @@ pub async fn local_routes(nl: &Netlink, job: &VipJob) -> Result<(), VipJobError>
         );
         let done = tokio::time::timeout(NETLINK_TIMEOUT, local_route(nl, job.ifindex, vip, add))
             .await
-            .unwrap_or_else(|_| Err(NetlinkError::Timeout(what.clone())));
+            .unwrap_or_else(|_| Err(NetlinkError::Timeout { what: what.clone() }));
         match done {
             Ok(()) => info!(
                 instance,
@@ -178,7 +178,7 @@ async fn local_route(nl: &Netlink, index: u32, vip: &Vip, add: bool) -> Result<(
         match handle.route().del(message).execute().await {
             Ok(()) => Ok(()),
             // ESRCH: no such route: removed already.
-            Err(rtnetlink::Error::NetlinkError(m)) if m.code.map(|c| -c.get()) == Some(3) => Ok(()),
+            Err(e) if is_errno(&e, nix::errno::Errno::ESRCH) => Ok(()),
             Err(e) => Err(explain(format!("removing {what}"), e)),
         }
     }

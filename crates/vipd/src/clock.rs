@@ -15,16 +15,16 @@ impl Clock {
         }
     }
 
-    pub fn now(&self) -> Instant {
+    pub fn now(self) -> Instant {
         self.to_engine(tokio::time::Instant::now())
     }
 
-    pub fn to_engine(&self, t: tokio::time::Instant) -> Instant {
+    pub fn to_engine(self, t: tokio::time::Instant) -> Instant {
         let ns = t.saturating_duration_since(self.base).as_nanos();
         Instant::from_nanos(u64::try_from(ns).unwrap_or(u64::MAX))
     }
 
-    pub fn to_tokio(&self, t: Instant) -> tokio::time::Instant {
+    pub fn to_tokio(self, t: Instant) -> tokio::time::Instant {
         self.base + std::time::Duration::from_nanos(t.as_nanos())
     }
 }

@@ -126,10 +126,12 @@ impl Watchers {
     }
 
     /// Watchers now (those whose connection closed included, until the next event).
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.clients.len()
     }
 
+    #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.clients.is_empty()
     }

@@ -1,6 +1,6 @@
 //! Runs the node's notify hooks (`Command::RunHook`) away from the main loop, on a
-//! thread of their own ("vipd-hooks") with a runtime of its own: a hook that hangs,
-//! spins or floods its output never delays an advert.
+//! thread of their own ("vipd-hooks", started with the first hook) with a runtime of
+//! its own: a hook that hangs, spins or floods its output never delays an advert.
 //!
 //! Each run is [`crate::process_group::run`]: the argv (no shell) in a process group of
 //! its own, stdin from /dev/null, the first line of its output kept (bounded), the
@@ -27,23 +27,25 @@ struct Job {
 /// The handle the main loop keeps; dropping it ends the hooks' thread once the runs
 /// under way have ended.
 pub struct HookRunner {
-    jobs: mpsc::UnboundedSender<Job>,
+    jobs: crate::worker::Worker<Job>,
     results: mpsc::UnboundedSender<Event>,
 }
 
 impl HookRunner {
-    /// Starts the hooks' thread; answers come back on `results`.
-    pub fn spawn(results: mpsc::UnboundedSender<Event>) -> std::io::Result<HookRunner> {
-        let jobs = crate::worker::spawn("vipd-hooks", results.clone(), |job: Job| async move {
-            let result = run(&job.argv, &job.env, job.timeout).await;
-            Event::HookDone { id: job.id, result }
-        })?;
-        Ok(HookRunner { jobs, results })
+    /// The hooks' runner (its thread starts with the first hook); answers come back
+    /// on `results`.
+    pub fn new(results: mpsc::UnboundedSender<Event>) -> HookRunner {
+        let jobs =
+            crate::worker::Worker::new("vipd-hooks", results.clone(), |job: Job| async move {
+                let result = run(&job.argv, &job.env, job.timeout).await;
+                Event::HookDone { id: job.id, result }
+            });
+        HookRunner { jobs, results }
     }
 
     /// Runs a hook once; the answer is `Event::HookDone { id, .. }`.
     pub fn run(
-        &self,
+        &mut self,
         id: HookRunId,
         argv: Vec<String>,
         env: Vec<(String, String)>,
@@ -55,10 +57,10 @@ impl HookRunner {
             env,
             timeout,
         };
-        if let Err(mpsc::error::SendError(job)) = self.jobs.send(job) {
+        if let Err((job, why)) = self.jobs.send(job) {
             let _ = self.results.send(Event::HookDone {
                 id: job.id,
-                result: HookResult::Error("the hook runner is gone".into()),
+                result: HookResult::Error(format!("the hook runner: {why}")),
             });
         }
     }

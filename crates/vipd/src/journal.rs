@@ -12,14 +12,15 @@
 
 use std::fmt::Write as _;
 use std::os::unix::net::UnixDatagram;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::mpsc::{sync_channel, SyncSender, TrySendError};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use tracing::field::{Field, Visit};
 use tracing::{Event, Level, Subscriber};
 use tracing_subscriber::layer::Context;
 use tracing_subscriber::Layer;
+
+use crate::log_queue::{Flush, LineQueue};
 
 /// journald's socket for native entries.
 pub const SOCKET: &str = "/run/systemd/journal/socket";
@@ -68,45 +69,14 @@ const FLUSH_WAIT: std::time::Duration = std::time::Duration::from_millis(500);
 pub fn layer(queue: usize) -> Option<(JournalLayer, Arc<AtomicU64>, Flush)> {
     let socket = UnixDatagram::unbound().ok()?;
     socket.connect(SOCKET).ok()?;
-    let (tx, rx) = sync_channel::<Vec<u8>>(queue);
-    let queued = Arc::new(AtomicUsize::new(0));
-    let sent = queued.clone();
-    std::thread::Builder::new()
-        .name("vipd-journal".into())
-        .spawn(move || {
-            for entry in rx {
-                // Blocking here is this thread's alone.
-                let _ = socket.send(&entry);
-                sent.fetch_sub(1, Ordering::Release);
-            }
-        })
-        .ok()?;
-    let dropped = Arc::new(AtomicU64::new(0));
+    let (queue, flush) = LineQueue::spawn("vipd-journal", queue, FLUSH_WAIT, move |entry| {
+        // Blocking here is this thread's alone.
+        let _ = socket.send(entry);
+    })
+    .ok()?;
+    let dropped = queue.dropped();
     ACTIVE.store(true, Ordering::Relaxed);
-    Some((
-        JournalLayer {
-            tx,
-            dropped: dropped.clone(),
-            queued: queued.clone(),
-        },
-        dropped,
-        Flush { queued },
-    ))
-}
-
-/// Held until exit: dropping it waits (at most [`FLUSH_WAIT`]) for the entries still
-/// queued, so the last lines ("stopped", a final warning) reach the journal.
-pub struct Flush {
-    queued: Arc<AtomicUsize>,
-}
-
-impl Drop for Flush {
-    fn drop(&mut self) {
-        let end = std::time::Instant::now() + FLUSH_WAIT;
-        while self.queued.load(Ordering::Acquire) > 0 && std::time::Instant::now() < end {
-            std::thread::sleep(std::time::Duration::from_millis(2));
-        }
-    }
+    Some((JournalLayer { queue }, dropped, flush))
 }
 
 /// A node record as a journal entry: a state change with the instance's new and previous
@@ -139,30 +109,18 @@ pub fn log_record(r: &vipd_node::Record) {
 
 /// Sends every event to the journal thread's queue.
 pub struct JournalLayer {
-    tx: SyncSender<Vec<u8>>,
-    dropped: Arc<AtomicU64>,
-    /// Entries handed to the thread and not yet sent.
-    queued: Arc<AtomicUsize>,
+    queue: LineQueue,
 }
 
 impl<S: Subscriber> Layer<S> for JournalLayer {
     fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
         let mut fields = Fields::default();
         event.record(&mut fields);
-        let entry = entry(
+        self.queue.push(entry(
             *event.metadata().level(),
             event.metadata().target(),
             &fields,
-        );
-        // Counted first: the thread may send it before try_send returns.
-        self.queued.fetch_add(1, Ordering::Release);
-        match self.tx.try_send(entry) {
-            Ok(()) => {}
-            Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {
-                self.queued.fetch_sub(1, Ordering::Release);
-                self.dropped.fetch_add(1, Ordering::Relaxed);
-            }
-        }
+        ));
     }
 }
 

@@ -1,31 +1,39 @@
 //! The vipd daemon: reading the configuration, and the tokio shell around the node
 //! (`vipd_node`): sockets, netlink, the control socket, signals. The binary in `main.rs` is a thin shell over this library.
 
-pub mod announce_iface;
+mod announce_iface;
 pub mod check;
-pub mod checks;
-pub mod clock;
+mod checks;
+mod clock;
 pub mod config;
-pub mod config_reader;
-pub mod control;
+mod config_reader;
+mod control;
 pub mod daemon;
-pub mod event_stream;
-pub mod hooks;
-pub mod hot_path;
-pub mod journal;
+mod event_stream;
+mod hooks;
+mod hot_path;
+mod journal;
+mod log_queue;
 pub mod logging;
-pub mod metrics;
-pub mod netlink;
+mod metrics;
+mod netlink;
 mod netlink_conn;
-pub mod process_group;
+mod process_group;
 pub mod realtime;
 pub mod release;
-pub mod service_manager;
-pub mod sockets;
-pub mod stamp;
-pub mod state;
+mod service_manager;
+mod sockets;
+mod stamp;
+mod state;
 mod sys;
-pub mod vip_writer;
-pub mod vrrp_socket;
-pub mod watcher;
+mod vip_writer;
+mod vrrp_socket;
+mod watcher;
 mod worker;
+
+/// The control socket's request parser (one line of JSON, the protocol version checked
+/// first), for its fuzz target (`fuzz/fuzz_targets/control_request.rs`) and the stable
+/// property test of it.
+pub use control::parse as parse_control_request;
+/// The Prometheus text of a status (the reference page of the metrics is checked against it).
+pub use metrics::series::render as render_metrics;

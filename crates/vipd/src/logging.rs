@@ -5,48 +5,46 @@
 //! Where stderr is the journal (under systemd) entries go to journald natively instead,
 //! with fields of their own ([`crate::journal`]), through the same kind of queue.
 
-use std::time::Duration;
-
+use std::io::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use tracing::warn;
-use tracing_appender::non_blocking::{ErrorCounter, NonBlockingBuilder, WorkerGuard};
+use std::time::Duration;
 
+use tracing::warn;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::EnvFilter;
 
+use crate::log_queue::{Flush, LineQueue};
+
 /// Lines queued for stderr at most; more are dropped.
 pub const QUEUE_LINES: usize = 8192;
+
+/// How long the exit waits for queued lines to be written.
+const FLUSH_WAIT: Duration = Duration::from_secs(1);
 
 /// How often dropped lines are reported.
 const REPORT_EVERY: Duration = Duration::from_secs(10);
 
 /// How many log lines were dropped so far.
-pub enum Dropped {
-    Stderr(ErrorCounter),
-    Journal(Arc<AtomicU64>),
-}
+pub struct Dropped(Arc<AtomicU64>);
 
 impl Dropped {
-    fn count(&self) -> usize {
-        match self {
-            Dropped::Stderr(c) => c.dropped_lines(),
-            Dropped::Journal(c) => usize::try_from(c.load(Ordering::Relaxed)).unwrap_or(usize::MAX),
-        }
+    fn count(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
     }
 }
 
-/// What flushes the log's queue when dropped (keep it until exit).
-pub enum Flush {
-    Stderr(WorkerGuard),
-    Journal(crate::journal::Flush),
+/// What flushes the log's queue when dropped (keep it until exit); none if the
+/// logging thread could not be started (then lines go to stderr from the caller).
+pub struct FlushOnExit {
+    _flush: Option<Flush>,
 }
 
 /// Installs the logger at `level` (`RUST_LOG` overrides): to the journal with fields
 /// when stderr is the journal, else lines to stderr. Keep the guard alive until exit:
 /// dropping it flushes what is queued.
-pub fn init(level: &str) -> (Flush, Dropped) {
+pub fn init(level: &str) -> (FlushOnExit, Dropped) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level));
     if crate::journal::stderr_is_journal() {
         if let Some((layer, dropped, flush)) = crate::journal::layer(QUEUE_LINES) {
@@ -54,21 +52,40 @@ pub fn init(level: &str) -> (Flush, Dropped) {
                 .with(filter)
                 .with(layer)
                 .init();
-            return (Flush::Journal(flush), Dropped::Journal(dropped));
+            return (
+                FlushOnExit {
+                    _flush: Some(flush),
+                },
+                Dropped(dropped),
+            );
         }
     }
-    let (writer, guard) = NonBlockingBuilder::default()
-        .lossy(true)
-        .buffered_lines_limit(QUEUE_LINES)
-        .thread_name("vipd-log")
-        .finish(std::io::stderr());
-    let dropped = writer.error_counter();
-    tracing_subscriber::fmt()
+    let fmt = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(writer)
-        .with_ansi(false)
-        .init();
-    (Flush::Stderr(guard), Dropped::Stderr(dropped))
+        .with_ansi(false);
+    match LineQueue::spawn("vipd-log", QUEUE_LINES, FLUSH_WAIT, |line| {
+        let _ = std::io::stderr().write_all(line);
+    }) {
+        Ok((queue, flush)) => {
+            let dropped = queue.dropped();
+            fmt.with_writer(queue).init();
+            (
+                FlushOnExit {
+                    _flush: Some(flush),
+                },
+                Dropped(dropped),
+            )
+        }
+        Err(e) => {
+            // Without its thread, lines are written where they are logged.
+            fmt.with_writer(std::io::stderr).init();
+            warn!("cannot start the logging thread ({e}); logging to stderr directly");
+            (
+                FlushOnExit { _flush: None },
+                Dropped(Arc::new(AtomicU64::new(0))),
+            )
+        }
+    }
 }
 
 /// Says (in the log, once the queue has room again) how many lines were dropped.

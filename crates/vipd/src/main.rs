@@ -35,8 +35,12 @@ fn main() -> ExitCode {
         return code;
     }
     let args = Args::parse();
+    // Blocking-pool threads (opening sockets, writing the state file) end after 1 s
+    // idle rather than tokio's 10 s: they are seldom needed, and a start-up one would
+    // otherwise outlive start-up.
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
+        .thread_keep_alive(std::time::Duration::from_secs(1))
         .build()
     {
         Ok(rt) => rt,

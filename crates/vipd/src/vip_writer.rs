@@ -186,7 +186,7 @@ async fn remove(nl: &Netlink, job: &VipJob) -> Result<(), VipJobError> {
         match nl.del_vip(job.ifindex, vip).await {
             Ok(true) => info!(instance, interface = %job.interface, vip = %vip, "VIP removed"),
             Ok(false) => {}
-            Err(NetlinkError::DeviceGone(_)) => {
+            Err(NetlinkError::Gone { .. }) => {
                 info!(interface = %job.interface, vip = %vip, "VIP gone with its interface");
             }
             Err(e) => {

@@ -7,7 +7,7 @@
 //! unicast to the host arrive on the same socket.
 
 use std::io::{self, IoSlice, IoSliceMut};
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddrV4, SocketAddrV6};
+use std::net::{IpAddr, Ipv6Addr, SocketAddrV4, SocketAddrV6};
 use std::os::fd::AsRawFd;
 
 use nix::libc;
@@ -265,9 +265,4 @@ impl FrameSocket {
             .map_err(io::Error::from)?;
         Ok(())
     }
-}
-
-/// The IPv4 address the socket sends from is chosen by vipd, not the kernel.
-pub fn is_usable_v4_primary(a: Ipv4Addr) -> bool {
-    !a.is_loopback() && !a.is_unspecified() && !a.is_multicast()
 }

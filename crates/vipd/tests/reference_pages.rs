@@ -158,7 +158,7 @@ fn scrape() -> String {
           "tracking":[],"maintenance":false}]}"#,
     )
     .expect("the sample status parses");
-    vipd::metrics::series::render(&status)
+    vipd::render_metrics(&status)
 }
 
 /// Each family of a scrape: its type and the label names of its series.

@@ -3,8 +3,8 @@
 //! slow DNS lookup, a /proc scan) can delay an advert.
 //!
 //! - Polled checks (`Command::RunCheck`: http, tcp, exec, file) run as tasks of a
-//!   runtime of their own, on a thread of their own ("vipd-checks"), each bounded by
-//!   its timeout; the answer is `Event::CheckResult`. The node never asks for a second
+//!   runtime of their own, on a thread of their own ("vipd-checks", started with the
+//!   first run), each bounded by its timeout; the answer is `Event::CheckResult`. The node never asks for a second
 //!   run of a check while one is under way.
 //! - Process watches (`Command::WatchProcess`) each run on a thread of their own,
 //!   blocked in poll(2) on a pidfd per watched process (a death wakes it at once) and
@@ -29,8 +29,6 @@ use tokio::sync::mpsc;
 use vipd_node::config::{CheckKind, ProcessMatch};
 use vipd_node::{CheckResult, CheckRunId, Event};
 
-pub use process::{find_processes, Found};
-
 /// One run for the checks' runtime.
 struct Job {
     id: CheckRunId,
@@ -42,7 +40,7 @@ struct Job {
 /// The handle the main loop keeps: its commands go to the checks' thread and the
 /// watch threads. Dropping it ends them.
 pub struct CheckRunner {
-    jobs: mpsc::UnboundedSender<Job>,
+    jobs: crate::worker::Worker<Job>,
     results: mpsc::UnboundedSender<Event>,
     /// Each watch's stop flag.
     watches: BTreeMap<CheckRunId, Arc<AtomicBool>>,
@@ -57,31 +55,33 @@ impl Drop for CheckRunner {
 }
 
 impl CheckRunner {
-    /// Starts the checks' thread; results come back on `results`.
-    pub fn spawn(results: mpsc::UnboundedSender<Event>) -> std::io::Result<CheckRunner> {
-        let jobs = crate::worker::spawn("vipd-checks", results.clone(), |job: Job| async move {
-            let result = run(&job.check, &job.kind, job.timeout).await;
-            Event::CheckResult { id: job.id, result }
-        })?;
-        Ok(CheckRunner {
+    /// The checks' runner (the polled checks' thread starts with the first run);
+    /// results come back on `results`.
+    pub fn new(results: mpsc::UnboundedSender<Event>) -> CheckRunner {
+        let jobs =
+            crate::worker::Worker::new("vipd-checks", results.clone(), |job: Job| async move {
+                let result = run(&job.check, &job.kind, job.timeout).await;
+                Event::CheckResult { id: job.id, result }
+            });
+        CheckRunner {
             jobs,
             results,
             watches: BTreeMap::new(),
-        })
+        }
     }
 
     /// Runs a polled check once; the answer is `Event::CheckResult { id, .. }`.
-    pub fn run(&self, id: CheckRunId, check: String, kind: CheckKind, timeout: Duration) {
+    pub fn run(&mut self, id: CheckRunId, check: String, kind: CheckKind, timeout: Duration) {
         let job = Job {
             id,
             check,
             kind,
             timeout,
         };
-        if let Err(mpsc::error::SendError(job)) = self.jobs.send(job) {
+        if let Err((job, why)) = self.jobs.send(job) {
             let _ = self.results.send(Event::CheckResult {
                 id: job.id,
-                result: CheckResult::Error("the check runner is gone".into()),
+                result: CheckResult::Error(format!("the check runner: {why}")),
             });
         }
     }

@@ -93,12 +93,14 @@ macro_rules! scalars_as_text {
 mod address_lists;
 mod announce;
 mod check_raw;
+mod check_target;
 mod deserialize;
 mod document;
 mod duration;
 mod error;
 mod fields;
 mod groups;
+mod instance;
 pub mod keys;
 mod locate;
 mod path;
@@ -110,7 +112,7 @@ mod validate;
 
 use std::path::Path;
 
-pub use check_raw::{parse_host_port, parse_http_url};
+pub use check_target::{parse_host_port, parse_http_url};
 pub use duration::{parse_duration, DurationError, HumanDuration};
 use error::Fault;
 pub use error::{ConfigError, Position};

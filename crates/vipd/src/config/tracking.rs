@@ -303,48 +303,6 @@ mod tests {
     use vipd_node::config::StatusMatch;
 
     #[test]
-    fn http_urls() {
-        let h = parse_http_url("http://127.0.0.1/healthz").expect("valid");
-        assert_eq!(h.target.to_string(), "127.0.0.1:80");
-        assert_eq!(h.path, "/healthz");
-        assert_eq!(h.host_header, "127.0.0.1");
-        let h = parse_http_url("http://[::1]:8080").expect("valid");
-        assert_eq!(h.target.host, "::1");
-        assert_eq!(h.target.port, 8080);
-        assert_eq!(h.path, "/");
-        assert_eq!(h.host_header, "[::1]:8080");
-        let h = parse_http_url("HTTP://localhost:81?x=1").expect("valid");
-        assert_eq!(h.path, "/?x=1");
-        assert_eq!(h.target.host, "localhost");
-        let e = parse_http_url("https://127.0.0.1/").expect_err("https");
-        assert!(e.contains("https is not supported"), "{e}");
-        for bad in [
-            "ftp://x/",
-            "http://",
-            "http://a:0/",
-            "http://a:99999/",
-            "http://::1/",
-            "http://[::1/",
-            "http://u@h/",
-            "http://h/a b",
-            "http://h/#x",
-            "http://bad host/",
-        ] {
-            assert!(parse_http_url(bad).is_err(), "{bad} accepted");
-        }
-    }
-
-    #[test]
-    fn host_ports() {
-        let t = parse_host_port("192.0.2.1:80", None).expect("valid");
-        assert_eq!(t.to_string(), "192.0.2.1:80");
-        let t = parse_host_port("[2001:db8::1]:443", None).expect("valid");
-        assert_eq!(t.to_string(), "[2001:db8::1]:443");
-        assert!(parse_host_port("192.0.2.1", None).is_err());
-        assert!(parse_host_port("2001:db8::1:80", None).is_err());
-    }
-
-    #[test]
     fn statuses() {
         assert_eq!(status_match("200"), Ok(StatusMatch::Exact(200)));
         assert_eq!(status_match("3xx"), Ok(StatusMatch::Class(3)));

@@ -1,11 +1,15 @@
 //! Talking to the kernel over rtnetlink: links, addresses, VIPs, and link events.
-//!
-//! Errors are mapped to sentences a person can act on ("permission denied: vipd needs
-//! CAP_NET_ADMIN"), not netlink error numbers.
+//! Errors come by kind ([`error`]).
+
+mod error;
+
+pub(crate) use error::{explain, is_errno};
+pub use error::{NetlinkError, NETLINK_TIMEOUT};
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use futures::{StreamExt, TryStreamExt};
+use nix::errno::Errno;
 use rtnetlink::packet_core::NetlinkPayload;
 use rtnetlink::packet_route::address::{
     AddressAttribute, AddressFlags, AddressMessage, AddressProtocol,
@@ -19,28 +23,6 @@ use tokio::sync::mpsc;
 use vipd_node::config::Vip;
 use vipd_node::{has_vip, Addr, Event, Link, ADDRESS_PROTOCOL};
 
-/// What went wrong talking to the kernel.
-#[derive(Debug, thiserror::Error)]
-pub enum NetlinkError {
-    #[error("cannot open a netlink socket: {0}")]
-    Open(#[source] std::io::Error),
-    #[error("interface {0} does not exist")]
-    NoSuchInterface(String),
-    #[error("{what}: {message}")]
-    Kernel { what: String, message: String },
-    #[error("{0}: the kernel did not answer within {NETLINK_TIMEOUT:?}")]
-    Timeout(String),
-    #[error("the netlink connection is down (being opened again)")]
-    Down,
-    /// ENODEV: the interface went away (its addresses with it).
-    #[error("{0}: no such device (the interface went away)")]
-    DeviceGone(String),
-}
-
-/// How long one netlink request may take before it counts as failed, so a stuck
-/// request never stalls the event loop.
-pub const NETLINK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
-
 /// Runs a netlink request with [`NETLINK_TIMEOUT`].
 async fn bounded<T>(
     what: impl Fn() -> String,
@@ -48,28 +30,7 @@ async fn bounded<T>(
 ) -> Result<T, NetlinkError> {
     tokio::time::timeout(NETLINK_TIMEOUT, f)
         .await
-        .unwrap_or_else(|_| Err(NetlinkError::Timeout(what())))
-}
-
-/// Turns a netlink error into words, naming what was being done.
-pub(crate) fn explain(what: String, e: rtnetlink::Error) -> NetlinkError {
-    if let rtnetlink::Error::NetlinkError(m) = &e {
-        if m.code.map(|c| -c.get()) == Some(19) {
-            return NetlinkError::DeviceGone(what);
-        }
-    }
-    let message = match &e {
-        rtnetlink::Error::NetlinkError(m) => match m.code.map(|c| -c.get()) {
-            Some(1) | Some(13) => "permission denied: vipd needs root or CAP_NET_ADMIN".to_string(),
-            Some(17) => "the address already exists".to_string(),
-            Some(99) => "address not available on this interface".to_string(),
-            Some(22) => "the kernel refused the request as invalid (EINVAL)".to_string(),
-            Some(n) => format!("{} (errno {n})", std::io::Error::from_raw_os_error(n)),
-            None => "unexpected acknowledgement".to_string(),
-        },
-        other => other.to_string(),
-    };
-    NetlinkError::Kernel { what, message }
+        .unwrap_or_else(|_| Err(NetlinkError::Timeout { what: what() }))
 }
 
 fn link_from_message(m: &LinkMessage) -> Option<Link> {
@@ -260,7 +221,7 @@ impl Netlink {
                 link_from_message(&m).ok_or_else(|| NetlinkError::NoSuchInterface(name.into()))
             }
             Ok(None) => Err(NetlinkError::NoSuchInterface(name.into())),
-            Err(rtnetlink::Error::NetlinkError(m)) if m.code.map(|c| -c.get()) == Some(19) => {
+            Err(e) if is_errno(&e, Errno::ENODEV) => {
                 Err(NetlinkError::NoSuchInterface(name.into()))
             }
             Err(e) => Err(explain(format!("reading interface {name}"), e)),
@@ -345,9 +306,7 @@ impl Netlink {
             Ok(Some(m)) => Ok(m.header.kind == RouteType::Local),
             // No route at all (an unreachable destination): not local either.
             Ok(None) => Ok(false),
-            Err(rtnetlink::Error::NetlinkError(e))
-                if matches!(e.code.map(|c| -c.get()), Some(101 | 113)) =>
-            {
+            Err(e) if is_errno(&e, Errno::ENETUNREACH) || is_errno(&e, Errno::EHOSTUNREACH) => {
                 Ok(false)
             }
             Err(e) => Err(explain(format!("looking up the route to {addr}"), e)),
@@ -374,8 +333,8 @@ impl Netlink {
                     {
                         match self.handle()?.address().del(m).execute().await {
                             Ok(()) => removed = true,
-                            Err(rtnetlink::Error::NetlinkError(e))
-                                if e.code.map(|c| -c.get()) == Some(99) => {}
+                            // Gone between the lookup and the removal.
+                            Err(e) if is_errno(&e, Errno::EADDRNOTAVAIL) => {}
                             Err(e) => return Err(explain(format!("removing {vip}"), e)),
                         }
                     }

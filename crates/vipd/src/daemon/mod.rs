@@ -5,20 +5,20 @@
 //! engines'). Nothing in the loop waits: sockets are sent on without blocking, kernel
 //! reads, VIP jobs, configuration reads and control replies run in tasks of their own.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use tokio::signal::unix::{signal, Signal, SignalKind};
-use tokio::sync::{mpsc, oneshot};
-use tracing::{debug, error, info, warn};
-use vipd_node::{Command, Event, ExitError, HostInfo, Level, Maintenance, Node, Record, RequestId};
+use tokio::sync::mpsc;
+use tracing::{error, info};
+use vipd_node::{Event, ExitError, HostInfo, Maintenance, Node};
 
 use crate::checks::CheckRunner;
 use crate::clock::{Clock, Wakeup};
 use crate::config::{Config, ConfigError};
 use crate::config_reader::ConfigReader;
-use crate::control::{self, ControlError, Pending};
-use crate::event_stream::{Outgoing, Watchers};
+use crate::control::{self, ControlError};
+use crate::event_stream::Watchers;
 use crate::hooks::HookRunner;
 use crate::hot_path;
 use crate::netlink::{Netlink, NetlinkError};
@@ -27,6 +27,10 @@ use crate::sockets::{Opened, Sockets};
 use crate::state::StateWriter;
 use crate::vip_writer::VipWriter;
 use crate::watcher::Watcher;
+
+mod shell;
+
+use shell::{Hot, Shell};
 
 /// Why the daemon could not run, or did not stop cleanly.
 #[derive(Debug, thiserror::Error)]
@@ -47,30 +51,6 @@ pub enum DaemonError {
     Realtime(#[from] crate::realtime::RealtimeError),
     #[error(transparent)]
     Metrics(#[from] crate::metrics::MetricsError),
-}
-
-/// What executes the node's commands.
-struct Shell {
-    config: ConfigReader,
-    sockets: Sockets,
-    vips: VipWriter,
-    watcher: Watcher,
-    checks: CheckRunner,
-    hooks: HookRunner,
-    /// Control requests waiting for the node's answer.
-    replies: BTreeMap<RequestId, oneshot::Sender<vipd_api::Response>>,
-    requests: u64,
-    /// Writes the maintenance state under the state directory, off the loop.
-    state: StateWriter,
-    /// The event stream's watchers (`vipctl watch`).
-    watchers: Watchers,
-    /// Watch requests waiting for the node's answer: the instances and the channel to
-    /// the connection, registered if the node says yes.
-    streams: BTreeMap<RequestId, (Vec<String>, tokio::sync::mpsc::Sender<Outgoing>)>,
-    /// The node's newest published status, for the metrics endpoint.
-    status: tokio::sync::watch::Sender<Option<std::sync::Arc<vipd_api::Status>>>,
-    /// systemd, when vipd runs under it: readiness, status line, watchdog.
-    service: ServiceManager,
 }
 
 /// The signals vipd acts on, caught from the moment they are installed.
@@ -138,8 +118,8 @@ pub async fn run(
         .map_err(DaemonError::Thread)?,
         sockets: Sockets::new(datagram_tx, opened_tx),
         vips: VipWriter::new(nl.clone(), results_tx.clone()),
-        checks: CheckRunner::spawn(results_tx.clone()).map_err(DaemonError::Thread)?,
-        hooks: HookRunner::spawn(results_tx.clone()).map_err(DaemonError::Thread)?,
+        checks: CheckRunner::new(results_tx.clone()),
+        hooks: HookRunner::new(results_tx.clone()),
         watcher: Watcher::spawn(nl, results_tx),
         replies: BTreeMap::new(),
         requests: 0,
@@ -214,201 +194,6 @@ pub async fn run(
         node.handle(clock.now(), event);
     }
 }
-
-/// The node with its shell and clock, as the hot path drives it.
-struct Hot<'a> {
-    shell: &'a mut Shell,
-    node: &'a mut Node,
-    clock: &'a Clock,
-    /// Set once the node asked to exit; later events are then left alone.
-    exit: Option<Result<(), ExitError>>,
-}
-
-impl<'a> Hot<'a> {
-    fn new(shell: &'a mut Shell, node: &'a mut Node, clock: &'a Clock) -> Self {
-        Hot {
-            shell,
-            node,
-            clock,
-            exit: None,
-        }
-    }
-}
-
-impl hot_path::Core for Hot<'_> {
-    fn timer_due(&self) -> bool {
-        self.exit.is_none()
-            && self
-                .node
-                .poll_timeout()
-                .is_some_and(|t| t <= self.clock.now())
-    }
-
-    fn handle(&mut self, event: Event) {
-        if self.exit.is_some() {
-            return;
-        }
-        self.node.handle(self.clock.now(), event);
-        self.exit = self.shell.execute(self.clock, self.node);
-    }
-}
-
-impl Shell {
-    /// Executes the node's commands until it has none; results that are known at once
-    /// (a send, an open) go straight back to it. Returns the exit result once asked to.
-    fn execute(&mut self, clock: &Clock, node: &mut Node) -> Option<Result<(), ExitError>> {
-        let mut answers = VecDeque::new();
-        loop {
-            while let Some(command) = node.poll_command() {
-                match command {
-                    Command::Exit(result) => return Some(result),
-                    other => {
-                        if let Some(answer) = self.run(clock, other) {
-                            answers.push_back(answer);
-                        }
-                    }
-                }
-            }
-            let answer = answers.pop_front()?;
-            node.handle(clock.now(), answer);
-        }
-    }
-
-    /// Executes one command; returns its result if it is known at once.
-    fn run(&mut self, clock: &Clock, command: Command) -> Option<Event> {
-        match command {
-            Command::ReadKernel { id, interfaces } => self.watcher.read(id, interfaces),
-            Command::OpenSockets {
-                id,
-                interface,
-                ifindex,
-                family,
-                source,
-            } => return self.sockets.open(id, interface, ifindex, family, source),
-            Command::CloseSockets { interface } => self.sockets.close(&interface),
-            Command::SendAdvert {
-                run,
-                interface,
-                family,
-                src,
-                to,
-            } => {
-                let ok = self.sockets.send_advert(&interface, family, src, &to);
-                return Some(Event::AdvertSent { run, ok });
-            }
-            Command::Announce {
-                interface,
-                instance,
-                frames,
-            } => match self.sockets.send_frames(&interface, &frames) {
-                (sent, None) => debug!(instance, frames = sent, "announced VIPs"),
-                (sent, Some(e)) => warn!(
-                    instance,
-                    sent,
-                    of = frames.len(),
-                    "announce frames not all sent: {e}"
-                ),
-            },
-            Command::VipJob(job) => self.vips.submit(job),
-            Command::Reply { id, response } => {
-                let response = self.maybe_watch(id, response);
-                if let Some(reply) = self.replies.remove(&id) {
-                    // The connection's task writes it; a client that left is no matter.
-                    let _ = reply.send(response);
-                }
-            }
-            Command::Record(record) => log(&record),
-            Command::Publish(p) => {
-                let time = crate::stamp::rfc3339_ms(crate::stamp::wall_time(
-                    p.at,
-                    clock.now(),
-                    std::time::SystemTime::now(),
-                ));
-                self.watchers.publish(&time, p.event);
-            }
-            Command::RunCheck {
-                id,
-                check,
-                kind,
-                timeout,
-            } => self.checks.run(id, check, kind, timeout),
-            Command::WatchProcess {
-                id,
-                check,
-                process,
-                rescan,
-            } => self.checks.watch(id, check, process, rescan),
-            Command::StopWatch { id } => self.checks.stop(id),
-            Command::RunHook {
-                id,
-                owner,
-                hook,
-                argv,
-                env,
-                timeout,
-            } => {
-                debug!(instance = owner.name(), hook, ?argv, "running notify hook");
-                self.hooks.run(id, argv, env, timeout);
-            }
-            Command::SaveMaintenance(m) => self.state.save(m),
-            Command::Service(note) => self.service.tell(&note),
-            Command::SaveAuth(a) => self.state.save_auth(a),
-            Command::PublishStatus(status) => {
-                // Receivers only read the newest; none (no metrics task) is no matter.
-                self.status.send_replace(Some(std::sync::Arc::new(*status)));
-            }
-            // Handled by `execute`.
-            Command::Exit(_) => {}
-        }
-        None
-    }
-
-    fn request(&mut self, p: Pending) -> Event {
-        self.requests += 1;
-        let id = RequestId(self.requests);
-        self.replies.insert(id, p.reply);
-        if let (Some(tx), vipd_api::Command::Watch { instances }) = (p.stream, &p.request.command) {
-            self.streams.insert(id, (instances.clone(), tx));
-        }
-        Event::Control {
-            id,
-            request: p.request,
-            caller: p.caller,
-        }
-    }
-}
-
-impl Shell {
-    /// The node's answer to request `id`: a watch it accepted becomes a watcher from
-    /// here on (every event published after this reply reaches it), unless there are
-    /// too many already.
-    fn maybe_watch(&mut self, id: RequestId, response: vipd_api::Response) -> vipd_api::Response {
-        let Some((instances, tx)) = self.streams.remove(&id) else {
-            return response;
-        };
-        if !matches!(response, vipd_api::Response::Watching { .. }) {
-            return response;
-        }
-        match self.watchers.add(instances, tx) {
-            Ok(()) => response,
-            Err(e) => vipd_api::Response::Error {
-                v: vipd_api::PROTOCOL_VERSION,
-                message: e.to_string(),
-            },
-        }
-    }
-
-    /// The node asked to exit: watchers get an `end` record (waited for up to
-    /// [`crate::event_stream::END_WAIT`], off any loop: nothing else runs now).
-    async fn finish(&mut self, exit: Result<(), ExitError>) -> Result<(), DaemonError> {
-        let time = crate::stamp::rfc3339_ms(std::time::SystemTime::now());
-        let told = self.watchers.close(&time, "vipd is stopping");
-        let written = futures::future::join_all(told.iter().map(|tx| tx.closed()));
-        let _ = tokio::time::timeout(crate::event_stream::END_WAIT, written).await;
-        exit.map_err(DaemonError::from)
-    }
-}
-
 /// `realtime_priority`, `lock_memory`: for this thread, once the helpers run.
 fn enter_realtime(config: &Config) -> Result<(), DaemonError> {
     if config.lock_memory {
@@ -426,20 +211,6 @@ fn enter_realtime(config: &Config) -> Result<(), DaemonError> {
         );
     }
     Ok(())
-}
-
-/// A node record as a log line; in the journal with fields of its own.
-fn log(r: &Record) {
-    if crate::journal::active() {
-        return crate::journal::log_record(r);
-    }
-    let instance = r.instance.as_deref().unwrap_or("");
-    match r.level {
-        Level::Debug => debug!(instance, "{}", r.what),
-        Level::Info => info!(instance, "{}", r.what),
-        Level::Warn => warn!(instance, "{}", r.what),
-        Level::Error => error!(instance, "{}", r.what),
-    }
 }
 
 /// The host as the node needs it, with what authentication kept in `state_dir` (read
