@@ -262,6 +262,36 @@ impl Booted {
         }
     }
 
+    /// Starts `args` inside the host and leaves it running, its stdout and stderr
+    /// appended to `log` on this machine. It ends with the host at the latest (its PID
+    /// namespace goes with the container's init); kill and wait for the child to end it
+    /// sooner.
+    pub fn spawn(&self, args: &[&str], log: &Path) -> Child {
+        let out = match std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+        {
+            Ok(f) => f,
+            Err(e) => panic!("cannot open {}: {e}", log.display()),
+        };
+        let err = match out.try_clone() {
+            Ok(f) => f,
+            Err(e) => panic!("cannot duplicate {}: {e}", log.display()),
+        };
+        let spawned = Command::new("nsenter")
+            .args(["-t", &self.pid1.to_string(), "-a", "--"])
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::from(out))
+            .stderr(Stdio::from(err))
+            .spawn();
+        match spawned {
+            Ok(c) => c,
+            Err(e) => panic!("{}: cannot start {args:?}: {e}", self.name),
+        }
+    }
+
     /// Runs `args` inside the host, which must succeed; returns stdout.
     pub fn exec_ok(&self, args: &[&str]) -> String {
         let out = self.exec(args);

@@ -133,7 +133,7 @@ impl Nginx {
         let addr: SocketAddr = ([127, 0, 0, 1], 80).into();
         let t = std::thread::spawn(move || {
             join_netns(&ns).ok()?;
-            get(addr, Duration::from_millis(500))
+            get(addr, Duration::from_millis(500)).ok()
         });
         t.join().ok().flatten().as_deref() == Some(&format!("served by {}", self.host))
     }
@@ -186,21 +186,29 @@ fn join_netns(ns: &str) -> std::io::Result<()> {
 /// client tries again soon (every 10 ms as usual once the wait is over).
 const CONNECT_TIMEOUT: Duration = Duration::from_millis(30);
 
-/// One GET of `/` from `addr`: the first line of the body, or None if it failed.
-fn get(addr: SocketAddr, timeout: Duration) -> Option<String> {
-    let mut s = TcpStream::connect_timeout(&addr, CONNECT_TIMEOUT.min(timeout)).ok()?;
-    s.set_read_timeout(Some(timeout)).ok()?;
-    s.set_write_timeout(Some(timeout)).ok()?;
+/// One GET of `/` from `addr`: the first line of the body, or which step failed and why.
+fn get(addr: SocketAddr, timeout: Duration) -> Result<String, String> {
+    let mut s = TcpStream::connect_timeout(&addr, CONNECT_TIMEOUT.min(timeout))
+        .map_err(|e| format!("connect: {e}"))?;
+    s.set_read_timeout(Some(timeout))
+        .map_err(|e| format!("set timeout: {e}"))?;
+    s.set_write_timeout(Some(timeout))
+        .map_err(|e| format!("set timeout: {e}"))?;
     s.write_all(b"GET / HTTP/1.1\r\nHost: vip\r\nConnection: close\r\n\r\n")
-        .ok()?;
+        .map_err(|e| format!("write: {e}"))?;
     let mut buf = Vec::new();
-    s.take(4096).read_to_end(&mut buf).ok()?;
+    s.take(4096)
+        .read_to_end(&mut buf)
+        .map_err(|e| format!("read: {e}"))?;
     let text = String::from_utf8_lossy(&buf);
     if !text.starts_with("HTTP/1.1 200") {
-        return None;
+        return Err(format!("answer: {:?}", text.lines().next().unwrap_or("")));
     }
-    let body = text.split("\r\n\r\n").nth(1)?;
-    Some(body.lines().next()?.to_string())
+    text.split("\r\n\r\n")
+        .nth(1)
+        .and_then(|body| body.lines().next())
+        .map(str::to_string)
+        .ok_or_else(|| "answer: no body".to_string())
 }
 
 /// One request of a [`Getter`].
@@ -211,6 +219,8 @@ pub struct Sample {
     pub t: f64,
     /// Who served it (`a` for `served by a`), none if it failed.
     pub by: Option<String>,
+    /// Why it failed (the step and the error), none if it was served.
+    pub why: Option<String>,
 }
 
 /// The client: GETs a VIP every 10 ms from a thread in the client's namespace.
@@ -255,9 +265,14 @@ impl Getter {
             let mut next = Instant::now();
             while !flag.load(Ordering::Relaxed) && Instant::now() < end {
                 let t = epoch_now();
-                let by = get(addr, Duration::from_millis(100))
-                    .and_then(|b| b.strip_prefix("served by ").map(str::to_string));
-                samples.push(Sample { t, by });
+                let (by, why) = match get(addr, Duration::from_millis(100)) {
+                    Ok(b) => match b.strip_prefix("served by ") {
+                        Some(who) => (Some(who.to_string()), None),
+                        None => (None, Some(format!("answer: body {b:?}"))),
+                    },
+                    Err(e) => (None, Some(e)),
+                };
+                samples.push(Sample { t, by, why });
                 pace(&mut next);
             }
             samples
@@ -480,15 +495,97 @@ pub fn servers_after(samples: &[Sample], from: f64) -> Vec<String> {
     out
 }
 
+/// A [`Getter`]'s failed requests, split by what moving an address can explain.
+#[derive(Debug, Default)]
+pub struct Failures {
+    /// Connections cut at a move, epoch seconds: established with the old holder,
+    /// then reset by the new one when the client's next segment followed the
+    /// announcement there (the new holder knows no such connection). Any move of an
+    /// address at layer 2 does this to a connection open at that instant (well under a
+    /// millisecond here); at most one per move, alone between the two holders' answers.
+    pub cut_at_move: Vec<f64>,
+    /// Every other failure, epoch seconds and why: no holder (a connect that timed out
+    /// or was refused), a reset that is not at a move, a second failure at one move.
+    pub lost: Vec<(f64, String)>,
+}
+
+/// Splits the failed requests of `samples` (see [`Failures`]).
+pub fn failures(samples: &[Sample]) -> Failures {
+    let points: Vec<(f64, Option<&str>, &str)> = samples
+        .iter()
+        .map(|s| (s.t, s.by.as_deref(), s.why.as_deref().unwrap_or("")))
+        .collect();
+    split_failures(&points)
+}
+
+/// Splits the failed requests of a [`RealClient`] (see [`Failures`]).
+pub fn real_failures(samples: &[Timed]) -> Failures {
+    let points: Vec<(f64, Option<&str>, &str)> = samples
+        .iter()
+        .map(|s| match &s.by {
+            Ok(who) => (s.t, Some(who.as_str()), ""),
+            Err(why) => (s.t, None, why.as_str()),
+        })
+        .collect();
+    split_failures(&points)
+}
+
+/// [`Failures`] of requests given as (began, who served it, why it failed).
+fn split_failures(points: &[(f64, Option<&str>, &str)]) -> Failures {
+    let mut out = Failures::default();
+    for (i, &(t, by, why)) in points.iter().enumerate() {
+        if by.is_some() {
+            continue;
+        }
+        let before = points[..i].last().and_then(|p| p.1);
+        let after = points.get(i + 1).and_then(|n| n.1);
+        let reset = (why.starts_with("read:") || why.starts_with("write:"))
+            && (why.contains("reset by peer") || why.contains("Broken pipe"));
+        match (before, after) {
+            (Some(b), Some(a)) if reset && b != a => out.cut_at_move.push(t),
+            _ => out.lost.push((t, why.to_string())),
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_reset_alone_at_a_move_is_a_cut_and_nothing_else_is() {
+        let s = |t: f64, by: Option<&str>, why: &str| Sample {
+            t,
+            by: by.map(str::to_string),
+            why: (!why.is_empty()).then(|| why.to_string()),
+        };
+        let reset = "read: Connection reset by peer (os error 104)";
+        let samples = vec![
+            s(1.00, Some("a"), ""),
+            s(1.01, None, reset),
+            s(1.02, Some("b"), ""),
+            s(1.03, None, reset),
+            s(1.04, Some("b"), ""),
+            s(1.05, None, "connect: timed out"),
+            s(1.06, Some("a"), ""),
+            s(1.07, None, reset),
+            s(1.08, None, reset),
+            s(1.09, Some("b"), ""),
+        ];
+        let f = failures(&samples);
+        assert_eq!(f.cut_at_move, vec![1.01]);
+        let lost: Vec<f64> = f.lost.iter().map(|(t, _)| *t).collect();
+        // Not at a move; no holder; two at one move.
+        assert_eq!(lost, vec![1.03, 1.05, 1.07, 1.08]);
+    }
 
     #[test]
     fn outages() {
         let s = |t: f64, by: Option<&str>| Sample {
             t,
             by: by.map(str::to_string),
+            why: None,
         };
         let samples = vec![
             s(1.00, Some("a")),

@@ -17,7 +17,7 @@ use std::time::Duration;
 use vipd_e2e::frr::{
     anycast_vipd_yaml, next_hops, AnycastLab, Frr, ANYCAST_PREFIX, ANYCAST_VIP as VIP, ROUTER_CONF,
 };
-use vipd_e2e::web::{servers_after, Getter, Nginx, Sample};
+use vipd_e2e::web::{failures, servers_after, Getter, Nginx, Sample};
 use vipd_e2e::{epoch_now, exclusive, wait_until, Host, Lan, Signal};
 
 const INTERVAL_MS: u64 = 100;
@@ -30,11 +30,14 @@ fn local_route(h: &Host) -> bool {
         .contains("dev lo")
 }
 
+/// The requests after `from` that failed, but for a connection cut as its flow moved
+/// to another host (see `Failures::cut_at_move`).
 fn failed_after(samples: &[Sample], from: f64) -> Vec<f64> {
-    samples
-        .iter()
-        .filter(|s| s.t > from && s.by.is_none())
-        .map(|s| s.t)
+    failures(samples)
+        .lost
+        .into_iter()
+        .map(|(t, _)| t)
+        .filter(|t| *t > from)
         .collect()
 }
 

@@ -14,15 +14,17 @@ use std::time::Duration;
 
 use vipd_e2e::events::{wait_added, wait_deleted};
 use vipd_e2e::hosts::{deb, Booted};
-use vipd_e2e::web::{Getter, Sample};
+use vipd_e2e::web::{failures, Getter, Sample};
 use vipd_e2e::{epoch_now, exclusive, wait_until, Host, Lan};
 
 const VIP: &str = "192.0.2.50";
 
-/// A phase's requests: how many failed, the worst gap between two served ones around
-/// the failures, and who served, in order (each once per run).
+/// A phase's requests: how many failed (but for a connection cut at a move, see
+/// `Failures::cut_at_move`; those are `cut`), the worst gap between two served ones
+/// around the failures, and who served, in order (each once per run).
 struct Seen {
     failed: usize,
+    cut: usize,
     gap: f64,
     servers: Vec<String>,
 }
@@ -49,8 +51,10 @@ fn seen(samples: &[Sample]) -> Seen {
             }
         }
     }
+    let split = failures(samples);
     Seen {
-        failed: samples.iter().filter(|s| s.by.is_none()).count(),
+        failed: split.lost.len(),
+        cut: split.cut_at_move.len(),
         gap,
         servers,
     }
@@ -309,7 +313,10 @@ fn ansible_deb_systemd_nginx_and_vipctl_as_an_operator_meets_them() {
     let off = as_user(&site.web1, "ops", &["maintenance", "off"]);
     assert!(off.status.success(), "ops: maintenance off: {off:?}");
     settled(&site, Duration::from_secs(10));
-    eprintln!("maintenance on: {} failed", seen_maint.failed);
+    eprintln!(
+        "maintenance on: {} failed, {} cut at the move",
+        seen_maint.failed, seen_maint.cut
+    );
     assert_eq!(seen_maint.failed, 0);
     assert_eq!(seen_maint.servers, ["web1", "web2"]);
 
@@ -340,7 +347,10 @@ fn ansible_deb_systemd_nginx_and_vipctl_as_an_operator_meets_them() {
         || site.web2.host.has_addr(VIP) && !site.web1.host.has_addr(VIP),
         Duration::from_secs(5),
     );
-    eprintln!("systemctl stop vipd on web1: {} failed", seen_stop.failed);
+    eprintln!(
+        "systemctl stop vipd on web1: {} failed, {} cut at the move",
+        seen_stop.failed, seen_stop.cut
+    );
     assert_eq!(seen_stop.failed, 0);
     assert_eq!(seen_stop.servers, ["web1", "web2"]);
     let seen_start = with_client(
@@ -351,7 +361,10 @@ fn ansible_deb_systemd_nginx_and_vipctl_as_an_operator_meets_them() {
         || site.web1.host.has_addr(VIP) && !site.web2.host.has_addr(VIP),
         Duration::from_secs(10),
     );
-    eprintln!("systemctl start vipd on web1: {} failed", seen_start.failed);
+    eprintln!(
+        "systemctl start vipd on web1: {} failed, {} cut at the move",
+        seen_start.failed, seen_start.cut
+    );
     assert_eq!(seen_start.failed, 0);
     settled(&site, Duration::from_secs(5));
 
@@ -395,8 +408,8 @@ fn ansible_deb_systemd_nginx_and_vipctl_as_an_operator_meets_them() {
         Duration::from_secs(10),
     );
     eprintln!(
-        "systemctl restart vipd on web1: {} failed",
-        seen_restart.failed
+        "systemctl restart vipd on web1: {} failed, {} cut at the move",
+        seen_restart.failed, seen_restart.cut
     );
     assert_eq!(seen_restart.failed, 0);
 
@@ -460,8 +473,8 @@ fn ansible_deb_systemd_nginx_and_vipctl_as_an_operator_meets_them() {
         .web1
         .exec_ok(&["dpkg-query", "-W", "-f", "${Version}", "vipd"]);
     eprintln!(
-        "upgrade to {version} on web1: {} failed, served by {:?}",
-        seen_upgrade.failed, seen_upgrade.servers
+        "upgrade to {version} on web1: {} failed, {} cut at the move, served by {:?}",
+        seen_upgrade.failed, seen_upgrade.cut, seen_upgrade.servers
     );
     assert!(version.ends_with("-2"), "{version}");
     assert_ne!(

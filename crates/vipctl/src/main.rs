@@ -22,6 +22,7 @@ mod cluster;
 mod drill;
 mod http_get;
 mod import;
+mod man;
 mod printable;
 mod render;
 mod watch;
@@ -365,8 +366,9 @@ pub(crate) fn report(err: &mut dyn Write, e: &ClientError) -> u8 {
     }
 }
 
-/// `vipctl --generate-man DIR` (hidden, for packaging): writes the man page `vipctl.8` and
-/// the bash, zsh and fish completions, all generated from the clap definitions above, to
+/// `vipctl --generate-man DIR` (hidden, for packaging): writes the man page `vipctl.8` (the
+/// clap definitions above, every command's included, then the sections of `man.rs`) and
+/// the bash, zsh and fish completions, generated from the clap definitions, to
 /// DIR; `packaging/man` and `packaging/completions` hold the committed copies the
 /// Debian package ships (a test keeps them current).
 fn generate_packaging_files() -> Option<ExitCode> {
@@ -383,9 +385,15 @@ fn generate_packaging_files() -> Option<ExitCode> {
         std::fs::create_dir_all(&dir)?;
         let mut cmd = Cli::command();
         let mut page = Vec::new();
-        clap_mangen::Man::new(cmd.clone())
-            .section("8")
-            .render(&mut page)?;
+        let man = clap_mangen::Man::new(cmd.clone()).section("8");
+        man.render_title(&mut page)?;
+        man.render_name_section(&mut page)?;
+        man.render_synopsis_section(&mut page)?;
+        man.render_description_section(&mut page)?;
+        man.render_options_section(&mut page)?;
+        page.extend_from_slice(man::commands(&cmd).as_bytes());
+        page.extend_from_slice(man::SECTIONS.as_bytes());
+        man.render_version_section(&mut page)?;
         std::fs::write(dir.join("vipctl.8"), page)?;
         for (shell, file) in [
             (clap_complete::Shell::Bash, "vipctl.bash"),

@@ -3,7 +3,7 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
-use vipd_wire::{V3Checksum, Version};
+use vipd_wire::{RxCheck, V3Checksum, Version};
 
 /// How a new master tells the LAN where the VIPs are (gratuitous ARP / unsolicited NA).
 ///
@@ -81,6 +81,20 @@ pub enum ConfigError {
 }
 
 impl Config {
+    /// What this router expects of an advert that arrived from `src` to `dst` with
+    /// `ttl`: what the codec checks a received advert against (RFC 5798 §7.1) before
+    /// it is handed over as [`crate::Input::Advert`].
+    pub fn rx_check(&self, src: IpAddr, dst: IpAddr, ttl: u8) -> RxCheck {
+        RxCheck {
+            version: self.version,
+            vrid: self.vrid,
+            src,
+            dst,
+            ttl,
+            v3_checksum: self.checksum,
+        }
+    }
+
     /// Checks what the wire and the RFC timers need.
     pub fn validate(&self) -> Result<(), ConfigError> {
         if self.vrid == 0 {
@@ -91,7 +105,7 @@ impl Config {
         }
         let ok = match self.version {
             Version::V2 => {
-                self.advert_interval_cs % 100 == 0
+                self.advert_interval_cs.is_multiple_of(100)
                     && (100..=25500).contains(&self.advert_interval_cs)
             }
             Version::V3 => {

@@ -2,7 +2,7 @@
 
 use std::net::IpAddr;
 
-use vipd_wire::{RxError, V3Checksum, Version};
+use vipd_wire::{Received, RxError, V3Checksum, Version};
 
 use crate::router::State;
 
@@ -17,7 +17,7 @@ pub struct VipJobId(pub u64);
 
 /// An event for [`crate::Router::handle`].
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Input<'a> {
+pub enum Input {
     /// RFC 5798 §6.4.1 Startup event.
     Startup,
     /// RFC 5798 §6.4.2/§6.4.3 Shutdown event: leave gracefully (priority-0 advert).
@@ -39,16 +39,24 @@ pub enum Input<'a> {
     Hold(bool),
     /// A deadline from `poll_timeout` has passed (calling early is harmless).
     Timeout,
-    /// A VRRP packet as the IP layer delivered it (IP header already removed).
-    Packet {
+    /// Ends a planned handover under way (Shutdown, maintenance): the VIPs are removed
+    /// now (`Output::DelVips`) instead of when the new master is heard. For a driver
+    /// that cannot keep the router until the handover is over (an instance reloaded
+    /// away, or one whose VIPs a new instance takes); nothing happens when no handover
+    /// is under way.
+    EndHandover,
+    /// An advert from `src` as the driver decoded it with the codec, against what this
+    /// router expects (`vipd_wire::Advert::receive` with [`crate::Config::rx_check`]:
+    /// RFC 5798 §7.1's TTL, version, length, checksum and VRID checks): the advert, or
+    /// why the codec refused it. The engine makes the checks that need its own state
+    /// (the family of `src` first, then the codec's verdict, then the rest); it never
+    /// sees bytes.
+    Advert {
         src: IpAddr,
-        dst: IpAddr,
-        /// IPv4 TTL or IPv6 hop limit.
-        ttl: u8,
-        bytes: &'a [u8],
+        received: Result<Received, RxError>,
     },
-    /// A packet the driver refused before the engine could see it (e.g. a malformed
-    /// IPv4 header); counted like any other drop.
+    /// A packet the driver refused before the engine could see it (a malformed IPv4
+    /// header, or an advert the codec refused); counted like any other drop.
     Rejected(RxError),
     LinkUp,
     LinkDown,

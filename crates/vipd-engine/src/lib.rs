@@ -2,7 +2,7 @@
 //!
 //! The daemon (or a test) drives it with three calls and nothing else:
 //! ```text
-//! router.handle(now, Input::Packet { .. });       // or Timeout, LinkUp/Down, Tracked, VipApplied, Startup, Shutdown
+//! router.handle(now, Input::Advert { .. });       // or Timeout, LinkUp/Down, Tracked, VipApplied, Startup, Shutdown
 //! while let Some(out) = router.poll_output() { }  // SendAdvert, AddVips, DelVips, Announce, StateChanged, Dropped, AddressMismatch
 //! let wake = router.poll_timeout();               // when to call handle(now, Input::Timeout) next
 //! ```

@@ -51,7 +51,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::net::IpAddr;
 use std::time::Duration;
 
-use vipd_wire::{Advert, RxCheck, V2Auth, Version, MULTICAST_V4, MULTICAST_V6};
+use vipd_wire::{Advert, Received, RxError, V2Auth, Version, MULTICAST_V4, MULTICAST_V6};
 
 use crate::config::{Config, ConfigError};
 
@@ -559,19 +559,15 @@ impl Router {
     }
 
     /// Feeds one event in. Outputs queue up for `poll_output`.
-    pub fn handle(&mut self, now: Instant, input: Input<'_>) {
+    pub fn handle(&mut self, now: Instant, input: Input) {
         match input {
             Input::Startup => self.startup(now),
             Input::Shutdown => self.shutdown(now),
             Input::Maintenance(on) => self.set_maintenance(now, on),
             Input::Hold(on) => self.set_hold(now, on),
             Input::Timeout => self.timeout(now),
-            Input::Packet {
-                src,
-                dst,
-                ttl,
-                bytes,
-            } => self.packet(now, src, dst, ttl, bytes),
+            Input::EndHandover => self.end_handover(),
+            Input::Advert { src, received } => self.advert(now, src, received),
             Input::Rejected(e) => self.drop_packet(DropReason::Wire(e)),
             Input::LinkUp => {
                 self.faults.link_up = true;
@@ -654,7 +650,7 @@ impl Router {
             // may be answered a little less than an interval apart: a failure counts
             // from three quarters of an interval after the last one counted.
             let spacing = interval - interval / 4;
-            if stint.failure_counted.map_or(true, |t| now >= t + spacing) {
+            if stint.failure_counted.is_none_or(|t| now >= t + spacing) {
                 stint.send_failures += 1;
                 stint.failure_counted = Some(now);
             }
@@ -910,10 +906,10 @@ impl Router {
         });
     }
 
-    /// Ends a planned handover under way: the VIPs are removed now (`DelVips`). For a
-    /// driver that cannot keep the router until the handover is over (an instance
-    /// reloaded away); nothing happens when no handover is under way.
-    pub fn end_handover(&mut self) {
+    /// Ends a planned handover under way: the VIPs are removed now (`DelVips`)
+    /// (`Input::EndHandover`, a link gone down, an unreachable kernel); nothing happens
+    /// when no handover is under way.
+    fn end_handover(&mut self) {
         if self.handover.take().is_some() {
             self.del_vips();
         }
@@ -1161,22 +1157,18 @@ impl Router {
         self.out.push_back(Output::Dropped(reason));
     }
 
-    fn packet(&mut self, now: Instant, src: IpAddr, dst: IpAddr, ttl: u8, bytes: &[u8]) {
+    /// An advert as the codec decoded it (RFC 5798 §7.1's TTL, version, length, checksum
+    /// and VRID checks are made there, against [`Config::rx_check`]).
+    fn advert(&mut self, now: Instant, src: IpAddr, received: Result<Received, RxError>) {
         if src.is_ipv6() != self.cfg.primary.is_ipv6() {
             self.drop_packet(DropReason::Family);
             return;
         }
-        let check = RxCheck {
-            version: self.cfg.version,
-            vrid: self.cfg.vrid,
-            src,
-            dst,
-            ttl,
-            v3_checksum: self.cfg.checksum,
-        };
-        // RFC 5798 §7.1 checks (TTL, version, length, checksum, VRID) in the codec.
-        let (adv, form) = match Advert::receive(bytes, &check) {
-            Ok(r) => (r.advert, r.checksum),
+        let Received {
+            advert: adv,
+            checksum: form,
+        } = match received {
+            Ok(r) => r,
             Err(e) => return self.drop_packet(DropReason::Wire(e)),
         };
         if src == self.cfg.primary {

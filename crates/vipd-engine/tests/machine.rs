@@ -85,15 +85,16 @@ fn tracked(r: &mut Router, now: Instant, weight: i32, fault: bool) {
 }
 
 fn rx(r: &mut Router, now: Instant, from: u8, bytes: &[u8]) {
-    r.handle(
-        now,
-        Input::Packet {
-            src: ip(from),
-            dst: group(),
-            ttl: 255,
-            bytes,
-        },
-    );
+    let input = received(r, ip(from), group(), 255, bytes);
+    r.handle(now, input);
+}
+
+/// What a driver makes of a VRRP message from `src` to `dst` that arrived with `ttl`:
+/// decoded by the codec against what the router expects, the advert or why it was
+/// refused.
+fn received(r: &Router, src: IpAddr, dst: IpAddr, ttl: u8, bytes: &[u8]) -> Input {
+    let received = Advert::receive(bytes, &r.config().rx_check(src, dst, ttl));
+    Input::Advert { src, received }
 }
 
 /// The router under test, driven as a driver would: outputs it produced that the test
@@ -763,6 +764,21 @@ fn shutdown_handover_ends_at_once_when_the_link_goes_down() {
 }
 
 #[test]
+fn end_handover_removes_the_vips_at_once_and_only_during_a_handover() {
+    let (mut r, _) = master(cfg(150, 100));
+    r.handle(secs(10), Input::EndHandover);
+    assert!(outs(&mut r).is_empty(), "no handover under way: nothing");
+    assert_eq!(r.state(), State::Master);
+    r.handle(secs(10), Input::Shutdown);
+    outs(&mut r);
+    assert!(r.handover().is_some());
+    r.handle(secs(11), Input::EndHandover);
+    assert_eq!(outs(&mut r), vec![Out::Del]);
+    assert_eq!(r.handover(), None);
+    assert_eq!(r.poll_timeout(), None);
+}
+
+#[test]
 fn shutdown_of_a_master_never_heard_removes_vips_at_once() {
     // Master with its VIP add not yet confirmed: nobody knows it as master.
     let mut r = master_pending(cfg(150, 100), ns(3_414_062_500));
@@ -989,7 +1005,7 @@ fn raw(r: &mut Router) -> Vec<Output> {
     std::iter::from_fn(|| r.poll_output()).collect()
 }
 
-fn applied(id: u64, ok: bool) -> Input<'static> {
+fn applied(id: u64, ok: bool) -> Input {
     Input::VipApplied {
         id: VipJobId(id),
         ok,
@@ -1523,15 +1539,8 @@ fn drops_are_counted_by_name_and_change_nothing() {
     .emit(ip(1), group(), V3Checksum::PseudoHeader)
     .expect("emit");
     let feed = |r: &mut Router, ttl: u8, b: &[u8]| {
-        r.handle(
-            secs(2),
-            Input::Packet {
-                src: ip(1),
-                dst: group(),
-                ttl,
-                bytes: b,
-            },
-        )
+        let input = received(r, ip(1), group(), ttl, b);
+        r.handle(secs(2), input)
     };
     feed(&mut r, 254, &good);
     feed(&mut r, 255, &bad_sum);
@@ -1845,15 +1854,14 @@ fn owner_drops_every_advert() {
 fn own_advert_and_other_family_are_dropped() {
     let mut r = backup(cfg(100, 100));
     rx(&mut r, secs(1), 2, &v3(2, 200, 100));
-    r.handle(
-        secs(1),
-        Input::Packet {
-            src: "fe80::1".parse().expect("address"),
-            dst: "ff02::12".parse().expect("address"),
-            ttl: 255,
-            bytes: &v3(1, 200, 100),
-        },
+    let input = received(
+        &r,
+        "fe80::1".parse().expect("address"),
+        "ff02::12".parse().expect("address"),
+        255,
+        &v3(1, 200, 100),
     );
+    r.handle(secs(1), input);
     assert_eq!(
         outs(&mut r),
         vec![Out::Dropped("own_advert"), Out::Dropped("wrong_family")]

@@ -30,7 +30,8 @@ use std::time::Duration;
 use vipd_api::{AnnouncedStatus, TrackStatus, VipStatus};
 use vipd_engine::Instant;
 
-use crate::config::{Track, Vip};
+pub use crate::announce_config::{AnnounceConfig, AnnounceNotify};
+use crate::config::Vip;
 use crate::io::{has_vip, Addr, IfaceRead, JobId, Level, ReadId, VipOp, ADDRESS_PROTOCOL};
 use crate::node::Node;
 
@@ -41,55 +42,6 @@ pub const DEFAULT_INTERFACE: &str = "vipd0";
 pub const DEFAULT_DRAIN: Duration = Duration::from_secs(2);
 /// Where a draining VIP stays reachable (a local route), not announced.
 pub const LOOPBACK: &str = "lo";
-
-/// One announced instance as configured.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AnnounceConfig {
-    /// `[A-Za-z0-9_-]{1,15}`, unique among instances and announced instances.
-    pub name: String,
-    /// The interface vipd creates and owns for announced VIPs; default
-    /// [`DEFAULT_INTERFACE`].
-    pub interface: String,
-    /// 1..=255 host addresses (/32 or /128), no duplicates, none of another instance.
-    pub vips: Vec<Vip>,
-    /// The checks that decide; every name is a key of `Config::checks`. A bare name
-    /// (weight 0) withdraws while it fails; weights add up as for VRRP instances.
-    pub track: Vec<Track>,
-    /// The VIPs are withdrawn while the tracked weights add up to less than this
-    /// (default 0: a failing check with a negative weight withdraws).
-    pub withdraw_below: i32,
-    /// How long a withdrawn VIP stays answered locally; default [`DEFAULT_DRAIN`].
-    pub drain: Duration,
-    /// Programs run when it enters a state.
-    pub notify: AnnounceNotify,
-}
-
-/// An announced instance's notify hooks: the state's own on entering it, then `any`,
-/// queued and run one at a time with the VRRP instances' machinery
-/// ([`crate::notify`]). Each an argv (no shell), the program an absolute path. The
-/// environment: `VIPD_INSTANCE`, `VIPD_STATE` (`announcing`, `draining`, `withdrawn`),
-/// `VIPD_PREVIOUS`, `VIPD_REASON` (in words), `VIPD_VIPS`, `VIPD_HOOK`, `PATH`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AnnounceNotify {
-    pub announcing: Option<Vec<String>>,
-    pub draining: Option<Vec<String>>,
-    pub withdrawn: Option<Vec<String>>,
-    pub any: Option<Vec<String>>,
-    /// A run longer than this has its process group killed.
-    pub timeout: Duration,
-}
-
-impl Default for AnnounceNotify {
-    fn default() -> Self {
-        AnnounceNotify {
-            announcing: None,
-            draining: None,
-            withdrawn: None,
-            any: None,
-            timeout: crate::notify::DEFAULT_TIMEOUT,
-        }
-    }
-}
 
 impl AnnounceNotify {
     /// The hooks entering `to` runs, in order.
@@ -388,7 +340,7 @@ impl Node {
             Some(&name),
             format!("{} -> {}: {reason}{detail}", from.as_str(), to.as_str()),
         );
-        self.publish_due = true;
+        self.publication.state_changed();
         self.announce_hooks(now, k, from, to, &reason);
         self.publish(
             now,
@@ -584,7 +536,7 @@ impl Node {
     pub(crate) fn announce_maintenance(
         &mut self,
         now: Instant,
-        before: &crate::maintenance::Maintenance,
+        before: &crate::maintenance_state::Maintenance,
         uid: u32,
     ) {
         for k in 0..self.announces.list.len() {

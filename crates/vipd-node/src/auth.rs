@@ -28,10 +28,6 @@ use sha2::Sha256;
 use vipd_wire::auth::{self as trailer, AuthError, Trailer, MAC_LEN};
 use vipd_wire::{RxError, Version};
 
-use crate::config::VrrpVersion;
-use crate::instance::Instance;
-use crate::node::Node;
-
 type HmacSha256 = Hmac<Sha256>;
 
 /// The shortest key accepted, in bytes.
@@ -39,10 +35,7 @@ pub const MIN_KEY_BYTES: usize = 16;
 /// The longest key accepted, in bytes: HMAC-SHA256 hashes longer keys down to 32 bytes
 /// anyway.
 pub const MAX_KEY_BYTES: usize = 64;
-/// Sources whose last sequence number an instance remembers; when a new one comes, the
-/// one heard from least recently is forgotten. A VRRP group has a handful of routers,
-/// and only adverts whose MAC holds are remembered.
-pub const MAX_SOURCES: usize = 64;
+pub use crate::auth_watch::MAX_SOURCES;
 
 /// A secret key. Its `Debug` shows `<redacted>`, so a configuration can be printed.
 #[derive(Clone)]
@@ -263,47 +256,6 @@ pub fn verify<'b>(
     replay.check(src, signed.trailer.seq)?;
     replay.accept(src, signed.trailer.seq);
     Ok(signed.message)
-}
-
-impl Instance {
-    /// The VRRP message of a datagram from `src` for this instance: all of `bytes`
-    /// without `auth`; with it, the message once its trailer holds.
-    pub(crate) fn authenticate<'b>(
-        &mut self,
-        src: IpAddr,
-        bytes: &'b [u8],
-    ) -> Result<&'b [u8], RxError> {
-        let Some(auth) = self.cfg.auth.as_ref() else {
-            return Ok(bytes);
-        };
-        let version = match self.cfg.version {
-            VrrpVersion::V2 => Version::V2,
-            VrrpVersion::V3 => Version::V3,
-        };
-        verify(
-            auth,
-            &mut self.replay,
-            src,
-            bytes,
-            version,
-            self.cfg.is_ipv6(),
-        )
-    }
-}
-
-impl Node {
-    /// Instance `i`'s advert as it goes out: signed from `src` with the next sequence
-    /// number if the instance has `auth`, as the engine wrote it otherwise.
-    pub(crate) fn signed(&mut self, i: usize, src: IpAddr, message: Vec<u8>) -> Vec<u8> {
-        if self.instances[i].cfg.auth.is_none() {
-            return message;
-        }
-        let seq = self.auth.take();
-        match self.instances[i].cfg.auth.as_ref() {
-            Some(auth) => sign(&auth.key, src, message, seq),
-            None => message,
-        }
-    }
 }
 
 #[cfg(test)]

@@ -12,11 +12,13 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use vipd_engine::{Instant, State};
-use vipd_wire::{Advert, RxError};
+use vipd_wire::RxError;
 
-use crate::auth::MAX_SOURCES;
-use crate::io::Level;
-use crate::node::Node;
+/// Sources whose last sequence number an instance remembers (`crate::auth`), and whose
+/// failures it follows; when a new one comes, the one heard from least recently is
+/// forgotten. A VRRP group has a handful of routers, and only adverts whose MAC holds
+/// are remembered.
+pub const MAX_SOURCES: usize = 64;
 
 /// Auth drops from one source, since the last advert accepted from it.
 #[derive(Debug, Clone)]
@@ -132,20 +134,23 @@ impl AuthWatch {
     }
 }
 
-impl Node {
-    /// An advert for instance `i` from `src` failed authentication with `e`.
-    pub(crate) fn auth_dropped(&mut self, now: Instant, i: usize, src: IpAddr, e: &RxError) {
+impl AuthWatch {
+    /// An advert from `src` was refused with `e` while the router's
+    /// Master_Down_Interval is `mdi` (none: no router runs). Returns the warning to log
+    /// when it was an authentication failure whose stretch has just lasted longer than
+    /// `mdi`.
+    pub(crate) fn refused(
+        &mut self,
+        now: Instant,
+        src: IpAddr,
+        e: &RxError,
+        mdi: Option<Duration>,
+    ) -> Option<String> {
         let RxError::Auth(_) = e else {
-            return;
+            return None;
         };
-        let inst = &mut self.instances[i];
-        let Some(mdi) = inst.router.as_ref().map(|r| r.master_down_interval()) else {
-            return;
-        };
-        let Some(f) = inst.auth_watch.dropped(now, src, e.kind(), mdi) else {
-            return;
-        };
-        let name = inst.cfg.name.clone();
+        let mdi = mdi?;
+        let f = self.dropped(now, src, e.kind(), mdi)?;
         let hint = match f.kind {
             "auth_replay" => {
                 "its sequence numbers went back (restored from a snapshot with its clock \
@@ -154,69 +159,59 @@ impl Node {
             "auth_bad_mac" => "its key differs from ours (a key rotation half done?)",
             _ => "it does not sign its adverts as this instance expects",
         };
-        self.note(
-            Level::Warn,
-            Some(&name),
-            format!(
-                "adverts from {} have failed authentication ({}) for {:.3} s, longer than \
-                 Master_Down_Interval ({:.3} s): {} dropped; {hint}",
-                f.from,
-                f.kind,
-                now.saturating_since(f.since).as_secs_f64(),
-                mdi.as_secs_f64(),
-                f.dropped,
-            ),
-        );
+        Some(format!(
+            "adverts from {} have failed authentication ({}) for {:.3} s, longer than \
+             Master_Down_Interval ({:.3} s): {} dropped; {hint}",
+            f.from,
+            f.kind,
+            now.saturating_since(f.since).as_secs_f64(),
+            mdi.as_secs_f64(),
+            f.dropped,
+        ))
     }
 
-    /// An advert for instance `i` from `src` passed authentication. `message` is the
-    /// VRRP message; `was_master` whether the instance was master before it.
-    pub(crate) fn auth_accepted(
+    /// An advert from `src` passed authentication. `priority`: the priority it carries,
+    /// if it parses; `was_master`: whether the router was master before it, and
+    /// `router`: its state and Master_Down_Interval after it (none: no router runs).
+    /// Returns Master_Down_Interval when a router we outrank (priority 0 is one
+    /// leaving) has now been heard for longer than that while we stayed master: it
+    /// does not hear us.
+    pub(crate) fn heard(
         &mut self,
         now: Instant,
-        i: usize,
         src: IpAddr,
-        message: &[u8],
+        priority: Option<u8>,
         was_master: bool,
-    ) {
-        self.auth.accepted();
-        let inst = &mut self.instances[i];
-        inst.auth_watch.accepted(src);
-        let Some(r) = inst.router.as_ref() else {
-            return;
-        };
-        // Still master after it: the sender ranks below us (priority 0 is one leaving).
-        if !(was_master && r.state() == State::Master) {
-            return;
+        router: Option<(State, Duration)>,
+    ) -> Option<Duration> {
+        self.accepted(src);
+        let (state, mdi) = router?;
+        // Still master after it: the sender ranks below us.
+        if !(was_master && state == State::Master) {
+            return None;
         }
-        let below = Advert::parse(message, inst.cfg.is_ipv6()).is_ok_and(|a| a.priority > 0);
-        let mdi = r.master_down_interval();
-        if !below || !inst.auth_watch.outranked(now, src, mdi) {
-            return;
-        }
-        let name = inst.cfg.name.clone();
-        match self.auth.jump() {
-            Some(size) => self.note(
-                Level::Warn,
-                Some(&name),
-                format!(
-                    "{src} keeps advertising below our priority for longer than \
-                     Master_Down_Interval ({:.3} s) while we are master: it does not hear \
-                     us. In case it drops our adverts as replays (our sequence numbers went \
-                     back), they move ahead by {size} ns from now",
-                    mdi.as_secs_f64()
-                ),
-            ),
-            None => self.note(
-                Level::Warn,
-                Some(&name),
-                format!(
-                    "{src} keeps advertising below our priority while we are master: it \
-                     does not hear us, and our sequence numbers have moved ahead as far as \
-                     they may this run; check its log, link and key"
-                ),
-            ),
-        }
+        let below = priority.is_some_and(|p| p > 0);
+        (below && self.outranked(now, src, mdi)).then_some(mdi)
+    }
+}
+
+/// The warning about `src`, a router we outrank heard for longer than `mdi` while we
+/// are master: our sequence numbers moved ahead by `jump` ns (none: as far as they may
+/// this run).
+pub(crate) fn outranked_warning(src: IpAddr, mdi: Duration, jump: Option<u64>) -> String {
+    match jump {
+        Some(size) => format!(
+            "{src} keeps advertising below our priority for longer than \
+             Master_Down_Interval ({:.3} s) while we are master: it does not hear \
+             us. In case it drops our adverts as replays (our sequence numbers went \
+             back), they move ahead by {size} ns from now",
+            mdi.as_secs_f64()
+        ),
+        None => format!(
+            "{src} keeps advertising below our priority while we are master: it \
+             does not hear us, and our sequence numbers have moved ahead as far as \
+             they may this run; check its log, link and key"
+        ),
     }
 }
 

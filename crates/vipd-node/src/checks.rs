@@ -474,7 +474,7 @@ impl Node {
     /// track list a reload emptied hears that nothing is tracked any more).
     pub(crate) fn apply_tracking(&mut self, now: Instant) {
         for i in 0..self.instances.len() {
-            if self.instances[i].router.is_some() {
+            if self.instances[i].router().is_some() {
                 self.feed_tracked(now, i);
             }
         }

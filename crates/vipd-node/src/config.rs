@@ -2,21 +2,18 @@
 //! applied and every cross-field rule checked. Reading and parsing the file is the
 //! daemon's business (`vipd::config`); nothing here touches a file.
 
-use std::fmt;
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use serde::de::{self, Deserializer, Visitor};
-use serde::Deserialize;
-
-pub use crate::announce::AnnounceConfig;
+pub use crate::announce_config::AnnounceConfig;
 pub use crate::auth::{AuthConfig, AuthKey, KeyError};
 pub use crate::check_config::{
     CheckConfig, CheckInit, CheckKind, HostPort, HttpCheck, ProcessMatch, StatusMatch, Track,
 };
-pub use crate::notify::NotifyConfig;
+pub use crate::notify_config::NotifyConfig;
 pub use crate::vip::{Vip, VipParseError};
+use vipd_engine::{V3Checksum, Version};
 
 /// The state directory unless configured otherwise.
 pub const DEFAULT_STATE_DIR: &str = "/var/lib/vipd";
@@ -66,7 +63,7 @@ pub struct GroupConfig {
     /// Instance names, at least two, each in no other group.
     pub instances: Vec<String>,
     /// Hooks run on the group's own transitions ([`crate::group_notify`]).
-    pub notify: crate::notify::NotifyConfig,
+    pub notify: NotifyConfig,
 }
 
 /// The HTTP endpoint serving `/metrics` and `/status`.
@@ -99,7 +96,7 @@ pub struct InstanceConfig {
     /// v2. Default 200ms (v3) or 1s (v2).
     pub advert_interval: Duration,
     /// Default v3.
-    pub version: VrrpVersion,
+    pub version: Version,
     /// Whether a higher-priority backup takes over from a lower-priority master
     /// (RFC 5798 §6.1 Preempt_Mode). Default true.
     pub preempt: bool,
@@ -110,8 +107,9 @@ pub struct InstanceConfig {
     /// masters. Default true.
     pub accept: bool,
     /// How VRRPv3 over IPv4 adverts are checksummed when sent (either form is
-    /// received). Default [`ChecksumMode::Rfc5798`].
-    pub checksum: ChecksumMode,
+    /// received; VRRPv2 and IPv6 have no choice). Default RFC 5798's
+    /// [`V3Checksum::PseudoHeader`].
+    pub checksum: V3Checksum,
     /// 1..=255 addresses, all of one family (IPv4 only for v2), no duplicates.
     pub vips: Vec<Vip>,
     pub garp: GarpConfig,
@@ -171,67 +169,4 @@ impl InstanceConfig {
     pub fn is_ipv6(&self) -> bool {
         self.vips.first().is_some_and(|v| v.addr.is_ipv6())
     }
-}
-
-/// The VRRP protocol version.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum VrrpVersion {
-    /// RFC 3768: IPv4 only, whole-second intervals.
-    V2,
-    /// RFC 5798: IPv4 and IPv6, centisecond intervals.
-    V3,
-}
-
-impl VrrpVersion {
-    /// The number in the packet's version field.
-    pub fn number(self) -> u8 {
-        match self {
-            VrrpVersion::V2 => 2,
-            VrrpVersion::V3 => 3,
-        }
-    }
-}
-
-impl fmt::Display for VrrpVersion {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "VRRPv{}", self.number())
-    }
-}
-
-impl<'de> Deserialize<'de> for VrrpVersion {
-    fn deserialize<D: Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = VrrpVersion;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("2 or 3")
-            }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<VrrpVersion, E> {
-                match v {
-                    2 => Ok(VrrpVersion::V2),
-                    3 => Ok(VrrpVersion::V3),
-                    _ => Err(E::custom(format!(
-                        "unsupported VRRP version {v}; expected 2 or 3"
-                    ))),
-                }
-            }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<VrrpVersion, E> {
-                Err(E::custom(format!(
-                    "unsupported VRRP version {v}; expected 2 or 3"
-                )))
-            }
-        }
-        de.deserialize_any(V)
-    }
-}
-
-/// How a VRRPv3 advert over IPv4 is checksummed (IPv6 always uses the pseudo-header).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ChecksumMode {
-    /// RFC 5798 §5.2.8: over the pseudo-header and the VRRP message. What keepalived
-    /// sends; the default.
-    Rfc5798,
-    /// RFC 9568 §5.2.8: over the VRRP message only, as in VRRPv2.
-    Rfc9568,
 }

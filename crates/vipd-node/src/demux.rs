@@ -9,10 +9,9 @@ use crate::node::Node;
 impl Node {
     pub(crate) fn on_datagram(&mut self, now: Instant, d: Datagram) {
         let family = Family::of(d.src);
-        // RFC 5798 §5.2.3: the VRID is the message's second octet.
-        let Some(&vrid) = d.bytes.get(1) else {
-            self.reject_all(now, d.ifindex, family, RxError::Truncated(d.bytes.len()));
-            return;
+        let vrid = match vipd_wire::peek_vrid(&d.bytes) {
+            Ok(vrid) => vrid,
+            Err(e) => return self.reject_all(now, d.ifindex, family, e),
         };
         // A leaving master of the same virtual router (reloaded away or restarted) waits
         // for this advert to end its handover: it hears only what a running instance
@@ -28,15 +27,12 @@ impl Node {
                 continue;
             }
             let input = match self.leaving[k].authenticate(d.src, &d.bytes) {
-                Ok(bytes) => Input::Packet {
-                    src: d.src,
-                    dst: d.dst,
-                    ttl: d.ttl,
-                    bytes,
-                },
-                Err(e) => Input::Rejected(e),
+                Ok(message) => self.leaving[k].received(d.src, d.dst, d.ttl, message),
+                Err(e) => Some(Input::Rejected(e)),
             };
-            self.feed_leaving(now, k, input);
+            if let Some(input) = input {
+                self.feed_leaving(now, k, input);
+            }
         }
         let target = self.instances.iter().position(|inst| {
             inst.cfg.vrid == vrid
@@ -63,28 +59,38 @@ impl Node {
         let bytes = match self.instances[i].authenticate(d.src, &d.bytes) {
             Ok(message) => message,
             Err(e) => {
-                self.auth_dropped(now, i, d.src, &e);
+                let inst = &mut self.instances[i];
+                let mdi = inst.router().map(|r| r.master_down_interval());
+                if let Some(warning) = inst.auth_watch.refused(now, d.src, &e, mdi) {
+                    let name = inst.cfg.name.clone();
+                    self.note(Level::Warn, Some(&name), warning);
+                }
                 return self.feed(now, i, Input::Rejected(e));
             }
         };
         let was_master = self.instances[i]
-            .router
-            .as_ref()
+            .router()
             .is_some_and(|r| r.state() == vipd_engine::State::Master);
-        self.receiving_from = Some(d.src);
-        self.feed(
-            now,
-            i,
-            Input::Packet {
-                src: d.src,
-                dst: d.dst,
-                ttl: d.ttl,
-                bytes,
-            },
-        );
-        self.receiving_from = None;
+        if let Some(input) = self.instances[i].received(d.src, d.dst, d.ttl, bytes) {
+            self.feed_from(now, i, input, Some(d.src));
+        }
         if self.instances.get(i).is_some_and(|x| x.cfg.auth.is_some()) {
-            self.auth_accepted(now, i, d.src, bytes, was_master);
+            self.auth.accepted();
+            let inst = &mut self.instances[i];
+            // The sender's priority matters only to a master (see `AuthWatch::heard`).
+            let priority = was_master
+                .then(|| vipd_wire::Advert::parse(bytes, inst.cfg.is_ipv6()).ok())
+                .flatten()
+                .map(|a| a.priority);
+            let router = inst.router().map(|r| (r.state(), r.master_down_interval()));
+            let heard = inst
+                .auth_watch
+                .heard(now, d.src, priority, was_master, router);
+            if let Some(mdi) = heard {
+                let name = inst.cfg.name.clone();
+                let warning = crate::auth_watch::outranked_warning(d.src, mdi, self.auth.jump());
+                self.note(Level::Warn, Some(&name), warning);
+            }
         }
     }
 
@@ -92,7 +98,7 @@ impl Node {
     /// counted, whatever it says (fail closed).
     fn not_a_peer(&mut self, i: usize, src: std::net::IpAddr) {
         let inst = &mut self.instances[i];
-        if inst.router.is_none() {
+        if inst.router().is_none() {
             return;
         }
         inst.not_a_peer += 1;

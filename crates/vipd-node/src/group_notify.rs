@@ -72,7 +72,7 @@ impl Node {
         self.instances
             .iter()
             .find(|i| i.cfg.name == name)
-            .and_then(|i| i.router.as_ref())
+            .and_then(|i| i.router())
             .map_or(State::Initialize, |r| r.state())
     }
 

@@ -74,7 +74,7 @@ impl Node {
         let Some(inst) = self.instances.iter().find(|i| i.cfg.name == name) else {
             return Member::Waiting("not running");
         };
-        let Some(r) = inst.router.as_ref() else {
+        let Some(r) = inst.router() else {
             return Member::Waiting("not started");
         };
         match r.state() {
@@ -91,9 +91,8 @@ impl Node {
     /// Whether instance `i`'s group lets it be master now (true outside groups).
     fn released(&self, i: usize) -> bool {
         let name = &self.instances[i].cfg.name;
-        self.group_of(name).map_or(true, |g| {
-            g.instances.iter().all(|m| self.member(m) == Member::Ready)
-        })
+        self.group_of(name)
+            .is_none_or(|g| g.instances.iter().all(|m| self.member(m) == Member::Ready))
     }
 
     /// Holds or releases every member of every group as the rule says (module docs).
@@ -106,7 +105,7 @@ impl Node {
             let mut changed = false;
             for i in 0..self.instances.len() {
                 let hold = !self.released(i);
-                let Some(r) = self.instances[i].router.as_ref() else {
+                let Some(r) = self.instances[i].router() else {
                     continue;
                 };
                 if r.held() == hold {

@@ -1,26 +1,37 @@
 //! One configured VRRP instance as the node runs it: its configuration, the engine once
 //! the interface, its address and its sockets are ready, and how its VIPs are labelled.
 
-use std::net::IpAddr;
+use std::collections::VecDeque;
+use std::net::{IpAddr, Ipv6Addr};
 
-use vipd_engine::{AnnounceConfig, Config as EngineConfig, Instant, ReconfigureError, Router};
-use vipd_wire::{checksum, V3Checksum, Version, MULTICAST_V4, MULTICAST_V6};
+use vipd_engine::{
+    AnnounceConfig, Config as EngineConfig, Input, Instant, ReconfigureError, Router,
+};
+use vipd_wire::{Advert, RxError, MULTICAST_V4, MULTICAST_V6};
 
-use crate::config::{ChecksumMode, InstanceConfig, VrrpVersion};
-use crate::io::{Addr, AdvertCopy, Family, RunId, ADDRESS_PROTOCOL};
-
-/// Where the checksum sits in a VRRP message (RFC 5798 §5.1, RFC 3768 §5.1).
-const CHECKSUM: std::ops::Range<usize> = 6..8;
+use crate::auth_state::AuthKeeper;
+use crate::config::InstanceConfig;
+use crate::io::{Addr, AdvertCopy, Command, Family, RunId, ADDRESS_PROTOCOL};
 
 /// Why a new instance waits: nothing about its interface is known yet.
 pub(crate) const NOT_SET_UP: &str = "interface not set up yet";
 
+/// Where an instance is in its life.
+#[derive(Debug)]
+pub enum Phase {
+    /// No router: the interface, its address or its sockets are not ready (why, for
+    /// status).
+    Waiting(String),
+    /// The router runs.
+    Running(Router),
+    /// Reloaded away or restarted, the router hands its VIPs over (make-before-break):
+    /// it hears adverts and times out until the handover ends.
+    Leaving(Router),
+}
+
 pub struct Instance {
     pub cfg: InstanceConfig,
-    /// None until the interface exists and has an address to send adverts from.
-    pub router: Option<Router>,
-    /// Why the router does not exist yet, for status.
-    pub waiting: Option<String>,
+    pub phase: Phase,
     /// Which run the router is: answers for an earlier run (a send result, a VIP job)
     /// find no router and change nothing.
     pub run: RunId,
@@ -39,14 +50,62 @@ impl Instance {
     pub fn new(cfg: InstanceConfig) -> Instance {
         Instance {
             cfg,
-            router: None,
-            waiting: Some(NOT_SET_UP.into()),
+            phase: Phase::Waiting(NOT_SET_UP.into()),
             run: RunId(0),
             not_a_peer: 0,
             replay: crate::auth::Replay::default(),
             auth_watch: Default::default(),
             transitions_by_reason: Default::default(),
         }
+    }
+
+    /// The router, running or leaving.
+    pub fn router(&self) -> Option<&Router> {
+        match &self.phase {
+            Phase::Running(r) | Phase::Leaving(r) => Some(r),
+            Phase::Waiting(_) => None,
+        }
+    }
+
+    pub fn router_mut(&mut self) -> Option<&mut Router> {
+        match &mut self.phase {
+            Phase::Running(r) | Phase::Leaving(r) => Some(r),
+            Phase::Waiting(_) => None,
+        }
+    }
+
+    /// Why no router runs, while none does.
+    pub fn waiting(&self) -> Option<&str> {
+        match &self.phase {
+            Phase::Waiting(why) => Some(why),
+            Phase::Running(_) | Phase::Leaving(_) => None,
+        }
+    }
+
+    /// The router goes (dropped, whatever it was doing); the instance waits, `why`.
+    pub fn wait(&mut self, why: impl Into<String>) {
+        self.phase = Phase::Waiting(why.into());
+    }
+
+    /// A waiting instance now waits for another reason: whether the reason changed (a
+    /// router, running or leaving, stays).
+    pub fn wait_for(&mut self, why: &str) -> bool {
+        match &mut self.phase {
+            Phase::Waiting(old) if old != why => {
+                why.clone_into(old);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// A running router leaves: it keeps handing over until its handover ends.
+    pub fn leave(&mut self) {
+        let phase = std::mem::replace(&mut self.phase, Phase::Waiting(String::new()));
+        self.phase = match phase {
+            Phase::Running(r) => Phase::Leaving(r),
+            other => other,
+        };
     }
 
     /// Whether an advert from `src` may reach the router: from anyone for a multicast
@@ -66,25 +125,110 @@ impl Instance {
         if self.cfg.unicast_peers.is_empty() {
             return vec![AdvertCopy { dst: group, bytes }];
         }
-        // RFC 5798 §5.2.8: a VRRPv3 checksum covers the pseudo-header (always over IPv6,
-        // over IPv4 unless RFC 9568's form is configured); VRRPv2's never does.
-        let pseudo = self.cfg.version == VrrpVersion::V3
-            && (src.is_ipv6() || self.cfg.checksum == ChecksumMode::Rfc5798);
         self.cfg
             .unicast_peers
             .iter()
             .filter(|peer| **peer != src)
             .map(|&dst| {
                 let mut bytes = bytes.clone();
-                if let (true, Some(field)) = (pseudo, bytes.get_mut(CHECKSUM)) {
-                    let old = u16::from_be_bytes([field[0], field[1]]);
-                    if let Some(new) = checksum::readdressed(old, group, dst) {
-                        field.copy_from_slice(&new.to_be_bytes());
-                    }
-                }
+                // RFC 5798 §5.2.8: a checksum over the pseudo-header names the group.
+                vipd_wire::readdress(&mut bytes, self.cfg.version, self.cfg.checksum, group, dst);
                 AdvertCopy { dst, bytes }
             })
             .collect()
+    }
+
+    /// `Output::SendAdvert`: the advert the engine wrote goes out as one copy per
+    /// destination (a unicast peer's has its own VRRPv3 checksum), each signed as it
+    /// goes out with the next sequence number of `seqs` if the instance has `auth` (the
+    /// MAC covers the checksum); the command goes to the node's outbox, `out`.
+    pub(crate) fn send_advert(
+        &self,
+        bytes: Vec<u8>,
+        seqs: &mut AuthKeeper,
+        out: &mut VecDeque<Command>,
+    ) {
+        let Some(src) = self.router().map(|r| r.config().primary) else {
+            return;
+        };
+        let to = self
+            .copies(src, bytes)
+            .into_iter()
+            .map(|c| AdvertCopy {
+                dst: c.dst,
+                bytes: match self.cfg.auth.as_ref() {
+                    Some(auth) => crate::auth::sign(&auth.key, src, c.bytes, seqs.take()),
+                    None => c.bytes,
+                },
+            })
+            .collect();
+        out.push_back(Command::SendAdvert {
+            run: self.run,
+            interface: self.cfg.interface.clone(),
+            family: self.family(),
+            src,
+            to,
+        });
+    }
+
+    /// `Output::Announce`: `count` gratuitous ARPs / unsolicited NAs for each VIP, from
+    /// the interface's `mac` (and, for IPv6, from `src6`: without it, none), to the
+    /// node's outbox, `out`.
+    pub(crate) fn announce(
+        &self,
+        count: u32,
+        mac: [u8; 6],
+        src6: Option<Ipv6Addr>,
+        out: &mut VecDeque<Command>,
+    ) {
+        let mut frames = Vec::new();
+        for vip in &self.cfg.vips {
+            let frame = match (vip.addr, src6) {
+                (IpAddr::V4(a), _) => vipd_wire::announce::gratuitous_arp(mac, a),
+                (IpAddr::V6(a), Some(src)) => vipd_wire::announce::unsolicited_na(mac, src, a),
+                (IpAddr::V6(_), None) => continue,
+            };
+            for _ in 0..count {
+                frames.push(frame.clone());
+            }
+        }
+        out.push_back(Command::Announce {
+            interface: self.cfg.interface.clone(),
+            instance: self.cfg.name.clone(),
+            frames,
+        });
+    }
+
+    /// The VRRP message of a datagram from `src` for this instance: all of `bytes`
+    /// without `auth`; with it, the message once its trailer holds.
+    pub(crate) fn authenticate<'b>(
+        &mut self,
+        src: IpAddr,
+        bytes: &'b [u8],
+    ) -> Result<&'b [u8], RxError> {
+        let Some(auth) = self.cfg.auth.as_ref() else {
+            return Ok(bytes);
+        };
+        let version = self.cfg.version;
+        crate::auth::verify(
+            auth,
+            &mut self.replay,
+            src,
+            bytes,
+            version,
+            self.cfg.is_ipv6(),
+        )
+    }
+
+    /// What the router makes of `message` from `src` to `dst`, arrived with `ttl` (its
+    /// authentication trailer, if any, checked and cut off): decoded by the codec
+    /// against what the router expects (RFC 5798 §7.1), the advert or why it was
+    /// refused. None while no router runs.
+    pub fn received(&self, src: IpAddr, dst: IpAddr, ttl: u8, message: &[u8]) -> Option<Input> {
+        let router = self.router()?;
+        let check = router.config().rx_check(src, dst, ttl);
+        let received = Advert::receive(message, &check);
+        Some(Input::Advert { src, received })
     }
 
     pub fn family(&self) -> Family {
@@ -130,7 +274,7 @@ impl Instance {
         now: Instant,
         cfg: &InstanceConfig,
     ) -> Result<(), ReconfigureError> {
-        if let Some(r) = self.router.as_mut() {
+        if let Some(r) = self.router_mut() {
             let primary = r.config().primary;
             r.reconfigure(now, engine_config(cfg, primary))?;
         }
@@ -147,20 +291,14 @@ impl Instance {
 fn engine_config(c: &InstanceConfig, primary: IpAddr) -> EngineConfig {
     EngineConfig {
         vrid: c.vrid,
-        version: match c.version {
-            VrrpVersion::V2 => Version::V2,
-            VrrpVersion::V3 => Version::V3,
-        },
+        version: c.version,
         priority: c.priority,
         advert_interval_cs: c.advert_interval_cs(),
         preempt: c.preempt,
         preempt_delay: c.preempt_delay,
         vips: c.vips.iter().map(|v| v.addr).collect(),
         primary,
-        checksum: match c.checksum {
-            ChecksumMode::Rfc5798 => V3Checksum::PseudoHeader,
-            ChecksumMode::Rfc9568 => V3Checksum::NoPseudoHeader,
-        },
+        checksum: c.checksum,
         announce: AnnounceConfig {
             count: c.garp.count,
             repeat_after: c.garp.repeat_after,

@@ -285,7 +285,7 @@ pub enum Command {
     /// Keep this maintenance state under the state directory (replacing what is there,
     /// atomically), so that a restart starts with it ([`crate::Node::new`]). Nothing
     /// answers: a failure is the shell's to log.
-    SaveMaintenance(crate::maintenance::Maintenance),
+    SaveMaintenance(crate::maintenance_state::Maintenance),
     /// Keep this authentication state under the state directory (replacing what is
     /// there, atomically), so that a restart starts with it
     /// ([`crate::HostInfo::auth`]): its sequence numbers above every one sent, the last
@@ -322,14 +322,14 @@ pub enum Command {
     PublishStatus(Box<vipd_api::Status>),
     /// Tell the service manager (systemd, where vipd runs under one): ready, stopping,
     /// the status line. Nothing answers.
-    Service(crate::service::ServiceNote),
+    Service(ServiceNote),
     /// Run notify hook `hook` of `owner` once: `argv` (no shell) in a process group of
     /// its own, stdin from /dev/null, with exactly the environment `env` (nothing of
     /// the daemon's); after `timeout` kill the whole group. Answer with
     /// [`Event::HookDone`] `id`. The node never has two runs of one owner under way.
     RunHook {
         id: HookRunId,
-        owner: crate::notify::HookOwner,
+        owner: crate::notify_config::HookOwner,
         hook: &'static str,
         argv: Vec<String>,
         env: Vec<(String, String)>,
@@ -516,4 +516,16 @@ pub(crate) fn as_v6(a: IpAddr) -> Option<Ipv6Addr> {
         IpAddr::V6(a) => Some(a),
         IpAddr::V4(_) => None,
     }
+}
+
+/// One thing for the service manager.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ServiceNote {
+    /// Set up: every instance runs or says why it waits (`READY=1`); again once a
+    /// reload was applied or refused (the shell says `RELOADING=1` when it begins).
+    Ready,
+    /// Leaving (`STOPPING=1`).
+    Stopping,
+    /// The status line (`STATUS=`), whenever it changes.
+    Status(String),
 }

@@ -9,11 +9,10 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use vipd_engine::{Input, Instant, State, VipJobId};
+use vipd_engine::{Instant, VipJobId};
 
 use crate::config::Vip;
-use crate::io::{Command, JobId, Level, VipJob, VipJobError, VipOp};
-use crate::node::Node;
+use crate::io::{JobId, VipOp};
 
 /// How long a failed removal waits before it is tried again.
 pub const REMOVE_RETRY: Duration = Duration::from_secs(1);
@@ -40,11 +39,11 @@ pub(crate) struct Pending {
 #[derive(Debug, Default)]
 pub(crate) struct Jobs {
     next: u64,
-    pub pending: BTreeMap<JobId, Pending>,
+    pending: BTreeMap<JobId, Pending>,
     /// Per interface: VIP changes asked for or finished so far (only grows).
     changes: BTreeMap<String, u64>,
     /// VIPs whose removal failed (interface, VIP).
-    pub stray: Vec<(String, Vip)>,
+    stray: Vec<(String, Vip)>,
     retry_at: Option<Instant>,
 }
 
@@ -63,7 +62,8 @@ impl Jobs {
         self.retry_at
     }
 
-    fn bump(&mut self, interface: &str) {
+    /// One more change of `interface` asked for or finished.
+    pub fn changed(&mut self, interface: &str) {
         *self.changes.entry(interface.to_string()).or_default() += 1;
     }
 
@@ -76,119 +76,61 @@ impl Jobs {
             self.retry_at = Some(now + REMOVE_RETRY);
         }
     }
-}
 
-impl Node {
-    /// Hands a VIP job to the shell.
-    pub(crate) fn submit_job(
+    /// A new job for `owner` (none: the node's own), changing `vips` of `interface` by
+    /// `op`: under way from now on, and counted as a change of `interface`.
+    pub fn start(
         &mut self,
         owner: Option<Owner>,
-        interface: String,
-        ifindex: u32,
-        op: VipOp,
-        vips: Vec<Vip>,
-        instance: Option<String>,
+        interface: &str,
+        op: &VipOp,
+        vips: &[Vip],
     ) -> JobId {
-        self.jobs.next += 1;
-        let id = JobId(self.jobs.next);
-        self.jobs.bump(&interface);
-        self.jobs.pending.insert(
+        self.next += 1;
+        let id = JobId(self.next);
+        self.changed(interface);
+        self.pending.insert(
             id,
             Pending {
                 owner,
-                interface: interface.clone(),
+                interface: interface.to_string(),
                 add: matches!(op, VipOp::Add { .. }),
-                vips: vips.clone(),
+                vips: vips.to_vec(),
                 local: matches!(op, VipOp::AddLocal | VipOp::RemoveLocal),
             },
         );
-        self.push(Command::VipJob(VipJob {
-            id,
-            interface,
-            ifindex,
-            op,
-            vips,
-            instance,
-        }));
         id
     }
 
-    /// A VIP job finished: its router (if it still runs) hears the result; VIPs a
-    /// removal left behind are retried.
-    pub(crate) fn on_job_done(&mut self, now: Instant, id: JobId, result: Result<(), VipJobError>) {
-        let Some(job) = self.jobs.pending.remove(&id) else {
-            return;
-        };
-        // An announced instance's add: it says what follows itself.
-        let announced = self.announces.list.iter().any(|a| a.adding == Some(id));
-        self.announce_job_done(now, id, result.is_ok());
-        self.jobs.bump(&job.interface);
-        if let Err(e) = &result {
-            let what = if job.add { "VIP add" } else { "VIP removal" };
-            let failed: Vec<String> = e.failed.iter().map(|v| v.to_string()).collect();
-            let live = job.owner.is_some_and(|o| {
-                self.instances
-                    .iter()
-                    .any(|i| i.router.is_some() && i.run == o.run)
-            });
-            let then = match (job.add, live) {
-                _ if job.local => "the next start removes what is left",
-                _ if announced => "withdrawn; trying again at the next read",
-                (true, true) => "going to fault so another router takes over",
-                // The instance that asked has restarted or gone since.
-                (true, false) => "the instance that asked for it no longer runs",
-                (false, _) => "retrying every second",
-            };
-            self.note(
-                Level::Warn,
-                None,
-                format!(
-                    "{what} failed on {} ({}): {}; {then}",
-                    job.interface,
-                    failed.join(", "),
-                    e.message
-                ),
-            );
-            if !job.add && !job.local {
-                for vip in &e.failed {
-                    self.jobs.note_stray(now, &job.interface, *vip);
-                }
-            }
-        }
-        if let Some(owner) = job.owner {
-            let input = Input::VipApplied {
-                id: owner.engine_id,
-                ok: result.is_ok(),
-            };
-            self.feed_run(now, owner.run, input);
-        }
-        self.stop_progress(now);
+    /// Job `id` answered: no longer under way (`None` for an id not under way). Its
+    /// change of the interface counts once the node has taken in the answer
+    /// ([`Self::changed`]).
+    pub fn finish(&mut self, id: JobId) -> Option<Pending> {
+        self.pending.remove(&id)
     }
 
-    /// Retries the removals that failed, except for VIPs a master now holds again and
-    /// those on interfaces that are gone (their addresses went with them).
-    pub(crate) fn retry_stray(&mut self) {
-        self.jobs.retry_at = None;
-        for (interface, vip) in std::mem::take(&mut self.jobs.stray) {
-            if self.vip_wanted(&interface, &vip) {
-                continue;
-            }
-            let Some(index) = self.ifindex(&interface) else {
-                continue;
-            };
-            self.submit_job(None, interface, index, VipOp::Remove, vec![vip], None);
-        }
+    /// Whether no job is under way.
+    pub fn idle(&self) -> bool {
+        self.pending.is_empty()
     }
 
-    /// Whether a master on `interface` holds `vip`.
-    pub(crate) fn vip_wanted(&self, interface: &str, vip: &Vip) -> bool {
-        self.announce_wants(interface, vip)
-            || self.instances.iter().any(|i| {
-                i.cfg.interface == interface
-                    && i.cfg.vips.contains(vip)
-                    && i.router
-                        .as_ref()
-                        .is_some_and(|r| r.state() == State::Master)
-            })
+    /// The jobs under way.
+    pub fn pending(&self) -> impl Iterator<Item = &Pending> {
+        self.pending.values()
+    }
+
+    /// The VIPs whose removal failed (interface, VIP).
+    pub fn stray(&self) -> &[(String, Vip)] {
+        &self.stray
+    }
+
+    /// The VIPs whose removal failed, to be tried again (no longer listed).
+    pub fn take_stray(&mut self) -> Vec<(String, Vip)> {
+        std::mem::take(&mut self.stray)
+    }
+
+    /// The retry is under way: nothing is due until a removal fails again.
+    pub fn retrying(&mut self) {
+        self.retry_at = None;
     }
 }

@@ -120,8 +120,7 @@ impl Node {
         self.announce_read(now, id, &reads);
         self.answer_status(now, id, &reads);
         if self.config.metrics.is_some() {
-            self.last_reads = reads;
-            self.publish_due = true;
+            self.publication.kernel_read(reads);
         }
         if self.reads.again {
             self.read_kernel(now);
@@ -142,7 +141,7 @@ impl Node {
                 }
                 let why = format!("interface {} does not exist", read.name);
                 for i in 0..self.instances.len() {
-                    if self.instances[i].router.is_none()
+                    if self.instances[i].router().is_none()
                         && self.instances[i].cfg.interface == read.name
                     {
                         self.note_waiting(i, &why);
@@ -201,7 +200,7 @@ impl Node {
             && self
                 .instances
                 .iter()
-                .any(|i| i.router.is_none() && i.cfg.interface == link.name)
+                .any(|i| i.router().is_none() && i.cfg.interface == link.name)
         {
             // A link event came after this read began (the interface may be gone, or
             // back with another index): the read's link is old news, and no instance
@@ -260,7 +259,7 @@ impl Node {
             if self.ifindex(&inst.cfg.interface) != Some(index) {
                 continue;
             }
-            let Some(current) = inst.router.as_ref().map(|r| r.config().primary) else {
+            let Some(current) = inst.router().map(|r| r.config().primary) else {
                 continue;
             };
             let now_source = self.pick_source(addrs, inst.family(), Some(current));
@@ -276,9 +275,7 @@ impl Node {
             );
             // The router is dropped here: it leaves without waiting for a new master.
             self.leave_now(now, i);
-            let inst = &mut self.instances[i];
-            inst.router = None;
-            inst.waiting = Some("advert source address changed".into());
+            self.instances[i].wait("advert source address changed");
         }
     }
 
@@ -290,10 +287,8 @@ impl Node {
             if inst.cfg.interface != interface {
                 continue;
             }
-            let Some((state, handing_over)) = inst
-                .router
-                .as_ref()
-                .map(|r| (r.state(), r.handover().is_some()))
+            let Some((state, handing_over)) =
+                inst.router().map(|r| (r.state(), r.handover().is_some()))
             else {
                 continue;
             };

@@ -12,6 +12,7 @@
 //! back as an event carrying it.
 
 pub mod announce;
+mod announce_config;
 pub mod auth;
 pub mod auth_state;
 pub mod auth_watch;
@@ -19,6 +20,7 @@ mod check_config;
 mod checks;
 pub mod config;
 mod demux;
+mod drop_summaries;
 mod group_notify;
 pub mod groups;
 pub mod instance;
@@ -27,14 +29,17 @@ mod jobs;
 mod kernel;
 mod links;
 pub mod maintenance;
+mod maintenance_state;
 mod node;
 pub mod notify;
+mod notify_config;
 mod reload;
 pub mod service;
 mod setup;
 mod status;
 mod stop;
 pub mod vip;
+mod vip_jobs;
 mod warn;
 mod watch;
 
@@ -47,7 +52,7 @@ pub use io::{
     ADDRESS_PROTOCOL, LOCAL_ROUTE_METRIC,
 };
 pub use jobs::REMOVE_RETRY;
-pub use maintenance::Maintenance;
+pub use maintenance_state::Maintenance;
 pub use node::{HostInfo, Node, POLL};
 pub use stop::SHUTDOWN_WAIT;
 pub use vipd_engine::Instant;

@@ -31,7 +31,7 @@ impl Node {
     /// instances still waiting to start).
     pub(crate) fn on_addresses_changed(&mut self, now: Instant, index: u32) {
         let ours = self.ifaces.values().any(|f| f.link.index == index);
-        if ours || self.instances.iter().any(|i| i.router.is_none()) {
+        if ours || self.instances.iter().any(|i| i.router().is_none()) {
             self.reads.addr_events += 1;
             self.read_kernel(now);
         }
@@ -81,7 +81,7 @@ impl Node {
         }
     }
 
-    pub(crate) fn feed_iface(&mut self, now: Instant, name: &str, input: Input<'static>) {
+    pub(crate) fn feed_iface(&mut self, now: Instant, name: &str, input: Input) {
         for i in 0..self.instances.len() {
             if self.instances[i].cfg.interface == name {
                 self.feed(now, i, input.clone());
@@ -101,8 +101,7 @@ impl Node {
             .iter_mut()
             .filter(|i| i.cfg.interface == name)
         {
-            inst.router = None;
-            inst.waiting = Some(format!("interface {name} is gone"));
+            inst.wait(format!("interface {name} is gone"));
         }
     }
 }

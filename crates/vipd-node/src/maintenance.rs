@@ -12,44 +12,12 @@
 //! socket peer's credentials); anyone else is told "permission denied" and nothing
 //! changes. Every mutating command is logged with the caller's uid, allowed or not.
 
-use std::collections::BTreeSet;
-
-use serde::{Deserialize, Serialize};
 use vipd_api::{Response, PERMISSION_DENIED, PROTOCOL_VERSION};
 use vipd_engine::{Input, Instant};
 
 use crate::io::{Caller, Command, Level, RequestId};
+pub use crate::maintenance_state::Maintenance;
 use crate::node::Node;
-
-/// Which instances are in maintenance.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Maintenance {
-    /// Every instance, also ones a later reload adds.
-    #[serde(default)]
-    pub all: bool,
-    /// These instances (by name), besides `all`.
-    #[serde(default)]
-    pub instances: BTreeSet<String>,
-}
-
-impl Maintenance {
-    /// Every instance in maintenance: what a shell assumes when the saved state cannot
-    /// be read (safer than taking the VIPs back unasked).
-    pub fn everything() -> Maintenance {
-        Maintenance {
-            all: true,
-            instances: BTreeSet::new(),
-        }
-    }
-
-    pub fn contains(&self, instance: &str) -> bool {
-        self.all || self.instances.contains(instance)
-    }
-
-    pub fn is_empty(&self) -> bool {
-        !self.all && self.instances.is_empty()
-    }
-}
 
 /// Whether `caller` may run mutating commands: uid 0, or a member (primary or
 /// supplementary group) of `admin_gid`.

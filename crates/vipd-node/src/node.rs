@@ -15,7 +15,7 @@ use vipd_engine::{Input, Instant, Output, VipJobId};
 
 use crate::config::Config;
 use crate::instance::Instance;
-use crate::io::{AdvertCopy, Command, Event, Family, Level, Link, Record, RequestId, RunId, What};
+use crate::io::{Command, Event, Family, Level, Link, Record, RequestId, RunId, What};
 use crate::jobs::Jobs;
 use crate::kernel::Reads;
 use crate::stop::Stopping;
@@ -72,24 +72,19 @@ pub struct Node {
     pub(crate) ifaces: BTreeMap<String, Iface>,
     pub(crate) jobs: Jobs,
     pub(crate) reads: Reads,
-    /// With `metrics:`: the newest kernel read, for the published status' VIPs.
-    pub(crate) last_reads: Vec<crate::io::IfaceRead>,
-    /// With `metrics:`: the status is to be published at the end of this event.
-    pub(crate) publish_due: bool,
+    /// With `metrics:`: what the published status is made of, and whether it is due.
+    pub(crate) publication: crate::status::Publication,
     /// Status requests waiting for a kernel read that began after they arrived.
     pub(crate) status_waiting: Vec<(RequestId, crate::io::ReadId)>,
     pub(crate) stopping: Option<Stopping>,
     /// Which instances are in maintenance (kept by the shell across restarts).
-    pub(crate) maintenance: crate::maintenance::Maintenance,
+    pub(crate) maintenance: crate::maintenance_state::Maintenance,
     /// Rate limits of the warnings about other routers' adverts.
     pub(crate) warnings: Warnings,
-    /// The source of the datagram being handed to a router, while it is (for the
-    /// warnings about what it was dropped for).
-    pub(crate) receiving_from: Option<IpAddr>,
     /// Health checks and their states.
     pub(crate) checks: crate::checks::Checks,
     /// Drops counted for the event stream's summaries.
-    pub(crate) drops: crate::watch::DropSummaries,
+    pub(crate) drops: crate::drop_summaries::DropSummaries,
     /// Notify hook queues, per owner.
     pub(crate) hooks: crate::notify::Hooks,
     /// Sync groups' own states, for their notify hooks.
@@ -123,7 +118,7 @@ impl Node {
         now: Instant,
         config: Config,
         host: HostInfo,
-        maintenance: crate::maintenance::Maintenance,
+        maintenance: crate::maintenance_state::Maintenance,
     ) -> Node {
         let instances: Vec<Instance> = config
             .instances
@@ -153,13 +148,11 @@ impl Node {
             ifaces: BTreeMap::new(),
             jobs: Jobs::default(),
             reads: Reads::new(now),
-            last_reads: Vec::new(),
-            publish_due: false,
+            publication: Default::default(),
             status_waiting: Vec::new(),
             stopping: None,
             maintenance,
             warnings: Warnings::default(),
-            receiving_from: None,
             checks,
             drops: Default::default(),
             hooks: Default::default(),
@@ -243,7 +236,7 @@ impl Node {
             .instances
             .iter()
             .chain(&self.leaving)
-            .filter_map(|i| i.router.as_ref().and_then(|r| r.poll_timeout()));
+            .filter_map(|i| i.router().and_then(|r| r.poll_timeout()));
         let own = [
             self.stop_deadlines()[0],
             self.stop_deadlines()[1],
@@ -287,21 +280,20 @@ impl Node {
     pub fn leaving(&self) -> impl Iterator<Item = (&str, &vipd_engine::Router)> {
         self.leaving
             .iter()
-            .filter_map(|i| i.router.as_ref().map(|r| (i.cfg.name.as_str(), r)))
+            .filter_map(|i| i.router().map(|r| (i.cfg.name.as_str(), r)))
     }
 
     /// Each instance's name, state and router (if running), for tests and tools.
     pub fn instances(&self) -> impl Iterator<Item = (&str, Option<&vipd_engine::Router>)> {
         self.instances
             .iter()
-            .map(|i| (i.cfg.name.as_str(), i.router.as_ref()))
+            .map(|i| (i.cfg.name.as_str(), i.router()))
     }
 
     fn on_timeout(&mut self, now: Instant) {
         for i in 0..self.instances.len() {
             let due = self.instances[i]
-                .router
-                .as_ref()
+                .router()
                 .and_then(|r| r.poll_timeout())
                 .is_some_and(|t| t <= now);
             if due {
@@ -310,8 +302,7 @@ impl Node {
         }
         for k in (0..self.leaving.len()).rev() {
             let due = self.leaving[k]
-                .router
-                .as_ref()
+                .router()
                 .and_then(|r| r.poll_timeout())
                 .is_some_and(|t| t <= now);
             if due {
@@ -387,7 +378,7 @@ impl Node {
             self.instances
                 .iter()
                 .find(|i| i.cfg.name == name)
-                .and_then(|i| i.router.as_ref())
+                .and_then(|i| i.router())
                 .map(|r| r.effective_priority())
         });
         self.push(Command::Record(Record {
@@ -408,31 +399,37 @@ impl Node {
     }
 
     /// Feeds `input` to the router of run `run`, if it still runs.
-    pub(crate) fn feed_run(&mut self, now: Instant, run: RunId, input: Input<'_>) {
+    pub(crate) fn feed_run(&mut self, now: Instant, run: RunId, input: Input) {
         if let Some(i) = self
             .instances
             .iter()
-            .position(|x| x.router.is_some() && x.run == run)
+            .position(|x| x.router().is_some() && x.run == run)
         {
             self.feed(now, i, input);
         }
     }
 
     /// Feeds `input` to instance `i`'s router (if running) and executes what follows.
-    pub(crate) fn feed(&mut self, now: Instant, i: usize, input: Input<'_>) {
-        if let Some(r) = self.instances[i].router.as_mut() {
+    pub(crate) fn feed(&mut self, now: Instant, i: usize, input: Input) {
+        self.feed_from(now, i, input, None);
+    }
+
+    /// [`Self::feed`] for an advert received `from` an address: what it is dropped for
+    /// names the sender.
+    pub(crate) fn feed_from(&mut self, now: Instant, i: usize, input: Input, from: Option<IpAddr>) {
+        if let Some(r) = self.instances[i].router_mut() {
             r.handle(now, input);
         }
-        self.drain(now, i);
+        self.drain(now, i, from);
     }
 
     /// Feeds `input` to leaving instance `k`'s router: only its VIP removal matters (when
     /// the handover ends); once it has ended the instance is gone.
-    pub(crate) fn feed_leaving(&mut self, now: Instant, k: usize, input: Input<'_>) {
+    pub(crate) fn feed_leaving(&mut self, now: Instant, k: usize, input: Input) {
         let Some(inst) = self.leaving.get_mut(k) else {
             return;
         };
-        let Some(r) = inst.router.as_mut() else {
+        let Some(r) = inst.router_mut() else {
             self.leaving.remove(k);
             return;
         };
@@ -479,10 +476,7 @@ impl Node {
                 .iter()
                 .any(|v| vips.contains(&v.addr))
             {
-                if let Some(r) = self.leaving[k].router.as_mut() {
-                    r.end_handover();
-                }
-                self.feed_leaving(now, k, Input::Timeout);
+                self.feed_leaving(now, k, Input::EndHandover);
             }
         }
     }
@@ -490,24 +484,21 @@ impl Node {
     /// Instance `i`'s router leaves (priority 0 if it was master) and removes its VIPs
     /// at once, without the make-before-break wait: for a router about to be dropped.
     pub(crate) fn leave_now(&mut self, now: Instant, i: usize) {
-        if let Some(r) = self.instances[i].router.as_mut() {
+        if let Some(r) = self.instances[i].router_mut() {
             r.handle(now, Input::Shutdown);
-            r.end_handover();
+            r.handle(now, Input::EndHandover);
         }
-        self.drain(now, i);
+        self.drain(now, i, None);
     }
 
-    /// Turns everything instance `i`'s engine wants into commands.
-    pub(crate) fn drain(&mut self, now: Instant, i: usize) {
+    /// Turns everything instance `i`'s engine wants into commands; `from`: the sender of
+    /// the advert it was just handed, if that is what it was handed.
+    pub(crate) fn drain(&mut self, now: Instant, i: usize, from: Option<IpAddr>) {
         for _ in 0..DRAIN_ROUNDS {
-            let Some(out) = self.instances[i]
-                .router
-                .as_mut()
-                .and_then(|r| r.poll_output())
-            else {
+            let Some(out) = self.instances[i].router_mut().and_then(|r| r.poll_output()) else {
                 return;
             };
-            self.execute(now, i, out);
+            self.execute(now, i, out, from);
         }
         let name = self.instances[i].cfg.name.clone();
         self.note(
@@ -517,45 +508,28 @@ impl Node {
         );
     }
 
-    fn execute(&mut self, now: Instant, i: usize, out: Output) {
+    fn execute(&mut self, now: Instant, i: usize, out: Output, from: Option<IpAddr>) {
         let inst = &self.instances[i];
         let name = inst.cfg.name.clone();
-        let interface = inst.cfg.interface.clone();
-        let family = inst.family();
-        let run = inst.run;
         match out {
             Output::SendAdvert { bytes, .. } => {
-                let Some(src) = inst.router.as_ref().map(|r| r.config().primary) else {
-                    return;
-                };
-                // One copy per destination (a unicast peer's has its own VRRPv3
-                // checksum), each signed as it goes out: the MAC covers the checksum.
-                let copies = self.instances[i].copies(src, bytes);
-                let to = copies
-                    .into_iter()
-                    .map(|c| AdvertCopy {
-                        dst: c.dst,
-                        bytes: self.signed(i, src, c.bytes),
-                    })
-                    .collect();
-                self.push(Command::SendAdvert {
-                    run,
-                    interface,
-                    family,
-                    src,
-                    to,
-                });
+                inst.send_advert(bytes, &mut self.auth, &mut self.commands);
             }
             Output::AddVips { id } => self.vip_job(now, i, id, true),
             Output::DelVips { id } => self.vip_job(now, i, id, false),
-            Output::Announce { count } => self.announce(i, count),
+            Output::Announce { count } => {
+                if let Some(iface) = self.ifaces.get(&inst.cfg.interface) {
+                    let src6 = self.v6_source(&inst.cfg.interface);
+                    inst.announce(count, iface.link.mac, src6, &mut self.commands);
+                }
+            }
             Output::StateChanged { from, to, reason } => {
-                let priority = inst.router.as_ref().map_or(0, |r| r.effective_priority());
+                let priority = inst.router().map_or(0, |r| r.effective_priority());
                 *self.instances[i]
                     .transitions_by_reason
                     .entry(reason.as_str())
                     .or_insert(0) += 1;
-                self.publish_due = true;
+                self.publication.state_changed();
                 self.record(
                     Level::Info,
                     Some(&name),
@@ -575,11 +549,24 @@ impl Node {
                 }
                 self.notify_transition(now, i, from, to, reason);
             }
-            Output::Dropped(reason) => self.note_drop(now, i, reason),
-            Output::AddressMismatch { from, addresses } => {
-                self.warn_address_mismatch(now, i, from, &addresses)
+            Output::Dropped(reason) => {
+                self.count_drop(now, i, &reason);
+                let cfg = &self.instances[i].cfg;
+                let (level, what) = self.warnings.dropped(now, cfg, reason, from);
+                self.record(level, Some(&name), what);
             }
-            Output::OtherChecksumForm { from, form } => self.warn_checksum_form(now, i, from, form),
+            Output::AddressMismatch { from, addresses } => {
+                let cfg = &self.instances[i].cfg;
+                if let Some(what) = self.warnings.address_mismatch(now, cfg, from, &addresses) {
+                    self.record(Level::Warn, Some(&name), what);
+                }
+            }
+            Output::OtherChecksumForm { from, form } => {
+                let cfg = &self.instances[i].cfg;
+                if let Some(what) = self.warnings.checksum_form(now, cfg, from, form) {
+                    self.record(Level::Warn, Some(&name), what);
+                }
+            }
             Output::NewMasterHeard { from, after } => {
                 let name = self.instances[i].cfg.name.clone();
                 self.record(
@@ -599,33 +586,6 @@ impl Node {
                 self.publish(now, event);
             }
         }
-    }
-
-    /// `count` gratuitous ARPs / unsolicited NAs for each of instance `i`'s VIPs.
-    fn announce(&mut self, i: usize, count: u32) {
-        let inst = &self.instances[i];
-        let Some(iface) = self.ifaces.get(&inst.cfg.interface) else {
-            return;
-        };
-        let mac = iface.link.mac;
-        let src6 = self.v6_source(&inst.cfg.interface);
-        let mut frames = Vec::new();
-        for vip in &inst.cfg.vips {
-            let frame = match (vip.addr, src6) {
-                (IpAddr::V4(a), _) => vipd_wire::announce::gratuitous_arp(mac, a),
-                (IpAddr::V6(a), Some(src)) => vipd_wire::announce::unsolicited_na(mac, src, a),
-                (IpAddr::V6(_), None) => continue,
-            };
-            for _ in 0..count {
-                frames.push(frame.clone());
-            }
-        }
-        let command = Command::Announce {
-            interface: inst.cfg.interface.clone(),
-            instance: inst.cfg.name.clone(),
-            frames,
-        };
-        self.push(command);
     }
 
     /// Hands VIP job `engine_id` of instance `i` to the shell, or answers it at once

@@ -22,7 +22,6 @@
 //!   the hook and sets only [`env`]'s list (see the README's "Notify hooks").
 
 use std::collections::{BTreeMap, VecDeque};
-use std::fmt;
 use std::time::Duration;
 
 use vipd_engine::{Instant, Reason, State};
@@ -30,9 +29,7 @@ use vipd_engine::{Instant, Reason, State};
 use crate::config::Vip;
 use crate::io::{Command, HookResult, HookRunId, Level};
 use crate::node::Node;
-
-/// The default `notify_timeout`.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+pub use crate::notify_config::{HookOwner, HookState, NotifyConfig, DEFAULT_TIMEOUT};
 
 /// Transitions that may wait per owner besides the one under way.
 pub const MAX_PENDING: usize = 8;
@@ -44,147 +41,6 @@ pub const ANSWER_GRACE: Duration = Duration::from_secs(5);
 
 /// The only `PATH` a hook sees.
 pub const HOOK_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-
-/// What to run on the transitions of an instance or a sync group. Each hook
-/// is an argv (no shell), its program an absolute path.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct NotifyConfig {
-    pub master: Option<Vec<String>>,
-    pub backup: Option<Vec<String>>,
-    pub fault: Option<Vec<String>>,
-    pub stop: Option<Vec<String>>,
-    /// After the state's own hook, on every transition that runs hooks.
-    pub any: Option<Vec<String>>,
-    /// A run longer than this has its process group killed. [`DEFAULT_TIMEOUT`] unless
-    /// configured.
-    pub timeout: Duration,
-    /// keepalived's form: `TYPE NAME STATE PRIORITY` appended to every hook's argv.
-    pub positional: bool,
-}
-
-impl NotifyConfig {
-    /// No hooks, the default timeout.
-    pub fn none() -> NotifyConfig {
-        NotifyConfig {
-            timeout: DEFAULT_TIMEOUT,
-            ..NotifyConfig::default()
-        }
-    }
-
-    /// Whether any hook is configured.
-    pub fn is_empty(&self) -> bool {
-        self.hooks_for(HookState::Master).is_empty()
-            && self.hooks_for(HookState::Backup).is_empty()
-            && self.hooks_for(HookState::Fault).is_empty()
-            && self.hooks_for(HookState::Stop).is_empty()
-    }
-
-    /// The hooks a transition to `state` runs, in order: the state's own, then `any`.
-    pub fn hooks_for(&self, state: HookState) -> Vec<(&'static str, &Vec<String>)> {
-        let own = match state {
-            HookState::Master => &self.master,
-            HookState::Backup => &self.backup,
-            HookState::Fault => &self.fault,
-            HookState::Stop => &self.stop,
-        };
-        [(state.hook(), own.as_ref()), ("any", self.any.as_ref())]
-            .into_iter()
-            .filter_map(|(name, argv)| argv.map(|a| (name, a)))
-            .collect()
-    }
-}
-
-/// The states that run hooks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum HookState {
-    Master,
-    Backup,
-    Fault,
-    Stop,
-}
-
-impl HookState {
-    /// The hook a transition to `state` runs, if any (none for Initialize).
-    pub fn of(state: State) -> Option<HookState> {
-        match state {
-            State::Master => Some(HookState::Master),
-            State::Backup => Some(HookState::Backup),
-            State::Fault => Some(HookState::Fault),
-            State::Stopped => Some(HookState::Stop),
-            State::Initialize => None,
-        }
-    }
-
-    /// The hook's name in the configuration.
-    pub fn hook(self) -> &'static str {
-        match self {
-            HookState::Master => "master",
-            HookState::Backup => "backup",
-            HookState::Fault => "fault",
-            HookState::Stop => "stopped",
-        }
-    }
-
-    /// keepalived's word for the state, as its notify scripts get it.
-    pub fn keepalived_word(self) -> &'static str {
-        match self {
-            HookState::Master => "MASTER",
-            HookState::Backup => "BACKUP",
-            HookState::Fault => "FAULT",
-            HookState::Stop => "STOP",
-        }
-    }
-}
-
-/// Whose hooks: runs of one owner go one at a time, in order.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum HookOwner {
-    Instance(String),
-    /// A sync group, by name: its own queue, apart from its members'.
-    Group(String),
-}
-
-impl HookOwner {
-    pub fn name(&self) -> &str {
-        match self {
-            HookOwner::Instance(n) | HookOwner::Group(n) => n,
-        }
-    }
-
-    /// keepalived's TYPE argument.
-    pub fn keepalived_type(&self) -> &'static str {
-        match self {
-            HookOwner::Instance(_) => "INSTANCE",
-            HookOwner::Group(_) => "GROUP",
-        }
-    }
-
-    /// The instance the owner's log lines are about (none for a group: its name is in
-    /// the text).
-    fn instance(&self) -> Option<&str> {
-        match self {
-            HookOwner::Instance(n) => Some(n),
-            HookOwner::Group(_) => None,
-        }
-    }
-
-    /// What a log line about the owner starts with (an instance's name is its field).
-    fn prefix(&self) -> String {
-        match self {
-            HookOwner::Instance(_) => String::new(),
-            HookOwner::Group(n) => format!("sync group {n}: "),
-        }
-    }
-}
-
-impl fmt::Display for HookOwner {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            HookOwner::Instance(n) => write!(f, "instance {n}"),
-            HookOwner::Group(n) => write!(f, "sync group {n}"),
-        }
-    }
-}
 
 /// A transition as the hooks are told about it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -424,15 +280,14 @@ impl Node {
             to,
             reason,
             priority: inst
-                .router
-                .as_ref()
+                .router()
                 .map_or(inst.cfg.priority, |r| r.status().effective_priority),
             vips: inst.cfg.vips.clone(),
             members: Vec::new(),
             // Left Master keeping its VIPs for the new master (stop, maintenance, a
             // failed check with two routers): the handover began with this transition.
             handover: from == State::Master
-                && inst.router.as_ref().is_some_and(|r| r.handover().is_some()),
+                && inst.router().is_some_and(|r| r.handover().is_some()),
         };
         let runs = runs(&owner, cfg, state, &t);
         self.queue_hooks(now, owner, runs, state == HookState::Stop);

@@ -117,7 +117,11 @@ impl Node {
         // Masters handing over wait in `leaving` until the new master is heard.
         let handing_over = std::mem::take(&mut self.instances)
             .into_iter()
-            .filter(|i| i.router.as_ref().is_some_and(|r| r.handover().is_some()));
+            .filter(|i| i.router().is_some_and(|r| r.handover().is_some()))
+            .map(|mut i| {
+                i.leave();
+                i
+            });
         self.leaving.extend(handing_over);
         self.instances = keep;
         let mut added = 0;

@@ -10,20 +10,9 @@ use std::hash::{Hash, Hasher};
 
 use vipd_engine::State;
 
+pub use crate::io::ServiceNote;
 use crate::io::{Command, Event};
 use crate::node::Node;
-
-/// One thing for the service manager.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ServiceNote {
-    /// Set up: every instance runs or says why it waits (`READY=1`); again once a
-    /// reload was applied or refused (the shell says `RELOADING=1` when it begins).
-    Ready,
-    /// Leaving (`STOPPING=1`).
-    Stopping,
-    /// The status line (`STATUS=`), whenever it changes.
-    Status(String),
-}
 
 /// What the node has told so far.
 #[derive(Debug, Default)]
@@ -89,14 +78,14 @@ impl Node {
     fn set_up(&self) -> bool {
         self.instances
             .iter()
-            .all(|i| i.router.is_some() || i.waiting.as_deref().is_some_and(|w| !setting_up(w)))
+            .all(|i| i.router().is_some() || i.waiting().is_some_and(|w| !setting_up(w)))
     }
 
     fn status_digest(&self) -> u64 {
         let mut h = std::collections::hash_map::DefaultHasher::new();
         for inst in &self.instances {
-            inst.router.as_ref().map(|r| r.state()).hash(&mut h);
-            inst.waiting.hash(&mut h);
+            inst.router().map(|r| r.state()).hash(&mut h);
+            inst.waiting().hash(&mut h);
             self.maintenance.contains(&inst.cfg.name).hash(&mut h);
         }
         for st in self.checks.states.values() {
@@ -112,7 +101,7 @@ impl Node {
             if n > 0 {
                 line.push_str(", ");
             }
-            let state = match inst.router.as_ref().map(|r| r.state()) {
+            let state = match inst.router().map(|r| r.state()) {
                 Some(State::Initialize) | None => "waiting",
                 Some(State::Backup) => "backup",
                 Some(State::Master) => "master",

@@ -18,8 +18,7 @@ impl Node {
     /// Records (and logs, once per reason) why instance `i` is not running.
     pub(crate) fn note_waiting(&mut self, i: usize, why: &str) {
         let inst = &mut self.instances[i];
-        if inst.waiting.as_deref() != Some(why) {
-            inst.waiting = Some(why.to_string());
+        if inst.wait_for(why) {
             let name = inst.cfg.name.clone();
             if why != OPENING {
                 self.note(Level::Warn, Some(&name), format!("not started yet: {why}"));
@@ -60,7 +59,8 @@ impl Node {
             return;
         }
         for i in 0..self.instances.len() {
-            if self.instances[i].router.is_none() && self.instances[i].cfg.interface == link.name {
+            if self.instances[i].router().is_none() && self.instances[i].cfg.interface == link.name
+            {
                 if let Err(why) = self.setup(now, i, link, addrs) {
                     self.note_waiting(i, &why);
                 }
@@ -141,10 +141,9 @@ impl Node {
             Router::new(self.instances[i].engine_config(source)).map_err(|e| e.to_string())?;
         let run = self.next_run();
         let inst = &mut self.instances[i];
-        inst.router = Some(router);
+        inst.phase = crate::instance::Phase::Running(router);
         inst.run = run;
         inst.not_a_peer = 0;
-        inst.waiting = None;
         let c = &inst.cfg;
         let (name, what) = (
             c.name.clone(),
@@ -206,7 +205,7 @@ impl Node {
                 // The shell keeps whatever it had open; routers waiting say why.
                 for i in 0..self.instances.len() {
                     let inst = &self.instances[i];
-                    if inst.router.is_none()
+                    if inst.router().is_none()
                         && inst.cfg.interface == interface
                         && inst.family() == family
                     {

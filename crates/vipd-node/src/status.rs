@@ -94,7 +94,7 @@ impl Node {
                     vrid: c.vrid,
                     version: c.version.number(),
                     state: State::Initialize,
-                    reason: inst.waiting.clone().unwrap_or_default(),
+                    reason: inst.waiting().unwrap_or_default().to_string(),
                     priority_configured: c.priority,
                     priority_effective: c.priority,
                     local_address: None,
@@ -127,8 +127,8 @@ impl Node {
                     group: self.group_view(&c.name).map(|g| GroupMembership {
                         notify: self.group_notify_status(&g.name),
                         name: g.name,
-                        held: inst.router.as_ref().is_some_and(|r| r.held()),
-                        ready: inst.router.as_ref().is_some_and(|r| r.ready()),
+                        held: inst.router().is_some_and(|r| r.held()),
+                        ready: inst.router().is_some_and(|r| r.ready()),
                         waiting_for: g
                             .waiting_for
                             .into_iter()
@@ -139,7 +139,7 @@ impl Node {
                             .collect(),
                     }),
                 };
-                let Some(r) = inst.router.as_ref() else {
+                let Some(r) = inst.router() else {
                     return base;
                 };
                 let s = r.status();
@@ -236,10 +236,10 @@ impl Node {
     /// With `metrics:` configured: publishes the status if a kernel read or a state
     /// change asked for it during this event (at most once per event).
     pub(crate) fn publish_if_due(&mut self, now: Instant) {
-        if !std::mem::take(&mut self.publish_due) || self.config.metrics.is_none() {
+        if !self.publication.take_due() || self.config.metrics.is_none() {
             return;
         }
-        let status = self.status(now, &self.last_reads);
+        let status = self.status(now, self.publication.last_reads());
         self.push(Command::PublishStatus(Box::new(status)));
     }
 
@@ -278,6 +278,37 @@ impl Node {
             None if hooked => Some(vipd_api::NotifyStatus::default()),
             None => None,
         }
+    }
+}
+
+/// With `metrics:`, the status published for the metrics listener: the newest kernel
+/// read (for the VIPs it shows), and whether something it shows changed during the
+/// event being handled (a state, a read): then it is published once, at the event's end.
+#[derive(Debug, Default)]
+pub(crate) struct Publication {
+    last_reads: Vec<crate::io::IfaceRead>,
+    due: bool,
+}
+
+impl Publication {
+    /// A router's (or an announced instance's) state changed.
+    pub(crate) fn state_changed(&mut self) {
+        self.due = true;
+    }
+
+    /// A kernel read came in: the VIPs shown are taken from it.
+    pub(crate) fn kernel_read(&mut self, reads: Vec<crate::io::IfaceRead>) {
+        self.last_reads = reads;
+        self.due = true;
+    }
+
+    /// Whether the status is due, once per event: asking again says no.
+    fn take_due(&mut self) -> bool {
+        std::mem::take(&mut self.due)
+    }
+
+    fn last_reads(&self) -> &[crate::io::IfaceRead] {
+        &self.last_reads
     }
 }
 

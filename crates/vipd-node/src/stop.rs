@@ -163,7 +163,7 @@ impl Node {
             self.exit_when_done();
             return;
         }
-        let stray = std::mem::take(&mut self.jobs.stray);
+        let stray = self.jobs.take_stray();
         let mut retry = Vec::new();
         for key in stray {
             if s.retried.contains(&key) {
@@ -179,7 +179,7 @@ impl Node {
                 self.submit_job(None, interface, index, VipOp::Remove, vec![vip], None);
             }
         }
-        if !self.jobs.pending.is_empty() || self.handing_over() || self.announces.draining() {
+        if !self.jobs.idle() || self.handing_over() || self.announces.draining() {
             return;
         }
         let Some(s) = self.stopping.as_mut() else {
@@ -203,12 +203,12 @@ impl Node {
             return;
         }
         let mut left = std::mem::take(&mut s.left);
-        for job in self.jobs.pending.values() {
+        for job in self.jobs.pending() {
             for vip in &job.vips {
                 left.push((job.interface.clone(), *vip));
             }
         }
-        left.extend(self.jobs.stray.iter().cloned());
+        left.extend(self.jobs.stray().iter().cloned());
         left.sort_by_key(|(i, v)| (i.clone(), v.to_string()));
         left.dedup();
         if left.is_empty() {
@@ -229,7 +229,7 @@ impl Node {
         self.instances
             .iter()
             .chain(&self.leaving)
-            .any(|i| i.router.as_ref().is_some_and(|r| r.handover().is_some()))
+            .any(|i| i.router().is_some_and(|r| r.handover().is_some()))
     }
 
     /// Whether the node has asked to exit.

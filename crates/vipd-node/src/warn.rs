@@ -11,8 +11,8 @@ use std::time::Duration;
 use vipd_engine::{DropReason, Instant};
 use vipd_wire::{RxError, V3Checksum};
 
+use crate::config::InstanceConfig;
 use crate::io::{Level, What};
-use crate::node::Node;
 
 /// The least time between two warnings of one instance for one reason.
 pub const WARN_EVERY: Duration = Duration::from_secs(60);
@@ -72,55 +72,44 @@ impl Warnings {
     }
 }
 
-impl Node {
-    /// Warns (rate-limited) that instance `i` accepted an advert from `from` listing
-    /// `addresses`, not its own virtual addresses.
-    pub(crate) fn warn_address_mismatch(
+impl Warnings {
+    /// What to record (rate-limited) about an advert instance `cfg` accepted from `from`
+    /// listing `addresses`, not its own virtual addresses: a warning, when one is due.
+    pub(crate) fn address_mismatch(
         &mut self,
         now: Instant,
-        i: usize,
+        cfg: &InstanceConfig,
         from: IpAddr,
         addresses: &[IpAddr],
-    ) {
-        let inst = &self.instances[i];
-        let name = inst.cfg.name.clone();
-        let Some(held_back) = self.warnings.due(now, &name, "address_mismatch") else {
-            return;
-        };
+    ) -> Option<What> {
+        let held_back = self.due(now, &cfg.name, "address_mismatch")?;
         let list = |a: &mut dyn Iterator<Item = IpAddr>| {
             a.map(|a| a.to_string()).collect::<Vec<_>>().join(", ")
         };
         let detail = format!(
             "VRRPv{} advert from {from} lists {} but this instance has {}: the routers are \
              configured differently (taking part in the election all the same)",
-            inst.cfg.version.number(),
+            cfg.version.number(),
             list(&mut addresses.iter().copied()),
-            list(&mut inst.cfg.vips.iter().map(|v| v.addr)),
+            list(&mut cfg.vips.iter().map(|v| v.addr)),
         );
-        self.record(
-            Level::Warn,
-            Some(&name),
-            What::Mismatch {
-                kind: "address_mismatch",
-                detail,
-                held_back,
-            },
-        );
+        Some(What::Mismatch {
+            kind: "address_mismatch",
+            detail,
+            held_back,
+        })
     }
 
-    /// Warns (rate-limited) that instance `i` accepted a VRRPv3 advert from `from`
-    /// checksummed in `form`, not its own.
-    pub(crate) fn warn_checksum_form(
+    /// What to record (rate-limited) about a VRRPv3 advert instance `cfg` accepted from
+    /// `from` checksummed in `form`, not its own: a warning, when one is due.
+    pub(crate) fn checksum_form(
         &mut self,
         now: Instant,
-        i: usize,
+        cfg: &InstanceConfig,
         from: IpAddr,
         form: V3Checksum,
-    ) {
-        let name = self.instances[i].cfg.name.clone();
-        let Some(held_back) = self.warnings.due(now, &name, "other_checksum_form") else {
-            return;
-        };
+    ) -> Option<What> {
+        let held_back = self.due(now, &cfg.name, "other_checksum_form")?;
         let (theirs, ours) = match form {
             V3Checksum::NoPseudoHeader => ("without", "rfc5798: with"),
             V3Checksum::PseudoHeader => ("with", "rfc9568: without"),
@@ -130,51 +119,46 @@ impl Node {
              instance sends ({ours} it): accepted, but a router that takes only its own form \
              drops this instance's adverts (set the same checksum on both)"
         );
-        self.record(
-            Level::Warn,
-            Some(&name),
-            What::Mismatch {
-                kind: "other_checksum_form",
-                detail,
-                held_back,
-            },
-        );
+        Some(What::Mismatch {
+            kind: "other_checksum_form",
+            detail,
+            held_back,
+        })
     }
 
-    /// Records a packet instance `i` dropped: at debug level, or — for a drop that
+    /// What to record about a packet instance `cfg` dropped (`from`: the advert's
+    /// sender, where it was a received advert): at debug level, or — for a drop that
     /// means another router of the VRID is configured differently — as a warning, at
     /// once the first time and then at most once per [`WARN_EVERY`] for each reason
     /// (debug in between).
-    pub(crate) fn note_drop(&mut self, now: Instant, i: usize, reason: DropReason) {
-        self.count_drop(now, i, &reason);
-        let name = self.instances[i].cfg.name.clone();
+    pub(crate) fn dropped(
+        &mut self,
+        now: Instant,
+        cfg: &InstanceConfig,
+        reason: DropReason,
+        from: Option<IpAddr>,
+    ) -> (Level, What) {
         let held_back = if is_mismatch(&reason) {
-            self.warnings.due(now, &name, reason.kind())
+            self.due(now, &cfg.name, reason.kind())
         } else {
             None
         };
         let Some(held_back) = held_back else {
-            self.record(Level::Debug, Some(&name), What::Dropped(reason));
-            return;
+            return (Level::Debug, What::Dropped(reason));
         };
-        let from = self
-            .receiving_from
-            .map_or_else(String::new, |a| format!(" from {a}"));
+        let from = from.map_or_else(String::new, |a| format!(" from {a}"));
         let detail = format!(
             "advert{from} dropped ({}): {reason}; another router of VRID {} is configured \
              differently",
             reason.kind(),
-            self.instances[i].cfg.vrid
+            cfg.vrid
         );
-        self.record(
-            Level::Warn,
-            Some(&name),
-            What::Mismatch {
-                kind: reason.kind(),
-                detail,
-                held_back,
-            },
-        );
+        let what = What::Mismatch {
+            kind: reason.kind(),
+            detail,
+            held_back,
+        };
+        (Level::Warn, what)
     }
 }
 

@@ -10,7 +10,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use stats_alloc::{Region, StatsAlloc, INSTRUMENTED_SYSTEM};
-use vipd_node::config::{ChecksumMode, Config, GarpConfig, InstanceConfig, VrrpVersion};
+use vipd_engine::{V3Checksum, Version};
+use vipd_node::config::{Config, GarpConfig, InstanceConfig};
 use vipd_node::{Addr, Command, Datagram, Event, HostInfo, IfaceRead, Instant, Link, Node};
 
 #[global_allocator]
@@ -44,11 +45,11 @@ fn config(priority: u8) -> Config {
             vrid: 51,
             priority,
             advert_interval: INTERVAL,
-            version: VrrpVersion::V3,
+            version: Version::V3,
             preempt: true,
             preempt_delay: Duration::ZERO,
             accept: true,
-            checksum: ChecksumMode::Rfc5798,
+            checksum: V3Checksum::PseudoHeader,
             vips: vec!["192.0.2.50/24".parse().expect("vip")],
             unicast_peers: Vec::new(),
             routers: None,

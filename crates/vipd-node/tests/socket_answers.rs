@@ -6,7 +6,8 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use vipd_node::config::{ChecksumMode, Config, GarpConfig, InstanceConfig, VrrpVersion};
+use vipd_engine::{V3Checksum, Version};
+use vipd_node::config::{Config, GarpConfig, InstanceConfig};
 use vipd_node::{Addr, Command, Event, HostInfo, IfaceRead, Instant, Link, Node, OpenId, ReadId};
 
 fn config() -> Config {
@@ -25,11 +26,11 @@ fn config() -> Config {
             vrid: 51,
             priority: 150,
             advert_interval: Duration::from_millis(100),
-            version: VrrpVersion::V3,
+            version: Version::V3,
             preempt: true,
             preempt_delay: Duration::ZERO,
             accept: true,
-            checksum: ChecksumMode::Rfc5798,
+            checksum: V3Checksum::PseudoHeader,
             vips: vec!["192.0.2.50/24".parse().expect("vip")],
             unicast_peers: Vec::new(),
             routers: None,

@@ -56,7 +56,8 @@ pub mod node {
     use std::path::PathBuf;
     use std::time::Duration;
 
-    use vipd_node::config::{ChecksumMode, Config, GarpConfig, InstanceConfig, Vip, VrrpVersion};
+    use vipd_node::config::{Config, GarpConfig, InstanceConfig, Vip};
+    use vipd_wire::{V3Checksum, Version};
 
     /// The admin group of every simulated node's configuration (`operator_group`).
     pub const ADMIN_GID: u32 = 900;
@@ -76,11 +77,11 @@ pub mod node {
             vrid,
             priority,
             advert_interval: Duration::from_millis(interval_ms),
-            version: VrrpVersion::V3,
+            version: Version::V3,
             preempt: true,
             preempt_delay: Duration::ZERO,
             accept: true,
-            checksum: ChecksumMode::Rfc5798,
+            checksum: V3Checksum::PseudoHeader,
             vips: vips.iter().map(|v| vip(v)).collect(),
             garp: GarpConfig {
                 count: 3,

@@ -682,22 +682,15 @@ impl Sim {
             },
         );
         let now = self.now;
-        self.nodes[node].router.handle(
-            now,
-            Input::Packet {
-                src,
-                dst,
-                ttl,
-                bytes,
-            },
-        );
+        let input = received(&self.nodes[node].router, src, dst, ttl, bytes);
+        self.nodes[node].router.handle(now, input);
         self.drain(node);
         self.process_instant();
     }
 
     /// Feeds any input to a running node now (for inputs the harness does not model,
     /// e.g. `Input::Rejected`) and settles the consequences.
-    pub fn feed(&mut self, node: NodeId, input: Input<'_>) {
+    pub fn feed(&mut self, node: NodeId, input: Input) {
         if !self.nodes[node].running {
             return;
         }
@@ -958,15 +951,8 @@ impl Sim {
                 priority,
             },
         );
-        self.nodes[to].router.handle(
-            now,
-            Input::Packet {
-                src,
-                dst,
-                ttl: 255,
-                bytes,
-            },
-        );
+        let input = received(&self.nodes[to].router, src, dst, 255, bytes);
+        self.nodes[to].router.handle(now, input);
         self.drain(to);
     }
 
@@ -1225,4 +1211,12 @@ pub fn handover_bound(cfg: &Config) -> Duration {
         Version::V2 => Duration::from_secs(1),
     };
     interval * 3 + skew
+}
+
+/// What a driver makes of a VRRP message from `src` to `dst` that arrived with `ttl`:
+/// decoded by the codec against what `router` expects (RFC 5798 §7.1), the advert or
+/// why it was refused.
+fn received(router: &Router, src: IpAddr, dst: IpAddr, ttl: u8, bytes: &[u8]) -> Input {
+    let received = Advert::receive(bytes, &router.config().rx_check(src, dst, ttl));
+    Input::Advert { src, received }
 }

@@ -7,7 +7,6 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use vipd_api::Response;
 use vipd_engine::{Instant, State};
-use vipd_node::config::VrrpVersion;
 use vipd_node::{Level, Record, What};
 use vipd_sim::cfg::node::{config, instance, vip, web};
 use vipd_sim::lan::{Act, HostId, Lan, Seen};
@@ -163,7 +162,7 @@ fn parameter_mismatches_are_warned_at_once_then_once_a_minute_per_reason() {
     // and, as noise that is nobody's configuration, an advert for VRID 52 (1.4 + k s)
     // and one with a damaged checksum (1.5 + k s); k = 0..150.
     let mut web2 = instance("web", 51, 150, 1000, &["192.0.2.50/24"]);
-    web2.version = VrrpVersion::V2;
+    web2.version = Version::V2;
     let mut lan = Lan::builder().host(config(vec![web2])).build();
     lan.start_all();
     let plain = V3Checksum::NoPseudoHeader;

@@ -14,8 +14,8 @@ pub mod vrrp;
 
 pub use ipv4::{Ipv4Error, Ipv4Header};
 pub use vrrp::{
-    Advert, EmitError, Received, RxCheck, RxError, V2Auth, V3Checksum, Version, ADVERT_TYPE,
-    MULTICAST_V4, MULTICAST_V6, PROTOCOL,
+    covers_pseudo_header, peek_vrid, readdress, Advert, EmitError, Received, RxCheck, RxError,
+    V2Auth, V3Checksum, Version, ADVERT_TYPE, MULTICAST_V4, MULTICAST_V6, PROTOCOL,
 };
 
 /// An `N`-byte array from a slice known to be `N` bytes long: a field of a buffer whose

@@ -260,6 +260,41 @@ pub enum EmitError {
     FamilyMismatch,
 }
 
+/// The VRID of a received VRRP message, read before any other check to find the
+/// virtual router it is for (RFC 5798 §5.2.3, RFC 3768 §5.3.3: the second octet).
+/// Everything else is checked by [`Advert::receive`] once the router is known.
+pub fn peek_vrid(bytes: &[u8]) -> Result<u8, RxError> {
+    bytes
+        .get(field::VRID)
+        .copied()
+        .ok_or(RxError::Truncated(bytes.len()))
+}
+
+/// Whether the checksum of an advert of `version` over IPv6 (`ipv6`) or IPv4 covers the
+/// IP pseudo-header: RFC 5798 §5.2.8 for VRRPv3 (over IPv4 only in the `mode` that
+/// RFC 9568 §5.2.8 keeps), never for VRRPv2 (RFC 3768 §5.3.8).
+pub fn covers_pseudo_header(version: Version, mode: V3Checksum, ipv6: bool) -> bool {
+    version == Version::V3 && (ipv6 || mode == V3Checksum::PseudoHeader)
+}
+
+/// Readdresses an emitted advert, `message`, written for destination `old` (the VRRP
+/// group), to be sent to `new` instead (a unicast peer): where its checksum covers the
+/// pseudo-header ([`covers_pseudo_header`]), the checksum is updated in place (RFC 1624,
+/// [`checksum::readdressed`]); otherwise, or for a message too short to hold a checksum
+/// or addresses of different families, nothing changes.
+pub fn readdress(message: &mut [u8], version: Version, mode: V3Checksum, old: IpAddr, new: IpAddr) {
+    if !covers_pseudo_header(version, mode, old.is_ipv6()) {
+        return;
+    }
+    let Some(field) = message.get_mut(field::CHECKSUM) else {
+        return;
+    };
+    let got = u16::from_be_bytes(octets(field));
+    if let Some(sum) = checksum::readdressed(got, old, new) {
+        field.copy_from_slice(&sum.to_be_bytes());
+    }
+}
+
 /// Read-only view over the bytes of an advert, smoltcp style: lengths are checked
 /// once, then the accessors cannot go out of bounds. The check comes in two steps
 /// because RFC 5798 §7.1 puts the version and type checks between them:
@@ -560,7 +595,9 @@ impl Advert {
                 if v6 || src.is_ipv6() {
                     return Err(EmitError::V2Ipv6);
                 }
-                if self.interval_cs % 100 != 0 || !(100..=25500).contains(&self.interval_cs) {
+                if !self.interval_cs.is_multiple_of(100)
+                    || !(100..=25500).contains(&self.interval_cs)
+                {
                     return Err(EmitError::V2Interval(self.interval_cs));
                 }
                 // RFC 3768 §5.3.6-§5.3.7.
@@ -589,13 +626,10 @@ impl Advert {
         if self.version == Version::V2 {
             out[auth_data].copy_from_slice(&self.auth.data);
         }
-        let sum = match (self.version, mode, v6) {
-            (Version::V2, _, _) | (Version::V3, V3Checksum::NoPseudoHeader, false) => {
-                checksum::plain(&out)
-            }
-            (Version::V3, _, _) => {
-                checksum::with_pseudo(src, dst, PROTOCOL, &out).ok_or(EmitError::FamilyMismatch)?
-            }
+        let sum = if covers_pseudo_header(self.version, mode, v6) {
+            checksum::with_pseudo(src, dst, PROTOCOL, &out).ok_or(EmitError::FamilyMismatch)?
+        } else {
+            checksum::plain(&out)
         };
         out[field::CHECKSUM].copy_from_slice(&sum.to_be_bytes());
         Ok(out)

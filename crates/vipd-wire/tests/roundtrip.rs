@@ -6,8 +6,8 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use proptest::prelude::*;
 use vipd_wire::checksum;
 use vipd_wire::{
-    Advert, EmitError, Ipv4Header, RxCheck, RxError, V2Auth, V3Checksum, Version, MULTICAST_V4,
-    MULTICAST_V6, PROTOCOL,
+    peek_vrid, readdress, Advert, EmitError, Ipv4Header, RxCheck, RxError, V2Auth, V3Checksum,
+    Version, MULTICAST_V4, MULTICAST_V6, PROTOCOL,
 };
 
 fn ipv4() -> impl Strategy<Value = IpAddr> {
@@ -207,6 +207,36 @@ proptest! {
             Advert::split_message(&bytes, advert.version, src.is_ipv6()),
             Ok((&good[..], &trailer[..]))
         );
+    }
+
+    /// An advert written for the VRRP group and readdressed to a unicast peer is the
+    /// advert written for that peer, byte for byte, in every version, family and form.
+    #[test]
+    fn readdressed_adverts_are_the_peers_own(
+        (advert, src, _, mode) in sendable(),
+        peer4 in ipv4(),
+        peer6 in ipv6(),
+    ) {
+        let (group, peer) = if src.is_ipv6() {
+            (IpAddr::V6(MULTICAST_V6), peer6)
+        } else {
+            (IpAddr::V4(MULTICAST_V4), peer4)
+        };
+        let mut bytes = advert.emit(src, group, mode).expect("a valid advert emits");
+        readdress(&mut bytes, advert.version, mode, group, peer);
+        prop_assert_eq!(bytes, advert.emit(src, peer, mode).expect("a valid advert emits"));
+    }
+
+    /// The VRID is found in any advert before it is decoded; what is too short to hold
+    /// one is truncated.
+    #[test]
+    fn peek_vrid_finds_the_vrid(
+        (advert, src, dst, mode) in sendable(),
+        short in prop::collection::vec(any::<u8>(), 0..2),
+    ) {
+        let bytes = advert.emit(src, dst, mode).expect("a valid advert emits");
+        prop_assert_eq!(peek_vrid(&bytes), Ok(advert.vrid));
+        prop_assert_eq!(peek_vrid(&short), Err(RxError::Truncated(short.len())));
     }
 
     #[test]

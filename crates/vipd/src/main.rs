@@ -7,6 +7,8 @@ use clap::Parser;
 use vipd::config;
 use vipd::daemon::{self, Signals};
 
+mod man;
+
 #[derive(Parser, Debug)]
 #[command(
     name = "vipd",
@@ -165,8 +167,9 @@ async fn serve(path: PathBuf) -> ExitCode {
     }
 }
 
-/// `vipd --generate-man DIR` (hidden, for packaging): writes the man page `vipd.8` and
-/// the bash, zsh and fish completions, all generated from the clap definitions above, to
+/// `vipd --generate-man DIR` (hidden, for packaging): writes the man page `vipd.8` (the
+/// clap definitions above, then the sections of `man.rs`) and the bash, zsh and fish
+/// completions, generated from the clap definitions, to
 /// DIR; `packaging/man` and `packaging/completions` hold the committed copies the
 /// Debian package ships (a test keeps them current).
 fn generate_packaging_files() -> Option<ExitCode> {
@@ -183,9 +186,14 @@ fn generate_packaging_files() -> Option<ExitCode> {
         std::fs::create_dir_all(&dir)?;
         let mut cmd = Args::command();
         let mut page = Vec::new();
-        clap_mangen::Man::new(cmd.clone())
-            .section("8")
-            .render(&mut page)?;
+        let man = clap_mangen::Man::new(cmd.clone()).section("8");
+        man.render_title(&mut page)?;
+        man.render_name_section(&mut page)?;
+        man.render_synopsis_section(&mut page)?;
+        man.render_description_section(&mut page)?;
+        man.render_options_section(&mut page)?;
+        page.extend_from_slice(man::SECTIONS.as_bytes());
+        man.render_version_section(&mut page)?;
         std::fs::write(dir.join("vipd.8"), page)?;
         for (shell, file) in [
             (clap_complete::Shell::Bash, "vipd.bash"),

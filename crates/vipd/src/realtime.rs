@@ -26,13 +26,13 @@ const CAP_SYS_NICE: u32 = 23;
 pub enum RealtimeError {
     #[error("realtime_priority: cannot set the RLIMIT_RTTIME guard: {0}")]
     Guard(#[source] std::io::Error),
-    #[error("realtime_priority: {priority}: cannot switch to SCHED_FIFO ({source}); it needs CAP_SYS_NICE or RLIMIT_RTPRIO >= {priority} (see the README, \"Choosing an advert interval\")")]
+    #[error("realtime_priority: {priority}: cannot switch to SCHED_FIFO ({source}); it needs CAP_SYS_NICE or RLIMIT_RTPRIO >= {priority} (see \"Advert intervals and real-time tuning\" in the vipd book)")]
     Raise {
         priority: u8,
         #[source]
         source: std::io::Error,
     },
-    #[error("lock_memory: mlockall failed ({0}); it needs CAP_IPC_LOCK or an RLIMIT_MEMLOCK above vipd's mapped memory (see the README, \"Choosing an advert interval\")")]
+    #[error("lock_memory: mlockall failed ({0}); it needs CAP_IPC_LOCK or an RLIMIT_MEMLOCK above vipd's mapped memory (see \"Advert intervals and real-time tuning\" in the vipd book)")]
     Lock(#[source] std::io::Error),
 }
 

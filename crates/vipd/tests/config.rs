@@ -9,7 +9,8 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use vipd::config::{self, ChecksumMode, ConfigError, GarpConfig, Vip, VrrpVersion};
+use vipd::config::{self, ConfigError, GarpConfig, Vip};
+use vipd_wire::{V3Checksum, Version};
 
 fn vip(s: &str) -> Vip {
     s.parse().expect("test VIP")
@@ -62,11 +63,11 @@ fn documented_example_parses_to_the_expected_values() {
     assert_eq!(i.priority, 150);
     assert_eq!(i.advert_interval, ms(200));
     assert_eq!(i.advert_interval_cs(), 20);
-    assert_eq!(i.version, VrrpVersion::V3);
+    assert_eq!(i.version, Version::V3);
     assert!(i.preempt);
     assert_eq!(i.preempt_delay, Duration::ZERO);
     assert!(i.accept);
-    assert_eq!(i.checksum, ChecksumMode::Rfc5798);
+    assert_eq!(i.checksum, V3Checksum::PseudoHeader);
     assert_eq!(i.vips, vec![vip("192.0.2.50/24")]);
     assert_eq!(
         i.vips[0].addr,
@@ -94,14 +95,14 @@ fn defaults_for_v3() {
     assert_eq!(c.control_socket, PathBuf::from(vipd_api::DEFAULT_SOCKET));
     assert_eq!(c.log_level, None);
     let i = &c.instances[0];
-    assert_eq!(i.version, VrrpVersion::V3);
+    assert_eq!(i.version, Version::V3);
     assert_eq!(i.priority, 100);
     assert_eq!(i.advert_interval, ms(200));
     assert_eq!(i.advert_interval_cs(), 20);
     assert!(i.preempt);
     assert_eq!(i.preempt_delay, Duration::ZERO);
     assert!(i.accept);
-    assert_eq!(i.checksum, ChecksumMode::Rfc5798);
+    assert_eq!(i.checksum, V3Checksum::PseudoHeader);
     assert_eq!(i.vips, vec![vip("2001:db8::1/128")]);
     assert!(i.is_ipv6());
     assert!(i.unicast_peers.is_empty(), "multicast by default");
@@ -122,7 +123,7 @@ fn defaults_for_v2() {
     )
     .expect("minimal v2 config");
     let i = &c.instances[0];
-    assert_eq!(i.version, VrrpVersion::V2);
+    assert_eq!(i.version, Version::V2);
     assert_eq!(i.advert_interval, Duration::from_secs(1));
     assert_eq!(i.advert_interval_cs(), 100);
     assert_eq!(i.vips, vec![vip("192.0.2.1/32")]);
@@ -175,7 +176,7 @@ instances:
     assert_eq!(a.garp.repeat_after, Duration::ZERO);
     assert_eq!(a.garp.refresh, Duration::from_secs(120));
     assert_eq!(b.advert_interval_cs(), 4095);
-    assert_eq!(b.checksum, ChecksumMode::Rfc9568);
+    assert_eq!(b.checksum, V3Checksum::NoPseudoHeader);
     assert_eq!(v6.advert_interval_cs(), 1);
     assert!(v6.is_ipv6());
 }

@@ -504,8 +504,7 @@ impl<'h> Chaos<'h> {
     }
 
     fn sample_due(&self) -> bool {
-        self.last_sample
-            .map_or(true, |s| s.elapsed() >= SAMPLE_EVERY)
+        self.last_sample.is_none_or(|s| s.elapsed() >= SAMPLE_EVERY)
     }
 
     /// Runs for `dur`, undoing what is due and sampling.

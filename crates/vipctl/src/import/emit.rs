@@ -38,7 +38,7 @@ pub fn flow_list(items: &[String]) -> String {
 /// Seconds as a vipd duration: `1s`, `1.5s`, `250ms`.
 pub fn duration(secs: f64) -> String {
     let ms = (secs * 1000.0).round() as u64;
-    if ms % 1000 == 0 {
+    if ms.is_multiple_of(1000) {
         format!("{}s", ms / 1000)
     } else {
         format!("{ms}ms")

@@ -280,10 +280,7 @@ impl Reader {
                     .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
                     .unwrap_or(after.len());
                 let name = &after[..end];
-                let followed_ok = after[end..]
-                    .chars()
-                    .next()
-                    .map_or(true, char::is_whitespace);
+                let followed_ok = after[end..].chars().next().is_none_or(char::is_whitespace);
                 if followed_ok && is_param_name(name) {
                     if let Some(v) = self.params.get(name) {
                         out.push_str(v);

@@ -102,13 +102,13 @@ impl fmt::Display for HumanDuration {
         let ms = d.as_millis();
         if d.is_zero() {
             f.write_str("0s")
-        } else if d.subsec_nanos() % 1_000_000 != 0 {
+        } else if !d.subsec_nanos().is_multiple_of(1_000_000) {
             write!(f, "{}ns", d.as_nanos())
         } else if ms < 1000 {
             write!(f, "{ms}ms")
-        } else if ms % 60_000 == 0 {
+        } else if ms.is_multiple_of(60_000) {
             write!(f, "{}m", ms / 60_000)
-        } else if ms % 1000 == 0 {
+        } else if ms.is_multiple_of(1000) {
             write!(f, "{}s", ms / 1000)
         } else {
             let text = format!("{}.{:03}", ms / 1000, ms % 1000);

@@ -6,13 +6,13 @@ use std::path::Path;
 use std::time::Duration;
 
 use vipd_node::config::AuthConfig;
+use vipd_wire::{V3Checksum, Version};
 
 use super::duration::HumanDuration;
 use super::path::FieldPath;
 use super::raw::{RawAuth, RawGarp, RawInstance};
 use super::validate::{build_notify, defaults, required, Problem, ReadKey};
-use super::VrrpVersion;
-use super::{ChecksumMode, GarpConfig, InstanceConfig, Vip};
+use super::{GarpConfig, InstanceConfig, Vip};
 
 /// RFC 5798 §5.2.7: a 12-bit count of centiseconds.
 const V3_MAX_INTERVAL_CS: u128 = 4095;
@@ -29,10 +29,10 @@ pub(super) fn build_instance(
     let interface = required(raw.interface, at, "interface")?.0;
     let vrid = required(raw.vrid, at, "vrid")?.0;
     let vips = required(raw.vips, at, "vips")?.0;
-    let version = raw.version.unwrap_or(VrrpVersion::V3);
+    let version = raw.version.map_or(Version::V3, |v| v.0);
     let ipv6 = vips.first().is_some_and(|v| v.addr.is_ipv6());
 
-    if version == VrrpVersion::V2 && ipv6 {
+    if version == Version::V2 && ipv6 {
         return Err(Problem::new(
             at.key("version"),
             "VRRPv2 is IPv4-only but the VIPs are IPv6; use version: 3",
@@ -45,8 +45,8 @@ pub(super) fn build_instance(
             d.0
         }
         None => match version {
-            VrrpVersion::V2 => defaults::ADVERT_INTERVAL_V2,
-            VrrpVersion::V3 => defaults::ADVERT_INTERVAL_V3,
+            Version::V2 => defaults::ADVERT_INTERVAL_V2,
+            Version::V3 => defaults::ADVERT_INTERVAL_V3,
         },
     };
 
@@ -61,8 +61,10 @@ pub(super) fn build_instance(
         ));
     }
 
-    let checksum = raw.checksum.unwrap_or(ChecksumMode::Rfc5798);
-    if checksum == ChecksumMode::Rfc9568 && (version == VrrpVersion::V2 || ipv6) {
+    let checksum = raw
+        .checksum
+        .map_or(V3Checksum::PseudoHeader, V3Checksum::from);
+    if checksum == V3Checksum::NoPseudoHeader && (version == Version::V2 || ipv6) {
         return Err(Problem::new(
             at.key("checksum"),
             "rfc9568 only changes VRRPv3 over IPv4; remove it for this instance",
@@ -200,13 +202,13 @@ fn build_garp(raw: Option<RawGarp>, at: &FieldPath) -> Result<GarpConfig, Proble
 }
 
 /// The advertisement interval must fit the version's packet field exactly.
-fn check_interval(version: VrrpVersion, d: Duration) -> Result<(), String> {
+fn check_interval(version: Version, d: Duration) -> Result<(), String> {
     let shown = HumanDuration(d);
     let nanos = d.as_nanos();
     match version {
-        VrrpVersion::V3 => {
+        Version::V3 => {
             let cs = nanos / 10_000_000;
-            if nanos % 10_000_000 != 0 {
+            if !nanos.is_multiple_of(10_000_000) {
                 Err(format!(
                     "{shown} is not a whole number of centiseconds; VRRPv3 intervals \
                      go in 10ms steps from 10ms to 40950ms"
@@ -219,9 +221,9 @@ fn check_interval(version: VrrpVersion, d: Duration) -> Result<(), String> {
                 Ok(())
             }
         }
-        VrrpVersion::V2 => {
+        Version::V2 => {
             let s = nanos / 1_000_000_000;
-            if nanos % 1_000_000_000 != 0 {
+            if !nanos.is_multiple_of(1_000_000_000) {
                 Err(format!(
                     "{shown} is not a whole number of seconds; VRRPv2 intervals \
                      are 1s to 255s"
@@ -244,15 +246,15 @@ mod tests {
     #[test]
     fn interval_limits() {
         let ms = Duration::from_millis;
-        assert!(check_interval(VrrpVersion::V3, ms(10)).is_ok());
-        assert!(check_interval(VrrpVersion::V3, ms(40950)).is_ok());
-        assert!(check_interval(VrrpVersion::V3, ms(40960)).is_err());
-        assert!(check_interval(VrrpVersion::V3, ms(0)).is_err());
-        assert!(check_interval(VrrpVersion::V3, ms(15)).is_err());
-        assert!(check_interval(VrrpVersion::V2, ms(1000)).is_ok());
-        assert!(check_interval(VrrpVersion::V2, ms(255_000)).is_ok());
-        assert!(check_interval(VrrpVersion::V2, ms(256_000)).is_err());
-        assert!(check_interval(VrrpVersion::V2, ms(1500)).is_err());
-        assert!(check_interval(VrrpVersion::V2, ms(0)).is_err());
+        assert!(check_interval(Version::V3, ms(10)).is_ok());
+        assert!(check_interval(Version::V3, ms(40950)).is_ok());
+        assert!(check_interval(Version::V3, ms(40960)).is_err());
+        assert!(check_interval(Version::V3, ms(0)).is_err());
+        assert!(check_interval(Version::V3, ms(15)).is_err());
+        assert!(check_interval(Version::V2, ms(1000)).is_ok());
+        assert!(check_interval(Version::V2, ms(255_000)).is_ok());
+        assert!(check_interval(Version::V2, ms(256_000)).is_err());
+        assert!(check_interval(Version::V2, ms(1500)).is_err());
+        assert!(check_interval(Version::V2, ms(0)).is_err());
     }
 }

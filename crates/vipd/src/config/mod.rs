@@ -118,8 +118,8 @@ use error::Fault;
 pub use error::{ConfigError, Position};
 pub use fields::LOG_LEVELS;
 pub use vipd_node::config::{
-    AuthConfig, AuthKey, CheckConfig, CheckInit, CheckKind, ChecksumMode, Config, GarpConfig,
-    GroupConfig, InstanceConfig, NotifyConfig, StatusMatch, Track, Vip, VipParseError, VrrpVersion,
+    AuthConfig, AuthKey, CheckConfig, CheckInit, CheckKind, Config, GarpConfig, GroupConfig,
+    InstanceConfig, NotifyConfig, StatusMatch, Track, Vip, VipParseError,
 };
 
 /// The largest configuration file read: a real one is a few kilobytes.
@@ -162,11 +162,23 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
 /// Parses and validates `text`, and reads the key files its `auth` settings name
 /// ([`keys::read_key_file`]); `path` is only used in error messages.
 pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+    let read_key = |p: &Path| keys::read_key_file(p).map_err(|e| e.to_string());
+    parse_with_key_reader(text, path, &read_key)
+}
+
+/// [`parse`], with the key files that `auth` names read by `read_key` instead of
+/// [`keys::read_key_file`]: for checking examples (the documentation's) whose key files
+/// exist only on the hosts they are written for. Everything else is checked as `vipd
+/// --check` checks it.
+pub fn parse_with_key_reader(
+    text: &str,
+    path: &Path,
+    read_key: &dyn Fn(&Path) -> Result<AuthKey, String>,
+) -> Result<Config, ConfigError> {
     let in_file = |fault: Fault| fault.in_file(path);
     document::check(text).map_err(|e| in_file(e.into()))?;
     let raw = deserialize::raw_config(text).map_err(in_file)?;
-    let read_key = |p: &Path| keys::read_key_file(p).map_err(|e| e.to_string());
-    validate::build(raw, &read_key).map_err(|problem| {
+    validate::build(raw, read_key).map_err(|problem| {
         in_file(Fault {
             pos: locate::locate(text, &problem.field),
             field: problem.field,

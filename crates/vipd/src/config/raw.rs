@@ -3,7 +3,11 @@
 //! required one by its full path (serde's own "missing field" error is raised for the
 //! enclosing mapping, so its path would stop there).
 
+use std::fmt;
+
+use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;
+use vipd_wire::{V3Checksum, Version};
 
 use super::address_lists::{PeerList, VipList};
 use super::check_raw::Argv;
@@ -11,7 +15,6 @@ use super::fields::{
     DurationField, GroupName, IfName, InstanceName, KeyPath, ListenAddr, LogLevel, RangedU8,
     SocketPath, StateDir,
 };
-use super::{ChecksumMode, VrrpVersion};
 
 #[derive(Debug, Deserialize)]
 #[serde(
@@ -100,7 +103,7 @@ pub(super) struct RawInstance {
     #[serde(default)]
     pub advert_interval: Option<DurationField>,
     #[serde(default)]
-    pub version: Option<VrrpVersion>,
+    pub version: Option<RawVersion>,
     #[serde(default)]
     pub preempt: Option<bool>,
     #[serde(default)]
@@ -108,7 +111,7 @@ pub(super) struct RawInstance {
     #[serde(default)]
     pub accept: Option<bool>,
     #[serde(default)]
-    pub checksum: Option<ChecksumMode>,
+    pub checksum: Option<RawChecksum>,
     #[serde(default)]
     pub vips: Option<VipList>,
     #[serde(default)]
@@ -169,4 +172,56 @@ pub(super) struct RawAuth {
     pub key_file: Option<KeyPath>,
     #[serde(default)]
     pub previous_key_file: Option<KeyPath>,
+}
+
+/// `version:` as written: 2 or 3 (mapped to [`Version`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct RawVersion(pub Version);
+
+impl<'de> Deserialize<'de> for RawVersion {
+    fn deserialize<D: Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RawVersion;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("2 or 3")
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<RawVersion, E> {
+                match v {
+                    2 => Ok(RawVersion(Version::V2)),
+                    3 => Ok(RawVersion(Version::V3)),
+                    _ => Err(E::custom(format!(
+                        "unsupported VRRP version {v}; expected 2 or 3"
+                    ))),
+                }
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<RawVersion, E> {
+                Err(E::custom(format!(
+                    "unsupported VRRP version {v}; expected 2 or 3"
+                )))
+            }
+        }
+        de.deserialize_any(V)
+    }
+}
+
+/// `checksum:` as written: how a VRRPv3 advert over IPv4 is checksummed (IPv6 always
+/// uses the pseudo-header).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(super) enum RawChecksum {
+    /// RFC 5798 §5.2.8: over the pseudo-header and the VRRP message. What keepalived
+    /// sends; the default.
+    Rfc5798,
+    /// RFC 9568 §5.2.8: over the VRRP message only, as in VRRPv2.
+    Rfc9568,
+}
+
+impl From<RawChecksum> for V3Checksum {
+    fn from(c: RawChecksum) -> V3Checksum {
+        match c {
+            RawChecksum::Rfc5798 => V3Checksum::PseudoHeader,
+            RawChecksum::Rfc9568 => V3Checksum::NoPseudoHeader,
+        }
+    }
 }

@@ -1,7 +1,8 @@
 //! Every field the configuration file accepts, by path (`instances[].garp.count`), read
-//! from the parser's own types: the README's configuration reference is checked against
-//! it, so a field cannot be added without being documented, nor documented without
-//! existing.
+//! from the parser's own types: the book's configuration reference
+//! (docs/src/reference/configuration.md) and vipd.yaml(5) are checked against it
+//! (tests/reference_pages.rs), so a field cannot be added without being documented, nor
+//! documented without existing.
 
 use serde::de::{self, Deserialize, Deserializer, Visitor};
 use serde::forward_to_deserialize_any;

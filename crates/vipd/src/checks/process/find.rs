@@ -88,7 +88,7 @@ pub fn find_processes(m: &ProcessMatch) -> Found {
             };
             if pid != me
                 && named(pid, name)
-                && owner.map_or(true, |(_, uid)| runs_as(pid, uid))
+                && owner.is_none_or(|(_, uid)| runs_as(pid, uid))
                 && alive(pid)
             {
                 pids.push(pid);
