@@ -33,6 +33,7 @@ mod maintenance_state;
 mod node;
 pub mod notify;
 mod notify_config;
+mod reconcile;
 mod reload;
 pub mod service;
 mod setup;
@@ -52,8 +53,9 @@ pub use io::{
     ADDRESS_PROTOCOL, LOCAL_ROUTE_METRIC,
 };
 pub use jobs::REMOVE_RETRY;
+pub use kernel::POLL;
 pub use maintenance_state::Maintenance;
-pub use node::{HostInfo, Node, POLL};
+pub use node::{HostInfo, Node};
 pub use stop::SHUTDOWN_WAIT;
 pub use vipd_engine::Instant;
 pub use warn::WARN_EVERY;

@@ -9,7 +9,6 @@
 
 use std::collections::{BTreeMap, VecDeque};
 use std::net::IpAddr;
-use std::time::Duration;
 
 use vipd_engine::{Input, Instant, Output, VipJobId};
 
@@ -101,9 +100,6 @@ pub struct Node {
     pub(crate) announces: crate::announce::Announces,
     commands: VecDeque<Command>,
 }
-
-/// How often links and addresses are read when nothing prompts it.
-pub const POLL: Duration = Duration::from_secs(1);
 
 /// Bound on the outputs followed per instance and event (a runaway engine is cut off,
 /// not followed forever).
