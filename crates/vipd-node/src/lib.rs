@@ -38,6 +38,7 @@ mod reconcile;
 mod reload;
 pub mod service;
 mod setup;
+mod shutdown;
 mod status;
 mod stop;
 pub mod vip;
