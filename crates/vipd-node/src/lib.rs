@@ -33,6 +33,7 @@ mod maintenance_state;
 mod node;
 pub mod notify;
 mod notify_config;
+mod publication;
 mod readiness;
 mod reconcile;
 mod reload;

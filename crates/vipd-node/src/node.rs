@@ -72,7 +72,7 @@ pub struct Node {
     pub(crate) jobs: Jobs,
     pub(crate) reads: Reads,
     /// With `metrics:`: what the published status is made of, and whether it is due.
-    pub(crate) publication: crate::status::Publication,
+    pub(crate) publication: crate::publication::Publication,
     /// Status requests waiting for a kernel read that began after they arrived.
     pub(crate) status_waiting: Vec<(RequestId, crate::io::ReadId)>,
     pub(crate) stopping: Option<Stopping>,
@@ -533,8 +533,8 @@ impl Node {
                 );
                 let event = vipd_api::WatchEvent::StateChanged {
                     instance: name,
-                    from: crate::status::api_state(from),
-                    to: crate::status::api_state(to),
+                    from: crate::publication::api_state(from),
+                    to: crate::publication::api_state(to),
                     reason: reason.as_str().to_string(),
                     priority,
                 };
