@@ -21,6 +21,7 @@ mod checks;
 pub mod config;
 mod demux;
 mod drop_summaries;
+mod group_hooks;
 mod group_notify;
 pub mod groups;
 pub mod instance;
