@@ -24,6 +24,7 @@ mod drop_summaries;
 mod group_hooks;
 mod group_notify;
 pub mod groups;
+mod hook_runs;
 pub mod instance;
 pub mod io;
 mod jobs;
