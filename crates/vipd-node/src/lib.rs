@@ -17,6 +17,7 @@ pub mod auth;
 pub mod auth_state;
 pub mod auth_watch;
 mod check_config;
+mod check_runs;
 mod checks;
 pub mod config;
 mod demux;
