@@ -13,6 +13,7 @@
 
 pub mod announce;
 mod announce_config;
+mod announcing;
 pub mod auth;
 pub mod auth_state;
 pub mod auth_watch;
