@@ -2,10 +2,16 @@
 //!
 //! The node is driven like the engine, one level up (quinn-proto's Endpoint over its
 //! Connections): `handle(now, event)`, then `poll_command()` until it is empty, then sleep
-//! until `poll_timeout()`. Each concern lives in a module of its own, as an `impl Node`
-//! block: `demux` (datagrams to routers), `kernel` (reads, link events, set-up and
-//! drift), `jobs` (VIP jobs and retried removals), `groups` (sync groups, applied after every
-//! event), `reload`, `stop`, `status`.
+//! until `poll_timeout()`.
+//!
+//! Each concern is a part that owns its state, in a module this one imports and that
+//! imports nothing of the node (`kernel`'s reads, `checks`, `jobs`, `notify`'s hook
+//! queues, `group_notify`, `announce`, `stop`, `service`, `publication`, `warn`, ...);
+//! what the node does with a part, reaching several, is an `impl Node` block in a module
+//! of its own that this one does not import: `demux` (datagrams to routers), `reconcile`
+//! (kernel reads), `links`, `setup`, `vip_jobs`, `check_runs`, `hook_runs`,
+//! `group_hooks`, `groups` (sync groups, applied after every event), `announcing`,
+//! `maintenance`, `reload`, `shutdown`, `status` (control requests), `readiness`, `watch`.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::net::IpAddr;
