@@ -23,7 +23,7 @@
 //! read that nothing changed during reconciles: a VIP missing while announcing is added
 //! again, a vipd-tagged one left by an earlier run (a crash) is removed.
 //!
-//! This is the announced instances' own part ([`Announces`]); `announcing` is the node's
+//! This is the announced instances' own part (`Announces`); `announcing` is the node's
 //! side (checks judged, VIP jobs asked for, reads reconciled, status and hooks).
 
 use std::collections::BTreeMap;

@@ -21,7 +21,7 @@
 //! - **Environment.** Decided here, in full: the shell clears its own environment for
 //!   the hook and sets only [`env`]'s list (see the README's "Notify hooks").
 //!
-//! This is the hooks' own part (the queues, [`Hooks`]); `hook_runs` is the node's side
+//! This is the hooks' own part (the queues, `Hooks`); `hook_runs` is the node's side
 //! (which transition queues what, and what is logged).
 
 use std::collections::{BTreeMap, VecDeque};
