@@ -3,7 +3,7 @@
 //! / `notify`.
 //!
 //! The group's state is read from its members after every event
-//! (`Node::notify_groups`), and the group's hooks run when it changes:
+//! (`Node::notify_groups`, in `group_hooks`), and the group's hooks run when it changes:
 //! - **Fault** while any member is in Fault (keepalived counts the members in fault; one
 //!   is enough to put the group in fault, and it leaves fault when the last clears);
 //! - else **Master** when every member is Master;
@@ -24,12 +24,9 @@
 
 use std::collections::BTreeMap;
 
-use vipd_engine::{Instant, Reason, State};
+use vipd_engine::{Reason, State};
 
 use crate::config::GroupConfig;
-use crate::io::Level;
-use crate::node::Node;
-use crate::notify::{runs, HookOwner, HookState, Transition};
 
 /// What the node remembers of its groups between events.
 #[derive(Debug, Default)]
@@ -51,7 +48,7 @@ impl GroupStates {
     /// Why `group` changed: its members' newest own cause since its last change (a
     /// member's `sync_group` transitions only follow the group), else `sync_group`. The
     /// members' causes are then forgotten.
-    fn take_cause(&mut self, group: &GroupConfig) -> Reason {
+    pub fn take_cause(&mut self, group: &GroupConfig) -> Reason {
         let mine = |n: &String| group.instances.contains(n);
         let reason = self
             .causes
@@ -64,97 +61,21 @@ impl GroupStates {
         self.causes.retain(|(n, _)| !mine(n));
         reason
     }
-}
 
-impl Node {
-    /// A member's state for its group: Initialize while it has no router.
-    fn member_state(&self, name: &str) -> State {
-        self.instances
-            .iter()
-            .find(|i| i.cfg.name == name)
-            .and_then(|i| i.router())
-            .map_or(State::Initialize, |r| r.state())
-    }
-
-    /// The group's state from its members' (module docs).
-    fn group_state(&self, group: &GroupConfig) -> State {
-        let states = || group.instances.iter().map(|m| self.member_state(m));
-        let all = |s: State| states().all(|x| x == s);
-        if states().any(|x| x == State::Fault) {
-            State::Fault
-        } else if all(State::Master) {
-            State::Master
-        } else if all(State::Stopped) {
-            State::Stopped
-        } else if all(State::Initialize) {
-            State::Initialize
-        } else {
-            State::Backup
-        }
-    }
-
-    /// Reads every group's state and queues the hooks of those that changed. Called
-    /// after every event (and at stop, once every member has been told to leave), so
-    /// it allocates nothing unless a group changed state.
-    pub(crate) fn notify_groups(&mut self, now: Instant) {
-        // A group a reload removed is forgotten (a group it adds starts from Initialize).
-        let groups = &self.config.groups;
-        self.group_states
-            .states
+    /// Forgets the groups that are not in `groups` (a reload removed them; a group it
+    /// adds starts from Initialize).
+    pub fn keep_only(&mut self, groups: &[GroupConfig]) {
+        self.states
             .retain(|name, _| groups.iter().any(|g| &g.name == name));
-        let changed: Vec<(GroupConfig, State, State)> = self
-            .config
-            .groups
-            .iter()
-            .filter_map(|group| {
-                let to = self.group_state(group);
-                let from = self
-                    .group_states
-                    .states
-                    .get(&group.name)
-                    .copied()
-                    .unwrap_or(State::Initialize);
-                (from != to).then(|| (group.clone(), from, to))
-            })
-            .collect();
-        for (group, from, to) in changed {
-            self.group_states.states.insert(group.name.clone(), to);
-            let reason = self.group_states.take_cause(&group);
-            self.note(
-                Level::Info,
-                None,
-                format!(
-                    "sync group {}: {} -> {} ({})",
-                    group.name,
-                    from.as_str(),
-                    to.as_str(),
-                    reason.as_str()
-                ),
-            );
-            let Some(state) = HookState::of(to) else {
-                continue;
-            };
-            if group.notify.hooks_for(state).is_empty() {
-                continue;
-            }
-            let vips = group
-                .instances
-                .iter()
-                .filter_map(|m| self.config.instances.iter().find(|i| &i.name == m))
-                .flat_map(|i| i.vips.iter().cloned())
-                .collect();
-            let t = Transition {
-                from,
-                to,
-                reason,
-                priority: 0,
-                vips,
-                members: group.instances.clone(),
-                handover: false,
-            };
-            let owner = HookOwner::Group(group.name.clone());
-            let runs = runs(&owner, &group.notify, state, &t);
-            self.queue_hooks(now, owner, runs, state == HookState::Stop);
-        }
+    }
+
+    /// Group `name`'s state as its hooks last heard it.
+    pub fn last(&self, name: &str) -> State {
+        self.states.get(name).copied().unwrap_or(State::Initialize)
+    }
+
+    /// Group `name`'s hooks hear of state `to`.
+    pub fn set(&mut self, name: &str, to: State) {
+        self.states.insert(name.to_string(), to);
     }
 }

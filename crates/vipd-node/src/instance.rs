@@ -16,6 +16,9 @@ use crate::io::{Addr, AdvertCopy, Command, Family, RunId, ADDRESS_PROTOCOL};
 /// Why a new instance waits: nothing about its interface is known yet.
 pub(crate) const NOT_SET_UP: &str = "interface not set up yet";
 
+/// Why an instance waits while its sockets are opened: a moment, not worth a warning.
+pub(crate) const OPENING: &str = "opening its sockets";
+
 /// Where an instance is in its life.
 #[derive(Debug)]
 pub enum Phase {

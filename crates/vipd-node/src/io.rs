@@ -317,7 +317,7 @@ pub enum Command {
     },
     /// The node's status as of now, for the metrics endpoint (only with `metrics:`
     /// configured): after every kernel read (at least once a
-    /// [`crate::node::POLL`]) and after every state change. The shell keeps the
+    /// [`crate::kernel::POLL`]) and after every state change. The shell keeps the
     /// newest one; nothing answers.
     PublishStatus(Box<vipd_api::Status>),
     /// Tell the service manager (systemd, where vipd runs under one): ready, stopping,

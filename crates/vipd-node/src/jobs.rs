@@ -4,7 +4,7 @@
 //! Because every job reports back (success too), the node knows per interface which
 //! changes are under way and how many were asked for or finished: a kernel read that
 //! began before the newest of them, or while one was under way, may not show it yet and
-//! is not taken as the truth about VIPs (see `kernel`).
+//! is not taken as the truth about VIPs (see `reconcile`).
 
 use std::collections::BTreeMap;
 use std::time::Duration;

@@ -1,7 +1,7 @@
 //! The kernel's view of the interfaces in use: reads of links and addresses (once a
-//! second, after address events, and for status) and reconciliation with what they show
-//! (advert source changes, VIPs that vanished from a master or appeared on a backup, a
-//! kernel that cannot be read). Link events are `links`'; instance set-up is `setup`'s.
+//! second, after address events, and for status), the read under way and when the next
+//! is due. Reconciliation with what they show is `reconcile`'s; link events are
+//! `links`'; instance set-up is `setup`'s.
 //!
 //! Stale news is never taken for current: a read's VIPs count only if no VIP change of
 //! that interface was asked for or finished since the read began, and none is under way
@@ -12,10 +12,12 @@
 
 use std::collections::BTreeMap;
 
-use vipd_engine::{Input, Instant, State};
+use vipd_engine::Instant;
 
-use crate::io::{as_v6, has_vip, Addr, Command, Family, IfaceRead, Level, LinkReadError, ReadId};
-use crate::node::{Node, POLL};
+use crate::io::ReadId;
+
+/// How often links and addresses are read when nothing prompts it.
+pub const POLL: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// How long an interface's addresses may go unread (every read failing) before its
 /// masters hand over: they cannot confirm their VIPs.
@@ -37,7 +39,7 @@ pub(crate) struct Reads {
 }
 
 #[derive(Debug)]
-struct InFlight {
+pub(crate) struct InFlight {
     id: ReadId,
     /// Per interface: the VIP-change epoch when the read began.
     epochs: BTreeMap<String, u64>,
@@ -66,269 +68,60 @@ impl Reads {
     pub fn upcoming(&self) -> ReadId {
         ReadId(self.next_id + 1)
     }
-}
 
-impl Node {
-    /// Reads every interface in use now, or right after the read under way.
-    pub(crate) fn read_kernel(&mut self, now: Instant) {
-        if self.reads.in_flight.is_some() {
-            self.reads.again = true;
-            return;
+    /// A read is under way: the next one follows it (true), else nothing (false).
+    pub fn again_if_busy(&mut self) -> bool {
+        if self.in_flight.is_some() {
+            self.again = true;
         }
-        self.reads.next_id += 1;
-        let id = ReadId(self.reads.next_id);
-        // Interface checks' interfaces too, first: a router that starts with this read
-        // then hears their state already.
-        let mut interfaces: Vec<String> = Vec::new();
-        let announced = self.announces.interfaces();
-        for name in self
-            .checks
-            .interfaces()
-            .chain(self.interfaces().iter().map(String::as_str))
-            .chain(announced.iter().map(String::as_str))
-        {
-            if !interfaces.iter().any(|i| i == name) {
-                interfaces.push(name.to_owned());
-            }
-        }
-        let epochs = interfaces
-            .iter()
-            .map(|n| (n.clone(), self.jobs.epoch(n)))
-            .collect();
-        self.reads.in_flight = Some(InFlight {
+        self.in_flight.is_some()
+    }
+
+    /// A read begins at `now`, with each interface's VIP-change epoch: its id. The next
+    /// periodic one is due [`POLL`] later.
+    pub fn begin(&mut self, now: Instant, epochs: BTreeMap<String, u64>) -> ReadId {
+        self.next_id += 1;
+        let id = ReadId(self.next_id);
+        self.in_flight = Some(InFlight {
             id,
             epochs,
-            link_events: self.reads.link_events,
-            addr_events: self.reads.addr_events,
+            link_events: self.link_events,
+            addr_events: self.addr_events,
         });
-        self.reads.again = false;
-        self.reads.next_poll = now + POLL;
-        self.announce_read_begins(id);
-        self.push(Command::ReadKernel { id, interfaces });
+        self.again = false;
+        self.next_poll = now + POLL;
+        id
     }
 
-    /// What a read found: catches up with anything the event stream missed, checks
-    /// advert sources and VIPs against the kernel, starts instances that were waiting,
-    /// and answers status requests that waited for it.
-    pub(crate) fn on_kernel_read(&mut self, now: Instant, id: ReadId, reads: Vec<IfaceRead>) {
-        let Some(flight) = self.reads.in_flight.take_if(|f| f.id == id) else {
-            return;
-        };
-        for read in &reads {
-            self.on_iface_read(now, &flight, read);
-        }
-        self.announce_read(now, id, &reads);
-        self.answer_status(now, id, &reads);
-        if self.config.metrics.is_some() {
-            self.publication.kernel_read(reads);
-        }
-        if self.reads.again {
-            self.read_kernel(now);
-        }
+    /// The read `id` is back: what was known when it began, if it is the one under way.
+    pub fn finish(&mut self, id: ReadId) -> Option<InFlight> {
+        self.in_flight.take_if(|f| f.id == id)
     }
 
-    fn on_iface_read(&mut self, now: Instant, flight: &InFlight, read: &IfaceRead) {
-        let link_current = flight.link_events == self.reads.link_events;
-        // An address event since the read began asked for another read (see
-        // `on_addresses_changed`): that one judges sources and starts instances.
-        let addrs_current = flight.addr_events == self.reads.addr_events;
-        self.checks_iface_read(now, link_current, read);
-        let link = match &read.link {
-            Ok(link) => link.clone(),
-            Err(LinkReadError::NoSuchInterface) => {
-                if let Some(index) = self.ifindex(&read.name).filter(|_| link_current) {
-                    self.on_link_gone(now, index);
-                }
-                let why = format!("interface {} does not exist", read.name);
-                for i in 0..self.instances.len() {
-                    if self.instances[i].router().is_none()
-                        && self.instances[i].cfg.interface == read.name
-                    {
-                        self.note_waiting(i, &why);
-                    }
-                }
-                return;
-            }
-            Err(LinkReadError::Failed(e)) => {
-                self.note(
-                    Level::Warn,
-                    None,
-                    format!("cannot read link state of {}: {e}", read.name),
-                );
-                self.read_failed(now, &read.name);
-                return;
-            }
-        };
-        if self.ifaces.contains_key(&link.name) && link_current {
-            self.on_link(now, link.clone());
-        }
-        let addrs = match &read.addrs {
-            Some(Ok(a)) => a.clone(),
-            Some(Err(e)) => {
-                // One failed read is no reason to change anything: a slow kernel must
-                // not make a healthy master hand over. Only a long blindness does.
-                self.note(
-                    Level::Warn,
-                    None,
-                    format!(
-                        "cannot read addresses of {}; nothing changed: {e}",
-                        link.name
-                    ),
-                );
-                self.read_failed(now, &link.name);
-                return;
-            }
-            None => return,
-        };
-        if self.ifindex(&link.name) == Some(link.index) {
-            self.read_ok(now, &link.name);
-            if let Some(f) = self.ifaces.get_mut(&link.name) {
-                f.addrs = addrs.clone();
-            }
-            if addrs_current {
-                self.check_sources(now, link.index, &addrs);
-            }
-            let fresh = flight.epochs.get(&link.name).copied() == Some(self.jobs.epoch(&link.name))
-                && !self.jobs.busy(&link.name);
-            if fresh {
-                self.check_vips(now, &link.name, &addrs);
-            }
-        }
-        if link_current && addrs_current {
-            self.setup_waiting(now, &link, &addrs);
-        } else if !link_current
-            && self
-                .instances
-                .iter()
-                .any(|i| i.router().is_none() && i.cfg.interface == link.name)
-        {
-            // A link event came after this read began (the interface may be gone, or
-            // back with another index): the read's link is old news, and no instance
-            // starts from it. The read asked for now tells.
-            self.reads.again = true;
-        }
+    /// Something asked for a read while one was under way.
+    pub fn wanted_again(&self) -> bool {
+        self.again
     }
 
-    /// A read of `name` failed: after [`KERNEL_BLIND_LIMIT`] without a good one, its
-    /// routers hear that the kernel is unreachable (a master hands over).
-    fn read_failed(&mut self, now: Instant, name: &str) {
-        let Some(f) = self.ifaces.get_mut(name) else {
-            return;
-        };
-        if f.blind || now.saturating_since(f.last_read_ok) < KERNEL_BLIND_LIMIT {
-            return;
-        }
-        f.blind = true;
-        self.note(
-            Level::Error,
-            None,
-            format!(
-                "the addresses of {name} could not be read for {KERNEL_BLIND_LIMIT:?}: VIPs cannot be confirmed; masters hand over"
-            ),
-        );
-        self.feed_iface(now, name, Input::KernelReachable(false));
+    /// Read again once the read under way is back.
+    pub fn ask_again(&mut self) {
+        self.again = true;
     }
 
-    fn read_ok(&mut self, now: Instant, name: &str) {
-        let Some(f) = self.ifaces.get_mut(name) else {
-            return;
-        };
-        f.last_read_ok = now;
-        if f.blind {
-            f.blind = false;
-            self.note(
-                Level::Info,
-                None,
-                format!("the addresses of {name} can be read again"),
-            );
-            self.feed_iface(now, name, Input::KernelReachable(true));
-        }
+    /// No link event was handled since `flight` began.
+    pub fn link_current(&self, flight: &InFlight) -> bool {
+        flight.link_events == self.link_events
     }
 
-    // ---- reconciliation -------------------------------------------------------------
-
-    /// An instance whose advert source address is gone or no longer the first one
-    /// leaves gracefully and is set up again with the new source.
-    fn check_sources(&mut self, now: Instant, index: u32, addrs: &[Addr]) {
-        // A stopping node's routers have left; none is restarted.
-        if self.stopping.is_some() {
-            return;
-        }
-        for i in 0..self.instances.len() {
-            let inst = &self.instances[i];
-            if self.ifindex(&inst.cfg.interface) != Some(index) {
-                continue;
-            }
-            let Some(current) = inst.router().map(|r| r.config().primary) else {
-                continue;
-            };
-            let now_source = self.pick_source(addrs, inst.family(), Some(current));
-            if now_source == Some(current) {
-                continue;
-            }
-            let name = inst.cfg.name.clone();
-            let new = now_source.map_or("none".to_string(), |a| a.to_string());
-            self.note(
-                Level::Warn,
-                Some(&name),
-                format!("advert source address changed from {current} to {new}; restarting the instance"),
-            );
-            // The router is dropped here: it leaves without waiting for a new master.
-            self.leave_now(now, i);
-            self.instances[i].wait("advert source address changed");
-        }
+    /// No address event that asked for a read came since `flight` began.
+    pub fn addrs_current(&self, flight: &InFlight) -> bool {
+        flight.addr_events == self.addr_events
     }
+}
 
-    /// A master whose VIP vanished from the interface (removed by hand or by another
-    /// program) adds it back; a non-master with a VIP on the interface removes it.
-    fn check_vips(&mut self, now: Instant, interface: &str, addrs: &[Addr]) {
-        for i in 0..self.instances.len() {
-            let inst = &self.instances[i];
-            if inst.cfg.interface != interface {
-                continue;
-            }
-            let Some((state, handing_over)) =
-                inst.router().map(|r| (r.state(), r.handover().is_some()))
-            else {
-                continue;
-            };
-            let name = inst.cfg.name.clone();
-            let input = if state == State::Master {
-                if inst.cfg.vips.iter().all(|v| has_vip(addrs, v)) {
-                    continue;
-                }
-                self.note(
-                    Level::Warn,
-                    Some(&name),
-                    "a VIP was removed from the interface behind vipd's back; adding it again",
-                );
-                Input::VipsMissing
-            } else {
-                // A router handing over (stopping, maintenance, a tracked check
-                // failed) keeps its VIPs on purpose until the new master is heard.
-                if handing_over || !inst.cfg.vips.iter().any(|v| has_vip(addrs, v)) {
-                    continue;
-                }
-                self.note(
-                    Level::Warn,
-                    Some(&name),
-                    format!(
-                        "a VIP is on the interface of a non-master ({}); removing it",
-                        state.as_str()
-                    ),
-                );
-                Input::VipsPresent
-            };
-            self.feed(now, i, input);
-        }
-    }
-
-    /// The IPv6 source the interface's IPv6 socket sends from.
-    pub(crate) fn v6_source(&self, interface: &str) -> Option<std::net::Ipv6Addr> {
-        self.ifaces
-            .get(interface)
-            .and_then(|f| f.sockets.get(&Family::V6))
-            .and_then(|s| s.open)
-            .and_then(as_v6)
+impl InFlight {
+    /// The VIP-change epoch of interface `name` when the read began.
+    pub fn epoch(&self, name: &str) -> Option<u64> {
+        self.epochs.get(name).copied()
     }
 }

@@ -13,16 +13,20 @@
 
 pub mod announce;
 mod announce_config;
+mod announcing;
 pub mod auth;
 pub mod auth_state;
 pub mod auth_watch;
 mod check_config;
+mod check_runs;
 mod checks;
 pub mod config;
 mod demux;
 mod drop_summaries;
+mod group_hooks;
 mod group_notify;
 pub mod groups;
+mod hook_runs;
 pub mod instance;
 pub mod io;
 mod jobs;
@@ -33,9 +37,13 @@ mod maintenance_state;
 mod node;
 pub mod notify;
 mod notify_config;
+mod publication;
+mod readiness;
+mod reconcile;
 mod reload;
 pub mod service;
 mod setup;
+mod shutdown;
 mod status;
 mod stop;
 pub mod vip;
@@ -52,8 +60,9 @@ pub use io::{
     ADDRESS_PROTOCOL, LOCAL_ROUTE_METRIC,
 };
 pub use jobs::REMOVE_RETRY;
+pub use kernel::POLL;
 pub use maintenance_state::Maintenance;
-pub use node::{HostInfo, Node, POLL};
+pub use node::{HostInfo, Node};
 pub use stop::SHUTDOWN_WAIT;
 pub use vipd_engine::Instant;
 pub use warn::WARN_EVERY;

@@ -2,14 +2,19 @@
 //!
 //! The node is driven like the engine, one level up (quinn-proto's Endpoint over its
 //! Connections): `handle(now, event)`, then `poll_command()` until it is empty, then sleep
-//! until `poll_timeout()`. Each concern lives in a module of its own, as an `impl Node`
-//! block: `demux` (datagrams to routers), `kernel` (reads, link events, set-up and
-//! drift), `jobs` (VIP jobs and retried removals), `groups` (sync groups, applied after every
-//! event), `reload`, `stop`, `status`.
+//! until `poll_timeout()`.
+//!
+//! Each concern is a part that owns its state, in a module this one imports and that
+//! imports nothing of the node (`kernel`'s reads, `checks`, `jobs`, `notify`'s hook
+//! queues, `group_notify`, `announce`, `stop`, `service`, `publication`, `warn`, ...);
+//! what the node does with a part, reaching several, is an `impl Node` block in a module
+//! of its own that this one does not import: `demux` (datagrams to routers), `reconcile`
+//! (kernel reads), `links`, `setup`, `vip_jobs`, `check_runs`, `hook_runs`,
+//! `group_hooks`, `groups` (sync groups, applied after every event), `announcing`,
+//! `maintenance`, `reload`, `shutdown`, `status` (control requests), `readiness`, `watch`.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::net::IpAddr;
-use std::time::Duration;
 
 use vipd_engine::{Input, Instant, Output, VipJobId};
 
@@ -73,7 +78,7 @@ pub struct Node {
     pub(crate) jobs: Jobs,
     pub(crate) reads: Reads,
     /// With `metrics:`: what the published status is made of, and whether it is due.
-    pub(crate) publication: crate::status::Publication,
+    pub(crate) publication: crate::publication::Publication,
     /// Status requests waiting for a kernel read that began after they arrived.
     pub(crate) status_waiting: Vec<(RequestId, crate::io::ReadId)>,
     pub(crate) stopping: Option<Stopping>,
@@ -101,9 +106,6 @@ pub struct Node {
     pub(crate) announces: crate::announce::Announces,
     commands: VecDeque<Command>,
 }
-
-/// How often links and addresses are read when nothing prompts it.
-pub const POLL: Duration = Duration::from_secs(1);
 
 /// Bound on the outputs followed per instance and event (a runaway engine is cut off,
 /// not followed forever).
@@ -537,8 +539,8 @@ impl Node {
                 );
                 let event = vipd_api::WatchEvent::StateChanged {
                     instance: name,
-                    from: crate::status::api_state(from),
-                    to: crate::status::api_state(to),
+                    from: crate::publication::api_state(from),
+                    to: crate::publication::api_state(to),
                     reason: reason.as_str().to_string(),
                     priority,
                 };

@@ -20,6 +20,9 @@
 //!   answers; this only guards against an answer that never comes).
 //! - **Environment.** Decided here, in full: the shell clears its own environment for
 //!   the hook and sets only [`env`]'s list (see the README's "Notify hooks").
+//!
+//! This is the hooks' own part (the queues, `Hooks`); `hook_runs` is the node's side
+//! (which transition queues what, and what is logged).
 
 use std::collections::{BTreeMap, VecDeque};
 use std::time::Duration;
@@ -27,8 +30,7 @@ use std::time::Duration;
 use vipd_engine::{Instant, Reason, State};
 
 use crate::config::Vip;
-use crate::io::{Command, HookResult, HookRunId, Level};
-use crate::node::Node;
+use crate::io::{Command, HookResult, HookRunId};
 pub use crate::notify_config::{HookOwner, HookState, NotifyConfig, DEFAULT_TIMEOUT};
 
 /// Transitions that may wait per owner besides the one under way.
@@ -254,55 +256,17 @@ impl Hooks {
             )
         })
     }
-}
 
-impl Node {
-    /// Queues the hooks of instance `i`'s transition, and starts one if none runs.
-    pub(crate) fn notify_transition(
+    /// Queues one transition's `runs` for `owner`; `last` (a stop) pushes out every
+    /// transition still waiting. Returns the runs and the transitions pushed out
+    /// (counted as dropped).
+    pub(crate) fn queue(
         &mut self,
-        now: Instant,
-        i: usize,
-        from: State,
-        to: State,
-        reason: Reason,
-    ) {
-        let inst = &self.instances[i];
-        let Some(state) = HookState::of(to) else {
-            return;
-        };
-        let cfg = &inst.cfg.notify;
-        if cfg.hooks_for(state).is_empty() {
-            return;
-        }
-        let owner = HookOwner::Instance(inst.cfg.name.clone());
-        let t = Transition {
-            from,
-            to,
-            reason,
-            priority: inst
-                .router()
-                .map_or(inst.cfg.priority, |r| r.status().effective_priority),
-            vips: inst.cfg.vips.clone(),
-            members: Vec::new(),
-            // Left Master keeping its VIPs for the new master (stop, maintenance, a
-            // failed check with two routers): the handover began with this transition.
-            handover: from == State::Master
-                && inst.router().is_some_and(|r| r.handover().is_some()),
-        };
-        let runs = runs(&owner, cfg, state, &t);
-        self.queue_hooks(now, owner, runs, state == HookState::Stop);
-    }
-
-    /// Queues one transition's runs for `owner` (see [`runs`]); `last` (a stop) pushes
-    /// out every transition still waiting.
-    pub(crate) fn queue_hooks(
-        &mut self,
-        now: Instant,
-        owner: HookOwner,
+        owner: &HookOwner,
         runs: Vec<Run>,
         last: bool,
-    ) {
-        let q = self.hooks.queues.entry(owner.clone()).or_default();
+    ) -> (usize, usize) {
+        let q = self.queues.entry(owner.clone()).or_default();
         let mut dropped = Vec::new();
         if last {
             dropped.extend(q.pending.drain(..));
@@ -316,164 +280,84 @@ impl Node {
         let lost: usize = dropped.iter().map(Vec::len).sum();
         if lost > 0 {
             q.stats.dropped += u64::try_from(lost).unwrap_or(u64::MAX);
-            let why = if last {
-                match owner {
-                    HookOwner::Instance(_) => "the instance stopped",
-                    HookOwner::Group(_) => "the group stopped",
-                }
-            } else {
-                "too many transitions waiting"
-            };
-            self.note(
-                Level::Warn,
-                owner.instance(),
-                format!(
-                    "{}notify: dropped {lost} hook run{} of {} earlier transition{} not yet \
-                     started ({why})",
-                    owner.prefix(),
-                    if lost == 1 { "" } else { "s" },
-                    dropped.len(),
-                    if dropped.len() == 1 { "" } else { "s" },
-                ),
-            );
         }
-        self.next_hook(now, &owner);
+        (lost, dropped.len())
     }
 
-    /// Starts `owner`'s next run if none is under way.
-    fn next_hook(&mut self, now: Instant, owner: &HookOwner) {
-        let Some(q) = self.hooks.queues.get_mut(owner) else {
-            return;
-        };
+    /// Starts `owner`'s next run if none is under way: the command that runs it.
+    pub(crate) fn start_next(&mut self, now: Instant, owner: &HookOwner) -> Option<Command> {
+        let q = self.queues.get_mut(owner)?;
         if q.running.is_some() {
-            return;
+            return None;
         }
         if q.current.is_empty() {
             if let Some(next) = q.pending.pop_front() {
                 q.current = next.into();
             }
         }
-        let Some(run) = q.current.pop_front() else {
-            return;
-        };
-        self.hooks.next_id += 1;
-        let id = HookRunId(self.hooks.next_id);
+        let run = q.current.pop_front()?;
+        self.next_id += 1;
+        let id = HookRunId(self.next_id);
         q.running = Some(Running {
             id,
             hook: run.hook,
             timeout: run.timeout,
             overdue: now + run.timeout + ANSWER_GRACE,
         });
-        self.push(Command::RunHook {
+        Some(Command::RunHook {
             id,
             owner: owner.clone(),
             hook: run.hook,
             argv: run.argv,
             env: run.env,
             timeout: run.timeout,
-        });
+        })
     }
 
-    pub(crate) fn on_hook_done(&mut self, now: Instant, id: HookRunId, result: HookResult) {
-        let Some((owner, q)) = self
-            .hooks
+    /// Run `id` answered with `result`: it is counted (and, timed out, counted so), and
+    /// its owner and hook returned; nothing if no such run is under way (overdue
+    /// already, or from before a restart of the queue).
+    pub(crate) fn done(
+        &mut self,
+        id: HookRunId,
+        result: &HookResult,
+    ) -> Option<(HookOwner, &'static str)> {
+        let (owner, q) = self
             .queues
             .iter_mut()
-            .find(|(_, q)| q.running.as_ref().is_some_and(|r| r.id == id))
-        else {
-            // Overdue already, or from before a restart of the queue: nothing waits.
-            return;
-        };
-        let owner = owner.clone();
-        let Some(running) = q.running.take() else {
-            return;
-        };
+            .find(|(_, q)| q.running.as_ref().is_some_and(|r| r.id == id))?;
+        let running = q.running.take()?;
         q.stats.runs += 1;
-        let failure = match result {
-            HookResult::Exited {
-                code: Some(0),
-                signal: None,
-                output,
-            } => {
-                let said = if output.is_empty() {
-                    String::new()
-                } else {
-                    format!(": {output}")
-                };
-                self.record_hook(&owner, Level::Debug, running.hook, format!("ran{said}"));
-                self.next_hook(now, &owner);
-                return;
-            }
-            HookResult::Exited {
-                code,
-                signal,
-                output,
-            } => {
-                let how = match (code, signal) {
-                    (_, Some(s)) => format!("was ended by signal {s}"),
-                    (Some(c), None) => format!("exited with {c}"),
-                    (None, None) => "ended without an exit code".to_string(),
-                };
-                if output.is_empty() {
-                    how
-                } else {
-                    format!("{how}: {output}")
-                }
-            }
-            HookResult::TimedOut(t) => {
-                q.stats.timed_out += 1;
-                format!(
-                    "ran longer than {}ms; its process group was killed",
-                    t.as_millis()
-                )
-            }
-            HookResult::Error(e) => format!("could not run: {e}"),
-        };
-        self.hook_failed(&owner, running.hook, failure);
-        self.next_hook(now, &owner);
+        if matches!(result, HookResult::TimedOut(_)) {
+            q.stats.timed_out += 1;
+        }
+        Some((owner.clone(), running.hook))
     }
 
-    /// Runs under way with no answer by their overdue bound count as failed; their
-    /// queues move on.
-    pub(crate) fn hooks_due(&mut self, now: Instant) {
-        let overdue: Vec<HookOwner> = self
-            .hooks
-            .queues
-            .iter()
-            .filter(|(_, q)| q.running.as_ref().is_some_and(|r| r.overdue <= now))
-            .map(|(o, _)| o.clone())
-            .collect();
-        for owner in overdue {
-            let Some(q) = self.hooks.queues.get_mut(&owner) else {
-                continue;
-            };
-            let Some(running) = q.running.take() else {
+    /// Takes the runs under way with no answer by their overdue bound (each counted as
+    /// a run): their owners, hooks, and how long they were given.
+    pub(crate) fn take_overdue(
+        &mut self,
+        now: Instant,
+    ) -> Vec<(HookOwner, &'static str, Duration)> {
+        let mut overdue = Vec::new();
+        for (owner, q) in &mut self.queues {
+            let Some(running) = q.running.take_if(|r| r.overdue <= now) else {
                 continue;
             };
             q.stats.runs += 1;
-            self.hook_failed(
-                &owner,
-                running.hook,
-                format!(
-                    "no answer {}ms after it started; counted as failed",
-                    (running.timeout + ANSWER_GRACE).as_millis()
-                ),
-            );
-            self.next_hook(now, &owner);
+            overdue.push((owner.clone(), running.hook, running.timeout + ANSWER_GRACE));
         }
+        overdue
     }
 
-    fn hook_failed(&mut self, owner: &HookOwner, hook: &str, why: String) {
-        if let Some(q) = self.hooks.queues.get_mut(owner) {
+    /// A run of `owner`'s `hook` failed for `why`: counted, and kept as the newest
+    /// failure.
+    pub(crate) fn failed(&mut self, owner: &HookOwner, hook: &str, why: &str) {
+        if let Some(q) = self.queues.get_mut(owner) {
             q.stats.failed += 1;
             q.stats.last_failure = Some(format!("{hook}: {why}"));
         }
-        self.record_hook(owner, Level::Warn, hook, why);
-    }
-
-    fn record_hook(&mut self, owner: &HookOwner, level: Level, hook: &str, what: String) {
-        let text = format!("{}notify hook {hook} {what}", owner.prefix());
-        self.note(level, owner.instance(), text);
     }
 }
 

@@ -3,16 +3,11 @@
 //! instance has started or knows why it cannot, ready again after a reload, stopping,
 //! and a one-line status kept current ("web master, api backup; 2 checks up").
 //!
-//! The node decides what to say and when; the shell only carries it.
+//! The node decides what to say and when; the shell only carries it. This is what was
+//! told; `readiness` is the node's side (what is said after every event).
 
-use std::fmt::Write as _;
-use std::hash::{Hash, Hasher};
-
-use vipd_engine::State;
-
+use crate::io::Event;
 pub use crate::io::ServiceNote;
-use crate::io::{Command, Event};
-use crate::node::Node;
 
 /// What the node has told so far.
 #[derive(Debug, Default)]
@@ -43,87 +38,33 @@ impl Kind {
 }
 
 /// Why an instance waits while it is still being set up (not a reason to wait for).
-fn setting_up(why: &str) -> bool {
-    why == crate::instance::NOT_SET_UP || why == crate::setup::OPENING
+pub(crate) fn setting_up(why: &str) -> bool {
+    why == crate::instance::NOT_SET_UP || why == crate::instance::OPENING
 }
 
-impl Node {
-    /// After every event: readiness, stopping, the status line.
-    pub(crate) fn service_progress(&mut self, kind: Kind) {
-        if kind == Kind::Stop && !self.service.stopping {
-            self.service.stopping = true;
-            self.push(Command::Service(ServiceNote::Stopping));
-        }
-        if self.service.stopping {
-            return;
-        }
-        if kind == Kind::Reload && self.service.ready {
-            // The reload was applied (or refused) within this event.
-            self.push(Command::Service(ServiceNote::Ready));
-        }
-        if !self.service.ready && self.set_up() {
-            self.service.ready = true;
-            self.push(Command::Service(ServiceNote::Ready));
-        }
-        let digest = self.status_digest();
-        if self.service.digest != Some(digest) {
-            self.service.digest = Some(digest);
-            let line = self.status_line();
-            self.push(Command::Service(ServiceNote::Status(line)));
-        }
+impl Service {
+    /// The node stops: true the first time (the manager is told once).
+    pub(crate) fn stop(&mut self) -> bool {
+        !std::mem::replace(&mut self.stopping, true)
     }
 
-    /// Whether every instance runs its router or waits for a reason of its own (an
-    /// interface that is missing, no address).
-    fn set_up(&self) -> bool {
-        self.instances
-            .iter()
-            .all(|i| i.router().is_some() || i.waiting().is_some_and(|w| !setting_up(w)))
+    pub(crate) fn stopping(&self) -> bool {
+        self.stopping
     }
 
-    fn status_digest(&self) -> u64 {
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        for inst in &self.instances {
-            inst.router().map(|r| r.state()).hash(&mut h);
-            inst.waiting().hash(&mut h);
-            self.maintenance.contains(&inst.cfg.name).hash(&mut h);
-        }
-        for st in self.checks.states.values() {
-            st.up.hash(&mut h);
-        }
-        h.finish()
+    pub(crate) fn ready(&self) -> bool {
+        self.ready
     }
 
-    /// "web master, api backup (maintenance), db waiting; 2 checks up, 1 down".
-    pub(crate) fn status_line(&self) -> String {
-        let mut line = String::new();
-        for (n, inst) in self.instances.iter().enumerate() {
-            if n > 0 {
-                line.push_str(", ");
-            }
-            let state = match inst.router().map(|r| r.state()) {
-                Some(State::Initialize) | None => "waiting",
-                Some(State::Backup) => "backup",
-                Some(State::Master) => "master",
-                Some(State::Fault) => "fault",
-                Some(State::Stopped) => "stopped",
-            };
-            let _ = write!(line, "{} {state}", inst.cfg.name);
-            if self.maintenance.contains(&inst.cfg.name) {
-                line.push_str(" (maintenance)");
-            }
-        }
-        if self.instances.is_empty() {
-            line.push_str("no instances");
-        }
-        let total = self.checks.states.len();
-        if total > 0 {
-            let up = self.checks.states.values().filter(|s| s.up).count();
-            let _ = write!(line, "; {up} check{} up", if up == 1 { "" } else { "s" });
-            if up < total {
-                let _ = write!(line, ", {} down", total - up);
-            }
-        }
-        line
+    pub(crate) fn set_ready(&mut self) {
+        self.ready = true;
+    }
+
+    /// The status line's inputs have digest `digest`: true if that changed (the line is
+    /// to be made and told again).
+    pub(crate) fn digest_changed(&mut self, digest: u64) -> bool {
+        let changed = self.digest != Some(digest);
+        self.digest = Some(digest);
+        changed
     }
 }

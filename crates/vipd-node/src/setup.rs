@@ -6,11 +6,9 @@ use std::net::IpAddr;
 
 use vipd_engine::{Input, Instant, Router};
 
+use crate::instance::OPENING;
 use crate::io::{Addr, Command, Family, Level, Link, OpenId, What};
 use crate::node::{Iface, Node};
-
-/// Why an instance waits while its sockets are opened: a moment, not worth a warning.
-pub(crate) const OPENING: &str = "opening its sockets";
 
 impl Node {
     // ---- set-up -------------------------------------------------------------------

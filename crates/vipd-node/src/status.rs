@@ -12,6 +12,7 @@ use vipd_engine::Instant;
 
 use crate::io::{has_vip, Caller, Command, IfaceRead, ReadId, RequestId};
 use crate::node::Node;
+use crate::publication::api_state;
 
 impl Node {
     pub(crate) fn on_control(
@@ -278,46 +279,5 @@ impl Node {
             None if hooked => Some(vipd_api::NotifyStatus::default()),
             None => None,
         }
-    }
-}
-
-/// With `metrics:`, the status published for the metrics listener: the newest kernel
-/// read (for the VIPs it shows), and whether something it shows changed during the
-/// event being handled (a state, a read): then it is published once, at the event's end.
-#[derive(Debug, Default)]
-pub(crate) struct Publication {
-    last_reads: Vec<crate::io::IfaceRead>,
-    due: bool,
-}
-
-impl Publication {
-    /// A router's (or an announced instance's) state changed.
-    pub(crate) fn state_changed(&mut self) {
-        self.due = true;
-    }
-
-    /// A kernel read came in: the VIPs shown are taken from it.
-    pub(crate) fn kernel_read(&mut self, reads: Vec<crate::io::IfaceRead>) {
-        self.last_reads = reads;
-        self.due = true;
-    }
-
-    /// Whether the status is due, once per event: asking again says no.
-    fn take_due(&mut self) -> bool {
-        std::mem::take(&mut self.due)
-    }
-
-    fn last_reads(&self) -> &[crate::io::IfaceRead] {
-        &self.last_reads
-    }
-}
-
-pub(crate) fn api_state(s: vipd_engine::State) -> State {
-    match s {
-        vipd_engine::State::Initialize => State::Initialize,
-        vipd_engine::State::Backup => State::Backup,
-        vipd_engine::State::Master => State::Master,
-        vipd_engine::State::Fault => State::Fault,
-        vipd_engine::State::Stopped => State::Stopped,
     }
 }

@@ -10,14 +10,16 @@
 //! when the hooks' bound passes: each run still to come (the one under way included)
 //! given the longest `notify_timeout` among them plus [`crate::notify::ANSWER_GRACE`],
 //! reckoned when the stop began. A second signal exits without waiting for hooks too.
+//!
+//! This is the stop's own state; `shutdown` is the node's side (what a stop does to the
+//! instances, jobs and hooks).
 
 use std::time::Duration;
 
-use vipd_engine::{Input, Instant};
+use vipd_engine::Instant;
 
 use crate::config::Vip;
-use crate::io::{Command, ExitError, Level, VipOp};
-use crate::node::Node;
+use crate::io::ExitError;
 
 /// How long a stopping node waits for its last VIP removals (the systemd unit's
 /// TimeoutStopSec leaves room for this).
@@ -30,215 +32,45 @@ pub(crate) struct Stopping {
     /// The bound of the wait for notify hooks, while some are under way.
     pub hooks_deadline: Option<Instant>,
     /// How the VIP part ended, once it has: the exit waits for the hooks.
-    vips_done: Option<Result<(), ExitError>>,
+    pub(crate) vips_done: Option<Result<(), ExitError>>,
     /// Removals already retried once: a second failure is final.
-    retried: Vec<(String, Vip)>,
+    pub(crate) retried: Vec<(String, Vip)>,
     /// VIPs whose removal failed for good.
-    left: Vec<(String, Vip)>,
-    done: bool,
+    pub(crate) left: Vec<(String, Vip)>,
+    pub(crate) done: bool,
 }
 
 impl Stopping {
-    /// Whether the node has asked to exit.
-    pub(crate) fn exited(&self) -> bool {
-        self.done
-    }
-}
-
-impl Node {
-    pub(crate) fn stop(&mut self, now: Instant) {
-        if let Some(s) = self.stopping.as_mut() {
-            if !s.done {
-                self.save_auth_final();
-                if let Some(s) = self.stopping.as_mut() {
-                    s.done = true;
-                }
-                self.push(Command::Exit(Err(ExitError::Impatient)));
-            }
-            return;
-        }
-        self.note(Level::Info, None, "stopping: every instance leaves");
-        self.stopping = Some(Stopping {
+    /// A stop that began at `now`: VIP removals are waited for [`SHUTDOWN_WAIT`].
+    pub(crate) fn new(now: Instant) -> Stopping {
+        Stopping {
             deadline: now + SHUTDOWN_WAIT,
             hooks_deadline: None,
             vips_done: None,
             retried: Vec::new(),
             left: Vec::new(),
             done: false,
-        });
-        for i in 0..self.instances.len() {
-            self.feed(now, i, Input::Shutdown);
-        }
-        self.announce_stop(now);
-        // Every member has stopped: the groups' stop hooks join the wait below.
-        self.notify_groups(now);
-        // The stop hooks are queued now: the wait for them is bounded from here.
-        if !self.hooks.idle() {
-            let bound = self.hooks.worst_case();
-            if let Some(s) = self.stopping.as_mut() {
-                s.hooks_deadline = Some(now + bound);
-            }
-        }
-        self.stop_progress(now);
-    }
-
-    /// The deadlines a stopping node still waits for.
-    pub(crate) fn stop_deadlines(&self) -> [Option<Instant>; 2] {
-        match self.stopping.as_ref() {
-            Some(s) if !s.done => [
-                s.vips_done.is_none().then_some(s.deadline),
-                s.hooks_deadline,
-            ],
-            _ => [None, None],
         }
     }
 
-    /// The VIP part of the stop is over with `result`: exit once the hooks are done.
-    fn vips_finished(&mut self, result: Result<(), ExitError>) {
-        if let Some(s) = self.stopping.as_mut() {
-            if s.vips_done.is_none() {
-                s.vips_done = Some(result);
-            }
+    /// The deadlines still waited for.
+    pub(crate) fn deadlines(&self) -> [Option<Instant>; 2] {
+        if self.done {
+            return [None, None];
         }
-        self.exit_when_done();
-    }
-
-    /// Asks to exit once the VIP part is over and no hook runs or waits (or their bound
-    /// passed).
-    fn exit_when_done(&mut self) {
-        let idle = self.hooks.idle();
-        let Some(s) = self.stopping.as_mut() else {
-            return;
-        };
-        if s.done || !(idle || s.hooks_deadline.is_none()) {
-            return;
-        }
-        let Some(result) = s.vips_done.take() else {
-            return;
-        };
-        s.done = true;
-        // The last accepted numbers are kept before the shell is asked to exit (it runs
-        // nothing after that).
-        self.save_auth_final();
-        if result.is_ok() {
-            self.note(Level::Info, None, "vipd stopped");
-        }
-        self.push(Command::Exit(result));
-    }
-
-    /// The hooks' bound passed while some still run or wait: stop waiting for them.
-    pub(crate) fn hooks_deadline(&mut self) {
-        let Some(s) = self.stopping.as_mut() else {
-            return;
-        };
-        if s.done || s.hooks_deadline.is_none() {
-            return;
-        }
-        s.hooks_deadline = None;
-        if !self.hooks.idle() {
-            self.note(
-                Level::Error,
-                None,
-                "notify hooks still under way at their bound; exiting without them",
-            );
-        }
-        self.exit_when_done();
-    }
-
-    /// While stopping: retries failed removals once, and exits once nothing is left
-    /// under way.
-    pub(crate) fn stop_progress(&mut self, _now: Instant) {
-        let Some(s) = self.stopping.as_mut() else {
-            return;
-        };
-        if s.done {
-            return;
-        }
-        if s.vips_done.is_some() {
-            if self.hooks.idle() {
-                if let Some(s) = self.stopping.as_mut() {
-                    s.hooks_deadline = None;
-                }
-            }
-            self.exit_when_done();
-            return;
-        }
-        let stray = self.jobs.take_stray();
-        let mut retry = Vec::new();
-        for key in stray {
-            if s.retried.contains(&key) {
-                s.left.push(key);
-            } else {
-                s.retried.push(key.clone());
-                retry.push(key);
-            }
-        }
-        for (interface, vip) in retry {
-            // An interface that is gone took its addresses with it.
-            if let Some(index) = self.ifindex(&interface) {
-                self.submit_job(None, interface, index, VipOp::Remove, vec![vip], None);
-            }
-        }
-        if !self.jobs.idle() || self.handing_over() || self.announces.draining() {
-            return;
-        }
-        let Some(s) = self.stopping.as_mut() else {
-            return;
-        };
-        let result = if s.left.is_empty() {
-            Ok(())
-        } else {
-            Err(ExitError::VipsLeftBehind(describe(&s.left)))
-        };
-        self.vips_finished(result);
-    }
-
-    /// The wait is over: whatever is still under way counts as left behind (an add
-    /// under way too: it may still land).
-    pub(crate) fn stop_deadline(&mut self) {
-        let Some(s) = self.stopping.as_mut() else {
-            return;
-        };
-        if s.done || s.vips_done.is_some() {
-            return;
-        }
-        let mut left = std::mem::take(&mut s.left);
-        for job in self.jobs.pending() {
-            for vip in &job.vips {
-                left.push((job.interface.clone(), *vip));
-            }
-        }
-        left.extend(self.jobs.stray().iter().cloned());
-        left.sort_by_key(|(i, v)| (i.clone(), v.to_string()));
-        left.dedup();
-        if left.is_empty() {
-            self.vips_finished(Ok(()));
-            return;
-        }
-        self.note(
-            Level::Error,
-            None,
-            format!("VIP removals not done after {SHUTDOWN_WAIT:?}; giving up on them"),
-        );
-        self.vips_finished(Err(ExitError::VipsLeftBehind(describe(&left))));
-    }
-
-    /// Whether a router is still handing over make-before-break (its VIPs kept until
-    /// the new master is heard or the bound passes).
-    pub(crate) fn handing_over(&self) -> bool {
-        self.instances
-            .iter()
-            .chain(&self.leaving)
-            .any(|i| i.router().is_some_and(|r| r.handover().is_some()))
+        [
+            self.vips_done.is_none().then_some(self.deadline),
+            self.hooks_deadline,
+        ]
     }
 
     /// Whether the node has asked to exit.
-    pub fn finished(&self) -> bool {
-        self.stopping.as_ref().is_some_and(|s| s.done)
+    pub(crate) fn exited(&self) -> bool {
+        self.done
     }
 }
 
-fn describe(left: &[(String, Vip)]) -> String {
+pub(crate) fn describe(left: &[(String, Vip)]) -> String {
     let items: Vec<String> = left
         .iter()
         .map(|(iface, vip)| format!("{vip} on {iface}"))

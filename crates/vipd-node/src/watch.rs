@@ -58,7 +58,10 @@ impl Node {
             .filter(|i| named.is_empty() || named.contains(&i.cfg.name))
             .map(|i| {
                 let (state, priority) = match i.router() {
-                    Some(r) => (crate::status::api_state(r.state()), r.effective_priority()),
+                    Some(r) => (
+                        crate::publication::api_state(r.state()),
+                        r.effective_priority(),
+                    ),
                     None => (vipd_api::State::Initialize, i.cfg.priority),
                 };
                 WatchStart {

@@ -6,13 +6,13 @@ use std::path::Path;
 use std::time::Duration;
 
 use vipd_node::config::AuthConfig;
+use vipd_wire::{V3Checksum, Version};
 
 use super::duration::HumanDuration;
 use super::path::FieldPath;
 use super::raw::{RawAuth, RawGarp, RawInstance};
 use super::validate::{build_notify, defaults, required, Problem, ReadKey};
 use super::{GarpConfig, InstanceConfig, Vip};
-use vipd_wire::{V3Checksum, Version};
 
 /// RFC 5798 §5.2.7: a 12-bit count of centiseconds.
 const V3_MAX_INTERVAL_CS: u128 = 4095;

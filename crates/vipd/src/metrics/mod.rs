@@ -29,14 +29,14 @@ use vipd_api::Status;
 
 /// Connections served at once; another takes the place of the oldest one that has not
 /// sent its request yet, or is closed if there is none.
-pub const MAX_CONNECTIONS: usize = 16;
+pub(crate) const MAX_CONNECTIONS: usize = 16;
 /// How long a client has, from accept, to send its request's head.
-pub const HEAD_TIME: Duration = Duration::from_secs(2);
+pub(crate) const HEAD_TIME: Duration = Duration::from_secs(2);
 /// How long a client has, from its request, to take the whole response.
-pub const WRITE_TIME: Duration = Duration::from_secs(3);
+pub(crate) const WRITE_TIME: Duration = Duration::from_secs(3);
 
 /// The newest published status (none until the node published one).
-pub type Snapshot = watch::Receiver<Option<Arc<Status>>>;
+pub(crate) type Snapshot = watch::Receiver<Option<Arc<Status>>>;
 
 /// Why the endpoint could not start.
 #[derive(Debug, thiserror::Error)]
@@ -50,7 +50,7 @@ pub enum MetricsError {
 }
 
 /// The running endpoint; dropping it stops the listener and its thread.
-pub struct Endpoint {
+pub(crate) struct Endpoint {
     _stop: tokio::sync::oneshot::Sender<()>,
     /// Where it listens (the tests bind port 0).
     #[cfg_attr(not(test), allow(dead_code))]
@@ -61,7 +61,7 @@ pub struct Endpoint {
 /// own ("vipd-metrics", with a runtime of its own): accepting, parsing requests and
 /// rendering the series never run on the main loop's thread, which may be real-time
 /// (`realtime_priority`) and must answer its timers, whoever scrapes how often.
-pub async fn serve(addr: SocketAddr, snapshot: Snapshot) -> Result<Endpoint, MetricsError> {
+pub(crate) async fn serve(addr: SocketAddr, snapshot: Snapshot) -> Result<Endpoint, MetricsError> {
     let bind_error = |source| MetricsError::Bind { addr, source };
     let listener = std::net::TcpListener::bind(addr).map_err(bind_error)?;
     listener.set_nonblocking(true).map_err(bind_error)?;

@@ -18,10 +18,10 @@ mod families;
 use families::{count, set, Families, Labels};
 
 /// The `Content-Type` of what [`render`] writes.
-pub const CONTENT_TYPE: &str = prometheus_text::CONTENT_TYPE;
+pub(crate) const CONTENT_TYPE: &str = prometheus_text::CONTENT_TYPE;
 
 /// keepalived's number for a state (keepalived-exporter's `keepalived_vrrp_state`).
-pub fn state_number(s: State) -> u8 {
+pub(crate) fn state_number(s: State) -> u8 {
     match s {
         State::Initialize => 0,
         State::Backup => 1,

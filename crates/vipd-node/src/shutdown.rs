@@ -1,0 +1,191 @@
+//! The node's side of a stop ([`crate::stop`]): every instance leaves, failed removals
+//! are retried once, and the node exits once the VIPs and hooks are done or their bounds
+//! passed.
+
+use vipd_engine::{Input, Instant};
+
+use crate::io::{Command, ExitError, Level, VipOp};
+use crate::node::Node;
+use crate::stop::{describe, Stopping, SHUTDOWN_WAIT};
+
+impl Node {
+    pub(crate) fn stop(&mut self, now: Instant) {
+        if let Some(s) = self.stopping.as_mut() {
+            if !s.done {
+                self.save_auth_final();
+                if let Some(s) = self.stopping.as_mut() {
+                    s.done = true;
+                }
+                self.push(Command::Exit(Err(ExitError::Impatient)));
+            }
+            return;
+        }
+        self.note(Level::Info, None, "stopping: every instance leaves");
+        self.stopping = Some(Stopping::new(now));
+        for i in 0..self.instances.len() {
+            self.feed(now, i, Input::Shutdown);
+        }
+        self.announce_stop(now);
+        // Every member has stopped: the groups' stop hooks join the wait below.
+        self.notify_groups(now);
+        // The stop hooks are queued now: the wait for them is bounded from here.
+        if !self.hooks.idle() {
+            let bound = self.hooks.worst_case();
+            if let Some(s) = self.stopping.as_mut() {
+                s.hooks_deadline = Some(now + bound);
+            }
+        }
+        self.stop_progress(now);
+    }
+
+    /// The deadlines a stopping node still waits for.
+    pub(crate) fn stop_deadlines(&self) -> [Option<Instant>; 2] {
+        self.stopping
+            .as_ref()
+            .map_or([None, None], Stopping::deadlines)
+    }
+
+    /// The VIP part of the stop is over with `result`: exit once the hooks are done.
+    fn vips_finished(&mut self, result: Result<(), ExitError>) {
+        if let Some(s) = self.stopping.as_mut() {
+            if s.vips_done.is_none() {
+                s.vips_done = Some(result);
+            }
+        }
+        self.exit_when_done();
+    }
+
+    /// Asks to exit once the VIP part is over and no hook runs or waits (or their bound
+    /// passed).
+    fn exit_when_done(&mut self) {
+        let idle = self.hooks.idle();
+        let Some(s) = self.stopping.as_mut() else {
+            return;
+        };
+        if s.done || !(idle || s.hooks_deadline.is_none()) {
+            return;
+        }
+        let Some(result) = s.vips_done.take() else {
+            return;
+        };
+        s.done = true;
+        // The last accepted numbers are kept before the shell is asked to exit (it runs
+        // nothing after that).
+        self.save_auth_final();
+        if result.is_ok() {
+            self.note(Level::Info, None, "vipd stopped");
+        }
+        self.push(Command::Exit(result));
+    }
+
+    /// The hooks' bound passed while some still run or wait: stop waiting for them.
+    pub(crate) fn hooks_deadline(&mut self) {
+        let Some(s) = self.stopping.as_mut() else {
+            return;
+        };
+        if s.done || s.hooks_deadline.is_none() {
+            return;
+        }
+        s.hooks_deadline = None;
+        if !self.hooks.idle() {
+            self.note(
+                Level::Error,
+                None,
+                "notify hooks still under way at their bound; exiting without them",
+            );
+        }
+        self.exit_when_done();
+    }
+
+    /// While stopping: retries failed removals once, and exits once nothing is left
+    /// under way.
+    pub(crate) fn stop_progress(&mut self, _now: Instant) {
+        let Some(s) = self.stopping.as_mut() else {
+            return;
+        };
+        if s.done {
+            return;
+        }
+        if s.vips_done.is_some() {
+            if self.hooks.idle() {
+                if let Some(s) = self.stopping.as_mut() {
+                    s.hooks_deadline = None;
+                }
+            }
+            self.exit_when_done();
+            return;
+        }
+        let stray = self.jobs.take_stray();
+        let mut retry = Vec::new();
+        for key in stray {
+            if s.retried.contains(&key) {
+                s.left.push(key);
+            } else {
+                s.retried.push(key.clone());
+                retry.push(key);
+            }
+        }
+        for (interface, vip) in retry {
+            // An interface that is gone took its addresses with it.
+            if let Some(index) = self.ifindex(&interface) {
+                self.submit_job(None, interface, index, VipOp::Remove, vec![vip], None);
+            }
+        }
+        if !self.jobs.idle() || self.handing_over() || self.announces.draining() {
+            return;
+        }
+        let Some(s) = self.stopping.as_mut() else {
+            return;
+        };
+        let result = if s.left.is_empty() {
+            Ok(())
+        } else {
+            Err(ExitError::VipsLeftBehind(describe(&s.left)))
+        };
+        self.vips_finished(result);
+    }
+
+    /// The wait is over: whatever is still under way counts as left behind (an add
+    /// under way too: it may still land).
+    pub(crate) fn stop_deadline(&mut self) {
+        let Some(s) = self.stopping.as_mut() else {
+            return;
+        };
+        if s.done || s.vips_done.is_some() {
+            return;
+        }
+        let mut left = std::mem::take(&mut s.left);
+        for job in self.jobs.pending() {
+            for vip in &job.vips {
+                left.push((job.interface.clone(), *vip));
+            }
+        }
+        left.extend(self.jobs.stray().iter().cloned());
+        left.sort_by_key(|(i, v)| (i.clone(), v.to_string()));
+        left.dedup();
+        if left.is_empty() {
+            self.vips_finished(Ok(()));
+            return;
+        }
+        self.note(
+            Level::Error,
+            None,
+            format!("VIP removals not done after {SHUTDOWN_WAIT:?}; giving up on them"),
+        );
+        self.vips_finished(Err(ExitError::VipsLeftBehind(describe(&left))));
+    }
+
+    /// Whether a router is still handing over make-before-break (its VIPs kept until
+    /// the new master is heard or the bound passes).
+    pub(crate) fn handing_over(&self) -> bool {
+        self.instances
+            .iter()
+            .chain(&self.leaving)
+            .any(|i| i.router().is_some_and(|r| r.handover().is_some()))
+    }
+
+    /// Whether the node has asked to exit.
+    pub fn finished(&self) -> bool {
+        self.stopping.as_ref().is_some_and(|s| s.done)
+    }
+}
