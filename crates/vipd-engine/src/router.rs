@@ -42,7 +42,7 @@
 //! master's group may wait for one of its members' full Master_Down_Interval.
 //!
 //! The invariant this changes: *never two holders of a VIP except during a planned
-//! handover, and then for at most the bound (Master_Down_Interval from the handover's
+//! handover, and then for at most the bound (Master_Down_Interval at priority 1 from the handover's
 //! start, plus the time to remove the VIPs)* — outside of partitions and the short
 //! overlap while a split brain heals. The simulator's checker (vipd-sim `Lan`) knows
 //! it in this form.
@@ -885,9 +885,13 @@ impl Router {
     /// still waiting for its first VIP confirmation was never heard as master and
     /// removes them at once.
     fn hand_over(&mut self, now: Instant) {
-        // The backups learned our Advertisement_Interval; any of them takes over
-        // within its Skew_Time, well inside this bound.
-        self.hand_over_within(now, self.effective_priority());
+        // The backups learned our Advertisement_Interval; any of them takes over within
+        // its Skew_Time of our priority-0 advert. Should that advert be lost, a backup
+        // takes over only when its Master_Down_Timer (RFC 5798 §6.4.2), counted from our
+        // last regular advert, runs out: Master_Down_Interval at ITS priority, longer
+        // than at ours. Bounded at priority 1, the keep outlasts every backup's timer
+        // (the model checker found the gap a bound at our own priority left).
+        self.hand_over_within(now, 1);
     }
 
     /// `hand_over`, keeping the VIPs for at most Master_Down_Interval at `priority`

@@ -689,13 +689,13 @@ fn shutdown_from_master_hands_over_and_removes_vips_when_the_new_master_is_heard
             Out::State(State::Master, State::Stopped, Reason::Shutdown)
         ]
     );
-    // The bound: Master_Down_Interval at priority 150 and 100 cs:
-    // 3 s + (256 - 150) * 1 s / 256 = 3.4140625 s after the handover.
+    // The bound: Master_Down_Interval at priority 1 (what any backup may wait) and 100 cs:
+    // 3 s + (256 - 1) * 1 s / 256 = 3.99609375 s after the handover.
     let h = r.handover().expect("handover under way");
     assert_eq!(h.since, secs(10));
-    assert_eq!(h.until, ns(13_414_062_500));
-    assert_eq!(r.poll_timeout(), Some(ns(13_414_062_500)));
-    assert_eq!(r.status().handover_until, Some(ns(13_414_062_500)));
+    assert_eq!(h.until, ns(13_996_093_750));
+    assert_eq!(r.poll_timeout(), Some(ns(13_996_093_750)));
+    assert_eq!(r.status().handover_until, Some(ns(13_996_093_750)));
     // A kernel read showing the VIPs does not remove them while handing over.
     r.handle(ns(10_100_000_000), Input::VipsPresent);
     assert!(outs(&mut r).is_empty());
@@ -741,10 +741,10 @@ fn shutdown_handover_without_a_new_master_removes_vips_at_master_down_interval()
     r.handle(secs(10), Input::Shutdown);
     outs(&mut r);
     // One nanosecond early: nothing.
-    r.handle(ns(13_414_062_499), Input::Timeout);
+    r.handle(ns(13_996_093_749), Input::Timeout);
     assert!(outs(&mut r).is_empty());
     assert!(r.handover().is_some());
-    r.handle(ns(13_414_062_500), Input::Timeout);
+    r.handle(ns(13_996_093_750), Input::Timeout);
     assert_eq!(outs(&mut r), vec![Out::Del]);
     assert_eq!(r.handover(), None);
     assert_eq!(r.poll_timeout(), None);
@@ -812,10 +812,10 @@ fn a_tracked_fault_hands_over_make_before_break() {
             )
         ]
     );
-    // Bounded by Master_Down_Interval at priority 150 and 100 cs: 3 s + 106/256 s.
+    // Bounded by Master_Down_Interval at priority 1 and 100 cs: 3 s + 255/256 s.
     let h = r.handover().expect("handover under way");
-    assert_eq!((h.since, h.until), (secs(10), ns(13_414_062_500)));
-    assert_eq!(r.status().handover_until, Some(ns(13_414_062_500)));
+    assert_eq!((h.since, h.until), (secs(10), ns(13_996_093_750)));
+    assert_eq!(r.status().handover_until, Some(ns(13_996_093_750)));
     // A kernel read showing the VIPs in Fault does not remove them meanwhile.
     r.handle(ns(10_000_500_000), Input::VipsPresent);
     assert!(outs(&mut r).is_empty());
@@ -890,7 +890,7 @@ fn maintenance_hands_over_stays_backup_and_off_preempts_again() {
     assert!(r.maintenance());
     assert!(r.status().maintenance);
     // Only the handover's bound is pending: no Master_Down_Timer.
-    assert_eq!(r.poll_timeout(), Some(ns(13_414_062_500)));
+    assert_eq!(r.poll_timeout(), Some(ns(13_996_093_750)));
     // Backup 192.0.2.1 at priority 100 took over: its first advert ends the handover
     // HANDOVER_GRACE (20 ms) later.
     rx(&mut r, ns(10_700_000_000), 1, &v3(1, 100, 100));

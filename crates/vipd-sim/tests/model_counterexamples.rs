@@ -18,14 +18,11 @@ use vipd_sim::lan::Act;
 /// priority (341.40625 ms from the stop) the VIP went to nobody for 19.6 ms. The model
 /// found it with one advert lost (or the farewell overtaken by the advert before it).
 ///
-/// Fails on main today (nobody holds the VIP from 1287.8125 until 1307.44375): the
-/// engine bounds the handover by Master_Down_Interval at the leaving master's own
-/// priority. Keeping the VIPs for Master_Down_Interval at priority 1 (as a sync-group
-/// hold already does) makes it pass; that changes the bound four engine tests assert
-/// (crates/vipd-engine/tests/machine.rs), so it is left to the engine's owner. Run it
-/// with `cargo test -p vipd-sim --test model_counterexamples -- --ignored`.
+/// This failed (nobody held the VIP from 1287.8125 until 1307.44375) while the engine
+/// bounded the handover by Master_Down_Interval at the leaving master's own priority; it
+/// now keeps the VIPs for Master_Down_Interval at priority 1, which outlasts every
+/// backup's Master_Down_Timer (`Router::hand_over`).
 #[test]
-#[ignore = "engine bug the model checker found: a lost priority-0 advert leaves the VIP to nobody; see the doc comment"]
 fn planned_stop_keeps_the_vip_until_a_backup_that_missed_the_farewell_takes_over() {
     let mut lan = pair();
     let last = at_ns(944_406_250);

@@ -60,19 +60,20 @@ fn stopped_master_with_no_backup_removes_its_vip_at_master_down_interval_then_ex
     lan.run_until(ms(1000));
     assert_eq!(lan.holders(vip50()), vec![0]);
     lan.act(Act::Stop(0));
-    // Nobody takes over: Master_Down_Interval at priority 150 and 100 ms after the
-    // priority 0, 300 + 106/256 * 100 = 341.40625 ms: removal 1341.40625 → 1343.40625.
-    lan.run_until(before(at_ns(1_341_406_250)));
+    // Nobody takes over: Master_Down_Interval at priority 1 (what any backup may wait)
+    // and 100 ms after the priority 0, 300 + 255/256 * 100 = 399.609375 ms: removal
+    // 1399.609375 → 1401.609375.
+    lan.run_until(before(at_ns(1_399_609_375)));
     assert_eq!(jobs_asked(&lan, 0, false), vec![ms(1)]);
     assert!(lan.holds(0, vip50()));
     lan.run_until(ms(3000));
     assert_eq!(
         jobs_asked(&lan, 0, false),
-        vec![ms(1), at_ns(1_341_406_250)]
+        vec![ms(1), at_ns(1_399_609_375)]
     );
     assert_eq!(
         lan.seen(0, |s| matches!(s, Seen::Exit(Ok(())))),
-        vec![at_ns(1_343_406_250)]
+        vec![at_ns(1_401_609_375)]
     );
     assert!(!lan.holds(0, vip50()));
     assert_no_breach(&lan);

@@ -429,8 +429,8 @@ fn a_stop_waits_for_its_hooks_and_no_longer_than_their_bound() {
     // Hooks answer 2 s after they start: backup at 1 ms, any at 2.001 s, master (its
     // transition at 361.9375 ms waits) at 4.001 s, any at 6.001 s, done at 8.001 s.
     // SIGTERM at 9 s: stop at once, its any at 11 s, exit at 13 s — long after the VIP
-    // removal (alone, the master keeps its VIP for Master_Down_Interval, then the
-    // removal takes 2 ms).
+    // removal (alone, the master keeps its VIP for Master_Down_Interval at priority 1,
+    // 399.609375 ms, then the removal takes 2 ms).
     let mut lan = Lan::builder()
         .host(hooked(100, Duration::from_secs(10)))
         .build();
@@ -456,7 +456,7 @@ fn a_stop_waits_for_its_hooks_and_no_longer_than_their_bound() {
             }
         )
     });
-    assert_eq!(removed.last(), Some(&at(9_000 * MS + 360_937_500 + 2 * MS)));
+    assert_eq!(removed.last(), Some(&at(9_000 * MS + 399_609_375 + 2 * MS)));
     assert_eq!(
         lan.seen(0, |s| matches!(s, Seen::Exit(Ok(())))),
         vec![ms(13_000)]

@@ -362,13 +362,14 @@ fn hooks_and_status_say_that_a_dead_services_master_is_handing_over() {
             "unicast {unicast}"
         );
         // The status, answered after its kernel read (1 ms): in Fault, and with two
-        // routers the VIP kept until the bound, 2003 + 341.40625 ms, unless the new
+        // routers the VIP kept until the bound, 2003 + 399.609375 ms (Master_Down_Interval
+        // at priority 1), unless the new
         // master is heard first (its first advert leaves at 2005.1).
         let (at, st) = status(&mut lan);
         assert_eq!(at, ms(2004));
         assert_eq!(st.state, vipd_api::State::Fault);
         assert_eq!(st.reason, "tracked_fault");
-        let left = handing_over.then_some(2.344_406_25 - 2.004);
+        let left = handing_over.then_some(2.402_609_375 - 2.004);
         match (st.handover_left_s, left) {
             (Some(got), Some(want)) => assert!((got - want).abs() < 1e-9, "{got} {want}"),
             (got, want) => assert_eq!(got, want, "unicast {unicast}"),

@@ -1,7 +1,7 @@
 //! SIGTERM / SIGINT (`Act::Stop`) on a master: it sends priority 0, hands over
 //! make-before-break — alone here, no new master is heard, so it keeps its VIPs for the
-//! bound, its Master_Down_Interval (3 × 100 ms + (256 - 150) / 256 × 100 ms =
-//! 341.40625 ms) — then removes them and asks to exit once the removal is done — Ok when it worked; with an error when a
+//! bound, Master_Down_Interval at priority 1 (3 × 100 ms + (256 - 1) / 256 × 100 ms =
+//! 399.609375 ms, what any backup may wait) — then removes them and asks to exit once the removal is done — Ok when it worked; with an error when a
 //! removal failed twice (it is retried once); at once, with an error, when a second
 //! signal comes while a removal is still under way. The daemon turns an `Exit(Err)`
 //! into exit status 1 (`vipd::main`). Network 100 µs, read latency 1 ms.
@@ -46,7 +46,7 @@ fn removals_done(lan: &Lan) -> Vec<(Instant, bool)> {
 
 /// When a master alone that got SIGTERM at 1000 ms asks for its VIP removal: after the
 /// make-before-break bound.
-const REMOVE: u64 = 1000 * MS + 341_406_250;
+const REMOVE: u64 = 1000 * MS + 399_609_375;
 
 /// Host 0 alone at priority 150, adverts every 100 ms, VIP jobs taking `job`; run to
 /// 1 s, by which it is master holding the VIP.

@@ -29,15 +29,15 @@ fn a_source_change_while_stopping_restarts_nothing() {
     assert!(lan.holds(0, v));
     lan.act(Act::Stop(0));
     // While the handover waits for a new master (none comes: it keeps the VIP for
-    // Master_Down_Interval, 3 * 100 ms + 1/256 * 100 ms = 300.390625 ms) the advert
-    // source changes.
+    // Master_Down_Interval at priority 1, 3 * 100 ms + 255/256 * 100 ms = 399.609375
+    // ms) the advert source changes.
     lan.run_until(ms(2100));
     lan.act(Act::AddAddr(0, vip("192.0.2.99/24")));
     lan.act(Act::RemoveAddr(0, Lan::addr_v4(0)));
     lan.run_until(ms(25_000));
-    // The removal runs 2.300390625 s - 2.600390625 s and the node exits then, VIP
+    // The removal runs 2.399609375 s - 2.699609375 s and the node exits then, VIP
     // gone, nothing restarted.
-    assert_eq!(exits(&lan), vec![Instant::from_nanos(2_600_390_625)]);
+    assert_eq!(exits(&lan), vec![Instant::from_nanos(2_699_609_375)]);
     assert!(!lan.holds(0, v), "the node exited leaving its VIP behind");
     let adds_after_stop = lan
         .timeline()
@@ -65,12 +65,12 @@ fn an_instance_waiting_for_its_address_does_not_start_while_stopping() {
     assert_eq!(lan.state(0, "db"), None);
     lan.act(Act::Stop(0));
     // The address arrives while web6 hands over (no other router: it keeps its VIP
-    // for Master_Down_Interval, 300 ms + 106/256 * 100 ms = 341.40625 ms).
+    // for Master_Down_Interval at priority 1, 300 ms + 255/256 * 100 ms = 399.609375 ms).
     lan.run_until(ms(3050));
     lan.act(Act::AddAddr(0, vip("192.0.2.99/24")));
     lan.run_until(ms(25_000));
-    // Its removal runs 3.34140625 s - 3.64140625 s; the exit follows it.
-    assert_eq!(exits(&lan), vec![Instant::from_nanos(3_641_406_250)]);
+    // Its removal runs 3.399609375 s - 3.699609375 s; the exit follows it.
+    assert_eq!(exits(&lan), vec![Instant::from_nanos(3_699_609_375)]);
     assert!(
         !lan.holds(0, v),
         "db started while stopping and kept its VIP"

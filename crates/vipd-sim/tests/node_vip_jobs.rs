@@ -212,10 +212,10 @@ fn a_failing_removal_is_retried_every_second_until_it_works() {
     lan.act(Act::Reload(0, config(vec![web])));
     lan.run_until(ms(6000));
     // db leaves at 1000: priority 0 (it had advertised), handing over make-before-break;
-    // nobody takes over, so its removal comes at Master_Down_Interval, 1000 + 341.40625
-    // = 1341.40625 → 1343.40625, refused. Retries one second after each refusal:
-    // 2343.40625 → 2345.40625 (refused), 3345.40625 → 3347.40625 (refused),
-    // 4347.40625 → 4349.40625, which works.
+    // nobody takes over, so its removal comes at Master_Down_Interval at priority 1,
+    // 1000 + 399.609375 = 1399.609375 → 1401.609375, refused. Retries one second after
+    // each refusal: 2401.609375 → 2403.609375 (refused), 3403.609375 → 3405.609375
+    // (refused), 4405.609375 → 4407.609375, which works.
     assert_eq!(lan.adverts(0, 0), vec![ms(1000)]);
     let removals: Vec<_> = jobs_asked(&lan, 0, false)
         .into_iter()
@@ -224,27 +224,27 @@ fn a_failing_removal_is_retried_every_second_until_it_works() {
     assert_eq!(
         removals,
         vec![
-            at_ns(1_341_406_250),
-            at_ns(2_343_406_250),
-            at_ns(3_345_406_250),
-            at_ns(4_347_406_250)
+            at_ns(1_399_609_375),
+            at_ns(2_401_609_375),
+            at_ns(3_403_609_375),
+            at_ns(4_405_609_375)
         ]
     );
     assert_eq!(
         jobs_done(&lan, 0, false)[2..],
         [
-            (at_ns(1_343_406_250), false),
-            (at_ns(2_345_406_250), false),
-            (at_ns(3_347_406_250), false),
-            (at_ns(4_349_406_250), true)
+            (at_ns(1_401_609_375), false),
+            (at_ns(2_403_609_375), false),
+            (at_ns(3_405_609_375), false),
+            (at_ns(4_407_609_375), true)
         ]
     );
     assert_eq!(
         notes_with(&lan, 0, "VIP removal failed on eth0 (192.0.2.60/24)"),
         vec![
-            at_ns(1_343_406_250),
-            at_ns(2_345_406_250),
-            at_ns(3_347_406_250)
+            at_ns(1_401_609_375),
+            at_ns(2_403_609_375),
+            at_ns(3_405_609_375)
         ]
     );
     assert!(!lan.holds(0, vip60));
