@@ -336,6 +336,21 @@ fn planned_handover_on_stop() {
 }
 
 #[test]
+fn planned_stop_with_nobody_to_take_over() {
+    let mut run = Run::new(Lan::builder().host(web(150, 100)).build());
+    run.at(ms(0), Act::Start(0));
+    run.at(ms(1000), Act::Stop(0));
+    golden(
+        "planned_stop_with_nobody_to_take_over",
+        "A planned stop with no backup: the lone master h0 (150) gets SIGTERM at 1000 ms,\n\
+         sends priority 0 and keeps its VIP while a backup could still take over: until\n\
+         Master_Down_Interval at priority 1 (3 x 100 ms + 255/256 x 100 ms = 399.609375 ms),\n\
+         then removes it and exits.",
+        &run.finish(ms(2000)),
+    );
+}
+
+#[test]
 fn maintenance_on_and_off() {
     let mut run = pair();
     let maintenance = |on| Act::Maintenance {
