@@ -6,6 +6,10 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Command;
 
+#[path = "../../vipd/tests/common/flags_on_page.rs"]
+mod flags;
+use flags::flags_on_page;
+
 fn read(relative: &str) -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../..")
@@ -83,28 +87,6 @@ fn cli() -> (Vec<String>, BTreeSet<String>) {
     (leaves, flags)
 }
 
-/// Every `-f` / `--flag` in a code span that starts with `vipctl` or a dash.
-fn flags_on_page(text: &str) -> BTreeSet<String> {
-    let mut out = BTreeSet::new();
-    for span in text.split('`').skip(1).step_by(2) {
-        if !(span.starts_with("vipctl") || span.starts_with('-')) {
-            continue;
-        }
-        for word in span.split([' ', ',', '|']) {
-            let word = word.split(['=', '<', '[']).next().unwrap_or_default();
-            if word.len() > 1
-                && word.starts_with('-')
-                && word[1..]
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '-')
-            {
-                out.insert(word.to_owned());
-            }
-        }
-    }
-    out
-}
-
 #[test]
 fn the_reference_page_has_every_command_and_flag_and_no_other() {
     let (commands, flags) = cli();
@@ -121,7 +103,7 @@ fn the_reference_page_has_every_command_and_flag_and_no_other() {
         missing.is_empty(),
         "docs/src/reference/vipctl.md has no `## vipctl COMMAND` section for {missing:?}"
     );
-    let documented = flags_on_page(&page);
+    let documented = flags_on_page(&page, "vipctl");
     let undocumented: Vec<_> = flags.difference(&documented).collect();
     let unknown: Vec<_> = documented.difference(&flags).collect();
     assert!(

@@ -12,6 +12,10 @@ use std::path::Path;
 
 use vipd::config::reference::field_paths;
 
+#[path = "common/flags_on_page.rs"]
+mod flags;
+use flags::flags_on_page;
+
 fn read(relative: &str) -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../..")
@@ -228,29 +232,6 @@ fn flags_of_help(help: &str) -> BTreeSet<String> {
         for word in flags.split([' ', ',']) {
             let word = word.split(['=', '<', '[']).next().unwrap_or_default();
             if word.len() > 1 && word.starts_with('-') {
-                out.insert(word.to_owned());
-            }
-        }
-    }
-    out
-}
-
-/// Every `-f` / `--flag` written in backticks on a page (at the start of a code span or
-/// after a space in it), other programs' flags left out by `skip`.
-fn flags_on_page(text: &str, program: &str) -> BTreeSet<String> {
-    let mut out = BTreeSet::new();
-    for span in text.split('`').skip(1).step_by(2) {
-        if !(span.starts_with(program) || span.starts_with('-')) {
-            continue;
-        }
-        for word in span.split([' ', ',', '|']) {
-            let word = word.split(['=', '<', '[']).next().unwrap_or_default();
-            if word.len() > 1
-                && word.starts_with('-')
-                && word[1..]
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '-')
-            {
                 out.insert(word.to_owned());
             }
         }
