@@ -8,7 +8,6 @@ use vipd_api::{AnnouncedStatus, TrackStatus, VipStatus};
 use vipd_engine::Instant;
 
 use crate::announce::{AnnounceConfig, Announced, Announces, Phase, LOOPBACK};
-use crate::checks::effect;
 use crate::config::Vip;
 use crate::io::{has_vip, Addr, IfaceRead, JobId, Level, ReadId, VipOp};
 use crate::node::Node;
@@ -22,17 +21,7 @@ impl Node {
         let mut failing: Option<String> = None;
         let mut entries = Vec::with_capacity(a.cfg.track.len());
         for t in &a.cfg.track {
-            let mut e = match self.checks.states.get(&t.check) {
-                Some(st) => effect(st, t.weight),
-                None => TrackStatus {
-                    check: String::new(),
-                    weight: t.weight,
-                    failing: true,
-                    adds: 0,
-                    fault: true,
-                },
-            };
-            e.check = t.check.clone();
+            let e = self.checks.track_status(t);
             sum = sum.saturating_add(e.adds);
             if e.fault && failing.is_none() {
                 failing = Some(format!("check {} is down", t.check));

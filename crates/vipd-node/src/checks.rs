@@ -31,7 +31,7 @@ use std::time::Duration;
 use vipd_api::TrackStatus;
 use vipd_engine::Instant;
 
-use crate::config::{CheckConfig, CheckInit, CheckKind, InstanceConfig, StatusMatch};
+use crate::config::{CheckConfig, CheckInit, CheckKind, InstanceConfig, StatusMatch, Track};
 use crate::io::{CheckResult, CheckRunId};
 
 /// How long after its timeout a run without an answer counts as failed.
@@ -200,6 +200,23 @@ impl Checks {
         })
     }
 
+    /// What one tracked check does now: its effect on the priority, or a fault.
+    /// Validation guarantees every tracked check exists; a missing one fails.
+    pub fn track_status(&self, t: &Track) -> TrackStatus {
+        let mut e = match self.states.get(&t.check) {
+            Some(st) => effect(st, t.weight),
+            None => TrackStatus {
+                check: String::new(),
+                weight: t.weight,
+                failing: true,
+                adds: 0,
+                fault: true,
+            },
+        };
+        e.check = t.check.clone();
+        e
+    }
+
     /// What `inst`'s track list amounts to: the sum of the weights, whether any
     /// fault-tracked check fails, and each entry.
     pub fn tracked(&self, inst: &InstanceConfig) -> (i32, bool, Vec<TrackStatus>) {
@@ -207,18 +224,7 @@ impl Checks {
         let mut fault = false;
         let mut entries = Vec::with_capacity(inst.track.len());
         for t in &inst.track {
-            // Validation guarantees every tracked check exists; a missing one fails.
-            let mut e = match self.states.get(&t.check) {
-                Some(st) => effect(st, t.weight),
-                None => TrackStatus {
-                    check: String::new(),
-                    weight: t.weight,
-                    failing: true,
-                    adds: 0,
-                    fault: true,
-                },
-            };
-            e.check = t.check.clone();
+            let e = self.track_status(t);
             sum = sum.saturating_add(e.adds);
             fault |= e.fault;
             entries.push(e);
