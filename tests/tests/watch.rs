@@ -7,7 +7,7 @@
 //! and the summaries add up to what `status` counted.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::Ipv4Addr;
 use std::os::unix::net::UnixStream;
 use std::path::Path;
@@ -161,8 +161,10 @@ fn call(socket: &Path, command: Command) -> Response {
     serde_json::from_str(&answer).unwrap_or_else(|e| panic!("answer {answer:?}: {e}"))
 }
 
-/// A watcher that sends its request and then does not read: a 4 KiB receive buffer.
-fn stuck_watcher(socket: &Path) -> UnixStream {
+/// A watcher that sends its request, reads the answer (so it is registered before
+/// anything happens that it should see) and then reads nothing more: a 4 KiB receive
+/// buffer. Returns the stream and the answer's line.
+fn stuck_watcher(socket: &Path) -> (UnixStream, String) {
     let s =
         socket2::Socket::new(socket2::Domain::UNIX, socket2::Type::STREAM, None).expect("socket");
     s.set_recv_buffer_size(4096).expect("SO_RCVBUF");
@@ -171,7 +173,19 @@ fn stuck_watcher(socket: &Path) -> UnixStream {
     let mut s = UnixStream::from(s);
     s.write_all(b"{\"v\":1,\"command\":\"watch\"}\n")
         .expect("send the watch request");
-    s
+    // Byte by byte, so nothing after the answer's line is taken from the socket.
+    s.set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    let mut answer = Vec::new();
+    let mut byte = [0u8; 1];
+    while answer.last() != Some(&b'\n') && answer.len() < 4096 {
+        match s.read(&mut byte) {
+            Ok(1) => answer.push(byte[0]),
+            other => panic!("the watch's answer: {other:?} after {answer:?}"),
+        }
+    }
+    let answer = String::from_utf8_lossy(&answer).trim_end().to_string();
+    (s, answer)
 }
 
 /// Toggles maintenance of b's instance this many times (on, off, on, ...).
@@ -183,7 +197,7 @@ fn a_stuck_watcher_delays_neither_status_nor_failover_and_is_told_what_it_missed
     let lan = Lan::new("watchstuck");
     let (a, b) = start_pair(&lan, VIP4_CIDR);
     let socket = b.control_socket();
-    let stuck = stuck_watcher(&socket);
+    let (stuck, answer) = stuck_watcher(&socket);
     // Thousands of events for a watcher that reads none: its buffers fill (the socket's,
     // then its 1024 lines in vipd), and the rest are dropped and counted.
     let t0 = Instant::now();
@@ -243,7 +257,7 @@ fn a_stuck_watcher_delays_neither_status_nor_failover_and_is_told_what_it_missed
         .set_read_timeout(Some(Duration::from_millis(300)))
         .expect("timeout");
     let mut reader = BufReader::new(stuck.try_clone().expect("clone"));
-    let mut texts = Vec::new();
+    let mut texts = vec![answer];
     let mut read_until_quiet = |texts: &mut Vec<String>| {
         let start = Instant::now();
         while start.elapsed() < Duration::from_secs(10) {
@@ -298,11 +312,22 @@ fn a_stuck_watcher_delays_neither_status_nor_failover_and_is_told_what_it_missed
     ));
     // Nothing lost unaccounted: every toggle, the takeover and the reload were either
     // delivered or counted.
+    let mut kinds: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
+    for e in &events {
+        let kind = format!("{e:?}");
+        let kind = kind
+            .split([' ', '{', '('])
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        *kinds.entry(kind).or_insert(0) += 1;
+    }
     assert_eq!(
         delivered as u64 + missed[0],
         TOGGLES as u64 + 2,
-        "{:?}",
-        &events[..events.len().min(5)]
+        "delivered by kind {kinds:?}; first {:?}; around the gap {:?}",
+        &events[..events.len().min(5)],
+        &events[events.len().saturating_sub(6)..]
     );
     // What was delivered before the gap is the first toggles, in order.
     for (k, e) in events
