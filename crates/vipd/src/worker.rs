@@ -44,12 +44,17 @@ impl<J: Send + 'static> Worker<J> {
                 Err(e) => return Err((job, format!("cannot start thread {}: {e}", self.name))),
             }
         }
-        match &self.jobs {
+        let sent = match &self.jobs {
             Some(jobs) => jobs.send(job).map_err(|mpsc::error::SendError(job)| {
                 (job, format!("thread {} is gone", self.name))
             }),
             None => Err((job, format!("thread {} is not running", self.name))),
+        };
+        if sent.is_err() {
+            // A thread that died is started afresh for the next job.
+            self.jobs = None;
         }
+        sent
     }
 }
 
