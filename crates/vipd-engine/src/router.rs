@@ -13,9 +13,10 @@
 //! so that the clients have processed those announcements before the old holder stops
 //! answering (without it, a probe sent in the instant between the two was lost, seen
 //! with IPv6 in the e2e tests). If none comes, the VIPs are removed
-//! when the bound passes: Master_Down_Interval at our own priority and
+//! when the bound passes: Master_Down_Interval at priority 1 with our
 //! Advertisement_Interval, counted from the priority-0 advert (longer than any
-//! backup's Skew_Time, after which one takes over). A link going down or a kernel
+//! backup's Skew_Time, after which one takes over, and than any backup's
+//! Master_Down_Timer should the priority-0 advert be lost). A link going down or a kernel
 //! that stops answering (`Input::KernelReachable(false)`) ends the handover at once.
 //!
 //! A master whose tracked check fails (`Input::Tracked` with a fault: the service
@@ -895,7 +896,7 @@ impl Router {
     }
 
     /// `hand_over`, keeping the VIPs for at most Master_Down_Interval at `priority`
-    /// (and our Advertisement_Interval).
+    /// with our Advertisement_Interval.
     fn hand_over_within(&mut self, now: Instant, priority: u8) {
         if !self.advertised() {
             self.del_vips();
