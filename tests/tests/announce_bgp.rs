@@ -30,15 +30,24 @@ fn local_route(h: &Host) -> bool {
         .contains("dev lo")
 }
 
-/// The requests after `from` that failed, but for a connection cut as its flow moved
-/// to another host (see `Failures::cut_at_move`).
+/// The requests after `from` that failed, but for one connection cut as its flow
+/// moved to another host (see `Failures::cut_at_move`). With flows hashed over several
+/// hosts, neighbouring requests are often served by different hosts, so "at a move"
+/// says little here: only one such reset is excused per client run.
 fn failed_after(samples: &[Sample], from: f64) -> Vec<f64> {
-    failures(samples)
-        .lost
+    let split = failures(samples);
+    let mut out: Vec<f64> = split.lost.into_iter().map(|(t, _)| t).collect();
+    let cut: Vec<f64> = split
+        .cut_at_move
         .into_iter()
-        .map(|(t, _)| t)
         .filter(|t| *t > from)
-        .collect()
+        .collect();
+    if cut.len() > 1 {
+        out.extend(cut);
+    }
+    out.retain(|t| *t > from);
+    out.sort_by(f64::total_cmp);
+    out
 }
 
 fn served_by(samples: &[Sample]) -> std::collections::BTreeMap<String, usize> {
