@@ -8,7 +8,7 @@ use std::process::Command;
 
 #[path = "../../vipd/tests/common/flags_on_page.rs"]
 mod flags;
-use flags::flags_on_page;
+use flags::{flags_of_help, flags_on_page};
 
 fn read(relative: &str) -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -42,29 +42,10 @@ fn commands_of(help: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// The long and short flags a help shows under `Options:`.
-fn flags_of(help: &str) -> BTreeSet<String> {
-    let mut out = BTreeSet::new();
-    for line in help.lines().map(str::trim_start) {
-        if !line.starts_with('-') {
-            continue;
-        }
-        // The flags, not the description after them (two spaces on).
-        let flags = line.split("  ").next().unwrap_or_default();
-        for word in flags.split([' ', ',']) {
-            let word = word.split(['=', '<', '[']).next().unwrap_or_default();
-            if word.len() > 1 && word.starts_with('-') {
-                out.insert(word.to_owned());
-            }
-        }
-    }
-    out
-}
-
 /// Every leaf command (`status`, `import keepalived`), and all the flags they have.
 fn cli() -> (Vec<String>, BTreeSet<String>) {
     let mut leaves = Vec::new();
-    let mut flags = flags_of(&help(&[]));
+    let mut flags = flags_of_help(&help(&[]));
     let mut todo: Vec<Vec<String>> = commands_of(&help(&[]))
         .into_iter()
         .map(|c| vec![c])
@@ -72,7 +53,7 @@ fn cli() -> (Vec<String>, BTreeSet<String>) {
     while let Some(path) = todo.pop() {
         let args: Vec<&str> = path.iter().map(String::as_str).collect();
         let text = help(&args);
-        flags.extend(flags_of(&text));
+        flags.extend(flags_of_help(&text));
         let inner = commands_of(&text);
         if inner.is_empty() {
             leaves.push(path.join(" "));

@@ -14,7 +14,7 @@ use vipd::config::reference::field_paths;
 
 #[path = "common/flags_on_page.rs"]
 mod flags;
-use flags::flags_on_page;
+use flags::{flags_of_help, flags_on_page};
 
 fn read(relative: &str) -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -218,25 +218,6 @@ fn the_metrics_reference_lists_every_series_with_its_type_and_labels() {
         assert_eq!(doc_kind, kind, "metrics.md: the type of {name}");
         assert_eq!(doc_labels, labels, "metrics.md: the labels of {name}");
     }
-}
-
-/// The long and short flags `--help` shows, as `--flag` and `-f`.
-fn flags_of_help(help: &str) -> BTreeSet<String> {
-    let mut out = BTreeSet::new();
-    for line in help.lines().map(str::trim_start) {
-        if !line.starts_with('-') {
-            continue;
-        }
-        // The flags, not the description after them (two spaces on).
-        let flags = line.split("  ").next().unwrap_or_default();
-        for word in flags.split([' ', ',']) {
-            let word = word.split(['=', '<', '[']).next().unwrap_or_default();
-            if word.len() > 1 && word.starts_with('-') {
-                out.insert(word.to_owned());
-            }
-        }
-    }
-    out
 }
 
 #[test]

@@ -1,4 +1,4 @@
-//! The command-line flags a reference page names, shared by the vipd and vipctl
+//! The command-line flags a reference page names and a `--help` shows, shared by the vipd and vipctl
 //! reference tests (crates/vipctl/tests/reference_page.rs includes this file by path).
 
 use std::collections::BTreeSet;
@@ -18,6 +18,25 @@ pub fn flags_on_page(text: &str, program: &str) -> BTreeSet<String> {
                     .chars()
                     .all(|c| c.is_ascii_alphanumeric() || c == '-')
             {
+                out.insert(word.to_owned());
+            }
+        }
+    }
+    out
+}
+
+/// The long and short flags `--help` shows, as `--flag` and `-f`.
+pub fn flags_of_help(help: &str) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for line in help.lines().map(str::trim_start) {
+        if !line.starts_with('-') {
+            continue;
+        }
+        // The flags, not the description after them (two spaces on).
+        let flags = line.split("  ").next().unwrap_or_default();
+        for word in flags.split([' ', ',']) {
+            let word = word.split(['=', '<', '[']).next().unwrap_or_default();
+            if word.len() > 1 && word.starts_with('-') {
                 out.insert(word.to_owned());
             }
         }
