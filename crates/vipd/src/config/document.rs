@@ -1,5 +1,6 @@
 //! The first reading of the config text, before deserializing: it must be one YAML
-//! document, well formed, with no key repeated within a mapping.
+//! document, well formed, with no key repeated within a mapping, its lines ended the way
+//! people count them ([`line_breaks`]).
 //!
 //! Reading the whole document first matters for syntax errors: serde_norway hands the
 //! deserializer a document up to its first syntax error and reports that error only if
@@ -20,6 +21,7 @@ use serde::de::{
 };
 
 use super::error::{Fault, Position};
+use super::line_breaks;
 use super::locate;
 use super::path::FieldPath;
 
@@ -36,6 +38,8 @@ pub(super) enum DocumentError {
     },
     /// The file holds a second document, starting at `pos`.
     SecondDocument { pos: Option<Position> },
+    /// A character YAML takes for a line break and people do not, at `pos`.
+    OddLineBreak { pos: Position, name: &'static str },
 }
 
 impl From<DocumentError> for Fault {
@@ -53,6 +57,11 @@ impl From<DocumentError> for Fault {
                 pos,
                 message: format!("duplicate field `{key}`"),
             },
+            DocumentError::OddLineBreak { pos, name } => Fault {
+                field: FieldPath::root(),
+                pos: Some(pos),
+                message: line_breaks::message(name),
+            },
             DocumentError::SecondDocument { pos } => Fault {
                 field: FieldPath::root(),
                 pos,
@@ -65,6 +74,9 @@ impl From<DocumentError> for Fault {
 
 /// Reads all of `text` as YAML, without deserializing it into anything.
 pub(super) fn check(text: &str) -> Result<(), DocumentError> {
+    if let Some((pos, name)) = line_breaks::first_odd_break(text) {
+        return Err(DocumentError::OddLineBreak { pos, name });
+    }
     let mut documents = serde_norway::Deserializer::from_str(text);
     if let Some(first) = documents.next() {
         let repeated = Cell::new(None);

@@ -102,6 +102,7 @@ mod fields;
 mod groups;
 mod instance;
 pub mod keys;
+mod line_breaks;
 mod locate;
 mod path;
 mod peers;
