@@ -48,7 +48,7 @@ fn config_load_properties_hold() {
         }
         accepted += usize::from(hold("config_load", props::check, &text.join(&b'\n')));
     }
-    // The seeds at least are valid configurations (the corpus's `regress-` inputs,
+    // The seeds at least are valid configurations (the corpus's `crash-` inputs,
     // what fuzzing once found, need not be).
     let seeds = corpus
         .iter()
