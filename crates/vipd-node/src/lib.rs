@@ -63,7 +63,7 @@ pub use jobs::REMOVE_RETRY;
 pub use kernel::POLL;
 pub use maintenance_state::Maintenance;
 pub use node::{HostInfo, Node};
-pub use stop::SHUTDOWN_WAIT;
+pub use stop::{HANDOVER_WAIT, SHUTDOWN_WAIT};
 pub use vipd_engine::Instant;
 pub use warn::WARN_EVERY;
 pub use watch::DROP_SUMMARY_EVERY;

@@ -240,8 +240,7 @@ impl Node {
             .chain(&self.leaving)
             .filter_map(|i| i.router().and_then(|r| r.poll_timeout()));
         let own = [
-            self.stop_deadlines()[0],
-            self.stop_deadlines()[1],
+            self.stop_deadlines().earliest(),
             self.hooks.next_due(),
             self.jobs.retry_at(),
             self.reads.next_poll(self.stopping.is_some()),
@@ -322,11 +321,14 @@ impl Node {
             self.read_kernel(now);
         }
         self.hooks_due(now);
-        let [vips, hooks] = self.stop_deadlines();
-        if vips.is_some_and(|t| t <= now) {
+        let due = self.stop_deadlines();
+        if due.handovers.is_some_and(|t| t <= now) {
+            self.handover_deadline(now);
+        }
+        if due.vips.is_some_and(|t| t <= now) {
             self.stop_deadline();
         }
-        if hooks.is_some_and(|t| t <= now) {
+        if due.hooks.is_some_and(|t| t <= now) {
             self.hooks_deadline();
         }
         self.checks_due(now);

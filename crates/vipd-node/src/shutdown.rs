@@ -6,7 +6,7 @@ use vipd_engine::{Input, Instant};
 
 use crate::io::{Command, ExitError, Level, VipOp};
 use crate::node::Node;
-use crate::stop::{describe, Stopping, SHUTDOWN_WAIT};
+use crate::stop::{describe, Deadlines, Stopping, HANDOVER_WAIT, SHUTDOWN_WAIT};
 
 impl Node {
     pub(crate) fn stop(&mut self, now: Instant) {
@@ -39,10 +39,52 @@ impl Node {
     }
 
     /// The deadlines a stopping node still waits for.
-    pub(crate) fn stop_deadlines(&self) -> [Option<Instant>; 2] {
+    pub(crate) fn stop_deadlines(&self) -> Deadlines {
         self.stopping
             .as_ref()
-            .map_or([None, None], Stopping::deadlines)
+            .map_or(Deadlines::default(), Stopping::deadlines)
+    }
+
+    /// [`HANDOVER_WAIT`] passed: a handover still under way (no new master heard, its
+    /// Master_Down_Interval longer than the stop may wait) ends now, so that its VIPs
+    /// are removed within [`SHUTDOWN_WAIT`] rather than left behind at the exit.
+    pub(crate) fn handover_deadline(&mut self, now: Instant) {
+        let Some(s) = self.stopping.as_mut() else {
+            return;
+        };
+        s.handover_deadline = None;
+        let handing_over =
+            |i: &crate::instance::Instance| i.router().is_some_and(|r| r.handover().is_some());
+        let running: Vec<usize> = (0..self.instances.len())
+            .filter(|&i| handing_over(&self.instances[i]))
+            .collect();
+        let leaving: Vec<usize> = (0..self.leaving.len())
+            .filter(|&k| handing_over(&self.leaving[k]))
+            .collect();
+        if running.is_empty() && leaving.is_empty() {
+            return;
+        }
+        let names: Vec<&str> = running
+            .iter()
+            .map(|&i| self.instances[i].cfg.name.as_str())
+            .chain(leaving.iter().map(|&k| self.leaving[k].cfg.name.as_str()))
+            .collect();
+        self.note(
+            Level::Warn,
+            None,
+            format!(
+                "no new master heard {HANDOVER_WAIT:?} into the stop; removing the VIPs of {} now",
+                names.join(", ")
+            ),
+        );
+        for i in running {
+            self.feed(now, i, Input::EndHandover);
+        }
+        // Highest first: a leaving instance whose handover ends is dropped from the list.
+        for k in leaving.into_iter().rev() {
+            self.feed_leaving(now, k, Input::EndHandover);
+        }
+        self.stop_progress(now);
     }
 
     /// The VIP part of the stop is over with `result`: exit once the hooks are done.
@@ -161,6 +203,14 @@ impl Node {
             }
         }
         left.extend(self.jobs.stray().iter().cloned());
+        // A handover still under way (cut at HANDOVER_WAIT, so only if that removal
+        // never came) keeps its VIPs: they are left behind too, never an "Ok" exit.
+        for inst in self.instances.iter().chain(&self.leaving) {
+            if inst.router().is_some_and(|r| r.handover().is_some()) {
+                let vips = inst.cfg.vips.iter();
+                left.extend(vips.map(|v| (inst.cfg.interface.clone(), *v)));
+            }
+        }
         left.sort_by_key(|(i, v)| (i.clone(), v.to_string()));
         left.dedup();
         if left.is_empty() {

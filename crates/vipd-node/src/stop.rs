@@ -3,7 +3,9 @@
 //! Master_Down_Interval, then removes them); the node waits for the handovers and the
 //! removals, retries a failed one once, and then asks to exit — with an error naming
 //! every VIP it could not remove. A second signal, or
-//! [`SHUTDOWN_WAIT`] without the last answers, ends the wait.
+//! [`SHUTDOWN_WAIT`] without the last answers, ends the wait. A handover still under
+//! way at [`HANDOVER_WAIT`] (long adverts make Master_Down_Interval outlast the wait) is
+//! cut there: its VIPs are removed in the time left, never kept past the exit.
 //!
 //! Each instance's `stop` notify hook (then `any`) is queued as its router stops
 //! ([`crate::notify`]); the node exits only once every hook queue is empty as well, or
@@ -25,10 +27,16 @@ use crate::io::ExitError;
 /// TimeoutStopSec leaves room for this).
 pub const SHUTDOWN_WAIT: Duration = Duration::from_secs(20);
 
+/// How long a stopping node keeps VIPs for a make-before-break handover at most: the
+/// rest of [`SHUTDOWN_WAIT`] is for removing them.
+pub const HANDOVER_WAIT: Duration = Duration::from_secs(15);
+
 #[derive(Debug)]
 pub(crate) struct Stopping {
     /// The bound of the wait for VIP removals.
     pub deadline: Instant,
+    /// The bound of the handovers, until it has passed.
+    pub handover_deadline: Option<Instant>,
     /// The bound of the wait for notify hooks, while some are under way.
     pub hooks_deadline: Option<Instant>,
     /// How the VIP part ended, once it has: the exit waits for the hooks.
@@ -45,6 +53,7 @@ impl Stopping {
     pub(crate) fn new(now: Instant) -> Stopping {
         Stopping {
             deadline: now + SHUTDOWN_WAIT,
+            handover_deadline: Some(now + HANDOVER_WAIT),
             hooks_deadline: None,
             vips_done: None,
             retried: Vec::new(),
@@ -54,19 +63,41 @@ impl Stopping {
     }
 
     /// The deadlines still waited for.
-    pub(crate) fn deadlines(&self) -> [Option<Instant>; 2] {
+    pub(crate) fn deadlines(&self) -> Deadlines {
         if self.done {
-            return [None, None];
+            return Deadlines::default();
         }
-        [
-            self.vips_done.is_none().then_some(self.deadline),
-            self.hooks_deadline,
-        ]
+        let waiting = self.vips_done.is_none();
+        Deadlines {
+            handovers: self.handover_deadline.filter(|_| waiting),
+            vips: waiting.then_some(self.deadline),
+            hooks: self.hooks_deadline,
+        }
     }
 
     /// Whether the node has asked to exit.
     pub(crate) fn exited(&self) -> bool {
         self.done
+    }
+}
+
+/// What a stopping node still waits for, each until when.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Deadlines {
+    /// Make-before-break handovers: cut then.
+    pub handovers: Option<Instant>,
+    /// VIP removals: given up then.
+    pub vips: Option<Instant>,
+    /// Notify hooks: no longer waited for then.
+    pub hooks: Option<Instant>,
+}
+
+impl Deadlines {
+    pub(crate) fn earliest(&self) -> Option<Instant> {
+        [self.handovers, self.vips, self.hooks]
+            .into_iter()
+            .flatten()
+            .min()
     }
 }
 

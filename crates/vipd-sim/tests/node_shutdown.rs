@@ -137,3 +137,36 @@ fn a_removal_that_fails_once_at_shutdown_is_retried_and_exits_ok() {
     assert_eq!(exits(&lan), vec![(at(REMOVE + 4 * MS), Ok(()))]);
     assert!(!lan.holds(0, v));
 }
+
+/// With long adverts the make-before-break bound outlasts the stop's wait: every 10 s,
+/// Master_Down_Interval at priority 1 is 3 × 10 s + 255/256 × 10 s = 39.96 s, while
+/// the stop waits [`vipd_node::SHUTDOWN_WAIT`] (20 s) in all. The handover is cut at
+/// [`vipd_node::HANDOVER_WAIT`] (15 s), so the removal gets the rest of the wait: the
+/// node must never exit "Ok" still holding the VIP. (It did: at 20 s, the VIP kept.)
+#[test]
+fn a_handover_longer_than_the_stop_wait_is_cut_so_the_vip_is_removed() {
+    let v = vip("192.0.2.50/24").addr;
+    let mut lan = Lan::builder()
+        .job_latency(Duration::from_millis(20))
+        .host(web(150, 10_000))
+        .build();
+    lan.start_all();
+    lan.run_until(at(40_000 * MS));
+    assert_eq!(lan.state(0, "web"), Some(State::Master));
+    assert!(lan.holds(0, v));
+    lan.act(Act::Stop(0));
+    let cut = 40_000 * MS + vipd_node::HANDOVER_WAIT.as_nanos() as u64;
+    lan.run_until(at(cut - 1));
+    assert!(
+        lan.holds(0, v),
+        "the VIP is kept while the handover may still end"
+    );
+    lan.run_until(at(100_000 * MS));
+    let after_stop: Vec<_> = removals_done(&lan)
+        .into_iter()
+        .filter(|(t, _)| *t > at(40_000 * MS))
+        .collect();
+    assert_eq!(after_stop, vec![(at(cut + 20 * MS), true)]);
+    assert_eq!(exits(&lan), vec![(at(cut + 20 * MS), Ok(()))]);
+    assert!(!lan.holds(0, v), "the node exited leaving its VIP behind");
+}
