@@ -7,6 +7,7 @@ use vipd_engine::{Input, Instant};
 
 use crate::checks::{judge, CheckState, Flight, Sched};
 use crate::config::CheckKind;
+use crate::instances::InstanceId;
 use crate::io::{CheckResult, CheckRunId, Command, IfaceRead, Level, Link, LinkReadError};
 use crate::node::Node;
 
@@ -187,19 +188,20 @@ impl Node {
     /// Tells every running router what its tracked checks amount to now (one whose
     /// track list a reload emptied hears that nothing is tracked any more).
     pub(crate) fn apply_tracking(&mut self, now: Instant) {
-        for i in 0..self.instances.len() {
-            if self.instances[i].router().is_some() {
-                self.feed_tracked(now, i);
-            }
+        for id in self.instances.ids_where(|i| i.router().is_some()) {
+            self.feed_tracked(now, id);
         }
         self.announce_apply_all(now);
     }
 
-    /// Tells instance `i`'s router what its tracked checks amount to (also before its
+    /// Tells instance `id`'s router what its tracked checks amount to (also before its
     /// Startup, so that it starts in Fault when a fault-tracked check is down).
-    pub(crate) fn feed_tracked(&mut self, now: Instant, i: usize) {
-        let (weight, fault, _) = self.checks.tracked(&self.instances[i].cfg);
-        self.feed(now, i, Input::Tracked { weight, fault });
+    pub(crate) fn feed_tracked(&mut self, now: Instant, id: InstanceId) {
+        let Some(inst) = self.instances.get(id) else {
+            return;
+        };
+        let (weight, fault, _) = self.checks.tracked(&inst.cfg);
+        self.feed(now, id, Input::Tracked { weight, fault });
     }
 
     // ---- interface checks -------------------------------------------------------

@@ -3,6 +3,7 @@
 use vipd_engine::{Input, Instant};
 use vipd_wire::RxError;
 
+use crate::instances::InstanceId;
 use crate::io::{Datagram, Family, Level};
 use crate::node::Node;
 
@@ -17,8 +18,10 @@ impl Node {
         // for this advert to end its handover: it hears only what a running instance
         // would, through the same peer filter and authentication (a forged advert must
         // not end a handover early).
-        for k in (0..self.leaving.len()).rev() {
-            let inst = &self.leaving[k];
+        for k in self.instances.leaving_ids().into_iter().rev() {
+            let Some(inst) = self.instances.get(k) else {
+                continue;
+            };
             if inst.cfg.vrid != vrid
                 || inst.family() != family
                 || self.ifindex(&inst.cfg.interface) != Some(d.ifindex)
@@ -26,15 +29,18 @@ impl Node {
             {
                 continue;
             }
-            let input = match self.leaving[k].authenticate(d.src, &d.bytes) {
-                Ok(message) => self.leaving[k].received(d.src, d.dst, d.ttl, message),
+            let Some(inst) = self.instances.get_mut(k) else {
+                continue;
+            };
+            let input = match inst.authenticate(d.src, &d.bytes) {
+                Ok(message) => inst.received(d.src, d.dst, d.ttl, message),
                 Err(e) => Some(Input::Rejected(e)),
             };
             if let Some(input) = input {
                 self.feed_leaving(now, k, input);
             }
         }
-        let target = self.instances.iter().position(|inst| {
+        let target = self.instances.find_id(|inst| {
             inst.cfg.vrid == vrid
                 && inst.family() == family
                 && self.ifindex(&inst.cfg.interface) == Some(d.ifindex)
@@ -51,15 +57,20 @@ impl Node {
             );
             return;
         };
-        if !self.instances[i].accepts_from(d.src) {
+        if !self.instances.get(i).is_some_and(|x| x.accepts_from(d.src)) {
             self.not_a_peer(i, d.src);
             return;
         }
+        let Some(inst) = self.instances.get_mut(i) else {
+            return;
+        };
         // With `auth`, only a message whose trailer holds goes on (see `auth`).
-        let bytes = match self.instances[i].authenticate(d.src, &d.bytes) {
+        let bytes = match inst.authenticate(d.src, &d.bytes) {
             Ok(message) => message,
             Err(e) => {
-                let inst = &mut self.instances[i];
+                let Some(inst) = self.instances.get_mut(i) else {
+                    return;
+                };
                 let mdi = inst.router().map(|r| r.master_down_interval());
                 if let Some(warning) = inst.auth_watch.refused(now, d.src, &e, mdi) {
                     let name = inst.cfg.name.clone();
@@ -68,15 +79,17 @@ impl Node {
                 return self.feed(now, i, Input::Rejected(e));
             }
         };
-        let was_master = self.instances[i]
+        let was_master = inst
             .router()
             .is_some_and(|r| r.state() == vipd_engine::State::Master);
-        if let Some(input) = self.instances[i].received(d.src, d.dst, d.ttl, bytes) {
+        if let Some(input) = inst.received(d.src, d.dst, d.ttl, bytes) {
             self.feed_from(now, i, input, Some(d.src));
         }
         if self.instances.get(i).is_some_and(|x| x.cfg.auth.is_some()) {
             self.auth.accepted();
-            let inst = &mut self.instances[i];
+            let Some(inst) = self.instances.get_mut(i) else {
+                return;
+            };
             // The sender's priority matters only to a master (see `AuthWatch::heard`).
             let priority = was_master
                 .then(|| vipd_wire::Advert::parse(bytes, inst.cfg.is_ipv6()).ok())
@@ -94,10 +107,12 @@ impl Node {
         }
     }
 
-    /// An advert for unicast instance `i` from an address it does not list: dropped and
-    /// counted, whatever it says (fail closed).
-    fn not_a_peer(&mut self, i: usize, src: std::net::IpAddr) {
-        let inst = &mut self.instances[i];
+    /// An advert for unicast instance `id` from an address it does not list: dropped
+    /// and counted, whatever it says (fail closed).
+    fn not_a_peer(&mut self, id: InstanceId, src: std::net::IpAddr) {
+        let Some(inst) = self.instances.get_mut(id) else {
+            return;
+        };
         if inst.router().is_none() {
             return;
         }
@@ -113,11 +128,13 @@ impl Node {
     /// A datagram no instance can claim is counted by every instance of its family on
     /// that interface.
     pub(crate) fn reject_all(&mut self, now: Instant, ifindex: u32, family: Family, e: RxError) {
-        for i in 0..self.instances.len() {
-            let inst = &self.instances[i];
-            if inst.family() == family && self.ifindex(&inst.cfg.interface) == Some(ifindex) {
-                self.feed(now, i, Input::Rejected(e.clone()));
-            }
+        let ifaces = &self.ifaces;
+        let on_link = self.instances.ids_where(|inst| {
+            inst.family() == family
+                && ifaces.get(&inst.cfg.interface).map(|f| f.link.index) == Some(ifindex)
+        });
+        for id in on_link {
+            self.feed(now, id, Input::Rejected(e.clone()));
         }
     }
 }

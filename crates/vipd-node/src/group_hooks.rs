@@ -12,7 +12,7 @@ impl Node {
     /// A member's state for its group: Initialize while it has no router.
     fn member_state(&self, name: &str) -> State {
         self.instances
-            .iter()
+            .current()
             .find(|i| i.cfg.name == name)
             .and_then(|i| i.router())
             .map_or(State::Initialize, |r| r.state())

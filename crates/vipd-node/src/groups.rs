@@ -19,6 +19,7 @@
 
 use vipd_engine::{Input, Instant, State};
 
+use crate::instances::InstanceId;
 use crate::io::Level;
 use crate::node::Node;
 
@@ -71,7 +72,7 @@ impl Node {
     }
 
     fn member(&self, name: &str) -> Member {
-        let Some(inst) = self.instances.iter().find(|i| i.cfg.name == name) else {
+        let Some(inst) = self.instances.current().find(|i| i.cfg.name == name) else {
             return Member::Waiting("not running");
         };
         let Some(r) = inst.router() else {
@@ -88,9 +89,11 @@ impl Node {
         }
     }
 
-    /// Whether instance `i`'s group lets it be master now (true outside groups).
-    fn released(&self, i: usize) -> bool {
-        let name = &self.instances[i].cfg.name;
+    /// Whether instance `id`'s group lets it be master now (true outside groups).
+    fn released(&self, id: InstanceId) -> bool {
+        let Some(name) = self.instances.get(id).map(|i| &i.cfg.name) else {
+            return true;
+        };
         self.group_of(name)
             .is_none_or(|g| g.instances.iter().all(|m| self.member(m) == Member::Ready))
     }
@@ -103,9 +106,11 @@ impl Node {
         }
         for _ in 0..SYNC_ROUNDS {
             let mut changed = false;
-            for i in 0..self.instances.len() {
+            let mut n = 0;
+            while let Some(i) = self.instances.current_id_at(n) {
+                n += 1;
                 let hold = !self.released(i);
-                let Some(r) = self.instances[i].router() else {
+                let Some(r) = self.instances.get(i).and_then(|i| i.router()) else {
                     continue;
                 };
                 if r.held() == hold {
@@ -121,9 +126,11 @@ impl Node {
         }
     }
 
-    /// Records why instance `i` is held or released.
-    fn log_change(&mut self, i: usize, hold: bool) {
-        let name = self.instances[i].cfg.name.clone();
+    /// Records why instance `id` is held or released.
+    fn log_change(&mut self, id: InstanceId, hold: bool) {
+        let Some(name) = self.instances.get(id).map(|i| i.cfg.name.clone()) else {
+            return;
+        };
         let Some(view) = self.group_view(&name) else {
             // Outside any group (a reload took it out): released.
             self.note(Level::Info, Some(&name), "no longer in a sync group");

@@ -3,21 +3,24 @@
 
 use vipd_engine::{Instant, Reason, State};
 
+use crate::instances::InstanceId;
 use crate::io::{HookResult, HookRunId, Level};
 use crate::node::Node;
 use crate::notify::{runs, HookOwner, HookState, Run, Transition};
 
 impl Node {
-    /// Queues the hooks of instance `i`'s transition, and starts one if none runs.
+    /// Queues the hooks of instance `id`'s transition, and starts one if none runs.
     pub(crate) fn notify_transition(
         &mut self,
         now: Instant,
-        i: usize,
+        id: InstanceId,
         from: State,
         to: State,
         reason: Reason,
     ) {
-        let inst = &self.instances[i];
+        let Some(inst) = self.instances.get(id) else {
+            return;
+        };
         let Some(state) = HookState::of(to) else {
             return;
         };

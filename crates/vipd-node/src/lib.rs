@@ -28,6 +28,7 @@ mod group_notify;
 pub mod groups;
 mod hook_runs;
 pub mod instance;
+mod instances;
 pub mod io;
 mod jobs;
 mod kernel;

@@ -31,7 +31,7 @@ impl Node {
     /// instances still waiting to start).
     pub(crate) fn on_addresses_changed(&mut self, now: Instant, index: u32) {
         let ours = self.ifaces.values().any(|f| f.link.index == index);
-        if ours || self.instances.iter().any(|i| i.router().is_none()) {
+        if ours || self.instances.current().any(|i| i.router().is_none()) {
             self.reads.addr_events += 1;
             self.read_kernel(now);
         }
@@ -82,10 +82,8 @@ impl Node {
     }
 
     pub(crate) fn feed_iface(&mut self, now: Instant, name: &str, input: Input) {
-        for i in 0..self.instances.len() {
-            if self.instances[i].cfg.interface == name {
-                self.feed(now, i, input.clone());
-            }
+        for id in self.instances.ids_where(|i| i.cfg.interface == name) {
+            self.feed(now, id, input.clone());
         }
     }
 
@@ -98,7 +96,7 @@ impl Node {
         });
         for inst in self
             .instances
-            .iter_mut()
+            .current_mut()
             .filter(|i| i.cfg.interface == name)
         {
             inst.wait(format!("interface {name} is gone"));

@@ -70,7 +70,7 @@ impl Node {
             return;
         }
         if let Some(unknown) = named.iter().find(|n| {
-            !self.instances.iter().any(|i| i.cfg.name == **n) && !self.announces.contains(n)
+            !self.instances.current().any(|i| i.cfg.name == **n) && !self.announces.contains(n)
         }) {
             let message = format!("no instance named {unknown}; nothing changed");
             self.note(
@@ -101,7 +101,11 @@ impl Node {
                 if m.all {
                     // Every instance but the named ones stays in maintenance.
                     m.all = false;
-                    m.instances = self.instances.iter().map(|i| i.cfg.name.clone()).collect();
+                    m.instances = self
+                        .instances
+                        .current()
+                        .map(|i| i.cfg.name.clone())
+                        .collect();
                     m.instances
                         .extend(self.announces.list.iter().map(|a| a.cfg.name.clone()));
                 }
@@ -115,8 +119,10 @@ impl Node {
             None,
             format!("maintenance {word} for {what} by uid {}", caller.uid),
         );
-        for i in 0..self.instances.len() {
-            let name = self.instances[i].cfg.name.clone();
+        for i in self.instances.ids() {
+            let Some(name) = self.instances.get(i).map(|i| i.cfg.name.clone()) else {
+                continue;
+            };
             let now_on = self.maintenance.contains(&name);
             if now_on != before.contains(&name) {
                 self.note(

@@ -4,8 +4,11 @@
 //! Connections): `handle(now, event)`, then `poll_command()` until it is empty, then sleep
 //! until `poll_timeout()`.
 //!
+//! Instances live in [`Instances`], current and leaving alike, each under a stable
+//! [`InstanceId`] that every `impl Node` block names them by.
+//!
 //! Each concern is a part that owns its state, in a module this one imports and that
-//! imports nothing of the node (`kernel`'s reads, `checks`, `jobs`, `notify`'s hook
+//! imports nothing of the node (`instances`, `kernel`'s reads, `checks`, `jobs`, `notify`'s hook
 //! queues, `group_notify`, `announce`, `stop`, `service`, `publication`, `warn`, ...);
 //! what the node does with a part, reaching several, is an `impl Node` block in a module
 //! of its own that this one does not import: `demux` (datagrams to routers), `reconcile`
@@ -20,6 +23,7 @@ use vipd_engine::{Input, Instant, Output, VipJobId};
 
 use crate::config::Config;
 use crate::instance::Instance;
+use crate::instances::{InstanceId, Instances};
 use crate::io::{Command, Event, Family, Level, Link, Record, RequestId, RunId, What};
 use crate::jobs::Jobs;
 use crate::kernel::Reads;
@@ -70,10 +74,10 @@ pub struct Node {
     pub(crate) config: Config,
     pub(crate) host: HostInfo,
     pub(crate) started: Instant,
-    pub(crate) instances: Vec<Instance>,
-    /// Instances a reload removed or restarted whose master is still handing over
-    /// (make-before-break): they hear adverts and time out until the handover ends.
-    pub(crate) leaving: Vec<Instance>,
+    /// The current instances and those a reload removed or restarted whose master is
+    /// still handing over (make-before-break: they hear adverts and time out until the
+    /// handover ends), each under a stable id.
+    pub(crate) instances: Instances,
     pub(crate) ifaces: BTreeMap<String, Iface>,
     pub(crate) jobs: Jobs,
     pub(crate) reads: Reads,
@@ -122,20 +126,16 @@ impl Node {
         host: HostInfo,
         maintenance: crate::maintenance_state::Maintenance,
     ) -> Node {
-        let instances: Vec<Instance> = config
-            .instances
-            .iter()
-            .cloned()
-            .map(|c| {
-                let mut inst = Instance::new(c);
-                if let Some(kept) = host.auth.accepted.get(&inst.cfg.name) {
-                    inst.replay = crate::auth::Replay::kept(kept);
-                }
-                inst
-            })
-            .collect();
+        let mut instances = Instances::default();
+        for c in config.instances.iter().cloned() {
+            let mut inst = Instance::new(c);
+            if let Some(kept) = host.auth.accepted.get(&inst.cfg.name) {
+                inst.replay = crate::auth::Replay::kept(kept);
+            }
+            instances.add(inst);
+        }
         let mut auth = crate::auth_state::AuthKeeper::new(host.started_unix_ns, &host.auth);
-        if instances.iter().any(|i| i.cfg.auth.is_some()) {
+        if instances.current().any(|i| i.cfg.auth.is_some()) {
             // Before anything is signed: this run's numbers reserved.
             auth.reserve_now();
         }
@@ -146,7 +146,6 @@ impl Node {
             host,
             started: now,
             instances,
-            leaving: Vec::new(),
             ifaces: BTreeMap::new(),
             jobs: Jobs::default(),
             reads: Reads::new(now),
@@ -236,8 +235,7 @@ impl Node {
     pub fn poll_timeout(&self) -> Option<Instant> {
         let routers = self
             .instances
-            .iter()
-            .chain(&self.leaving)
+            .all()
             .filter_map(|i| i.router().and_then(|r| r.poll_timeout()));
         let own = [
             self.stop_deadlines().earliest(),
@@ -279,35 +277,34 @@ impl Node {
     /// The routers of instances a reload removed or restarted that are still handing
     /// over their VIPs (make-before-break), for tests and tools.
     pub fn leaving(&self) -> impl Iterator<Item = (&str, &vipd_engine::Router)> {
-        self.leaving
-            .iter()
+        self.instances
+            .leaving()
             .filter_map(|i| i.router().map(|r| (i.cfg.name.as_str(), r)))
     }
 
     /// Each instance's name, state and router (if running), for tests and tools.
     pub fn instances(&self) -> impl Iterator<Item = (&str, Option<&vipd_engine::Router>)> {
         self.instances
-            .iter()
+            .current()
             .map(|i| (i.cfg.name.as_str(), i.router()))
     }
 
     fn on_timeout(&mut self, now: Instant) {
-        for i in 0..self.instances.len() {
-            let due = self.instances[i]
-                .router()
+        let due = |i: &Instance| {
+            i.router()
                 .and_then(|r| r.poll_timeout())
-                .is_some_and(|t| t <= now);
-            if due {
-                self.feed(now, i, Input::Timeout);
+                .is_some_and(|t| t <= now)
+        };
+        let mut n = 0;
+        while let Some(id) = self.instances.current_id_at(n) {
+            n += 1;
+            if self.instances.get(id).is_some_and(due) {
+                self.feed(now, id, Input::Timeout);
             }
         }
-        for k in (0..self.leaving.len()).rev() {
-            let due = self.leaving[k]
-                .router()
-                .and_then(|r| r.poll_timeout())
-                .is_some_and(|t| t <= now);
-            if due {
-                self.feed_leaving(now, k, Input::Timeout);
+        for id in self.instances.leaving_ids().into_iter().rev() {
+            if self.instances.get(id).is_some_and(due) {
+                self.feed_leaving(now, id, Input::Timeout);
             }
         }
         if self.jobs.retry_at().is_some_and(|t| t <= now) {
@@ -344,7 +341,7 @@ impl Node {
         };
         let accepted = self
             .instances
-            .iter()
+            .current()
             .filter(|i| i.cfg.auth.is_some() && !i.replay.is_empty())
             .map(|i| (i.cfg.name.clone(), i.replay.kept_numbers()))
             .collect();
@@ -380,8 +377,7 @@ impl Node {
     pub(crate) fn record(&mut self, level: Level, instance: Option<&str>, what: What) {
         let priority = instance.and_then(|name| {
             self.instances
-                .iter()
-                .find(|i| i.cfg.name == name)
+                .named(name)
                 .and_then(|i| i.router())
                 .map(|r| r.effective_priority())
         });
@@ -404,37 +400,39 @@ impl Node {
 
     /// Feeds `input` to the router of run `run`, if it still runs.
     pub(crate) fn feed_run(&mut self, now: Instant, run: RunId, input: Input) {
-        if let Some(i) = self
-            .instances
-            .iter()
-            .position(|x| x.router().is_some() && x.run == run)
-        {
-            self.feed(now, i, input);
+        if let Some(id) = self.instances.id_of_run(run) {
+            self.feed(now, id, input);
         }
     }
 
-    /// Feeds `input` to instance `i`'s router (if running) and executes what follows.
-    pub(crate) fn feed(&mut self, now: Instant, i: usize, input: Input) {
-        self.feed_from(now, i, input, None);
+    /// Feeds `input` to instance `id`'s router (if running) and executes what follows.
+    pub(crate) fn feed(&mut self, now: Instant, id: InstanceId, input: Input) {
+        self.feed_from(now, id, input, None);
     }
 
     /// [`Self::feed`] for an advert received `from` an address: what it is dropped for
     /// names the sender.
-    pub(crate) fn feed_from(&mut self, now: Instant, i: usize, input: Input, from: Option<IpAddr>) {
-        if let Some(r) = self.instances[i].router_mut() {
+    pub(crate) fn feed_from(
+        &mut self,
+        now: Instant,
+        id: InstanceId,
+        input: Input,
+        from: Option<IpAddr>,
+    ) {
+        if let Some(r) = self.instances.get_mut(id).and_then(Instance::router_mut) {
             r.handle(now, input);
         }
-        self.drain(now, i, from);
+        self.drain(now, id, from);
     }
 
-    /// Feeds `input` to leaving instance `k`'s router: only its VIP removal matters (when
-    /// the handover ends); once it has ended the instance is gone.
-    pub(crate) fn feed_leaving(&mut self, now: Instant, k: usize, input: Input) {
-        let Some(inst) = self.leaving.get_mut(k) else {
+    /// Feeds `input` to leaving instance `id`'s router: only its VIP removal matters
+    /// (when the handover ends); once it has ended the instance is gone.
+    pub(crate) fn feed_leaving(&mut self, now: Instant, id: InstanceId, input: Input) {
+        let Some(inst) = self.instances.get_mut(id) else {
             return;
         };
         let Some(r) = inst.router_mut() else {
-            self.leaving.remove(k);
+            self.instances.remove(id);
             return;
         };
         r.handle(now, input);
@@ -465,46 +463,52 @@ impl Node {
             }
         }
         if done {
-            self.leaving.remove(k);
+            self.instances.remove(id);
         }
     }
 
-    /// Ends the handovers of leaving instances that share a VIP with instance `i`
+    /// Ends the handovers of leaving instances that share a VIP with instance `id`
     /// (about to start): their removal must come before anything the new one does.
-    pub(crate) fn end_leaving_for(&mut self, now: Instant, i: usize) {
-        let vips: Vec<IpAddr> = self.instances[i].cfg.vips.iter().map(|v| v.addr).collect();
-        for k in (0..self.leaving.len()).rev() {
-            if self.leaving[k]
-                .cfg
-                .vips
-                .iter()
-                .any(|v| vips.contains(&v.addr))
-            {
+    pub(crate) fn end_leaving_for(&mut self, now: Instant, id: InstanceId) {
+        let Some(inst) = self.instances.get(id) else {
+            return;
+        };
+        let vips: Vec<IpAddr> = inst.cfg.vips.iter().map(|v| v.addr).collect();
+        let shares = |i: &Instance| i.cfg.vips.iter().any(|v| vips.contains(&v.addr));
+        for k in self.instances.leaving_ids().into_iter().rev() {
+            if self.instances.get(k).is_some_and(shares) {
                 self.feed_leaving(now, k, Input::EndHandover);
             }
         }
     }
 
-    /// Instance `i`'s router leaves (priority 0 if it was master) and removes its VIPs
+    /// Instance `id`'s router leaves (priority 0 if it was master) and removes its VIPs
     /// at once, without the make-before-break wait: for a router about to be dropped.
-    pub(crate) fn leave_now(&mut self, now: Instant, i: usize) {
-        if let Some(r) = self.instances[i].router_mut() {
+    pub(crate) fn leave_now(&mut self, now: Instant, id: InstanceId) {
+        if let Some(r) = self.instances.get_mut(id).and_then(Instance::router_mut) {
             r.handle(now, Input::Shutdown);
             r.handle(now, Input::EndHandover);
         }
-        self.drain(now, i, None);
+        self.drain(now, id, None);
     }
 
-    /// Turns everything instance `i`'s engine wants into commands; `from`: the sender of
-    /// the advert it was just handed, if that is what it was handed.
-    pub(crate) fn drain(&mut self, now: Instant, i: usize, from: Option<IpAddr>) {
+    /// Turns everything instance `id`'s engine wants into commands; `from`: the sender
+    /// of the advert it was just handed, if that is what it was handed.
+    pub(crate) fn drain(&mut self, now: Instant, id: InstanceId, from: Option<IpAddr>) {
         for _ in 0..DRAIN_ROUNDS {
-            let Some(out) = self.instances[i].router_mut().and_then(|r| r.poll_output()) else {
+            let out = self
+                .instances
+                .get_mut(id)
+                .and_then(Instance::router_mut)
+                .and_then(|r| r.poll_output());
+            let Some(out) = out else {
                 return;
             };
-            self.execute(now, i, out, from);
+            self.execute(now, id, out, from);
         }
-        let name = self.instances[i].cfg.name.clone();
+        let Some(name) = self.instances.get(id).map(|i| i.cfg.name.clone()) else {
+            return;
+        };
         self.note(
             Level::Error,
             Some(&name),
@@ -512,15 +516,17 @@ impl Node {
         );
     }
 
-    fn execute(&mut self, now: Instant, i: usize, out: Output, from: Option<IpAddr>) {
-        let inst = &self.instances[i];
+    fn execute(&mut self, now: Instant, id: InstanceId, out: Output, from: Option<IpAddr>) {
+        let Some(inst) = self.instances.get(id) else {
+            return;
+        };
         let name = inst.cfg.name.clone();
         match out {
             Output::SendAdvert { bytes, .. } => {
                 inst.send_advert(bytes, &mut self.auth, &mut self.commands);
             }
-            Output::AddVips { id } => self.vip_job(now, i, id, true),
-            Output::DelVips { id } => self.vip_job(now, i, id, false),
+            Output::AddVips { id: job } => self.vip_job(now, id, job, true),
+            Output::DelVips { id: job } => self.vip_job(now, id, job, false),
             Output::Announce { count } => {
                 if let Some(iface) = self.ifaces.get(&inst.cfg.interface) {
                     let src6 = self.v6_source(&inst.cfg.interface);
@@ -529,10 +535,12 @@ impl Node {
             }
             Output::StateChanged { from, to, reason } => {
                 let priority = inst.router().map_or(0, |r| r.effective_priority());
-                *self.instances[i]
-                    .transitions_by_reason
-                    .entry(reason.as_str())
-                    .or_insert(0) += 1;
+                if let Some(inst) = self.instances.get_mut(id) {
+                    *inst
+                        .transitions_by_reason
+                        .entry(reason.as_str())
+                        .or_insert(0) += 1;
+                }
                 self.publication.state_changed();
                 self.record(
                     Level::Info,
@@ -547,32 +555,34 @@ impl Node {
                     priority,
                 };
                 self.publish(now, event);
-                if self.group_of(&self.instances[i].cfg.name).is_some() {
-                    let name = self.instances[i].cfg.name.clone();
-                    self.group_states.member_changed(&name, reason);
+                if let Some(name) = self.instances.get(id).map(|i| i.cfg.name.clone()) {
+                    if self.group_of(&name).is_some() {
+                        self.group_states.member_changed(&name, reason);
+                    }
                 }
-                self.notify_transition(now, i, from, to, reason);
+                self.notify_transition(now, id, from, to, reason);
             }
             Output::Dropped(reason) => {
-                self.count_drop(now, i, &reason);
-                let cfg = &self.instances[i].cfg;
-                let (level, what) = self.warnings.dropped(now, cfg, reason, from);
+                self.count_drop(now, id, &reason);
+                let Some(inst) = self.instances.get(id) else {
+                    return;
+                };
+                let (level, what) = self.warnings.dropped(now, &inst.cfg, reason, from);
                 self.record(level, Some(&name), what);
             }
             Output::AddressMismatch { from, addresses } => {
-                let cfg = &self.instances[i].cfg;
+                let cfg = &inst.cfg;
                 if let Some(what) = self.warnings.address_mismatch(now, cfg, from, &addresses) {
                     self.record(Level::Warn, Some(&name), what);
                 }
             }
             Output::OtherChecksumForm { from, form } => {
-                let cfg = &self.instances[i].cfg;
+                let cfg = &inst.cfg;
                 if let Some(what) = self.warnings.checksum_form(now, cfg, from, form) {
                     self.record(Level::Warn, Some(&name), what);
                 }
             }
             Output::NewMasterHeard { from, after } => {
-                let name = self.instances[i].cfg.name.clone();
                 self.record(
                     Level::Info,
                     Some(&name),
@@ -592,10 +602,12 @@ impl Node {
         }
     }
 
-    /// Hands VIP job `engine_id` of instance `i` to the shell, or answers it at once
+    /// Hands VIP job `engine_id` of instance `id` to the shell, or answers it at once
     /// when there is no interface to run it on.
-    fn vip_job(&mut self, now: Instant, i: usize, engine_id: VipJobId, add: bool) {
-        let inst = &self.instances[i];
+    fn vip_job(&mut self, now: Instant, id: InstanceId, engine_id: VipJobId, add: bool) {
+        let Some(inst) = self.instances.get(id) else {
+            return;
+        };
         let Some(index) = self.ifindex(&inst.cfg.interface) else {
             // Routers only run on a known interface; should that ever change, an add
             // must still get its answer.

@@ -39,13 +39,13 @@ impl Node {
     /// interface that is missing, no address).
     fn set_up(&self) -> bool {
         self.instances
-            .iter()
+            .current()
             .all(|i| i.router().is_some() || i.waiting().is_some_and(|w| !setting_up(w)))
     }
 
     fn status_digest(&self) -> u64 {
         let mut h = std::collections::hash_map::DefaultHasher::new();
-        for inst in &self.instances {
+        for inst in self.instances.current() {
             inst.router().map(|r| r.state()).hash(&mut h);
             inst.waiting().hash(&mut h);
             self.maintenance.contains(&inst.cfg.name).hash(&mut h);
@@ -59,7 +59,7 @@ impl Node {
     /// "web master, api backup (maintenance), db waiting; 2 checks up, 1 down".
     pub(crate) fn status_line(&self) -> String {
         let mut line = String::new();
-        for (n, inst) in self.instances.iter().enumerate() {
+        for (n, inst) in self.instances.current().enumerate() {
             if n > 0 {
                 line.push_str(", ");
             }

@@ -4,6 +4,7 @@
 
 use vipd_engine::{Input, Instant, State};
 
+use crate::instance::Instance;
 use crate::io::{as_v6, has_vip, Addr, Command, Family, IfaceRead, Level, LinkReadError, ReadId};
 use crate::kernel::{InFlight, KERNEL_BLIND_LIMIT};
 use crate::node::Node;
@@ -70,12 +71,9 @@ impl Node {
                     self.on_link_gone(now, index);
                 }
                 let why = format!("interface {} does not exist", read.name);
-                for i in 0..self.instances.len() {
-                    if self.instances[i].router().is_none()
-                        && self.instances[i].cfg.interface == read.name
-                    {
-                        self.note_waiting(i, &why);
-                    }
+                let here = |i: &Instance| i.router().is_none() && i.cfg.interface == read.name;
+                for id in self.instances.ids_where(here) {
+                    self.note_waiting(id, &why);
                 }
                 return;
             }
@@ -129,7 +127,7 @@ impl Node {
         } else if !link_current
             && self
                 .instances
-                .iter()
+                .current()
                 .any(|i| i.router().is_none() && i.cfg.interface == link.name)
         {
             // A link event came after this read began (the interface may be gone, or
@@ -184,8 +182,10 @@ impl Node {
         if self.stopping.is_some() {
             return;
         }
-        for i in 0..self.instances.len() {
-            let inst = &self.instances[i];
+        for i in self.instances.ids() {
+            let Some(inst) = self.instances.get(i) else {
+                continue;
+            };
             if self.ifindex(&inst.cfg.interface) != Some(index) {
                 continue;
             }
@@ -205,15 +205,19 @@ impl Node {
             );
             // The router is dropped here: it leaves without waiting for a new master.
             self.leave_now(now, i);
-            self.instances[i].wait("advert source address changed");
+            if let Some(inst) = self.instances.get_mut(i) {
+                inst.wait("advert source address changed");
+            }
         }
     }
 
     /// A master whose VIP vanished from the interface (removed by hand or by another
     /// program) adds it back; a non-master with a VIP on the interface removes it.
     fn check_vips(&mut self, now: Instant, interface: &str, addrs: &[Addr]) {
-        for i in 0..self.instances.len() {
-            let inst = &self.instances[i];
+        for i in self.instances.ids() {
+            let Some(inst) = self.instances.get(i) else {
+                continue;
+            };
             if inst.cfg.interface != interface {
                 continue;
             }

@@ -5,8 +5,8 @@
 //! preemption, announcements, checksum, unicast peers and auth keys change without a
 //! state change, and a master keeps its VIPs. Removed instances, and ones whose identity
 //! changed, leave gracefully: a master hands over make-before-break (priority 0, its VIPs
-//! kept until the new master is heard or Master_Down_Interval passes; meanwhile it waits
-//! in the node's `leaving` list); new ones start from the next kernel read.
+//! kept until the new master is heard or Master_Down_Interval passes; meanwhile it stays
+//! among the node's instances as a leaving one); new ones start from the next kernel read.
 
 use vipd_engine::{Input, Instant};
 
@@ -59,7 +59,7 @@ impl Node {
         // its peers' adverts were accepted up to: a new run is no replay window.
         let replays: std::collections::BTreeMap<String, crate::auth::Replay> = self
             .instances
-            .iter()
+            .current()
             .map(|i| (i.cfg.name.clone(), i.replay.clone()))
             .collect();
         let mut keep = Vec::new();
@@ -68,9 +68,9 @@ impl Node {
         // What changed, for the event stream.
         let mut changes = Vec::new();
         let mut restarted = Vec::new();
-        for mut inst in std::mem::take(&mut self.instances) {
+        for (id, mut inst) in self.instances.take_current() {
             if new.instances.contains(&inst.cfg) {
-                keep.push(inst);
+                keep.push((id, inst));
                 continue;
             }
             let same = new
@@ -85,14 +85,14 @@ impl Node {
                     self.note(Level::Info, Some(&name), "instance updated in place");
                     changes.push(format!("updated {name}"));
                     updated += 1;
-                    keep.push(inst);
+                    keep.push((id, inst));
                 }
                 Some(Err(e)) => {
                     let name = inst.cfg.name.clone();
                     self.note(Level::Info, Some(&name), format!("instance restarts: {e}"));
                     changes.push(format!("restarted {name}: {e}"));
                     restarted.push(name);
-                    leaving.push(inst);
+                    leaving.push((id, inst));
                 }
                 None => {
                     let name = inst.cfg.name.clone();
@@ -104,34 +104,33 @@ impl Node {
                     } else {
                         changes.push(format!("removed {name}"));
                     }
-                    leaving.push(inst);
+                    leaving.push((id, inst));
                 }
             }
         }
-        // The leaving ones say goodbye through the normal output path.
-        self.instances = leaving;
-        for i in 0..self.instances.len() {
-            self.feed(now, i, Input::Shutdown);
+        // The leaving ones say goodbye through the normal output path, as the current
+        // instances for that moment.
+        let removed = leaving.len();
+        let ids: Vec<_> = leaving.iter().map(|(id, _)| *id).collect();
+        self.instances.put_current(leaving);
+        for id in ids {
+            self.feed(now, id, Input::Shutdown);
         }
-        let removed = self.instances.len();
-        // Masters handing over wait in `leaving` until the new master is heard.
-        let handing_over = std::mem::take(&mut self.instances)
-            .into_iter()
-            .filter(|i| i.router().is_some_and(|r| r.handover().is_some()))
-            .map(|mut i| {
-                i.leave();
-                i
-            });
-        self.leaving.extend(handing_over);
-        self.instances = keep;
+        // Masters handing over stay, leaving, until the new master is heard; the rest go.
+        for (id, mut inst) in self.instances.take_current() {
+            if inst.router().is_some_and(|r| r.handover().is_some()) {
+                inst.leave();
+                self.instances.push_leaving(id, inst);
+            }
+        }
         let mut added = 0;
         for c in &new.instances {
-            if !self.instances.iter().any(|i| i.cfg == *c) {
+            if !keep.iter().any(|(_, i)| i.cfg == *c) {
                 let mut inst = Instance::new(c.clone());
                 if let Some(r) = replays.get(&c.name) {
                     inst.replay = r.clone();
                 }
-                self.instances.push(inst);
+                keep.push((self.instances.new_id(), inst));
                 if !restarted.contains(&c.name) {
                     changes.push(format!("added {}", c.name));
                 }
@@ -139,12 +138,13 @@ impl Node {
             }
         }
         // Instances in the order of the file.
-        self.instances.sort_by_key(|i| {
+        keep.sort_by_key(|(_, i)| {
             new.instances
                 .iter()
                 .position(|c| c.name == i.cfg.name)
                 .unwrap_or(usize::MAX)
         });
+        self.instances.put_current(keep);
         changes.extend(check_changes(&self.config, &new));
         changes.extend(self.announce_reload(now, &new.announce));
         self.config = new;
@@ -153,7 +153,7 @@ impl Node {
         // way there finishes; its answer has no router to go to). One a leaving master
         // still hands over on stays until the next reload.
         let mut used = self.interfaces();
-        used.extend(self.leaving.iter().map(|i| i.cfg.interface.clone()));
+        used.extend(self.instances.leaving().map(|i| i.cfg.interface.clone()));
         let unused: Vec<String> = self
             .ifaces
             .keys()

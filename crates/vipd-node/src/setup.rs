@@ -7,15 +7,18 @@ use std::net::IpAddr;
 use vipd_engine::{Input, Instant, Router};
 
 use crate::instance::OPENING;
+use crate::instances::InstanceId;
 use crate::io::{Addr, Command, Family, Level, Link, OpenId, What};
 use crate::node::{Iface, Node};
 
 impl Node {
     // ---- set-up -------------------------------------------------------------------
 
-    /// Records (and logs, once per reason) why instance `i` is not running.
-    pub(crate) fn note_waiting(&mut self, i: usize, why: &str) {
-        let inst = &mut self.instances[i];
+    /// Records (and logs, once per reason) why instance `id` is not running.
+    pub(crate) fn note_waiting(&mut self, id: InstanceId, why: &str) {
+        let Some(inst) = self.instances.get_mut(id) else {
+            return;
+        };
         if inst.wait_for(why) {
             let name = inst.cfg.name.clone();
             if why != OPENING {
@@ -41,7 +44,7 @@ impl Node {
                     && Family::of(a.addr) == family
                     && !self
                         .instances
-                        .iter()
+                        .current()
                         .any(|i| i.cfg.vips.iter().any(|v| v.addr == a.addr))
                     && (family == Family::V4 || a.link_local)
             })
@@ -56,19 +59,28 @@ impl Node {
         if self.stopping.is_some() {
             return;
         }
-        for i in 0..self.instances.len() {
-            if self.instances[i].router().is_none() && self.instances[i].cfg.interface == link.name
-            {
-                if let Err(why) = self.setup(now, i, link, addrs) {
-                    self.note_waiting(i, &why);
-                }
+        for id in self
+            .instances
+            .ids_where(|i| i.router().is_none() && i.cfg.interface == link.name)
+        {
+            if let Err(why) = self.setup(now, id, link, addrs) {
+                self.note_waiting(id, &why);
             }
         }
     }
 
-    /// Starts instance `i` on `link` once its sockets are open; asks for them first.
-    fn setup(&mut self, now: Instant, i: usize, link: &Link, addrs: &[Addr]) -> Result<(), String> {
-        let family = self.instances[i].family();
+    /// Starts instance `id` on `link` once its sockets are open; asks for them first.
+    fn setup(
+        &mut self,
+        now: Instant,
+        id: InstanceId,
+        link: &Link,
+        addrs: &[Addr],
+    ) -> Result<(), String> {
+        let Some(inst) = self.instances.get(id) else {
+            return Ok(());
+        };
+        let family = inst.family();
         let source = self
             .pick_source(addrs, family, None)
             .ok_or_else(|| match family {
@@ -79,7 +91,7 @@ impl Node {
             })?;
         // Never take over (and so never remove) an address vipd did not add: a VIP that
         // is already the host's own address is refused.
-        if let Some(v) = self.instances[i].foreign_vip(addrs) {
+        if let Some(v) = self.instances.get(id).and_then(|i| i.foreign_vip(addrs)) {
             return Err(format!(
                 "VIP {v} is already an address of {} that vipd did not add; refusing to manage it \
                  (remove it from the interface or from the configuration)",
@@ -131,14 +143,18 @@ impl Node {
             });
             return Err(OPENING.into());
         }
-        self.start_router(now, i, source)
+        self.start_router(now, id, source)
     }
 
-    fn start_router(&mut self, now: Instant, i: usize, source: IpAddr) -> Result<(), String> {
-        let router =
-            Router::new(self.instances[i].engine_config(source)).map_err(|e| e.to_string())?;
+    fn start_router(&mut self, now: Instant, id: InstanceId, source: IpAddr) -> Result<(), String> {
+        let Some(inst) = self.instances.get(id) else {
+            return Ok(());
+        };
+        let router = Router::new(inst.engine_config(source)).map_err(|e| e.to_string())?;
         let run = self.next_run();
-        let inst = &mut self.instances[i];
+        let Some(inst) = self.instances.get_mut(id) else {
+            return Ok(());
+        };
         inst.phase = crate::instance::Phase::Running(router);
         inst.run = run;
         inst.not_a_peer = 0;
@@ -156,23 +172,27 @@ impl Node {
         self.record(Level::Info, Some(&name), what);
         // Tracked checks before Startup: a fault-tracked check that is down keeps the
         // router in Fault from the start.
-        if !self.instances[i].cfg.track.is_empty() {
-            self.feed_tracked(now, i);
+        if self
+            .instances
+            .get(id)
+            .is_some_and(|i| !i.cfg.track.is_empty())
+        {
+            self.feed_tracked(now, id);
         }
         if !link_up {
-            self.feed(now, i, Input::LinkDown);
+            self.feed(now, id, Input::LinkDown);
         }
         // A leaving master with one of these VIPs removes them first.
-        self.end_leaving_for(now, i);
+        self.end_leaving_for(now, id);
         if self.maintenance.contains(&name) {
-            self.feed(now, i, Input::Maintenance(true));
+            self.feed(now, id, Input::Maintenance(true));
         }
         // A sync group's member starts held: the group releases it once every member
         // is ready (`crate::groups`).
         if self.group_of(&name).is_some() {
-            self.feed(now, i, Input::Hold(true));
+            self.feed(now, id, Input::Hold(true));
         }
-        self.feed(now, i, Input::Startup);
+        self.feed(now, id, Input::Startup);
         Ok(())
     }
 
@@ -201,8 +221,10 @@ impl Node {
             Ok(()) => socket.open = Some(source),
             Err(e) => {
                 // The shell keeps whatever it had open; routers waiting say why.
-                for i in 0..self.instances.len() {
-                    let inst = &self.instances[i];
+                for i in self.instances.ids() {
+                    let Some(inst) = self.instances.get(i) else {
+                        continue;
+                    };
                     if inst.router().is_none()
                         && inst.cfg.interface == interface
                         && inst.family() == family

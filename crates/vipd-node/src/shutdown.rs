@@ -22,8 +22,8 @@ impl Node {
         }
         self.note(Level::Info, None, "stopping: every instance leaves");
         self.stopping = Some(Stopping::new(now));
-        for i in 0..self.instances.len() {
-            self.feed(now, i, Input::Shutdown);
+        for id in self.instances.ids() {
+            self.feed(now, id, Input::Shutdown);
         }
         self.announce_stop(now);
         // Every member has stopped: the groups' stop hooks join the wait below.
@@ -55,19 +55,21 @@ impl Node {
         s.handover_deadline = None;
         let handing_over =
             |i: &crate::instance::Instance| i.router().is_some_and(|r| r.handover().is_some());
-        let running: Vec<usize> = (0..self.instances.len())
-            .filter(|&i| handing_over(&self.instances[i]))
-            .collect();
-        let leaving: Vec<usize> = (0..self.leaving.len())
-            .filter(|&k| handing_over(&self.leaving[k]))
+        let running = self.instances.ids_where(handing_over);
+        let leaving: Vec<_> = self
+            .instances
+            .leaving_ids()
+            .into_iter()
+            .filter(|&k| self.instances.get(k).is_some_and(handing_over))
             .collect();
         if running.is_empty() && leaving.is_empty() {
             return;
         }
         let names: Vec<&str> = running
             .iter()
-            .map(|&i| self.instances[i].cfg.name.as_str())
-            .chain(leaving.iter().map(|&k| self.leaving[k].cfg.name.as_str()))
+            .chain(&leaving)
+            .filter_map(|&id| self.instances.get(id))
+            .map(|i| i.cfg.name.as_str())
             .collect();
         self.note(
             Level::Warn,
@@ -77,10 +79,10 @@ impl Node {
                 names.join(", ")
             ),
         );
-        for i in running {
-            self.feed(now, i, Input::EndHandover);
+        for id in running {
+            self.feed(now, id, Input::EndHandover);
         }
-        // Highest first: a leaving instance whose handover ends is dropped from the list.
+        // Latest first, as timeouts are (a leaving instance whose handover ends is gone).
         for k in leaving.into_iter().rev() {
             self.feed_leaving(now, k, Input::EndHandover);
         }
@@ -205,7 +207,7 @@ impl Node {
         left.extend(self.jobs.stray().iter().cloned());
         // A handover still under way (cut at HANDOVER_WAIT, so only if that removal
         // never came) keeps its VIPs: they are left behind too, never an "Ok" exit.
-        for inst in self.instances.iter().chain(&self.leaving) {
+        for inst in self.instances.all() {
             if inst.router().is_some_and(|r| r.handover().is_some()) {
                 let vips = inst.cfg.vips.iter();
                 left.extend(vips.map(|v| (inst.cfg.interface.clone(), *v)));
@@ -229,8 +231,7 @@ impl Node {
     /// the new master is heard or the bound passes).
     pub(crate) fn handing_over(&self) -> bool {
         self.instances
-            .iter()
-            .chain(&self.leaving)
+            .all()
             .any(|i| i.router().is_some_and(|r| r.handover().is_some()))
     }
 

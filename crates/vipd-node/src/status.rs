@@ -57,7 +57,7 @@ impl Node {
     pub fn status(&self, now: Instant, reads: &[IfaceRead]) -> Status {
         let instances = self
             .instances
-            .iter()
+            .current()
             .map(|inst| {
                 let c = &inst.cfg;
                 let mut vips: Vec<VipStatus> = c

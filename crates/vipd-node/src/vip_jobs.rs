@@ -47,7 +47,7 @@ impl Node {
             let failed: Vec<String> = e.failed.iter().map(|v| v.to_string()).collect();
             let live = job.owner.is_some_and(|o| {
                 self.instances
-                    .iter()
+                    .current()
                     .any(|i| i.router().is_some() && i.run == o.run)
             });
             let then = match (job.add, live) {
@@ -102,7 +102,7 @@ impl Node {
     /// Whether a master on `interface` holds `vip`.
     pub(crate) fn vip_wanted(&self, interface: &str, vip: &Vip) -> bool {
         self.announce_wants(interface, vip)
-            || self.instances.iter().any(|i| {
+            || self.instances.current().any(|i| {
                 i.cfg.interface == interface
                     && i.cfg.vips.contains(vip)
                     && i.router().is_some_and(|r| r.state() == State::Master)

@@ -10,6 +10,7 @@ use vipd_engine::{DropReason, Instant};
 
 use crate::drop_summaries::drops_event;
 pub use crate::drop_summaries::DROP_SUMMARY_EVERY;
+use crate::instances::InstanceId;
 use crate::io::{Command, Published, RequestId};
 use crate::node::Node;
 
@@ -19,13 +20,12 @@ impl Node {
         self.push(Command::Publish(Published { at: now, event }));
     }
 
-    /// Counts a drop of instance `i` for the summaries; publishes one if due.
-    pub(crate) fn count_drop(&mut self, now: Instant, i: usize, reason: &DropReason) {
-        let due = self
-            .drops
-            .count(now, &self.instances[i].cfg.name, reason.kind());
-        if let Some(counts) = due {
-            let name = self.instances[i].cfg.name.clone();
+    /// Counts a drop of instance `id` for the summaries; publishes one if due.
+    pub(crate) fn count_drop(&mut self, now: Instant, id: InstanceId, reason: &DropReason) {
+        let Some(name) = self.instances.get(id).map(|i| i.cfg.name.clone()) else {
+            return;
+        };
+        if let Some(counts) = self.drops.count(now, &name, reason.kind()) {
             self.publish(now, drops_event(name, counts));
         }
     }
@@ -41,7 +41,7 @@ impl Node {
     /// Allowed to anyone (it changes nothing).
     pub(crate) fn on_watch(&mut self, id: RequestId, named: &[String]) {
         if let Some(unknown) = named.iter().find(|n| {
-            !self.instances.iter().any(|i| i.cfg.name == **n) && !self.announces.contains(n)
+            !self.instances.current().any(|i| i.cfg.name == **n) && !self.announces.contains(n)
         }) {
             self.push(Command::Reply {
                 id,
@@ -54,7 +54,7 @@ impl Node {
         }
         let instances = self
             .instances
-            .iter()
+            .current()
             .filter(|i| named.is_empty() || named.contains(&i.cfg.name))
             .map(|i| {
                 let (state, priority) = match i.router() {
