@@ -9,7 +9,8 @@
 //! priority-0 advert to the new master's first) and its own status (its VIPs released);
 //! (4) maintenance off, and the VIP comes back (preemption) or stays with the peer.
 //! Every wait is bounded; on any failure maintenance is turned off again and the drill
-//! says what happened. The step times are measured here, by polling every [`POLL`], so
+//! says what happened. So it is on Ctrl-C, SIGTERM or SIGHUP ([`crate::interrupt`]):
+//! caught from just before maintenance goes on, they end the drill with maintenance off. The step times are measured here, by polling every [`POLL`], so
 //! they are good to about that much.
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -22,7 +23,11 @@ use vipd_api::{Command, InstanceStatus, Request, Response, State, Status, WatchE
 
 use crate::client::{self, ClientError};
 use crate::cluster::{self, NodeReport};
+use crate::interrupt::interrupted;
 use crate::{report, EXIT_DAEMON_ERROR, EXIT_OK};
+
+/// What the drill says when a signal ended it.
+const INTERRUPTED: &str = "interrupted by a signal";
 
 /// How often the statuses are polled while waiting.
 pub const POLL: Duration = Duration::from_millis(10);
@@ -119,6 +124,12 @@ pub fn drill(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> u8 {
+    // Before any thread starts (the peers' reads, the event stream): a thread started
+    // earlier would still die of the signals.
+    if let Err(e) = crate::interrupt::catch() {
+        let _ = writeln!(err, "vipctl: drill refused, nothing changed: {e}");
+        return EXIT_DAEMON_ERROR;
+    }
     let own = match own_status(socket, timeout) {
         Ok(s) => s,
         Err(Failure::Client(e)) => return report(err, &e),
@@ -260,6 +271,10 @@ impl Drill<'_> {
                 return EXIT_DAEMON_ERROR;
             }
         };
+        if interrupted() {
+            let _ = writeln!(self.err, "vipctl: drill {INTERRUPTED}; nothing changed");
+            return EXIT_DAEMON_ERROR;
+        }
         let t0 = Instant::now();
         if let Err(e) = self.maintenance(true) {
             let _ = writeln!(
@@ -279,6 +294,9 @@ impl Drill<'_> {
                 }
             )
         });
+        if interrupted() {
+            return self.abort(INTERRUPTED.into());
+        }
         let Some(backup) = backup else {
             return self.abort(format!(
                 "this node did not turn backup within {} ms",
@@ -295,6 +313,9 @@ impl Drill<'_> {
         let mut taken: Option<(Duration, &Candidate)> = None;
         let deadline = t0 + bound;
         while (released.is_none() || taken.is_none()) && Instant::now() < deadline {
+            if interrupted() {
+                return self.abort(INTERRUPTED.into());
+            }
             if released.is_none() {
                 match self.own() {
                     Ok(i) if i.vips.iter().all(|v| !v.present) && i.kernel_error.is_none() => {
@@ -358,6 +379,13 @@ impl Drill<'_> {
         }
         let mut back = None;
         while back.is_none() && t1.elapsed() < bound {
+            if interrupted() {
+                let _ = writeln!(
+                    self.err,
+                    "vipctl: drill interrupted after maintenance off; not waiting for the return"
+                );
+                return EXIT_DAEMON_ERROR;
+            }
             drain(&events, t0, &mut seen);
             match self.own() {
                 Ok(i) if i.state == State::Master && i.vips.iter().all(|v| v.present) => {
@@ -464,8 +492,18 @@ fn wait_event(
 ) -> Option<Duration> {
     let deadline = t0 + bound;
     loop {
+        if interrupted() {
+            return None;
+        }
         let left = deadline.saturating_duration_since(Instant::now());
-        let (at, line) = rx.recv_timeout(left).ok()?;
+        if left.is_zero() {
+            return None;
+        }
+        let (at, line) = match rx.recv_timeout(left.min(POLL)) {
+            Ok(got) => got,
+            Err(mpsc::RecvTimeoutError::Timeout) => continue,
+            Err(mpsc::RecvTimeoutError::Disconnected) => return None,
+        };
         let after = at.saturating_duration_since(t0);
         let hit = want(&line.event);
         seen.push((after, line.event));

@@ -22,6 +22,7 @@ mod cluster;
 mod drill;
 mod http_get;
 mod import;
+mod interrupt;
 mod man;
 mod printable;
 mod render;
@@ -94,8 +95,9 @@ enum Cmd {
     /// answers (`status --cluster`; refuses and changes nothing otherwise), turns
     /// maintenance on (make-before-break handover), confirms the backup is master with
     /// the VIPs, turns maintenance off and waits for the VIPs to come back (or reports
-    /// that they stay). Every wait is bounded; on a failure maintenance is turned off
-    /// again. Needs root or the configured operator_group. Exit 1 when refused or failed.
+    /// that they stay). Every wait is bounded; on a failure, or on Ctrl-C, maintenance is
+    /// turned off again. Needs root or the configured operator_group. Exit 1 when
+    /// refused, failed or interrupted.
     Drill {
         /// The instance to drill (default: the only one).
         instance: Option<String>,
