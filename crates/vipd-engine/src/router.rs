@@ -33,8 +33,13 @@
 //! several backups the highest-priority one takes over first and the others hear it
 //! before their own timers run out. A router that knows it is the only backup
 //! (`Config::only_backup`: exactly two routers, declared or unicast with one peer) has
-//! nobody to give way to and takes over on the priority-0 advert at once. Every other
-//! router keeps the RFC's Skew_Time; nothing new goes on the wire, so other VRRP
+//! nobody to give way to and takes over on the priority-0 advert at once. So does a
+//! router that was master until the leaving one outranked it, within a
+//! Master_Down_Interval: a split brain healing as the higher master stops. It stepped
+//! down with a last advert at its own priority, which ends the leaver's handover; had it
+//! then waited Skew_Time (it need not be the only backup) the VIPs were nobody's for
+//! that long (the model checker found ~394 ms with 1 s adverts). Every other router
+//! keeps the RFC's Skew_Time; nothing new goes on the wire, so other VRRP
 //! implementations see a plain RFC exchange.
 //!
 //! A master its sync group holds back (`Input::Hold`: another member of the group left
@@ -375,6 +380,9 @@ pub struct Router {
     track_weight: i32,
     /// The master we follow, if any.
     master: Option<Followed>,
+    /// The router we stepped down to as master (a split brain healing), and when: should
+    /// it leave within a Master_Down_Interval, we take over at once ("Successor").
+    yielded_to: Option<(IpAddr, Instant)>,
     /// When an advert was last accepted (from anyone).
     last_advert: Option<Instant>,
     /// Some exactly while in Master.
@@ -408,6 +416,7 @@ impl Router {
             preempt_hold_until: None,
             track_weight: 0,
             master: None,
+            yielded_to: None,
             last_advert: None,
             stint: None,
             faults: Faults::new(cfg.fault_retry),
@@ -808,6 +817,7 @@ impl Router {
         }
         self.del_vips();
         self.learn_master(now, adv, src);
+        self.yielded_to = Some((src, now));
         self.become_backup_timer(now, self.master_down_interval());
         self.set_state(now, State::Backup, Reason::HigherPriority);
     }
@@ -1309,7 +1319,12 @@ impl Router {
             // highest of several backups go first; the only backup there is
             // (`Config::only_backup`, see "Successor" in the module docs) waits for
             // nobody and takes over now.
-            let skew = if self.cfg.only_backup {
+            // A master a moment ago, outranked by the router now leaving, is its
+            // successor too (see "Successor").
+            let stepped_down_to_it = self
+                .yielded_to
+                .is_some_and(|(r, at)| r == src && now < at + self.master_down_interval());
+            let skew = if self.cfg.only_backup || stepped_down_to_it {
                 Duration::ZERO
             } else {
                 skew_time(

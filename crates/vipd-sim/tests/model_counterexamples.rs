@@ -52,3 +52,60 @@ fn planned_stop_keeps_the_vip_until_a_backup_that_missed_the_farewell_takes_over
     assert!(lan.node(0).is_none(), "host 0 has exited");
     assert_no_breach(&lan);
 }
+
+/// The second counterexample: a split brain healing in the instant the higher master
+/// stops. Host 0 (200) and host 1 (199) are both master, cut off from each other (host
+/// 2, 100, follows host 1), adverts every second, network 20 ms. The partition heals
+/// just before host 0's scheduled advert at 4221.75 ms; host 0 sends it and is stopped
+/// in the same instant (its priority-0 advert follows). Host 1's scheduled advert of
+/// 4225.65625, sent before it heard either, reaches host 0 during its handover: a stale
+/// advert from a master about to step down. Host 1 then hears 200 (it steps down and
+/// releases the VIP) and 0 (it waited Skew_Time, 222.65625 ms, not being the only
+/// backup, and took over only then). Host 0 took the stale advert for the new
+/// master and released the VIP at once: nobody held it for about 200 ms (394 ms in the
+/// model's run). (Host 1's last advert as it steps down does the same.) Now a router
+/// outranked as master by the one that leaves, within a Master_Down_Interval, takes over
+/// at once, without Skew_Time (`Router`'s "Successor"): it holds the VIP again before
+/// host 0 lets go.
+#[test]
+fn a_split_brain_healing_as_the_master_stops_keeps_a_holder() {
+    let mut lan = vipd_sim::lan::Lan::builder()
+        .net_latency(std::time::Duration::from_millis(20))
+        .host(vipd_sim::cfg::node::web(200, 1000))
+        .host(vipd_sim::cfg::node::web(199, 1000))
+        .host(vipd_sim::cfg::node::web(100, 1000))
+        .build();
+    lan.act(Act::Partition(vec![vec![0]]));
+    lan.start_all();
+    let scheduled = at_ns(4_221_750_000);
+    lan.run_until(before(scheduled));
+    assert_eq!(lan.holders(vip50()), vec![0, 1], "the split brain");
+    lan.act(Act::Heal);
+    lan.run_until(scheduled);
+    assert_eq!(lan.adverts(0, 200).last(), Some(&scheduled));
+    lan.act(Act::Stop(0));
+    let mut t = lan.now();
+    while t < ms(6000) {
+        t = t + std::time::Duration::from_millis(1);
+        lan.run_until(t);
+        assert!(
+            !lan.holders(vip50()).is_empty(),
+            "nobody holds the VIP at {t} during a planned handover"
+        );
+    }
+    // Host 1 heard host 0's 200 and 0 at 4241.75 (sent at 4221.75, 20 ms on the way):
+    // it stepped down and took over again in that instant.
+    assert_eq!(
+        lan.transitions(1)
+            .into_iter()
+            .filter(|(t, ..)| *t > ms(4000))
+            .map(|(t, _, _, to)| (t, to))
+            .collect::<Vec<_>>(),
+        vec![
+            (at_ns(4_241_750_000), State::Backup),
+            (at_ns(4_241_750_000), State::Master)
+        ]
+    );
+    assert_eq!(lan.holders(vip50()), vec![1]);
+    assert!(lan.node(0).is_none(), "host 0 has exited");
+}

@@ -15,7 +15,9 @@
 //! - A new master asks for its VIPs and sends its first advert only when that add is
 //!   confirmed; adverts follow every interval from then.
 //! - A master that has not advertised yet leaves silently; one that has sends a
-//!   priority-0 advert, and a backup that hears it takes over after its Skew_Time.
+//!   priority-0 advert, and a backup that hears it takes over after its Skew_Time — at
+//!   once if it was master until the leaving router outranked it, within a
+//!   Master_Down_Interval (the engine's "Successor").
 
 mod common;
 
@@ -64,21 +66,21 @@ fn reelected_while_the_old_add_is_in_flight_waits_for_the_new_add() {
         Some(at_ns(603_443_750))
     );
     // Host 1 stops at 700 ms; it had advertised, so it sends priority 0. Host 0 hears
-    // it at 700.1 and is master again after its Skew_Time: 700.1 + 21.875 =
-    // 721.975 ms, while add1 is still in the kernel (until 822.875).
+    // it at 700.1 and, outranked by host 1 96.65625 ms before, is master again at
+    // once, while add1 is still in the kernel (until 822.875).
     assert_eq!(
         adverts_from(&lan, 1).last(),
         Some(&(ms(700), Lan::addr_v4(1), 0))
     );
     assert_eq!(
         lan.entered(0, "web", State::Master, ms(600)),
-        Some(at_ns(721_975_000))
+        Some(at_ns(700_100_000))
     );
     // The kernel queue of host 0: startup removal, add1, the removal, add2 — add2
     // waits for the removal and ends at 1122.875 + 300 = 1422.875 ms.
     assert_eq!(
         jobs_asked(&lan, 0, true),
-        vec![at_ns(522_875_000), at_ns(721_975_000)]
+        vec![at_ns(522_875_000), at_ns(700_100_000)]
     );
     assert_eq!(
         jobs_asked(&lan, 0, false),
@@ -150,15 +152,15 @@ fn reelected_while_the_old_remove_is_in_flight_waits_for_the_new_add() {
         vec![ms(1), at_ns(1_603_443_750)]
     );
     // Host 1 stops at 1650 (priority 0, it had advertised); host 0 hears it at 1650.1
-    // and is master again at 1650.1 + 21.875 = 1671.975 — the removal still has 231.5
-    // ms to go. Its add waits for it: 1903.44375 → 2203.44375.
+    // and, outranked 46.65625 ms before, is master again at once — the removal still
+    // has 253.34375 ms to go. Its add waits for it: 1903.44375 → 2203.44375.
     assert_eq!(
         lan.entered(0, "web", State::Master, ms(1650)),
-        Some(at_ns(1_671_975_000))
+        Some(at_ns(1_650_100_000))
     );
     assert_eq!(
         jobs_asked(&lan, 0, true),
-        vec![at_ns(322_875_000), at_ns(1_671_975_000)]
+        vec![at_ns(322_875_000), at_ns(1_650_100_000)]
     );
     assert_eq!(
         jobs_done(&lan, 0, false),
