@@ -43,6 +43,25 @@ fn installs_removes_and_purges_on_a_booted_host() {
     ] {
         h.exec_ok(&["test", "-f", f]);
     }
+    // Every relative link of the installed README leads to an installed file (the
+    // book's pages and images under docs/src/).
+    let readme = h.exec_ok(&["cat", "/usr/share/doc/vipd/README.md"]);
+    let links: Vec<&str> = readme
+        .split("](")
+        .skip(1)
+        .filter_map(|rest| rest.split(')').next())
+        .map(|l| l.split('#').next().unwrap_or(l))
+        .filter(|l| !l.is_empty() && !l.contains("://"))
+        .collect();
+    assert!(links.len() > 10, "links found in the README: {links:?}");
+    for link in links {
+        let path = format!("/usr/share/doc/vipd/{link}");
+        let there = h.exec(&["test", "-f", &path]);
+        assert!(
+            there.status.success(),
+            "the README links to {link}, not installed"
+        );
+    }
     // The shipped examples pass --check as they are.
     for f in ["two-node-a.yaml", "nginx/vipd-a.yaml"] {
         let path = format!("/usr/share/doc/vipd/examples/{f}");
