@@ -33,21 +33,27 @@ fn millis_after(out: &str, prefix: &str) -> Option<u64> {
     line[prefix.len()..].split_whitespace().next()?.parse().ok()
 }
 
-#[test]
-fn drill_hands_over_and_back_and_refuses_without_a_healthy_backup() {
-    let lan = Lan::new("drill");
+/// a (150) master and b (100) backup on `lan`, each the other's peer, settled.
+fn pair(lan: &Lan) -> (Host, Host) {
     let a = lan.host_at("a", 11);
     let b = lan.host_at("b", 12);
     a.spawn_vipd(&config(&a, 150, &b));
     b.spawn_vipd(&config(&b, 100, &a));
-    let both = [&a, &b];
     assert!(
         wait_master(&a, VIP4, Duration::from_secs(5)),
         "a did not become master:\n{}",
-        describe(&both, VIP4)
+        describe(&[&a, &b], VIP4)
     );
     // b's published status says backup after its first kernel read (within a second).
     std::thread::sleep(Duration::from_millis(1500));
+    (a, b)
+}
+
+#[test]
+fn drill_hands_over_and_back_and_refuses_without_a_healthy_backup() {
+    let lan = Lan::new("drill");
+    let (a, b) = pair(&lan);
+    let both = [&a, &b];
 
     // Not on the backup.
     let o = b.vipctl(&["drill"]);
@@ -151,17 +157,8 @@ impl Drop for Reaped {
 #[test]
 fn ctrl_c_during_a_drill_turns_maintenance_off() {
     let lan = Lan::new("drillint");
-    let a = lan.host_at("a", 11);
-    let b = lan.host_at("b", 12);
-    a.spawn_vipd(&config(&a, 150, &b));
-    b.spawn_vipd(&config(&b, 100, &a));
+    let (a, b) = pair(&lan);
     let both = [&a, &b];
-    assert!(
-        wait_master(&a, VIP4, Duration::from_secs(5)),
-        "a did not become master:\n{}",
-        describe(&both, VIP4)
-    );
-    std::thread::sleep(Duration::from_millis(1500));
 
     let mut c = a.command(bins::vipctl());
     c.arg("--socket")

@@ -7,8 +7,22 @@
 mod common;
 
 use common::*;
+use vipd_engine::Instant;
 use vipd_engine::State;
-use vipd_sim::lan::Act;
+use vipd_sim::lan::{Act, Lan};
+
+/// Runs the LAN to `end` a millisecond at a time: somebody holds the VIP at each.
+fn run_held_until(lan: &mut Lan, end: Instant) {
+    let mut t = lan.now();
+    while t < end {
+        t = t + std::time::Duration::from_millis(1);
+        lan.run_until(t);
+        assert!(
+            !lan.holders(vip50()).is_empty(),
+            "nobody holds the VIP at {t} during a planned handover"
+        );
+    }
+}
 
 /// A planned stop whose priority-0 advert is lost (here: host 0 cut off for the one
 /// instant it is sent) right after a scheduled advert. Host 1 never hears the farewell:
@@ -34,15 +48,7 @@ fn planned_stop_keeps_the_vip_until_a_backup_that_missed_the_farewell_takes_over
     lan.act(Act::Heal);
     // Host 1 heard the advert at 944.50625 and nothing after it: it takes over at
     // 944.50625 + 360.9375 = 1305.44375, its VIP confirmed 2 ms later.
-    let mut t = lan.now();
-    while t < ms(1400) {
-        t = t + std::time::Duration::from_millis(1);
-        lan.run_until(t);
-        assert!(
-            !lan.holders(vip50()).is_empty(),
-            "nobody holds the VIP at {t} during a planned handover"
-        );
-    }
+    run_held_until(&mut lan, ms(1400));
     assert_eq!(
         lan.entered(1, "web", State::Master, ms(0)),
         Some(at_ns(1_305_443_750))
@@ -69,7 +75,7 @@ fn planned_stop_keeps_the_vip_until_a_backup_that_missed_the_farewell_takes_over
 /// host 0 lets go.
 #[test]
 fn a_split_brain_healing_as_the_master_stops_keeps_a_holder() {
-    let mut lan = vipd_sim::lan::Lan::builder()
+    let mut lan = Lan::builder()
         .net_latency(std::time::Duration::from_millis(20))
         .host(vipd_sim::cfg::node::web(200, 1000))
         .host(vipd_sim::cfg::node::web(199, 1000))
@@ -84,15 +90,7 @@ fn a_split_brain_healing_as_the_master_stops_keeps_a_holder() {
     lan.run_until(scheduled);
     assert_eq!(lan.adverts(0, 200).last(), Some(&scheduled));
     lan.act(Act::Stop(0));
-    let mut t = lan.now();
-    while t < ms(6000) {
-        t = t + std::time::Duration::from_millis(1);
-        lan.run_until(t);
-        assert!(
-            !lan.holders(vip50()).is_empty(),
-            "nobody holds the VIP at {t} during a planned handover"
-        );
-    }
+    run_held_until(&mut lan, ms(6000));
     // Host 1 heard host 0's 200 and 0 at 4241.75 (sent at 4221.75, 20 ms on the way):
     // it stepped down and took over again in that instant.
     assert_eq!(
