@@ -277,11 +277,8 @@ impl Drill<'_> {
         }
         let t0 = Instant::now();
         if let Err(e) = self.maintenance(true) {
-            let _ = writeln!(
-                self.err,
-                "vipctl: drill refused, nothing changed: maintenance on: {e}"
-            );
-            return EXIT_DAEMON_ERROR;
+            // It may have been applied all the same (an answer that timed out).
+            return self.abort(format!("maintenance on: {e}"));
         }
         let mut seen: Vec<(Duration, WatchEvent)> = Vec::new();
         // This node backup (the watch says so).

@@ -34,8 +34,8 @@
 //! before their own timers run out. A router that knows it is the only backup
 //! (`Config::only_backup`: exactly two routers, declared or unicast with one peer) has
 //! nobody to give way to and takes over on the priority-0 advert at once. So does a
-//! router that was master until the leaving one outranked it, within a
-//! Master_Down_Interval: a split brain healing as the higher master stops. It stepped
+//! router that was master until the leaving one outranked it, less than an
+//! Advertisement_Interval before: a split brain healing as the higher master stops. It stepped
 //! down with a last advert at its own priority, which ends the leaver's handover; had it
 //! then waited Skew_Time (it need not be the only backup) the VIPs were nobody's for
 //! that long (the model checker found ~394 ms with 1 s adverts). Every other router
@@ -381,7 +381,7 @@ pub struct Router {
     /// The master we follow, if any.
     master: Option<Followed>,
     /// The router we stepped down to as master (a split brain healing), and when: should
-    /// it leave within a Master_Down_Interval, we take over at once ("Successor").
+    /// it leave within an Advertisement_Interval, we take over at once ("Successor").
     yielded_to: Option<(IpAddr, Instant)>,
     /// When an advert was last accepted (from anyone).
     last_advert: Option<Instant>,
@@ -686,6 +686,8 @@ impl Router {
         }
         if to != State::Backup {
             self.ready = false;
+            // Only a backup that has just stepped down takes over at once ("Successor").
+            self.yielded_to = None;
         }
         debug_assert_eq!(self.stint.is_some(), to == State::Master);
         debug_assert!(!(self.held && to == State::Master));
@@ -1320,10 +1322,12 @@ impl Router {
             // (`Config::only_backup`, see "Successor" in the module docs) waits for
             // nobody and takes over now.
             // A master a moment ago, outranked by the router now leaving, is its
-            // successor too (see "Successor").
+            // successor too (see "Successor"): within one Advertisement_Interval of
+            // stepping down, room for the round trip that race takes, and no longer,
+            // so that a better backup waiting its Skew_Time is not jumped later on.
             let stepped_down_to_it = self
                 .yielded_to
-                .is_some_and(|(r, at)| r == src && now < at + self.master_down_interval());
+                .is_some_and(|(r, at)| r == src && now < at + self.advert_interval());
             let skew = if self.cfg.only_backup || stepped_down_to_it {
                 Duration::ZERO
             } else {

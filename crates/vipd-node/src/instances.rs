@@ -78,6 +78,7 @@ impl Instances {
     /// or removes a current instance (only a reload does, and nothing it does is fed
     /// from a router), so counting up meets each once.
     pub(crate) fn current_id_at(&self, n: usize) -> Option<InstanceId> {
+        debug_assert!(self.in_order(), "a current instance after a leaving one");
         self.list
             .get(n)
             .filter(|(_, i)| !leaving(i))
@@ -163,6 +164,13 @@ impl Instances {
     pub(crate) fn new_id(&mut self) -> InstanceId {
         self.given += 1;
         InstanceId(self.given)
+    }
+
+    /// Whether every current instance comes before every leaving one (what the walks
+    /// by position rely on).
+    fn in_order(&self) -> bool {
+        let first_leaving = self.list.iter().position(|(_, i)| leaving(i));
+        first_leaving.is_none_or(|k| self.list[k..].iter().all(|(_, i)| leaving(i)))
     }
 
     /// Appends `inst`, which left (its router hands over), to the leaving ones.

@@ -70,7 +70,7 @@ fn planned_stop_keeps_the_vip_until_a_backup_that_missed_the_farewell_takes_over
 /// backup, and took over only then). Host 0 took the stale advert for the new
 /// master and released the VIP at once: nobody held it for about 200 ms (394 ms in the
 /// model's run). (Host 1's last advert as it steps down does the same.) Now a router
-/// outranked as master by the one that leaves, within a Master_Down_Interval, takes over
+/// outranked as master by the one that leaves, within an Advertisement_Interval, takes over
 /// at once, without Skew_Time (`Router`'s "Successor"): it holds the VIP again before
 /// host 0 lets go.
 #[test]
@@ -106,4 +106,35 @@ fn a_split_brain_healing_as_the_master_stops_keeps_a_holder() {
     );
     assert_eq!(lan.holders(vip50()), vec![1]);
     assert!(lan.node(0).is_none(), "host 0 has exited");
+}
+
+/// The successor rule above is narrow: host 0 (100) preempted by host 1 (150) takes
+/// over at once when host 1 stops within an Advertisement_Interval (100 ms) of host 0
+/// stepping down, and after its Skew_Time (60.9375 ms) when host 1 stops later, as any
+/// backup does. Host 1 starts at 1 s and is master at 1001 + 341.40625 ms; its first
+/// advert (VIP confirmed 2 ms later) reaches host 0 at 1344.50625 ms.
+#[test]
+fn only_a_master_outranked_an_interval_ago_skips_skew_time() {
+    for (stop, master_again) in [
+        (ms(1400), at_ns(1_400_100_000)),
+        (ms(1500), at_ns(1_561_037_500)),
+    ] {
+        let mut lan = Lan::builder()
+            .host(vipd_sim::cfg::node::web(100, 100))
+            .host(vipd_sim::cfg::node::web(150, 100))
+            .build();
+        lan.act(Act::Start(0));
+        lan.schedule(ms(1000), Act::Start(1));
+        lan.schedule(stop, Act::Stop(1));
+        lan.run_until(ms(2500));
+        assert_eq!(
+            lan.entered(0, "web", State::Backup, ms(1000)),
+            Some(at_ns(1_344_506_250))
+        );
+        assert_eq!(
+            lan.entered(0, "web", State::Master, ms(1000)),
+            Some(master_again),
+            "host 1 stopped at {stop}"
+        );
+    }
 }

@@ -135,7 +135,7 @@ fn hooks_run_in_transition_order_one_at_a_time_through_a_flap() {
     // advert goes once its VIP is confirmed (job latency 2 ms) and reaches host 0
     // 100 µs later. Its priority-0 advert at 3.4 s reaches host 0 at 3.4001 s: master
     // again at once, not a Skew_Time later, since host 0 was master until host 1
-    // outranked it, within a Master_Down_Interval (the engine's "Successor").
+    // outranked it, within an Advertisement_Interval (the engine's "Successor").
     let host0: Vec<(Instant, State)> = lan
         .transitions(0)
         .into_iter()

@@ -16,8 +16,8 @@
 //!   confirmed; adverts follow every interval from then.
 //! - A master that has not advertised yet leaves silently; one that has sends a
 //!   priority-0 advert, and a backup that hears it takes over after its Skew_Time — at
-//!   once if it was master until the leaving router outranked it, within a
-//!   Master_Down_Interval (the engine's "Successor").
+//!   once if it was master until the leaving router outranked it, within an
+//!   Advertisement_Interval (the engine's "Successor").
 
 mod common;
 
