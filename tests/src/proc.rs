@@ -10,7 +10,8 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use nix::sys::signal::{kill, Signal};
+use nix::sys::signal::{kill, killpg, Signal};
+use nix::sys::wait::{waitid, Id, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
 
 use crate::util::{epoch_now, wait_until};
@@ -172,11 +173,64 @@ fn reader(
     })
 }
 
+/// SIGKILL to every process left in `child`'s process group (its own: see
+/// [`Monitor::spawn`]): a grandchild that outlived the child (a shell's background job,
+/// killed with it) would hold the output pipes open, and the readers would wait for it
+/// forever. (Seen: a `sh -c` wrapper whose INT trap could not be set, since SIGINT was
+/// ignored when it started, was SIGKILLed and left `vipctl watch` running; the test
+/// hung in `stop` for 23 minutes.)
+///
+/// Only while the child is not reaped (alive, or a zombie: its pid, and with it the
+/// group's id, cannot be given to another process until it is reaped), so that the
+/// signal can never reach a group that is not ours.
+fn kill_group(child: &Child) {
+    let Ok(pid) = i32::try_from(child.id()) else {
+        return;
+    };
+    let pid = Pid::from_raw(pid);
+    let unreaped = WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG | WaitPidFlag::WNOWAIT;
+    if waitid(Id::Pid(pid), unreaped).is_ok() {
+        let _ = killpg(pid, Signal::SIGKILL);
+    }
+}
+
+/// Waits (bounded) for the child to exit without reaping it.
+fn wait_unreaped(child: &Child, timeout: Duration) -> bool {
+    let Ok(pid) = i32::try_from(child.id()) else {
+        return true;
+    };
+    let unreaped = WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG | WaitPidFlag::WNOWAIT;
+    wait_until(timeout, Duration::from_millis(5), || {
+        !matches!(
+            waitid(Id::Pid(Pid::from_raw(pid)), unreaped),
+            Ok(WaitStatus::StillAlive)
+        )
+    })
+}
+
+/// Stops the child (`first`, then after 2 s SIGKILL), then everything left in its
+/// group, then reaps it.
+fn stop_with_group(child: &mut Child, first: Signal) {
+    if !wait_unreaped(child, Duration::ZERO) {
+        send(child, first);
+        if !wait_unreaped(child, Duration::from_secs(2)) {
+            send(child, Signal::SIGKILL);
+            let _ = wait_unreaped(child, Duration::from_secs(2));
+        }
+    }
+    kill_group(child);
+    let _ = wait_bounded(child, Duration::from_secs(2));
+}
+
 impl Monitor {
+    /// Starts `cmd` in a process group of its own, so that whatever it starts is
+    /// stopped with it.
     pub fn spawn(mut cmd: Command, what: &str) -> Monitor {
+        use std::os::unix::process::CommandExt;
         cmd.stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
+            .stderr(Stdio::piped())
+            .process_group(0);
         let mut child = match cmd.spawn() {
             Ok(c) => c,
             Err(e) => panic!("cannot start {what} ({cmd:?}): {e}"),
@@ -218,13 +272,7 @@ impl Monitor {
     /// Stops the tool (SIGINT first so it can print a summary, then SIGKILL) and
     /// returns everything it printed.
     pub fn stop(&mut self) -> Vec<Line> {
-        if matches!(self.child.try_wait(), Ok(None)) {
-            send(&self.child, Signal::SIGINT);
-            if wait_bounded(&mut self.child, Duration::from_secs(2)).is_none() {
-                send(&self.child, Signal::SIGKILL);
-                let _ = wait_bounded(&mut self.child, Duration::from_secs(2));
-            }
-        }
+        stop_with_group(&mut self.child, Signal::SIGINT);
         for r in self.readers.drain(..) {
             let _ = r.join();
         }
@@ -238,12 +286,41 @@ impl Monitor {
 
 impl Drop for Monitor {
     fn drop(&mut self) {
-        if matches!(self.child.try_wait(), Ok(None)) {
-            send(&self.child, Signal::SIGKILL);
-            let _ = wait_bounded(&mut self.child, Duration::from_secs(2));
-        }
+        stop_with_group(&mut self.child, Signal::SIGKILL);
         for r in self.readers.drain(..) {
             let _ = r.join();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A shell's background job outlives the shell (SIGINT kills the shell; the job,
+    /// started with SIGINT ignored, stays) and holds the output pipe: stopping the
+    /// monitor ends it too instead of waiting for it (30 s here; it was forever).
+    #[test]
+    fn stopping_a_monitor_ends_what_its_command_started() {
+        let mut c = Command::new("sh");
+        c.args(["-c", "sleep 30 & echo started $!; wait"]);
+        let mut m = Monitor::spawn(c, "sh with a background sleep");
+        let line = m
+            .wait_for(Duration::from_secs(5), |l| l.text.starts_with("started "))
+            .expect("the shell started its job");
+        let job: i32 = line.text["started ".len()..].trim().parse().expect("a pid");
+        let t0 = std::time::Instant::now();
+        m.stop();
+        assert!(
+            t0.elapsed() < Duration::from_secs(10),
+            "stop took {:?}",
+            t0.elapsed()
+        );
+        // The job is gone (not even a zombie of ours: init reaps it).
+        let gone = wait_until(Duration::from_secs(2), Duration::from_millis(10), || {
+            std::fs::read_to_string(format!("/proc/{job}/stat"))
+                .map_or(true, |s| s.contains(" Z ") || !s.contains("(sleep)"))
+        });
+        assert!(gone, "the background sleep {job} still runs");
     }
 }
