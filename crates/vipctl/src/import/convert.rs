@@ -125,7 +125,7 @@ fn global_defs(stmt: &Stmt, g: &mut Globals, cfg: &mut Config) -> Result<(), Con
             "vrrp_rt_priority" => {
                 let p = parse_num(s, 1)?.clamp(1, 99);
                 cfg.globals.push(("realtime_priority".into(), p.to_string()));
-                n.info(&s.loc, "vrrp_rt_priority: vipd's realtime_priority needs CAP_SYS_NICE (see the README)");
+                n.info(&s.loc, "vrrp_rt_priority: vipd's realtime_priority needs CAP_SYS_NICE and the systemd drop-in (see docs/src/howto/realtime.md)");
             }
             "vrrp_no_swap" => cfg.globals.push(("lock_memory".into(), "true".into())),
             "router_id" | "lvs_id" | "vrrp_priority" | "max_auto_priority" | "vrrp_skip_check_adv_addr"
