@@ -23,8 +23,17 @@ impl Rng {
         (self.next() % n as u64) as usize
     }
 
+    pub fn byte(&mut self) -> u8 {
+        self.next() as u8
+    }
+
+    /// True one time in `one_in` (`one_in` > 0).
+    pub fn chance(&mut self, one_in: usize) -> bool {
+        self.below(one_in) == 0
+    }
+
     pub fn bytes(&mut self, n: usize) -> Vec<u8> {
-        (0..n).map(|_| self.next() as u8).collect()
+        (0..n).map(|_| self.byte()).collect()
     }
 }
 

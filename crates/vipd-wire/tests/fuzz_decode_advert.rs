@@ -21,6 +21,12 @@ use vipd_wire::{checksum, Advert, V2Auth, V3Checksum, Version, MULTICAST_V4, MUL
 #[path = "../../../fuzz/props/decode_advert.rs"]
 mod props;
 
+#[allow(dead_code)]
+#[path = "../../../fuzz/props/stable_run.rs"]
+mod stable_run;
+
+use stable_run::{hold, Rng};
+
 use props::{
     DST_IS_GROUP, DST_OTHER_FAMILY, NO_PSEUDO_HEADER, RAW_IPV4, SRC_V6, TTL_FROM_INPUT, V3,
 };
@@ -37,21 +43,7 @@ const SEED: u64 = 0x00f0_22ad_5eed_0051;
 /// [`props::check`], and if a property fails, the failure with the input in hex, to be
 /// kept as a `crash-*` file in the corpus once fixed.
 fn check(input: &[u8]) -> bool {
-    match std::panic::catch_unwind(|| props::check(input)) {
-        Ok(accepted) => accepted,
-        Err(e) => {
-            let what = e
-                .downcast_ref::<String>()
-                .cloned()
-                .or_else(|| e.downcast_ref::<&str>().map(|s| (*s).to_string()))
-                .unwrap_or_default();
-            let hex: Vec<String> = input.iter().map(|b| format!("{b:02x}")).collect();
-            panic!(
-                "a decode_advert property failed ({what}) on the input (hex) {}",
-                hex.join("")
-            )
-        }
-    }
+    hold("decode_advert", props::check, input)
 }
 
 fn manifest() -> PathBuf {
@@ -60,36 +52,6 @@ fn manifest() -> PathBuf {
 
 fn corpus_dir() -> PathBuf {
     manifest().join("../../fuzz/corpus/decode_advert")
-}
-
-/// SplitMix64: small, deterministic, good enough to pick inputs.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// In `0..n` (`n` > 0).
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-
-    fn byte(&mut self) -> u8 {
-        self.next() as u8
-    }
-
-    fn chance(&mut self, one_in: usize) -> bool {
-        self.below(one_in) == 0
-    }
-
-    fn bytes(&mut self, n: usize) -> Vec<u8> {
-        (0..n).map(|_| self.byte()).collect()
-    }
 }
 
 /// One fixture file: the VRRP payload and the IP header fields it arrived with.
@@ -259,22 +221,7 @@ fn seeds() -> Vec<(String, Vec<u8>)> {
 }
 
 fn corpus() -> Vec<(String, Vec<u8>)> {
-    let mut files: Vec<(String, Vec<u8>)> = fs::read_dir(corpus_dir())
-        .expect("fuzz/corpus/decode_advert")
-        .map(|e| e.expect("directory entry").path())
-        .filter(|p| p.is_file())
-        .map(|p| {
-            (
-                p.file_name()
-                    .expect("a name")
-                    .to_string_lossy()
-                    .into_owned(),
-                fs::read(&p).expect("a corpus file"),
-            )
-        })
-        .collect();
-    files.sort();
-    files
+    stable_run::corpus("decode_advert")
 }
 
 #[test]
