@@ -9,15 +9,13 @@
 //! (after a restart, or one the operator made); its leftover VIPs are the node's to
 //! remove.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
-
 use rtnetlink::packet_route::route::{RouteAttribute, RouteProtocol, RouteScope, RouteType};
-use rtnetlink::{LinkDummy, LinkIfb, LinkUnspec, RouteMessageBuilder};
+use rtnetlink::{LinkDummy, LinkIfb, LinkUnspec};
 use tracing::{info, warn};
 use vipd_node::config::Vip;
 use vipd_node::{VipJob, VipJobError, VipOp, ADDRESS_PROTOCOL, LOCAL_ROUTE_METRIC};
 
-use crate::netlink::{explain, is_errno, Netlink, NetlinkError, NETLINK_TIMEOUT};
+use crate::netlink::{explain, host_route, is_errno, Netlink, NetlinkError, NETLINK_TIMEOUT};
 
 /// Why the announce interface could not be made ready.
 #[derive(Debug, thiserror::Error)]
@@ -150,15 +148,7 @@ pub async fn local_routes(nl: &Netlink, job: &VipJob) -> Result<(), VipJobError>
 const RT_TABLE_LOCAL: u8 = 255;
 
 async fn local_route(nl: &Netlink, index: u32, vip: &Vip, add: bool) -> Result<(), NetlinkError> {
-    let message = match vip.addr {
-        IpAddr::V4(a) => RouteMessageBuilder::<Ipv4Addr>::new()
-            .destination_prefix(a, 32)
-            .build(),
-        IpAddr::V6(a) => RouteMessageBuilder::<Ipv6Addr>::new()
-            .destination_prefix(a, 128)
-            .build(),
-    };
-    let mut message = message;
+    let mut message = host_route(vip.addr);
     message.header.kind = RouteType::Local;
     message.header.scope = RouteScope::Host;
     message.header.protocol = RouteProtocol::Other(ADDRESS_PROTOCOL);

@@ -15,7 +15,7 @@ use rtnetlink::packet_route::address::{
     AddressAttribute, AddressFlags, AddressMessage, AddressProtocol,
 };
 use rtnetlink::packet_route::link::{LinkAttribute, LinkFlags, LinkMessage};
-use rtnetlink::packet_route::route::RouteType;
+use rtnetlink::packet_route::route::{RouteMessage, RouteType};
 use rtnetlink::packet_route::RouteNetlinkMessage;
 use rtnetlink::{Handle, MulticastGroup, RouteMessageBuilder};
 use tokio::sync::mpsc;
@@ -293,14 +293,7 @@ impl Netlink {
     async fn is_local_unbounded(&self, addr: IpAddr) -> Result<bool, NetlinkError> {
         // With a destination the request is a lookup (not a dump): one answer, the
         // route a packet to `addr` would take.
-        let query = match addr {
-            IpAddr::V4(a) => RouteMessageBuilder::<Ipv4Addr>::new()
-                .destination_prefix(a, 32)
-                .build(),
-            IpAddr::V6(a) => RouteMessageBuilder::<Ipv6Addr>::new()
-                .destination_prefix(a, 128)
-                .build(),
-        };
+        let query = host_route(addr);
         let mut s = self.handle()?.route().get(query).execute();
         match s.try_next().await {
             Ok(Some(m)) => Ok(m.header.kind == RouteType::Local),
@@ -344,5 +337,18 @@ impl Netlink {
             }
         }
         Ok(removed)
+    }
+}
+
+/// A route message for `addr` alone (/32 or /128): a lookup's query, or the start of a
+/// route to add or remove.
+pub(crate) fn host_route(addr: IpAddr) -> RouteMessage {
+    match addr {
+        IpAddr::V4(a) => RouteMessageBuilder::<Ipv4Addr>::new()
+            .destination_prefix(a, 32)
+            .build(),
+        IpAddr::V6(a) => RouteMessageBuilder::<Ipv6Addr>::new()
+            .destination_prefix(a, 128)
+            .build(),
     }
 }
