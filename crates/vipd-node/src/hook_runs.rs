@@ -40,8 +40,7 @@ impl Node {
             members: Vec::new(),
             // Left Master keeping its VIPs for the new master (stop, maintenance, a
             // failed check with two routers): the handover began with this transition.
-            handover: from == State::Master
-                && inst.router().is_some_and(|r| r.handover().is_some()),
+            handover: from == State::Master && inst.handing_over(),
         };
         let runs = runs(&owner, cfg, state, &t);
         self.queue_hooks(now, owner, runs, state == HookState::Stop);

@@ -77,6 +77,12 @@ impl Instance {
         }
     }
 
+    /// Whether its router is handing over make-before-break (its VIPs kept until the
+    /// new master is heard or the bound passes).
+    pub fn handing_over(&self) -> bool {
+        self.router().is_some_and(|r| r.handover().is_some())
+    }
+
     /// Why no router runs, while none does.
     pub fn waiting(&self) -> Option<&str> {
         match &self.phase {

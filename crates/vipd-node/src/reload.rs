@@ -118,7 +118,7 @@ impl Node {
         }
         // Masters handing over stay, leaving, until the new master is heard; the rest go.
         for (id, mut inst) in self.instances.take_current() {
-            if inst.router().is_some_and(|r| r.handover().is_some()) {
+            if inst.handing_over() {
                 inst.leave();
                 self.instances.push_leaving(id, inst);
             }

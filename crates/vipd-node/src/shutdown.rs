@@ -53,8 +53,7 @@ impl Node {
             return;
         };
         s.handover_deadline = None;
-        let handing_over =
-            |i: &crate::instance::Instance| i.router().is_some_and(|r| r.handover().is_some());
+        let handing_over = crate::instance::Instance::handing_over;
         let running = self.instances.ids_where(handing_over);
         let leaving: Vec<_> = self
             .instances
@@ -208,7 +207,7 @@ impl Node {
         // A handover still under way (cut at HANDOVER_WAIT, so only if that removal
         // never came) keeps its VIPs: they are left behind too, never an "Ok" exit.
         for inst in self.instances.all() {
-            if inst.router().is_some_and(|r| r.handover().is_some()) {
+            if inst.handing_over() {
                 let vips = inst.cfg.vips.iter();
                 left.extend(vips.map(|v| (inst.cfg.interface.clone(), *v)));
             }
@@ -232,7 +231,7 @@ impl Node {
     pub(crate) fn handing_over(&self) -> bool {
         self.instances
             .all()
-            .any(|i| i.router().is_some_and(|r| r.handover().is_some()))
+            .any(crate::instance::Instance::handing_over)
     }
 
     /// Whether the node has asked to exit.
