@@ -498,14 +498,20 @@ pub fn servers_after(samples: &[Sample], from: f64) -> Vec<String> {
 /// A [`Getter`]'s failed requests, split by what moving an address can explain.
 #[derive(Debug, Default)]
 pub struct Failures {
-    /// Connections cut at a move, epoch seconds: established with the old holder,
-    /// then reset by the new one when the client's next segment followed the
-    /// announcement there (the new holder knows no such connection). Any move of an
-    /// address at layer 2 does this to a connection open at that instant (well under a
-    /// millisecond here); at most one per move, alone between the two holders' answers.
+    /// Connections cut at a move, epoch seconds: established with the old holder, whose
+    /// next segment from the client followed the announcement to the new holder, which
+    /// knows no such connection. Usually it resets it; but when it still keeps the same
+    /// four-tuple in TIME_WAIT from a connection it served earlier (the server closes
+    /// first, and the client reuses its ephemeral ports within the 60 s TIME_WAIT), it
+    /// answers with a bare ACK of that old connection instead, and the client waits
+    /// until its read times out (captured here: SYN to the old holder, SYN-ACK, then the
+    /// request to the new one and its TIME_WAIT ACK, no reset). Any move of an address at
+    /// layer 2 does this to a connection open at that instant (well under a millisecond
+    /// here). So: a request that connected and then failed (reset, broken pipe or timed
+    /// out), at most one per move, alone between the two holders' answers.
     pub cut_at_move: Vec<f64>,
     /// Every other failure, epoch seconds and why: no holder (a connect that timed out
-    /// or was refused), a reset that is not at a move, a second failure at one move.
+    /// or was refused), a failure that is not at a move, a second failure at one move.
     pub lost: Vec<(f64, String)>,
 }
 
@@ -539,10 +545,10 @@ fn split_failures(points: &[(f64, Option<&str>, &str)]) -> Failures {
         }
         let before = points[..i].last().and_then(|p| p.1);
         let after = points.get(i + 1).and_then(|n| n.1);
-        let reset = (why.starts_with("read:") || why.starts_with("write:"))
-            && (why.contains("reset by peer") || why.contains("Broken pipe"));
+        // Connected first: the failure came on the connection, not before it.
+        let connected = why.starts_with("read:") || why.starts_with("write:");
         match (before, after) {
-            (Some(b), Some(a)) if reset && b != a => out.cut_at_move.push(t),
+            (Some(b), Some(a)) if connected && b != a => out.cut_at_move.push(t),
             _ => out.lost.push((t, why.to_string())),
         }
     }
@@ -554,13 +560,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_reset_alone_at_a_move_is_a_cut_and_nothing_else_is() {
+    fn a_connection_failing_alone_at_a_move_is_a_cut_and_nothing_else_is() {
         let s = |t: f64, by: Option<&str>, why: &str| Sample {
             t,
             by: by.map(str::to_string),
             why: (!why.is_empty()).then(|| why.to_string()),
         };
         let reset = "read: Connection reset by peer (os error 104)";
+        let waited = "read: Resource temporarily unavailable (os error 11)";
         let samples = vec![
             s(1.00, Some("a"), ""),
             s(1.01, None, reset),
@@ -572,12 +579,19 @@ mod tests {
             s(1.07, None, reset),
             s(1.08, None, reset),
             s(1.09, Some("b"), ""),
+            s(1.10, None, waited),
+            s(1.21, Some("a"), ""),
+            s(1.22, None, waited),
+            s(1.33, Some("a"), ""),
+            s(1.34, None, "connect: Connection refused (os error 111)"),
+            s(1.35, Some("b"), ""),
         ];
         let f = failures(&samples);
-        assert_eq!(f.cut_at_move, vec![1.01]);
+        // Reset by the new holder; a TIME_WAIT ACK from it, then the read timed out.
+        assert_eq!(f.cut_at_move, vec![1.01, 1.10]);
         let lost: Vec<f64> = f.lost.iter().map(|(t, _)| *t).collect();
-        // Not at a move; no holder; two at one move.
-        assert_eq!(lost, vec![1.03, 1.05, 1.07, 1.08]);
+        // Not at a move (twice); no holder; two at one move (two); never connected.
+        assert_eq!(lost, vec![1.03, 1.05, 1.07, 1.08, 1.22, 1.34]);
     }
 
     #[test]

@@ -33,7 +33,7 @@ fn local_route(h: &Host) -> bool {
 /// The requests after `from` that failed, but for one connection cut as its flow
 /// moved to another host (see `Failures::cut_at_move`). With flows hashed over several
 /// hosts, neighbouring requests are often served by different hosts, so "at a move"
-/// says little here: only one such reset is excused per client run.
+/// says little here: only one such cut is excused per client run.
 fn failed_after(samples: &[Sample], from: f64) -> Vec<f64> {
     let split = failures(samples);
     let mut out: Vec<f64> = split.lost.into_iter().map(|(t, _)| t).collect();

@@ -104,7 +104,7 @@ fn sigterm_handover_ipv6_100ms_adverts_loses_nothing() {
 /// 10 ms through the SIGTERM handover and then through `vipctl maintenance on` on the
 /// new master and `off` again. No request finds the VIP without a holder, and each ends
 /// on the right router. The one failure an address move cannot avoid is allowed: a
-/// connection open at the instant the client follows the move, reset by the new holder
+/// connection open at the instant the client follows the move, cut there by the new holder
 /// (about one run in ten here; a request takes well under 1 ms of the 10 ms period).
 #[test]
 fn planned_handovers_leave_no_moment_without_a_holder() {

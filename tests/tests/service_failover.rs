@@ -96,8 +96,8 @@ fn nginx_killed(id: &str, two: Two) {
     let samples = get.stop();
 
     let after: Vec<_> = samples.iter().filter(|s| s.t >= killed - 0.1).collect();
-    // A connection open at the instant the client follows the move is reset by the
-    // new holder (see `Failures::cut_at_move`); every other failure counts.
+    // A connection open at the instant the client follows the move is cut by the new
+    // holder (see `Failures::cut_at_move`); every other failure counts.
     let split = real_failures(&samples);
     let failed: Vec<String> = split
         .lost
