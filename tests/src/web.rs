@@ -505,7 +505,10 @@ pub struct Failures {
     /// first, and the client reuses its ephemeral ports within the 60 s TIME_WAIT), it
     /// answers with a bare ACK of that old connection instead, and the client waits
     /// until its read times out (captured here: SYN to the old holder, SYN-ACK, then the
-    /// request to the new one and its TIME_WAIT ACK, no reset). Any move of an address at
+    /// request to the new one and its TIME_WAIT ACK, no reset). Likewise a request the
+    /// old holder received just before the move but answered only after it let the
+    /// address go (its host stalled past HANDOVER_GRACE): that answer cannot be sent
+    /// from an address the host no longer has. Any move of an address at
     /// layer 2 does this to a connection open at that instant (well under a millisecond
     /// here). So: a request that connected and then failed (reset, broken pipe or timed
     /// out), at most one per move, alone between the two holders' answers.
