@@ -19,7 +19,7 @@ use vipd_e2e::{epoch_now, exclusive, wait_until, Host, Lan};
 
 const VIP: &str = "192.0.2.50";
 
-/// A phase's requests: how many failed (but for a connection cut at a move, see
+/// A phase's requests: those that failed (but for a connection cut at a move, see
 /// `Failures::cut_at_move`; those are `cut`), the worst gap between two served ones
 /// around the failures, and who served, in order (each once per run).
 struct Seen {
