@@ -4,13 +4,12 @@
 //! vipd stopped, the drill refuses: a keeps the VIP, maintenance stays off. Ctrl-C in
 //! the middle of a drill ends it with maintenance off again.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use vipd_api::State;
 use vipd_e2e::{
-    bins, describe, vipd_yaml, wait_master, Host, Lan, Signal, VipdInstance, VIP4, VIP4_CIDR,
+    bins, describe, vipd_yaml, wait_master, wait_until, Host, Lan, Proc, Signal, VipdInstance,
+    VIP4, VIP4_CIDR,
 };
 
 const PORT: u16 = 9650;
@@ -140,16 +139,6 @@ fn drill_hands_over_and_back_and_refuses_without_a_healthy_backup() {
     );
 }
 
-/// A child process killed (and reaped) when the test ends, passed or not.
-struct Reaped(Child);
-
-impl Drop for Reaped {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// Ctrl-C while the drill waits for the backup to take over: b's vipd is paused
 /// (SIGSTOP), so the drill is still waiting, a in maintenance, when SIGINT comes. The
 /// drill must turn maintenance off before it exits (it used to die of the signal and
@@ -164,56 +153,37 @@ fn ctrl_c_during_a_drill_turns_maintenance_off() {
     c.arg("--socket")
         .arg(a.control_socket())
         .args(["drill", "web"]);
-    c.stdout(Stdio::piped()).stderr(Stdio::piped());
-    let mut drill = Reaped(c.spawn().expect("vipctl drill starts"));
-    let stdout = drill.0.stdout.take().expect("piped stdout");
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                return;
-            }
-        }
-    });
-    let mut out = String::new();
-    let next_line = |out: &mut String| {
-        let line = rx
-            .recv_timeout(Duration::from_secs(5))
-            .unwrap_or_else(|e| panic!("no line from the drill ({e}); so far:\n{out}"));
-        out.push_str(&line);
-        out.push('\n');
-        line
+    // Killed when the test ends, passed or not; its output in the LAN's directory.
+    let mut drill = Proc::spawn(c, "vipctl drill", &lan.dir().join("drill.out"));
+    let printed = |drill: &Proc, start: &str| {
+        let ok = wait_until(Duration::from_secs(5), Duration::from_millis(10), || {
+            drill.log_text().lines().any(|l| l.starts_with(start))
+        });
+        assert!(
+            ok,
+            "no {start:?} from the drill; so far:\n{}",
+            drill.log_text()
+        );
     };
     // The peer checked: pause b, so that nobody takes over while the drill waits.
-    while !next_line(&mut out).starts_with("backup ready: b") {}
+    printed(&drill, "backup ready: b");
     assert!(b.kill(Signal::SIGSTOP), "b's vipd had exited");
-    while !next_line(&mut out).starts_with("maintenance on: this node backup") {}
-    assert!(a.status().instances[0].maintenance, "{out}");
-    let pid = nix::unistd::Pid::from_raw(drill.0.id() as i32);
-    nix::sys::signal::kill(pid, Signal::SIGINT).expect("SIGINT to vipctl");
-    let started = Instant::now();
-    let status = loop {
-        if let Some(s) = drill.0.try_wait().expect("wait for vipctl") {
-            break s;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(5),
-            "vipctl drill still running 5 s after SIGINT"
-        );
-        std::thread::sleep(Duration::from_millis(10));
+    printed(&drill, "maintenance on: this node backup");
+    assert!(a.status().instances[0].maintenance, "{}", drill.log_text());
+    assert!(drill.signal(Signal::SIGINT), "vipctl drill had exited");
+    let status = drill.wait_exit(Duration::from_secs(5));
+    let out = drill.log_text();
+    println!("--- drill on a, interrupted ---\n{out}");
+    let Some(status) = status else {
+        panic!("vipctl drill still running 5 s after SIGINT:\n{out}");
     };
-    let mut err = String::new();
-    if let Some(mut e) = drill.0.stderr.take() {
-        let _ = std::io::Read::read_to_string(&mut e, &mut err);
-    }
-    println!("--- drill on a, interrupted ---\n{out}{err}");
-    assert_eq!(status.code(), Some(1), "{status}: {out}{err}");
+    assert_eq!(status.code(), Some(1), "{status}: {out}");
     assert!(
-        err.contains("drill failed: interrupted by a signal"),
-        "{err}"
+        out.contains("drill failed: interrupted by a signal"),
+        "{out}"
     );
-    assert!(err.contains("maintenance is off again for web"), "{err}");
-    assert!(!a.status().instances[0].maintenance, "{out}{err}");
+    assert!(out.contains("maintenance is off again for web"), "{out}");
+    assert!(!a.status().instances[0].maintenance, "{out}");
     assert!(b.kill(Signal::SIGCONT), "b's vipd had exited");
     assert!(
         wait_master(&a, VIP4, Duration::from_secs(5)),
