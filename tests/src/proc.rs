@@ -184,27 +184,23 @@ fn reader(
 /// group's id, cannot be given to another process until it is reaped), so that the
 /// signal can never reach a group that is not ours.
 fn kill_group(child: &Child) {
-    let Ok(pid) = i32::try_from(child.id()) else {
-        return;
-    };
-    let pid = Pid::from_raw(pid);
-    let unreaped = WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG | WaitPidFlag::WNOWAIT;
-    if waitid(Id::Pid(pid), unreaped).is_ok() {
-        let _ = killpg(pid, Signal::SIGKILL);
+    if let (Ok(_), Ok(pid)) = (peek(child), i32::try_from(child.id())) {
+        let _ = killpg(Pid::from_raw(pid), Signal::SIGKILL);
     }
+}
+
+/// The child's state without reaping it: `StillAlive` while it runs, its exit once it
+/// has exited (a zombie), an error once it is reaped.
+fn peek(child: &Child) -> nix::Result<WaitStatus> {
+    let pid = i32::try_from(child.id()).map_err(|_| nix::errno::Errno::ESRCH)?;
+    let unreaped = WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG | WaitPidFlag::WNOWAIT;
+    waitid(Id::Pid(Pid::from_raw(pid)), unreaped)
 }
 
 /// Waits (bounded) for the child to exit without reaping it.
 fn wait_unreaped(child: &Child, timeout: Duration) -> bool {
-    let Ok(pid) = i32::try_from(child.id()) else {
-        return true;
-    };
-    let unreaped = WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG | WaitPidFlag::WNOWAIT;
     wait_until(timeout, Duration::from_millis(5), || {
-        !matches!(
-            waitid(Id::Pid(Pid::from_raw(pid)), unreaped),
-            Ok(WaitStatus::StillAlive)
-        )
+        !matches!(peek(child), Ok(WaitStatus::StillAlive))
     })
 }
 
