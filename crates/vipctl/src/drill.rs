@@ -10,8 +10,9 @@
 //! (4) maintenance off, and the VIP comes back (preemption) or stays with the peer.
 //! Every wait is bounded; on any failure maintenance is turned off again and the drill
 //! says what happened. So it is on Ctrl-C, SIGTERM or SIGHUP ([`crate::interrupt`]):
-//! caught from just before maintenance goes on, they end the drill with maintenance off. The step times are measured here, by polling every [`POLL`], so
-//! they are good to about that much.
+//! caught from just before maintenance goes on, they end the drill with maintenance
+//! off. The step times are measured here, by polling every [`POLL`], so they are good
+//! to about that much.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::net::UnixStream;

@@ -35,12 +35,12 @@
 //! (`Config::only_backup`: exactly two routers, declared or unicast with one peer) has
 //! nobody to give way to and takes over on the priority-0 advert at once. So does a
 //! router that was master until the leaving one outranked it, less than an
-//! Advertisement_Interval before: a split brain healing as the higher master stops. It stepped
-//! down with a last advert at its own priority, which ends the leaver's handover; had it
-//! then waited Skew_Time (it need not be the only backup) the VIPs were nobody's for
-//! that long (the model checker found ~394 ms with 1 s adverts). Every other router
-//! keeps the RFC's Skew_Time; nothing new goes on the wire, so other VRRP
-//! implementations see a plain RFC exchange.
+//! Advertisement_Interval before: a split brain healing as the higher master stops. It
+//! stepped down with a last advert at its own priority, which ends the leaver's
+//! handover; had it then waited Skew_Time (it need not be the only backup) the VIPs
+//! were nobody's for that long (the model checker found ~394 ms with 1 s adverts).
+//! Every other router keeps the RFC's Skew_Time; nothing new goes on the wire, so other
+//! VRRP implementations see a plain RFC exchange.
 //!
 //! A master its sync group holds back (`Input::Hold`: another member of the group left
 //! Master or cannot be master) is healthy too, and hands over the same way, with the
